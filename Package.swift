@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Link settings of the shared library
+// SwiftPM sets no SONAME, and exports every public symbol; the version script keeps
+// only trit_* (see ../shared/spec/swift-build-notes.md).
+let libraryLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags([
+        "-Xlinker", "-soname=libtrit.so",
+        "-Xlinker", "--version-script=Sources/TritC/exports.map",
+    ]),
+]
+
+let package = Package(
+    name: "trit",
+    products: [
+        // MARK: Public API
+        .library(name: "trit", type: .dynamic, targets: ["TritC"]),
+        .executable(name: "trit-cli", targets: ["trit-cli"]),
+    ],
+    targets: [
+        // The public C header, as a Swift module (the single source of truth for the API).
+        .systemLibrary(name: "CTrit", path: "Include"),
+
+        // MARK: Implementation
+        // Hot loops in C: one variant per ISA, chosen at run time; no -m flags.
+        .target(
+            name: "TritKernels",
+            path: "Sources/TritKernels",
+            cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]
+        ),
+        // The engine, in Swift, without Foundation.
+        .target(
+            name: "Trit",
+            dependencies: ["TritKernels"],
+            path: "Sources/Trit"
+        ),
+        // The @_cdecl skin: argument checks, handles, error translation.
+        .target(
+            name: "TritC",
+            dependencies: ["Trit", "CTrit"],
+            path: "Sources/TritC",
+            exclude: ["exports.map"],
+            linkerSettings: libraryLinkerSettings
+        ),
+        .executableTarget(
+            name: "trit-cli",
+            dependencies: ["Trit"],
+            path: "Sources/trit-cli"
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "TritTests",
+            dependencies: ["Trit", "TritKernels", "TritC", "CTrit"],
+            path: "Tests/TritTests",
+            resources: []
+        ),
+    ]
+)

@@ -1,0 +1,136 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The forward pass for a batch of n ≤ maxBatch consecutive tokens (spec §1.4; the 1bitLLM and
+/// llama variants differ only in the activation, the sub-norms and the RoPE pairing).
+extension InferenceState {
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool) {
+        let c = model.config
+        let n = tokens.count
+        let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
+        let pos0 = nPast
+        let x = self.x.ptr, xb = self.xb.ptr, xb2 = self.xb2.ptr
+        let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
+        let hb = self.hb.ptr, hb2 = self.hb2.ptr
+
+        // embedding lookup
+        for t in 0..<n { model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim) }
+
+        for (l, w) in model.layers.enumerated() {
+            let kCache = keyCache.ptr + l * nCtx * kvDim
+            let vCache = valueCache.ptr + l * nCtx * kvDim
+
+            // attention: norm, q/k/v projections (one activation quantization for all three)
+            rmsnormRows(x, w.attnNorm, dim, n, into: xb)
+            let qa = quantizeFirstTernary(w.wq, w.wk, w.wv, xb, cols: dim, n: n)
+            linear(w.wq, xb, n: n, into: q, quantizedKp: qa)
+            linear(w.wk, xb, n: n, into: k, quantizedKp: qa)
+            linear(w.wv, xb, n: n, into: v, quantizedKp: qa)
+            for t in 0..<n {
+                let pos = pos0 + t
+                for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, pos: pos) }
+                for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, pos: pos) }
+                (kCache + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
+                (vCache + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
+            }
+            // causal attention; query head h reads KV head h / (nHeads / nKVHeads) (GQA)
+            let group = c.nHeads / c.nKVHeads
+            let scale = 1 / Float(hd).squareRoot()
+            for t in 0..<n {
+                let nKV = pos0 + t + 1
+                for h in 0..<c.nHeads {
+                    let g = h / group
+                    tk_attention_head(q + t * qDim + h * hd, kCache + g * hd, vCache + g * hd, Int64(kvDim),
+                                      Int64(nKV), Int64(hd), scale, scores.ptr, att + t * qDim + h * hd)
+                }
+            }
+            if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }
+            linear(w.wo, att, n: n, into: xb2, quantizedKp: 0)
+            for i in 0..<(n * dim) { x[i] += xb2[i] }
+
+            // feed-forward: norm, gate/up, activation, sub-norm, down
+            rmsnormRows(x, w.ffnNorm, dim, n, into: xb)
+            let qf = quantizeFirstTernary(w.gate, w.up, nil, xb, cols: dim, n: n)
+            linear(w.gate, xb, n: n, into: hb, quantizedKp: qf)
+            linear(w.up, xb, n: n, into: hb2, quantizedKp: qf)
+            switch c.activation {
+            case .relu2:
+                for i in 0..<(n * ffn) { let g = max(hb[i], 0); hb[i] = g * g * hb2[i] }
+            case .silu:
+                for i in 0..<(n * ffn) { let g = hb[i]; hb[i] = g / (1 + expf(-g)) * hb2[i] }
+            }
+            if let sub = w.ffnSubNorm { rmsnormRows(hb, sub, ffn, n, into: hb) }
+            linear(w.down, hb, n: n, into: xb2, quantizedKp: 0)
+            for i in 0..<(n * dim) { x[i] += xb2[i] }
+        }
+        nPast += n
+
+        // output norm and head: every row when all logits are wanted, else the last only
+        let vocab = c.vocabSize
+        let head = model.output
+        if let out = logitsOut {
+            rmsnormRows(x, model.outputNorm, dim, n, into: xb)
+            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, head.data, head.dtype, Int64(dim), Int64(vocab),
+                              xb, Int64(dim), Int64(n), out, Int64(vocab))
+            if wantLast { logitsBuffer.ptr.update(from: out + (n - 1) * vocab, count: vocab) }
+        } else if wantLast {
+            rmsnormRows(x + (n - 1) * dim, model.outputNorm, dim, 1, into: xb)
+            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, head.data, head.dtype, Int64(dim), Int64(vocab),
+                              xb, Int64(dim), 1, logitsBuffer.ptr, Int64(vocab))
+        }
+        if wantLast { hasLogits = true }
+    }
+
+    @inline(__always)
+    func rmsnormRows(_ src: UnsafeMutablePointer<Float>, _ g: [Float], _ width: Int, _ n: Int, into dst: UnsafeMutablePointer<Float>) {
+        g.withUnsafeBufferPointer { gp in
+            for t in 0..<n { tk_rmsnorm(src + t * width, gp.baseAddress, Int64(width), model.config.normEps, dst + t * width) }
+        }
+    }
+
+    /// Per-token absmax int8 quantization of n input rows (spec §1.5) into xq/xs/xsum, once for
+    /// the projections that share an input. Returns the padded width quantized (0 if none is ternary).
+    /// (Three optional slots rather than an array: nothing is allocated per token.)
+    func quantizeFirstTernary(_ a: Linear?, _ b: Linear?, _ c: Linear?, _ input: UnsafeMutablePointer<Float>, cols: Int, n: Int) -> Int {
+        for lin in [a, b, c] {
+            if case .ternary(let m)? = lin {
+                tk_quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
+                                 Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+                return m.paddedCols
+            }
+        }
+        return 0
+    }
+
+    /// out[n][rows] = lin · input[n][cols]. A ternary linear uses the quantized rows in xq when they
+    /// were made for its padded width (`quantizedKp`), else quantizes the input here.
+    func linear(_ lin: Linear, _ input: UnsafeMutablePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, quantizedKp: Int) {
+        switch lin {
+        case .ternary(let m):
+            if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
+            tk_ternary_gemm_par(pool, kernels.pointee.ternary_gemm, m.codes, Int64(m.rowBytes), Int64(m.rows),
+                                xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
+                                Int64(n), m.scale, out, Int64(m.rows))
+        case .dense(let d):
+            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
+                              input, Int64(d.cols), Int64(n), out, Int64(d.rows))
+        }
+    }
+
+    /// Rotary embedding of one head vector at `pos`, NeoX (i, i+hd/2) or adjacent (2i, 2i+1) pairs.
+    @inline(__always)
+    func rope(_ vec: UnsafeMutablePointer<Float>, pos: Int) {
+        let half = model.config.headDim / 2
+        let neox = model.config.rope == .neox
+        for i in 0..<half {
+            let angle = Float(pos) * invFreq[i]
+            let cs = Float(cos(Double(angle))), sn = Float(sin(Double(angle)))
+            let (a, b) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+            let x0 = vec[a], x1 = vec[b]
+            vec[a] = x0 * cs - x1 * sn
+            vec[b] = x0 * sn + x1 * cs
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One sequence's state: the KV cache, activation buffers and the thread pool. Allocated
+/// once; `evaluate` allocates nothing per token. Used by one thread at a time.
+public final class InferenceState {
+    public let model: Model
+    public let nCtx: Int
+    public let maxBatch: Int
+    public internal(set) var nPast: Int = 0
+    let kernels: UnsafePointer<tk_kernels>
+    let pool: OpaquePointer?
+
+    // Activations, [maxBatch][width] each.
+    let x, xb, xb2, q, k, v, att, hb, hb2: FloatArray
+    let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
+    let xs: FloatArray             // per-row activation scale s
+    let xsum: AlignedBuffer        // int32 per-row sum of q
+    let scores: FloatArray         // [nCtx] attention scratch
+    let keyCache, valueCache: FloatArray   // [layer][nCtx][kvDim]
+    let invFreq: [Float]           // [headDim/2]
+    let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
+    public internal(set) var hasLogits = false
+
+    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 32, kernel: String? = nil) throws {
+        let c = model.config
+        guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
+        guard nThreads >= 1, nThreads <= 512 else { throw TritError.argument("n_threads must be between 1 and 512, got \(nThreads)") }
+        guard maxBatch >= 1, maxBatch <= 4096 else { throw TritError.argument("batch size must be between 1 and 4096, got \(maxBatch)") }
+        self.model = model
+        self.nCtx = nCtx
+        self.maxBatch = maxBatch
+        kernels = try KernelSelection.kernels(named: kernel)
+        let kvBytes = try checkedMul(try checkedMul(2 * c.nLayers, nCtx, "KV cache"), c.kvDim * 4, "KV cache")
+        guard kvBytes <= (1 << 46) else {
+            throw TritError(.outOfMemory, "a KV cache of \(nCtx) positions needs \(kvBytes) bytes; choose a smaller n_ctx")
+        }
+        let B = maxBatch
+        x = try FloatArray(count: B * c.dim, what: "activations")
+        xb = try FloatArray(count: B * max(c.dim, c.qDim), what: "activations")
+        xb2 = try FloatArray(count: B * c.dim, what: "activations")
+        q = try FloatArray(count: B * c.qDim, what: "activations")
+        k = try FloatArray(count: B * c.kvDim, what: "activations")
+        v = try FloatArray(count: B * c.kvDim, what: "activations")
+        att = try FloatArray(count: B * c.qDim, what: "activations")
+        hb = try FloatArray(count: B * c.ffnDim, what: "activations")
+        hb2 = try FloatArray(count: B * c.ffnDim, what: "activations")
+        let maxKp = TernaryPacking.rowBytes(cols: max(c.dim, c.qDim, c.ffnDim)) * 4
+        xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
+        xs = try FloatArray(count: B, what: "activation scales")
+        xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
+        scores = try FloatArray(count: nCtx, what: "attention scores")
+        keyCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        valueCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
+        // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it; optional per-pair divisors (rope_freqs).
+        var f: [Float] = []
+        for i in 0..<(c.headDim / 2) {
+            var v = Float(1.0 / pow(Double(c.ropeTheta), Double(2 * i) / Double(c.headDim)))
+            if let ff = model.ropeFreqFactors, i < ff.count, ff[i] != 0 { v /= ff[i] }
+            f.append(v)
+        }
+        invFreq = f
+        if nThreads > 1 {
+            guard let p = tk_pool_create(Int32(nThreads)) else {
+                throw TritError(.outOfMemory, "cannot start \(nThreads) threads")
+            }
+            pool = p
+        } else {
+            pool = nil
+        }
+    }
+
+    deinit { if let p = pool { tk_pool_free(p) } }
+
+    public var kernelName: String { String(cString: kernels.pointee.name) }
+
+    /// The logits after the last evaluated token ([vocab]); valid until the next evaluate/reset.
+    public var lastLogits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: logitsBuffer.ptr, count: hasLogits ? model.config.vocabSize : 0)
+    }
+
+    /// Forgets every position (the next evaluate starts at position 0).
+    public func reset() {
+        nPast = 0
+        hasLogits = false
+    }
+
+    /// Keeps the first `n` positions of the cache.
+    public func truncate(to n: Int) throws {
+        guard n >= 0, n <= nPast else { throw TritError.argument("cannot truncate to \(n) positions: the context holds \(nPast)") }
+        nPast = n
+        if n == 0 { hasLogits = false }
+    }
+
+    /// Appends `tokens` at positions nPast..., updating the cache. When `allLogits` is given it
+    /// receives tokens.count × vocab floats (row i = prediction after token i); the logits of
+    /// the last token are always kept in `lastLogits`.
+    public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil,
+                         shouldContinue: (() -> Bool)? = nil) throws {
+        let vocab = model.config.vocabSize
+        for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
+            throw TritError.argument("token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
+        }
+        guard tokens.count <= nCtx - nPast else {
+            throw TritError(.contextFull, "\(tokens.count) tokens do not fit: the context holds \(nPast) of \(nCtx) positions")
+        }
+        var start = 0
+        while start < tokens.count {
+            if let sc = shouldContinue, !sc() { throw TritError(.cancelled, "evaluation cancelled") }
+            let n = min(maxBatch, tokens.count - start)
+            let isLast = start + n == tokens.count
+            let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
+            forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
+            start += n
+        }
+    }
+
+    public func evaluate(_ tokens: [Int32], allLogits: UnsafeMutablePointer<Float>? = nil) throws {
+        try tokens.withUnsafeBufferPointer { try evaluate($0, allLogits: allLogits) }
+    }
+}

@@ -1,0 +1,111 @@
+/// Builds a Model from a GGUF file (spec §1.6, §2, §3).
+enum GGUFModelLoader {
+    static let supportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet", "llama"]
+
+    static func load(path: String) throws -> Model {
+        let g = try GGUFFile(path: path)
+        guard let arch = g.metadata["general.architecture"]?.string else {
+            throw TritError.format("\(path): metadata key general.architecture is missing")
+        }
+        guard supportedArchitectures.contains(arch) else {
+            throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(supportedArchitectures.joined(separator: ", ")))")
+        }
+        func int(_ k: String, default d: Int? = nil) throws -> Int {
+            let key = "\(arch).\(k)"
+            if let v = g.metadata[key] {
+                guard let i = v.int else { throw TritError.format("\(path): metadata \(key) is not an integer") }
+                return i
+            }
+            if let d { return d }
+            throw TritError.format("\(path): metadata key \(key) is missing")
+        }
+        func float(_ k: String, default d: Float) throws -> Float {
+            let key = "\(arch).\(k)"
+            guard let v = g.metadata[key] else { return d }
+            guard let x = v.double else { throw TritError.format("\(path): metadata \(key) is not a number") }
+            return Float(x)
+        }
+        let dim = try int("embedding_length")
+        let nHeads = try int("attention.head_count")
+        guard nHeads > 0, dim % nHeads == 0 else {
+            throw TritError.format("\(path): \(arch).embedding_length \(dim) is not a multiple of attention.head_count \(nHeads)")
+        }
+        let embd = g.tensor("token_embd.weight")
+        let vocabFromTensor = embd?.shape.count == 2 ? embd!.shape[1] : nil
+        let isBitnet = arch != "llama"
+        var cfg = ModelConfig(
+            architecture: arch,
+            activation: arch.hasPrefix("bitnet-") ? .relu2 : .silu,
+            subNorms: isBitnet,
+            rope: isBitnet ? .neox : .adjacent,
+            dim: dim,
+            ffnDim: try int("feed_forward_length"),
+            nLayers: try int("block_count"),
+            nHeads: nHeads,
+            nKVHeads: try int("attention.head_count_kv", default: nHeads),
+            headDim: dim / nHeads,
+            vocabSize: try int("vocab_size", default: vocabFromTensor ?? g.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0),
+            contextLength: try int("context_length", default: 2048),
+            ropeTheta: try float("rope.freq_base", default: 10000),
+            normEps: try float("attention.layer_norm_rms_epsilon", default: 1e-5),
+            tiedEmbeddings: g.tensor("output.weight") == nil)
+        if let kl = g.metadata["\(arch).attention.key_length"]?.int { cfg.headDim = kl }
+        let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
+        guard ropeDim == cfg.headDim else {
+            throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the head size \(cfg.headDim); partial rotary embeddings are not supported")
+        }
+        if let st = g.metadata["\(arch).rope.scaling.type"]?.string, st != "none" {
+            throw TritError.unsupported("\(path): \(arch).rope.scaling.type \"\(st)\" is not supported")
+        }
+        try cfg.validate(origin: path)
+
+        func raw(_ name: String) throws -> RawTensor {
+            guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
+            return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type), bytes: try g.data(of: t), file: g.file)
+        }
+        func vector(_ name: String, _ n: Int) throws -> [Float] {
+            let t = try raw(name)
+            try t.requireShape([n])
+            return try TensorConversion.floats(t)
+        }
+        func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
+            let t = try raw(name)
+            if case .ggml(let type) = t.encoding, !isBitnet, t.floatKind != nil || type == .q8_0 || type == .q6_K {
+                // `llama` with float linears: the FP16 baseline, run densely.
+                return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
+            }
+            return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .exactOrAbsmean))
+        }
+
+        let tokenEmbedding = try TensorConversion.dense(try raw("token_embd.weight"), rows: cfg.vocabSize, cols: dim)
+        let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try raw("output.weight"), rows: cfg.vocabSize, cols: dim)
+        var layers: [LayerWeights] = []
+        for l in 0..<cfg.nLayers {
+            let p = "blk.\(l)."
+            layers.append(LayerWeights(
+                attnNorm: try vector(p + "attn_norm.weight", dim),
+                wq: try linear(p + "attn_q.weight", rows: cfg.qDim, cols: dim),
+                wk: try linear(p + "attn_k.weight", rows: cfg.kvDim, cols: dim),
+                wv: try linear(p + "attn_v.weight", rows: cfg.kvDim, cols: dim),
+                wo: try linear(p + "attn_output.weight", rows: dim, cols: cfg.qDim),
+                attnSubNorm: cfg.subNorms ? try vector(p + "attn_sub_norm.weight", cfg.qDim) : nil,
+                ffnNorm: try vector(p + "ffn_norm.weight", dim),
+                gate: try linear(p + "ffn_gate.weight", rows: cfg.ffnDim, cols: dim),
+                up: try linear(p + "ffn_up.weight", rows: cfg.ffnDim, cols: dim),
+                down: try linear(p + "ffn_down.weight", rows: dim, cols: cfg.ffnDim),
+                ffnSubNorm: cfg.subNorms ? try vector(p + "ffn_sub_norm.weight", cfg.ffnDim) : nil))
+        }
+        let ropeFreqs = g.tensor("rope_freqs.weight") != nil ? try vector("rope_freqs.weight", cfg.headDim / 2) : nil
+
+        let tokenizer = try GGUFTokenizerLoader.loadIfPresent(g)
+        var meta: [(String, String)] = []
+        for k in g.metadataOrder where !k.hasPrefix("tokenizer.ggml.") || k.hasSuffix("_id") || k.hasSuffix(".model") || k.hasSuffix(".pre") {
+            meta.append((k, g.metadata[k]!.summary))
+        }
+        // The file type: the type of the first ternary linear.
+        let ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
+        return Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: try vector("output_norm.weight", dim),
+                     output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
+                     name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
+    }
+}

@@ -1,0 +1,213 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Builds a Model from a Hugging Face folder: config.json plus one or many *.safetensors
+/// (spec §1.2, §1.3, §2).
+enum HFModelLoader {
+    static func load(folder: String) throws -> Model {
+        let configPath = folder + "/config.json"
+        guard fileExists(configPath) else { throw TritError(.io, "\(folder): no config.json in this folder") }
+        let config = try JSON.parse(try readWholeFile(configPath, limit: 1 << 24), origin: configPath)
+        func int(_ k: String, default d: Int? = nil) throws -> Int {
+            if let v = config[k], !v.isNull {
+                guard let i = v.int else { throw TritError.format("\(configPath): \(k) is not an integer") }
+                return i
+            }
+            if let d { return d }
+            throw TritError.format("\(configPath): \(k) is missing")
+        }
+        func float(_ k: String, default d: Float) throws -> Float {
+            guard let v = config[k], !v.isNull else { return d }
+            guard let x = v.double else { throw TritError.format("\(configPath): \(k) is not a number") }
+            return Float(x)
+        }
+        let archName = config["architectures"]?.array?.first?.string ?? ""
+        let supported = ["BitNetForCausalLM", "BitnetForCausalLM", "LlamaForCausalLM"]
+        guard supported.contains(archName) else {
+            throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(supported.joined(separator: ", ")))")
+        }
+        let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
+        guard act == "relu2" || act == "silu" else {
+            throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported (relu2 or silu)")
+        }
+        if let rs = config["rope_scaling"], !rs.isNull {
+            throw TritError.unsupported("\(configPath): rope_scaling is not supported")
+        }
+        // How the linears are stored (spec §1.2-§1.3, §2).
+        enum LinearStorage { case packed(divide: Bool), masters, dense }
+        let storage: LinearStorage
+        if let q = config["quantization_config"], !q.isNull {
+            guard q["quant_method"]?.string == "bitnet" else {
+                throw TritError.unsupported("\(configPath): quantization_config.quant_method \"\(q["quant_method"]?.string ?? "?")\" is not supported")
+            }
+            if let u = q["use_rms_norm"]?.bool, u {
+                throw TritError.unsupported("\(configPath): quantization_config.use_rms_norm = true is not supported")
+            }
+            let cls = q["linear_class"]?.string ?? "bitlinear"
+            guard cls == "bitlinear" || cls == "autobitlinear" else {
+                throw TritError.unsupported("\(configPath): quantization_config.linear_class \"\(cls)\" is not supported")
+            }
+            storage = (q["quantization_mode"]?.string ?? "offline") == "online" ? .masters : .packed(divide: cls == "bitlinear")
+        } else if config["weight_bits"]?.int == 1 {
+            storage = .masters   // 1bitLLM: fp16 latent weights quantized on the fly
+        } else if archName == "LlamaForCausalLM" {
+            storage = .dense     // a full-precision Llama: the FP16 baseline
+        } else {
+            storage = .masters
+        }
+
+        let dim = try int("hidden_size")
+        let nHeads = try int("num_attention_heads")
+        guard nHeads > 0, dim % nHeads == 0 || config["head_dim"] != nil else {
+            throw TritError.format("\(configPath): hidden_size \(dim) is not a multiple of num_attention_heads \(nHeads)")
+        }
+        let tensors = try TensorSet(folder: folder)
+        let hasLMHead = tensors.has("lm_head.weight")
+        var cfg = ModelConfig(
+            architecture: archName == "LlamaForCausalLM" ? "llama" : (act == "relu2" ? "bitnet-b1.58" : "bitnet"),
+            activation: act == "relu2" ? .relu2 : .silu,
+            subNorms: tensors.has("model.layers.0.self_attn.attn_sub_norm.weight") || tensors.has("model.layers.0.self_attn.inner_attn_ln.weight"),
+            rope: .neox,
+            dim: dim,
+            ffnDim: try int("intermediate_size"),
+            nLayers: try int("num_hidden_layers"),
+            nHeads: nHeads,
+            nKVHeads: try int("num_key_value_heads", default: nHeads),
+            headDim: try int("head_dim", default: dim / max(nHeads, 1)),
+            vocabSize: try int("vocab_size"),
+            contextLength: try int("max_position_embeddings", default: 2048),
+            ropeTheta: try float("rope_theta", default: 10000),
+            normEps: try float("rms_norm_eps", default: 1e-6),
+            tiedEmbeddings: !hasLMHead)
+        if config["tie_word_embeddings"]?.bool == false && !hasLMHead {
+            throw TritError.format("\(folder): tie_word_embeddings is false but there is no lm_head.weight tensor")
+        }
+        cfg.tiedEmbeddings = !hasLMHead
+        try cfg.validate(origin: configPath)
+
+        func vector(_ name: String, _ n: Int) throws -> [Float] {
+            let t = try tensors.raw(name)
+            try t.requireShape([n])
+            return try TensorConversion.floats(t)
+        }
+        func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
+            let t = try tensors.raw(name + ".weight")
+            switch storage {
+            case .dense:
+                return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
+            case .masters:
+                return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .absmean))
+            case .packed(let divide):
+                guard t.encoding == .safetensors("U8") else {
+                    throw TritError.format("\(t.origin): tensor \(t.name) has dtype \(t.typeName), expected packed U8 ternary weights (quantization_mode offline)")
+                }
+                let st = try tensors.raw(name + ".weight_scale")
+                guard st.elementCount == 1, st.floatKind != nil else {
+                    throw TritError.format("\(st.origin): tensor \(st.name) must be one float value")
+                }
+                let ws = try TensorConversion.floats(st)[0]
+                guard ws.isFinite, ws > 0 else { throw TritError.format("\(st.origin): tensor \(st.name) = \(ws) is not a positive number") }
+                // autobitlinear: W = T·ws; bitlinear: W = T / ws (spec §0.4).
+                return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
+            }
+        }
+        func subNorm(_ l: Int, _ a: String, _ b: String, _ n: Int) throws -> [Float]? {
+            guard cfg.subNorms else { return nil }
+            let p = "model.layers.\(l)."
+            return try vector(tensors.has(p + a) ? p + a : p + b, n)
+        }
+
+        let embd = try TensorConversion.dense(try tensors.raw("model.embed_tokens.weight"), rows: cfg.vocabSize, cols: dim)
+        let head = hasLMHead ? try TensorConversion.dense(try tensors.raw("lm_head.weight"), rows: cfg.vocabSize, cols: dim) : embd
+        var layers: [LayerWeights] = []
+        for l in 0..<cfg.nLayers {
+            let p = "model.layers.\(l)."
+            layers.append(LayerWeights(
+                attnNorm: try vector(p + "input_layernorm.weight", dim),
+                wq: try linear(p + "self_attn.q_proj", rows: cfg.qDim, cols: dim),
+                wk: try linear(p + "self_attn.k_proj", rows: cfg.kvDim, cols: dim),
+                wv: try linear(p + "self_attn.v_proj", rows: cfg.kvDim, cols: dim),
+                wo: try linear(p + "self_attn.o_proj", rows: dim, cols: cfg.qDim),
+                attnSubNorm: try subNorm(l, "self_attn.attn_sub_norm.weight", "self_attn.inner_attn_ln.weight", cfg.qDim),
+                ffnNorm: try vector(p + "post_attention_layernorm.weight", dim),
+                gate: try linear(p + "mlp.gate_proj", rows: cfg.ffnDim, cols: dim),
+                up: try linear(p + "mlp.up_proj", rows: cfg.ffnDim, cols: dim),
+                down: try linear(p + "mlp.down_proj", rows: dim, cols: cfg.ffnDim),
+                ffnSubNorm: try subNorm(l, "mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", cfg.ffnDim)))
+        }
+        let tokenizer = try HFTokenizerLoader.loadIfPresent(folder: folder, config: config)
+        let fileType: String
+        switch storage {
+        case .packed: fileType = "HF packed ternary"
+        case .masters: fileType = "HF float masters (ternarized on load)"
+        case .dense: fileType = "HF float (dense)"
+        }
+        var meta: [(String, String)] = []
+        for (k, v) in config.object ?? [] {
+            switch v {
+            case .string(let s): meta.append((k, "\"\(s)\""))
+            case .number(_, let t): meta.append((k, t))
+            case .bool(let b): meta.append((k, "\(b)"))
+            default: break
+            }
+        }
+        return Model(config: cfg, layers: layers, tokenEmbedding: embd, outputNorm: try vector("model.norm.weight", dim),
+                     output: head, ropeFreqFactors: nil, path: folder, source: .huggingface, fileType: fileType,
+                     name: archName, tokenizer: tokenizer, metadata: meta, files: tensors.files)
+    }
+}
+
+/// The tensors of a HF folder, across one or many safetensors files.
+struct TensorSet {
+    var byName: [String: (SafetensorsFile, SafetensorsFile.TensorInfo)] = [:]
+    var files: [SafetensorsFile] = []
+
+    init(folder: String) throws {
+        var names: [String] = []
+        let index = folder + "/model.safetensors.index.json"
+        if fileExists(index) {
+            let j = try JSON.parse(try readWholeFile(index, limit: 1 << 26), origin: index)
+            guard let map = j["weight_map"]?.object else { throw TritError.format("\(index): weight_map is missing") }
+            var seen = Set<String>()
+            for (_, v) in map {
+                guard let f = v.string, !f.contains("/") else { throw TritError.format("\(index): weight_map has an invalid file name") }
+                if seen.insert(f).inserted { names.append(f) }
+            }
+        } else if fileExists(folder + "/model.safetensors") {
+            names = ["model.safetensors"]
+        } else {
+            names = listDirectory(folder).filter { $0.hasSuffix(".safetensors") }.sorted()
+        }
+        guard !names.isEmpty else { throw TritError(.io, "\(folder): no *.safetensors files in this folder") }
+        for n in names {
+            let f = try SafetensorsFile(path: folder + "/" + n)
+            files.append(f)
+            for (k, t) in f.tensors { byName[k] = (f, t) }
+        }
+    }
+
+    func has(_ name: String) -> Bool { byName[name] != nil }
+
+    func raw(_ name: String) throws -> RawTensor {
+        guard let (f, t) = byName[name] else {
+            throw TritError.format("\(files.first.map { $0.path } ?? "model"): tensor \(name) is missing")
+        }
+        // safetensors shapes are [out, in]; RawTensor uses innermost first.
+        return RawTensor(name: name, origin: f.path, shape: t.shape.reversed(), encoding: .safetensors(t.dtype),
+                         bytes: try f.data(of: t), file: f.file)
+    }
+}
+
+func listDirectory(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafePointer(to: e.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { out.append(name) }
+    }
+    return out
+}

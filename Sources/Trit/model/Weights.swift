@@ -1,0 +1,98 @@
+import TritKernels
+
+/// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`
+/// inputs, each row padded to a multiple of 128 weights, one scale per tensor.
+public final class TernaryMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let rowBytes: Int
+    public let scale: Float
+    let codes: UnsafePointer<UInt8>
+    let owner: AnyObject           // MappedFile (in place) or AlignedBuffer (converted)
+
+    init(rows: Int, cols: Int, rowBytes: Int, scale: Float, codes: UnsafePointer<UInt8>, owner: AnyObject) {
+        self.rows = rows
+        self.cols = cols
+        self.rowBytes = rowBytes
+        self.scale = scale
+        self.codes = codes
+        self.owner = owner
+    }
+
+    var paddedCols: Int { rowBytes * 4 }
+    public var byteCount: Int { rows * rowBytes }
+    public var isMapped: Bool { owner is MappedFile }
+
+    /// The ternary value at (row, col), for tests and debugging.
+    public func value(row: Int, col: Int) -> Int8 {
+        let j = col % TernaryPacking.block
+        let byte = codes[row * rowBytes + (col / TernaryPacking.block) * 32 + (j & 31)]
+        return Int8((byte >> UInt8(6 - 2 * (j >> 5))) & 3) - 1
+    }
+}
+
+/// A dense matrix (F32/F16/BF16), row-major [rows][cols], in place in the file or owned.
+public final class DenseMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let dtype: tk_dtype
+    let data: UnsafeRawPointer
+    let owner: AnyObject
+
+    init(rows: Int, cols: Int, dtype: tk_dtype, data: UnsafeRawPointer, owner: AnyObject) {
+        self.rows = rows
+        self.cols = cols
+        self.dtype = dtype
+        self.data = data
+        self.owner = owner
+    }
+
+    public var byteCount: Int { rows * cols * (dtype == TK_F32 ? 4 : 2) }
+
+    /// Row `r` converted to f32 into `out` (the embedding lookup).
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        let base = r * cols
+        switch dtype {
+        case TK_F16:
+            let p = data.assumingMemoryBound(to: UInt16.self) + base
+            for i in 0..<cols { out[i] = tk_f16_to_f32(p[i]) }
+        case TK_BF16:
+            let p = data.assumingMemoryBound(to: UInt16.self) + base
+            for i in 0..<cols { out[i] = Float(bitPattern: UInt32(p[i]) << 16) }
+        default:
+            let p = data.assumingMemoryBound(to: Float.self) + base
+            out.update(from: p, count: cols)
+        }
+    }
+}
+
+/// One projection: ternary BitLinear, or a dense linear (the FP16 baseline).
+public enum Linear: Sendable {
+    case ternary(TernaryMatrix)
+    case dense(DenseMatrix)
+
+    public var rows: Int {
+        switch self { case .ternary(let t): return t.rows; case .dense(let d): return d.rows }
+    }
+    public var cols: Int {
+        switch self { case .ternary(let t): return t.cols; case .dense(let d): return d.cols }
+    }
+    public var byteCount: Int {
+        switch self { case .ternary(let t): return t.byteCount; case .dense(let d): return d.byteCount }
+    }
+}
+
+/// The weights of one transformer block. Shapes in (out × in).
+public struct LayerWeights: Sendable {
+    public var attnNorm: [Float]           // [dim]
+    public var wq: Linear                  // [nHeads·hd × dim]
+    public var wk: Linear                  // [nKV·hd × dim]
+    public var wv: Linear                  // [nKV·hd × dim]
+    public var wo: Linear                  // [dim × nHeads·hd]
+    public var attnSubNorm: [Float]?       // [nHeads·hd], before wo (bitnet families)
+    public var ffnNorm: [Float]            // [dim]
+    public var gate: Linear                // [ffn × dim]
+    public var up: Linear                  // [ffn × dim]
+    public var down: Linear                // [dim × ffn]
+    public var ffnSubNorm: [Float]?        // [ffn], before down (bitnet families)
+}

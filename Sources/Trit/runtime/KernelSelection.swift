@@ -1,0 +1,25 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The kernel table, chosen once by CPU features; `TRIT_KERNEL=scalar|avx2|avx512vnni`
+/// forces a variant (tests run every variant this CPU has).
+public enum KernelSelection {
+    public static func kernels(named forced: String? = nil) throws -> UnsafePointer<tk_kernels> {
+        var name = forced
+        if name == nil, let env = getenv("TRIT_KERNEL") { name = String(cString: env) }
+        if let n = name, !n.isEmpty, n != "auto" {
+            guard let k = tk_kernels_named(n) else {
+                throw TritError(.unsupported, "kernel variant \"\(n)\" is not available on this CPU (choose scalar, avx2, avx512vnni or auto)")
+            }
+            return k
+        }
+        return tk_kernels_best()
+    }
+
+    /// The names of the variants this CPU can run.
+    public static var available: [String] {
+        ["scalar", "avx2", "avx512vnni"].filter { tk_kernels_named($0) != nil }
+    }
+}

@@ -1,0 +1,51 @@
+/* Row-parallel wrappers: split the output rows of one product evenly over the pool's threads
+ * (both cores get the same share, so they finish together). */
+#include "trit_kernels.h"
+
+typedef struct {
+    tk_ternary_gemm_fn fn;
+    const uint8_t *codes; int64_t row_bytes; int64_t rows;
+    const int8_t *q; const float *s; const int32_t *qsum; int64_t n;
+    float beta; float *out; int64_t ldo;
+} ternary_job;
+
+typedef struct {
+    tk_dense_gemm_fn fn;
+    const void *w; tk_dtype dtype; int64_t K; int64_t rows;
+    const float *x; int64_t ldx; int64_t n; float *out; int64_t ldo;
+} dense_job;
+
+static void split(int64_t rows, int ith, int nth, int64_t *r0, int64_t *r1) {
+    /* chunks rounded to 16 rows so threads do not share cache lines of the output */
+    int64_t per = (rows + nth - 1) / nth;
+    per = (per + 15) / 16 * 16;
+    *r0 = per * ith < rows ? per * ith : rows;
+    *r1 = per * (ith + 1) < rows ? per * (ith + 1) : rows;
+}
+
+static void ternary_worker(void *p, int ith, int nth) {
+    ternary_job *j = p;
+    int64_t r0, r1;
+    split(j->rows, ith, nth, &r0, &r1);
+    if (r0 < r1) j->fn(j->codes, j->row_bytes, r0, r1, j->q, j->s, j->qsum, j->n, j->beta, j->out, j->ldo);
+}
+
+static void dense_worker(void *p, int ith, int nth) {
+    dense_job *j = p;
+    int64_t r0, r1;
+    split(j->rows, ith, nth, &r0, &r1);
+    if (r0 < r1) j->fn(j->w, j->dtype, j->K, r0, r1, j->x, j->ldx, j->n, j->out, j->ldo);
+}
+
+void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *codes, int64_t row_bytes,
+                         int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                         float beta, float *out, int64_t ldo) {
+    ternary_job j = {fn, codes, row_bytes, rows, q, s, qsum, n, beta, out, ldo};
+    tk_pool_run(pool, ternary_worker, &j);
+}
+
+void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
+                       int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
+    dense_job j = {fn, w, dtype, K, rows, x, ldx, n, out, ldo};
+    tk_pool_run(pool, dense_worker, &j);
+}

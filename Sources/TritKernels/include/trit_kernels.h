@@ -1,0 +1,95 @@
+/* trit_kernels.h — the hot loops of trit, in C (internal; not part of the public API).
+ *
+ * Runtime ternary layout ("packed rows"), the one every file format is converted to at load:
+ *   - each row of K weights is padded with zero weights to Kp = ceil(K/128)*128;
+ *   - a row is Kp/128 blocks of 32 bytes; block element j (0..127) sits in byte (j mod 32)
+ *     at bit shift 6 - 2*(j div 32), as the 2-bit code w+1 (0 = -1, 1 = 0, 2 = +1);
+ *   - one f32 scale (beta) per tensor.
+ * This is bitnet.cpp's x86 I2_S layout, so a published I2_S file whose K is a multiple of
+ * 128 is used in place (memory-mapped, no copy). Within a block, shift group g holds
+ * elements 32g..32g+31 in order, so a 32-byte load serves 32 consecutive activations.
+ *
+ * BitLinear integer math (spec §1.5): per activation row, s = 127/max(max|x|, 1e-5),
+ * q = clamp(round_half_even(x*s), -128, 127); y = (sum(code*q) - sum(q)) / s * beta.
+ */
+#ifndef TRIT_KERNELS_H
+#define TRIT_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TK_BLOCK 128          /* weights per packed block */
+#define TK_BLOCK_BYTES 32     /* bytes per packed block */
+
+/* Dense (non-ternary) matrix element types. */
+typedef enum tk_dtype { TK_F32 = 0, TK_F16 = 1, TK_BF16 = 2 } tk_dtype;
+
+/* out[t*ldo + r] = (sum_k code[r][k]*q[t][k] - qsum[t]) / s[t] * beta, r in [r0, r1), t < n.
+ * codes: rows of row_bytes (= Kp/4) bytes; q: n rows of Kp int8 (stride Kp). */
+typedef void (*tk_ternary_gemm_fn)(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                   const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                   float beta, float *out, int64_t ldo);
+
+/* out[t*ldo + r] = sum_k W[r][k] * x[t*ldx + k], r in [r0, r1), t < n; W row-major [rows][K]. */
+typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                                 const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+
+/* A set of kernels for one instruction set. */
+typedef struct tk_kernels {
+    const char *name;
+    tk_ternary_gemm_fn ternary_gemm;
+    tk_dense_gemm_fn dense_gemm;
+} tk_kernels;
+
+/* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
+ * (or this build) lacks it. */
+const tk_kernels *tk_kernels_named(const char *name);
+/* The fastest variant this CPU supports. Never NULL. */
+const tk_kernels *tk_kernels_best(void);
+
+/* Quantize n rows of x (row stride ldx, K values) to int8 rows of Kp bytes (zero padded),
+ * writing s[t] = 127/max(max|x|,1e-5) and qsum[t] = sum of the row's q. Exact (no ISA variants
+ * differ: round-half-even by lrintf in the default rounding mode). */
+void tk_quantize_rows(const float *x, int64_t ldx, int64_t K, int64_t n,
+                      int8_t *q, int64_t Kp, float *s, int32_t *qsum);
+
+/* Element conversions. */
+float tk_f16_to_f32(uint16_t h);
+uint16_t tk_f32_to_f16(float f);
+float tk_bf16_to_f32(uint16_t h);
+
+/* Attention for one query position against a cache of n_kv positions, one head:
+ * out[d] = sum_j softmax_j(q.k_j * scale) v_j[d]. k, v rows of stride `stride` floats.
+ * scores: caller scratch of n_kv floats. */
+void tk_attention_head(const float *q, const float *k, const float *v, int64_t stride,
+                       int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+
+/* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
+void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
+
+/* ---- thread pool (persistent workers; bounded spin, then block) ---- */
+typedef struct tk_pool tk_pool;
+/* A job is called as fn(ctx, worker_index, n_workers) on every worker including the caller. */
+typedef void (*tk_job_fn)(void *ctx, int ith, int nth);
+/* Returns NULL on failure (errno set). n_threads >= 1 (1 = no extra threads). */
+tk_pool *tk_pool_create(int n_threads);
+void tk_pool_free(tk_pool *pool);
+int tk_pool_size(const tk_pool *pool);
+/* Run fn on all threads and wait for all to finish. Not reentrant; one caller at a time. */
+void tk_pool_run(tk_pool *pool, tk_job_fn fn, void *ctx);
+
+/* Row-parallel forms of the two products, over all `rows` output rows. pool may be NULL. */
+void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *codes, int64_t row_bytes,
+                         int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                         float beta, float *out, int64_t ldo);
+void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
+                       int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,111 @@
+/* AVX2 ternary product: vpmaddubsw (u8 code x s8 activation -> i16 pairs), vpmaddwd to i32.
+ * Same loop shape as generic/ternary_gemm_scalar.c. A block's 32 bytes are decoded once into
+ * four 32-code vectors and reused for up to 4 tokens (weight reuse in prompt processing).
+ * Overflow: a code is <= 2 and |q| <= 128, so a vpmaddubsw pair is <= 512 and the sum of the
+ * four groups of one block <= 2048 fits in i16 before widening. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "trit_kernels.h"
+#include "../kernels_internal.h"
+
+#define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+TK_AVX2 static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+TK_AVX2 static inline __m256i block_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3,
+                                       const int8_t *qb, __m256i ones16) {
+    __m256i p = _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *)(qb + 0)));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(qb + 32))));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(qb + 64))));
+    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(qb + 96))));
+    return _mm256_madd_epi16(p, ones16);
+}
+
+TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                 const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                 float beta, float *out, int64_t ldo) {
+    const int64_t nblocks = row_bytes / TK_BLOCK_BYTES;
+    const int64_t kp = nblocks * TK_BLOCK;
+    const __m256i mask = _mm256_set1_epi8(3);
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *row = codes + r * row_bytes;
+        for (int64_t t0 = 0; t0 < n; t0 += 4) {
+            const int64_t nt = n - t0 < 4 ? n - t0 : 4;
+            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            const int8_t *q0 = q + t0 * kp;
+            for (int64_t b = 0; b < nblocks; b++) {
+                const __m256i w = _mm256_loadu_si256((const __m256i *)(row + b * TK_BLOCK_BYTES));
+                const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);
+                const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
+                const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);
+                const __m256i c3 = _mm256_and_si256(w, mask);
+                const int8_t *qb = q0 + b * TK_BLOCK;
+                acc0 = _mm256_add_epi32(acc0, block_dot(c0, c1, c2, c3, qb, ones16));
+                if (nt > 1) acc1 = _mm256_add_epi32(acc1, block_dot(c0, c1, c2, c3, qb + kp, ones16));
+                if (nt > 2) acc2 = _mm256_add_epi32(acc2, block_dot(c0, c1, c2, c3, qb + 2 * kp, ones16));
+                if (nt > 3) acc3 = _mm256_add_epi32(acc3, block_dot(c0, c1, c2, c3, qb + 3 * kp, ones16));
+            }
+            const __m256i accs[4] = {acc0, acc1, acc2, acc3};
+            for (int64_t i = 0; i < nt; i++) {
+                const int64_t t = t0 + i;
+                out[t * ldo + r] = (float)(hsum_i32(accs[i]) - qsum[t]) / s[t] * beta;
+            }
+        }
+    }
+}
+
+TK_AVX2 static inline __m256 load8(const void *w, tk_dtype dtype, int64_t i) {
+    switch (dtype) {
+    case TK_F16:
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+    case TK_BF16: {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    default:
+        return _mm256_loadu_ps((const float *)w + i);
+    }
+}
+
+TK_AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                               const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t base = r * K;
+        for (int64_t t0 = 0; t0 < n; t0 += 4) {
+            const int64_t nt = n - t0 < 4 ? n - t0 : 4;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            const float *x0 = x + t0 * ldx;
+            int64_t k = 0;
+            for (; k + 8 <= K; k += 8) {
+                const __m256 wv = load8(w, dtype, base + k);
+                a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + k), a0);
+                if (nt > 1) a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + ldx + k), a1);
+                if (nt > 2) a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + 2 * ldx + k), a2);
+                if (nt > 3) a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + 3 * ldx + k), a3);
+            }
+            float sums[4] = {hsum_ps(a0), hsum_ps(a1), hsum_ps(a2), hsum_ps(a3)};
+            for (; k < K; k++) {
+                float wk;
+                if (dtype == TK_F16) wk = tk_f16_to_f32(((const uint16_t *)w)[base + k]);
+                else if (dtype == TK_BF16) wk = tk_bf16_to_f32(((const uint16_t *)w)[base + k]);
+                else wk = ((const float *)w)[base + k];
+                for (int64_t i = 0; i < nt; i++) sums[i] += wk * x0[i * ldx + k];
+            }
+            for (int64_t i = 0; i < nt; i++) out[(t0 + i) * ldo + r] = sums[i];
+        }
+    }
+}
+#endif

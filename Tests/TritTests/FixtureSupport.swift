@@ -1,0 +1,43 @@
+import Foundation
+@testable import Trit
+
+/// Paths and reference data of the fixtures in Tests/Fixtures (copied from ../shared/fixtures;
+/// logits computed by Hugging Face transformers, see Tests/Fixtures/README.md).
+enum Fixtures {
+    static let root: String = {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    }()
+
+    struct Reference {
+        let text: String
+        let tokens: [Int32]
+        let logits: [[Float]]
+        let greedy: [Int32]
+        let margins: [Double]
+    }
+
+    static func reference(_ relative: String) throws -> Reference {
+        let data = try Data(contentsOf: URL(fileURLWithPath: root + "/" + relative))
+        let j = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        return Reference(
+            text: j["text"] as! String,
+            tokens: (j["tokens"] as! [NSNumber]).map { $0.int32Value },
+            logits: (j["logits"] as! [[NSNumber]]).map { $0.map { $0.floatValue } },
+            greedy: (j["greedy"] as! [NSNumber]).map { $0.int32Value },
+            margins: (j["greedy_top2_margin"] as! [NSNumber]).map { $0.doubleValue })
+    }
+
+    /// Every (model file or folder, reference) pair the fixtures provide.
+    static let cases: [(model: String, reference: String)] = [
+        ("b158-tiny/model.f32.gguf", "b158-tiny/reference.json"),
+        ("b158-tiny/model.i2_s.gguf", "b158-tiny/reference.json"),
+        ("b158-tiny/model.tq2_0.gguf", "b158-tiny/reference.json"),
+        ("b158-tiny/model.tq1_0.gguf", "b158-tiny/reference.json"),
+        ("b158-tiny/hf-bitlinear", "b158-tiny/reference.json"),
+        ("b158-tiny/hf-autobitlinear", "b158-tiny/reference.json"),
+        ("b158-tiny/hf-bf16-online", "b158-tiny/reference-bf16-online.json"),
+        ("bitnet-1bitllm-tiny/hf", "bitnet-1bitllm-tiny/reference.json"),
+        ("llama-ternary-tiny/hf", "llama-ternary-tiny/reference.json"),
+    ]
+}
