@@ -46,7 +46,8 @@ let package = Package(
         .executableTarget(
             name: "trit-cli",
             dependencies: ["Trit"],
-            path: "Sources/trit-cli"
+            path: "Sources/trit-cli",
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
         // MARK: Tests

@@ -1,10 +1,300 @@
+/* trit.h — run BitNet b1.58 ternary language models on a CPU.
+ *
+ * This header is the whole public API of libtrit.so and its manual; anything not declared
+ * here is internal.
+ *
+ * Usage sketch:
+ *
+ *     trit_model *model = NULL;
+ *     if (trit_model_load("model.gguf", NULL, &model) != TRIT_OK) {
+ *         fprintf(stderr, "%s\n", trit_last_error());
+ *         return 1;
+ *     }
+ *     trit_context *ctx = NULL;
+ *     trit_context_create(model, NULL, &ctx);
+ *     trit_generate_params gp = trit_generate_default_params();
+ *     gp.max_tokens = 64;
+ *     gp.seed = 42;
+ *     trit_generate(ctx, "Once upon a time", &gp, print_piece, NULL, NULL);
+ *     trit_context_free(ctx);
+ *     trit_model_free(model);
+ *
+ * Conventions
+ *   - Every function that can fail returns a trit_status; TRIT_OK (0) is success. On failure
+ *     trit_last_error() returns a message that says what went wrong (this thread's last
+ *     failure; the library owns the text, valid until the next trit call on this thread).
+ *   - Handles are opaque. A NULL, freed or foreign handle gives TRIT_ERR_ARG, never a crash.
+ *   - Output arguments are written only on success unless stated otherwise.
+ *   - Params structs are passed by pointer; NULL means defaults. Get defaults from the
+ *     *_default_params() functions and change only the fields you need; fields are only
+ *     ever appended.
+ *   - Thread safety: a trit_model and a trit_tokenizer are immutable after load and may be
+ *     used from any number of threads at once. A trit_context is used by one thread at a
+ *     time; a call on a context that another thread is using fails with TRIT_ERR_STATE.
+ *   - Text is UTF-8. Text arguments are (pointer, length) pairs or NUL-terminated where a
+ *     length is not taken. Invalid UTF-8 input gives TRIT_ERR_ARG.
+ */
 #ifndef TRIT_H
 #define TRIT_H
+
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ---------------------------------------------------------------------------- */
+
 #define TRIT_VERSION_MAJOR 0
 #define TRIT_VERSION_MINOR 1
 #define TRIT_VERSION_PATCH 0
+/* MAJOR·1000000 + MINOR·1000 + PATCH; compare with trit_version_number() at run time. */
 #define TRIT_VERSION_NUMBER (TRIT_VERSION_MAJOR * 1000000 + TRIT_VERSION_MINOR * 1000 + TRIT_VERSION_PATCH)
+
+/* The library's version number (see TRIT_VERSION_NUMBER). Thread-safe. */
 int32_t trit_version_number(void);
+/* The library's version as "MAJOR.MINOR.PATCH"; static storage. Thread-safe. */
+const char *trit_version_string(void);
+
+/* ---- Status codes and errors ------------------------------------------------------------ */
+
+/* Codes are append-only; 0 never changes meaning. */
+typedef enum trit_status {
+    TRIT_OK = 0,
+    TRIT_ERR_ARG = 1,              /* NULL/invalid argument or handle, token out of range, bad UTF-8 */
+    TRIT_ERR_IO = 2,               /* a file cannot be opened, read or mapped */
+    TRIT_ERR_FORMAT = 3,           /* a file is malformed, truncated or inconsistent */
+    TRIT_ERR_UNSUPPORTED = 4,      /* valid input that trit does not support (architecture, type) */
+    TRIT_ERR_OOM = 5,              /* memory (or threads) could not be allocated */
+    TRIT_ERR_STATE = 6,            /* the call does not fit the object's state (e.g. context busy) */
+    TRIT_ERR_CONTEXT_FULL = 7,     /* the tokens do not fit in the context's remaining positions */
+    TRIT_ERR_CANCELLED = 8,        /* a callback asked to stop a long operation */
+    TRIT_ERR_BUFFER_TOO_SMALL = 9, /* a caller buffer is too small; the needed size was reported */
+    TRIT_ERR_INTERNAL = 10         /* a bug in trit; please report it with the message */
+} trit_status;
+
+/* Fixed text for any status code (unknown codes give "unknown status"); static storage. */
+const char *trit_status_string(trit_status status);
+/* The message of this thread's last failed call, or "" if none. Owned by the library, valid
+ * until the next trit call on this thread. Thread-safe (thread-local). */
+const char *trit_last_error(void);
+
+/* ---- Handles ---------------------------------------------------------------------------- */
+
+typedef struct trit_model trit_model;         /* weights + tokenizer; immutable, shareable */
+typedef struct trit_context trit_context;     /* one sequence: KV cache, buffers, threads */
+typedef struct trit_tokenizer trit_tokenizer; /* a vocabulary and its encoder; immutable */
+
+/* ---- Models ----------------------------------------------------------------------------- */
+
+/* Called during loading with progress in [0, 1]. */
+typedef void (*trit_progress_fn)(float progress, void *user_data);
+
+typedef struct trit_model_params {
+    trit_progress_fn progress;      /* NULL: no progress reports */
+    void *progress_user_data;
+} trit_model_params;
+
+/* Defaults for trit_model_load. Thread-safe. */
+trit_model_params trit_model_default_params(void);
+
+/* Load a model from a GGUF file (I2_S, TQ1_0, TQ2_0, F16, BF16, F32 linears) or from a
+ * Hugging Face folder (config.json + *.safetensors). The file is memory-mapped; weights in
+ * the runtime layout are used in place, others are converted once.
+ * On success *out is a new handle; free it with trit_model_free(). On failure *out is NULL.
+ * Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL path/out), TRIT_ERR_IO, TRIT_ERR_FORMAT,
+ * TRIT_ERR_UNSUPPORTED or TRIT_ERR_OOM. */
+trit_status trit_model_load(const char *path, const trit_model_params *params, trit_model **out);
+
+/* Release a model handle. NULL is a no-op. Contexts created from the model stay valid: the
+ * weights are released when the last of them is freed. Not to be called while another
+ * thread uses the same handle. */
+void trit_model_free(trit_model *model);
+
+typedef struct trit_model_info {
+    char architecture[32];   /* "bitnet-b1.58", "bitnet", "llama", ... (NUL-terminated) */
+    char file_type[48];      /* "I2_S", "TQ2_0", "F32", "HF packed ternary", ... */
+    int64_t n_params;        /* parameters (a tied head counted once) */
+    int64_t weight_bytes;    /* bytes of weights held in the runtime layouts */
+    int32_t n_vocab;
+    int32_t n_ctx_train;     /* the context length the model was trained with */
+    int32_t n_embd;
+    int32_t n_layer;
+    int32_t n_head;
+    int32_t n_head_kv;
+    int32_t n_ff;
+    int32_t bos;             /* -1 when the model has none */
+    int32_t eos;             /* -1 when the model has none */
+    int32_t eot;             /* end-of-turn token (e.g. <|eot_id|>), -1 when none */
+} trit_model_info;
+
+/* Fill *out with facts about the model. Thread-safe. Returns TRIT_OK or TRIT_ERR_ARG. */
+trit_status trit_model_get_info(const trit_model *model, trit_model_info *out);
+
+/* The model's tokenizer, borrowed: valid while the model handle is, not to be freed.
+ * Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (the file has no tokenizer). */
+trit_status trit_model_get_tokenizer(const trit_model *model, const trit_tokenizer **out);
+
+/* ---- Tokenizers ------------------------------------------------------------------------- */
+
+/* Load only the tokenizer of a GGUF file (which may hold no tensors, like llama.cpp's vocab
+ * files) or a Hugging Face folder (tokenizer.json or tokenizer.model). Free with
+ * trit_tokenizer_free(). Returns TRIT_OK, TRIT_ERR_ARG, TRIT_ERR_IO, TRIT_ERR_FORMAT,
+ * TRIT_ERR_UNSUPPORTED (no or unknown tokenizer) or TRIT_ERR_OOM. */
+trit_status trit_tokenizer_load(const char *path, trit_tokenizer **out);
+
+/* Release a tokenizer from trit_tokenizer_load(). NULL is a no-op. A tokenizer borrowed
+ * from a model must not be passed here (TRIT_ERR_ARG is not reported: it is ignored). */
+void trit_tokenizer_free(trit_tokenizer *tokenizer);
+
+/* Number of tokens in the vocabulary, or -1 for an invalid handle. Thread-safe. */
+int32_t trit_tokenizer_n_vocab(const trit_tokenizer *tokenizer);
+
+/* Encode text_len bytes of UTF-8 into token ids. add_special: add BOS/EOS as the vocabulary
+ * asks. parse_special: turn control-token texts such as "<|eot_id|>" into their ids
+ * (otherwise they are tokenized as plain text).
+ * *n_tokens receives the number of tokens. If capacity is too small, nothing is written to
+ * tokens, *n_tokens is the capacity needed and TRIT_ERR_BUFFER_TOO_SMALL is returned (tokens
+ * may be NULL when capacity is 0). Thread-safe.
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULL pointers, invalid UTF-8) or TRIT_ERR_BUFFER_TOO_SMALL. */
+trit_status trit_tokenize(const trit_tokenizer *tokenizer, const char *text, size_t text_len,
+                          bool add_special, bool parse_special,
+                          int32_t *tokens, size_t capacity, size_t *n_tokens);
+
+/* Decode token ids to UTF-8 bytes (control tokens render as their text when render_special,
+ * else as nothing). Writes the bytes and a terminating NUL; *n_bytes receives the length
+ * without the NUL. If capacity < length + 1, nothing is written to buf, *n_bytes is the
+ * length and TRIT_ERR_BUFFER_TOO_SMALL is returned. The bytes are not always valid UTF-8 on
+ * their own (a token may hold part of a character). Thread-safe.
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULL pointers, id out of range) or TRIT_ERR_BUFFER_TOO_SMALL. */
+trit_status trit_detokenize(const trit_tokenizer *tokenizer, const int32_t *tokens, size_t n_tokens,
+                            bool render_special, char *buf, size_t capacity, size_t *n_bytes);
+
+/* Whether id ends generation (EOS, <|eot_id|>, ...). false for invalid arguments. */
+bool trit_token_is_eog(const trit_tokenizer *tokenizer, int32_t id);
+
+/* ---- Contexts --------------------------------------------------------------------------- */
+
+typedef struct trit_context_params {
+    int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096 */
+    int32_t n_threads;  /* worker threads; 0 = one per online CPU core */
+    int32_t n_batch;    /* tokens evaluated per forward pass while reading a prompt (1..4096) */
+} trit_context_params;
+
+/* Defaults: n_ctx 0, n_threads 0, n_batch 32. Thread-safe. */
+trit_context_params trit_context_default_params(void);
+
+/* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,
+ * allocated now. The context keeps the model alive. Free with trit_context_free().
+ * Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL, negative sizes, n_threads > 512) or
+ * TRIT_ERR_OOM (the KV cache or the threads cannot be had; the process survives). */
+trit_status trit_context_create(trit_model *model, const trit_context_params *params, trit_context **out);
+
+/* Release a context. NULL is a no-op. Not to be called while another thread uses it. */
+void trit_context_free(trit_context *ctx);
+
+/* Append n_tokens tokens to the context and run the model over them. When logits is not NULL
+ * it receives n_tokens × n_vocab floats, row i holding the prediction after token i. The
+ * logits after the last token are kept (trit_get_logits). On failure the context is unchanged.
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULL, n_tokens 0, a token out of range),
+ * TRIT_ERR_CONTEXT_FULL (n_past + n_tokens > n_ctx) or TRIT_ERR_STATE (context busy). */
+trit_status trit_eval(trit_context *ctx, const int32_t *tokens, size_t n_tokens, float *logits);
+
+/* The logits (n_vocab floats) after the last evaluated token, borrowed: valid until the next
+ * call that changes the context. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (nothing
+ * evaluated yet). */
+trit_status trit_get_logits(trit_context *ctx, const float **logits, int32_t *n_vocab);
+
+/* The number of positions the context holds (n_past) and its capacity (n_ctx); either out
+ * pointer may be NULL. Returns TRIT_OK or TRIT_ERR_ARG. */
+trit_status trit_context_get_size(const trit_context *ctx, int32_t *n_past, int32_t *n_ctx);
+
+/* Forget every position. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
+trit_status trit_context_reset(trit_context *ctx);
+
+/* Keep the first n_keep positions (0 ≤ n_keep ≤ n_past). Returns TRIT_OK, TRIT_ERR_ARG or
+ * TRIT_ERR_STATE. */
+trit_status trit_context_truncate(trit_context *ctx, int32_t n_keep);
+
+/* ---- Generation ------------------------------------------------------------------------- */
+
+typedef struct trit_generate_params {
+    int32_t max_tokens;        /* tokens to generate at most; ≤ 0: until EOS or the context is full */
+    float temperature;         /* ≤ 0: greedy (argmax) */
+    int32_t top_k;             /* keep the k most likely tokens; 0 = off */
+    float top_p;               /* nucleus sampling threshold in (0, 1]; 1 = off */
+    float min_p;               /* drop tokens below min_p × the top probability; 0 = off */
+    float repeat_penalty;      /* 1 = off; > 1 discourages tokens seen in the window */
+    int32_t repeat_last_n;     /* window of the repetition penalty, in tokens */
+    uint64_t seed;             /* same seed, same prompt, same parameters → same text */
+    const char *const *stop;   /* stop strings (NUL-terminated); the text ends before the first one */
+    size_t n_stop;
+    bool ignore_eos;           /* keep generating past end-of-generation tokens */
+    bool add_special;          /* trit_generate: add BOS to the prompt if the context is empty */
+    bool parse_special;        /* trit_generate: parse control-token texts in the prompt */
+} trit_generate_params;
+
+/* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
+ * repeat_penalty 1.0, repeat_last_n 64, seed 0xC0FFEE, no stop strings, ignore_eos false,
+ * add_special true, parse_special false. Thread-safe. */
+trit_generate_params trit_generate_default_params(void);
+
+/* Receives generated text as it becomes final: whole UTF-8 characters, never part of a stop
+ * string. piece is not NUL-terminated and is valid only during the call. Return false to
+ * stop generation (the result's stop_reason is then TRIT_STOP_CALLBACK). */
+typedef bool (*trit_piece_fn)(const char *piece, size_t len, void *user_data);
+
+typedef enum trit_stop_reason {
+    TRIT_STOP_LENGTH = 0,       /* max_tokens reached */
+    TRIT_STOP_EOG = 1,          /* an end-of-generation token */
+    TRIT_STOP_STRING = 2,       /* a stop string */
+    TRIT_STOP_CONTEXT_FULL = 3, /* the context has no free position */
+    TRIT_STOP_CALLBACK = 4      /* the piece callback returned false */
+} trit_stop_reason;
+
+typedef struct trit_generate_result {
+    int32_t n_prompt_tokens;
+    int32_t n_generated_tokens;
+    trit_stop_reason stop_reason;
+    double prompt_seconds;        /* time to evaluate the prompt */
+    double generation_seconds;    /* time spent generating */
+} trit_generate_result;
+
+/* Tokenize prompt (NUL-terminated), append it to the context, and generate. Text goes to
+ * on_piece (may be NULL); result (may be NULL) receives counts and timings. Generation
+ * continues the context: call trit_context_reset() first for an unrelated prompt.
+ * Returns TRIT_OK (also when stopped by the callback or a full context),
+ * TRIT_ERR_ARG (NULL ctx/prompt, invalid UTF-8 or params), TRIT_ERR_CONTEXT_FULL (the prompt
+ * does not fit), TRIT_ERR_STATE (busy, or the model has no tokenizer). */
+trit_status trit_generate(trit_context *ctx, const char *prompt, const trit_generate_params *params,
+                          trit_piece_fn on_piece, void *user_data, trit_generate_result *result);
+
+/* As trit_generate, with the prompt already tokenized (n_tokens may be 0 to continue from
+ * the context's last logits). */
+trit_status trit_generate_tokens(trit_context *ctx, const int32_t *tokens, size_t n_tokens,
+                                 const trit_generate_params *params, trit_piece_fn on_piece,
+                                 void *user_data, trit_generate_result *result);
+
+/* ---- Chat ------------------------------------------------------------------------------- */
+
+typedef struct trit_chat_message {
+    const char *role;     /* "system", "user" or "assistant" (NUL-terminated) */
+    const char *content;  /* NUL-terminated UTF-8 */
+} trit_chat_message;
+
+/* Format messages as the model's chat prompt. template_name NULL picks the format from the
+ * architecture and vocabulary ("bitnet" for BitNet b1.58 2B4T, "llama3", else "plain");
+ * "bitnet", "llama3" or "plain" force one. The text has no BOS: pass it to trit_generate
+ * with add_special and parse_special true. Output as in trit_detokenize (NUL-terminated,
+ * TRIT_ERR_BUFFER_TOO_SMALL with the needed length). Thread-safe.
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULL, unknown template) or TRIT_ERR_BUFFER_TOO_SMALL. */
+trit_status trit_chat_format(const trit_model *model, const trit_chat_message *messages, size_t n_messages,
+                             const char *template_name, bool add_generation_prompt,
+                             char *buf, size_t capacity, size_t *n_bytes);
+
+#ifdef __cplusplus
+}
 #endif
+#endif /* TRIT_H */

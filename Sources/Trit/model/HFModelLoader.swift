@@ -49,6 +49,8 @@ enum HFModelLoader {
                 throw TritError.unsupported("\(configPath): quantization_config.linear_class \"\(cls)\" is not supported")
             }
             storage = (q["quantization_mode"]?.string ?? "offline") == "online" ? .masters : .packed(divide: cls == "bitlinear")
+        } else if config["bitnet_dense"]?.bool == true {
+            storage = .dense     // trit's full-precision twin of a BitNet model (Examples/train)
         } else if config["weight_bits"]?.int == 1 {
             storage = .masters   // 1bitLLM: fp16 latent weights quantized on the fly
         } else if archName == "LlamaForCausalLM" {

@@ -10,6 +10,8 @@ public struct TritError: Error, CustomStringConvertible, Sendable {
         case state = 6         // TRIT_ERR_STATE
         case contextFull = 7   // TRIT_ERR_CONTEXT_FULL
         case cancelled = 8     // TRIT_ERR_CANCELLED
+        case bufferTooSmall = 9 // TRIT_ERR_BUFFER_TOO_SMALL
+        case `internal` = 10   // TRIT_ERR_INTERNAL
     }
     public let kind: Kind
     public let message: String

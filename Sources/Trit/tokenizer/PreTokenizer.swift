@@ -137,8 +137,8 @@ func decodeScalar(_ t: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt32, Int) {
     return (b0, 1)
 }
 
-/// Whether `bytes` is valid UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF); else the offset of the first bad byte.
-func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+/// nil when `bytes` is valid UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF); else the offset of the first bad byte.
+public func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
     var i = 0
     let n = b.count
     while i < n {

@@ -158,3 +158,11 @@ extension String {
         return out
     }
 }
+
+extension Tokenizer {
+    /// The end-of-turn token of chat formats (`<|eot_id|>`, `<|im_end|>`, `<end_of_turn>`), if any.
+    public var endOfTurn: Int32? {
+        for name in ["<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"] { if let id = index[name] { return id } }
+        return nil
+    }
+}

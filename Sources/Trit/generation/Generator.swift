@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options of one generation call.
+public struct GenerationParams: Sendable {
+    public var maxTokens: Int = 128          // ≤ 0: until the context is full or EOS
+    public var sampling = SamplingParams()
+    public var stop: [String] = []           // stop strings; the text stops before them
+    public var ignoreEOS = false
+    public init() {}
+}
+
+/// Why generation ended.
+public enum StopReason: String, Sendable {
+    case maxTokens = "length"
+    case endOfGeneration = "eos"
+    case stopString = "stop"
+    case contextFull = "context"
+    case cancelled = "cancelled"
+}
+
+public struct GenerationResult: Sendable {
+    public var text: [UInt8] = []
+    public var tokens: [Int32] = []
+    public var stopReason: StopReason = .maxTokens
+    public var promptTokens = 0
+    public var promptSeconds = 0.0
+    public var generationSeconds = 0.0
+    public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    public var tokensPerSecond: Double { generationSeconds > 0 ? Double(tokens.count) / generationSeconds : 0 }
+}
+
+/// Monotonic seconds.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+extension InferenceState {
+    /// Evaluates `prompt` (appended to what the context holds) and generates. `onPiece` receives
+    /// text as it becomes final (whole UTF-8 sequences, never part of a stop string) and stops
+    /// generation by returning false. The returned text excludes any stop string.
+    public func generate(prompt: [Int32], params: GenerationParams,
+                         onPiece: ((UnsafeBufferPointer<UInt8>) -> Bool)? = nil) throws -> GenerationResult {
+        guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
+        guard !prompt.isEmpty || hasLogits else { throw TritError.argument("the prompt is empty and the context holds no logits to continue from") }
+        let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
+        let stops = params.stop.filter { !$0.isEmpty }.map { Array($0.utf8) }
+        let holdBack = (stops.map(\.count).max() ?? 1) - 1
+
+        var res = GenerationResult()
+        res.promptTokens = prompt.count
+        let t0 = monotonicSeconds()
+        if !prompt.isEmpty { try evaluate(prompt) }
+        res.promptSeconds = monotonicSeconds() - t0
+        for t in prompt { sampler.accept(t) }
+
+        var decoder = StreamingDecoder(tokenizer: tok, atStart: nPast == prompt.count)
+        var text: [UInt8] = []     // all final text so far
+        var emitted = 0            // bytes of `text` passed to onPiece
+        var cancelled = false
+
+        func flush(upTo end: Int) {
+            guard end > emitted, !cancelled else { return }
+            let ok = text.withUnsafeBufferPointer { onPiece?(UnsafeBufferPointer(rebasing: $0[emitted..<end])) ?? true }
+            emitted = end
+            if !ok { cancelled = true }
+        }
+
+        let t1 = monotonicSeconds()
+        loop: while true {
+            if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
+            let next = sampler.sample(lastLogits)
+            if !params.ignoreEOS && tok.isEndOfGeneration(next) { res.stopReason = .endOfGeneration; break }
+            res.tokens.append(next)
+            sampler.accept(next)
+            text.append(contentsOf: decoder.push(next))
+            // a stop string ends the text just before it
+            for s in stops {
+                if let at = find(s, in: text, from: max(0, emitted - s.count)) {
+                    text.removeSubrange(at...)
+                    flush(upTo: text.count)
+                    res.stopReason = .stopString
+                    break loop
+                }
+            }
+            flush(upTo: max(emitted, text.count - holdBack))
+            if cancelled { res.stopReason = .cancelled; break }
+            if nPast >= nCtx { res.stopReason = .contextFull; break }
+            try evaluate([next])
+        }
+        if res.stopReason != .stopString && res.stopReason != .cancelled {
+            text.append(contentsOf: decoder.finish())
+            flush(upTo: text.count)
+        }
+        res.generationSeconds = monotonicSeconds() - t1
+        res.text = text
+        return res
+    }
+}
+
+func find(_ needle: [UInt8], in hay: [UInt8], from: Int) -> Int? {
+    guard !needle.isEmpty, hay.count >= needle.count else { return nil }
+    var i = from
+    while i + needle.count <= hay.count {
+        if hay[i] == needle[0] {
+            var ok = true
+            for k in 1..<needle.count where hay[i + k] != needle[k] { ok = false; break }
+            if ok { return i }
+        }
+        i += 1
+    }
+    return nil
+}

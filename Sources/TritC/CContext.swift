@@ -1,0 +1,81 @@
+import CTrit
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@_cdecl("trit_context_default_params")
+public func trit_context_default_params() -> trit_context_params {
+    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 32)
+}
+
+@_cdecl("trit_context_create")
+public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer<trit_context_params>?,
+                                _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {
+    guarded {
+        guard let out else { throw TritError(.argument, "out is NULL") }
+        out.pointee = nil
+        let m = try object(model, ModelBox.self, "model").model
+        let p = params?.pointee ?? trit_context_default_params()
+        guard p.n_ctx >= 0 else { throw TritError(.argument, "n_ctx must be ≥ 0, got \(p.n_ctx)") }
+        guard p.n_threads >= 0 else { throw TritError(.argument, "n_threads must be ≥ 0, got \(p.n_threads)") }
+        let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)
+        let nThreads = p.n_threads > 0 ? Int(p.n_threads) : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch))
+        out.pointee = makeHandle(ContextBox(state))
+    }
+}
+
+@_cdecl("trit_context_free")
+public func trit_context_free(_ ctx: OpaquePointer?) {
+    guard (try? object(ctx, ContextBox.self, "ctx")) != nil else { return }
+    releaseHandle(ctx)
+}
+
+@_cdecl("trit_eval")
+public func trit_eval(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ nTokens: Int,
+                      _ logits: UnsafeMutablePointer<Float>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let tokens else { throw TritError(.argument, "tokens is NULL") }
+            guard nTokens > 0 else { throw TritError(.argument, "n_tokens must be positive, got \(nTokens)") }
+            guard nTokens <= box.state.nCtx else {
+                throw TritError(.contextFull, "\(nTokens) tokens do not fit: the context holds \(box.state.nPast) of \(box.state.nCtx) positions")
+            }
+            try box.state.evaluate(UnsafeBufferPointer(start: tokens, count: nTokens), allLogits: logits)
+        }
+    }
+}
+
+@_cdecl("trit_get_logits")
+public func trit_get_logits(_ ctx: OpaquePointer?, _ logits: UnsafeMutablePointer<UnsafePointer<Float>?>?,
+                            _ nVocab: UnsafeMutablePointer<Int32>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let logits else { throw TritError(.argument, "logits is NULL") }
+            guard box.state.hasLogits else { throw TritError(.state, "no logits yet: evaluate tokens first") }
+            logits.pointee = box.state.lastLogits.baseAddress
+            nVocab?.pointee = Int32(box.state.model.config.vocabSize)
+        }
+    }
+}
+
+@_cdecl("trit_context_get_size")
+public func trit_context_get_size(_ ctx: OpaquePointer?, _ nPast: UnsafeMutablePointer<Int32>?,
+                                  _ nCtx: UnsafeMutablePointer<Int32>?) -> trit_status {
+    guarded {
+        let box = try object(ctx, ContextBox.self, "ctx")
+        nPast?.pointee = Int32(box.state.nPast)
+        nCtx?.pointee = Int32(box.state.nCtx)
+    }
+}
+
+@_cdecl("trit_context_reset")
+public func trit_context_reset(_ ctx: OpaquePointer?) -> trit_status {
+    guarded { try withContext(ctx) { $0.state.reset() } }
+}
+
+@_cdecl("trit_context_truncate")
+public func trit_context_truncate(_ ctx: OpaquePointer?, _ nKeep: Int32) -> trit_status {
+    guarded { try withContext(ctx) { try $0.state.truncate(to: Int(nKeep)) } }
+}

@@ -1,0 +1,85 @@
+import CTrit
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@_cdecl("trit_generate_default_params")
+public func trit_generate_default_params() -> trit_generate_params {
+    let s = SamplingParams()
+    return trit_generate_params(max_tokens: 128, temperature: s.temperature, top_k: Int32(s.topK), top_p: s.topP,
+                                min_p: s.minP, repeat_penalty: s.repeatPenalty, repeat_last_n: Int32(s.repeatLastN),
+                                seed: s.seed, stop: nil, n_stop: 0, ignore_eos: false, add_special: true, parse_special: false)
+}
+
+/// The Swift generation options from the C struct (validated).
+func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
+    var g = GenerationParams()
+    g.maxTokens = Int(p.max_tokens)
+    g.sampling.temperature = p.temperature
+    g.sampling.topK = Int(p.top_k)
+    g.sampling.topP = p.top_p
+    g.sampling.minP = p.min_p
+    g.sampling.repeatPenalty = p.repeat_penalty
+    g.sampling.repeatLastN = Int(p.repeat_last_n)
+    g.sampling.seed = p.seed
+    g.ignoreEOS = p.ignore_eos
+    guard p.n_stop <= 1024 else { throw TritError(.argument, "n_stop \(p.n_stop) is out of range") }
+    if p.n_stop > 0 {
+        guard let stops = p.stop else { throw TritError(.argument, "stop is NULL but n_stop is \(p.n_stop)") }
+        for i in 0..<p.n_stop { g.stop.append(try string(stops[i], "stop[\(i)]")) }
+    }
+    return g
+}
+
+func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_params>?, _ onPiece: trit_piece_fn?,
+                   _ userData: UnsafeMutableRawPointer?, _ result: UnsafeMutablePointer<trit_generate_result>?,
+                   prompt: (Trit.Tokenizer, trit_generate_params, Bool) throws -> [Int32]) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            let p = params?.pointee ?? trit_generate_default_params()
+            let g = try generationParams(p)
+            guard let tok = box.state.model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
+            let ids = try prompt(tok, p, box.state.nPast == 0)
+            let res = try box.state.generate(prompt: ids, params: g) { piece in
+                guard let cb = onPiece else { return true }
+                return piece.withMemoryRebound(to: CChar.self) { cb($0.baseAddress, $0.count, userData) }
+            }
+            if let result {
+                let reason: trit_stop_reason
+                switch res.stopReason {
+                case .maxTokens: reason = TRIT_STOP_LENGTH
+                case .endOfGeneration: reason = TRIT_STOP_EOG
+                case .stopString: reason = TRIT_STOP_STRING
+                case .contextFull: reason = TRIT_STOP_CONTEXT_FULL
+                case .cancelled: reason = TRIT_STOP_CALLBACK
+                }
+                result.pointee = trit_generate_result(n_prompt_tokens: Int32(res.promptTokens), n_generated_tokens: Int32(res.tokens.count),
+                                                      stop_reason: reason, prompt_seconds: res.promptSeconds,
+                                                      generation_seconds: res.generationSeconds)
+            }
+        }
+    }
+}
+
+@_cdecl("trit_generate")
+public func trit_generate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ params: UnsafePointer<trit_generate_params>?,
+                          _ onPiece: trit_piece_fn?, _ userData: UnsafeMutableRawPointer?,
+                          _ result: UnsafeMutablePointer<trit_generate_result>?) -> trit_status {
+    runGeneration(ctx, params, onPiece, userData, result) { tok, p, empty in
+        let text = try string(prompt, "prompt")
+        return tok.encode(text, addSpecial: p.add_special && empty, parseSpecial: p.parse_special)
+    }
+}
+
+@_cdecl("trit_generate_tokens")
+public func trit_generate_tokens(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ nTokens: Int,
+                                 _ params: UnsafePointer<trit_generate_params>?, _ onPiece: trit_piece_fn?,
+                                 _ userData: UnsafeMutableRawPointer?,
+                                 _ result: UnsafeMutablePointer<trit_generate_result>?) -> trit_status {
+    runGeneration(ctx, params, onPiece, userData, result) { _, _, _ in
+        guard nTokens >= 0, nTokens <= Int(Int32.max) else { throw TritError(.argument, "n_tokens \(nTokens) is out of range") }
+        guard tokens != nil || nTokens == 0 else { throw TritError(.argument, "tokens is NULL") }
+        return nTokens == 0 ? [] : Array(UnsafeBufferPointer(start: tokens, count: nTokens))
+    }
+}

@@ -1,0 +1,78 @@
+import CTrit
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@_cdecl("trit_model_default_params")
+public func trit_model_default_params() -> trit_model_params {
+    trit_model_params(progress: nil, progress_user_data: nil)
+}
+
+@_cdecl("trit_model_load")
+public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<trit_model_params>?,
+                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {
+    guarded {
+        guard let out else { throw TritError(.argument, "out is NULL") }
+        out.pointee = nil
+        let p = try string(path, "path")
+        let prm = params?.pointee ?? trit_model_default_params()
+        prm.progress?(0, prm.progress_user_data)
+        let model = try Model.load(path: p)
+        prm.progress?(1, prm.progress_user_data)
+        out.pointee = makeHandle(ModelBox(model))
+    }
+}
+
+@_cdecl("trit_model_free")
+public func trit_model_free(_ model: OpaquePointer?) {
+    guard let model, handles.contains(UnsafeRawPointer(model)),
+          let box = try? object(model, ModelBox.self, "model") else { return }
+    if let t = box.tokenizer { _ = handles.remove(Unmanaged.passUnretained(t).toOpaque()) }
+    releaseHandle(model)
+}
+
+func fill<T>(_ field: inout T, _ s: String) {
+    withUnsafeMutableBytes(of: &field) { dst in
+        let b = Array(s.utf8.prefix(dst.count - 1))
+        for (i, c) in b.enumerated() { dst[i] = c }
+        dst[b.count] = 0
+    }
+}
+
+@_cdecl("trit_model_get_info")
+public func trit_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<trit_model_info>?) -> trit_status {
+    guarded {
+        let m = try object(model, ModelBox.self, "model").model
+        guard let out else { throw TritError(.argument, "out is NULL") }
+        var info = trit_model_info()
+        let c = m.config
+        fill(&info.architecture, c.architecture)
+        fill(&info.file_type, m.fileType)
+        info.n_params = Int64(m.parameterCount)
+        info.weight_bytes = Int64(m.weightBytes)
+        info.n_vocab = Int32(c.vocabSize)
+        info.n_ctx_train = Int32(c.contextLength)
+        info.n_embd = Int32(c.dim)
+        info.n_layer = Int32(c.nLayers)
+        info.n_head = Int32(c.nHeads)
+        info.n_head_kv = Int32(c.nKVHeads)
+        info.n_ff = Int32(c.ffnDim)
+        info.bos = m.tokenizer?.bos ?? -1
+        info.eos = m.tokenizer?.eos ?? -1
+        info.eot = m.tokenizer?.endOfTurn ?? -1
+        out.pointee = info
+    }
+}
+
+@_cdecl("trit_model_get_tokenizer")
+public func trit_model_get_tokenizer(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {
+    guarded {
+        let box = try object(model, ModelBox.self, "model")
+        guard let out else { throw TritError(.argument, "out is NULL") }
+        guard let t = box.tokenizer else { throw TritError(.state, "the model file has no tokenizer") }
+        let p = Unmanaged.passUnretained(t).toOpaque()
+        handles.add(p)   // registered while the model lives (idempotent)
+        out.pointee = OpaquePointer(p)
+    }
+}

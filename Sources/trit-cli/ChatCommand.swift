@@ -1,0 +1,57 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trit chat`: an interactive chat loop on stdin/stdout.
+enum ChatCommand {
+    static let opts: [Opt] = [modelOpt, Opt(names: ["--system"], value: "TEXT", help: "system message"),
+                              Opt(names: ["--template"], value: "NAME", help: "chat format: bitnet, llama3 or plain (default: from the model)"),
+                              threadsOpt, ctxOpt] + samplingOpts + [helpOpt]
+
+    static func run(_ args: [String]) throws {
+        let p = try parse(args, opts)
+        if p.flag("-h") {
+            print(helpText("trit chat [options]", "Chat with a model: type a message and press Enter; an empty line or end of input quits.\nThe conversation stays in the context until it is full.", opts), terminator: "")
+            return
+        }
+        let (model, _) = try loadModel(try modelPath(p))
+        let template: ChatTemplate
+        if let t = p.string("--template") {
+            guard let tt = ChatTemplate(rawValue: t) else { throw CLIError("unknown template \(t) (bitnet, llama3 or plain)") }
+            template = tt
+        } else {
+            template = ChatTemplate.detect(for: model)
+        }
+        var gp = try generationParams(p)
+        if template == .plain { gp.stop += ["\nUser:", "\nSystem:"] }
+        let state = try makeState(model, p)
+        guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
+        var pendingSystem = p.string("--system")
+        stderrPrint("chat format: \(template.rawValue). Empty line to quit.\n")
+        while true {
+            stderrPrint("> ")
+            guard let line = readLine(), !line.isEmpty else { break }
+            var msgs: [ChatTemplate.Message] = []
+            if let s = pendingSystem { msgs.append(.init(role: "system", content: s)); pendingSystem = nil }
+            msgs.append(.init(role: "user", content: line))
+            var text = template.format(msgs)
+            if state.nPast > 0, template == .plain { text = "\n" + text }
+            let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
+            if ids.count + 8 >= state.nCtx - state.nPast {
+                stderrPrint("[context full: starting a new conversation]\n")
+                state.reset()
+            }
+            let res = try state.generate(prompt: tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true), params: gp) { piece in
+                writeOut(piece); return true
+            }
+            print("")
+            // close the assistant turn so the next message follows the format
+            if template != .plain, let eot = tok.endOfTurn, res.stopReason != .endOfGeneration, state.nPast < state.nCtx {
+                try state.evaluate([eot])
+            } else if template != .plain, let eot = tok.endOfTurn, res.stopReason == .endOfGeneration, state.nPast < state.nCtx {
+                try state.evaluate([eot])
+            }
+        }
+    }
+}

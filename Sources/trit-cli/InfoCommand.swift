@@ -1,0 +1,55 @@
+import Trit
+
+/// `trit info MODEL`: metadata, tensor types and sizes, memory needed.
+enum InfoCommand {
+    static let opts: [Opt] = [modelOpt, ctxOpt, Opt(names: ["--tensors"], value: nil, help: "list every tensor of a GGUF file"), helpOpt]
+
+    static func run(_ args: [String]) throws {
+        let p = try parse(args, opts)
+        if p.flag("-h") {
+            print(helpText("trit info [options] [MODEL]", "Describe a model: architecture, shape, tensor types and sizes, tokenizer, and the memory a context needs.", opts), terminator: "")
+            return
+        }
+        let path = try p.positional.first ?? modelPath(p)
+        let (m, dt) = try loadModel(path, quiet: true)
+        let c = m.config
+        print("model          \(path)")
+        print("format         \(m.source.rawValue), \(m.fileType)\(m.name.isEmpty ? "" : ", name \"\(m.name)\"")")
+        print("architecture   \(c.architecture) (activation \(c.activation.rawValue), sub-norms \(c.subNorms ? "yes" : "no"), RoPE \(c.rope.rawValue), θ \(c.ropeTheta))")
+        print("shape          \(c.nLayers) layers, dim \(c.dim), ffn \(c.ffnDim), heads \(c.nHeads) (kv \(c.nKVHeads), head dim \(c.headDim)), vocab \(c.vocabSize)")
+        print("context        trained with \(c.contextLength) tokens")
+        print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
+        print("weights        \(fmtBytes(m.weightBytes)) in memory (loaded in \(fmt(dt * 1000, 1)) ms)")
+        let nCtx = try p.int("-c", min(c.contextLength, 4096))
+        print("KV cache       \(fmtBytes(m.kvCacheBytes(nCtx: nCtx))) for \(nCtx) positions (f32)")
+        if let t = m.tokenizer {
+            print("tokenizer      \(t.kind.rawValue), \(t.vocabSize) tokens, pre-tokenizer \(t.preTokenizer.rawValue), BOS \(t.bos.map(String.init) ?? "-"), EOS \(t.eos.map(String.init) ?? "-"), end of generation \(t.endOfGeneration.sorted())")
+        } else {
+            print("tokenizer      none")
+        }
+        print("chat format    \(ChatTemplate.detect(for: m).rawValue)")
+        print("layer 0        " + [("q", m.layers[0].wq), ("k", m.layers[0].wk), ("v", m.layers[0].wv), ("o", m.layers[0].wo),
+                                  ("gate", m.layers[0].gate), ("up", m.layers[0].up), ("down", m.layers[0].down)].map { name, l in
+            switch l {
+            case .ternary(let t): return "\(name) \(t.rows)x\(t.cols) ternary β=\(t.scale)\(t.isMapped ? " (in place)" : "")"
+            case .dense(let d): return "\(name) \(d.rows)x\(d.cols) dense"
+            }
+        }.joined(separator: ", "))
+        if m.source == .gguf {
+            let g = try GGUFFile(path: path)
+            print("metadata       \(g.metadata.count) keys, GGUF v\(g.version), alignment \(g.alignment)")
+            for k in g.metadataOrder { print("  \(k) = \(g.metadata[k]!.summary)") }
+            var byType: [String: (Int, Int)] = [:]
+            for t in g.tensors {
+                let e = byType[t.type.description] ?? (0, 0)
+                byType[t.type.description] = (e.0 + 1, e.1 + (t.byteSize ?? 0))
+            }
+            print("tensors        \(g.tensors.count): " + byType.sorted { $0.key < $1.key }.map { "\($0.value.0) \($0.key) (\(fmtBytes($0.value.1)))" }.joined(separator: ", "))
+            if p.flag("--tensors") {
+                for t in g.tensors { print("  \(t.name) \(t.type) \(t.shape) \(fmtBytes(t.byteSize ?? 0))") }
+            }
+        } else {
+            for (k, v) in m.metadata { print("  \(k) = \(v)") }
+        }
+    }
+}

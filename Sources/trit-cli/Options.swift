@@ -1,0 +1,202 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A command-line option: its spellings, whether it takes a value, and its help line.
+struct Opt {
+    let names: [String]
+    let value: String?      // placeholder of the value, nil for a flag
+    let help: String
+}
+
+/// Parsed options of one subcommand.
+struct Parsed {
+    var values: [String: [String]] = [:]
+    var positional: [String] = []
+
+    func string(_ key: String) -> String? { values[key]?.last }
+    func all(_ key: String) -> [String] { values[key] ?? [] }
+    func flag(_ key: String) -> Bool { values[key] != nil }
+
+    func int(_ key: String, _ d: Int) throws -> Int {
+        guard let s = string(key) else { return d }
+        guard let v = Int(s) else { throw CLIError("option \(key) expects an integer, got \"\(s)\"") }
+        return v
+    }
+    func float(_ key: String, _ d: Float) throws -> Float {
+        guard let s = string(key) else { return d }
+        guard let v = Float(s), v.isFinite else { throw CLIError("option \(key) expects a number, got \"\(s)\"") }
+        return v
+    }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ s: String) { description = s }
+}
+
+/// Parses argv against a list of options; the first spelling of each option is its key.
+func parse(_ args: [String], _ opts: [Opt]) throws -> Parsed {
+    var p = Parsed()
+    var i = 0
+    while i < args.count {
+        let a = args[i]
+        if a == "--" { p.positional += args[(i + 1)...]; break }
+        if a.hasPrefix("-") && a.count > 1 && Double(a) == nil {
+            var name = a, inline: String? = nil
+            if let eq = a.firstIndex(of: "="), a.hasPrefix("--") { name = String(a[..<eq]); inline = String(a[a.index(after: eq)...]) }
+            guard let o = opts.first(where: { $0.names.contains(name) }) else {
+                throw CLIError("unknown option \(name) (see --help)")
+            }
+            let key = o.names[0]
+            if o.value != nil {
+                if let v = inline { p.values[key, default: []].append(v) } else {
+                    guard i + 1 < args.count else { throw CLIError("option \(name) needs a value (\(o.value!))") }
+                    p.values[key, default: []].append(args[i + 1])
+                    i += 1
+                }
+            } else {
+                p.values[key, default: []].append("")
+            }
+        } else {
+            p.positional.append(a)
+        }
+        i += 1
+    }
+    return p
+}
+
+func helpText(_ usage: String, _ about: String, _ opts: [Opt]) -> String {
+    var s = "usage: \(usage)\n\n\(about)\n\noptions:\n"
+    for o in opts {
+        var left = "  " + o.names.joined(separator: ", ")
+        if let v = o.value { left += " \(v)" }
+        if left.count < 28 { left += String(repeating: " ", count: 28 - left.count) } else { left += "\n" + String(repeating: " ", count: 28) }
+        s += left + o.help + "\n"
+    }
+    return s
+}
+
+// MARK: - Shared options
+
+let modelOpt = Opt(names: ["-m", "--model"], value: "PATH", help: "GGUF file or Hugging Face folder (default: the bundled model)")
+let threadsOpt = Opt(names: ["-t", "--threads"], value: "N", help: "threads (default: one per core)")
+let ctxOpt = Opt(names: ["-c", "--ctx-size"], value: "N", help: "context size in tokens (default: the model's, at most 4096)")
+let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
+
+let samplingOpts: [Opt] = [
+    Opt(names: ["-n", "--n-predict"], value: "N", help: "tokens to generate (default 128; -1 = until EOS or the context is full)"),
+    Opt(names: ["--temp"], value: "T", help: "temperature (default 0.8; 0 = greedy)"),
+    Opt(names: ["--top-k"], value: "K", help: "keep the K most likely tokens (default 40; 0 = off)"),
+    Opt(names: ["--top-p"], value: "P", help: "nucleus sampling: smallest set with probability >= P (default 0.95; 1 = off)"),
+    Opt(names: ["--min-p"], value: "P", help: "drop tokens below P x the top probability (default 0.05; 0 = off)"),
+    Opt(names: ["--repeat-penalty"], value: "R", help: "penalise tokens of the last --repeat-last-n (default 1.0 = off)"),
+    Opt(names: ["--repeat-last-n"], value: "N", help: "window of the repetition penalty (default 64)"),
+    Opt(names: ["-s", "--seed"], value: "N", help: "random seed (default 12648430); same seed, same text"),
+    Opt(names: ["--stop"], value: "TEXT", help: "stop before this text (repeatable)"),
+    Opt(names: ["--ignore-eos"], value: nil, help: "keep generating past end-of-generation tokens"),
+]
+
+func generationParams(_ p: Parsed) throws -> GenerationParams {
+    var g = GenerationParams()
+    g.maxTokens = try p.int("-n", 128)
+    g.sampling.temperature = try p.float("--temp", 0.8)
+    g.sampling.topK = try p.int("--top-k", 40)
+    g.sampling.topP = try p.float("--top-p", 0.95)
+    g.sampling.minP = try p.float("--min-p", 0.05)
+    g.sampling.repeatPenalty = try p.float("--repeat-penalty", 1.0)
+    g.sampling.repeatLastN = try p.int("--repeat-last-n", 64)
+    if let s = p.string("-s") {
+        guard let v = UInt64(s) else { throw CLIError("option --seed expects a non-negative integer, got \"\(s)\"") }
+        g.sampling.seed = v
+    }
+    g.stop = p.all("--stop")
+    g.ignoreEOS = p.flag("--ignore-eos")
+    return g
+}
+
+// MARK: - Model location and loading
+
+/// The bundled model, looked up next to the working directory and the executable.
+func defaultModelPath() -> String? {
+    let rel = "Models/trit-bundled-i2_s.gguf"
+    var dirs = ["."]
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, 4095)
+    if n > 0 {
+        var exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for _ in 0..<5 {
+            guard let slash = exe.lastIndex(of: "/") else { break }
+            exe = String(exe[..<slash])
+            dirs.append(exe.isEmpty ? "/" : exe)
+        }
+    }
+    for d in dirs where access(d + "/" + rel, R_OK) == 0 { return d + "/" + rel }
+    return nil
+}
+
+func modelPath(_ p: Parsed) throws -> String {
+    if let m = p.string("-m") { return m }
+    guard let d = defaultModelPath() else {
+        throw CLIError("no model given and the bundled model (Models/trit-bundled-i2_s.gguf) was not found; pass -m PATH")
+    }
+    return d
+}
+
+func stderrPrint(_ s: String) {
+    var line = s
+    line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
+}
+
+func writeOut(_ bytes: UnsafeBufferPointer<UInt8>) {
+    _ = fwrite(bytes.baseAddress, 1, bytes.count, stdout)
+    fflush(stdout)
+}
+
+/// Loads a model, reporting progress and the load time on stderr.
+func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
+    if !quiet { stderrPrint("loading \(path) ...") }
+    let t0 = monotonicSeconds()
+    let m = try Model.load(path: path)
+    let dt = monotonicSeconds() - t0
+    if !quiet {
+        stderrPrint(" done in \(fmt(dt * 1000, 1)) ms (\(m.config.architecture), \(m.fileType), \(fmtCount(m.parameterCount)) parameters)\n")
+    }
+    return (m, dt)
+}
+
+func defaultThreads() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
+    let ctx = try p.int("-c", min(m.config.contextLength, 4096))
+    let threads = try p.int("-t", defaultThreads())
+    return try InferenceState(model: m, nCtx: ctx, nThreads: threads)
+}
+
+func fmt(_ x: Double, _ digits: Int) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (x * p).rounded() / p
+    var s = "\(r)"
+    if let dot = s.firstIndex(of: ".") {
+        let dec = s.distance(from: dot, to: s.endIndex) - 1
+        if dec < digits { s += String(repeating: "0", count: digits - dec) }
+        if digits == 0 { s = String(s[..<dot]) }
+    }
+    return s
+}
+
+func fmtCount(_ n: Int) -> String {
+    if n >= 1_000_000_000 { return fmt(Double(n) / 1e9, 2) + "B" }
+    if n >= 1_000_000 { return fmt(Double(n) / 1e6, 2) + "M" }
+    if n >= 1_000 { return fmt(Double(n) / 1e3, 1) + "K" }
+    return "\(n)"
+}
+
+func fmtBytes(_ n: Int) -> String {
+    if n >= 1 << 30 { return fmt(Double(n) / Double(1 << 30), 2) + " GiB" }
+    if n >= 1 << 20 { return fmt(Double(n) / Double(1 << 20), 2) + " MiB" }
+    if n >= 1 << 10 { return fmt(Double(n) / Double(1 << 10), 1) + " KiB" }
+    return "\(n) B"
+}

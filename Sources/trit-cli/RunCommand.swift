@@ -1,0 +1,58 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trit run`: prompt in, streamed text out, timings at the end.
+enum RunCommand {
+    static let opts: [Opt] = [modelOpt, Opt(names: ["-p", "--prompt"], value: "TEXT", help: "the prompt (default: \"Once upon a time\")"),
+                              Opt(names: ["-f", "--file"], value: "PATH", help: "read the prompt from a file"),
+                              threadsOpt, ctxOpt] + samplingOpts + [
+                              Opt(names: ["--no-bos"], value: nil, help: "do not add the BOS token"),
+                              Opt(names: ["--special"], value: nil, help: "parse control-token texts (e.g. <|eot_id|>) in the prompt"),
+                              Opt(names: ["--no-echo"], value: nil, help: "print only the generated text, not the prompt"),
+                              Opt(names: ["--no-timings"], value: nil, help: "do not print timings to stderr"),
+                              helpOpt]
+
+    static func run(_ args: [String]) throws {
+        let p = try parse(args, opts)
+        if p.flag("-h") {
+            print(helpText("trit run [options]", "Generate text from a prompt, streaming it to stdout as it is produced.\nLoad progress and timings go to stderr.", opts), terminator: "")
+            return
+        }
+        let (model, loadSeconds) = try loadModel(try modelPath(p), quiet: p.flag("--no-timings"))
+        var prompt = p.string("-p") ?? "Once upon a time"
+        if let f = p.string("-f") { prompt = try readTextFile(f) }
+        let gp = try generationParams(p)
+        let state = try makeState(model, p)
+        guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
+        let ids = tok.encode(prompt, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))
+        if !p.flag("--no-echo") { var s = prompt; s.withUTF8 { writeOut($0) } }
+        let res = try state.generate(prompt: ids, params: gp) { piece in writeOut(piece); return true }
+        print("")
+        if !p.flag("--no-timings") { printTimings(res, loadSeconds: loadSeconds, threads: try p.int("-t", defaultThreads()), kernel: state.kernelName) }
+    }
+}
+
+func printTimings(_ r: GenerationResult, loadSeconds: Double, threads: Int, kernel: String) {
+    stderrPrint("\n")
+    stderrPrint("load time   = \(fmt(loadSeconds * 1000, 2)) ms\n")
+    stderrPrint("prompt eval = \(fmt(r.promptSeconds * 1000, 2)) ms / \(r.promptTokens) tokens (\(fmt(r.promptTokensPerSecond, 2)) tokens/s)\n")
+    stderrPrint("generation  = \(fmt(r.generationSeconds * 1000, 2)) ms / \(r.tokens.count) tokens (\(fmt(r.tokensPerSecond, 2)) tokens/s)\n")
+    stderrPrint("stopped by  = \(r.stopReason.rawValue); threads \(threads), kernels \(kernel)\n")
+}
+
+func readTextFile(_ path: String) throws -> String {
+    guard let f = fopen(path, "rb") else { throw CLIError("cannot open \(path)") }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&buf, 1, buf.count, f)
+        if n <= 0 { break }
+        bytes.append(contentsOf: buf[0..<n])
+    }
+    let r = bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) }
+    if let bad = r { throw CLIError("\(path) is not valid UTF-8 (byte \(bad))") }
+    return String(decoding: bytes, as: UTF8.self)
+}

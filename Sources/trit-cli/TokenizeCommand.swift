@@ -1,0 +1,32 @@
+import Trit
+
+/// `trit tokenize`: show how a text is tokenized.
+enum TokenizeCommand {
+    static let opts: [Opt] = [modelOpt, Opt(names: ["-p", "--prompt"], value: "TEXT", help: "text to tokenize"),
+                              Opt(names: ["-f", "--file"], value: "PATH", help: "read the text from a file"),
+                              Opt(names: ["--ids"], value: nil, help: "print only the ids, as a list"),
+                              Opt(names: ["--no-bos"], value: nil, help: "do not add BOS"),
+                              Opt(names: ["--special"], value: nil, help: "parse control-token texts"),
+                              helpOpt]
+
+    static func run(_ args: [String]) throws {
+        let p = try parse(args, opts)
+        if p.flag("-h") {
+            print(helpText("trit tokenize [options] [-p TEXT]", "Print the tokens of a text: id and piece per line, or just the ids with --ids.\nThe model may also be a tokenizer-only GGUF.", opts), terminator: "")
+            return
+        }
+        let path = try modelPath(p)
+        let tok = try Tokenizer.load(path: path)
+        var text = p.string("-p") ?? p.positional.joined(separator: " ")
+        if let f = p.string("-f") { text = try readTextFile(f) }
+        let ids = tok.encode(text, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))
+        if p.flag("--ids") {
+            print("[" + ids.map(String.init).joined(separator: ", ") + "]")
+            return
+        }
+        for id in ids {
+            let piece = String(decoding: (try? tok.decode([id], renderSpecial: true, stripLeadingSpace: false)) ?? [], as: UTF8.self)
+            print("\(id) -> '\(piece)'")
+        }
+    }
+}
