@@ -8,6 +8,10 @@ let commands: [(String, String, ([String]) throws -> Void)] = [
     ("chat", "interactive chat", ChatCommand.run),
     ("tokenize", "show the tokens of a text", TokenizeCommand.run),
     ("info", "describe a model file", InfoCommand.run),
+    ("bench", "measure prompt and generation speed", BenchCommand.run),
+    ("perplexity", "perplexity of a model on a text", PerplexityCommand.run),
+    ("synth", "write a random-weight model of a preset shape", SynthCommand.run),
+    ("convert", "convert a model to GGUF (I2_S, TQ2_0, TQ1_0, F16)", ConvertCommand.run),
 ]
 
 func usage() -> String {

@@ -33,6 +33,8 @@ enum GGUFModelLoader {
         let embd = g.tensor("token_embd.weight")
         let vocabFromTensor = embd?.shape.count == 2 ? embd!.shape[1] : nil
         let isBitnet = arch != "llama"
+        // trit's FP twins (Examples/train) keep float linears in a bitnet architecture
+        let denseLinears = g.metadata["trit.dense_linears"]?.bool == true
         var cfg = ModelConfig(
             architecture: arch,
             activation: arch.hasPrefix("bitnet-") ? .relu2 : .silu,
@@ -70,7 +72,7 @@ enum GGUFModelLoader {
         }
         func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
             let t = try raw(name)
-            if case .ggml(let type) = t.encoding, !isBitnet, t.floatKind != nil || type == .q8_0 || type == .q6_K {
+            if case .ggml(let type) = t.encoding, !isBitnet || denseLinears, t.floatKind != nil || type == .q8_0 || type == .q6_K {
                 // `llama` with float linears: the FP16 baseline, run densely.
                 return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
             }

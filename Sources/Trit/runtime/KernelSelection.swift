@@ -23,3 +23,10 @@ public enum KernelSelection {
         ["scalar", "avx2", "avx512vnni"].filter { tk_kernels_named($0) != nil }
     }
 }
+
+extension InferenceState {
+    /// The name of the kernel variant a new context would use.
+    public static func kernelNameForCurrentCPU() throws -> String {
+        String(cString: try KernelSelection.kernels().pointee.name)
+    }
+}

@@ -28,6 +28,7 @@ public final class Tokenizer: @unchecked Sendable {
     let pieceBytes: [[UInt8]]             // what each token decodes to
     let byteTokens: [Int32]               // SPM: id of <0xXX> for each byte (-1 if absent)
     let merges: [MergeKey: Merge]         // BPE: rank and result of each merge
+    public let mergeList: [String]        // BPE: the merges in rank order, as "left right"
     let byteLevelIDs: [Int32?]            // BPE: the token of each single byte
     let specials: [(bytes: [UInt8], id: Int32, alwaysSplit: Bool)]   // longest first
 
@@ -116,6 +117,7 @@ public final class Tokenizer: @unchecked Sendable {
             }
         }
         self.merges = ranks
+        mergeList = merges
         byteLevelIDs = (0..<256).map { idx[ByteLevel.encode([UInt8($0)])] }
 
         var sp: [(bytes: [UInt8], id: Int32, alwaysSplit: Bool)] = []

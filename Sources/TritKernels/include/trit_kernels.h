@@ -89,6 +89,10 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
                        int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 
+/* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
+ * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */
+uint64_t tk_read_memory(tk_pool *pool, const void *buf, size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,83 @@
+import TritKernels
+
+/// Writes a loaded model as GGUF in the 2B4T/bitnet/llama tensor naming (spec §1.6), with the
+/// linears in the chosen type. Ternary models export exactly (the same T and β); a model with
+/// dense linears (the FP twin) exports its float weights and marks them `trit.dense_linears`.
+public enum ModelExport {
+    public static func write(_ m: Model, to path: String, linears type: TernaryFileType,
+                             progress: ((Int, Int) -> Void)? = nil) throws {
+        let c = m.config
+        let w = GGUFWriter()
+        let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
+        w.set("general.architecture", arch)
+        w.set("general.name", m.name.isEmpty ? "trit-export" : m.name)
+        w.set("general.file_type", u32: type.fileType)
+        w.set("general.quantization_version", u32: 2)
+        w.set("\(arch).vocab_size", u32: c.vocabSize)
+        w.set("\(arch).context_length", u32: c.contextLength)
+        w.set("\(arch).embedding_length", u32: c.dim)
+        w.set("\(arch).block_count", u32: c.nLayers)
+        w.set("\(arch).feed_forward_length", u32: c.ffnDim)
+        w.set("\(arch).rope.dimension_count", u32: c.headDim)
+        w.set("\(arch).attention.head_count", u32: c.nHeads)
+        w.set("\(arch).attention.head_count_kv", u32: c.nKVHeads)
+        w.set("\(arch).attention.layer_norm_rms_epsilon", f32: c.normEps)
+        w.set("\(arch).rope.freq_base", f32: c.ropeTheta)
+        let anyDense = m.layers.contains { if case .dense = $0.wq { return true }; return false }
+        if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
+        m.tokenizer?.writeMetadata(to: w)
+
+        func dense(_ name: String, _ d: DenseMatrix, as t: TernaryFileType) throws {
+            let tt: TernaryFileType = (t == .f32) ? .f32 : .f16
+            w.addTensor(name, shape: [d.cols, d.rows], typeID: tt.typeID, byteSize: try tt.byteSize(rows: d.rows, cols: d.cols)) { out in
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: d.cols)
+                defer { row.deallocate() }
+                for r in 0..<d.rows {
+                    d.row(r, into: row)
+                    for k in 0..<d.cols {
+                        if tt == .f16 { out.storeBytes(of: tk_f32_to_f16(row[k]).littleEndian, toByteOffset: 2 * (r * d.cols + k), as: UInt16.self) }
+                        else { out.storeBytes(of: row[k].bitPattern.littleEndian, toByteOffset: 4 * (r * d.cols + k), as: UInt32.self) }
+                    }
+                }
+            }
+        }
+        func vector(_ name: String, _ v: [Float]) {
+            w.addTensor(name, shape: [v.count], typeID: 0, byteSize: v.count * 4) { out in
+                for (i, x) in v.enumerated() { out.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            }
+        }
+        func linear(_ name: String, _ l: Linear) throws {
+            switch l {
+            case .dense(let d):
+                try dense(name, d, as: type == .f32 ? .f32 : .f16)
+            case .ternary(let t):
+                guard type.accepts(rows: t.rows, cols: t.cols) else {
+                    throw TritError.unsupported("\(name): a \(t.rows)x\(t.cols) tensor cannot be stored as \(type.rawValue) (block size)")
+                }
+                w.addTensor(name, shape: [t.cols, t.rows], typeID: type.typeID, byteSize: try type.byteSize(rows: t.rows, cols: t.cols)) { out in
+                    TernaryEncoding.encode(type, rows: t.rows, cols: t.cols, scale: t.scale, source: { r, v in
+                        for k in 0..<t.cols { v[k] = t.value(row: r, col: k) }
+                    }, into: out)
+                }
+            }
+        }
+        try dense("token_embd.weight", m.tokenEmbedding, as: .f16)
+        vector("output_norm.weight", m.outputNorm)
+        if !c.tiedEmbeddings { try dense("output.weight", m.output, as: .f16) }
+        for (i, l) in m.layers.enumerated() {
+            let p = "blk.\(i)."
+            vector(p + "attn_norm.weight", l.attnNorm)
+            try linear(p + "attn_q.weight", l.wq)
+            try linear(p + "attn_k.weight", l.wk)
+            try linear(p + "attn_v.weight", l.wv)
+            try linear(p + "attn_output.weight", l.wo)
+            if let s = l.attnSubNorm { vector(p + "attn_sub_norm.weight", s) }
+            vector(p + "ffn_norm.weight", l.ffnNorm)
+            try linear(p + "ffn_gate.weight", l.gate)
+            try linear(p + "ffn_up.weight", l.up)
+            try linear(p + "ffn_down.weight", l.down)
+            if let s = l.ffnSubNorm { vector(p + "ffn_sub_norm.weight", s) }
+        }
+        try w.write(to: path, progress: progress)
+    }
+}

@@ -1,0 +1,142 @@
+import TritKernels
+
+/// Synthetic models: random ternary weights in a preset shape, with a valid byte-level BPE
+/// tokenizer, written as GGUF — so speed can be measured where real weights cannot be had.
+public enum Synth {
+    public struct Shape: Sendable {
+        public let name: String
+        public let dim, ffn, layers, heads, kvHeads, vocab, ctx: Int
+        public let arch: String
+    }
+
+    /// 2B4T (spec §1.2); the BitNet paper's LLaMA-like sizes (Table 2: hidden, GLU, heads, layers);
+    /// and a tiny one for tests.
+    public static let presets: [Shape] = [
+        Shape(name: "2b4t", dim: 2560, ffn: 6912, layers: 30, heads: 20, kvHeads: 5, vocab: 128256, ctx: 4096, arch: "bitnet-b1.58"),
+        Shape(name: "700m", dim: 1536, ffn: 4096, layers: 24, heads: 16, kvHeads: 16, vocab: 32002, ctx: 2048, arch: "bitnet-b1.58"),
+        Shape(name: "1.3b", dim: 2048, ffn: 5460, layers: 24, heads: 32, kvHeads: 32, vocab: 32002, ctx: 2048, arch: "bitnet-b1.58"),
+        Shape(name: "3b", dim: 3200, ffn: 8640, layers: 26, heads: 32, kvHeads: 32, vocab: 32002, ctx: 2048, arch: "bitnet-b1.58"),
+        Shape(name: "3.9b", dim: 3200, ffn: 8640, layers: 30, heads: 32, kvHeads: 32, vocab: 32002, ctx: 2048, arch: "bitnet-b1.58"),
+        Shape(name: "tiny", dim: 256, ffn: 768, layers: 4, heads: 4, kvHeads: 2, vocab: 1024, ctx: 512, arch: "bitnet-b1.58"),
+    ]
+
+    public static func preset(_ name: String) -> Shape? { presets.first { $0.name == name.lowercased() } }
+
+    /// A byte-level BPE vocabulary of `size` tokens: the 256 byte tokens, then specials
+    /// (<|begin_of_text|>, <|end_of_text|>, <|eot_id|>) and reserved control tokens. No merges.
+    static func tokenizerMetadata(size: Int, into w: GGUFWriter) {
+        var tokens: [String] = []
+        var types: [Int64] = []
+        for b in 0..<256 { tokens.append(ByteLevel.encode([UInt8(b)])); types.append(1) }
+        let specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"]
+        for (i, s) in specials.enumerated() where tokens.count < size { tokens.append(s); types.append(3); _ = i }
+        while tokens.count < size { tokens.append("<|reserved_\(tokens.count)|>"); types.append(3) }
+        w.set("tokenizer.ggml.model", "gpt2")
+        w.set("tokenizer.ggml.pre", "llama-bpe")
+        w.set("tokenizer.ggml.tokens", .array(.strings(tokens)))
+        w.set("tokenizer.ggml.token_type", .array(.ints(types, type: 5)))
+        w.set("tokenizer.ggml.merges", .array(.strings([])))
+        w.set("tokenizer.ggml.bos_token_id", u32: 256)
+        w.set("tokenizer.ggml.eos_token_id", u32: 257)
+        w.set("tokenizer.ggml.eot_token_id", u32: 258)
+        w.set("tokenizer.ggml.add_bos_token", .bool(true))
+    }
+
+    /// Writes a random model of `shape` with linears in `type`. Ternary values are uniform over
+    /// {−1, 0, +1}; β = 0.02-ish per tensor; embeddings N(0, 0.02)-like, in F16.
+    public static func write(_ shape: Shape, type: TernaryFileType, to path: String, seed: UInt64 = 1,
+                             progress: ((Int, Int) -> Void)? = nil) throws {
+        let w = GGUFWriter()
+        let a = shape.arch
+        let hd = shape.dim / shape.heads
+        w.set("general.architecture", a)
+        w.set("general.name", "trit-synth-\(shape.name)")
+        w.set("general.file_type", u32: type.fileType)
+        w.set("general.quantization_version", u32: 2)
+        w.set("\(a).vocab_size", u32: shape.vocab)
+        w.set("\(a).context_length", u32: shape.ctx)
+        w.set("\(a).embedding_length", u32: shape.dim)
+        w.set("\(a).block_count", u32: shape.layers)
+        w.set("\(a).feed_forward_length", u32: shape.ffn)
+        w.set("\(a).rope.dimension_count", u32: hd)
+        w.set("\(a).attention.head_count", u32: shape.heads)
+        w.set("\(a).attention.head_count_kv", u32: shape.kvHeads)
+        w.set("\(a).attention.layer_norm_rms_epsilon", f32: 1e-5)
+        w.set("\(a).rope.freq_base", f32: 500000)
+        if type == .f16 || type == .f32 { w.set("trit.dense_linears", .bool(true)) }
+        tokenizerMetadata(size: shape.vocab, into: w)
+
+        var seedCounter = seed
+        func nextSeed() -> UInt64 { seedCounter &+= 0x9E37_79B9_7F4A_7C15; return seedCounter }
+        func vector(_ name: String, _ n: Int) {
+            let s = nextSeed()
+            w.addTensor(name, shape: [n], typeID: 0, byteSize: n * 4) { out in
+                var rng = Xoshiro256(seed: s)
+                for i in 0..<n { out.storeBytes(of: Float(0.5 + rng.nextUnit()).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+            }
+        }
+        func linear(_ name: String, rows: Int, cols: Int) throws {
+            let s = nextSeed()
+            let t: TernaryFileType = type.accepts(rows: rows, cols: cols) ? type : .i2s   // TQ blocks need K % 256 == 0
+            guard t.accepts(rows: rows, cols: cols) else {
+                throw TritError.unsupported("\(name): \(rows)x\(cols) cannot be stored as \(type.rawValue)")
+            }
+            let beta: Float = 0.0199
+            w.addTensor(name, shape: [cols, rows], typeID: t.typeID, byteSize: try t.byteSize(rows: rows, cols: cols)) { out in
+                var rng = Xoshiro256(seed: s)
+                if t == .f16 || t == .f32 {
+                    // the FP baseline: Gaussian-like weights of the same scale
+                    let n = rows * cols
+                    for i in 0..<n {
+                        let x = Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)
+                        if t == .f16 { out.storeBytes(of: tk_f32_to_f16(x).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                        else { out.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                    }
+                    return
+                }
+                TernaryEncoding.encode(t, rows: rows, cols: cols, scale: beta, source: { _, v in
+                    var k = 0
+                    while k < cols {
+                        var bits = rng.next()
+                        for _ in 0..<16 where k < cols {
+                            let x = Int8(truncatingIfNeeded: bits & 3)
+                            v[k] = x == 3 ? 0 : x - 1
+                            bits >>= 4
+                            k += 1
+                        }
+                    }
+                }, into: out)
+            }
+        }
+        let es = nextSeed()
+        w.addTensor("token_embd.weight", shape: [shape.dim, shape.vocab], typeID: 1, byteSize: shape.dim * shape.vocab * 2) { out in
+            var rng = Xoshiro256(seed: es)
+            // 256 f16 values of a N(0, 0.02)-like spread, picked at random: fast for 300M elements
+            var table = [UInt16](repeating: 0, count: 256)
+            for i in 0..<256 { table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)) }
+            let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self)
+            let n = shape.dim * shape.vocab
+            var i = 0
+            while i < n {
+                var bits = rng.next()
+                for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
+            }
+        }
+        vector("output_norm.weight", shape.dim)
+        for l in 0..<shape.layers {
+            let p = "blk.\(l)."
+            vector(p + "attn_norm.weight", shape.dim)
+            try linear(p + "attn_q.weight", rows: shape.heads * hd, cols: shape.dim)
+            try linear(p + "attn_k.weight", rows: shape.kvHeads * hd, cols: shape.dim)
+            try linear(p + "attn_v.weight", rows: shape.kvHeads * hd, cols: shape.dim)
+            try linear(p + "attn_output.weight", rows: shape.dim, cols: shape.heads * hd)
+            vector(p + "attn_sub_norm.weight", shape.heads * hd)
+            vector(p + "ffn_norm.weight", shape.dim)
+            try linear(p + "ffn_gate.weight", rows: shape.ffn, cols: shape.dim)
+            try linear(p + "ffn_up.weight", rows: shape.ffn, cols: shape.dim)
+            try linear(p + "ffn_down.weight", rows: shape.dim, cols: shape.ffn)
+            vector(p + "ffn_sub_norm.weight", shape.ffn)
+        }
+        try w.write(to: path, progress: progress)
+    }
+}

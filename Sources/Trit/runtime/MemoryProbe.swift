@@ -1,0 +1,53 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Measurements `trit bench` reports next to the speeds.
+public enum MemoryProbe {
+    /// Read bandwidth in bytes/s: `threads` threads stream a 1 GiB buffer, best of `reps`.
+    public static func readBandwidth(threads: Int, bytes: Int = 1 << 30, reps: Int = 3) throws -> Double {
+        let buf = try AlignedBuffer(byteCount: bytes, what: "bandwidth probe")
+        memset(buf.raw, 1, bytes)   // fault the pages in
+        let pool = tk_pool_create(Int32(threads))
+        defer { tk_pool_free(pool) }
+        var best = 0.0
+        var sink: UInt64 = 0
+        for _ in 0..<reps {
+            let t0 = monotonicSeconds()
+            sink ^= tk_read_memory(pool, buf.raw, bytes)
+            best = max(best, Double(bytes) / (monotonicSeconds() - t0))
+        }
+        if sink == 0x5EED { print("") }  // keep the reads
+        return best
+    }
+
+    /// Peak resident set size of this process, in bytes.
+    public static func peakRSS() -> Int {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Int(u.ru_maxrss) * 1024
+    }
+
+    /// Current resident set size, in bytes (from /proc/self/statm).
+    public static func currentRSS() -> Int {
+        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+        defer { fclose(f) }
+        var size = 0, resident = 0
+        withUnsafeMutablePointer(to: &size) { s in
+            withUnsafeMutablePointer(to: &resident) { r in
+                _ = withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
+            }
+        }
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+extension Model {
+    /// Bytes of weights one decoded token reads: every linear once, the output head once.
+    public var bytesPerDecodedToken: Int {
+        var n = output.byteCount
+        for l in layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.byteCount } }
+        return n
+    }
+}

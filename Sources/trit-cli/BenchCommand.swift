@@ -1,0 +1,130 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trit bench`: prompt and generation speed over repeated runs, like llama-bench.
+enum BenchCommand {
+    static let opts: [Opt] = [modelOpt,
+        Opt(names: ["-p", "--n-prompt"], value: "N", help: "prompt tokens per pp test (default 128; 0 = skip)"),
+        Opt(names: ["-n", "--n-gen"], value: "N", help: "generated tokens per tg test (default 64; 0 = skip)"),
+        Opt(names: ["-r", "--repetitions"], value: "N", help: "runs of each test (default 5); the median is reported"),
+        Opt(names: ["-t", "--threads"], value: "LIST", help: "thread counts, comma-separated (default: 1,<cores>)"),
+        Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 32)"),
+        Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
+        Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
+        helpOpt]
+
+    struct Row {
+        var test: String; var threads: Int; var tps: Double; var stdev: Double; var samples: [Double]
+        var bytesPerToken: Int; var gbps: Double; var readGBps: Double
+    }
+
+    static func run(_ args: [String]) throws {
+        let p = try parse(args, opts)
+        if p.flag("-h") {
+            print(helpText("trit bench [options]", """
+            Measure prompt processing (ppN: N tokens in one evaluation, from an empty context) and
+            generation (tgN: N tokens one at a time) in tokens/s over repeated runs: median and standard
+            deviation, runs of the tests interleaved. Also: load time, peak memory, weight bytes read per
+            generated token, the achieved GB/s and the machine's read bandwidth measured in the same run.
+            Use `trit synth` to make a model of a real shape.
+            """, opts), terminator: "")
+            return
+        }
+        let path = try modelPath(p)
+        let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))
+        let nP = try p.int("-p", 128), nG = try p.int("-n", 64), reps = max(1, try p.int("-r", 5))
+        let batch = try p.int("-b", 32)
+        let threadList = try (p.string("-t") ?? "1,\(defaultThreads())").split(separator: ",").map { s -> Int in
+            guard let v = Int(s), v > 0 else { throw CLIError("bad thread count \"\(s)\"") }
+            return v
+        }
+        var seen = Set<Int>()
+        let threadsToRun = threadList.filter { seen.insert($0).inserted }
+        let vocab = model.config.vocabSize
+        var rng = Xoshiro256(seed: 42)
+        let promptTokens = (0..<max(nP, 1)).map { _ in Int32(rng.next() % UInt64(vocab)) }
+        let bpt = model.bytesPerDecodedToken
+        var rows: [Row] = []
+        for t in threadsToRun {
+            let state = try InferenceState(model: model, nCtx: max(nP, nG) + 8, nThreads: t, maxBatch: batch)
+            let bw = p.flag("--no-bandwidth") ? 0 : try MemoryProbe.readBandwidth(threads: t)
+            var pp: [Double] = [], tg: [Double] = []
+            // warm-up: touches every weight page once
+            try state.evaluate([promptTokens[0]]); state.reset()
+            for _ in 0..<reps {
+                if nP > 0 {
+                    state.reset()
+                    let t0 = monotonicSeconds()
+                    try state.evaluate(Array(promptTokens.prefix(nP)))
+                    pp.append(Double(nP) / (monotonicSeconds() - t0))
+                }
+                if nG > 0 {
+                    state.reset()
+                    var tok = promptTokens[0]
+                    let t0 = monotonicSeconds()
+                    for _ in 0..<nG {
+                        try state.evaluate([tok])
+                        tok = Int32(rng.next() % UInt64(vocab))
+                    }
+                    tg.append(Double(nG) / (monotonicSeconds() - t0))
+                }
+            }
+            if nP > 0 { rows.append(Row(test: "pp\(nP)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp, bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: bw / 1e9)) }
+            if nG > 0 {
+                let m = median(tg)
+                rows.append(Row(test: "tg\(nG)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt, gbps: Double(bpt) * m / 1e9, readGBps: bw / 1e9))
+            }
+        }
+        let rss = MemoryProbe.peakRSS()
+        if p.flag("--json") {
+            var s = "[\n"
+            for (i, r) in rows.enumerated() {
+                s += "  {\"model\": \"\(jsonEscape(path))\", \"file_type\": \"\(jsonEscape(model.fileType))\", \"test\": \"\(r.test)\", \"threads\": \(r.threads), "
+                s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"stdev\": \(fmt(r.stdev, 3)), \"samples\": [\(r.samples.map { fmt($0, 3) }.joined(separator: ", "))], "
+                s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
+                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"kernel\": \"\(kernelName())\"}"
+                s += i + 1 < rows.count ? ",\n" : "\n"
+            }
+            print(s + "]")
+            return
+        }
+        print("model: \(path) (\(model.config.architecture), \(model.fileType), \(fmtCount(model.parameterCount)) params, weights \(fmtBytes(model.weightBytes)))")
+        print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
+        print("| test | threads | tokens/s | ± | weight bytes/token | achieved GB/s | read GB/s | % of roofline |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows {
+            let tg = r.test.hasPrefix("tg")
+            let roof = tg && r.readGBps > 0 ? fmt(100 * r.gbps / r.readGBps, 0) + "%" : "-"
+            print("| \(r.test) | \(r.threads) | \(fmt(r.tps, 2)) | \(fmt(r.stdev, 2)) | \(tg ? fmtBytes(r.bytesPerToken) : "-") | \(tg ? fmt(r.gbps, 2) : "-") | \(r.readGBps > 0 ? fmt(r.readGBps, 2) : "-") | \(roof) |")
+        }
+    }
+
+    static func kernelName() -> String { (try? InferenceState.kernelNameForCurrentCPU()) ?? "?" }
+}
+
+func median(_ v: [Double]) -> Double {
+    guard !v.isEmpty else { return 0 }
+    let s = v.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func stdev(_ v: [Double]) -> Double {
+    guard v.count > 1 else { return 0 }
+    let m = v.reduce(0, +) / Double(v.count)
+    return (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot()
+}
+
+func jsonEscape(_ s: String) -> String {
+    var o = ""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": o += "\\\""
+        case "\\": o += "\\\\"
+        case "\n": o += "\\n"
+        default: if c.value < 0x20 { o += "\\u00" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { o.unicodeScalars.append(c) }
+        }
+    }
+    return o
+}
