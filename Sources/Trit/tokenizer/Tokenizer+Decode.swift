@@ -24,8 +24,8 @@ extension Tokenizer {
     }
 }
 
-/// Turns a stream of tokens into text pieces that are always whole UTF-8 sequences; bytes of
-/// an incomplete character wait for the next token.
+/// Turns a stream of tokens into text pieces that are always valid UTF-8: bytes of an incomplete
+/// character wait for the next token; bytes that cannot form a character become U+FFFD.
 public struct StreamingDecoder {
     let tokenizer: Tokenizer
     var pending: [UInt8] = []
@@ -43,8 +43,13 @@ public struct StreamingDecoder {
         if !piece.isEmpty { atStart = false }
         pending.append(contentsOf: piece)
         let cut = completePrefixLength(pending)
-        let ready = Array(pending[..<cut])
+        var ready = Array(pending[..<cut])
         pending.removeFirst(cut)
+        // bytes that can never form a character (a stray continuation byte, an invalid lead)
+        // become U+FFFD, so every piece is valid UTF-8
+        if ready.withUnsafeBufferPointer({ firstInvalidUTF8($0) }) != nil {
+            ready = Array(String(decoding: ready, as: UTF8.self).utf8)
+        }
         return ready
     }
 

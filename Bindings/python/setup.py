@@ -1,0 +1,51 @@
+"""Builds trit._trit: runs `swift build -c release` in the trit checkout, copies libtrit.so into
+the package and links the extension against it with an $ORIGIN rpath."""
+import os
+import shutil
+import subprocess
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def trit_root():
+    root = os.environ.get("TRIT_ROOT")
+    if root:
+        return root
+    d = HERE
+    for _ in range(4):
+        if os.path.exists(os.path.join(d, "Package.swift")) and os.path.exists(os.path.join(d, "Include", "trit.h")):
+            return d
+        d = os.path.dirname(d)
+    raise RuntimeError("cannot find the trit checkout (set TRIT_ROOT)")
+
+
+class BuildWithSwift(build_ext):
+    def run(self):
+        root = trit_root()
+        scratch = os.environ.get("TRIT_SCRATCH", os.path.join(root, ".build"))
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "trit", "--scratch-path", scratch,
+                               "-Xswiftc", "-static-stdlib"], cwd=root)
+        lib = os.path.join(scratch, "release", "libtrit.so")
+        os.makedirs(os.path.join(self.build_lib, "trit"), exist_ok=True)
+        shutil.copy2(lib, os.path.join(self.build_lib, "trit", "libtrit.so"))
+        shutil.copy2(lib, os.path.join(HERE, "trit", "libtrit.so"))  # for in-place/editable use
+        for ext in self.extensions:
+            ext.include_dirs.append(os.path.join(root, "Include"))
+            ext.library_dirs.append(os.path.dirname(lib))
+        super().run()
+
+
+setup(
+    name="trit",
+    version="0.1.0",
+    description="Run BitNet b1.58 ternary language models on a CPU",
+    packages=["trit"],
+    package_data={"trit": ["libtrit.so", "py.typed", "__init__.pyi"]},
+    ext_modules=[Extension("trit._trit", sources=["src/_trit.c"], libraries=["trit"],
+                           extra_link_args=["-Wl,-rpath,$ORIGIN"])],
+    cmdclass={"build_ext": BuildWithSwift},
+    python_requires=">=3.9",
+)

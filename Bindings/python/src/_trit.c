@@ -1,0 +1,394 @@
+/* _trit: the CPython extension over trit.h. Handles travel as capsules; every long call
+ * releases the GIL; every failure raises trit.TritError(status, message). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include "trit.h"
+
+static PyObject *TritError;
+
+static PyObject *raise_status(trit_status st) {
+    PyObject *args = Py_BuildValue("(is)", (int)st, trit_last_error());
+    if (args) { PyErr_SetObject(TritError, args); Py_DECREF(args); }
+    return NULL;
+}
+
+/* ---- capsules ---- */
+static void free_model_capsule(PyObject *cap) {
+    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
+    if (m) trit_model_free(m);
+}
+static void free_context_capsule(PyObject *cap) {
+    trit_context *c = PyCapsule_GetPointer(cap, "trit_context");
+    if (c) trit_context_free(c);
+}
+static void free_tokenizer_capsule(PyObject *cap) {
+    trit_tokenizer *t = PyCapsule_GetPointer(cap, "trit_tokenizer");
+    if (t) trit_tokenizer_free(t);
+}
+
+/* A tokenizer from a capsule: either a loaded tokenizer or a model's. */
+static const trit_tokenizer *tokenizer_of(PyObject *cap) {
+    if (PyCapsule_IsValid(cap, "trit_tokenizer")) return PyCapsule_GetPointer(cap, "trit_tokenizer");
+    if (PyCapsule_IsValid(cap, "trit_model")) {
+        const trit_tokenizer *t = NULL;
+        trit_status st = trit_model_get_tokenizer(PyCapsule_GetPointer(cap, "trit_model"), &t);
+        if (st != TRIT_OK) { raise_status(st); return NULL; }
+        return t;
+    }
+    PyErr_SetString(PyExc_TypeError, "expected a model or tokenizer handle");
+    return NULL;
+}
+
+static PyObject *py_model_load(PyObject *self, PyObject *args) {
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    trit_model *m = NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_model_load(path, NULL, &m);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    return PyCapsule_New(m, "trit_model", free_model_capsule);
+}
+
+static PyObject *py_tokenizer_load(PyObject *self, PyObject *args) {
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    trit_tokenizer *t = NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_tokenizer_load(path, &t);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    return PyCapsule_New(t, "trit_tokenizer", free_tokenizer_capsule);
+}
+
+/* Frees a handle now (close()); the capsule then holds nothing. */
+static PyObject *py_close(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    const char *names[] = {"trit_context", "trit_model", "trit_tokenizer"};
+    for (int i = 0; i < 3; i++) {
+        if (PyCapsule_IsValid(cap, names[i])) {
+            void *p = PyCapsule_GetPointer(cap, names[i]);
+            PyCapsule_SetDestructor(cap, NULL);
+            if (i == 0) trit_context_free(p); else if (i == 1) trit_model_free(p); else trit_tokenizer_free(p);
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_model_info(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
+    if (!m) return NULL;
+    trit_model_info i;
+    trit_status st = trit_model_get_info(m, &i);
+    if (st != TRIT_OK) return raise_status(st);
+    return Py_BuildValue("{s:s,s:s,s:L,s:L,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
+                         "architecture", i.architecture, "file_type", i.file_type, "n_params", (long long)i.n_params,
+                         "weight_bytes", (long long)i.weight_bytes, "n_vocab", i.n_vocab, "n_ctx_train", i.n_ctx_train,
+                         "n_embd", i.n_embd, "n_layer", i.n_layer, "n_head", i.n_head, "n_head_kv", i.n_head_kv,
+                         "n_ff", i.n_ff, "bos", i.bos, "eos", i.eos, "eot", i.eot);
+}
+
+static PyObject *py_tokenize(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    const char *text;
+    Py_ssize_t len;
+    int add_special, parse_special;
+    if (!PyArg_ParseTuple(args, "Os#pp", &cap, &text, &len, &add_special, &parse_special)) return NULL;
+    const trit_tokenizer *t = tokenizer_of(cap);
+    if (!t) return NULL;
+    size_t cap_n = (size_t)len + 8, n = 0;
+    int32_t *ids = PyMem_Malloc(cap_n * sizeof(int32_t));
+    if (!ids) return PyErr_NoMemory();
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_tokenize(t, text, (size_t)len, add_special, parse_special, ids, cap_n, &n);
+    Py_END_ALLOW_THREADS
+    if (st == TRIT_ERR_BUFFER_TOO_SMALL) {
+        PyMem_Free(ids);
+        cap_n = n;
+        ids = PyMem_Malloc((cap_n ? cap_n : 1) * sizeof(int32_t));
+        if (!ids) return PyErr_NoMemory();
+        st = trit_tokenize(t, text, (size_t)len, add_special, parse_special, ids, cap_n, &n);
+    }
+    if (st != TRIT_OK) { PyMem_Free(ids); return raise_status(st); }
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) PyList_SET_ITEM(list, (Py_ssize_t)i, PyLong_FromLong(ids[i]));
+    PyMem_Free(ids);
+    return list;
+}
+
+/* Reads a Python sequence of ints into a malloc'd int32 array. */
+static int32_t *int_array(PyObject *seq, Py_ssize_t *n) {
+    PyObject *fast = PySequence_Fast(seq, "tokens must be a sequence of ints");
+    if (!fast) return NULL;
+    *n = PySequence_Fast_GET_SIZE(fast);
+    int32_t *out = PyMem_Malloc((size_t)(*n ? *n : 1) * sizeof(int32_t));
+    if (!out) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
+    for (Py_ssize_t i = 0; i < *n; i++) {
+        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        if (v == -1 && PyErr_Occurred()) { PyMem_Free(out); Py_DECREF(fast); return NULL; }
+        if (v < INT32_MIN || v > INT32_MAX) {
+            PyMem_Free(out); Py_DECREF(fast);
+            PyErr_SetString(PyExc_OverflowError, "token id out of int32 range");
+            return NULL;
+        }
+        out[i] = (int32_t)v;
+    }
+    Py_DECREF(fast);
+    return out;
+}
+
+static PyObject *py_detokenize(PyObject *self, PyObject *args) {
+    PyObject *cap, *seq;
+    int render_special = 0;
+    if (!PyArg_ParseTuple(args, "OO|p", &cap, &seq, &render_special)) return NULL;
+    const trit_tokenizer *t = tokenizer_of(cap);
+    if (!t) return NULL;
+    Py_ssize_t n;
+    int32_t *ids = int_array(seq, &n);
+    if (!ids) return NULL;
+    size_t need = 0;
+    trit_status st = trit_detokenize(t, ids, (size_t)n, render_special, NULL, 0, &need);
+    if (st != TRIT_OK && st != TRIT_ERR_BUFFER_TOO_SMALL) { PyMem_Free(ids); return raise_status(st); }
+    char *buf = PyMem_Malloc(need + 1);
+    if (!buf) { PyMem_Free(ids); return PyErr_NoMemory(); }
+    st = trit_detokenize(t, ids, (size_t)n, render_special, buf, need + 1, &need);
+    PyMem_Free(ids);
+    if (st != TRIT_OK) { PyMem_Free(buf); return raise_status(st); }
+    PyObject *r = PyBytes_FromStringAndSize(buf, (Py_ssize_t)need);
+    PyMem_Free(buf);
+    return r;
+}
+
+static PyObject *py_context_create(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int n_ctx, n_threads, n_batch;
+    if (!PyArg_ParseTuple(args, "Oiii", &cap, &n_ctx, &n_threads, &n_batch)) return NULL;
+    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
+    if (!m) return NULL;
+    trit_context_params p = trit_context_default_params();
+    p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch;
+    trit_context *c = NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_context_create(m, &p, &c);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    return PyCapsule_New(c, "trit_context", free_context_capsule);
+}
+
+static trit_context *context_of(PyObject *cap) { return PyCapsule_GetPointer(cap, "trit_context"); }
+
+static PyObject *py_context_size(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    int32_t past = 0, n = 0;
+    trit_status st = trit_context_get_size(c, &past, &n);
+    if (st != TRIT_OK) return raise_status(st);
+    return Py_BuildValue("(ii)", past, n);
+}
+
+static PyObject *py_eval(PyObject *self, PyObject *args) {
+    PyObject *cap, *seq;
+    int n_vocab, want_logits;
+    if (!PyArg_ParseTuple(args, "OOip", &cap, &seq, &n_vocab, &want_logits)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    Py_ssize_t n;
+    int32_t *ids = int_array(seq, &n);
+    if (!ids) return NULL;
+    PyObject *out = NULL;
+    float *dst = NULL;
+    if (want_logits) {
+        if (n > 0 && (size_t)n > PY_SSIZE_T_MAX / sizeof(float) / (size_t)n_vocab) {
+            PyMem_Free(ids);
+            return PyErr_NoMemory();
+        }
+        out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)n * n_vocab * (Py_ssize_t)sizeof(float));
+        if (!out) { PyMem_Free(ids); return NULL; }
+        dst = (float *)PyByteArray_AS_STRING(out);
+    }
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_eval(c, ids, (size_t)n, dst);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(ids);
+    if (st != TRIT_OK) { Py_XDECREF(out); return raise_status(st); }
+    if (!out) Py_RETURN_NONE;
+    return out;
+}
+
+static PyObject *py_reset(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int keep = 0;
+    if (!PyArg_ParseTuple(args, "O|i", &cap, &keep)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    trit_status st = keep > 0 ? trit_context_truncate(c, keep) : trit_context_reset(c);
+    if (st != TRIT_OK) return raise_status(st);
+    Py_RETURN_NONE;
+}
+
+/* ---- generation ---- */
+typedef struct { PyObject *callback; int failed; } gen_state;
+
+static bool on_piece(const char *piece, size_t len, void *ud) {
+    gen_state *g = ud;
+    if (!g->callback || g->failed) return !g->failed;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *r = PyObject_CallFunction(g->callback, "y#", piece, (Py_ssize_t)len);
+    bool go = true;
+    if (!r) { g->failed = 1; go = false; }
+    else { go = PyObject_IsTrue(r) != 0; Py_DECREF(r); }
+    PyGILState_Release(gs);
+    return go;
+}
+
+static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"ctx", "prompt", "callback", "max_tokens", "temperature", "top_k", "top_p", "min_p",
+                            "repeat_penalty", "repeat_last_n", "seed", "stop", "ignore_eos", "add_special",
+                            "parse_special", NULL};
+    PyObject *cap, *prompt, *callback = Py_None, *stop = Py_None;
+    trit_generate_params p = trit_generate_default_params();
+    int ignore_eos = 0, add_special = 1, parse_special = 0;
+    unsigned long long seed = p.seed;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOppp", names, &cap, &prompt, &callback, &p.max_tokens,
+                                     &p.temperature, &p.top_k, &p.top_p, &p.min_p, &p.repeat_penalty,
+                                     &p.repeat_last_n, &seed, &stop, &ignore_eos, &add_special, &parse_special))
+        return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    p.seed = seed; p.ignore_eos = ignore_eos; p.add_special = add_special; p.parse_special = parse_special;
+    /* stop strings */
+    PyObject *stop_fast = NULL;
+    const char **stops = NULL;
+    if (stop != Py_None) {
+        stop_fast = PySequence_Fast(stop, "stop must be a list of strings");
+        if (!stop_fast) return NULL;
+        Py_ssize_t ns = PySequence_Fast_GET_SIZE(stop_fast);
+        stops = PyMem_Malloc((size_t)(ns ? ns : 1) * sizeof(char *));
+        for (Py_ssize_t i = 0; i < ns; i++) {
+            stops[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(stop_fast, i));
+            if (!stops[i]) { PyMem_Free(stops); Py_DECREF(stop_fast); return NULL; }
+        }
+        p.stop = stops; p.n_stop = (size_t)ns;
+    }
+    gen_state g = {callback == Py_None ? NULL : callback, 0};
+    trit_generate_result res;
+    memset(&res, 0, sizeof res);
+    trit_status st;
+    if (PyUnicode_Check(prompt)) {
+        const char *text = PyUnicode_AsUTF8(prompt);
+        if (!text) { PyMem_Free(stops); Py_XDECREF(stop_fast); return NULL; }
+        Py_BEGIN_ALLOW_THREADS
+        st = trit_generate(c, text, &p, on_piece, &g, &res);
+        Py_END_ALLOW_THREADS
+    } else {
+        Py_ssize_t n;
+        int32_t *ids = int_array(prompt, &n);
+        if (!ids) { PyMem_Free(stops); Py_XDECREF(stop_fast); return NULL; }
+        Py_BEGIN_ALLOW_THREADS
+        st = trit_generate_tokens(c, ids, (size_t)n, &p, on_piece, &g, &res);
+        Py_END_ALLOW_THREADS
+        PyMem_Free(ids);
+    }
+    PyMem_Free(stops);
+    Py_XDECREF(stop_fast);
+    if (g.failed) return NULL;   /* the callback raised */
+    if (st != TRIT_OK) return raise_status(st);
+    static const char *reasons[] = {"length", "eos", "stop", "context", "callback"};
+    return Py_BuildValue("{s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
+                         "n_generated_tokens", res.n_generated_tokens,
+                         "stop_reason", reasons[res.stop_reason <= 4 ? res.stop_reason : 0],
+                         "prompt_seconds", res.prompt_seconds, "generation_seconds", res.generation_seconds);
+}
+
+static PyObject *py_chat_format(PyObject *self, PyObject *args) {
+    PyObject *cap, *msgs;
+    const char *tmpl = NULL;
+    int add_gen = 1;
+    if (!PyArg_ParseTuple(args, "OO|zp", &cap, &msgs, &tmpl, &add_gen)) return NULL;
+    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
+    if (!m) return NULL;
+    PyObject *fast = PySequence_Fast(msgs, "messages must be a list of (role, content) pairs");
+    if (!fast) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+    trit_chat_message *cm = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *cm);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyArg_ParseTuple(item, "ss", &cm[i].role, &cm[i].content)) { PyMem_Free(cm); Py_DECREF(fast); return NULL; }
+    }
+    size_t need = 0;
+    trit_status st = trit_chat_format(m, cm, (size_t)n, tmpl, add_gen, NULL, 0, &need);
+    PyObject *r = NULL;
+    if (st == TRIT_OK || st == TRIT_ERR_BUFFER_TOO_SMALL) {
+        char *buf = PyMem_Malloc(need + 1);
+        st = trit_chat_format(m, cm, (size_t)n, tmpl, add_gen, buf, need + 1, &need);
+        if (st == TRIT_OK) r = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)need);
+        PyMem_Free(buf);
+    }
+    PyMem_Free(cm);
+    Py_DECREF(fast);
+    if (st != TRIT_OK) return raise_status(st);
+    return r;
+}
+
+static PyObject *py_token_is_eog(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int id;
+    if (!PyArg_ParseTuple(args, "Oi", &cap, &id)) return NULL;
+    const trit_tokenizer *t = tokenizer_of(cap);
+    if (!t) return NULL;
+    return PyBool_FromLong(trit_token_is_eog(t, id));
+}
+
+static PyObject *py_n_vocab(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    const trit_tokenizer *t = tokenizer_of(cap);
+    if (!t) return NULL;
+    return PyLong_FromLong(trit_tokenizer_n_vocab(t));
+}
+
+static PyMethodDef methods[] = {
+    {"model_load", py_model_load, METH_VARARGS, "Load a model (GGUF file or HF folder)."},
+    {"tokenizer_load", py_tokenizer_load, METH_VARARGS, "Load only a tokenizer."},
+    {"close", py_close, METH_VARARGS, "Free a handle now."},
+    {"model_info", py_model_info, METH_VARARGS, "Facts about a model."},
+    {"tokenize", py_tokenize, METH_VARARGS, "Text to token ids."},
+    {"detokenize", py_detokenize, METH_VARARGS, "Token ids to bytes."},
+    {"token_is_eog", py_token_is_eog, METH_VARARGS, "Whether a token ends generation."},
+    {"n_vocab", py_n_vocab, METH_VARARGS, "Vocabulary size."},
+    {"context_create", py_context_create, METH_VARARGS, "Create a context."},
+    {"context_size", py_context_size, METH_VARARGS, "(n_past, n_ctx)."},
+    {"eval", py_eval, METH_VARARGS, "Evaluate tokens; bytearray of logits or None."},
+    {"reset", py_reset, METH_VARARGS, "Reset or truncate a context."},
+    {"generate", (PyCFunction)(void (*)(void))py_generate, METH_VARARGS | METH_KEYWORDS, "Generate text."},
+    {"chat_format", py_chat_format, METH_VARARGS, "Format chat messages."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {PyModuleDef_HEAD_INIT, "_trit", "CPython binding of libtrit", -1, methods};
+
+PyMODINIT_FUNC PyInit__trit(void) {
+    PyObject *m = PyModule_Create(&moduledef);
+    if (!m) return NULL;
+    PyObject *errors = PyImport_ImportModule("trit._errors");
+    if (!errors) { Py_DECREF(m); return NULL; }
+    TritError = PyObject_GetAttrString(errors, "TritError");
+    Py_DECREF(errors);
+    if (!TritError) { Py_DECREF(m); return NULL; }
+    Py_INCREF(TritError);
+    PyModule_AddObject(m, "TritError", TritError);
+    PyModule_AddIntConstant(m, "VERSION_NUMBER", trit_version_number());
+    PyModule_AddStringConstant(m, "VERSION", trit_version_string());
+    return m;
+}

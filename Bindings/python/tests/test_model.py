@@ -1,0 +1,130 @@
+import json
+import os
+import threading
+
+import pytest
+import trit
+
+from conftest import FIX
+
+I2S = os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")
+
+
+@pytest.fixture
+def model():
+    with trit.Model(I2S, n_ctx=128, n_threads=2) as m:
+        yield m
+
+
+def test_module_attributes():
+    assert trit.__version__ == "0.1.0"
+    for name in ["Model", "Tokenizer", "TritError"]:
+        assert hasattr(trit, name)
+    pkg = os.path.dirname(trit.__file__)
+    for f in ["__init__.pyi", "py.typed", "libtrit.so"]:
+        assert os.path.exists(os.path.join(pkg, f)), f
+
+
+def test_info(model):
+    assert model.info["architecture"] == "bitnet-b1.58"
+    assert model.info["n_vocab"] == 1024 and model.n_ctx == 128
+
+
+def test_tokenize_matches_reference(model):
+    ref = json.load(open(os.path.join(FIX, "b158-tiny", "reference.json")))
+    assert model.tokenize(ref["text"])[:24] == ref["tokens"]
+    assert model.detokenize(model.tokenize("Every morning")) == "Every morning"
+    assert model.tokenize("Every", add_bos=False)[0] != 1
+
+
+def test_eval_returns_reference_logits(model):
+    ref = json.load(open(os.path.join(FIX, "b158-tiny", "reference.json")))
+    logits = model.eval(ref["tokens"])
+    assert logits.shape == (24, 1024) and logits.format == "f"
+    rows = logits.tolist()
+    worst = max(abs(a - b) for r, rr in zip(rows, ref["logits"]) for a, b in zip(r, rr))
+    assert worst < 1e-4
+    assert model.n_past == 24
+    model.reset()
+    assert model.n_past == 0
+
+
+def test_generate_is_deterministic_and_streams(model):
+    a = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)
+    b = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)
+    assert a == b and a
+    pieces = list(model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True, stream=True))
+    assert "".join(pieces) == a and len(pieces) > 1
+    assert model.last_result["n_generated_tokens"] == 20
+    greedy = model.generate("Every morning", max_tokens=10, temperature=0, ignore_eos=True)
+    assert greedy == model.generate("Every morning", max_tokens=10, temperature=0, seed=123, ignore_eos=True)
+
+
+def test_stop_strings(model):
+    full = model.generate("Every morning", max_tokens=30, seed=4, ignore_eos=True)
+    ascii_at = next(i for i in range(2, len(full) - 1) if full[i].isascii() and full[i + 1].isascii() and full[i:i+2].strip())
+    stop = full[ascii_at:ascii_at + 2]
+    cut = model.generate("Every morning", max_tokens=30, seed=4, ignore_eos=True, stop=[stop])
+    assert full.startswith(cut) and stop not in cut
+    assert model.last_result["stop_reason"] == "stop"
+
+
+def test_stream_can_be_abandoned(model):
+    it = model.generate("Every", max_tokens=200, seed=1, ignore_eos=True, stream=True)
+    next(it)
+    it.close()
+    assert model.last_result["stop_reason"] in ("callback", "length")
+    assert model.generate("Every", max_tokens=3, seed=1, ignore_eos=True)
+
+
+def test_errors_raise_trit_error(model, tmp_path):
+    with pytest.raises(trit.TritError) as e:
+        model.eval([5000])
+    assert e.value.status == 1 and "out of range" in e.value.message
+    with pytest.raises(trit.TritError) as e:
+        trit.Model(str(tmp_path / "missing.gguf"))
+    assert e.value.status == 2
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"NOPE" * 10)
+    with pytest.raises(trit.TritError) as e:
+        trit.Model(str(bad))
+    assert e.value.status == 3 and "not a GGUF file" in e.value.message
+    with pytest.raises(trit.TritError):
+        model.generate("x" * 5000, max_tokens=1)
+    with pytest.raises(trit.TritError):
+        model.generate("hi", top_p=0)
+
+
+def test_close_twice_and_use_after_close():
+    m = trit.Model(I2S, n_ctx=32)
+    m.close()
+    m.close()
+    with pytest.raises(trit.TritError):
+        m.generate("hi")
+
+
+def test_threads_share_nothing_and_agree():
+    models = [trit.Model(I2S, n_ctx=64, n_threads=1) for _ in range(3)]
+    out = [None] * 3
+
+    def work(i):
+        out[i] = models[i].generate("Every morning", max_tokens=16, seed=2, ignore_eos=True)
+
+    ts = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    assert out[0] == out[1] == out[2]
+    [m.close() for m in models]
+
+
+def test_tokenizer_only_and_chat(tmp_path):
+    t = trit.Tokenizer(os.path.join(FIX, "b158-tiny", "hf-bitlinear"))
+    assert t.n_vocab == 1024 and t.detokenize(t.tokenize("hello world")) == "hello world"
+    t.close()
+    with trit.Model(I2S, n_ctx=128) as m:
+        text = m.format_chat([{"role": "user", "content": "Hi"}])
+        assert text == "User: Hi\nAssistant:"
+        assert m.format_chat([("user", "Hi")], template="bitnet") == "User: Hi<|eot_id|>Assistant: "
+        assert isinstance(m.chat([{"role": "user", "content": "Hi"}], max_tokens=5, seed=1), str)
+        with pytest.raises(trit.TritError):
+            m.format_chat([("user", "Hi")], template="nope")

@@ -1,0 +1,47 @@
+# trit — build, run and test. `make run` generates text with the bundled model; `make test`
+# runs every test (Swift, C API and examples, Python). Outputs go to build/.
+BUILD      := $(CURDIR)/build
+SWIFTFLAGS := -c release -Xswiftc -static-stdlib
+PROMPT     ?= The LORD is my shepherd
+N          ?= 64
+ARGS       ?=
+
+all: build/bin/trit build/lib/libtrit.so build/trit.pc examples
+
+# One release build serves the library and the command (both link the Swift runtime statically).
+swift-release:
+	swift build $(SWIFTFLAGS)
+
+build/lib/libtrit.so: swift-release
+	@mkdir -p build/lib
+	cp .build/release/libtrit.so build/lib/libtrit.so
+
+build/bin/trit: swift-release
+	@mkdir -p build/bin
+	cp .build/release/trit-cli build/bin/trit
+
+build/trit.pc: Makefile
+	@mkdir -p build
+	printf 'prefix=%s\nlibdir=%s/lib\nincludedir=%s/Include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: 0.1.0\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
+		"$(BUILD)" "$(BUILD)" "$(CURDIR)" > build/trit.pc
+
+examples: build/lib/libtrit.so build/trit.pc
+	$(MAKE) -C Examples PKG_CONFIG_PATH=$(BUILD) OUT=$(BUILD)/bin
+
+# The main job: generate text with the bundled model.
+run: build/bin/trit
+	build/bin/trit run -p "$(PROMPT)" -n $(N) $(ARGS)
+
+python: build/lib/libtrit.so
+	pip install -q ./Bindings/python
+
+# Every test: Swift unit and fixture tests, the C API / examples / CLI tests and the Python tests.
+test: all python
+	swift test
+	cd Tests && python3 -m pytest -q integration
+	cd /tmp && python3 -m pytest -q $(CURDIR)/Bindings/python/tests
+
+clean:
+	rm -rf build .build
+
+.PHONY: all swift-release examples run python test clean

@@ -1,0 +1,232 @@
+/* The C API against hostile and ordinary callers. Every check prints on failure; the last line
+ * is "N passed, M failed". usage: test_api MODEL.gguf TOKENIZER_ONLY_OR_HF_FOLDER */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <trit.h>
+
+static int passed, failed;
+#define CHECK(cond, ...) do { if (cond) passed++; else { failed++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf(" [%s]\n", trit_last_error()); } } while (0)
+#define EXPECT(call, status) do { trit_status s_ = (call); CHECK(s_ == (status), "%s -> %d (%s), expected %d", #call, (int)s_, trit_status_string(s_), (int)(status)); } while (0)
+
+static bool collect(const char *piece, size_t len, void *user) {
+    char *buf = user;
+    size_t have = strlen(buf);
+    if (have + len < 4000) { memcpy(buf + have, piece, len); buf[have + len] = 0; }
+    return true;
+}
+static int calls;
+static bool cancel_after_two(const char *piece, size_t len, void *user) {
+    (void)piece; (void)len; (void)user;
+    return ++calls < 2;
+}
+
+typedef struct { trit_model *model; char out[4096]; trit_status st; } worker_arg;
+static void *worker(void *p) {
+    worker_arg *a = p;
+    trit_context *ctx = NULL;
+    trit_context_params cp = trit_context_default_params();
+    cp.n_ctx = 128; cp.n_threads = 1;
+    a->st = trit_context_create(a->model, &cp, &ctx);
+    if (a->st != TRIT_OK) return NULL;
+    trit_generate_params gp = trit_generate_default_params();
+    gp.max_tokens = 24; gp.seed = 11; gp.ignore_eos = true;
+    a->out[0] = 0;
+    a->st = trit_generate(ctx, "Every morning", &gp, collect, a->out, NULL);
+    trit_context_free(ctx);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) { fprintf(stderr, "usage: %s MODEL TOKENIZER\n", argv[0]); return 2; }
+    const char *path = argv[1];
+
+    /* version */
+    CHECK(trit_version_number() == TRIT_VERSION_NUMBER, "header and library versions differ");
+    CHECK(strcmp(trit_status_string(TRIT_OK), "ok") == 0, "status string");
+    CHECK(strcmp(trit_status_string((trit_status)999), "unknown status") == 0, "unknown status string");
+
+    /* loading: NULLs, missing files, garbage */
+    trit_model *model = (trit_model *)0x1;
+    EXPECT(trit_model_load(NULL, NULL, &model), TRIT_ERR_ARG);
+    CHECK(model == NULL, "out not cleared on failure");
+    EXPECT(trit_model_load(path, NULL, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_model_load("/nonexistent/model.gguf", NULL, &model), TRIT_ERR_IO);
+    EXPECT(trit_model_load("/dev/null", NULL, &model), TRIT_ERR_FORMAT);
+    EXPECT(trit_model_load("/etc/hostname", NULL, &model), TRIT_ERR_FORMAT);
+    EXPECT(trit_model_load("/tmp", NULL, &model), TRIT_ERR_IO);
+    EXPECT(trit_model_load(path, NULL, &model), TRIT_OK);
+
+    trit_model_info info;
+    EXPECT(trit_model_get_info(NULL, &info), TRIT_ERR_ARG);
+    EXPECT(trit_model_get_info(model, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_model_get_info((trit_model *)&info, &info), TRIT_ERR_ARG);   /* not a handle */
+    EXPECT(trit_model_get_info(model, &info), TRIT_OK);
+    CHECK(info.n_vocab > 0 && info.n_layer > 0, "info");
+
+    /* tokenizer */
+    const trit_tokenizer *tok = NULL;
+    EXPECT(trit_model_get_tokenizer(model, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_model_get_tokenizer(model, &tok), TRIT_OK);
+    int32_t ids[256];
+    size_t n = 0;
+    EXPECT(trit_tokenize(tok, "hello world", 11, true, false, ids, 256, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_tokenize(NULL, "hello", 5, true, false, ids, 256, &n), TRIT_ERR_ARG);
+    EXPECT(trit_tokenize(tok, NULL, 5, true, false, ids, 256, &n), TRIT_ERR_ARG);
+    EXPECT(trit_tokenize(tok, "\xff\xfe bad", 6, true, false, ids, 256, &n), TRIT_ERR_ARG);
+    EXPECT(trit_tokenize(tok, "hello world", 11, true, false, ids, 1, &n), TRIT_ERR_BUFFER_TOO_SMALL);
+    CHECK(n > 1, "needed size reported (%zu)", n);
+    EXPECT(trit_tokenize(tok, "hello world", 11, true, false, NULL, 0, &n), TRIT_ERR_BUFFER_TOO_SMALL);
+    EXPECT(trit_tokenize(tok, "", 0, false, false, NULL, 0, &n), TRIT_OK);
+    CHECK(n == 0, "empty text gives no tokens");
+    EXPECT(trit_tokenize(tok, "hello world", 11, true, false, ids, 256, &n), TRIT_OK);
+    char text[512];
+    size_t tl = 0;
+    EXPECT(trit_detokenize(tok, ids, n, false, text, sizeof text, &tl), TRIT_OK);
+    CHECK(strcmp(text, "hello world") == 0, "round trip gave '%s'", text);
+    EXPECT(trit_detokenize(tok, ids, n, false, text, 3, &tl), TRIT_ERR_BUFFER_TOO_SMALL);
+    CHECK(tl == 11, "needed length %zu", tl);
+    int32_t bad[2] = {-5, 1 << 30};
+    EXPECT(trit_detokenize(tok, bad, 2, false, text, sizeof text, &tl), TRIT_ERR_ARG);
+    EXPECT(trit_detokenize(tok, NULL, 3, false, text, sizeof text, &tl), TRIT_ERR_ARG);
+    trit_tokenizer_free((trit_tokenizer *)tok);   /* borrowed: ignored */
+    EXPECT(trit_tokenize(tok, "a", 1, true, false, ids, 256, &n), TRIT_OK);
+
+    trit_tokenizer *own = NULL;
+    EXPECT(trit_tokenizer_load(NULL, &own), TRIT_ERR_ARG);
+    EXPECT(trit_tokenizer_load(argv[2], &own), TRIT_OK);
+    CHECK(trit_tokenizer_n_vocab(own) > 0, "tokenizer vocab");
+    trit_tokenizer_free(own);
+    CHECK(trit_tokenizer_n_vocab(own) == -1, "freed tokenizer rejected");
+    trit_tokenizer_free(own);   /* double free: ignored */
+
+    /* contexts: bad params, impossible sizes */
+    trit_context *ctx = NULL;
+    trit_context_params cp = trit_context_default_params();
+    EXPECT(trit_context_create(NULL, &cp, &ctx), TRIT_ERR_ARG);
+    cp.n_ctx = -1;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    cp.n_ctx = 2000000000;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_OOM);
+    cp.n_ctx = 64; cp.n_threads = 100000;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    cp.n_threads = 2; cp.n_batch = 0;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    cp.n_batch = 8;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_OK);
+
+    /* eval */
+    const float *logits = NULL;
+    int32_t nv = 0;
+    EXPECT(trit_get_logits(ctx, &logits, &nv), TRIT_ERR_STATE);
+    EXPECT(trit_eval(ctx, NULL, 3, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_eval(ctx, ids, 0, NULL), TRIT_ERR_ARG);
+    int32_t oob[1] = {info.n_vocab};
+    EXPECT(trit_eval(ctx, oob, 1, NULL), TRIT_ERR_ARG);
+    int32_t many[100];
+    for (int i = 0; i < 100; i++) many[i] = 5;
+    EXPECT(trit_eval(ctx, many, 100, NULL), TRIT_ERR_CONTEXT_FULL);
+    int32_t past = -1, cap = -1;
+    EXPECT(trit_context_get_size(ctx, &past, &cap), TRIT_OK);
+    CHECK(past == 0 && cap == 64, "unchanged after failures (%d/%d)", past, cap);
+    float *all = malloc(sizeof(float) * 3 * (size_t)info.n_vocab);
+    EXPECT(trit_eval(ctx, ids, 3, all), TRIT_OK);
+    EXPECT(trit_get_logits(ctx, &logits, &nv), TRIT_OK);
+    CHECK(nv == info.n_vocab && memcmp(logits, all + 2 * (size_t)nv, sizeof(float) * (size_t)nv) == 0, "last logits row");
+    EXPECT(trit_context_truncate(ctx, 5), TRIT_ERR_ARG);
+    EXPECT(trit_context_truncate(ctx, 1), TRIT_OK);
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    free(all);
+
+    /* generation: prompt too long, invalid params, stop strings, cancel */
+    char longp[2000];
+    for (int i = 0; i < 1999; i++) longp[i] = (i % 2) ? ' ' : 'a';
+    longp[1999] = 0;
+    trit_generate_params gp = trit_generate_default_params();
+    EXPECT(trit_generate(ctx, longp, &gp, NULL, NULL, NULL), TRIT_ERR_CONTEXT_FULL);
+    EXPECT(trit_generate(ctx, NULL, &gp, NULL, NULL, NULL), TRIT_ERR_ARG);
+    EXPECT(trit_generate(ctx, "\xc3\x28", &gp, NULL, NULL, NULL), TRIT_ERR_ARG);
+    gp.top_p = 0;
+    EXPECT(trit_generate(ctx, "hi", &gp, NULL, NULL, NULL), TRIT_ERR_ARG);
+    gp = trit_generate_default_params();
+    gp.n_stop = 2; gp.stop = NULL;
+    EXPECT(trit_generate(ctx, "hi", &gp, NULL, NULL, NULL), TRIT_ERR_ARG);
+    gp = trit_generate_default_params();
+    gp.max_tokens = 20; gp.ignore_eos = true; gp.seed = 5;
+    char a[4096] = "", b[4096] = "";
+    trit_generate_result r;
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    EXPECT(trit_generate(ctx, "Every morning", &gp, collect, a, &r), TRIT_OK);
+    CHECK(r.n_generated_tokens == 20 && r.stop_reason == TRIT_STOP_LENGTH, "20 tokens, length (%d, %d)", r.n_generated_tokens, r.stop_reason);
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    EXPECT(trit_generate(ctx, "Every morning", &gp, collect, b, &r), TRIT_OK);
+    CHECK(strcmp(a, b) == 0, "same seed, same text");
+    size_t at = 2;   /* a stop string of two ASCII characters from inside the text */
+    while (a[at] && a[at + 1] && ((unsigned char)a[at] >= 0x80 || (unsigned char)a[at + 1] >= 0x80)) at++;
+    if (a[at] && a[at + 1]) {
+        char stop[3] = {a[at], a[at + 1], 0};
+        const char *stops[1] = {stop};
+        gp.stop = stops; gp.n_stop = 1;
+        char c[4096] = "";
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &gp, collect, c, &r), TRIT_OK);
+        CHECK(r.stop_reason == TRIT_STOP_STRING && strstr(a, c) == a && strstr(c, stop) == NULL,
+              "stop string: got '%s' from '%s' with stop '%s'", c, a, stop);
+        gp.stop = NULL; gp.n_stop = 0;
+    }
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    calls = 0;
+    EXPECT(trit_generate(ctx, "Every morning", &gp, cancel_after_two, NULL, &r), TRIT_OK);
+    CHECK(r.stop_reason == TRIT_STOP_CALLBACK && calls == 2, "cancelled from the callback (%d, %d calls)", r.stop_reason, calls);
+    gp.max_tokens = 0;
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    EXPECT(trit_generate(ctx, "Every", &gp, NULL, NULL, &r), TRIT_OK);
+    CHECK(r.stop_reason == TRIT_STOP_CONTEXT_FULL || r.stop_reason == TRIT_STOP_EOG, "runs until the context is full or EOS (%d)", r.stop_reason);
+
+    /* chat formatting */
+    trit_chat_message msgs[2] = {{"system", "Be brief."}, {"user", "Hi"}};
+    size_t need = 0;
+    EXPECT(trit_chat_format(model, msgs, 2, NULL, true, NULL, 0, &need), TRIT_ERR_BUFFER_TOO_SMALL);
+    char *chat = malloc(need + 1);
+    EXPECT(trit_chat_format(model, msgs, 2, "plain", true, chat, need + 1, &need), TRIT_OK);
+    CHECK(strstr(chat, "User: Hi") != NULL, "chat text '%s'", chat);
+    EXPECT(trit_chat_format(model, msgs, 2, "nonsense", true, chat, need + 1, &need), TRIT_ERR_ARG);
+    trit_chat_message badm[1] = {{NULL, "x"}};
+    EXPECT(trit_chat_format(model, badm, 1, NULL, true, chat, need + 1, &need), TRIT_ERR_ARG);
+    free(chat);
+
+    /* several threads generating on one model at once give the same text as one thread */
+    worker_arg args[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) { args[i].model = model; pthread_create(&th[i], NULL, worker, &args[i]); }
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    worker_arg single = {model, "", TRIT_OK};
+    worker(&single);
+    for (int i = 0; i < 4; i++) CHECK(args[i].st == TRIT_OK && strcmp(args[i].out, single.out) == 0, "thread %d text", i);
+
+    /* free order: model first, then use and free the context */
+    trit_model_free(model);
+    EXPECT(trit_model_get_info(model, &info), TRIT_ERR_ARG);
+    EXPECT(trit_context_reset(ctx), TRIT_OK);
+    EXPECT(trit_eval(ctx, ids, 2, NULL), TRIT_OK);
+    trit_context_free(ctx);
+    EXPECT(trit_eval(ctx, ids, 2, NULL), TRIT_ERR_ARG);
+    trit_context_free(ctx);   /* double free: ignored */
+    trit_model_free(model);
+    trit_model_free(NULL);
+    trit_context_free(NULL);
+
+    /* load / free cycles */
+    for (int i = 0; i < 20; i++) {
+        trit_model *m = NULL;
+        trit_context *c = NULL;
+        if (trit_model_load(path, NULL, &m) != TRIT_OK || trit_context_create(m, &cp, &c) != TRIT_OK) { failed++; break; }
+        trit_context_free(c);
+        trit_model_free(m);
+    }
+    passed++;
+
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}

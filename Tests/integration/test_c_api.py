@@ -1,0 +1,39 @@
+"""The C API test program (Tests/c/test_api.c): hostile callers, buffers, threads, free order."""
+import os
+import subprocess
+
+from conftest import BIN, FIX, ROOT, run
+
+
+def build_c_test():
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build"))
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "trit"], env=env, text=True).split()
+    out = os.path.join(BIN, "test_api")
+    run(["cc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", os.path.join(ROOT, "Tests", "c", "test_api.c"), "-o", out] + flags + ["-lpthread"])
+    return out
+
+
+def test_c_api_all_cases(built):
+    exe = build_c_test()
+    for model, tok in [("b158-tiny/model.i2_s.gguf", "b158-tiny/hf-bitlinear"),
+                       ("llama-ternary-tiny/hf", "b158-tiny/model.tq2_0.gguf")]:
+        r = run([exe, os.path.join(FIX, model), os.path.join(FIX, tok)], check=False)
+        print(r.stdout)
+        assert r.returncode == 0 and r.stdout.strip().endswith(" 0 failed"), r.stdout + r.stderr
+
+
+def test_header_compiles_as_cpp(built, tmp_path):
+    src = tmp_path / "t.cpp"
+    src.write_text('#include <trit.h>\nint main() { return trit_version_number() == TRIT_VERSION_NUMBER ? 0 : 1; }\n')
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build"))
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "trit"], env=env, text=True).split()
+    run(["g++", "-Wall", "-Werror", str(src), "-o", str(tmp_path / "t")] + flags)
+    run([str(tmp_path / "t")])
+
+
+def test_only_trit_symbols_exported(built):
+    out = subprocess.check_output(["nm", "-D", "--defined-only", os.path.join(ROOT, "build", "lib", "libtrit.so")], text=True)
+    globals_ = [l.split()[-1] for l in out.splitlines() if len(l.split()) == 3 and l.split()[1] in "TDBRVW"]
+    assert globals_ and all(s.startswith("trit_") for s in globals_), [s for s in globals_ if not s.startswith("trit_")][:10]
+    soname = subprocess.check_output(["readelf", "-d", os.path.join(ROOT, "build", "lib", "libtrit.so")], text=True)
+    assert "Library soname: [libtrit.so]" in soname
