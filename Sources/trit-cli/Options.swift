@@ -200,3 +200,23 @@ func fmtBytes(_ n: Int) -> String {
     if n >= 1 << 10 { return fmt(Double(n) / Double(1 << 10), 1) + " KiB" }
     return "\(n) B"
 }
+
+extension String {
+    /// Splits at every occurrence of `sep` (no Foundation).
+    func components(separatedBy sep: String) -> [String] {
+        let s = Array(utf8), d = Array(sep.utf8)
+        var out: [String] = []
+        var start = 0, i = 0
+        while i + d.count <= s.count {
+            if s[i] == d[0] && Array(s[i..<(i + d.count)]) == d {
+                out.append(String(decoding: s[start..<i], as: UTF8.self))
+                i += d.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        out.append(String(decoding: s[start...], as: UTF8.self))
+        return out
+    }
+}

@@ -7,6 +7,7 @@ enum TokenizeCommand {
                               Opt(names: ["--ids"], value: nil, help: "print only the ids, as a list"),
                               Opt(names: ["--no-bos"], value: nil, help: "do not add BOS"),
                               Opt(names: ["--special"], value: nil, help: "parse control-token texts"),
+                              Opt(names: ["--test-file"], value: "PATH", help: "llama.cpp vocab test input (.inp): print one line of ids per case, no BOS"),
                               helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -17,6 +18,17 @@ enum TokenizeCommand {
         }
         let path = try modelPath(p)
         let tok = try Tokenizer.load(path: path)
+        if let inp = p.string("--test-file") {
+            // cases separated by "\n__ggml_vocab_test__\n", tokenized without BOS, as llama.cpp's test-tokenizer-0
+            let all = try readTextFile(inp)
+            var cases = all.components(separatedBy: "\n__ggml_vocab_test__\n")
+            if cases.last == "" { cases.removeLast() }
+            for c in cases {
+                let ids = tok.encode(c, addSpecial: false, parseSpecial: false)
+                print(ids.map { " \($0)" }.joined())
+            }
+            return
+        }
         var text = p.string("-p") ?? p.positional.joined(separator: " ")
         if let f = p.string("-f") { text = try readTextFile(f) }
         let ids = tok.encode(text, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))

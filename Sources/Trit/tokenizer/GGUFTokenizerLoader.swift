@@ -56,6 +56,8 @@ enum GGUFTokenizerLoader {
         switch pre {
         case "llama-bpe", "llama3", "llama-v3", "falcon3", "bitnet": return .llama3
         case "gpt-2", "gpt2", "default": return .gpt2
+        case "qwen2", "deepseek-r1-qwen": return .qwen2
+        case "starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b": return .starcoder
         case nil:
             if tokens.count == 128256 && tokens.contains("<|begin_of_text|>") { return .llama3 }
             return .gpt2

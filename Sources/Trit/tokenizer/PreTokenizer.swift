@@ -3,6 +3,8 @@
 public enum PreTokenizer: String, Sendable {
     case llama3     // llama-bpe: LLaMA 3's regex, ignore_merges
     case gpt2       // GPT-2's regex
+    case qwen2      // LLaMA 3's regex with single digits (\p{N} instead of \p{N}{1,3})
+    case starcoder  // digits split one by one, then GPT-2's regex (starcoder, refact, command-r)
     case none       // SentencePiece: no split
 
     /// Character classes of one scalar.
@@ -45,9 +47,27 @@ public enum PreTokenizer: String, Sendable {
         }
         offs.append(text.count)
         let n = cls.count
+        if self == .starcoder {
+            // \p{N} first: every digit is a piece; the runs between are split by GPT-2's regex
+            var p = 0
+            while p < n {
+                if cls[p].contains(.number) { emit(offs[p]..<offs[p + 1]); p += 1; continue }
+                var q = p
+                while q < n, !cls[q].contains(.number) { q += 1 }
+                let sub = Array(cls[p..<q]), subS = Array(scal[p..<q])
+                var k = 0
+                while k < sub.count {
+                    let e = matchGPT2(k, sub, subS)
+                    emit(offs[p + k]..<offs[p + e])
+                    k = e
+                }
+                p = q
+            }
+            return
+        }
         var p = 0
         while p < n {
-            let e = self == .llama3 ? matchLlama3(p, cls, scal) : matchGPT2(p, cls, scal)
+            let e = self == .gpt2 ? matchGPT2(p, cls, scal) : matchLlama3(p, cls, scal, maxDigits: self == .qwen2 ? 1 : 3)
             emit(offs[p]..<offs[e])
             p = e
         }
@@ -78,7 +98,7 @@ public enum PreTokenizer: String, Sendable {
         return j - 1   // leave one space to prefix the next word
     }
 
-    private func matchLlama3(_ p: Int, _ c: [Cls], _ s: [UInt32]) -> Int {
+    private func matchLlama3(_ p: Int, _ c: [Cls], _ s: [UInt32], maxDigits: Int) -> Int {
         let n = c.count
         if let e = contraction(p, s, caseInsensitive: true) { return e }
         // [^\r\n\p{L}\p{N}]?\p{L}+
@@ -88,10 +108,10 @@ public enum PreTokenizer: String, Sendable {
             while q < n, c[q].contains(.letter) { q += 1 }
             return q
         }
-        // \p{N}{1,3}
+        // \p{N}{1,3} (qwen2: \p{N})
         if c[p].contains(.number) {
             var e = p
-            while e < n, e - p < 3, c[e].contains(.number) { e += 1 }
+            while e < n, e - p < maxDigits, c[e].contains(.number) { e += 1 }
             return e
         }
         //  ?[^\s\p{L}\p{N}]+[\r\n]*

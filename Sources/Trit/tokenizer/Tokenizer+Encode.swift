@@ -130,7 +130,7 @@ extension Tokenizer {
     func bpeEncode(_ piece: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) {
         if piece.isEmpty { return }
         // ignore_merges (llama-bpe): a whole pre-token that is a vocabulary entry is emitted as is
-        if preTokenizer == .llama3, let id = index[ByteLevel.encode(piece)] {
+        if preTokenizer == .llama3, let id = index[ByteLevel.encode(piece)] {   // llama.cpp: llama-bpe only
             out.append(id)
             return
         }
