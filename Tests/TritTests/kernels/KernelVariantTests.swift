@@ -1,0 +1,73 @@
+import XCTest
+import TritKernels
+@testable import Trit
+
+/// Every ISA variant against the scalar reference: the integer sums bit for bit (the outputs
+/// share one float epilogue, so they are equal exactly), on random shapes including widths that
+/// are not a multiple of the block.
+final class KernelVariantTests: XCTestCase {
+    func testTernaryGemmVariantsEqualScalar() throws {
+        var rng = Xoshiro256(seed: 99)
+        let scalar = tk_kernels_named("scalar")!
+        for (rows, cols, n) in [(7, 128, 1), (33, 640, 5), (16, 8640, 2), (5, 100, 3), (64, 2560, 9), (3, 300, 4)] {
+            let vals = (0..<(rows * cols)).map { _ in Int8(Int(rng.next() % 3)) - 1 }
+            let m = try TernaryPacking.build(rows: rows, cols: cols, scale: 0.37, what: "t") { r, v in
+                for c in 0..<cols { v[c] = vals[r * cols + c] }
+            }
+            let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 4 - 2) }
+            let kp = m.paddedCols
+            var q = [Int8](repeating: 0, count: n * kp), s = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
+            tk_quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &s, &qs)
+            func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+                var out = [Float](repeating: 0, count: n * rows)
+                k.pointee.ternary_gemm(m.codes, Int64(m.rowBytes), 0, Int64(rows), q, s, qs, Int64(n), m.scale, &out, Int64(rows))
+                return out
+            }
+            let ref = run(scalar)
+            // the scalar kernel itself against a direct sum
+            for t in 0..<n { for r in 0..<rows {
+                var acc = 0
+                for c in 0..<cols { acc += Int(vals[r * cols + c]) * Int(q[t * kp + c]) }
+                XCTAssertEqual(ref[t * rows + r], Float(acc) / s[t] * 0.37, accuracy: abs(Float(acc) / s[t] * 0.37) * 1e-6 + 1e-6)
+            } }
+            for name in KernelSelection.available {
+                XCTAssertEqual(run(tk_kernels_named(name)!), ref, "\(name) \(rows)x\(cols) n=\(n)")
+            }
+        }
+    }
+
+    func testDenseGemmVariants() throws {
+        var rng = Xoshiro256(seed: 5)
+        for (rows, cols, n) in [(9, 37, 1), (16, 256, 6), (3, 1000, 2)] {
+            let w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() - 0.5) }
+            let h = w.map { tk_f32_to_f16($0) }
+            let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() - 0.5) }
+            for name in KernelSelection.available {
+                let k = tk_kernels_named(name)!
+                for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) })] {
+                    var out = [Float](repeating: 0, count: n * rows)
+                    data.withUnsafeBytes { k.pointee.dense_gemm($0.baseAddress, dtype, Int64(cols), 0, Int64(rows), x, Int64(cols), Int64(n), &out, Int64(rows)) }
+                    for t in 0..<n { for r in 0..<rows {
+                        var e = 0.0
+                        for c in 0..<cols { e += Double(dtype == TK_F32 ? w[r * cols + c] : tk_f16_to_f32(h[r * cols + c])) * Double(x[t * cols + c]) }
+                        XCTAssertEqual(Double(out[t * rows + r]), e, accuracy: 1e-4, "\(name)")
+                    } }
+                }
+            }
+        }
+    }
+
+    func testQuantizationRoundsHalfToEvenAndClamps() {
+        // s = 127/max|x|; values chosen to land on .5 after scaling
+        let x: [Float] = [127, 0.5, 1.5, -2.5, -127]
+        var q = [Int8](repeating: 0, count: 128), s: Float = 0, sum: Int32 = 0
+        tk_quantize_rows(x, 5, 5, 1, &q, 128, &s, &sum)
+        XCTAssertEqual(s, 1)
+        XCTAssertEqual(Array(q[0..<5]), [127, 0, 2, -2, -127])
+        XCTAssertEqual(sum, 0)
+        XCTAssertTrue(q[5...].allSatisfy { $0 == 0 }, "padding is zero")
+        let zeros = [Float](repeating: 0, count: 4)
+        tk_quantize_rows(zeros, 4, 4, 1, &q, 128, &s, &sum)
+        XCTAssertEqual(s, 127 / 1e-5)
+    }
+}
