@@ -27,7 +27,15 @@ public enum ModelExport {
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
         m.tokenizer?.writeMetadata(to: w)
 
+        /// Dense tensors keep BF16 when the source is BF16 (F16 would round small values), else F16
+        /// (or F32 when asked), as llama.cpp's converters store token_embd.
         func dense(_ name: String, _ d: DenseMatrix, as t: TernaryFileType) throws {
+            if d.dtype == TK_BF16 && t != .f32 {
+                w.addTensor(name, shape: [d.cols, d.rows], typeID: 30, byteSize: d.rows * d.cols * 2) { out in
+                    out.copyMemory(from: UnsafeRawBufferPointer(start: d.data, count: d.rows * d.cols * 2))
+                }
+                return
+            }
             let tt: TernaryFileType = (t == .f32) ? .f32 : .f16
             w.addTensor(name, shape: [d.cols, d.rows], typeID: tt.typeID, byteSize: try tt.byteSize(rows: d.rows, cols: d.cols)) { out in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: d.cols)
@@ -46,9 +54,21 @@ public enum ModelExport {
                 for (i, x) in v.enumerated() { out.storeBytes(of: x.bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
             }
         }
+        // GGUF `llama` files hold Q/K rows permuted for adjacent-pair RoPE (the llama converter's
+        // permute): row 2i of a head is NeoX row i, row 2i+1 is NeoX row i + hd/2.
+        let permute = arch == "llama" && c.rope == .neox
+        func rowMap(_ name: String) -> (Int) -> Int {
+            guard permute, name.hasSuffix("attn_q.weight") || name.hasSuffix("attn_k.weight") else { return { $0 } }
+            let hd = c.headDim, half = hd / 2
+            return { r in let h = r / hd, i = r % hd; return h * hd + (i % 2 == 0 ? i / 2 : half + i / 2) }
+        }
         func linear(_ name: String, _ l: Linear) throws {
+            let src = rowMap(name)
             switch l {
             case .dense(let d):
+                guard !permute || (!name.hasSuffix("attn_q.weight") && !name.hasSuffix("attn_k.weight")) else {
+                    throw TritError.unsupported("\(name): exporting a dense llama model from a Hugging Face folder needs a Q/K permutation trit does not implement for dense weights")
+                }
                 try dense(name, d, as: type == .f32 ? .f32 : .f16)
             case .ternary(let t):
                 guard type.accepts(rows: t.rows, cols: t.cols) else {
@@ -56,7 +76,8 @@ public enum ModelExport {
                 }
                 w.addTensor(name, shape: [t.cols, t.rows], typeID: type.typeID, byteSize: try type.byteSize(rows: t.rows, cols: t.cols)) { out in
                     TernaryEncoding.encode(type, rows: t.rows, cols: t.cols, scale: t.scale, source: { r, v in
-                        for k in 0..<t.cols { v[k] = t.value(row: r, col: k) }
+                        let sr = src(r)
+                        for k in 0..<t.cols { v[k] = t.value(row: sr, col: k) }
                     }, into: out)
                 }
             }

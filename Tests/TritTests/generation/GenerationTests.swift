@@ -1,0 +1,92 @@
+import XCTest
+@testable import Trit
+
+final class GenerationTests: XCTestCase {
+    func model() throws -> Model { try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf") }
+
+    func testSameSeedSameTextAndStopStrings() throws {
+        let m = try model()
+        var p = GenerationParams()
+        p.maxTokens = 30
+        p.ignoreEOS = true
+        p.sampling.seed = 77
+        let ids = m.tokenizer!.encode("Every morning")
+        let a = try InferenceState(model: m, nCtx: 64).generate(prompt: ids, params: p)
+        let b = try InferenceState(model: m, nCtx: 64).generate(prompt: ids, params: p)
+        XCTAssertEqual(a.text, b.text)
+        XCTAssertEqual(a.tokens.count, 30)
+        p.sampling.seed = 78
+        let c = try InferenceState(model: m, nCtx: 64).generate(prompt: ids, params: p)
+        XCTAssertNotEqual(a.tokens, c.tokens)
+        // a stop string from the middle of the text cuts it there
+        let text = a.text
+        let stop = Array(text[10..<13])
+        guard String(validating: stop, as: UTF8.self) != nil, let s = String(validating: stop, as: UTF8.self) else { return }
+        p.sampling.seed = 77
+        p.stop = [s]
+        var streamed: [UInt8] = []
+        let d = try InferenceState(model: m, nCtx: 64).generate(prompt: ids, params: p) { streamed += $0; return true }
+        XCTAssertEqual(d.stopReason, .stopString)
+        XCTAssertEqual(d.text, streamed, "streamed pieces add up to the text")
+        XCTAssertTrue(text.starts(with: d.text))
+        XCTAssertNil(find(stop, in: d.text, from: 0))
+    }
+
+    func testStreamingDecoderNeverSplitsACharacter() throws {
+        // a byte-level vocabulary: "é" (C3 A9) arrives in two tokens
+        let t = try Tokenizer(kind: .bpe, tokens: (0..<256).map { ByteLevel.encode([UInt8($0)]) }, scores: [], types: [], merges: [],
+                              bos: nil, eos: nil, unk: nil, eot: [], addBOS: false, addEOS: false, addSpacePrefix: false,
+                              preTokenizer: .gpt2, origin: "test")
+        var d = StreamingDecoder(tokenizer: t)
+        XCTAssertEqual(d.push(0x61), [0x61])
+        XCTAssertEqual(d.push(0xC3), [])
+        XCTAssertEqual(d.push(0xA9), [0xC3, 0xA9])
+        XCTAssertEqual(d.push(0xA9), Array("\u{FFFD}".utf8), "a stray continuation byte becomes U+FFFD")
+        XCTAssertEqual(d.push(0xF0), [])
+        XCTAssertEqual(d.finish(), Array("\u{FFFD}".utf8))
+    }
+
+    func testSamplerOptions() throws {
+        var logits: [Float] = [1, 5, 3, 4, 2]
+        var p = SamplingParams()
+        p.temperature = 0
+        XCTAssertEqual(try Sampler(params: p, vocabSize: 5).sample(logits.withUnsafeBufferPointer { $0 }), 1)
+        p.temperature = 1; p.topK = 1
+        XCTAssertEqual(try Sampler(params: p, vocabSize: 5).sample(logits.withUnsafeBufferPointer { $0 }), 1)
+        p.topK = 0; p.topP = 1; p.minP = 0.3   // keeps tokens with p ≥ 0.3·p(top): ids 1 (5) and 3 (4: e^-1 ≈ 0.37)
+        var seen = Set<Int32>()
+        let s = try Sampler(params: p, vocabSize: 5)
+        for _ in 0..<200 { seen.insert(logits.withUnsafeBufferPointer { s.sample($0) }) }
+        XCTAssertEqual(seen, [1, 3])
+        p.minP = 0; p.temperature = 0; p.repeatPenalty = 100
+        let r = try Sampler(params: p, vocabSize: 5)
+        r.accept(1)
+        XCTAssertEqual(logits.withUnsafeBufferPointer { r.sample($0) }, 3, "the penalised token loses")
+        logits[0] = .nan
+        XCTAssertEqual(logits.withUnsafeBufferPointer { r.sample($0) }, 3)
+        p.topP = 0
+        XCTAssertThrowsError(try Sampler(params: p, vocabSize: 5))
+    }
+
+    func testChatTemplates() throws {
+        let msgs = [ChatTemplate.Message(role: "system", content: "Be brief."), .init(role: "user", content: "Hey, are you conscious?")]
+        XCTAssertEqual(ChatTemplate.bitnet.format(msgs), "System: Be brief.<|eot_id|>User: Hey, are you conscious?<|eot_id|>Assistant: ")
+        XCTAssertEqual(ChatTemplate.llama3.format([msgs[1]]),
+                       "<|start_header_id|>user<|end_header_id|>\n\nHey, are you conscious?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
+        XCTAssertEqual(ChatTemplate.detect(for: try model()), .plain)
+    }
+
+    func testContextFullAndTruncate() throws {
+        let m = try model()
+        let s = try InferenceState(model: m, nCtx: 8)
+        try s.evaluate([1, 2, 3, 4, 5])
+        XCTAssertThrowsError(try s.evaluate([1, 2, 3, 4])) { XCTAssertEqual(($0 as? TritError)?.kind, .contextFull) }
+        XCTAssertEqual(s.nPast, 5)
+        try s.truncate(to: 2)
+        try s.evaluate([3, 4, 5])
+        let a = Array(s.lastLogits)
+        let fresh = try InferenceState(model: m, nCtx: 8)
+        try fresh.evaluate([1, 2, 3, 4, 5])
+        XCTAssertEqual(a, Array(fresh.lastLogits), "truncate then re-evaluate = evaluate from scratch")
+    }
+}
