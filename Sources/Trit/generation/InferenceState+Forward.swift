@@ -98,6 +98,11 @@ extension InferenceState {
             if case .ternary(let m)? = lin {
                 tk_quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
                                  Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+                if let hook = quantizationHook {
+                    hook(quantizationCalls, input, xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
+                         xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, m.paddedCols)
+                }
+                quantizationCalls += 1
                 return m.paddedCols
             }
         }

@@ -24,6 +24,15 @@ public final class InferenceState {
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false
 
+    /// Test hook, called after every activation quantization with (call number, input rows,
+    /// int8 rows, scales, sums, rows, width, padded width); it may change the int8 values (and
+    /// must then fix the sums). Used to show which int8 rounding flip explains a logit difference.
+    public typealias QuantizationHook = (_ call: Int, _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+                                         _ s: UnsafePointer<Float>, _ qsum: UnsafeMutablePointer<Int32>,
+                                         _ n: Int, _ cols: Int, _ kp: Int) -> Void
+    public var quantizationHook: QuantizationHook?
+    var quantizationCalls = 0
+
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 32, kernel: String? = nil) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
