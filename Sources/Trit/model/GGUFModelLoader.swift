@@ -3,7 +3,11 @@ enum GGUFModelLoader {
     static let supportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet", "llama"]
 
     static func load(path: String) throws -> Model {
-        let g = try GGUFFile(path: path)
+        try load(try GGUFFile(path: path))
+    }
+
+    static func load(_ g: GGUFFile) throws -> Model {
+        let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
         }

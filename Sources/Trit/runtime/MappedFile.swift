@@ -13,6 +13,7 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
+        ownsCopy = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw TritError(.io, "\(path): cannot open: \(String(cString: strerror(errno)))")
@@ -37,8 +38,22 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p!)
     }
 
+    let ownsCopy: Bool
+
+    /// An in-memory "file" holding a copy of `bytes` (fuzzing and tests); `path` names it in messages.
+    public init(copying bytes: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        size = bytes.count
+        ownsCopy = true
+        if bytes.isEmpty { base = nil; return }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 64)
+        p.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        base = UnsafeRawPointer(p)
+    }
+
     deinit {
-        if let b = base { munmap(UnsafeMutableRawPointer(mutating: b), size) }
+        guard let b = base else { return }
+        if ownsCopy { UnsafeMutableRawPointer(mutating: b).deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: b), size) }
     }
 
     /// The bytes [offset, offset+count), checked against the file size.

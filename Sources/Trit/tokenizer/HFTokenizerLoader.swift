@@ -18,7 +18,10 @@ enum HFTokenizerLoader {
     /// ModelProto: 1 = pieces (SentencePiece: 1 piece, 2 score, 3 type), 2 = trainer_spec
     /// (40 unk_id, 41 bos_id, 42 eos_id), 3 = normalizer_spec (3 add_dummy_prefix).
     static func loadSentencePiece(_ path: String, tokenizerConfig: JSON?, config: JSON) throws -> Tokenizer {
-        let bytes = try readWholeFile(path, limit: 1 << 28)
+        try loadSentencePiece(bytes: try readWholeFile(path, limit: 1 << 28), origin: path, tokenizerConfig: tokenizerConfig, config: config)
+    }
+
+    static func loadSentencePiece(bytes: [UInt8], origin path: String, tokenizerConfig: JSON?, config: JSON) throws -> Tokenizer {
         var tokens: [String] = [], scores: [Float] = [], types: [Tokenizer.TokenType] = []
         var unk: Int32? = 0, bos: Int32? = 1, eos: Int32? = 2
         var addDummyPrefix = true
@@ -78,7 +81,11 @@ enum HFTokenizerLoader {
     // MARK: tokenizer.json (byte-level BPE)
 
     static func loadJSON(_ path: String, tokenizerConfig: JSON?, config: JSON) throws -> Tokenizer {
-        let j = try JSON.parse(try readWholeFile(path, limit: 1 << 30), origin: path)
+        try loadJSON(bytes: try readWholeFile(path, limit: 1 << 30), origin: path, tokenizerConfig: tokenizerConfig, config: config)
+    }
+
+    static func loadJSON(bytes: [UInt8], origin path: String, tokenizerConfig: JSON?, config: JSON) throws -> Tokenizer {
+        let j = try JSON.parse(bytes, origin: path)
         guard let model = j["model"], model["type"]?.string == "BPE", let vocab = model["vocab"]?.object else {
             throw TritError.unsupported("\(path): only BPE models are supported in tokenizer.json")
         }

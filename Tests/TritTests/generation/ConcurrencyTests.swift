@@ -1,0 +1,43 @@
+import Foundation
+import XCTest
+@testable import Trit
+
+/// One model shared by several contexts generating on several threads at once, plus load/free
+/// cycles (the ThreadSanitizer run of scripts/sanitize.sh thread covers this file).
+final class ConcurrencyTests: XCTestCase {
+    func testContextsOnThreadsShareOneModel() throws {
+        let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
+        var p = GenerationParams()
+        p.maxTokens = 16
+        p.ignoreEOS = true
+        p.sampling.seed = 3
+        let prompt = model.tokenizer!.encode("Every morning")
+        let expected = try InferenceState(model: model, nCtx: 64).generate(prompt: prompt, params: p).tokens
+        let lock = NSLock()
+        var results: [[Int32]] = []
+        var threads: [Thread] = []
+        for i in 0..<4 {
+            let t = Thread {
+                let s = try! InferenceState(model: model, nCtx: 64, nThreads: 1 + i % 2)
+                let r = try! s.generate(prompt: prompt, params: p).tokens
+                lock.lock(); results.append(r); lock.unlock()
+            }
+            threads.append(t)
+            t.start()
+        }
+        while true {
+            lock.lock(); let done = results.count == 4; lock.unlock()
+            if done { break }
+            usleep(1000)
+        }
+        for r in results { XCTAssertEqual(r, expected) }
+    }
+
+    func testLoadFreeCycles() throws {
+        for _ in 0..<10 {
+            let m = try Model.load(path: Fixtures.root + "/b158-tiny/model.tq2_0.gguf")
+            let s = try InferenceState(model: m, nCtx: 16, nThreads: 2)
+            try s.evaluate([1, 2, 3])
+        }
+    }
+}

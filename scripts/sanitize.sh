@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the Swift test suite under a sanitizer: address (ASan + LeakSanitizer where the runtime
+# has it), undefined (UBSan) or thread (TSan; the concurrency tests: several contexts on one
+# model, load/free cycles). Each sanitizer builds into its own scratch folder.
+#   scripts/sanitize.sh address|undefined|thread [swift test filter]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:?usage: scripts/sanitize.sh address|undefined|thread [filter]}
+filter=${2:-}
+args=(--sanitize="$kind" --scratch-path ".build-$kind")
+[ -n "$filter" ] && args+=(--filter "$filter")
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
+export ASAN_OPTIONS="detect_leaks=0"   # leaks: see scripts/valgrind-examples.sh
+swift test "${args[@]}"
