@@ -6,7 +6,7 @@ import Glibc
 
 @_cdecl("trit_model_default_params")
 public func trit_model_default_params() -> trit_model_params {
-    trit_model_params(progress: nil, progress_user_data: nil)
+    trit_model_params(progress: nil, progress_user_data: nil, int8_head: false)
 }
 
 @_cdecl("trit_model_load")
@@ -18,7 +18,9 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         let p = try string(path, "path")
         let prm = params?.pointee ?? trit_model_default_params()
         prm.progress?(0, prm.progress_user_data)
-        let model = try Model.load(path: p)
+        var options = Model.LoadOptions()
+        options.int8Head = prm.int8_head
+        let model = try Model.load(path: p, options: options)
         prm.progress?(1, prm.progress_user_data)
         out.pointee = makeHandle(ModelBox(model))
     }

@@ -13,7 +13,7 @@ enum BenchCommand {
         Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 32)"),
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
-        helpOpt]
+        int8HeadOpt, helpOpt]
 
     struct Row {
         var test: String; var threads: Int; var tps: Double; var stdev: Double; var samples: [Double]
@@ -22,6 +22,7 @@ enum BenchCommand {
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
+        useInt8Head = p.flag("--int8-head")
         if p.flag("-h") {
             print(helpText("trit bench [options]", """
             Measure prompt processing (ppN: N tokens in one evaluation, from an empty context) and

@@ -84,6 +84,8 @@ let modelOpt = Opt(names: ["-m", "--model"], value: "PATH", help: "GGUF file or 
 let threadsOpt = Opt(names: ["-t", "--threads"], value: "N", help: "threads (default: one per core)")
 let ctxOpt = Opt(names: ["-c", "--ctx-size"], value: "N", help: "context size in tokens (default: the model's, at most 4096)")
 let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
+let int8HeadOpt = Opt(names: ["--int8-head"], value: nil, help: "int8 output head: half the head's bytes per token, logits move by ~1e-2")
+nonisolated(unsafe) var useInt8Head = false
 
 let samplingOpts: [Opt] = [
     Opt(names: ["-n", "--n-predict"], value: "N", help: "tokens to generate (default 128; -1 = until EOS or the context is full)"),
@@ -158,7 +160,9 @@ func writeOut(_ bytes: UnsafeBufferPointer<UInt8>) {
 func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
     if !quiet { stderrPrint("loading \(path) ...") }
     let t0 = monotonicSeconds()
-    let m = try Model.load(path: path)
+    var o = Model.LoadOptions()
+    o.int8Head = useInt8Head
+    let m = try Model.load(path: path, options: o)
     let dt = monotonicSeconds() - t0
     if !quiet {
         stderrPrint(" done in \(fmt(dt * 1000, 1)) ms (\(m.config.architecture), \(m.fileType), \(fmtCount(m.parameterCount)) parameters)\n")

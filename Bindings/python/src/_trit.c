@@ -42,11 +42,14 @@ static const trit_tokenizer *tokenizer_of(PyObject *cap) {
 
 static PyObject *py_model_load(PyObject *self, PyObject *args) {
     const char *path;
-    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    int int8_head = 0;
+    if (!PyArg_ParseTuple(args, "s|p", &path, &int8_head)) return NULL;
     trit_model *m = NULL;
+    trit_model_params mp = trit_model_default_params();
+    mp.int8_head = int8_head;
     trit_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = trit_model_load(path, NULL, &m);
+    st = trit_model_load(path, &mp, &m);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) return raise_status(st);
     return PyCapsule_New(m, "trit_model", free_model_capsule);

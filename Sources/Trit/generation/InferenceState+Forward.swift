@@ -70,7 +70,23 @@ extension InferenceState {
         // output norm and head: every row when all logits are wanted, else the last only
         let vocab = c.vocabSize
         let head = model.output
-        if let out = logitsOut {
+        if let h8 = model.int8Output {
+            // int8 head: the normed rows quantized per token, then an int8 product
+            let first = logitsOut != nil ? 0 : n - 1
+            let rows = logitsOut != nil ? n : (wantLast ? 1 : 0)
+            if rows > 0 {
+                rmsnormRows(x + first * dim, model.outputNorm, dim, rows, into: xb)
+                tk_quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
+                                 Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+                let dst = logitsOut ?? logitsBuffer.ptr
+                h8.scales.withUnsafeBufferPointer { sc in
+                    tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
+                                   Int64(h8.paddedCols), Int64(vocab), xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
+                                   Int64(rows), dst, Int64(vocab))
+                }
+                if logitsOut != nil, wantLast { logitsBuffer.ptr.update(from: dst + (n - 1) * vocab, count: vocab) }
+            }
+        } else if let out = logitsOut {
             rmsnormRows(x, model.outputNorm, dim, n, into: xb)
             tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, head.data, head.dtype, Int64(dim), Int64(vocab),
                               xb, Int64(dim), Int64(n), out, Int64(vocab))

@@ -10,6 +10,7 @@ public final class Model: @unchecked Sendable {
     public let tokenEmbedding: DenseMatrix        // [vocab × dim]
     public let outputNorm: [Float]                // [dim]
     public let output: DenseMatrix                // [vocab × dim]; the embedding when tied
+    public private(set) var int8Output: Int8Matrix?  // LoadOptions.int8Head: used instead of `output`
     public let ropeFreqFactors: [Float]?          // optional per-pair divisors of θ_i
     public let path: String
     public let source: SourceFormat
@@ -37,10 +38,23 @@ public final class Model: @unchecked Sendable {
         self.files = files
     }
 
+    /// Choices made at load time.
+    public struct LoadOptions: Sendable {
+        /// Quantize the output head to int8 per row (half the bytes read per generated token;
+        /// logits move by about 1e-2: see README "Fewer bytes per token"). Off by default: exact.
+        public var int8Head = false
+        public init() {}
+    }
+
     /// Loads a GGUF file or a Hugging Face model folder (config.json + safetensors).
-    public static func load(path: String) throws -> Model {
-        if isDirectory(path) { return try HFModelLoader.load(folder: path) }
-        return try GGUFModelLoader.load(path: path)
+    public static func load(path: String, options: LoadOptions = LoadOptions()) throws -> Model {
+        let m = isDirectory(path) ? try HFModelLoader.load(folder: path) : try GGUFModelLoader.load(path: path)
+        if options.int8Head {
+            m.int8Output = try Int8Matrix(quantizing: m.output)
+            // the F16 head's pages are no longer read for the product: let the kernel drop them
+            if let f = m.output.owner as? MappedFile { f.dontNeed(m.output.data, m.output.byteCount) }
+        }
+        return m
     }
 
     /// Number of parameters (weights counted once; a tied head is not counted twice).

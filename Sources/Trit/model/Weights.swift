@@ -96,3 +96,35 @@ public struct LayerWeights: Sendable {
     public var down: Linear                // [dim × ffn]
     public var ffnSubNorm: [Float]?        // [ffn], before down (bitnet families)
 }
+
+/// The optional int8 output head (per-row absmax int8, rows padded with zeros to a multiple of
+/// 128): half the bytes of an F16 head, for faster memory-bound decoding (`LoadOptions.int8Head`).
+public final class Int8Matrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let paddedCols: Int
+    let weights: AlignedBuffer     // int8 [rows][paddedCols]
+    let scales: [Float]            // per row: W[r][k] ≈ w[r][k]·scale[r]
+
+    init(quantizing d: DenseMatrix) throws {
+        rows = d.rows
+        cols = d.cols
+        paddedCols = (d.cols + 127) / 128 * 128
+        weights = try AlignedBuffer(byteCount: try checkedMul(rows, paddedCols, "int8 head"), what: "int8 output head")
+        var sc = [Float](repeating: 0, count: rows)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        defer { row.deallocate() }
+        let w = weights.raw.assumingMemoryBound(to: Int8.self)
+        for r in 0..<rows {
+            d.row(r, into: row)
+            var m: Float = 0
+            for k in 0..<cols { m = max(m, abs(row[k])) }
+            let scale = m > 0 ? m / 127 : 1
+            sc[r] = scale
+            for k in 0..<cols { w[r * paddedCols + k] = Int8((row[k] / scale).rounded(.toNearestOrEven)) }
+        }
+        scales = sc
+    }
+
+    public var byteCount: Int { rows * paddedCols + rows * 4 }
+}

@@ -56,6 +56,17 @@ public final class MappedFile: @unchecked Sendable {
         if ownsCopy { UnsafeMutableRawPointer(mutating: b).deallocate() } else { munmap(UnsafeMutableRawPointer(mutating: b), size) }
     }
 
+    /// Tells the kernel the pages of [p, p+count) are not needed now (they are re-read from the
+    /// file if touched again); lowers the resident set after a conversion.
+    func dontNeed(_ p: UnsafeRawPointer, _ count: Int) {
+        guard !ownsCopy, let b = base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (Int(bitPattern: p) + page - 1) / page * page
+        let end = (Int(bitPattern: p) + count) / page * page
+        guard end > start, start >= Int(bitPattern: b), end <= Int(bitPattern: b) + size else { return }
+        madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
+    }
+
     /// The bytes [offset, offset+count), checked against the file size.
     public func bytes(_ offset: Int, _ count: Int, what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
         guard offset >= 0, count >= 0, let end = Optional(offset &+ count), end >= offset, end <= size else {

@@ -46,7 +46,7 @@ public enum MemoryProbe {
 extension Model {
     /// Bytes of weights one decoded token reads: every linear once, the output head once.
     public var bytesPerDecodedToken: Int {
-        var n = output.byteCount
+        var n = int8Output?.byteCount ?? output.byteCount
         for l in layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.byteCount } }
         return n
     }

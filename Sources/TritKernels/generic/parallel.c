@@ -49,3 +49,22 @@ void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dty
     dense_job j = {fn, w, dtype, K, rows, x, ldx, n, out, ldo};
     tk_pool_run(pool, dense_worker, &j);
 }
+
+typedef struct {
+    tk_i8_gemm_fn fn;
+    const int8_t *w; const float *wscale; int64_t Kp; int64_t rows;
+    const int8_t *q; const float *s; int64_t n; float *out; int64_t ldo;
+} i8_job;
+
+static void i8_worker(void *p, int ith, int nth) {
+    i8_job *j = p;
+    int64_t r0, r1;
+    split(j->rows, ith, nth, &r0, &r1);
+    if (r0 < r1) j->fn(j->w, j->wscale, j->Kp, r0, r1, j->q, j->s, j->n, j->out, j->ldo);
+}
+
+void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
+                    int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+    i8_job j = {fn, w, wscale, Kp, rows, q, s, n, out, ldo};
+    tk_pool_run(pool, i8_worker, &j);
+}

@@ -38,11 +38,18 @@ typedef void (*tk_ternary_gemm_fn)(const uint8_t *codes, int64_t row_bytes, int6
 typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                  const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 
+/* The optional int8 output head: W[r][k] ≈ w[r][k]·wscale[r] (per-row absmax int8, rows padded
+ * with zeros to Kp), activations int8 per token as in BitLinear (|q| ≤ 127 since s = 127/max|x|).
+ * out[t*ldo + r] = (sum_k w[r][k]·q[t][k]) · wscale[r] / s[t]. */
+typedef void (*tk_i8_gemm_fn)(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                              const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
     tk_ternary_gemm_fn ternary_gemm;
     tk_dense_gemm_fn dense_gemm;
+    tk_i8_gemm_fn i8_gemm;
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -88,6 +95,9 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
                          float beta, float *out, int64_t ldo);
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
                        int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+
+void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
+                    int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
  * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */

@@ -7,30 +7,31 @@ import XCTest
 final class ConcurrencyTests: XCTestCase {
     func testContextsOnThreadsShareOneModel() throws {
         let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
-        var p = GenerationParams()
-        p.maxTokens = 16
-        p.ignoreEOS = true
-        p.sampling.seed = 3
+        var params = GenerationParams()
+        params.maxTokens = 16
+        params.ignoreEOS = true
+        params.sampling.seed = 3
+        let p = params
         let prompt = model.tokenizer!.encode("Every morning")
         let expected = try InferenceState(model: model, nCtx: 64).generate(prompt: prompt, params: p).tokens
-        let lock = NSLock()
-        var results: [[Int32]] = []
+        final class Results: @unchecked Sendable { var list: [[Int32]] = []; let lock = NSLock() }
+        let box = Results()
         var threads: [Thread] = []
         for i in 0..<4 {
             let t = Thread {
                 let s = try! InferenceState(model: model, nCtx: 64, nThreads: 1 + i % 2)
                 let r = try! s.generate(prompt: prompt, params: p).tokens
-                lock.lock(); results.append(r); lock.unlock()
+                box.lock.lock(); box.list.append(r); box.lock.unlock()
             }
             threads.append(t)
             t.start()
         }
         while true {
-            lock.lock(); let done = results.count == 4; lock.unlock()
+            box.lock.lock(); let done = box.list.count == 4; box.lock.unlock()
             if done { break }
             usleep(1000)
         }
-        for r in results { XCTAssertEqual(r, expected) }
+        for r in box.list { XCTAssertEqual(r, expected) }
     }
 
     func testLoadFreeCycles() throws {

@@ -71,3 +71,44 @@ final class KernelVariantTests: XCTestCase {
         XCTAssertEqual(s, 127 / 1e-5)
     }
 }
+
+final class Int8HeadTests: XCTestCase {
+    func testI8GemmVariantsEqualScalar() {
+        var rng = Xoshiro256(seed: 8)
+        for (rows, kp, n) in [(5, 128, 1), (33, 256, 3), (8, 2560, 2)] {
+            let w = (0..<(rows * kp)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
+            let q = (0..<(n * kp)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
+            let sc = (0..<rows).map { _ in Float(rng.nextUnit()) }, s = (0..<n).map { _ in Float(1 + rng.nextUnit()) }
+            func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+                var out = [Float](repeating: 0, count: n * rows)
+                k.pointee.i8_gemm(w, sc, Int64(kp), 0, Int64(rows), q, s, Int64(n), &out, Int64(rows))
+                return out
+            }
+            let ref = run(tk_kernels_named("scalar")!)
+            for name in KernelSelection.available { XCTAssertEqual(run(tk_kernels_named(name)!), ref, name) }
+        }
+    }
+
+    /// The option's effect on accuracy, against the reference logits (stated in the README).
+    func testInt8HeadAccuracy() throws {
+        var o = Model.LoadOptions()
+        o.int8Head = true
+        for (path, refPath) in [("b158-tiny/model.i2_s.gguf", "b158-tiny/reference.json"), ("llama-ternary-tiny/hf", "llama-ternary-tiny/reference.json")] {
+            let m = try Model.load(path: Fixtures.root + "/" + path, options: o)
+            let ref = try Fixtures.reference(refPath)
+            let s = try InferenceState(model: m, nCtx: 64)
+            let vocab = m.config.vocabSize
+            var logits = [Float](repeating: 0, count: ref.tokens.count * vocab)
+            try logits.withUnsafeMutableBufferPointer { try s.evaluate(ref.tokens, allLogits: $0.baseAddress) }
+            var worst: Float = 0, argmaxSame = 0
+            for i in 0..<ref.tokens.count {
+                let row = Array(logits[(i * vocab)..<((i + 1) * vocab)])
+                for j in 0..<vocab { worst = max(worst, abs(row[j] - ref.logits[i][j])) }
+                if row.firstIndex(of: row.max()!) == ref.logits[i].firstIndex(of: ref.logits[i].max()!) { argmaxSame += 1 }
+            }
+            print("int8 head \(path): max |Δlogit| \(worst), argmax equal at \(argmaxSame)/\(ref.tokens.count) positions")
+            XCTAssertLessThan(worst, 0.1)
+            XCTAssertEqual(s.lastLogits.count, vocab)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+/* int8 head product, AVX2 and AVX-512 VNNI. Both need a u8 × s8 product:
+ *  - AVX2 uses |w| (u8) × sign(q, w) (s8): a pair sum is at most 2·127·127 = 32258, no i16 overflow
+ *    (|q| ≤ 127 because s = 127/max|x|);
+ *  - VNNI flips q to u8 with q ^ 0x80 = q + 128 and subtracts 128·Σw afterwards. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include "trit_kernels.h"
+#include "../kernels_internal.h"
+
+__attribute__((target("avx2"))) static inline int32_t hsum8(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+__attribute__((target("avx2,fma")))
+void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t r = r0; r < r1; r++) {
+        const int8_t *wr = w + r * Kp;
+        for (int64_t t = 0; t < n; t++) {
+            const int8_t *qt = q + t * Kp;
+            __m256i acc = _mm256_setzero_si256();
+            for (int64_t k = 0; k < Kp; k += 32) {
+                const __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + k));
+                const __m256i qv = _mm256_loadu_si256((const __m256i *)(qt + k));
+                const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(qv, wv));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
+            }
+            out[t * ldo + r] = (float)hsum8(acc) * wscale[r] / s[t];
+        }
+    }
+}
+
+#define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
+
+TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                                  const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    const __m256i ones = _mm256_set1_epi8(1);
+    for (int64_t t = 0; t < n; t++) {
+        const int8_t *qt = q + t * Kp;
+        int64_t r = r0;
+        for (; r + 2 <= r1; r += 2) {   /* two rows share each activation load */
+            const int8_t *w0 = w + r * Kp, *w1 = w0 + Kp;
+            __m256i a0 = _mm256_setzero_si256(), a1 = a0, s0 = a0, s1 = a0;
+            for (int64_t k = 0; k < Kp; k += 32) {
+                const __m256i qv = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qt + k)), flip);
+                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(w0 + k));
+                const __m256i x1 = _mm256_loadu_si256((const __m256i *)(w1 + k));
+                a0 = _mm256_dpbusd_epi32(a0, qv, x0);
+                a1 = _mm256_dpbusd_epi32(a1, qv, x1);
+                s0 = _mm256_dpbusd_epi32(s0, ones, x0);   /* Σw, for the +128 offset */
+                s1 = _mm256_dpbusd_epi32(s1, ones, x1);
+            }
+            out[t * ldo + r] = (float)(hsum8(a0) - 128 * hsum8(s0)) * wscale[r] / s[t];
+            out[t * ldo + r + 1] = (float)(hsum8(a1) - 128 * hsum8(s1)) * wscale[r + 1] / s[t];
+        }
+        for (; r < r1; r++) {
+            const int8_t *w0 = w + r * Kp;
+            __m256i a0 = _mm256_setzero_si256(), s0 = a0;
+            for (int64_t k = 0; k < Kp; k += 32) {
+                const __m256i qv = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qt + k)), flip);
+                const __m256i x0 = _mm256_loadu_si256((const __m256i *)(w0 + k));
+                a0 = _mm256_dpbusd_epi32(a0, qv, x0);
+                s0 = _mm256_dpbusd_epi32(s0, ones, x0);
+            }
+            out[t * ldo + r] = (float)(hsum8(a0) - 128 * hsum8(s0)) * wscale[r] / s[t];
+        }
+    }
+}
+#endif
