@@ -7,7 +7,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:?usage: scripts/sanitize.sh address|undefined|thread [filter]}
 filter=${2:-}
-args=(--sanitize="$kind" --scratch-path ".build-$kind")
+args=(--scratch-path ".build-$kind")
+if [ "$kind" = undefined ]; then
+    # swiftc has no UBSan on Linux (Swift code traps on overflow and bounds by itself): the C
+    # kernels are built with clang's -fsanitize=undefined and linked to its runtime
+    rt=$(ls /opt/swift/usr/lib/clang/*/lib/linux/libclang_rt.ubsan_standalone-x86_64.so 2>/dev/null | head -1)
+    rt=${rt:-$(clang -print-file-name=libclang_rt.ubsan_standalone-x86_64.so)}
+    args+=(-Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=all -Xlinker "$rt" -Xlinker -rpath -Xlinker "$(dirname "$rt")")
+else
+    args+=(--sanitize="$kind")
+fi
 [ -n "$filter" ] && args+=(--filter "$filter")
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
 export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"

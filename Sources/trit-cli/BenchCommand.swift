@@ -13,6 +13,9 @@ enum BenchCommand {
         Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 32)"),
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
+        Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
+        Opt(names: ["--sizes"], value: "LIST", help: "--paper: sizes (default 700m,1.3b,3b,3.9b)"),
+        Opt(names: ["--dir"], value: "PATH", help: "--paper: where the synthetic models are written/reused (default .)"),
         int8HeadOpt, helpOpt]
 
     struct Row {
@@ -31,6 +34,12 @@ enum BenchCommand {
             generated token, the achieved GB/s and the machine's read bandwidth measured in the same run.
             Use `trit synth` to make a model of a real shape.
             """, opts), terminator: "")
+            return
+        }
+        if p.flag("--paper") {
+            try PaperBench.run(sizes: (p.string("--sizes") ?? "700m,1.3b,3b,3.9b").split(separator: ",").map(String.init),
+                               dir: p.string("--dir") ?? ".", tokens: max(1, try p.int("-n", 8)),
+                               threads: Int(p.string("-t") ?? "") ?? defaultThreads())
             return
         }
         let path = try modelPath(p)

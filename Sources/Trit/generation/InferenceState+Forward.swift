@@ -15,8 +15,16 @@ extension InferenceState {
         let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
         let hb = self.hb.ptr, hb2 = self.hb2.ptr
 
-        // embedding lookup
-        for t in 0..<n { model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim) }
+        // embedding lookup; the RoPE rotation of each position, shared by all heads and layers
+        let half = hd / 2
+        for t in 0..<n {
+            model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
+            for i in 0..<half {
+                let angle = Float(pos0 + t) * invFreq[i]
+                ropeCos.ptr[t * half + i] = Float(cos(Double(angle)))
+                ropeSin.ptr[t * half + i] = Float(sin(Double(angle)))
+            }
+        }
 
         for (l, w) in model.layers.enumerated() {
             let kCache = keyCache.ptr + l * nCtx * kvDim
@@ -30,8 +38,8 @@ extension InferenceState {
             linear(w.wv, xb, n: n, into: v, quantizedKp: qa)
             for t in 0..<n {
                 let pos = pos0 + t
-                for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, pos: pos) }
-                for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, pos: pos) }
+                for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
+                for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
                 (kCache + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
                 (vCache + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
             }
@@ -141,13 +149,24 @@ extension InferenceState {
     }
 
     /// Rotary embedding of one head vector at `pos`, NeoX (i, i+hd/2) or adjacent (2i, 2i+1) pairs.
-    @inline(__always)
     func rope(_ vec: UnsafeMutablePointer<Float>, pos: Int) {
         let half = model.config.headDim / 2
-        let neox = model.config.rope == .neox
         for i in 0..<half {
             let angle = Float(pos) * invFreq[i]
-            let cs = Float(cos(Double(angle))), sn = Float(sin(Double(angle)))
+            ropeCos.ptr[i] = Float(cos(Double(angle)))
+            ropeSin.ptr[i] = Float(sin(Double(angle)))
+        }
+        rope(vec, row: 0)
+    }
+
+    /// The same, with the rotation of batch row `row` from the table filled by `forward`.
+    @inline(__always)
+    func rope(_ vec: UnsafeMutablePointer<Float>, row: Int) {
+        let half = model.config.headDim / 2
+        let neox = model.config.rope == .neox
+        let cosT = ropeCos.ptr + row * half, sinT = ropeSin.ptr + row * half
+        for i in 0..<half {
+            let cs = cosT[i], sn = sinT[i]
             let (a, b) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
             let x0 = vec[a], x1 = vec[b]
             vec[a] = x0 * cs - x1 * sn

@@ -21,6 +21,7 @@ public final class InferenceState {
     let scores: FloatArray         // [nCtx] attention scratch
     let keyCache, valueCache: FloatArray   // [layer][nCtx][kvDim]
     let invFreq: [Float]           // [headDim/2]
+    let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false
 
@@ -64,6 +65,8 @@ public final class InferenceState {
         keyCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         valueCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
+        ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
+        ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it; optional per-pair divisors (rope_freqs).
         var f: [Float] = []
         for i in 0..<(c.headDim / 2) {

@@ -1,0 +1,56 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trit bench --paper`: the BitNet b1.58 paper's cost comparisons in miniature, on this CPU.
+///  - cost by size: synthetic ternary (I2_S) and FP16 models at the paper's LLaMA-like sizes through
+///    the same engine: weight memory, per-token decode latency, and the ratios (paper Table 2);
+///  - arithmetic energy of the matrix products per token (paper Figure 3 method).
+enum PaperBench {
+    /// Energy per operation in pJ, as the BitNet papers cite them (Horowitz, ISSCC 2014, for 45 nm;
+    /// the 7 nm figures from the same papers' table): (INT8 add, FP16 add, FP16 mul).
+    static let energy45 = (int8Add: 0.03, fp16Add: 0.40, fp16Mul: 1.10)
+    static let energy7 = (int8Add: 0.007, fp16Add: 0.16, fp16Mul: 0.34)
+
+    static func run(sizes: [String], dir: String, tokens: Int, threads: Int) throws {
+        print("## Cost by size (this CPU, \(threads) threads; decode = mean over \(tokens) generated tokens after a 16-token prompt)\n")
+        print("| size | FP16 weights | ternary weights | memory ratio | FP16 latency | ternary latency | speed-up |")
+        print("|---|---|---|---|---|---|---|")
+        var energyRows: [String] = []
+        for name in sizes {
+            guard let shape = Synth.preset(name) else { throw CLIError("unknown size \(name)") }
+            var mem: [Int] = [], lat: [Double] = []
+            for type in [TernaryFileType.f16, .i2s] {
+                let path = "\(dir)/paper-\(shape.name)-\(type.rawValue).gguf"
+                if access(path, R_OK) != 0 {
+                    stderrPrint("writing \(path) ...\n")
+                    try Synth.write(shape, type: type, to: path)
+                }
+                let m = try Model.load(path: path)
+                let s = try InferenceState(model: m, nCtx: 16 + tokens + 1, nThreads: threads)
+                try s.evaluate((0..<16).map { Int32($0 % 200) })
+                try s.evaluate([5])   // warm-up: every weight page read once
+                let t0 = monotonicSeconds()
+                for i in 0..<tokens { try s.evaluate([Int32(i % 200)]) }
+                lat.append((monotonicSeconds() - t0) / Double(tokens))
+                mem.append(m.weightBytes + m.kvCacheBytes(nCtx: 2048))
+                if type == .i2s {
+                    // energy of the linear layers' products per token (no attention, no head)
+                    var macs = 0.0
+                    for l in m.layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { macs += Double(lin.rows * lin.cols) } }
+                    let fp45 = macs * (energy45.fp16Add + energy45.fp16Mul), fp7 = macs * (energy7.fp16Add + energy7.fp16Mul)
+                    let t45 = macs * energy45.int8Add, t7 = macs * energy7.int8Add
+                    energyRows.append("| \(shape.name) | \(fmt(macs / 1e9, 2)) G | \(fmt(fp45 / 1e9, 3)) | \(fmt(t45 / 1e9, 3)) | \(fmt(fp45 / t45, 1))× | \(fmt(fp7 / 1e9, 3)) | \(fmt(t7 / 1e9, 4)) | \(fmt(fp7 / t7, 1))× |")
+                }
+            }
+            print("| \(shape.name) | \(fmtBytes(mem[0])) | \(fmtBytes(mem[1])) | \(fmt(Double(mem[0]) / Double(mem[1]), 2))× | \(fmt(lat[0] * 1000, 1)) ms | \(fmt(lat[1] * 1000, 1)) ms | \(fmt(lat[0] / lat[1], 2))× |")
+        }
+        print("\nMemory = weights + an f32 KV cache of 2048 positions. Paper (GPU, FP16 vs BitNet b1.58): 3B 3.55× less memory, 2.71× faster.\n")
+        print("## Arithmetic energy of the matrix products per token\n")
+        print("FP16: one multiply and one add per weight; ternary: one INT8 add per weight (paper's method; energies per op from the BitNet papers: 45 nm INT8 add 0.03 pJ, FP16 add 0.40, FP16 mul 1.10; 7 nm 0.007, 0.16, 0.34).\n")
+        print("| size | MACs/token | FP16 45 nm (mJ) | ternary 45 nm (mJ) | ratio | FP16 7 nm (mJ) | ternary 7 nm (mJ) | ratio |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in energyRows { print(r) }
+    }
+}
