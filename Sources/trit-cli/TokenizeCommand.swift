@@ -7,6 +7,7 @@ enum TokenizeCommand {
                               Opt(names: ["--ids"], value: nil, help: "print only the ids, as a list"),
                               Opt(names: ["--no-bos"], value: nil, help: "do not add BOS"),
                               Opt(names: ["--special"], value: nil, help: "parse control-token texts"),
+                              Opt(names: ["--bench"], value: nil, help: "time encoding the text (median of 5 runs, one thread) and print MB/s"),
                               Opt(names: ["--test-file"], value: "PATH", help: "llama.cpp vocab test input (.inp): print one line of ids per case, no BOS"),
                               helpOpt]
 
@@ -31,6 +32,18 @@ enum TokenizeCommand {
         }
         var text = p.string("-p") ?? p.positional.joined(separator: " ")
         if let f = p.string("-f") { text = try readTextFile(f) }
+        if p.flag("--bench") {
+            var times: [Double] = []
+            var n = 0
+            for _ in 0..<5 {
+                let t0 = monotonicSeconds()
+                n = tok.encode(text, addSpecial: false, parseSpecial: false).count
+                times.append(monotonicSeconds() - t0)
+            }
+            let mb = Double(text.utf8.count) / 1e6
+            print("encoded \(fmt(mb, 2)) MB into \(n) tokens: median \(fmt(median(times) * 1000, 1)) ms, \(fmt(mb / median(times), 2)) MB/s")
+            return
+        }
         let ids = tok.encode(text, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))
         if p.flag("--ids") {
             print("[" + ids.map(String.init).joined(separator: ", ") + "]")
