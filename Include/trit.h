@@ -183,9 +183,10 @@ typedef struct trit_context_params {
     int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096 */
     int32_t n_threads;  /* worker threads; 0 = one per online CPU core */
     int32_t n_batch;    /* tokens evaluated per forward pass while reading a prompt (1..4096) */
+    int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (1..4096) */
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 32. Thread-safe. */
+/* Defaults: n_ctx 0, n_threads 0, n_batch 32, n_seq 1. Thread-safe. */
 trit_context_params trit_context_default_params(void);
 
 /* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,
@@ -219,6 +220,20 @@ trit_status trit_context_reset(trit_context *ctx);
 /* Keep the first n_keep positions (0 ≤ n_keep ≤ n_past). Returns TRIT_OK, TRIT_ERR_ARG or
  * TRIT_ERR_STATE. */
 trit_status trit_context_truncate(trit_context *ctx, int32_t n_keep);
+
+/* ---- Multi-sequence batches -------------------------------------------------------------- */
+
+/* Evaluate n_tokens rows from several sequences in one pass over the weights: row i appends
+ * tokens[i] to sequence seq_ids[i] (0 ≤ id < n_seq; rows of one sequence in order). logits
+ * (required) receives n_tokens × n_vocab floats, row i the prediction after row i. Sequence 0 is
+ * also the sequence of trit_eval/trit_generate. Validated before anything changes.
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULLs, ids or tokens out of range), TRIT_ERR_CONTEXT_FULL
+ * (a sequence would exceed n_ctx) or TRIT_ERR_STATE (busy). */
+trit_status trit_eval_batch(trit_context *ctx, const int32_t *tokens, const int32_t *seq_ids, size_t n_tokens,
+                            float *logits);
+
+/* Forget every position of one sequence. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE. */
+trit_status trit_context_reset_seq(trit_context *ctx, int32_t seq_id);
 
 /* ---- Generation ------------------------------------------------------------------------- */
 

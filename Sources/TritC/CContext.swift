@@ -6,7 +6,7 @@ import Glibc
 
 @_cdecl("trit_context_default_params")
 public func trit_context_default_params() -> trit_context_params {
-    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 32)
+    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 32, n_seq: 1)
 }
 
 @_cdecl("trit_context_create")
@@ -21,7 +21,7 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         guard p.n_threads >= 0 else { throw TritError(.argument, "n_threads must be ≥ 0, got \(p.n_threads)") }
         let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)
         let nThreads = p.n_threads > 0 ? Int(p.n_threads) : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch))
+        let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch), nSeq: Int(p.n_seq))
         out.pointee = makeHandle(ContextBox(state))
     }
 }
@@ -78,4 +78,22 @@ public func trit_context_reset(_ ctx: OpaquePointer?) -> trit_status {
 @_cdecl("trit_context_truncate")
 public func trit_context_truncate(_ ctx: OpaquePointer?, _ nKeep: Int32) -> trit_status {
     guarded { try withContext(ctx) { try $0.state.truncate(to: Int(nKeep)) } }
+}
+
+@_cdecl("trit_eval_batch")
+public func trit_eval_batch(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ seqIDs: UnsafePointer<Int32>?,
+                            _ nTokens: Int, _ logits: UnsafeMutablePointer<Float>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let tokens, let seqIDs, let logits else { throw TritError(.argument, "tokens, seq_ids and logits must not be NULL") }
+            guard nTokens > 0, nTokens <= Int(Int32.max) else { throw TritError(.argument, "n_tokens must be positive, got \(nTokens)") }
+            try box.state.evaluateBatch(UnsafeBufferPointer(start: tokens, count: nTokens),
+                                        sequences: UnsafeBufferPointer(start: seqIDs, count: nTokens), logits: logits)
+        }
+    }
+}
+
+@_cdecl("trit_context_reset_seq")
+public func trit_context_reset_seq(_ ctx: OpaquePointer?, _ seq: Int32) -> trit_status {
+    guarded { try withContext(ctx) { try $0.state.reset(sequence: Int(seq)) } }
 }

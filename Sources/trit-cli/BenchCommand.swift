@@ -16,6 +16,8 @@ enum BenchCommand {
         Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
         Opt(names: ["--sizes"], value: "LIST", help: "--paper: sizes (default 700m,1.3b,3b,3.9b)"),
         Opt(names: ["--dir"], value: "PATH", help: "--paper: where the synthetic models are written/reused (default .)"),
+        Opt(names: ["--batch-size-of"], value: "SIZE", help: "--paper: the shape of the batching curve (default 700m)"),
+        Opt(names: ["--budget-gib"], value: "N", help: "--paper: memory budget of the batching curve (default 4)"),
         int8HeadOpt, helpOpt]
 
     struct Row {
@@ -40,6 +42,9 @@ enum BenchCommand {
             try PaperBench.run(sizes: (p.string("--sizes") ?? "700m,1.3b,3b,3.9b").split(separator: ",").map(String.init),
                                dir: p.string("--dir") ?? ".", tokens: max(1, try p.int("-n", 8)),
                                threads: Int(p.string("-t") ?? "") ?? defaultThreads())
+            try PaperBench.batchCurve(preset: p.string("--batch-size-of") ?? "700m", dir: p.string("--dir") ?? ".",
+                                      budget: Int(try p.float("--budget-gib", 4) * Float(1 << 30)), ctxPerSeq: 256, steps: 4,
+                                      threads: Int(p.string("-t") ?? "") ?? defaultThreads())
             return
         }
         let path = try modelPath(p)

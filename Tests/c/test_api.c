@@ -184,6 +184,40 @@ int main(int argc, char **argv) {
     EXPECT(trit_generate(ctx, "Every", &gp, NULL, NULL, &r), TRIT_OK);
     CHECK(r.stop_reason == TRIT_STOP_CONTEXT_FULL || r.stop_reason == TRIT_STOP_EOG, "runs until the context is full or EOS (%d)", r.stop_reason);
 
+    /* multi-sequence batches: two sequences in one call give each its own logits */
+    {
+        trit_context *bctx = NULL;
+        trit_context_params bp = trit_context_default_params();
+        bp.n_ctx = 16; bp.n_seq = 2; bp.n_threads = 1;
+        EXPECT(trit_context_create(model, &bp, &bctx), TRIT_OK);
+        int32_t toks[5] = {ids[0], 7, ids[1], 8, 9}, seqs[5] = {0, 1, 0, 1, 1};
+        float *bl = malloc(sizeof(float) * 5 * (size_t)info.n_vocab);
+        EXPECT(trit_eval_batch(bctx, toks, seqs, 5, bl), TRIT_OK);
+        int32_t bad_seq[1] = {2};
+        EXPECT(trit_eval_batch(bctx, toks, bad_seq, 1, bl), TRIT_ERR_ARG);
+        EXPECT(trit_eval_batch(bctx, toks, seqs, 5, NULL), TRIT_ERR_ARG);
+        trit_context *one = NULL;
+        bp.n_seq = 1;
+        EXPECT(trit_context_create(model, &bp, &one), TRIT_OK);
+        int32_t s1[3] = {7, 8, 9};
+        float *ol = malloc(sizeof(float) * 3 * (size_t)info.n_vocab);
+        EXPECT(trit_eval(one, s1, 3, ol), TRIT_OK);
+        float worst = 0;
+        for (int j = 0; j < info.n_vocab; j++) {
+            float d = bl[4 * (size_t)info.n_vocab + j] - ol[2 * (size_t)info.n_vocab + j];
+            if (d < 0) d = -d;
+            if (d > worst) worst = d;
+        }
+        CHECK(worst < 1e-5f, "sequence 1 in a batch = alone (%g)", worst);
+        EXPECT(trit_context_reset_seq(bctx, 1), TRIT_OK);
+        EXPECT(trit_context_reset_seq(bctx, 5), TRIT_ERR_ARG);
+        bp.n_seq = 0;
+        EXPECT(trit_context_create(model, &bp, &one), TRIT_ERR_ARG);
+        free(bl); free(ol);
+        trit_context_free(bctx);
+        trit_context_free(one);
+    }
+
     /* chat formatting */
     trit_chat_message msgs[2] = {{"system", "Be brief."}, {"user", "Hi"}};
     size_t need = 0;

@@ -171,12 +171,12 @@ static PyObject *py_detokenize(PyObject *self, PyObject *args) {
 
 static PyObject *py_context_create(PyObject *self, PyObject *args) {
     PyObject *cap;
-    int n_ctx, n_threads, n_batch;
-    if (!PyArg_ParseTuple(args, "Oiii", &cap, &n_ctx, &n_threads, &n_batch)) return NULL;
+    int n_ctx, n_threads, n_batch, n_seq = 1;
+    if (!PyArg_ParseTuple(args, "Oiii|i", &cap, &n_ctx, &n_threads, &n_batch, &n_seq)) return NULL;
     trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
     if (!m) return NULL;
     trit_context_params p = trit_context_default_params();
-    p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch;
+    p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch; p.n_seq = n_seq;
     trit_context *c = NULL;
     trit_status st;
     Py_BEGIN_ALLOW_THREADS
@@ -226,6 +226,34 @@ static PyObject *py_eval(PyObject *self, PyObject *args) {
     PyMem_Free(ids);
     if (st != TRIT_OK) { Py_XDECREF(out); return raise_status(st); }
     if (!out) Py_RETURN_NONE;
+    return out;
+}
+
+static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
+    PyObject *cap, *tseq, *sseq;
+    int n_vocab;
+    if (!PyArg_ParseTuple(args, "OOOi", &cap, &tseq, &sseq, &n_vocab)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    Py_ssize_t n, ns;
+    int32_t *ids = int_array(tseq, &n);
+    if (!ids) return NULL;
+    int32_t *seqs = int_array(sseq, &ns);
+    if (!seqs) { PyMem_Free(ids); return NULL; }
+    if (n != ns || n == 0) {
+        PyMem_Free(ids); PyMem_Free(seqs);
+        PyErr_SetString(PyExc_ValueError, "tokens and seq_ids must be non-empty and of equal length");
+        return NULL;
+    }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)n * n_vocab * (Py_ssize_t)sizeof(float));
+    if (!out) { PyMem_Free(ids); PyMem_Free(seqs); return NULL; }
+    float *dst = (float *)PyByteArray_AS_STRING(out);
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_eval_batch(c, ids, seqs, (size_t)n, dst);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(ids); PyMem_Free(seqs);
+    if (st != TRIT_OK) { Py_DECREF(out); return raise_status(st); }
     return out;
 }
 
@@ -374,6 +402,7 @@ static PyMethodDef methods[] = {
     {"context_size", py_context_size, METH_VARARGS, "(n_past, n_ctx)."},
     {"eval", py_eval, METH_VARARGS, "Evaluate tokens; bytearray of logits or None."},
     {"reset", py_reset, METH_VARARGS, "Reset or truncate a context."},
+    {"eval_batch", py_eval_batch, METH_VARARGS, "Evaluate rows of several sequences in one pass."},
     {"generate", (PyCFunction)(void (*)(void))py_generate, METH_VARARGS | METH_KEYWORDS, "Generate text."},
     {"chat_format", py_chat_format, METH_VARARGS, "Format chat messages."},
     {NULL, NULL, 0, NULL},

@@ -128,3 +128,11 @@ def test_tokenizer_only_and_chat(tmp_path):
         assert isinstance(m.chat([{"role": "user", "content": "Hi"}], max_tokens=5, seed=1), str)
         with pytest.raises(trit.TritError):
             m.format_chat([("user", "Hi")], template="nope")
+
+
+def test_eval_batch_matches_separate_sequences():
+    with trit.Model(I2S, n_ctx=32, n_seq=2) as m:
+        rows = m.eval_batch([1, 1, 426, 50], [0, 1, 0, 1]).tolist()
+    with trit.Model(I2S, n_ctx=32) as a:
+        alone = a.eval([1, 50]).tolist()
+    assert max(abs(x - y) for x, y in zip(rows[3], alone[1])) < 1e-5

@@ -85,14 +85,14 @@ class Model(_Tokenizing):
     int8_head: int8 output head (faster decoding, logits move by ~1e-2; default exact).
     """
 
-    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=32, int8_head=False):
+    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=32, int8_head=False, n_seq=1):
         if path is None:
             path = default_model_path()
             if path is None:
                 raise TritError(1, "no model path given and the bundled model was not found")
         self.path = os.fspath(path)
         self._handle = _trit.model_load(self.path, int8_head)
-        self._ctx = _trit.context_create(self._handle, n_ctx, n_threads, n_batch)
+        self._ctx = _trit.context_create(self._handle, n_ctx, n_threads, n_batch, n_seq)
         self.info = _trit.model_info(self._handle)
 
     def close(self):
@@ -126,6 +126,13 @@ class Model(_Tokenizing):
         memoryview (row i = prediction after token i)."""
         tokens = list(tokens)
         buf = _trit.eval(self._context(), tokens, self.info["n_vocab"], True)
+        return memoryview(buf).cast("B").cast("f", (len(tokens), self.info["n_vocab"]))
+
+    def eval_batch(self, tokens, seq_ids):
+        """Evaluate rows of several sequences in one pass over the weights (n_seq > 1): row i
+        appends tokens[i] to sequence seq_ids[i]. Returns a (len(tokens), n_vocab) memoryview."""
+        tokens = list(tokens)
+        buf = _trit.eval_batch(self._context(), tokens, list(seq_ids), self.info["n_vocab"])
         return memoryview(buf).cast("B").cast("f", (len(tokens), self.info["n_vocab"]))
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,

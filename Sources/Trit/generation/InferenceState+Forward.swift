@@ -10,7 +10,7 @@ extension InferenceState {
         let c = model.config
         let n = tokens.count
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
-        let pos0 = nPast
+        let nLayers = c.nLayers
         let x = self.x.ptr, xb = self.xb.ptr, xb2 = self.xb2.ptr
         let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
         let hb = self.hb.ptr, hb2 = self.hb2.ptr
@@ -20,15 +20,16 @@ extension InferenceState {
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
             for i in 0..<half {
-                let angle = Float(pos0 + t) * invFreq[i]
+                let angle = Float(rowPos[t]) * invFreq[i]
                 ropeCos.ptr[t * half + i] = Float(cos(Double(angle)))
                 ropeSin.ptr[t * half + i] = Float(sin(Double(angle)))
             }
         }
 
         for (l, w) in model.layers.enumerated() {
-            let kCache = keyCache.ptr + l * nCtx * kvDim
-            let vCache = valueCache.ptr + l * nCtx * kvDim
+            // the cache of (sequence, layer) for row t
+            @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<Float> { keyCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
+            @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<Float> { valueCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
 
             // attention: norm, q/k/v projections (one activation quantization for all three)
             rmsnormRows(x, w.attnNorm, dim, n, into: xb)
@@ -37,20 +38,21 @@ extension InferenceState {
             linear(w.wk, xb, n: n, into: k, quantizedKp: qa)
             linear(w.wv, xb, n: n, into: v, quantizedKp: qa)
             for t in 0..<n {
-                let pos = pos0 + t
+                let pos = rowPos[t]
                 for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
                 for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-                (kCache + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
-                (vCache + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
+                (kCache(t) + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
+                (vCache(t) + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
             }
             // causal attention; query head h reads KV head h / (nHeads / nKVHeads) (GQA)
             let group = c.nHeads / c.nKVHeads
             let scale = 1 / Float(hd).squareRoot()
             for t in 0..<n {
-                let nKV = pos0 + t + 1
+                let nKV = rowPos[t] + 1
+                let kc = kCache(t), vc = vCache(t)
                 for h in 0..<c.nHeads {
                     let g = h / group
-                    tk_attention_head(q + t * qDim + h * hd, kCache + g * hd, vCache + g * hd, Int64(kvDim),
+                    tk_attention_head(q + t * qDim + h * hd, kc + g * hd, vc + g * hd, Int64(kvDim),
                                       Int64(nKV), Int64(hd), scale, scores.ptr, att + t * qDim + h * hd)
                 }
             }
@@ -73,8 +75,6 @@ extension InferenceState {
             linear(w.down, hb, n: n, into: xb2, quantizedKp: 0)
             for i in 0..<(n * dim) { x[i] += xb2[i] }
         }
-        nPast += n
-
         // output norm and head: every row when all logits are wanted, else the last only
         let vocab = c.vocabSize
         let head = model.output

@@ -9,7 +9,15 @@ public final class InferenceState {
     public let model: Model
     public let nCtx: Int
     public let maxBatch: Int
-    public internal(set) var nPast: Int = 0
+    /// Positions held by sequence 0 (the single-sequence API).
+    public internal(set) var nPast: Int {
+        get { seqPast[0] }
+        set { seqPast[0] = newValue }
+    }
+    /// Independent sequences sharing this state's weights pass (multi-sequence batches).
+    public let nSeq: Int
+    /// Positions held by each sequence.
+    public internal(set) var seqPast: [Int]
     let kernels: UnsafePointer<tk_kernels>
     let pool: OpaquePointer?
 
@@ -19,7 +27,9 @@ public final class InferenceState {
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
     let scores: FloatArray         // [nCtx] attention scratch
-    let keyCache, valueCache: FloatArray   // [layer][nCtx][kvDim]
+    let keyCache, valueCache: FloatArray   // [seq][layer][nCtx][kvDim]
+    let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
+    let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
     let invFreq: [Float]           // [headDim/2]
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
@@ -34,16 +44,19 @@ public final class InferenceState {
     public var quantizationHook: QuantizationHook?
     var quantizationCalls = 0
 
-    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 32, kernel: String? = nil) throws {
+    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 32, kernel: String? = nil, nSeq: Int = 1) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
+        guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
+        self.nSeq = nSeq
+        seqPast = [Int](repeating: 0, count: nSeq)
         guard nThreads >= 1, nThreads <= 512 else { throw TritError.argument("n_threads must be between 1 and 512, got \(nThreads)") }
         guard maxBatch >= 1, maxBatch <= 4096 else { throw TritError.argument("batch size must be between 1 and 4096, got \(maxBatch)") }
         self.model = model
         self.nCtx = nCtx
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
-        let kvBytes = try checkedMul(try checkedMul(2 * c.nLayers, nCtx, "KV cache"), c.kvDim * 4, "KV cache")
+        let kvBytes = try checkedMul(try checkedMul(try checkedMul(2 * c.nLayers, nCtx, "KV cache"), c.kvDim * 4, "KV cache"), nSeq, "KV cache")
         guard kvBytes <= (1 << 46) else {
             throw TritError(.outOfMemory, "a KV cache of \(nCtx) positions needs \(kvBytes) bytes; choose a smaller n_ctx")
         }
@@ -62,8 +75,10 @@ public final class InferenceState {
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
         scores = try FloatArray(count: nCtx, what: "attention scores")
-        keyCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
-        valueCache = try FloatArray(count: c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        valueCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        rowSeq = .allocate(capacity: B)
+        rowPos = .allocate(capacity: B)
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
         ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
@@ -85,7 +100,11 @@ public final class InferenceState {
         }
     }
 
-    deinit { if let p = pool { tk_pool_free(p) } }
+    deinit {
+        if let p = pool { tk_pool_free(p) }
+        rowSeq.deallocate()
+        rowPos.deallocate()
+    }
 
     public var kernelName: String { String(cString: kernels.pointee.name) }
 
@@ -96,8 +115,14 @@ public final class InferenceState {
 
     /// Forgets every position (the next evaluate starts at position 0).
     public func reset() {
-        nPast = 0
+        for i in 0..<nSeq { seqPast[i] = 0 }
         hasLogits = false
+    }
+
+    /// Forgets every position of one sequence.
+    public func reset(sequence s: Int) throws {
+        guard s >= 0, s < nSeq else { throw TritError.argument("sequence \(s) is out of range (the context has \(nSeq))") }
+        seqPast[s] = 0
     }
 
     /// Keeps the first `n` positions of the cache.
@@ -125,7 +150,40 @@ public final class InferenceState {
             let n = min(maxBatch, tokens.count - start)
             let isLast = start + n == tokens.count
             let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
+            for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t }
             forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
+            nPast += n
+            start += n
+        }
+    }
+
+    /// Evaluates one batch of rows from several sequences at once: row i appends tokens[i] to
+    /// sequence seqs[i] (rows of one sequence in order). One pass over the weights serves every
+    /// row. `logits` receives one row of vocab floats per token.
+    public func evaluateBatch(_ tokens: UnsafeBufferPointer<Int32>, sequences seqs: UnsafeBufferPointer<Int32>,
+                              logits: UnsafeMutablePointer<Float>) throws {
+        let vocab = model.config.vocabSize
+        guard tokens.count == seqs.count, !tokens.isEmpty else { throw TritError.argument("tokens and sequence ids must be non-empty and of equal length") }
+        var added = [Int](repeating: 0, count: nSeq)
+        for i in 0..<tokens.count {
+            guard tokens[i] >= 0, Int(tokens[i]) < vocab else { throw TritError.argument("token \(tokens[i]) at index \(i) is out of range (vocabulary has \(vocab) tokens)") }
+            let s = Int(seqs[i])
+            guard s >= 0, s < nSeq else { throw TritError.argument("sequence id \(s) at index \(i) is out of range (the context has \(nSeq) sequences)") }
+            added[s] += 1
+            guard seqPast[s] + added[s] <= nCtx else {
+                throw TritError(.contextFull, "sequence \(s) is full: it holds \(seqPast[s]) of \(nCtx) positions")
+            }
+        }
+        var start = 0
+        while start < tokens.count {
+            let n = min(maxBatch, tokens.count - start)
+            for t in 0..<n {
+                let s = Int(seqs[start + t])
+                rowSeq[t] = s
+                rowPos[t] = seqPast[s]
+                seqPast[s] += 1
+            }
+            forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: logits + start * vocab, wantLast: false)
             start += n
         }
     }

@@ -90,3 +90,36 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(a, Array(fresh.lastLogits), "truncate then re-evaluate = evaluate from scratch")
     }
 }
+
+final class BatchTests: XCTestCase {
+    /// Several sequences decoded together give each sequence's own logits.
+    func testInterleavedSequencesMatchSeparateRuns() throws {
+        let m = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
+        let vocab = m.config.vocabSize
+        let prompts: [[Int32]] = [[1, 426, 372, 955], [1, 50, 60], [1, 7, 8, 9, 10, 11]]
+        var expected: [[Float]] = []
+        for p in prompts {
+            let s = try InferenceState(model: m, nCtx: 32)
+            try s.evaluate(p)
+            expected.append(Array(s.lastLogits))
+        }
+        let b = try InferenceState(model: m, nCtx: 32, maxBatch: 4, nSeq: 3)
+        // rows in a mixed order across sequences, more rows than one batch holds
+        var toks: [Int32] = [], seqs: [Int32] = []
+        var next = [0, 0, 0]
+        while next != prompts.map(\.count) {
+            for s in 0..<3 where next[s] < prompts[s].count { toks.append(prompts[s][next[s]]); seqs.append(Int32(s)); next[s] += 1 }
+        }
+        var logits = [Float](repeating: 0, count: toks.count * vocab)
+        try toks.withUnsafeBufferPointer { t in try seqs.withUnsafeBufferPointer { q in
+            try logits.withUnsafeMutableBufferPointer { try b.evaluateBatch(t, sequences: q, logits: $0.baseAddress!) } } }
+        for s in 0..<3 {
+            let lastRow = seqs.lastIndex(of: Int32(s))!
+            let got = Array(logits[(lastRow * vocab)..<((lastRow + 1) * vocab)])
+            for j in 0..<vocab { XCTAssertEqual(got[j], expected[s][j], accuracy: 1e-5) }
+        }
+        XCTAssertEqual(b.seqPast, prompts.map(\.count))
+        XCTAssertThrowsError(try [Int32(1)].withUnsafeBufferPointer { t in try [Int32(3)].withUnsafeBufferPointer { q in
+            try logits.withUnsafeMutableBufferPointer { try b.evaluateBatch(t, sequences: q, logits: $0.baseAddress!) } } })
+    }
+}
