@@ -294,6 +294,16 @@ trit_status trit_generate_tokens(trit_context *ctx, const int32_t *tokens, size_
                                  const trit_generate_params *params, trit_piece_fn on_piece,
                                  void *user_data, trit_generate_result *result);
 
+/* ---- Scoring ---------------------------------------------------------------------------- */
+
+/* Log-likelihood of `continuation` after `context` (lm-eval's loglikelihood): resets the context,
+ * evaluates both, and writes Σ log p(continuation_i | ...) to *log_prob and whether every
+ * continuation token is the greedy choice to *is_greedy (either may be NULL). The context must
+ * start the text (include BOS yourself). Returns TRIT_OK, TRIT_ERR_ARG (NULL, empty, token out of
+ * range), TRIT_ERR_CONTEXT_FULL or TRIT_ERR_STATE (busy). */
+trit_status trit_score(trit_context *ctx, const int32_t *context, size_t n_context,
+                       const int32_t *continuation, size_t n_continuation, double *log_prob, bool *is_greedy);
+
 /* ---- Chat ------------------------------------------------------------------------------- */
 
 typedef struct trit_chat_message {

@@ -83,3 +83,21 @@ public func trit_generate_tokens(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<
         return nTokens == 0 ? [] : Array(UnsafeBufferPointer(start: tokens, count: nTokens))
     }
 }
+
+@_cdecl("trit_score")
+public func trit_score(_ ctx: OpaquePointer?, _ context: UnsafePointer<Int32>?, _ nContext: Int,
+                       _ continuation: UnsafePointer<Int32>?, _ nContinuation: Int,
+                       _ logProb: UnsafeMutablePointer<Double>?, _ isGreedy: UnsafeMutablePointer<Bool>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let context, let continuation else { throw TritError(.argument, "context and continuation must not be NULL") }
+            guard nContext > 0, nContinuation > 0, nContext <= Int(Int32.max), nContinuation <= Int(Int32.max) else {
+                throw TritError(.argument, "context and continuation must not be empty")
+            }
+            let r = try box.state.score(context: Array(UnsafeBufferPointer(start: context, count: nContext)),
+                                        continuation: Array(UnsafeBufferPointer(start: continuation, count: nContinuation)))
+            logProb?.pointee = r.logProbability
+            isGreedy?.pointee = r.isGreedy
+        }
+    }
+}

@@ -34,5 +34,6 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_generate_tokens, TritC.trit_generate_tokens)
     sameSignature(CTrit.trit_chat_format, TritC.trit_chat_format)
     sameSignature(CTrit.trit_eval_batch, TritC.trit_eval_batch)
+    sameSignature(CTrit.trit_score, TritC.trit_score)
     sameSignature(CTrit.trit_context_reset_seq, TritC.trit_context_reset_seq)
 }

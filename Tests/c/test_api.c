@@ -218,6 +218,20 @@ int main(int argc, char **argv) {
         trit_context_free(one);
     }
 
+    /* scoring */
+    {
+        double lp = 0;
+        bool greedy = false;
+        int32_t c1[2] = {ids[0], ids[1]}, c2[2] = {5, 6};
+        EXPECT(trit_score(ctx, c1, 2, c2, 2, &lp, &greedy), TRIT_OK);
+        CHECK(lp < 0, "log probability %g", lp);
+        EXPECT(trit_score(ctx, c1, 0, c2, 2, &lp, &greedy), TRIT_ERR_ARG);
+        EXPECT(trit_score(ctx, NULL, 2, c2, 2, &lp, &greedy), TRIT_ERR_ARG);
+        int32_t oobc[1] = {-1};
+        EXPECT(trit_score(ctx, c1, 2, oobc, 1, &lp, &greedy), TRIT_ERR_ARG);
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+    }
+
     /* chat formatting */
     trit_chat_message msgs[2] = {{"system", "Be brief."}, {"user", "Hi"}};
     size_t need = 0;

@@ -257,6 +257,27 @@ static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
     return out;
 }
 
+static PyObject *py_score(PyObject *self, PyObject *args) {
+    PyObject *cap, *cseq, *tseq;
+    if (!PyArg_ParseTuple(args, "OOO", &cap, &cseq, &tseq)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    Py_ssize_t nc, nt;
+    int32_t *ctx_ids = int_array(cseq, &nc);
+    if (!ctx_ids) return NULL;
+    int32_t *cont = int_array(tseq, &nt);
+    if (!cont) { PyMem_Free(ctx_ids); return NULL; }
+    double lp = 0;
+    bool greedy = false;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_score(c, ctx_ids, (size_t)nc, cont, (size_t)nt, &lp, &greedy);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(ctx_ids); PyMem_Free(cont);
+    if (st != TRIT_OK) return raise_status(st);
+    return Py_BuildValue("(dO)", lp, greedy ? Py_True : Py_False);
+}
+
 static PyObject *py_reset(PyObject *self, PyObject *args) {
     PyObject *cap;
     int keep = 0;
@@ -402,6 +423,7 @@ static PyMethodDef methods[] = {
     {"context_size", py_context_size, METH_VARARGS, "(n_past, n_ctx)."},
     {"eval", py_eval, METH_VARARGS, "Evaluate tokens; bytearray of logits or None."},
     {"reset", py_reset, METH_VARARGS, "Reset or truncate a context."},
+    {"score", py_score, METH_VARARGS, "Log-likelihood of a continuation."},
     {"eval_batch", py_eval_batch, METH_VARARGS, "Evaluate rows of several sequences in one pass."},
     {"generate", (PyCFunction)(void (*)(void))py_generate, METH_VARARGS | METH_KEYWORDS, "Generate text."},
     {"chat_format", py_chat_format, METH_VARARGS, "Format chat messages."},

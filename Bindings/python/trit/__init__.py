@@ -128,6 +128,15 @@ class Model(_Tokenizing):
         buf = _trit.eval(self._context(), tokens, self.info["n_vocab"], True)
         return memoryview(buf).cast("B").cast("f", (len(tokens), self.info["n_vocab"]))
 
+    def score(self, context, continuation):
+        """(log p(continuation | context), is_greedy). Strings are tokenized: the context with BOS,
+        the continuation without. Resets the context."""
+        if isinstance(context, str):
+            context = self.tokenize(context)
+        if isinstance(continuation, str):
+            continuation = self.tokenize(continuation, add_bos=False)
+        return _trit.score(self._context(), list(context), list(continuation))
+
     def eval_batch(self, tokens, seq_ids):
         """Evaluate rows of several sequences in one pass over the weights (n_seq > 1): row i
         appends tokens[i] to sequence seq_ids[i]. Returns a (len(tokens), n_vocab) memoryview."""
