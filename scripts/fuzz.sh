@@ -25,6 +25,8 @@ export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1"
 if [[ "$arg" == -runs=* ]]; then
     "$bin" "$arg" -max_len=2000000 -artifact_prefix="Fuzz/regressions/$target/" "Fuzz/corpus/$target" "Fuzz/regressions/$target"
 else
+    # new units go to the working corpus (not committed); Fuzz/corpus/TARGET is the seed corpus
+    mkdir -p "$out/corpus-$target"
     "$bin" -max_total_time="$arg" -max_len=65536 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-        -artifact_prefix="Fuzz/regressions/$target/" "Fuzz/corpus/$target"
+        -artifact_prefix="Fuzz/regressions/$target/" "$out/corpus-$target" "Fuzz/corpus/$target"
 fi

@@ -64,7 +64,6 @@ enum BenchCommand {
         var rows: [Row] = []
         for t in threadsToRun {
             let state = try InferenceState(model: model, nCtx: max(nP, nG) + 8, nThreads: t, maxBatch: batch)
-            let bw = p.flag("--no-bandwidth") ? 0 : try MemoryProbe.readBandwidth(threads: t)
             var pp: [Double] = [], tg: [Double] = []
             // warm-up: touches every weight page once
             try state.evaluate([promptTokens[0]]); state.reset()
@@ -86,13 +85,20 @@ enum BenchCommand {
                     tg.append(Double(nG) / (monotonicSeconds() - t0))
                 }
             }
-            if nP > 0 { rows.append(Row(test: "pp\(nP)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp, bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: bw / 1e9)) }
+            if nP > 0 { rows.append(Row(test: "pp\(nP)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp, bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: 0)) }
             if nG > 0 {
                 let m = median(tg)
-                rows.append(Row(test: "tg\(nG)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt, gbps: Double(bpt) * m / 1e9, readGBps: bw / 1e9))
+                rows.append(Row(test: "tg\(nG)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt, gbps: Double(bpt) * m / 1e9, readGBps: 0))
             }
         }
+        // peak memory of the model runs, read before the bandwidth probe allocates its buffer
         let rss = MemoryProbe.peakRSS()
+        if !p.flag("--no-bandwidth") {
+            for t in threadsToRun {
+                let bw = try MemoryProbe.readBandwidth(threads: t) / 1e9
+                for i in rows.indices where rows[i].threads == t { rows[i].readGBps = bw }
+            }
+        }
         if p.flag("--json") {
             var s = "[\n"
             for (i, r) in rows.enumerated() {
