@@ -36,11 +36,17 @@ TK_VNNI static inline int32_t hsum_i32_vnni(__m256i v) {
     const __m256i q2 = _mm256_loadu_si256((const __m256i *)((p) + 64)); \
     const __m256i q3 = _mm256_loadu_si256((const __m256i *)((p) + 96))
 
+/* Two accumulators per row (groups 0-1 and 2-3 of a block) halve each dependency chain. */
+#define DOT4X(acc, accb, c0, c1, c2, c3, q0, q1, q2, q3) \
+    acc = _mm256_dpbusd_epi32(acc, c0, q0); accb = _mm256_dpbusd_epi32(accb, c2, q2); \
+    acc = _mm256_dpbusd_epi32(acc, c1, q1); accb = _mm256_dpbusd_epi32(accb, c3, q3)
+
 /* One token, rows [r, r+4). */
 TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_t r, const int8_t *q,
                                  int64_t nblocks, int32_t out[4]) {
     const __m256i mask = _mm256_set1_epi8(3);
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    __m256i b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     const uint8_t *w0 = codes + r * row_bytes, *w1 = w0 + row_bytes, *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;
     for (int64_t b = 0; b < nblocks; b++) {
         LOADQ(q + b * TK_BLOCK);
@@ -48,12 +54,13 @@ TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_
         const __m256i x1 = _mm256_loadu_si256((const __m256i *)(w1 + b * 32));
         const __m256i x2 = _mm256_loadu_si256((const __m256i *)(w2 + b * 32));
         const __m256i x3 = _mm256_loadu_si256((const __m256i *)(w3 + b * 32));
-        { DECODE(x0, c0, c1, c2, c3); DOT4(a0, c0, c1, c2, c3, q0, q1, q2, q3); }
-        { DECODE(x1, c0, c1, c2, c3); DOT4(a1, c0, c1, c2, c3, q0, q1, q2, q3); }
-        { DECODE(x2, c0, c1, c2, c3); DOT4(a2, c0, c1, c2, c3, q0, q1, q2, q3); }
-        { DECODE(x3, c0, c1, c2, c3); DOT4(a3, c0, c1, c2, c3, q0, q1, q2, q3); }
+        { DECODE(x0, c0, c1, c2, c3); DOT4X(a0, b0, c0, c1, c2, c3, q0, q1, q2, q3); }
+        { DECODE(x1, c0, c1, c2, c3); DOT4X(a1, b1, c0, c1, c2, c3, q0, q1, q2, q3); }
+        { DECODE(x2, c0, c1, c2, c3); DOT4X(a2, b2, c0, c1, c2, c3, q0, q1, q2, q3); }
+        { DECODE(x3, c0, c1, c2, c3); DOT4X(a3, b3, c0, c1, c2, c3, q0, q1, q2, q3); }
     }
-    out[0] = hsum_i32_vnni(a0); out[1] = hsum_i32_vnni(a1); out[2] = hsum_i32_vnni(a2); out[3] = hsum_i32_vnni(a3);
+    out[0] = hsum_i32_vnni(_mm256_add_epi32(a0, b0)); out[1] = hsum_i32_vnni(_mm256_add_epi32(a1, b1));
+    out[2] = hsum_i32_vnni(_mm256_add_epi32(a2, b2)); out[3] = hsum_i32_vnni(_mm256_add_epi32(a3, b3));
 }
 
 /* Rows [r, r+2) × tokens [t0, t0+4) (token pointers may repeat for a short tail). */
