@@ -57,8 +57,10 @@ public final class InferenceState {
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
         let kvBytes = try checkedMul(try checkedMul(try checkedMul(2 * c.nLayers, nCtx, "KV cache"), c.kvDim * 4, "KV cache"), nSeq, "KV cache")
-        guard kvBytes <= (1 << 46) else {
-            throw TritError(.outOfMemory, "a KV cache of \(nCtx) positions needs \(kvBytes) bytes; choose a smaller n_ctx")
+        // the cache is mapped lazily, so refuse what this machine could never hold
+        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard kvBytes <= (1 << 46), physical <= 0 || kvBytes <= physical else {
+            throw TritError(.outOfMemory, "a KV cache of \(nCtx) positions × \(nSeq) sequence(s) needs \(kvBytes) bytes, more than this machine's memory (\(physical) bytes); choose a smaller n_ctx")
         }
         let B = maxBatch
         x = try FloatArray(count: B * c.dim, what: "activations")

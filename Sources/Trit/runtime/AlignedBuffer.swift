@@ -3,23 +3,38 @@ import Glibc
 #endif
 
 /// Owned, 64-byte aligned, zero-initialised memory. Throws instead of trapping when the
-/// allocation fails (a hostile n_ctx or a huge tensor must not abort the process).
+/// allocation fails (a hostile n_ctx or a huge tensor must not abort the process). Large
+/// buffers are anonymous mappings: zero pages cost nothing until used (a KV cache is touched
+/// only as far as the context fills).
 public final class AlignedBuffer: @unchecked Sendable {
     public let raw: UnsafeMutableRawPointer
     public let byteCount: Int
+    let mapped: Int   // bytes mapped with mmap, 0 for malloc'd memory
+    static let mmapThreshold = 1 << 20
 
     public init(byteCount: Int, what: @autoclosure () -> String) throws {
-        var p: UnsafeMutableRawPointer? = nil
         let n = max(byteCount, 64)
-        if byteCount < 0 || posix_memalign(&p, 64, n) != 0 || p == nil {
-            throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())")
+        guard byteCount >= 0 else { throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())") }
+        if n >= Self.mmapThreshold {
+            let p = mmap(nil, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let p, p != MAP_FAILED else {
+                throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())")
+            }
+            raw = p
+            mapped = n
+        } else {
+            var p: UnsafeMutableRawPointer? = nil
+            if posix_memalign(&p, 64, n) != 0 || p == nil {
+                throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())")
+            }
+            memset(p!, 0, n)
+            raw = p!
+            mapped = 0
         }
-        memset(p!, 0, n)
-        raw = p!
         self.byteCount = byteCount
     }
 
-    deinit { free(raw) }
+    deinit { if mapped > 0 { munmap(raw, mapped) } else { free(raw) } }
 
     public func floats() -> UnsafeMutablePointer<Float> { raw.assumingMemoryBound(to: Float.self) }
 }
