@@ -5,6 +5,7 @@ enum ConvertCommand {
     static let opts: [Opt] = [modelOpt,
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16, f32 (default i2_s)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF file (required)"),
+        Opt(names: ["--name"], value: "NAME", help: "general.name of the output (default: the model's)"),
         helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -21,7 +22,7 @@ enum ConvertCommand {
         let tname = p.string("--type") ?? "i2_s"
         guard let type = TernaryFileType(rawValue: tname.lowercased()) else { throw CLIError("unknown type \(tname)") }
         let (m, _) = try loadModel(try modelPath(p))
-        try ModelExport.write(m, to: out, linears: type) { d, t in stderrPrint("\rwriting \(out): \(d)/\(t) tensors") }
+        try ModelExport.write(m, to: out, linears: type, name: p.string("--name")) { d, t in stderrPrint("\rwriting \(out): \(d)/\(t) tensors") }
         stderrPrint("\ndone\n")
     }
 }

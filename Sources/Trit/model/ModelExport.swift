@@ -4,13 +4,13 @@ import TritKernels
 /// linears in the chosen type. Ternary models export exactly (the same T and β); a model with
 /// dense linears (the FP twin) exports its float weights and marks them `trit.dense_linears`.
 public enum ModelExport {
-    public static func write(_ m: Model, to path: String, linears type: TernaryFileType,
+    public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
         w.set("general.architecture", arch)
-        w.set("general.name", m.name.isEmpty ? "trit-export" : m.name)
+        w.set("general.name", name ?? (m.name.isEmpty ? "trit-export" : m.name))
         w.set("general.file_type", u32: type.fileType)
         w.set("general.quantization_version", u32: 2)
         w.set("\(arch).vocab_size", u32: c.vocabSize)
