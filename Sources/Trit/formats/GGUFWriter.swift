@@ -24,6 +24,24 @@ public final class GGUFWriter {
     public func set(_ key: String, u32 v: Int) { set(key, .u32(UInt32(truncatingIfNeeded: v))) }
     public func set(_ key: String, f32 v: Float) { set(key, .f32(v)) }
 
+    /// The general.* and {arch}.* keys of a model (spec §1.6, §5).
+    func setHParams(_ c: ModelConfig, arch: String, name: String, fileType: Int) {
+        set("general.architecture", arch)
+        set("general.name", name)
+        set("general.file_type", u32: fileType)
+        set("general.quantization_version", u32: 2)
+        set("\(arch).vocab_size", u32: c.vocabSize)
+        set("\(arch).context_length", u32: c.contextLength)
+        set("\(arch).embedding_length", u32: c.dim)
+        set("\(arch).block_count", u32: c.nLayers)
+        set("\(arch).feed_forward_length", u32: c.ffnDim)
+        set("\(arch).rope.dimension_count", u32: c.headDim)
+        set("\(arch).attention.head_count", u32: c.nHeads)
+        set("\(arch).attention.head_count_kv", u32: c.nKVHeads)
+        set("\(arch).attention.layer_norm_rms_epsilon", f32: c.normEps)
+        set("\(arch).rope.freq_base", f32: c.ropeTheta)
+    }
+
     public func addTensor(_ name: String, shape: [Int], typeID: UInt32, byteSize: Int,
                           fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Void) {
         tensors.append(Tensor(name: name, shape: shape, typeID: typeID, byteSize: byteSize, fill: fill))

@@ -9,20 +9,7 @@ public enum ModelExport {
         let c = m.config
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
-        w.set("general.architecture", arch)
-        w.set("general.name", name ?? (m.name.isEmpty ? "trit-export" : m.name))
-        w.set("general.file_type", u32: type.fileType)
-        w.set("general.quantization_version", u32: 2)
-        w.set("\(arch).vocab_size", u32: c.vocabSize)
-        w.set("\(arch).context_length", u32: c.contextLength)
-        w.set("\(arch).embedding_length", u32: c.dim)
-        w.set("\(arch).block_count", u32: c.nLayers)
-        w.set("\(arch).feed_forward_length", u32: c.ffnDim)
-        w.set("\(arch).rope.dimension_count", u32: c.headDim)
-        w.set("\(arch).attention.head_count", u32: c.nHeads)
-        w.set("\(arch).attention.head_count_kv", u32: c.nKVHeads)
-        w.set("\(arch).attention.layer_norm_rms_epsilon", f32: c.normEps)
-        w.set("\(arch).rope.freq_base", f32: c.ropeTheta)
+        w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
         let anyDense = m.layers.contains { if case .dense = $0.wq { return true }; return false }
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
         m.tokenizer?.writeMetadata(to: w)

@@ -49,20 +49,10 @@ public enum Synth {
         let w = GGUFWriter()
         let a = shape.arch
         let hd = shape.dim / shape.heads
-        w.set("general.architecture", a)
-        w.set("general.name", "trit-synth-\(shape.name)")
-        w.set("general.file_type", u32: type.fileType)
-        w.set("general.quantization_version", u32: 2)
-        w.set("\(a).vocab_size", u32: shape.vocab)
-        w.set("\(a).context_length", u32: shape.ctx)
-        w.set("\(a).embedding_length", u32: shape.dim)
-        w.set("\(a).block_count", u32: shape.layers)
-        w.set("\(a).feed_forward_length", u32: shape.ffn)
-        w.set("\(a).rope.dimension_count", u32: hd)
-        w.set("\(a).attention.head_count", u32: shape.heads)
-        w.set("\(a).attention.head_count_kv", u32: shape.kvHeads)
-        w.set("\(a).attention.layer_norm_rms_epsilon", f32: 1e-5)
-        w.set("\(a).rope.freq_base", f32: 500000)
+        let cfg = ModelConfig(architecture: a, activation: .relu2, subNorms: true, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
+                              nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads, headDim: hd,
+                              vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: 500000, normEps: 1e-5, tiedEmbeddings: true)
+        w.setHParams(cfg, arch: a, name: "trit-synth-\(shape.name)", fileType: type.fileType)
         if type == .f16 || type == .f32 { w.set("trit.dense_linears", .bool(true)) }
         tokenizerMetadata(size: shape.vocab, into: w)
 

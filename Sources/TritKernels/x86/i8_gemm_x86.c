@@ -6,13 +6,7 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
-
-__attribute__((target("avx2"))) static inline int32_t hsum8(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
+#include "simd_x86.h"
 
 __attribute__((target("avx2,fma")))
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
@@ -29,7 +23,7 @@ void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r
                 const __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(qv, wv));
                 acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));
             }
-            out[t * ldo + r] = (float)hsum8(acc) * wscale[r] / s[t];
+            out[t * ldo + r] = (float)tk_hsum_i32(acc) * wscale[r] / s[t];
         }
     }
 }
@@ -55,8 +49,8 @@ TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t
                 s0 = _mm256_dpbusd_epi32(s0, ones, x0);   /* Σw, for the +128 offset */
                 s1 = _mm256_dpbusd_epi32(s1, ones, x1);
             }
-            out[t * ldo + r] = (float)(hsum8(a0) - 128 * hsum8(s0)) * wscale[r] / s[t];
-            out[t * ldo + r + 1] = (float)(hsum8(a1) - 128 * hsum8(s1)) * wscale[r + 1] / s[t];
+            out[t * ldo + r] = (float)(tk_hsum_i32(a0) - 128 * tk_hsum_i32(s0)) * wscale[r] / s[t];
+            out[t * ldo + r + 1] = (float)(tk_hsum_i32(a1) - 128 * tk_hsum_i32(s1)) * wscale[r + 1] / s[t];
         }
         for (; r < r1; r++) {
             const int8_t *w0 = w + r * Kp;
@@ -67,7 +61,7 @@ TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t
                 a0 = _mm256_dpbusd_epi32(a0, qv, x0);
                 s0 = _mm256_dpbusd_epi32(s0, ones, x0);
             }
-            out[t * ldo + r] = (float)(hsum8(a0) - 128 * hsum8(s0)) * wscale[r] / s[t];
+            out[t * ldo + r] = (float)(tk_hsum_i32(a0) - 128 * tk_hsum_i32(s0)) * wscale[r] / s[t];
         }
     }
 }

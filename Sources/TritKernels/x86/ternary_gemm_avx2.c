@@ -7,15 +7,9 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
+#include "simd_x86.h"
 
 #define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-TK_AVX2 static inline int32_t hsum_i32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
 
 TK_AVX2 static inline __m256i block_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3,
                                        const int8_t *qb, __m256i ones16) {
@@ -54,7 +48,7 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
             const __m256i accs[4] = {acc0, acc1, acc2, acc3};
             for (int64_t i = 0; i < nt; i++) {
                 const int64_t t = t0 + i;
-                out[t * ldo + r] = (float)(hsum_i32(accs[i]) - qsum[t]) / s[t] * beta;
+                out[t * ldo + r] = (float)(tk_hsum_i32(accs[i]) - qsum[t]) / s[t] * beta;
             }
         }
     }

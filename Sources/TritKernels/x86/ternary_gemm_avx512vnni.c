@@ -10,15 +10,9 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
+#include "simd_x86.h"
 
 #define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
-
-TK_VNNI static inline int32_t hsum_i32_vnni(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-    return _mm_cvtsi128_si32(s);
-}
 
 #define DECODE(w, c0, c1, c2, c3) \
     const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask); \
@@ -59,8 +53,8 @@ TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_
         { DECODE(x2, c0, c1, c2, c3); DOT4X(a2, b2, c0, c1, c2, c3, q0, q1, q2, q3); }
         { DECODE(x3, c0, c1, c2, c3); DOT4X(a3, b3, c0, c1, c2, c3, q0, q1, q2, q3); }
     }
-    out[0] = hsum_i32_vnni(_mm256_add_epi32(a0, b0)); out[1] = hsum_i32_vnni(_mm256_add_epi32(a1, b1));
-    out[2] = hsum_i32_vnni(_mm256_add_epi32(a2, b2)); out[3] = hsum_i32_vnni(_mm256_add_epi32(a3, b3));
+    out[0] = tk_hsum_i32(_mm256_add_epi32(a0, b0)); out[1] = tk_hsum_i32(_mm256_add_epi32(a1, b1));
+    out[2] = tk_hsum_i32(_mm256_add_epi32(a2, b2)); out[3] = tk_hsum_i32(_mm256_add_epi32(a3, b3));
 }
 
 /* Rows [r, r+2) × tokens [t0, t0+4) (token pointers may repeat for a short tail). */
@@ -80,8 +74,8 @@ TK_VNNI static void rows2_tokens4(const uint8_t *codes, int64_t row_bytes, int64
         { LOADQ(qt[2] + b * TK_BLOCK); DOT4(a02, c0, c1, c2, c3, q0, q1, q2, q3); DOT4(a12, d0, d1, d2, d3, q0, q1, q2, q3); }
         { LOADQ(qt[3] + b * TK_BLOCK); DOT4(a03, c0, c1, c2, c3, q0, q1, q2, q3); DOT4(a13, d0, d1, d2, d3, q0, q1, q2, q3); }
     }
-    out[0][0] = hsum_i32_vnni(a00); out[0][1] = hsum_i32_vnni(a01); out[0][2] = hsum_i32_vnni(a02); out[0][3] = hsum_i32_vnni(a03);
-    out[1][0] = hsum_i32_vnni(a10); out[1][1] = hsum_i32_vnni(a11); out[1][2] = hsum_i32_vnni(a12); out[1][3] = hsum_i32_vnni(a13);
+    out[0][0] = tk_hsum_i32(a00); out[0][1] = tk_hsum_i32(a01); out[0][2] = tk_hsum_i32(a02); out[0][3] = tk_hsum_i32(a03);
+    out[1][0] = tk_hsum_i32(a10); out[1][1] = tk_hsum_i32(a11); out[1][2] = tk_hsum_i32(a12); out[1][3] = tk_hsum_i32(a13);
 }
 
 /* One row, one token (the remainder rows). */
@@ -94,7 +88,7 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
         LOADQ(q + b * TK_BLOCK);
         DOT4(a, c0, c1, c2, c3, q0, q1, q2, q3);
     }
-    return hsum_i32_vnni(a);
+    return tk_hsum_i32(a);
 }
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
