@@ -197,7 +197,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--fp", action="store_true", help="train the full-precision twin")
     ap.add_argument("--minutes", type=float, default=100, help="wall-time budget of this run")
-    ap.add_argument("--max-steps", type=int, default=20000)
+    ap.add_argument("--max-steps", type=int, default=20000, help="length of the learning-rate schedule")
+    ap.add_argument("--stop-at", type=int, default=0, help="stop at this step (e.g. to match the twin's step count)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--ctx", type=int, default=256)
@@ -227,7 +228,8 @@ def main():
     t0 = time.time() - elapsed
     budget_end = time.time() + args.minutes * 60
     loss_ema = None
-    while step < total and time.time() < budget_end:
+    stop_at = args.stop_at or total
+    while step < min(total, stop_at) and time.time() < budget_end:
         lr = args.lr * min(1, (step + 1) / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
         for pg in opt.param_groups:
             pg["lr"] = lr
