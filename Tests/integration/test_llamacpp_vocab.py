@@ -74,3 +74,32 @@ def test_round_trip(built, models, vocab):
         ids = tok.tokenize(c, add_bos=False)
         back = tok.detokenize(ids)
         assert back == c or (vocab in ("llama-spm", "phi-3") and back == c.lstrip(" ") and c.startswith(" ")), (c, back)
+
+
+def samples():
+    """Multi-megabyte English, code and Unicode texts built from files in the repository."""
+    from conftest import ROOT
+    with open(os.path.join(ROOT, "Examples", "train", "data", "heldout.txt"), encoding="utf-8") as f:
+        english = f.read()
+    code = ""
+    for d, _, files in os.walk(os.path.join(ROOT, "Sources")):
+        for name in sorted(files):
+            if name.endswith((".swift", ".c", ".h")):
+                with open(os.path.join(d, name), encoding="utf-8") as f:
+                    code += f.read()
+    uni = "".join(chr(c) for c in range(0x20, 0x3000) if not 0xD800 <= c < 0xE000) + " 日本語のテキスト 🤖🎉 Ελληνικά Кириллица عربى हिन्दी\n"
+    return {"english": english * (2_000_000 // len(english) + 1), "code": code * (2_000_000 // len(code) + 1),
+            "unicode": uni * (1_000_000 // len(uni) + 1)}
+
+
+@pytest.mark.parametrize("vocab", ["llama-bpe", "gpt-2", "llama-spm"])
+def test_round_trip_multi_megabyte(built, models, vocab):
+    import trit
+    tok = trit.Tokenizer(os.path.join(models, f"ggml-vocab-{vocab}.gguf"))
+    for name, text in samples().items():
+        back = tok.detokenize(tok.tokenize(text, add_bos=False))
+        if vocab == "llama-spm":
+            # SentencePiece writes spaces as U+2581, so a literal U+2581 comes back as a space
+            text = text.replace("\u2581", " ")
+            back = back if not text.startswith(" ") else " " + back
+        assert back == text, f"{vocab} {name}: round trip differs"
