@@ -100,6 +100,6 @@ def test_round_trip_multi_megabyte(built, models, vocab):
         back = tok.detokenize(tok.tokenize(text, add_bos=False))
         if vocab == "llama-spm":
             # SentencePiece writes spaces as U+2581, so a literal U+2581 comes back as a space
+            # (the space the encoder prefixes is dropped again by the decoder)
             text = text.replace("\u2581", " ")
-            back = back if not text.startswith(" ") else " " + back
         assert back == text, f"{vocab} {name}: round trip differs"

@@ -140,19 +140,48 @@ extension Tokenizer {
             guard let id = byteLevelIDs[Int(b)] else { if let u = unk { syms.append(u) }; continue }
             syms.append(id)
         }
-        // merge the lowest-ranked adjacent pair until none applies
-        while syms.count > 1 {
-            var best = Int32.max, at = -1, result: Int32 = 0
-            for j in 0..<(syms.count - 1) {
-                if let m = merges[MergeKey(left: syms[j], right: syms[j + 1])], m.rank < best {
-                    best = m.rank; at = j; result = m.result
+        if syms.count < 24 {
+            // short pieces (almost all): merge the lowest-ranked adjacent pair until none applies
+            while syms.count > 1 {
+                var best = Int32.max, at = -1, result: Int32 = 0
+                for j in 0..<(syms.count - 1) {
+                    if let m = merges[MergeKey(left: syms[j], right: syms[j + 1])], m.rank < best {
+                        best = m.rank; at = j; result = m.result
+                    }
                 }
+                if at < 0 { break }
+                syms[at] = result
+                syms.remove(at: at + 1)
             }
-            if at < 0 { break }
-            syms[at] = result
-            syms.remove(at: at + 1)
+            out.append(contentsOf: syms)
+            return
         }
-        out.append(contentsOf: syms)
+        // long pieces: a linked list and a heap of candidate merges, O(n log n) instead of O(n²)
+        let n = syms.count
+        var next = Array(1...n), prev = Array(-1..<(n - 1)), alive = [Bool](repeating: true, count: n)
+        next[n - 1] = -1
+        var heap = BigramHeap()
+        func push(_ l: Int) {
+            let r = next[l]
+            guard l >= 0, r >= 0, let m = merges[MergeKey(left: syms[l], right: syms[r])] else { return }
+            // BigramHeap pops the highest score first, leftmost on ties: score = −rank
+            heap.push(.init(score: -Float(m.rank), left: l, right: r, size: Int(syms[l]) &* 1_000_003 &+ Int(syms[r])))
+        }
+        for i in 0..<(n - 1) { push(i) }
+        while let c = heap.pop() {
+            let l = c.left, r = c.right
+            // stale when either side was merged away or changed since the pair was queued
+            guard alive[l], alive[r], next[l] == r, c.size == Int(syms[l]) &* 1_000_003 &+ Int(syms[r]),
+                  let m = merges[MergeKey(left: syms[l], right: syms[r])] else { continue }
+            syms[l] = m.result
+            alive[r] = false
+            next[l] = next[r]
+            if next[r] >= 0 { prev[next[r]] = l }
+            if prev[l] >= 0 { push(prev[l]) }
+            push(l)
+        }
+        var i = 0
+        while i >= 0 { out.append(syms[i]); i = next[i] }
     }
 }
 
