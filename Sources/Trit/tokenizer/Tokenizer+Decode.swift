@@ -12,7 +12,7 @@ extension Tokenizer {
             var piece = pieceBytes[Int(id)]
             if renderSpecial, types[Int(id)] == .control { piece = Array(tokens[Int(id)].utf8) }
             if kind == .spm, addSpacePrefix, stripLeadingSpace, first, piece.first == 0x20 { piece.removeFirst() }
-            if !piece.isEmpty || types[Int(id)] != .control { first = first && piece.isEmpty }
+            if types[Int(id)] != .control { first = false }   // only the first text token loses its space
             out.append(contentsOf: piece)
         }
         return out
@@ -40,7 +40,7 @@ public struct StreamingDecoder {
     public mutating func push(_ id: Int32) -> [UInt8] {
         guard var piece = tokenizer.bytes(of: id) else { return [] }
         if atStart, tokenizer.kind == .spm, tokenizer.addSpacePrefix, piece.first == 0x20 { piece.removeFirst() }
-        if !piece.isEmpty { atStart = false }
+        if tokenizer.types[Int(id)] != .control { atStart = false }
         pending.append(contentsOf: piece)
         let cut = completePrefixLength(pending)
         var ready = Array(pending[..<cut])
