@@ -14,9 +14,9 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     /// The template that fits a model.
     public static func detect(for model: Model) -> ChatTemplate {
         guard let tok = model.tokenizer else { return .plain }
-        let hasEOT = tok.index["<|eot_id|>"] != nil
+        let hasEOT = tok.id(of: "<|eot_id|>") != nil
         if model.config.architecture.hasPrefix("bitnet"), hasEOT { return .bitnet }
-        if hasEOT, tok.index["<|start_header_id|>"] != nil { return .llama3 }
+        if hasEOT, tok.id(of: "<|start_header_id|>") != nil { return .llama3 }
         return .plain
     }
 

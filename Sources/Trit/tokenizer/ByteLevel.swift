@@ -24,6 +24,17 @@ enum ByteLevel {
         return s
     }
 
+    /// The UTF-8 bytes of the byte-level string of raw bytes (no String in between).
+    static func encodeBytes<S: Sequence>(_ bytes: S) -> [UInt8] where S.Element == UInt8 {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for b in bytes {
+            let v = byteToScalar[Int(b)]
+            if v < 0x80 { out.append(UInt8(v)) } else { out.append(UInt8(0xC0 | (v >> 6))); out.append(UInt8(0x80 | (v & 0x3F))) }
+        }
+        return out
+    }
+
     /// Raw bytes of a byte-level string; nil if it holds a character outside the map.
     static func decode(_ s: String) -> [UInt8]? {
         var out: [UInt8] = []

@@ -122,7 +122,7 @@ enum HFTokenizerLoader {
         func idOf(_ key: String) -> Int32? {
             guard let v = tokenizerConfig?[key] else { return nil }
             let text = v.string ?? v["content"]?.string
-            return text.flatMap { t in tokens.firstIndex(of: t).map { Int32($0) } }
+            return text.flatMap { t in tokens.firstIndex(where: { $0.utf8.elementsEqual(t.utf8) }).map { Int32($0) } }
         }
         let bos = idOf("bos_token") ?? config["bos_token_id"]?.int.map { Int32($0) }
         var eos = idOf("eos_token") ?? config["eos_token_id"]?.int.map { Int32($0) }

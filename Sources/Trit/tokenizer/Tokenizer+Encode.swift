@@ -88,7 +88,7 @@ extension Tokenizer {
         next[next.count - 1] = -1
 
         func lookup(_ s: Int, _ l: Int) -> Int32? {
-            index[String(decoding: text[s..<(s + l)], as: UTF8.self)]
+            index[Array(text[s..<(s + l)])]
         }
         // max-heap of bigrams by (score, then leftmost)
         var heap = BigramHeap()
@@ -130,7 +130,7 @@ extension Tokenizer {
     func bpeEncode(_ piece: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) {
         if piece.isEmpty { return }
         // ignore_merges (llama-bpe): a whole pre-token that is a vocabulary entry is emitted as is
-        if preTokenizer == .llama3, let id = index[ByteLevel.encode(piece)] {   // llama.cpp: llama-bpe only
+        if preTokenizer == .llama3, let id = index[ByteLevel.encodeBytes(piece)] {   // llama.cpp: llama-bpe only
             out.append(id)
             return
         }

@@ -24,7 +24,12 @@ public final class Tokenizer: @unchecked Sendable {
     public let addSpacePrefix: Bool
     public let preTokenizer: PreTokenizer
 
-    let index: [String: Int32]
+    /// Token bytes → id. Keyed by bytes, not String: Swift compares Strings by canonical
+    /// equivalence, so "\u{340}" would find the token "\u{300}"; vocabularies are byte-exact.
+    let index: [[UInt8]: Int32]
+
+    /// The id of the token whose text is exactly `text`.
+    public func id(of text: String) -> Int32? { index[Array(text.utf8)] }
     let pieceBytes: [[UInt8]]             // what each token decodes to
     let byteTokens: [Int32]               // SPM: id of <0xXX> for each byte (-1 if absent)
     let merges: [MergeKey: Merge]         // BPE: rank and result of each merge
@@ -58,16 +63,16 @@ public final class Tokenizer: @unchecked Sendable {
         self.addSpacePrefix = addSpacePrefix
         self.preTokenizer = preTokenizer
 
-        var idx: [String: Int32] = [:]
+        var idx: [[UInt8]: Int32] = [:]
         idx.reserveCapacity(n)
-        for (i, t) in tokens.enumerated() where idx[t] == nil { idx[t] = Int32(i) }
+        for (i, t) in tokens.enumerated() { let k = Array(t.utf8); if idx[k] == nil { idx[k] = Int32(i) } }
         index = idx
 
         var eog = Set<Int32>()
         if let eos { eog.insert(eos) }
         for id in extraEOG where id >= 0 && Int(id) < n { eog.insert(id) }
         for name in ["<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>", "<end_of_turn>", "<|end|>"] {
-            if let id = idx[name], self.types[Int(id)] == .control || self.types[Int(id)] == .userDefined { eog.insert(id) }
+            if let id = idx[Array(name.utf8)], self.types[Int(id)] == .control || self.types[Int(id)] == .userDefined { eog.insert(id) }
         }
         endOfGeneration = eog
 
@@ -108,7 +113,7 @@ public final class Tokenizer: @unchecked Sendable {
                 guard let sp = m.firstIndex(of: " ") else {
                     throw TritError.format("\(origin): merge #\(r) \"\(m)\" is not two tokens separated by a space")
                 }
-                let a = String(m[..<sp]), b = String(m[m.index(after: sp)...])
+                let a = Array(m[..<sp].utf8), b = Array(m[m.index(after: sp)...].utf8)
                 guard let ia = idx[a], let ib = idx[b], let ir = idx[a + b] else {
                     throw TritError.format("\(origin): merge #\(r) \"\(m)\" names a token that is not in the vocabulary")
                 }
@@ -118,7 +123,7 @@ public final class Tokenizer: @unchecked Sendable {
         }
         self.merges = ranks
         mergeList = merges
-        byteLevelIDs = (0..<256).map { idx[ByteLevel.encode([UInt8($0)])] }
+        byteLevelIDs = (0..<256).map { idx[Array(ByteLevel.encode([UInt8($0)]).utf8)] }
 
         var sp: [(bytes: [UInt8], id: Int32, alwaysSplit: Bool)] = []
         for (i, t) in tokens.enumerated() where (tt[i] == .control || tt[i] == .userDefined) && !t.isEmpty {
@@ -164,7 +169,7 @@ extension String {
 extension Tokenizer {
     /// The end-of-turn token of chat formats (`<|eot_id|>`, `<|im_end|>`, `<end_of_turn>`), if any.
     public var endOfTurn: Int32? {
-        for name in ["<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"] { if let id = index[name] { return id } }
+        for name in ["<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>"] { if let id = id(of: name) { return id } }
         return nil
     }
 }
