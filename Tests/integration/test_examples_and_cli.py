@@ -92,3 +92,11 @@ def test_synth_convert_bench_perplexity(built, tmp_path):
     text.write_text("Every morning the old fisherman walked down to the harbor. " * 40)
     r = run([trit, "perplexity", "-m", conv, "-f", str(text), "-c", "64"])
     assert "Final estimate: PPL = " in r.stdout
+
+
+def test_bundled_model_is_the_default(built, tmp_path):
+    """`trit run` without -m generates from Models/trit-bundled-i2_s.gguf (found next to the binary too)."""
+    r = run([os.path.join(BIN, "trit"), "run", "-p", "And the LORD said", "-n", "24", "--seed", "1", "--no-timings"], cwd=str(tmp_path))
+    assert r.stdout.startswith("And the LORD said") and len(r.stdout.split()) > 8
+    r = run([os.path.join(BIN, "trit"), "info"], cwd=str(tmp_path))
+    assert "trit-bundled" in r.stdout and "gpt2" in r.stdout and "llama-bpe" in r.stdout
