@@ -3,10 +3,38 @@
 
 typedef struct { const uint64_t *p; size_t n; uint64_t sums[64]; } read_job;
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* The AVX2 form reads 128 bytes per iteration with a software prefetch 4 KB ahead, as the
+ * decode kernels do, so the roofline is what this machine can stream, not what a scalar loop can. */
+__attribute__((target("avx2"))) static uint64_t read_avx2(const char *p, size_t n) {
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        _mm_prefetch(p + i + 4096, _MM_HINT_T0);
+        a = _mm256_xor_si256(a, _mm256_loadu_si256((const __m256i *)(p + i)));
+        b = _mm256_xor_si256(b, _mm256_loadu_si256((const __m256i *)(p + i + 32)));
+        c = _mm256_xor_si256(c, _mm256_loadu_si256((const __m256i *)(p + i + 64)));
+        d = _mm256_xor_si256(d, _mm256_loadu_si256((const __m256i *)(p + i + 96)));
+    }
+    __m256i x = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+    uint64_t out[4];
+    _mm256_storeu_si256((__m256i *)out, x);
+    return out[0] ^ out[1] ^ out[2] ^ out[3];
+}
+#endif
+
 static void read_worker(void *ctx, int ith, int nth) {
     read_job *j = ctx;
     size_t per = (j->n / (size_t)nth) & ~(size_t)7;
     size_t a = per * (size_t)ith, b = ith == nth - 1 ? j->n : a + per;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) {
+        if (ith < 64) j->sums[ith] = read_avx2((const char *)(j->p + a), (b - a) * 8);
+        return;
+    }
+#endif
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = a;
     for (; i + 4 <= b; i += 4) { s0 ^= j->p[i]; s1 ^= j->p[i + 1]; s2 ^= j->p[i + 2]; s3 ^= j->p[i + 3]; }

@@ -93,7 +93,11 @@ TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_
             __m256 a[4][2];
             for (int i = 0; i < 4; i++) { a[i][0] = _mm256_setzero_ps(); a[i][1] = _mm256_setzero_ps(); }
             int64_t k = 0;
+            const int64_t esz = dtype == TK_F32 ? 4 : 2;
             for (; k < K16; k += 16) {
+                /* the head is streamed once per token: prefetch the next 4 rows' bytes */
+                for (int i = 0; i < 4; i += 2)
+                    _mm_prefetch((const char *)w + ((r + 4 + i) * K + k) * esz, _MM_HINT_T0);
                 const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
                 for (int i = 0; i < 4; i++) {
                     a[i][0] = _mm256_fmadd_ps(load8(w, dtype, (r + i) * K + k), x0, a[i][0]);

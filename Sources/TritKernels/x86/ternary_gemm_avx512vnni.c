@@ -43,6 +43,9 @@ TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_
     __m256i b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     const uint8_t *w0 = codes + r * row_bytes, *w1 = w0 + row_bytes, *w2 = w1 + row_bytes, *w3 = w2 + row_bytes;
     for (int64_t b = 0; b < nblocks; b++) {
+        /* decode streams the weights once: prefetch the same block of the next 4 rows */
+        _mm_prefetch((const char *)(w0 + b * 32 + 8 * row_bytes), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w2 + b * 32 + 8 * row_bytes), _MM_HINT_T0);
         LOADQ(q + b * TK_BLOCK);
         const __m256i x0 = _mm256_loadu_si256((const __m256i *)(w0 + b * 32));
         const __m256i x1 = _mm256_loadu_si256((const __m256i *)(w1 + b * 32));
