@@ -35,13 +35,20 @@ run: build/bin/trit
 python: build/lib/libtrit.so
 	pip install -q ./Bindings/python
 
-# Every test: Swift unit and fixture tests, the C API / examples / CLI tests and the Python tests.
+# Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
+# and a short bounded run of every fuzz target (with its saved regressions replayed).
 test: all python
 	swift test
 	cd Tests && python3 -m pytest -q integration
 	cd /tmp && python3 -m pytest -q $(CURDIR)/Bindings/python/tests
+	$(MAKE) fuzz-smoke
+
+FUZZ_SECONDS ?= 15
+fuzz-smoke:
+	for t in gguf safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
+		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:
 	rm -rf build .build
 
-.PHONY: all swift-release examples run python test clean
+.PHONY: all swift-release examples run python test fuzz-smoke clean

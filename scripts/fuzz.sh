@@ -28,5 +28,5 @@ else
     # new units go to the working corpus (not committed); Fuzz/corpus/TARGET is the seed corpus
     mkdir -p "$out/corpus-$target"
     "$bin" -max_total_time="$arg" -max_len=65536 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-        -artifact_prefix="Fuzz/regressions/$target/" "$out/corpus-$target" "Fuzz/corpus/$target"
+        -artifact_prefix="Fuzz/regressions/$target/" "$out/corpus-$target" "Fuzz/corpus/$target" "Fuzz/regressions/$target"
 fi
