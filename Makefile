@@ -39,9 +39,9 @@ python: build/lib/libtrit.so
 # and a short bounded run of every fuzz target (with its saved regressions replayed).
 test: all python
 	swift test
+	$(MAKE) fuzz-smoke
 	cd Tests && python3 -m pytest -q integration
 	cd /tmp && python3 -m pytest -q $(CURDIR)/Bindings/python/tests
-	$(MAKE) fuzz-smoke
 
 FUZZ_SECONDS ?= 15
 fuzz-smoke:
