@@ -183,7 +183,7 @@ typedef struct trit_context_params {
     int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096 */
     int32_t n_threads;  /* worker threads; 0 = one per online CPU core */
     int32_t n_batch;    /* tokens evaluated per forward pass while reading a prompt (1..4096) */
-    int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (1..4096) */
+    int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (0 = 1; up to 4096) */
 } trit_context_params;
 
 /* Defaults: n_ctx 0, n_threads 0, n_batch 32, n_seq 1. Thread-safe. */

@@ -211,7 +211,7 @@ int main(int argc, char **argv) {
         CHECK(worst < 1e-5f, "sequence 1 in a batch = alone (%g)", worst);
         EXPECT(trit_context_reset_seq(bctx, 1), TRIT_OK);
         EXPECT(trit_context_reset_seq(bctx, 5), TRIT_ERR_ARG);
-        bp.n_seq = 0;
+        bp.n_seq = -1;
         EXPECT(trit_context_create(model, &bp, &one), TRIT_ERR_ARG);
         free(bl); free(ol);
         trit_context_free(bctx);

@@ -118,19 +118,16 @@ extension InferenceState {
     /// the projections that share an input. Returns the padded width quantized (0 if none is ternary).
     /// (Three optional slots rather than an array: nothing is allocated per token.)
     func quantizeFirstTernary(_ a: Linear?, _ b: Linear?, _ c: Linear?, _ input: UnsafeMutablePointer<Float>, cols: Int, n: Int) -> Int {
-        for lin in [a, b, c] {
-            if case .ternary(let m)? = lin {
-                tk_quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
-                                 Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
-                if let hook = quantizationHook {
-                    hook(quantizationCalls, input, xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
-                         xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, m.paddedCols)
-                }
-                quantizationCalls += 1
-                return m.paddedCols
-            }
+        let m: TernaryMatrix
+        if case .ternary(let t)? = a { m = t } else if case .ternary(let t)? = b { m = t } else if case .ternary(let t)? = c { m = t } else { return 0 }
+        tk_quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
+                         Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+        if let hook = quantizationHook {
+            hook(quantizationCalls, input, xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
+                 xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, m.paddedCols)
         }
-        return 0
+        quantizationCalls += 1
+        return m.paddedCols
     }
 
     /// out[n][rows] = lin · input[n][cols]. A ternary linear uses the quantized rows in xq when they

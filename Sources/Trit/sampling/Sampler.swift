@@ -9,6 +9,10 @@ public final class Sampler {
     var rng: Xoshiro256
     var ids: [Int32]
     var vals: [Float]
+    var probs: [Float]
+    var weights: [Float]
+    var penalised: [UInt32]          // per token: the sampling step that last penalised it
+    var step: UInt32 = 0
     var recent: [Int32] = []
 
     public init(params: SamplingParams, vocabSize: Int) throws {
@@ -17,6 +21,9 @@ public final class Sampler {
         rng = Xoshiro256(seed: params.seed)
         ids = [Int32](repeating: 0, count: vocabSize)
         vals = [Float](repeating: 0, count: vocabSize)
+        probs = [Float](repeating: 0, count: vocabSize)
+        weights = [Float](repeating: 0, count: vocabSize)
+        penalised = [UInt32](repeating: 0, count: vocabSize)
         recent.reserveCapacity(params.repeatLastN + 1)
     }
 
@@ -41,7 +48,9 @@ public final class Sampler {
         }
         if count == 0 { return 0 }
         if params.repeatPenalty != 1 {
-            for t in Set(recent) where Int(t) < n {
+            step &+= 1
+            for t in recent where Int(t) < n && t >= 0 && penalised[Int(t)] != step {
+                penalised[Int(t)] = step   // each token once, however often it repeats
                 // candidates are in id order, NaNs removed: find by binary search
                 var lo = 0, hi = count
                 while lo < hi { let m = (lo + hi) / 2; if ids[m] < t { lo = m + 1 } else { hi = m } }
@@ -60,7 +69,6 @@ public final class Sampler {
         sortTopDescending(count)
         // softmax (with temperature applied last in llama.cpp; min-p/top-p use the untempered probs)
         let maxv = vals[0]
-        var probs = [Float](repeating: 0, count: count)
         var sum: Float = 0
         for i in 0..<count { probs[i] = expf(vals[i] - maxv); sum += probs[i] }
         for i in 0..<count { probs[i] /= sum }
@@ -79,12 +87,11 @@ public final class Sampler {
             count = keep
         }
         // temperature, then draw
-        var w = [Float](repeating: 0, count: count)
         var total: Double = 0
-        for i in 0..<count { w[i] = expf((vals[i] - maxv) / params.temperature); total += Double(w[i]) }
+        for i in 0..<count { weights[i] = expf((vals[i] - maxv) / params.temperature); total += Double(weights[i]) }
         var r = rng.nextUnit() * total
         for i in 0..<count {
-            r -= Double(w[i])
+            r -= Double(weights[i])
             if r < 0 { return ids[i] }
         }
         return ids[count - 1]
@@ -107,9 +114,21 @@ public final class Sampler {
     }
 
     /// Sorts the first n candidates by value, descending (ties: lower id first, for determinism).
+    /// Insertion sort in place: n is top_k (40 by default), and nothing is allocated per token.
     func sortTopDescending(_ n: Int) {
-        var pairs = (0..<n).map { (vals[$0], ids[$0]) }
-        pairs.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-        for i in 0..<n { vals[i] = pairs[i].0; ids[i] = pairs[i].1 }
+        if n > 256 {   // top-k off: a full sort (allocates; only when the caller disables top-k)
+            var pairs = (0..<n).map { (vals[$0], ids[$0]) }
+            pairs.sort { $0.0 > $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            for i in 0..<n { vals[i] = pairs[i].0; ids[i] = pairs[i].1 }
+            return
+        }
+        for i in 1..<max(n, 1) {
+            let v = vals[i], d = ids[i]
+            var j = i - 1
+            while j >= 0 && (vals[j] < v || (vals[j] == v && ids[j] > d)) {
+                vals[j + 1] = vals[j]; ids[j + 1] = ids[j]; j -= 1
+            }
+            vals[j + 1] = v; ids[j + 1] = d
+        }
     }
 }
