@@ -36,21 +36,19 @@ enum ChatCommand {
             var msgs: [ChatTemplate.Message] = []
             if let s = pendingSystem { msgs.append(.init(role: "system", content: s)); pendingSystem = nil }
             msgs.append(.init(role: "user", content: line))
-            var text = template.format(msgs)
-            if state.nPast > 0, template == .plain { text = "\n" + text }
-            let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
-            if ids.count + 8 >= state.nCtx - state.nPast {
-                stderrPrint("[context full: starting a new conversation]\n")
+            // a new conversation when this turn would not fit (BOS again after the reset)
+            if tok.encode(template.format(msgs), addSpecial: false, parseSpecial: true).count + 9 >= state.nCtx - state.nPast {
+                if state.nPast > 0 { stderrPrint("[context full: starting a new conversation]\n") }
                 state.reset()
             }
-            let res = try state.generate(prompt: tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true), params: gp) { piece in
+            let text = (state.nPast > 0 && template == .plain ? "\n" : "") + template.format(msgs)
+            let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
+            _ = try state.generate(prompt: ids, params: gp) { piece in
                 writeOut(piece); return true
             }
             print("")
             // close the assistant turn so the next message follows the format
-            if template != .plain, let eot = tok.endOfTurn, res.stopReason != .endOfGeneration, state.nPast < state.nCtx {
-                try state.evaluate([eot])
-            } else if template != .plain, let eot = tok.endOfTurn, res.stopReason == .endOfGeneration, state.nPast < state.nCtx {
+            if template != .plain, let eot = tok.endOfTurn, state.nPast < state.nCtx {
                 try state.evaluate([eot])
             }
         }
