@@ -38,19 +38,25 @@ final class KernelVariantTests: XCTestCase {
 
     func testDenseGemmVariants() throws {
         var rng = Xoshiro256(seed: 5)
-        for (rows, cols, n) in [(9, 37, 1), (16, 256, 6), (3, 1000, 2)] {
+        // one-token shapes cover the 4-row tiles, remainder rows and the 32/16/scalar K steps
+        for (rows, cols, n) in [(9, 37, 1), (16, 256, 6), (3, 1000, 2), (13, 1000, 1), (6, 1040, 1)] {
             let w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() - 0.5) }
             let h = w.map { tk_f32_to_f16($0) }
+            let bf = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
             let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() - 0.5) }
             for name in KernelSelection.available {
                 let k = tk_kernels_named(name)!
-                for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) })] {
+                for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) }),
+                                      (TK_BF16, bf.withUnsafeBytes { Array($0) })] {
                     var out = [Float](repeating: 0, count: n * rows)
                     data.withUnsafeBytes { k.pointee.dense_gemm($0.baseAddress, dtype, Int64(cols), 0, Int64(rows), x, Int64(cols), Int64(n), &out, Int64(rows)) }
                     for t in 0..<n { for r in 0..<rows {
                         var e = 0.0
-                        for c in 0..<cols { e += Double(dtype == TK_F32 ? w[r * cols + c] : tk_f16_to_f32(h[r * cols + c])) * Double(x[t * cols + c]) }
-                        XCTAssertEqual(Double(out[t * rows + r]), e, accuracy: 1e-4, "\(name)")
+                        for c in 0..<cols {
+                            let wv = dtype == TK_F32 ? w[r * cols + c] : dtype == TK_F16 ? tk_f16_to_f32(h[r * cols + c]) : tk_bf16_to_f32(bf[r * cols + c])
+                            e += Double(wv) * Double(x[t * cols + c])
+                        }
+                        XCTAssertEqual(Double(out[t * rows + r]), e, accuracy: 1e-4, "\(name) \(dtype) \(rows)x\(cols) n=\(n)")
                     } }
                 }
             }
