@@ -44,18 +44,19 @@ extension InferenceState {
                 (kCache(t) + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
                 (vCache(t) + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
             }
-            // causal attention; query head h reads KV head h / (nHeads / nKVHeads) (GQA)
-            let group = c.nHeads / c.nKVHeads
-            let scale = 1 / Float(hd).squareRoot()
+            // causal attention, (row, head) pairs over the pool; query head h reads KV head
+            // h / (nHeads / nKVHeads) (GQA)
             for t in 0..<n {
-                let nKV = rowPos[t] + 1
-                let kc = kCache(t), vc = vCache(t)
-                for h in 0..<c.nHeads {
-                    let g = h / group
-                    tk_attention_head(q + t * qDim + h * hd, kc + g * hd, vc + g * hd, Int64(kvDim),
-                                      Int64(nKV), Int64(hd), scale, scores.ptr, att + t * qDim + h * hd)
-                }
+                rowKeys[t] = UnsafePointer(kCache(t))
+                rowValues[t] = UnsafePointer(vCache(t))
+                rowKV[t] = Int64(rowPos[t] + 1)
             }
+            var job = tk_attention_job(fn: kernels.pointee.attention_head, q: q, out: att, q_stride: Int64(qDim),
+                                       k: rowKeys, v: rowValues, n_kv: rowKV, kv_stride: Int64(kvDim),
+                                       n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
+                                       scale: 1 / Float(hd).squareRoot(), scores: scores.ptr, scores_stride: Int64(nCtx),
+                                       n_kv_rows: 0)
+            tk_attention_par(pool, &job, Int64(n))
             if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }
             linear(w.wo, att, n: n, into: xb2, quantizedKp: 0)
             for i in 0..<(n * dim) { x[i] += xb2[i] }
@@ -84,7 +85,7 @@ extension InferenceState {
             let rows = logitsOut != nil ? n : (wantLast ? 1 : 0)
             if rows > 0 {
                 rmsnormRows(x + first * dim, model.outputNorm, dim, rows, into: xb)
-                tk_quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
+                kernels.pointee.quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
                                  Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
                 let dst = logitsOut ?? logitsBuffer.ptr
                 h8.scales.withUnsafeBufferPointer { sc in
@@ -110,7 +111,7 @@ extension InferenceState {
     @inline(__always)
     func rmsnormRows(_ src: UnsafeMutablePointer<Float>, _ g: [Float], _ width: Int, _ n: Int, into dst: UnsafeMutablePointer<Float>) {
         g.withUnsafeBufferPointer { gp in
-            for t in 0..<n { tk_rmsnorm(src + t * width, gp.baseAddress, Int64(width), model.config.normEps, dst + t * width) }
+            for t in 0..<n { kernels.pointee.rmsnorm(src + t * width, gp.baseAddress, Int64(width), model.config.normEps, dst + t * width) }
         }
     }
 
@@ -120,7 +121,7 @@ extension InferenceState {
     func quantizeFirstTernary(_ a: Linear?, _ b: Linear?, _ c: Linear?, _ input: UnsafeMutablePointer<Float>, cols: Int, n: Int) -> Int {
         let m: TernaryMatrix
         if case .ternary(let t)? = a { m = t } else if case .ternary(let t)? = b { m = t } else if case .ternary(let t)? = c { m = t } else { return 0 }
-        tk_quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
+        kernels.pointee.quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
                          Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
         if let hook = quantizationHook {
             hook(quantizationCalls, input, xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,

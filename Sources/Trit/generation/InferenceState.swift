@@ -26,7 +26,9 @@ public final class InferenceState {
     let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
-    let scores: FloatArray         // [nCtx] attention scratch
+    let scores: FloatArray         // [nThreads][nCtx] attention scratch, one row per pool thread
+    let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<Float>?>  // [maxBatch]: cache of each row (one layer)
+    let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     let keyCache, valueCache: FloatArray   // [seq][layer][nCtx][kvDim]
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
@@ -76,11 +78,14 @@ public final class InferenceState {
         xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
-        scores = try FloatArray(count: nCtx, what: "attention scores")
+        scores = try FloatArray(count: try checkedMul(nCtx, nThreads, "attention scratch"), what: "attention scores")
         keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         valueCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         rowSeq = .allocate(capacity: B)
         rowPos = .allocate(capacity: B)
+        rowKeys = .allocate(capacity: B)
+        rowValues = .allocate(capacity: B)
+        rowKV = .allocate(capacity: B)
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
         ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
@@ -106,6 +111,9 @@ public final class InferenceState {
         if let p = pool { tk_pool_free(p) }
         rowSeq.deallocate()
         rowPos.deallocate()
+        rowKeys.deallocate()
+        rowValues.deallocate()
+        rowKV.deallocate()
     }
 
     public var kernelName: String { String(cString: kernels.pointee.name) }

@@ -68,3 +68,20 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
     i8_job j = {fn, w, wscale, Kp, rows, q, s, n, out, ldo};
     tk_pool_run(pool, i8_worker, &j);
 }
+
+static void attention_worker(void *p, int ith, int nth) {
+    const tk_attention_job *j = p;
+    const int64_t items = j->n_kv_rows * j->n_heads;
+    float *scores = j->scores + (int64_t)ith * j->scores_stride;
+    for (int64_t i = ith; i < items; i += nth) {
+        const int64_t t = i / j->n_heads, h = i % j->n_heads;
+        const int64_t g = h / j->group;
+        j->fn(j->q + t * j->q_stride + h * j->hd, j->k[t] + g * j->hd, j->v[t] + g * j->hd, j->kv_stride,
+              j->n_kv[t], j->hd, j->scale, scores, j->out + t * j->q_stride + h * j->hd);
+    }
+}
+
+void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
+    job->n_kv_rows = n;
+    tk_pool_run(pool, attention_worker, job);
+}

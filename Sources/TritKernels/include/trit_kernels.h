@@ -44,12 +44,24 @@ typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64
 typedef void (*tk_i8_gemm_fn)(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                               const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 
+/* Per-token absmax int8 quantization (see tk_quantize_rows, the scalar form). */
+typedef void (*tk_quantize_fn)(const float *x, int64_t ldx, int64_t K, int64_t n,
+                               int8_t *q, int64_t Kp, float *s, int32_t *qsum);
+/* Attention of one query against n_kv cached positions, one head (see tk_attention_head). */
+typedef void (*tk_attention_fn)(const float *q, const float *k, const float *v, int64_t stride,
+                                int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+/* RMSNorm of n values (see tk_rmsnorm). */
+typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float eps, float *y);
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
     tk_ternary_gemm_fn ternary_gemm;
     tk_dense_gemm_fn dense_gemm;
     tk_i8_gemm_fn i8_gemm;
+    tk_quantize_fn quantize_rows;   /* bit-identical in every variant */
+    tk_attention_fn attention_head;
+    tk_rmsnorm_fn rmsnorm;
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -98,6 +110,20 @@ void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dty
 
 void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
                     int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+
+/* Attention of n query rows × n_heads heads, the (row, head) pairs dealt round-robin over the
+ * pool's threads (causal rows differ in length, so round-robin balances them). Row t reads the
+ * cache rows k[t] / v[t] (n_kv[t] positions, stride kv_stride floats); query head h reads KV
+ * head h / group. q and out rows have stride q_stride; scores: n_threads × scores_stride floats. */
+typedef struct tk_attention_job {
+    tk_attention_fn fn;
+    const float *q; float *out; int64_t q_stride;
+    const float *const *k; const float *const *v; const int64_t *n_kv; int64_t kv_stride;
+    int64_t n_heads, group, hd; float scale;
+    float *scores; int64_t scores_stride;
+    int64_t n_kv_rows;               /* set by tk_attention_par */
+} tk_attention_job;
+void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
 
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
  * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */

@@ -76,6 +76,60 @@ final class KernelVariantTests: XCTestCase {
         tk_quantize_rows(zeros, 4, 4, 1, &q, 128, &s, &sum)
         XCTAssertEqual(s, 127 / 1e-5)
     }
+
+    /// The vector quantizers give the scalar's bytes, scales and sums exactly, with ties, NaN,
+    /// infinities and widths around the 8/32-element steps.
+    func testQuantizeVariantsEqualScalar() {
+        var rng = Xoshiro256(seed: 21)
+        for (cols, n) in [(5, 1), (32, 2), (100, 3), (2560, 2), (6912, 1), (37, 4)] {
+            var x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 6 - 3) }
+            for i in stride(from: 0, to: x.count, by: 7) { x[i] = Float(Int(rng.next() % 255) - 127) / 2 }  // ties
+            if cols >= 100 { x[3] = .nan; x[x.count - 5] = .infinity; x[17] = -.infinity }
+            let kp = (cols + 127) / 128 * 128
+            func run(_ k: UnsafePointer<tk_kernels>) -> ([Int8], [Float], [Int32]) {
+                var q = [Int8](repeating: 7, count: n * kp), s = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
+                k.pointee.quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &s, &qs)
+                return (q, s, qs)
+            }
+            let ref = run(tk_kernels_named("scalar")!)
+            for name in KernelSelection.available {
+                let got = run(tk_kernels_named(name)!)
+                XCTAssertEqual(got.0, ref.0, "\(name) \(cols)x\(n)")
+                XCTAssertEqual(got.1.map(\.bitPattern), ref.1.map(\.bitPattern), "\(name) \(cols)x\(n)")
+                XCTAssertEqual(got.2, ref.2, "\(name) \(cols)x\(n)")
+            }
+        }
+    }
+
+    func testAttentionAndNormVariantsMatchScalar() {
+        var rng = Xoshiro256(seed: 22)
+        for (nKV, hd, stride) in [(1, 64, 64), (7, 128, 640), (33, 100, 100), (5, 12, 24)] {
+            let q = (0..<hd).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let kv = (0..<(nKV * stride)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            let vv = (0..<(nKV * stride)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+            func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+                var scores = [Float](repeating: 0, count: nKV), out = [Float](repeating: 0, count: hd)
+                k.pointee.attention_head(q, kv, vv, Int64(stride), Int64(nKV), Int64(hd), 0.125, &scores, &out)
+                return out
+            }
+            let ref = run(tk_kernels_named("scalar")!)
+            for name in KernelSelection.available {
+                for (a, b) in zip(run(tk_kernels_named(name)!), ref) { XCTAssertEqual(a, b, accuracy: 1e-5, "\(name) attention \(nKV)x\(hd)") }
+            }
+        }
+        for n in [1, 9, 2560, 6917] {
+            let x = (0..<n).map { _ in Float(rng.nextUnit() * 8 - 4) }, g = (0..<n).map { _ in Float(rng.nextUnit()) }
+            func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+                var y = [Float](repeating: 0, count: n)
+                k.pointee.rmsnorm(x, g, Int64(n), 1e-5, &y)
+                return y
+            }
+            let ref = run(tk_kernels_named("scalar")!)
+            for name in KernelSelection.available {
+                for (a, b) in zip(run(tk_kernels_named(name)!), ref) { XCTAssertEqual(a, b, accuracy: abs(b) * 1e-6 + 1e-7, "\(name) rmsnorm \(n)") }
+            }
+        }
+    }
 }
 
 final class Int8HeadTests: XCTestCase {
