@@ -5,8 +5,8 @@ import Glibc
 
 /// Measurements `trit bench` reports next to the speeds.
 public enum MemoryProbe {
-    /// Read bandwidth in bytes/s: `threads` threads stream a 1 GiB buffer, best of `reps`.
-    public static func readBandwidth(threads: Int, bytes: Int = 1 << 30, reps: Int = 3) throws -> Double {
+    /// Read bandwidth in bytes/s: `threads` threads stream a 1 GiB buffer, best of `reps` (the roofline is the best the machine did).
+    public static func readBandwidth(threads: Int, bytes: Int = 1 << 30, reps: Int = 5) throws -> Double {
         let buf = try AlignedBuffer(byteCount: bytes, what: "bandwidth probe")
         memset(buf.raw, 1, bytes)   // fault the pages in
         let pool = tk_pool_create(Int32(threads))

@@ -27,10 +27,11 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
     const int64_t kp = nblocks * TK_BLOCK;
     const __m256i mask = _mm256_set1_epi8(3);
     const __m256i ones16 = _mm256_set1_epi16(1);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = codes + r * row_bytes;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int64_t nt = n - t0 < 4 ? n - t0 : 4;
+    /* token groups outside, rows inside: the group's activations stay in L1 */
+    for (int64_t t0 = 0; t0 < n; t0 += 4) {
+        const int64_t nt = n - t0 < 4 ? n - t0 : 4;
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *row = codes + r * row_bytes;
             __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
             const int8_t *q0 = q + t0 * kp;
             for (int64_t b = 0; b < nblocks; b++) {
