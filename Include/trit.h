@@ -186,7 +186,7 @@ typedef struct trit_context_params {
     int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (0 = 1; up to 4096) */
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 32, n_seq 1. Thread-safe. */
+/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1. Thread-safe. */
 trit_context_params trit_context_default_params(void);
 
 /* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,

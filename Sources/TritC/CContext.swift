@@ -6,7 +6,7 @@ import Glibc
 
 @_cdecl("trit_context_default_params")
 public func trit_context_default_params() -> trit_context_params {
-    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 32, n_seq: 1)
+    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 128, n_seq: 1)
 }
 
 @_cdecl("trit_context_create")

@@ -10,7 +10,7 @@ enum BenchCommand {
         Opt(names: ["-n", "--n-gen"], value: "N", help: "generated tokens per tg test (default 64; 0 = skip)"),
         Opt(names: ["-r", "--repetitions"], value: "N", help: "runs of each test (default 5); the median is reported"),
         Opt(names: ["-t", "--threads"], value: "LIST", help: "thread counts, comma-separated (default: 1,<cores>)"),
-        Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 32)"),
+        Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 128)"),
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
         Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
@@ -50,7 +50,7 @@ enum BenchCommand {
         let path = try modelPath(p)
         let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))
         let nP = try p.int("-p", 128), nG = try p.int("-n", 64), reps = max(1, try p.int("-r", 5))
-        let batch = try p.int("-b", 32)
+        let batch = try p.int("-b", 128)
         let threadList = try (p.string("-t") ?? "1,\(defaultThreads())").split(separator: ",").map { s -> Int in
             guard let v = Int(s), v > 0 else { throw CLIError("bad thread count \"\(s)\"") }
             return v

@@ -85,7 +85,7 @@ class Model(_Tokenizing):
     int8_head: int8 output head (faster decoding, logits move by ~1e-2; default exact).
     """
 
-    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=32, int8_head=False, n_seq=1):
+    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1):
         if path is None:
             path = default_model_path()
             if path is None:

@@ -46,7 +46,7 @@ public final class InferenceState {
     public var quantizationHook: QuantizationHook?
     var quantizationCalls = 0
 
-    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 32, kernel: String? = nil, nSeq: Int = 1) throws {
+    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }

@@ -30,8 +30,30 @@ void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r
 
 #define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
 
-TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
-                                  const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+/* One token, rows [r, r+4), 512-bit (Kp is a multiple of 128): the decode form of the head, which
+ * streams the whole int8 matrix once per token, so it prefetches the 4-row span linearly at least
+ * one span ahead (as the ternary decode kernel does). */
+TK_VNNI static void rows4_token1(const int8_t *w, int64_t Kp, int64_t r, const int8_t *q, int32_t out[4]) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+    const int8_t *w0 = w + r * Kp;
+    const int64_t dist = 4 * Kp > 12288 ? 4 * Kp : 12288;
+    __m512i a[4], sw[4];
+    for (int i = 0; i < 4; i++) { a[i] = _mm512_setzero_si512(); sw[i] = a[i]; }
+    for (int64_t k = 0; k < Kp; k += 64) {
+        for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(w0 + 4 * k + dist + 64 * l), _MM_HINT_T1);
+        const __m512i qv = _mm512_xor_si512(_mm512_loadu_si512(q + k), flip);
+        for (int i = 0; i < 4; i++) {
+            const __m512i x = _mm512_loadu_si512(w0 + i * Kp + k);
+            a[i] = _mm512_dpbusd_epi32(a[i], qv, x);
+            sw[i] = _mm512_dpbusd_epi32(sw[i], ones, x);   /* Σw, for the +128 offset */
+        }
+    }
+    for (int i = 0; i < 4; i++) out[i] = _mm512_reduce_add_epi32(a[i]) - 128 * _mm512_reduce_add_epi32(sw[i]);
+}
+
+/* Any number of tokens, 256-bit, two rows per activation load. */
+TK_VNNI static void rows_tokens(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                                const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     const __m256i ones = _mm256_set1_epi8(1);
     for (int64_t t = 0; t < n; t++) {
@@ -64,5 +86,19 @@ TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t
             out[t * ldo + r] = (float)(tk_hsum_i32(a0) - 128 * tk_hsum_i32(s0)) * wscale[r] / s[t];
         }
     }
+}
+TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                                  const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+    if (n != 1 || Kp % 64 != 0) {
+        rows_tokens(w, wscale, Kp, r0, r1, q, s, n, out, ldo);
+        return;
+    }
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        int32_t acc[4];
+        rows4_token1(w, Kp, r, q, acc);
+        for (int i = 0; i < 4; i++) out[r + i] = (float)acc[i] * wscale[r + i] / s[0];
+    }
+    if (r < r1) rows_tokens(w, wscale, Kp, r, r1, q, s, 1, out, ldo);
 }
 #endif
