@@ -22,8 +22,8 @@ void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, in
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
                            int8_t *q, int64_t Kp, float *s, int32_t *qsum);
-void tk_attention_head_avx2(const float *q, const float *k, const float *v, int64_t stride,
-                            int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+void tk_attention_heads_avx2(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
+                             int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);

@@ -44,17 +44,18 @@ extension InferenceState {
                 (kCache(t) + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
                 (vCache(t) + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
             }
-            // causal attention, (row, head) pairs over the pool; query head h reads KV head
+            // causal attention, (row, KV head) pairs over the pool; query head h reads KV head
             // h / (nHeads / nKVHeads) (GQA)
             for t in 0..<n {
                 rowKeys[t] = UnsafePointer(kCache(t))
                 rowValues[t] = UnsafePointer(vCache(t))
                 rowKV[t] = Int64(rowPos[t] + 1)
             }
-            var job = tk_attention_job(fn: kernels.pointee.attention_head, q: q, out: att, q_stride: Int64(qDim),
+            var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
                                        k: rowKeys, v: rowValues, n_kv: rowKV, kv_stride: Int64(kvDim),
                                        n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
-                                       scale: 1 / Float(hd).squareRoot(), scores: scores.ptr, scores_stride: Int64(nCtx),
+                                       scale: 1 / Float(hd).squareRoot(), scores: scores.ptr,
+                                       scores_stride: Int64(nCtx * (c.nHeads / c.nKVHeads)),
                                        n_kv_rows: 0)
             tk_attention_par(pool, &job, Int64(n))
             if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }

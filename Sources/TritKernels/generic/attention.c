@@ -1,9 +1,9 @@
-/* Attention for one head and one query, and RMSNorm. Plain C; clang vectorises the loops. */
+/* Attention for the query heads of one KV head and one query, and RMSNorm. Plain C; clang vectorises the loops. */
 #include <math.h>
 #include "trit_kernels.h"
 
-void tk_attention_head(const float *q, const float *k, const float *v, int64_t stride,
-                       int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
+static void attention_head(const float *q, const float *k, const float *v, int64_t stride,
+                           int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
     float mx = -INFINITY;
     for (int64_t j = 0; j < n_kv; j++) {
         const float *kj = k + j * stride;
@@ -26,6 +26,11 @@ void tk_attention_head(const float *q, const float *k, const float *v, int64_t s
         const float *vj = v + j * stride;
         for (int64_t i = 0; i < hd; i++) out[i] += p * vj[i];
     }
+}
+
+void tk_attention_heads(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
+                        int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
+    for (int64_t m = 0; m < n_q; m++) attention_head(q + m * hd, k, v, stride, n_kv, hd, scale, scores, out + m * hd);
 }
 
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y) {

@@ -85,13 +85,14 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
 
 static void attention_worker(void *p, int ith, int nth) {
     const tk_attention_job *j = p;
-    const int64_t items = j->n_kv_rows * j->n_heads;
+    const int64_t n_kv_heads = j->n_heads / j->group;
+    const int64_t items = j->n_kv_rows * n_kv_heads;
     float *scores = j->scores + (int64_t)ith * j->scores_stride;
     for (int64_t i = ith; i < items; i += nth) {
-        const int64_t t = i / j->n_heads, h = i % j->n_heads;
-        const int64_t g = h / j->group;
-        j->fn(j->q + t * j->q_stride + h * j->hd, j->k[t] + g * j->hd, j->v[t] + g * j->hd, j->kv_stride,
-              j->n_kv[t], j->hd, j->scale, scores, j->out + t * j->q_stride + h * j->hd);
+        const int64_t t = i / n_kv_heads, g = i % n_kv_heads;
+        const int64_t h0 = g * j->group;
+        j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * j->hd, j->v[t] + g * j->hd, j->kv_stride,
+              j->n_kv[t], j->hd, j->scale, scores, j->out + t * j->q_stride + h0 * j->hd);
     }
 }
 

@@ -47,8 +47,9 @@ typedef void (*tk_i8_gemm_fn)(const int8_t *w, const float *wscale, int64_t Kp, 
 /* Per-token absmax int8 quantization (see tk_quantize_rows, the scalar form). */
 typedef void (*tk_quantize_fn)(const float *x, int64_t ldx, int64_t K, int64_t n,
                                int8_t *q, int64_t Kp, float *s, int32_t *qsum);
-/* Attention of one query against n_kv cached positions, one head (see tk_attention_head). */
-typedef void (*tk_attention_fn)(const float *q, const float *k, const float *v, int64_t stride,
+/* Attention of n_q query heads that share one KV head (GQA), one query position (see
+ * tk_attention_heads). */
+typedef void (*tk_attention_fn)(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
                                 int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
 /* RMSNorm of n values (see tk_rmsnorm). */
 typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float eps, float *y);
@@ -60,7 +61,7 @@ typedef struct tk_kernels {
     tk_dense_gemm_fn dense_gemm;
     tk_i8_gemm_fn i8_gemm;
     tk_quantize_fn quantize_rows;   /* bit-identical in every variant */
-    tk_attention_fn attention_head;
+    tk_attention_fn attention;       /* the query heads of one KV head */
     tk_rmsnorm_fn rmsnorm;
 } tk_kernels;
 
@@ -81,12 +82,11 @@ float tk_f16_to_f32(uint16_t h);
 uint16_t tk_f32_to_f16(float f);
 float tk_bf16_to_f32(uint16_t h);
 
-/* Attention for one query position against a cache of n_kv positions, one head:
- * out[d] = sum_j softmax_j(q.k_j * scale) v_j[d]. k, v rows of stride `stride` floats.
- * scores: caller scratch of n_kv floats. */
-void tk_attention_head(const float *q, const float *k, const float *v, int64_t stride,
-                       int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
-
+/* Attention for one query position against a cache of n_kv positions, for n_q query heads that
+ * read the same KV head: for m < n_q, out[m*hd + d] = sum_j softmax_j(q_m.k_j * scale) v_j[d], with
+ * q_m = q + m*hd. k, v rows of stride `stride` floats. scores: caller scratch of n_q*n_kv floats. */
+void tk_attention_heads(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
+                        int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 
@@ -111,10 +111,11 @@ void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dty
 void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
                     int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 
-/* Attention of n query rows × n_heads heads, the (row, head) pairs dealt round-robin over the
+/* Attention of n query rows × n_heads heads, the (row, KV head) pairs dealt round-robin over the
  * pool's threads (causal rows differ in length, so round-robin balances them). Row t reads the
- * cache rows k[t] / v[t] (n_kv[t] positions, stride kv_stride floats); query head h reads KV
- * head h / group. q and out rows have stride q_stride; scores: n_threads × scores_stride floats. */
+ * cache rows k[t] / v[t] (n_kv[t] positions, stride kv_stride floats); query heads
+ * [g*group, (g+1)*group) read KV head g. q and out rows have stride q_stride; scores:
+ * n_threads × scores_stride floats (scores_stride ≥ group × the longest n_kv). */
 typedef struct tk_attention_job {
     tk_attention_fn fn;
     const float *q; float *out; int64_t q_stride;
