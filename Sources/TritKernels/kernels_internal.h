@@ -10,7 +10,16 @@ void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, 
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_scalar(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                        const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+/* Element i of a dense matrix, as f32. */
+static inline float tk_dense_element(const void *w, tk_dtype dtype, int64_t i) {
+    if (dtype == TK_F16) return tk_f16_to_f32(((const uint16_t *)w)[i]);
+    if (dtype == TK_BF16) return tk_bf16_to_f32(((const uint16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
 #if defined(__x86_64__)
+void tk_weight_rows_to_i8_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                               int8_t *out, int64_t Kp, float *scale);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                      const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,

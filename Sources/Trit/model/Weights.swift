@@ -109,20 +109,14 @@ public final class Int8Matrix: @unchecked Sendable {
     init(quantizing d: DenseMatrix) throws {
         rows = d.rows
         cols = d.cols
-        paddedCols = (d.cols + 127) / 128 * 128
-        weights = try AlignedBuffer(byteCount: try checkedMul(rows, paddedCols, "int8 head"), what: "int8 output head")
-        var sc = [Float](repeating: 0, count: rows)
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-        defer { row.deallocate() }
-        let w = weights.raw.assumingMemoryBound(to: Int8.self)
-        for r in 0..<rows {
-            d.row(r, into: row)
-            var m: Float = 0
-            for k in 0..<cols { m = max(m, abs(row[k])) }
-            let scale = m > 0 ? m / 127 : 1
-            sc[r] = scale
-            for k in 0..<cols { w[r * paddedCols + k] = Int8((row[k] / scale).rounded(.toNearestOrEven)) }
+        let kp = (d.cols + 127) / 128 * 128
+        paddedCols = kp
+        let buf = try AlignedBuffer(byteCount: try checkedMul(d.rows, kp, "int8 head"), what: "int8 output head")
+        var sc = [Float](repeating: 0, count: d.rows)
+        sc.withUnsafeMutableBufferPointer {
+            tk_quantize_weight_rows(d.data, d.dtype, Int64(d.cols), Int64(d.rows), buf.raw.assumingMemoryBound(to: Int8.self), Int64(kp), $0.baseAddress)
         }
+        weights = buf
         scales = sc
     }
 

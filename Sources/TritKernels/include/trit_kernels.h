@@ -77,6 +77,12 @@ const tk_kernels *tk_kernels_best(void);
 void tk_quantize_rows(const float *x, int64_t ldx, int64_t K, int64_t n,
                       int8_t *q, int64_t Kp, float *s, int32_t *qsum);
 
+/* The int8 output head at load: row r of the dense matrix W (K values) becomes
+ * out[r*Kp + k] = round_half_even(W[r][k] / scale[r]), scale[r] = max_k |W[r][k]| / 127 (1 for a
+ * zero row), zero padded to Kp. */
+void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                             int8_t *out, int64_t Kp, float *scale);
+
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);
 uint16_t tk_f32_to_f16(float f);

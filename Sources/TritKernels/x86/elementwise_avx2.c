@@ -15,6 +15,7 @@
 #include "simd_x86.h"
 
 #define TK_AVX2 __attribute__((target("avx2,fma")))
+#define TK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
 
 TK_AVX2 static inline float hmax_ps(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -193,3 +194,37 @@ TK_AVX2 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float ep
     for (; i < n; i++) y[i] = g[i] * (x[i] * r);
 }
 #endif
+
+/* 8 elements of a dense matrix as f32. */
+TK_AVX2_F16C static inline __m256 dense8(const void *w, tk_dtype dtype, int64_t i) {
+    if (dtype == TK_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+    if (dtype == TK_BF16)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
+    return _mm256_loadu_ps((const float *)w + i);
+}
+
+/* tk_quantize_weight_rows, 8 at a time: vcvtps2dq rounds half to even in the default mode, as
+ * lrintf does, and the quotient is formed by the same division, so the result equals the scalar. */
+TK_AVX2_F16C void tk_weight_rows_to_i8_avx2(const void *w, tk_dtype dtype, int64_t K,
+                                                                      int64_t r0, int64_t r1, int8_t *out, int64_t Kp,
+                                                                      float *scale) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const int64_t K8 = K / 8 * 8;
+    for (int64_t r = r0; r < r1; r++) {
+        __m256 mv = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K8; k += 8) mv = _mm256_max_ps(_mm256_and_ps(dense8(w, dtype, r * K + k), absmask), mv);
+        float m = hmax_ps(mv);
+        for (int64_t k = K8; k < K; k++) { const float a = fabsf(tk_dense_element(w, dtype, r * K + k)); m = a > m ? a : m; }
+        const float sc = m > 0.0f ? m / 127.0f : 1.0f;
+        const __m256 scv = _mm256_set1_ps(sc);
+        int8_t *o = out + r * Kp;
+        for (int64_t k = 0; k < K8; k += 8) {
+            const __m256i i32 = _mm256_cvtps_epi32(_mm256_div_ps(dense8(w, dtype, r * K + k), scv));
+            const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+            _mm_storel_epi64((__m128i *)(o + k), _mm_packs_epi16(i16, i16));
+        }
+        for (int64_t k = K8; k < K; k++) o[k] = (int8_t)lrintf(tk_dense_element(w, dtype, r * K + k) / sc);
+        if (Kp > K) memset(o + K, 0, (size_t)(Kp - K));
+        scale[r] = sc;
+    }
+}

@@ -159,6 +159,29 @@ final class Int8HeadTests: XCTestCase {
         }
     }
 
+    /// The load-time head quantizer against a direct computation (ties, a zero row, K % 8 ≠ 0).
+    func testWeightRowQuantization() {
+        var rng = Xoshiro256(seed: 9)
+        let rows = 5, cols = 37, kp = 128
+        var w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() * 4 - 2) }
+        for k in 0..<cols { w[2 * cols + k] = 0 }
+        w[0] = 127; w[1] = 0.5; w[2] = 1.5; w[3] = -2.5   // row 0: scale 1, ties round to even
+        let h = w.map { tk_f32_to_f16($0) }
+        for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) })] {
+            var out = [Int8](repeating: 9, count: rows * kp), sc = [Float](repeating: 0, count: rows)
+            data.withUnsafeBytes { tk_quantize_weight_rows($0.baseAddress, dtype, Int64(cols), Int64(rows), &out, Int64(kp), &sc) }
+            for r in 0..<rows {
+                let vals = (0..<cols).map { dtype == TK_F32 ? w[r * cols + $0] : tk_f16_to_f32(h[r * cols + $0]) }
+                let m = vals.map { abs($0) }.max()!
+                let want = m > 0 ? m / 127 : 1
+                XCTAssertEqual(sc[r], want)
+                for k in 0..<cols { XCTAssertEqual(out[r * kp + k], Int8((vals[k] / want).rounded(.toNearestOrEven)), "\(dtype) \(r) \(k)") }
+                XCTAssertTrue(out[(r * kp + cols)..<((r + 1) * kp)].allSatisfy { $0 == 0 })
+            }
+            XCTAssertEqual(Array(out[0..<4]), [127, 0, 2, -2])
+        }
+    }
+
     /// The option's effect on accuracy, against the reference logits (stated in the README).
     func testInt8HeadAccuracy() throws {
         var o = Model.LoadOptions()
