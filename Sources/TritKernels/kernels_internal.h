@@ -1,6 +1,7 @@
 /* Declarations shared by the kernel variants and the dispatcher. */
 #ifndef TRIT_KERNELS_INTERNAL_H
 #define TRIT_KERNELS_INTERNAL_H
+#include <math.h>
 #include "trit_kernels.h"
 
 void tk_ternary_gemm_scalar(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
@@ -10,6 +11,26 @@ void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, 
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_scalar(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                        const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+/* One activation quantized: clamp(round_half_even(x*scale), -128, 127), NaN → 0 (lrintf rounds
+ * half to even in the default mode; clamping first keeps it from overflowing). */
+static inline int32_t tk_quantize1(float x, float scale) {
+    float v = x * scale;
+    v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
+    return v != v ? 0 : (int32_t)lrintf(v);
+}
+
+/* Quantizes x[k0..K) into q (as tk_quantize1), zero pads q[K..Kp), and returns sum + their sum. */
+static inline int32_t tk_quantize_tail(const float *x, int64_t k0, int64_t K, float scale, int8_t *q,
+                                       int64_t Kp, int32_t sum) {
+    for (int64_t k = k0; k < K; k++) {
+        const int32_t iv = tk_quantize1(x[k], scale);
+        q[k] = (int8_t)iv;
+        sum += iv;
+    }
+    for (int64_t k = K; k < Kp; k++) q[k] = 0;
+    return sum;
+}
+
 /* Element i of a dense matrix, as f32. */
 static inline float tk_dense_element(const void *w, tk_dtype dtype, int64_t i) {
     if (dtype == TK_F16) return tk_f16_to_f32(((const uint16_t *)w)[i]);

@@ -16,19 +16,8 @@ void tk_quantize_rows(const float *x, int64_t ldx, int64_t K, int64_t n,
         }
         if (!(m > 1e-5f)) m = 1e-5f; /* also maps NaN to the floor */
         const float scale = 127.0f / m;
-        int32_t sum = 0;
-        for (int64_t k = 0; k < K; k++) {
-            float v = xt[k] * scale;
-            /* lrintf rounds half to even in the default mode; clamp first so it cannot overflow */
-            v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
-            int32_t iv = (int32_t)lrintf(v);
-            if (v != v) iv = 0;
-            qt[k] = (int8_t)iv;
-            sum += iv;
-        }
-        if (Kp > K) memset(qt + K, 0, (size_t)(Kp - K));
+        qsum[t] = tk_quantize_tail(xt, 0, K, scale, qt, Kp, 0);
         s[t] = scale;
-        qsum[t] = sum;
     }
 }
 

@@ -66,18 +66,8 @@ TK_AVX2 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64
             const __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), order);
             _mm256_storeu_si256((__m256i *)(qt + k), b);
         }
-        int32_t total = tk_hsum_i32(sum);
-        for (; k < K; k++) {
-            float v = xt[k] * scale;
-            v = v < -128.0f ? -128.0f : (v > 127.0f ? 127.0f : v);
-            int32_t iv = (int32_t)lrintf(v);
-            if (v != v) iv = 0;
-            qt[k] = (int8_t)iv;
-            total += iv;
-        }
-        if (Kp > K) memset(qt + K, 0, (size_t)(Kp - K));
+        qsum[t] = tk_quantize_tail(xt, k, K, scale, qt, Kp, tk_hsum_i32(sum));
         s[t] = scale;
-        qsum[t] = total;
     }
 }
 
