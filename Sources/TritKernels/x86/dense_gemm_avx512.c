@@ -10,8 +10,10 @@
 
 #define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 
-/* Bytes prefetched ahead (at least one 4-row span); see ternary_gemm_avx512vnni.c. */
+/* Bytes prefetched ahead into L2 (at least one 4-row span), and into L1; see
+ * ternary_gemm_avx512vnni.c. */
 #define PF_MIN 12288
+#define PF_NEAR 4096
 
 TK_AVX512 static inline __m512 load16(const void *w, tk_dtype dtype, int64_t i) {
     switch (dtype) {
@@ -45,6 +47,7 @@ TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, 
         /* 4 rows × 32 elements consumed: prefetch as many lines of the span ahead */               \
         const char *pf = span + 4 * k * ESZ + dist;                                                  \
         for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);                   \
+        for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(span + 4 * k * ESZ + PF_NEAR + 64 * l, _MM_HINT_T0); \
         const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);                  \
         for (int i = 0; i < 4; i++) {                                                                \
             a[i][0] = _mm512_fmadd_ps(load16(w, DTYPE, (r + i) * K + k), x0, a[i][0]);               \

@@ -41,6 +41,7 @@ TK_VNNI static void rows4_token1(const int8_t *w, int64_t Kp, int64_t r, const i
     for (int i = 0; i < 4; i++) { a[i] = _mm512_setzero_si512(); sw[i] = a[i]; }
     for (int64_t k = 0; k < Kp; k += 64) {
         for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(w0 + 4 * k + dist + 64 * l), _MM_HINT_T1);
+        for (int l = 0; l < 4; l++) _mm_prefetch((const char *)(w0 + 4 * k + 4096 + 64 * l), _MM_HINT_T0);
         const __m512i qv = _mm512_xor_si512(_mm512_loadu_si512(q + k), flip);
         for (int i = 0; i < 4; i++) {
             const __m512i x = _mm512_loadu_si512(w0 + i * Kp + k);
