@@ -34,10 +34,19 @@ struct tk_row_sched {
     _Atomic uint64_t range[MAX_RANGES];   /* front chunk (low 32 bits) | end chunk (high 32 bits) */
 };
 
-static void sched_init(tk_row_sched *sc, int64_t rows, int nth) {
+/* With several tokens a chunk holds at most CHUNK_BYTES of weights, so the prompt kernels, which
+ * sweep a chunk once per group of 4 tokens, find it in L2 (2 MB per core here) after the first
+ * sweep. One token reads each weight once: its chunks are not capped. */
+#define CHUNK_BYTES (512 * 1024)
+
+static void sched_init(tk_row_sched *sc, int64_t rows, int64_t row_bytes, int64_t n, int nth) {
     const int nr = nth < MAX_RANGES ? nth : MAX_RANGES;
     int64_t c = (rows + CHUNKS_PER_THREAD * nr - 1) / (CHUNKS_PER_THREAD * nr);
-    c = (c + 47) / 48 * 48;
+    if (n > 1 && row_bytes > 0) {
+        const int64_t cap = CHUNK_BYTES / row_bytes / 48 * 48;
+        if (c > cap) c = cap;
+    }
+    c = c < 48 ? 48 : (c + 47) / 48 * 48;
     const int64_t nchunks = (rows + c - 1) / c;
     sc->rows = rows;
     sc->chunk = c;
@@ -91,7 +100,7 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
                          int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                          float beta, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, tk_pool_size(pool));
+    sched_init(&sc, rows, row_bytes, n, tk_pool_size(pool));
     ternary_job j = {fn, codes, row_bytes, rows, q, s, qsum, n, beta, out, ldo, &sc};
     tk_pool_run(pool, ternary_worker, &j);
 }
@@ -99,7 +108,7 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
                        int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, tk_pool_size(pool));
+    sched_init(&sc, rows, K * (dtype == TK_F32 ? 4 : 2), n, tk_pool_size(pool));
     dense_job j = {fn, w, dtype, K, rows, x, ldx, n, out, ldo, &sc};
     tk_pool_run(pool, dense_worker, &j);
 }
@@ -121,7 +130,7 @@ static void i8_worker(void *p, int ith, int nth) {
 void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
                     int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, tk_pool_size(pool));
+    sched_init(&sc, rows, Kp, n, tk_pool_size(pool));
     i8_job j = {fn, w, wscale, Kp, rows, q, s, n, out, ldo, &sc};
     tk_pool_run(pool, i8_worker, &j);
 }

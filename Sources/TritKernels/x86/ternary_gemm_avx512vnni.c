@@ -71,6 +71,33 @@ TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_
     out[0] = unscale(a0, b0); out[1] = unscale(a1, b1); out[2] = unscale(a2, b2); out[3] = unscale(a3, b3);
 }
 
+/* Two tokens, rows [r, r+4): batched decode of two sequences, still memory-bound, so it streams
+ * and prefetches like the one-token tile (the 3×4 prompt tile would do half its work for nothing). */
+TK_VNNI static void rows4_tokens2(const uint8_t *codes, int64_t row_bytes, int64_t r, const int8_t *q0,
+                                  const int8_t *q1, int64_t nblocks, int32_t out[4][2]) {
+    const __m512i m01 = MASK01, m23 = MASK23;
+    __m512i a[4][2], bb[4][2];
+    for (int j = 0; j < 4; j++)
+        for (int t = 0; t < 2; t++) { a[j][t] = _mm512_setzero_si512(); bb[j][t] = a[j][t]; }
+    const uint8_t *w0 = codes + r * row_bytes;
+    for (int64_t b = 0; b < nblocks; b++) {
+        _mm_prefetch((const char *)(w0 + b * 128 + PF_DIST), _MM_HINT_T1);
+        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_DIST), _MM_HINT_T1);
+        _mm_prefetch((const char *)(w0 + b * 128 + PF_NEAR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_NEAR), _MM_HINT_T0);
+        const __m512i x01 = _mm512_loadu_si512(q0 + b * TK_BLOCK), x23 = _mm512_loadu_si512(q0 + b * TK_BLOCK + 64);
+        const __m512i y01 = _mm512_loadu_si512(q1 + b * TK_BLOCK), y23 = _mm512_loadu_si512(q1 + b * TK_BLOCK + 64);
+        for (int j = 0; j < 4; j++) {
+            const __m512i x = load_block(w0 + j * row_bytes + b * 32);
+            const __m512i c01 = _mm512_and_si512(x, m01), c23 = _mm512_and_si512(x, m23);
+            a[j][0] = _mm512_dpbusd_epi32(a[j][0], c01, x01); bb[j][0] = _mm512_dpbusd_epi32(bb[j][0], c23, x23);
+            a[j][1] = _mm512_dpbusd_epi32(a[j][1], c01, y01); bb[j][1] = _mm512_dpbusd_epi32(bb[j][1], c23, y23);
+        }
+    }
+    for (int j = 0; j < 4; j++)
+        for (int t = 0; t < 2; t++) out[j][t] = unscale(a[j][t], bb[j][t]);
+}
+
 /* One row, one token (the remainder rows of decode). */
 TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t nblocks) {
     const __m512i m01 = MASK01, m23 = MASK23;
@@ -83,12 +110,17 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
     return unscale(a, b2);
 }
 
+/* The prompt tile, measured on the 2B4T matrices, 32 tokens, one core (GMAC/s): 3×4 186, 2×4 178,
+ * 4×2 164, 4×1 136 with the loop order below; shift-and-mask 4×4 166 (157 with rows outside). */
+#define PT_ROWS 3
+#define PT_TOK 4
+
 /* ROWS rows from r × TOK tokens qt[0..TOK) (token pointers may repeat for a short tail), with
  * the mask-only decode: two accumulators (scales 64|16 and 4|1) per row and token. */
 #define TILE(ROWS, TOK)                                                                                \
 TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_bytes, int64_t r,      \
                                             const int8_t *const *qt, int64_t nblocks,                 \
-                                            int32_t out[][8]) {                                       \
+                                            int32_t out[][PT_TOK]) {                                  \
     const __m512i m01 = MASK01, m23 = MASK23;                                                          \
     __m512i a[ROWS][TOK], b[ROWS][TOK];                                                                \
     for (int j = 0; j < ROWS; j++)                                                                     \
@@ -111,17 +143,9 @@ TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_b
     }                                                                                                  \
     for (int j = 0; j < ROWS; j++) for (int i = 0; i < TOK; i++) out[j][i] = unscale(a[j][i], b[j][i]); \
 }
-/* The prompt tile, measured on the 2B4T matrices, 32 tokens, one core (GMAC/s): 3×4 186, 2×4 178,
- * 4×2 164, 4×1 136 with the loop order below; shift-and-mask 4×4 166 (157 with rows outside). */
-#define PT_ROWS 3
-#define PT_TOK 4
-#define XTILE(R, T) TILE(R, T)
-XTILE(PT_ROWS, PT_TOK)
-XTILE(1, PT_TOK)
-#define CAT_(a, b, c, d) a##b##c##d
-#define CAT(a, b, c, d) CAT_(a, b, c, d)
-#define TILE_MAIN CAT(rows, PT_ROWS, _tokens, PT_TOK)
-#define TILE_ONE CAT(rows, 1, _tokens, PT_TOK)
+TILE(3, 4)   /* PT_ROWS × PT_TOK */
+TILE(1, 4)   /* the remainder rows */
+_Static_assert(PT_ROWS == 3 && PT_TOK == 4, "the tiles instantiated above");
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
@@ -138,6 +162,19 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
         for (; r < r1; r++) out[r] = (float)(row1_token1(codes + r * row_bytes, q, nblocks) - qsum[0]) / s[0] * beta;
         return;
     }
+    if (n == 2) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int32_t acc[4][2];
+            rows4_tokens2(codes, row_bytes, r, q, q + kp, nblocks, acc);
+            for (int j = 0; j < 4; j++)
+                for (int t = 0; t < 2; t++) out[t * ldo + r + j] = (float)(acc[j][t] - qsum[t]) / s[t] * beta;
+        }
+        for (; r < r1; r++)
+            for (int t = 0; t < 2; t++)
+                out[t * ldo + r] = (float)(row1_token1(codes + r * row_bytes, q + t * kp, nblocks) - qsum[t]) / s[t] * beta;
+        return;
+    }
     /* token groups outside, rows inside: a group's activations (PT_TOK × Kp bytes) stay in L1
      * while the rows of this call (a chunk sized to fit L2) stream past them */
     for (int64_t t0 = 0; t0 < n; t0 += PT_TOK) {
@@ -146,9 +183,9 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
         for (int i = 0; i < PT_TOK; i++) qt[i] = q + (t0 + (i < nt ? i : 0)) * kp;
         for (int64_t r = r0; r < r1;) {
             const int rows = r + PT_ROWS <= r1 ? PT_ROWS : 1;
-            int32_t acc[PT_ROWS][8];
-            if (rows == PT_ROWS) TILE_MAIN(codes, row_bytes, r, qt, nblocks, acc);
-            else TILE_ONE(codes, row_bytes, r, qt, nblocks, acc);
+            int32_t acc[PT_ROWS][PT_TOK];
+            if (rows == PT_ROWS) rows3_tokens4(codes, row_bytes, r, qt, nblocks, acc);
+            else rows1_tokens4(codes, row_bytes, r, qt, nblocks, acc);
             for (int j = 0; j < rows; j++)
                 for (int64_t i = 0; i < nt; i++) {
                     const int64_t t = t0 + i;
