@@ -39,8 +39,8 @@ static inline float tk_dense_element(const void *w, tk_dtype dtype, int64_t i) {
 }
 
 #if defined(__x86_64__)
-void tk_weight_rows_to_i8_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                               int8_t *out, int64_t Kp, float *scale);
+void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                                  int8_t *out, int64_t Kp, float *scale);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                      const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,

@@ -113,8 +113,9 @@ public final class Int8Matrix: @unchecked Sendable {
         paddedCols = kp
         let buf = try AlignedBuffer(byteCount: try checkedMul(d.rows, kp, "int8 head"), what: "int8 output head")
         var sc = [Float](repeating: 0, count: d.rows)
+        let quantize = try KernelSelection.kernels().pointee.quantize_weight_rows!
         sc.withUnsafeMutableBufferPointer {
-            tk_quantize_weight_rows(d.data, d.dtype, Int64(d.cols), Int64(d.rows), buf.raw.assumingMemoryBound(to: Int8.self), Int64(kp), $0.baseAddress)
+            quantize(d.data, d.dtype, Int64(d.cols), Int64(d.rows), buf.raw.assumingMemoryBound(to: Int8.self), Int64(kp), $0.baseAddress)
         }
         weights = buf
         scales = sc

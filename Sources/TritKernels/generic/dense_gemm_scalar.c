@@ -3,14 +3,6 @@
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 
-static inline float load_weight(const void *w, tk_dtype dtype, int64_t i) {
-    switch (dtype) {
-    case TK_F16: return tk_f16_to_f32(((const uint16_t *)w)[i]);
-    case TK_BF16: return tk_bf16_to_f32(((const uint16_t *)w)[i]);
-    default: return ((const float *)w)[i];
-    }
-}
-
 void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
     for (int64_t r = r0; r < r1; r++) {
@@ -20,8 +12,8 @@ void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, 
             float acc[4] = {0, 0, 0, 0};
             int64_t k = 0;
             for (; k + 4 <= K; k += 4)
-                for (int i = 0; i < 4; i++) acc[i] += load_weight(w, dtype, r * K + k + i) * xt[k + i];
-            for (; k < K; k++) acc[0] += load_weight(w, dtype, r * K + k) * xt[k];
+                for (int i = 0; i < 4; i++) acc[i] += tk_dense_element(w, dtype, r * K + k + i) * xt[k + i];
+            for (; k < K; k++) acc[0] += tk_dense_element(w, dtype, r * K + k) * xt[k];
             out[t * ldo + r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         }
     }

@@ -69,11 +69,9 @@ float tk_bf16_to_f32(uint16_t h) {
     return f;
 }
 
-/* Scalar form of tk_quantize_weight_rows (the AVX2 form converts and rounds 8 at a time; both
- * round half to even by the current mode, so they agree exactly). */
-static void weight_rows_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                               int8_t *out, int64_t Kp, float *scale) {
-    for (int64_t r = r0; r < r1; r++) {
+void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                             int8_t *out, int64_t Kp, float *scale) {
+    for (int64_t r = 0; r < rows; r++) {
         float m = 0.0f;
         for (int64_t k = 0; k < K; k++) {
             const float a = fabsf(tk_dense_element(w, dtype, r * K + k));
@@ -85,16 +83,4 @@ static void weight_rows_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t
         if (Kp > K) memset(o + K, 0, (size_t)(Kp - K));
         scale[r] = sc;
     }
-}
-
-void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
-                             int8_t *out, int64_t Kp, float *scale) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c")) {
-        tk_weight_rows_to_i8_avx2(w, dtype, K, 0, rows, out, Kp, scale);
-        return;
-    }
-#endif
-    weight_rows_scalar(w, dtype, K, 0, rows, out, Kp, scale);
 }

@@ -53,6 +53,9 @@ typedef void (*tk_attention_fn)(const float *q, int64_t n_q, const float *k, con
                                 int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
 /* RMSNorm of n values (see tk_rmsnorm). */
 typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float eps, float *y);
+/* Per-row int8 quantization of a dense matrix (see tk_quantize_weight_rows). */
+typedef void (*tk_weight_quantize_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                                      int8_t *out, int64_t Kp, float *scale);
 
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
@@ -63,6 +66,7 @@ typedef struct tk_kernels {
     tk_quantize_fn quantize_rows;   /* bit-identical in every variant */
     tk_attention_fn attention;       /* the query heads of one KV head */
     tk_rmsnorm_fn rmsnorm;
+    tk_weight_quantize_fn quantize_weight_rows;  /* bit-identical in every variant; at load */
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -79,7 +83,7 @@ void tk_quantize_rows(const float *x, int64_t ldx, int64_t K, int64_t n,
 
 /* The int8 output head at load: row r of the dense matrix W (K values) becomes
  * out[r*Kp + k] = round_half_even(W[r][k] / scale[r]), scale[r] = max_k |W[r][k]| / 127 (1 for a
- * zero row), zero padded to Kp. */
+ * zero row), zero padded to Kp. The scalar form; the table's quantize_weight_rows is the same. */
 void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                              int8_t *out, int64_t Kp, float *scale);
 

@@ -28,12 +28,6 @@ TK_AVX512 static inline __m512 load16(const void *w, tk_dtype dtype, int64_t i) 
     }
 }
 
-static inline float load1(const void *w, tk_dtype dtype, int64_t i) {
-    if (dtype == TK_F16) return tk_f16_to_f32(((const uint16_t *)w)[i]);
-    if (dtype == TK_BF16) return tk_bf16_to_f32(((const uint16_t *)w)[i]);
-    return ((const float *)w)[i];
-}
-
 /* One dtype per instantiation, so the conversion is not re-decided in the inner loop. */
 #define ROWS4_TOKEN1(NAME, DTYPE, ESZ)                                                               \
 TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, float out[4]) {     \
@@ -60,7 +54,7 @@ TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, 
     }                                                                                                \
     for (int i = 0; i < 4; i++) {                                                                    \
         float sum = _mm512_reduce_add_ps(_mm512_add_ps(a[i][0], a[i][1]));                           \
-        for (int64_t kk = K16; kk < K; kk++) sum += load1(w, DTYPE, (r + i) * K + kk) * x[kk];       \
+        for (int64_t kk = K16; kk < K; kk++) sum += tk_dense_element(w, DTYPE, (r + i) * K + kk) * x[kk];       \
         out[i] = sum;                                                                                \
     }                                                                                                \
 }
@@ -73,7 +67,7 @@ TK_AVX512 static float row1(const void *w, tk_dtype dtype, int64_t K, int64_t r,
     __m512 a = _mm512_setzero_ps();
     for (int64_t k = 0; k < K16; k += 16) a = _mm512_fmadd_ps(load16(w, dtype, r * K + k), _mm512_loadu_ps(x + k), a);
     float sum = _mm512_reduce_add_ps(a);
-    for (int64_t kk = K16; kk < K; kk++) sum += load1(w, dtype, r * K + kk) * x[kk];
+    for (int64_t kk = K16; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
     return sum;
 }
 

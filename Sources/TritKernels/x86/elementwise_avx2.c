@@ -1,7 +1,7 @@
-/* AVX2 forms of the small per-token kernels: activation quantization, attention for one head and
- * RMSNorm. Their scalar twins (generic/) are built for the baseline ISA, where a float reduction
- * cannot be vectorised without reassociation: the attention dot product ran as one 128-long
- * dependency chain per score, a few ms per token at 2B4T, all of it on one thread.
+/* AVX2 forms of the small kernels: activation quantization, attention, RMSNorm, and the int8
+ * head's quantization at load. Their scalar twins (generic/) are built for the baseline ISA, where
+ * a float reduction cannot be vectorised without reassociation: the attention dot product ran as
+ * one 128-long dependency chain per score, a few ms per token at 2B4T, all of it on one thread.
  *
  * Quantization is bit-identical to the scalar form: the absmax is order-free, and vcvtps2dq
  * rounds by MXCSR, half to even in the default mode, as lrintf does. Attention and RMSNorm sum in
@@ -16,20 +16,6 @@
 
 #define TK_AVX2 __attribute__((target("avx2,fma")))
 #define TK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
-
-TK_AVX2 static inline float hmax_ps(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-
-TK_AVX2 static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
 
 /* 8 floats → 8 rounded, clamped i32; NaN → 0 (as the scalar form). */
 TK_AVX2 static inline __m256i quantize8(const float *x, __m256 scale) {
@@ -52,7 +38,7 @@ TK_AVX2 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64
         int64_t k = 0;
         /* max_ps(a, m) keeps m when a is NaN, as the scalar `a > m ? a : m` does */
         for (; k + 8 <= K; k += 8) mv = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(xt + k), absmask), mv);
-        float m = hmax_ps(mv);
+        float m = tk_hmax_ps(mv);
         for (; k < K; k++) { const float a = fabsf(xt[k]); m = a > m ? a : m; }
         if (!(m > 1e-5f)) m = 1e-5f;
         const float scale = 127.0f / m;
@@ -96,7 +82,7 @@ TK_AVX2 static void attention_head(const float *q, const float *k, const float *
             a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(kj + i + 8), a1);
         }
         for (; i < hd8; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
-        float d = hsum_ps(_mm256_add_ps(a0, a1));
+        float d = tk_hsum_ps(_mm256_add_ps(a0, a1));
         for (; i < hd; i++) d += q[i] * kj[i];
         d *= scale;
         scores[j] = d;
@@ -130,7 +116,7 @@ TK_AVX2 static void attention_4heads(const float *q, const float *k, const float
             }
         }
         for (int m = 0; m < 4; m++) {
-            const float d = hsum_ps(_mm256_add_ps(a[m][0], a[m][1])) * scale;
+            const float d = tk_hsum_ps(_mm256_add_ps(a[m][0], a[m][1])) * scale;
             scores[m * n_kv + j] = d;
             mx[m] = d > mx[m] ? d : mx[m];
         }
@@ -183,33 +169,23 @@ TK_AVX2 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float ep
         _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(_mm256_loadu_ps(x + i), rv)));
     for (; i < n; i++) y[i] = g[i] * (x[i] * r);
 }
-#endif
-
-/* 8 elements of a dense matrix as f32. */
-TK_AVX2_F16C static inline __m256 dense8(const void *w, tk_dtype dtype, int64_t i) {
-    if (dtype == TK_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
-    if (dtype == TK_BF16)
-        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
-    return _mm256_loadu_ps((const float *)w + i);
-}
 
 /* tk_quantize_weight_rows, 8 at a time: vcvtps2dq rounds half to even in the default mode, as
  * lrintf does, and the quotient is formed by the same division, so the result equals the scalar. */
-TK_AVX2_F16C void tk_weight_rows_to_i8_avx2(const void *w, tk_dtype dtype, int64_t K,
-                                                                      int64_t r0, int64_t r1, int8_t *out, int64_t Kp,
-                                                                      float *scale) {
+TK_AVX2_F16C void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                                              int8_t *out, int64_t Kp, float *scale) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const int64_t K8 = K / 8 * 8;
-    for (int64_t r = r0; r < r1; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         __m256 mv = _mm256_setzero_ps();
-        for (int64_t k = 0; k < K8; k += 8) mv = _mm256_max_ps(_mm256_and_ps(dense8(w, dtype, r * K + k), absmask), mv);
-        float m = hmax_ps(mv);
+        for (int64_t k = 0; k < K8; k += 8) mv = _mm256_max_ps(_mm256_and_ps(tk_dense8(w, dtype, r * K + k), absmask), mv);
+        float m = tk_hmax_ps(mv);
         for (int64_t k = K8; k < K; k++) { const float a = fabsf(tk_dense_element(w, dtype, r * K + k)); m = a > m ? a : m; }
         const float sc = m > 0.0f ? m / 127.0f : 1.0f;
         const __m256 scv = _mm256_set1_ps(sc);
         int8_t *o = out + r * Kp;
         for (int64_t k = 0; k < K8; k += 8) {
-            const __m256i i32 = _mm256_cvtps_epi32(_mm256_div_ps(dense8(w, dtype, r * K + k), scv));
+            const __m256i i32 = _mm256_cvtps_epi32(_mm256_div_ps(tk_dense8(w, dtype, r * K + k), scv));
             const __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
             _mm_storel_epi64((__m128i *)(o + k), _mm_packs_epi16(i16, i16));
         }
@@ -218,3 +194,4 @@ TK_AVX2_F16C void tk_weight_rows_to_i8_avx2(const void *w, tk_dtype dtype, int64
         scale[r] = sc;
     }
 }
+#endif

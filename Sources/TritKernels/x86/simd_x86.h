@@ -2,6 +2,7 @@
 #ifndef TRIT_SIMD_X86_H
 #define TRIT_SIMD_X86_H
 #include <immintrin.h>
+#include "trit_kernels.h"
 
 /* Sum of the eight i32 lanes. */
 __attribute__((target("avx2"))) static inline int32_t tk_hsum_i32(__m256i v) {
@@ -9,5 +10,27 @@ __attribute__((target("avx2"))) static inline int32_t tk_hsum_i32(__m256i v) {
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
     return _mm_cvtsi128_si32(s);
+}
+/* Sum and maximum of the eight f32 lanes. */
+__attribute__((target("avx2"))) static inline float tk_hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+__attribute__((target("avx2"))) static inline float tk_hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* Elements i..i+7 of a dense F32/F16/BF16 matrix as f32 (the vector form of tk_dense_element). */
+__attribute__((target("avx2,f16c"))) static inline __m256 tk_dense8(const void *w, tk_dtype dtype, int64_t i) {
+    if (dtype == TK_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
+    if (dtype == TK_BF16)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));
+    return _mm256_loadu_ps((const float *)w + i);
 }
 #endif

@@ -58,33 +58,6 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
     }
 }
 
-TK_AVX2 static inline __m256 load8(const void *w, tk_dtype dtype, int64_t i) {
-    switch (dtype) {
-    case TK_F16:
-        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
-    case TK_BF16: {
-        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + i));
-        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-    }
-    default:
-        return _mm256_loadu_ps((const float *)w + i);
-    }
-}
-
-TK_AVX2 static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* Tail of a row (K % 8 elements) in scalar. */
-static inline float load1(const void *w, tk_dtype dtype, int64_t i) {
-    if (dtype == TK_F16) return tk_f16_to_f32(((const uint16_t *)w)[i]);
-    if (dtype == TK_BF16) return tk_bf16_to_f32(((const uint16_t *)w)[i]);
-    return ((const float *)w)[i];
-}
-
 /* Dense product. One token (decode, the output head): 4 rows at once with 2 accumulators each,
  * so 8 independent FMA chains hide the FMA latency (one chain per row ran ~4× slower). Several
  * tokens: 2 rows × 4 tokens, each weight vector loaded once for 4 tokens. */
@@ -106,25 +79,25 @@ TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_
                 for (int64_t l = 0; l < esz; l++) _mm_prefetch(span + 4 * k * esz + dist + 64 * l, _MM_HINT_T1);
                 const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
                 for (int i = 0; i < 4; i++) {
-                    a[i][0] = _mm256_fmadd_ps(load8(w, dtype, (r + i) * K + k), x0, a[i][0]);
-                    a[i][1] = _mm256_fmadd_ps(load8(w, dtype, (r + i) * K + k + 8), x1, a[i][1]);
+                    a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
+                    a[i][1] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k + 8), x1, a[i][1]);
                 }
             }
             for (; k < K8; k += 8) {
                 const __m256 x0 = _mm256_loadu_ps(x + k);
-                for (int i = 0; i < 4; i++) a[i][0] = _mm256_fmadd_ps(load8(w, dtype, (r + i) * K + k), x0, a[i][0]);
+                for (int i = 0; i < 4; i++) a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
             }
             for (int i = 0; i < 4; i++) {
-                float sum = hsum_ps(_mm256_add_ps(a[i][0], a[i][1]));
-                for (int64_t kk = K8; kk < K; kk++) sum += load1(w, dtype, (r + i) * K + kk) * x[kk];
+                float sum = tk_hsum_ps(_mm256_add_ps(a[i][0], a[i][1]));
+                for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + i) * K + kk) * x[kk];
                 out[r + i] = sum;
             }
         }
         for (; r < r1; r++) {
             __m256 a0 = _mm256_setzero_ps();
-            for (int64_t k = 0; k < K8; k += 8) a0 = _mm256_fmadd_ps(load8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-            float sum = hsum_ps(a0);
-            for (int64_t kk = K8; kk < K; kk++) sum += load1(w, dtype, r * K + kk) * x[kk];
+            for (int64_t k = 0; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
+            float sum = tk_hsum_ps(a0);
+            for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
             out[r] = sum;
         }
         return;
@@ -137,8 +110,8 @@ TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_
             for (int j = 0; j < 2; j++) for (int i = 0; i < 4; i++) a[j][i] = _mm256_setzero_ps();
             const float *x0 = x + t0 * ldx;
             for (int64_t k = 0; k < K8; k += 8) {
-                const __m256 w0 = load8(w, dtype, r * K + k);
-                const __m256 w1 = rows == 2 ? load8(w, dtype, (r + 1) * K + k) : w0;
+                const __m256 w0 = tk_dense8(w, dtype, r * K + k);
+                const __m256 w1 = rows == 2 ? tk_dense8(w, dtype, (r + 1) * K + k) : w0;
                 for (int64_t i = 0; i < nt; i++) {
                     const __m256 xv = _mm256_loadu_ps(x0 + i * ldx + k);
                     a[0][i] = _mm256_fmadd_ps(w0, xv, a[0][i]);
@@ -147,8 +120,8 @@ TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_
             }
             for (int j = 0; j < rows; j++) {
                 for (int64_t i = 0; i < nt; i++) {
-                    float sum = hsum_ps(a[j][i]);
-                    for (int64_t kk = K8; kk < K; kk++) sum += load1(w, dtype, (r + j) * K + kk) * x0[i * ldx + kk];
+                    float sum = tk_hsum_ps(a[j][i]);
+                    for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + j) * K + kk) * x0[i * ldx + kk];
                     out[(t0 + i) * ldo + r + j] = sum;
                 }
             }

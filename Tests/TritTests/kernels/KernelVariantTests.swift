@@ -159,7 +159,8 @@ final class Int8HeadTests: XCTestCase {
         }
     }
 
-    /// The load-time head quantizer against a direct computation (ties, a zero row, K % 8 ≠ 0).
+    /// The load-time head quantizer, every variant, against a direct computation (ties, a zero
+    /// row, K % 8 ≠ 0).
     func testWeightRowQuantization() {
         var rng = Xoshiro256(seed: 9)
         let rows = 5, cols = 37, kp = 128
@@ -167,18 +168,21 @@ final class Int8HeadTests: XCTestCase {
         for k in 0..<cols { w[2 * cols + k] = 0 }
         w[0] = 127; w[1] = 0.5; w[2] = 1.5; w[3] = -2.5   // row 0: scale 1, ties round to even
         let h = w.map { tk_f32_to_f16($0) }
+        for name in KernelSelection.available {
+        let quantize = tk_kernels_named(name)!.pointee.quantize_weight_rows!
         for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) })] {
             var out = [Int8](repeating: 9, count: rows * kp), sc = [Float](repeating: 0, count: rows)
-            data.withUnsafeBytes { tk_quantize_weight_rows($0.baseAddress, dtype, Int64(cols), Int64(rows), &out, Int64(kp), &sc) }
+            data.withUnsafeBytes { quantize($0.baseAddress, dtype, Int64(cols), Int64(rows), &out, Int64(kp), &sc) }
             for r in 0..<rows {
                 let vals = (0..<cols).map { dtype == TK_F32 ? w[r * cols + $0] : tk_f16_to_f32(h[r * cols + $0]) }
                 let m = vals.map { abs($0) }.max()!
                 let want = m > 0 ? m / 127 : 1
-                XCTAssertEqual(sc[r], want)
-                for k in 0..<cols { XCTAssertEqual(out[r * kp + k], Int8((vals[k] / want).rounded(.toNearestOrEven)), "\(dtype) \(r) \(k)") }
-                XCTAssertTrue(out[(r * kp + cols)..<((r + 1) * kp)].allSatisfy { $0 == 0 })
+                XCTAssertEqual(sc[r], want, name)
+                for k in 0..<cols { XCTAssertEqual(out[r * kp + k], Int8((vals[k] / want).rounded(.toNearestOrEven)), "\(name) \(dtype) \(r) \(k)") }
+                XCTAssertTrue(out[(r * kp + cols)..<((r + 1) * kp)].allSatisfy { $0 == 0 }, name)
             }
-            XCTAssertEqual(Array(out[0..<4]), [127, 0, 2, -2])
+            XCTAssertEqual(Array(out[0..<4]), [127, 0, 2, -2], name)
+        }
         }
     }
 
