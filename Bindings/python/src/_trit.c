@@ -188,6 +188,17 @@ static PyObject *py_context_create(PyObject *self, PyObject *args) {
 
 static trit_context *context_of(PyObject *cap) { return PyCapsule_GetPointer(cap, "trit_context"); }
 
+/* The context of cap and two int sequences as int32 arrays (free both with PyMem_Free); NULL with
+ * an exception set and nothing to free on failure. */
+static trit_context *context_and_arrays(PyObject *cap, PyObject *sa, PyObject *sb, int32_t **a, Py_ssize_t *na,
+                                        int32_t **b, Py_ssize_t *nb) {
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    if (!(*a = int_array(sa, na))) return NULL;
+    if (!(*b = int_array(sb, nb))) { PyMem_Free(*a); return NULL; }
+    return c;
+}
+
 static PyObject *py_context_size(PyObject *self, PyObject *args) {
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
@@ -233,13 +244,10 @@ static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
     PyObject *cap, *tseq, *sseq;
     int n_vocab;
     if (!PyArg_ParseTuple(args, "OOOi", &cap, &tseq, &sseq, &n_vocab)) return NULL;
-    trit_context *c = context_of(cap);
-    if (!c) return NULL;
     Py_ssize_t n, ns;
-    int32_t *ids = int_array(tseq, &n);
-    if (!ids) return NULL;
-    int32_t *seqs = int_array(sseq, &ns);
-    if (!seqs) { PyMem_Free(ids); return NULL; }
+    int32_t *ids, *seqs;
+    trit_context *c = context_and_arrays(cap, tseq, sseq, &ids, &n, &seqs, &ns);
+    if (!c) return NULL;
     if (n != ns || n == 0) {
         PyMem_Free(ids); PyMem_Free(seqs);
         PyErr_SetString(PyExc_ValueError, "tokens and seq_ids must be non-empty and of equal length");
@@ -260,13 +268,10 @@ static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
 static PyObject *py_score(PyObject *self, PyObject *args) {
     PyObject *cap, *cseq, *tseq;
     if (!PyArg_ParseTuple(args, "OOO", &cap, &cseq, &tseq)) return NULL;
-    trit_context *c = context_of(cap);
-    if (!c) return NULL;
     Py_ssize_t nc, nt;
-    int32_t *ctx_ids = int_array(cseq, &nc);
-    if (!ctx_ids) return NULL;
-    int32_t *cont = int_array(tseq, &nt);
-    if (!cont) { PyMem_Free(ctx_ids); return NULL; }
+    int32_t *ctx_ids, *cont;
+    trit_context *c = context_and_arrays(cap, cseq, tseq, &ctx_ids, &nc, &cont, &nt);
+    if (!c) return NULL;
     double lp = 0;
     bool greedy = false;
     trit_status st;
