@@ -6,6 +6,21 @@ import TritKernels
 /// share one float epilogue, so they are equal exactly), on random shapes including widths that
 /// are not a multiple of the block.
 final class KernelVariantTests: XCTestCase {
+    /// An unknown variant, by name or by TRIT_KERNEL, is a clear error at load, not a trap.
+    func testUnknownVariantIsAnError() throws {
+        XCTAssertThrowsError(try KernelSelection.kernels(named: "avx9000")) { e in
+            XCTAssertEqual((e as? TritError)?.kind, .unsupported)
+            XCTAssertTrue((e as? TritError)?.message.contains("avx9000") == true, "\(e)")
+        }
+        setenv("TRIT_KERNEL", "avx9000", 1)
+        defer { unsetenv("TRIT_KERNEL") }
+        var o = Model.LoadOptions()
+        o.int8Head = true   // the head is quantized at load with the selected variant
+        XCTAssertThrowsError(try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf", options: o)) { e in
+            XCTAssertEqual((e as? TritError)?.kind, .unsupported, "\(e)")
+        }
+    }
+
     func testTernaryGemmVariantsEqualScalar() throws {
         var rng = Xoshiro256(seed: 99)
         let scalar = tk_kernels_named("scalar")!
