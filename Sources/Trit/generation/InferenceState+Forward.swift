@@ -56,7 +56,7 @@ extension InferenceState {
                                        n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
                                        scale: 1 / Float(hd).squareRoot(), scores: scores.ptr,
                                        scores_stride: Int64(nCtx * (c.nHeads / c.nKVHeads)),
-                                       n_kv_rows: 0)
+                                       n_kv_rows: 0, next_item: 0)
             tk_attention_par(pool, &job, Int64(n))
             if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }
             linear(w.wo, att, n: n, into: xb2, quantizedKp: 0)

@@ -99,7 +99,7 @@ public final class InferenceState {
         }
         invFreq = f
         if nThreads > 1 {
-            guard let p = tk_pool_create(Int32(nThreads)) else {
+            guard let p = tk_pool_shared(Int32(nThreads)) else {
                 throw TritError(.outOfMemory, "cannot start \(nThreads) threads")
             }
             pool = p

@@ -137,11 +137,12 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
 }
 
 static void attention_worker(void *p, int ith, int nth) {
-    const tk_attention_job *j = p;
+    tk_attention_job *j = p;
     const int64_t n_kv_heads = j->n_heads / j->group;
     const int64_t items = j->n_kv_rows * n_kv_heads;
     float *scores = j->scores + (int64_t)ith * j->scores_stride;
-    for (int64_t i = ith; i < items; i += nth) {
+    (void)nth;
+    for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < items;) {
         const int64_t t = i / n_kv_heads, g = i % n_kv_heads;
         const int64_t h0 = g * j->group;
         j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * j->hd, j->v[t] + g * j->hd, j->kv_stride,
@@ -151,5 +152,6 @@ static void attention_worker(void *p, int ith, int nth) {
 
 void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
     job->n_kv_rows = n;
+    job->next_item = 0;
     tk_pool_run(pool, attention_worker, job);
 }

@@ -1,7 +1,10 @@
-/* A memory read-bandwidth probe: every thread streams its share of a buffer. */
+/* A memory read-bandwidth probe: the pool's threads stream a buffer in 1 MB chunks taken from a
+ * shared counter (as the kernels take rows). */
 #include "trit_kernels.h"
 
-typedef struct { const uint64_t *p; size_t n; uint64_t sums[64]; } read_job;
+#define PROBE_CHUNK_WORDS (1u << 17)   /* 1 MB */
+
+typedef struct { const uint64_t *p; size_t n; size_t next; uint64_t sums[64]; } read_job;
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -42,30 +45,30 @@ __attribute__((target("avx512f"))) static uint64_t read_avx512(const char *p, si
 }
 #endif
 
-static void read_worker(void *ctx, int ith, int nth) {
-    read_job *j = ctx;
-    size_t per = (j->n / (size_t)nth) & ~(size_t)7;
-    size_t a = per * (size_t)ith, b = ith == nth - 1 ? j->n : a + per;
+static uint64_t read_range(const uint64_t *p, size_t a, size_t b) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) {
-        if (ith < 64) j->sums[ith] = read_avx512((const char *)(j->p + a), (b - a) * 8);
-        return;
-    }
-    if (__builtin_cpu_supports("avx2")) {
-        if (ith < 64) j->sums[ith] = read_avx2((const char *)(j->p + a), (b - a) * 8);
-        return;
-    }
+    if (__builtin_cpu_supports("avx512f")) return read_avx512((const char *)(p + a), (b - a) * 8);
+    if (__builtin_cpu_supports("avx2")) return read_avx2((const char *)(p + a), (b - a) * 8);
 #endif
     uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = a;
-    for (; i + 4 <= b; i += 4) { s0 ^= j->p[i]; s1 ^= j->p[i + 1]; s2 ^= j->p[i + 2]; s3 ^= j->p[i + 3]; }
-    for (; i < b; i++) s0 ^= j->p[i];
-    if (ith < 64) j->sums[ith] = s0 ^ s1 ^ s2 ^ s3;
+    for (; i + 4 <= b; i += 4) { s0 ^= p[i]; s1 ^= p[i + 1]; s2 ^= p[i + 2]; s3 ^= p[i + 3]; }
+    for (; i < b; i++) s0 ^= p[i];
+    return s0 ^ s1 ^ s2 ^ s3;
+}
+
+static void read_worker(void *ctx, int ith, int nth) {
+    read_job *j = ctx;
+    uint64_t s = 0;
+    (void)nth;
+    for (size_t a; (a = __atomic_fetch_add(&j->next, PROBE_CHUNK_WORDS, __ATOMIC_RELAXED)) < j->n;)
+        s ^= read_range(j->p, a, a + PROBE_CHUNK_WORDS < j->n ? a + PROBE_CHUNK_WORDS : j->n);
+    j->sums[ith % 64] ^= s;
 }
 
 uint64_t tk_read_memory(tk_pool *pool, const void *buf, size_t bytes) {
-    read_job j = {buf, bytes / 8, {0}};
+    read_job j = {buf, bytes / 8, 0, {0}};
     tk_pool_run(pool, read_worker, &j);
     uint64_t s = 0;
     for (int i = 0; i < 64; i++) s ^= j.sums[i];

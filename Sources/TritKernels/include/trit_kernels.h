@@ -102,13 +102,20 @@ void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 
 /* ---- thread pool (persistent workers; bounded spin, then block) ---- */
 typedef struct tk_pool tk_pool;
-/* A job is called as fn(ctx, worker_index, n_workers) on every worker including the caller. */
+/* A job is called as fn(ctx, thread_index, n_threads) on the caller (index 0) and on every worker
+ * that joins before the caller has finished its own call; a job must therefore take its work
+ * from a shared counter or scheduler, so that any subset of the threads (the caller alone
+ * included) completes it. Each index runs at most once per job. */
 typedef void (*tk_job_fn)(void *ctx, int ith, int nth);
-/* Returns NULL on failure (errno set). n_threads >= 1 (1 = no extra threads). */
+/* A private pool. Returns NULL on failure (errno set). n_threads >= 1 (1 = no extra threads). */
 tk_pool *tk_pool_create(int n_threads);
+/* The process's shared pool of n_threads threads (made on first use, reference counted). */
+tk_pool *tk_pool_shared(int n_threads);
+/* Releases a pool from tk_pool_create or one reference to a shared pool. */
 void tk_pool_free(tk_pool *pool);
 int tk_pool_size(const tk_pool *pool);
-/* Run fn on all threads and wait for all to finish. Not reentrant; one caller at a time. */
+/* Runs fn as described above and returns when it is complete. Thread-safe: while another
+ * thread's job runs on the pool, the caller runs its job alone. */
 void tk_pool_run(tk_pool *pool, tk_job_fn fn, void *ctx);
 
 /* Row-parallel forms of the two products, over all `rows` output rows. pool may be NULL. */
@@ -121,8 +128,8 @@ void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dty
 void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
                     int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 
-/* Attention of n query rows × n_heads heads, the (row, KV head) pairs dealt round-robin over the
- * pool's threads (causal rows differ in length, so round-robin balances them). Row t reads the
+/* Attention of n query rows × n_heads heads, the (row, KV head) pairs taken one at a time from a
+ * shared counter by the pool's threads. Row t reads the
  * cache rows k[t] / v[t] (n_kv[t] positions, stride kv_stride floats); query heads
  * [g*group, (g+1)*group) read KV head g. q and out rows have stride q_stride; scores:
  * n_threads × scores_stride floats (scores_stride ≥ group × the longest n_kv). */
@@ -133,6 +140,7 @@ typedef struct tk_attention_job {
     int64_t n_heads, group, hd; float scale;
     float *scores; int64_t scores_stride;
     int64_t n_kv_rows;               /* set by tk_attention_par */
+    int64_t next_item;               /* the next (row, KV head) item; atomic, set by tk_attention_par */
 } tk_attention_job;
 void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
 
