@@ -14,7 +14,8 @@ swift-release:
 
 build/lib/libtrit.so: swift-release
 	@mkdir -p build/lib
-	cp .build/release/libtrit.so build/lib/libtrit.so
+	cp .build/release/libtrit.so build/lib/libtrit.so.0
+	ln -sf libtrit.so.0 build/lib/libtrit.so
 
 build/bin/trit: swift-release
 	@mkdir -p build/bin

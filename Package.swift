@@ -3,10 +3,11 @@ import PackageDescription
 
 // MARK: - Link settings of the shared library
 // SwiftPM sets no SONAME, and exports every public symbol; the version script keeps
-// only trit_* (see ../shared/spec/swift-build-notes.md).
+// only trit_*. The SONAME carries the ABI's major version: libtrit.so.0 (Makefile installs
+// libtrit.so.0 and the development link libtrit.so → libtrit.so.0).
 let libraryLinkerSettings: [LinkerSetting] = [
     .unsafeFlags([
-        "-Xlinker", "-soname=libtrit.so",
+        "-Xlinker", "-soname=libtrit.so.0",
         "-Xlinker", "--version-script=Sources/TritC/exports.map",
     ]),
 ]

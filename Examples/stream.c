@@ -30,11 +30,11 @@ int main(int argc, char **argv) {
     gp.max_tokens = argc > 3 ? atoi(argv[3]) : 200;
     gp.seed = 7;
     progress p = {0, 0};
-    trit_generate_result r;
+    trit_generate_result r = {.size = sizeof r};
     fputs(argv[2], stdout);
     trit_status st = trit_generate(ctx, argv[2], &gp, on_piece, &p, &r);
     if (st != TRIT_OK) { fprintf(stderr, "\n%s\n", trit_last_error()); return 1; }
-    const char *why[] = {"max tokens", "end of text", "stop string", "context full", "callback"};
+    const char *why[] = {"max tokens", "end of text", "stop string", "context full", "callback", "aborted"};
     fprintf(stderr, "\n[%d tokens, %.1f tokens/s, stopped by %s]\n", r.n_generated_tokens,
             r.generation_seconds > 0 ? r.n_generated_tokens / r.generation_seconds : 0.0, why[r.stop_reason]);
     trit_context_free(ctx);

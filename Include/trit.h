@@ -25,9 +25,16 @@
  *     failure; the library owns the text, valid until the next trit call on this thread).
  *   - Handles are opaque. A NULL, freed or foreign handle gives TRIT_ERR_ARG, never a crash.
  *   - Output arguments are written only on success unless stated otherwise.
- *   - Params structs are passed by pointer; NULL means defaults. Get defaults from the
- *     *_default_params() functions and change only the fields you need; fields are only
- *     ever appended.
+ *   - ABI: every struct that crosses the API starts with `uint32_t size`, the sizeof the
+ *     caller was compiled with. Params structs (in) come from the *_default_params()
+ *     functions, which set size; change only the fields you need. NULL means defaults. A
+ *     struct from an older, shorter header gets defaults for the fields it lacks. Output
+ *     structs (info, result): set size = sizeof(the struct) before the call; the library
+ *     writes only that many bytes. Fields a newer caller has and this library does not are
+ *     ignored. A size below 4 or above 4096 is TRIT_ERR_ARG (an unset or garbage struct).
+ *     Fields are only ever appended, each at an offset at or beyond the previous sizeof; an
+ *     enum stored in a struct has a fixed-width integer type.
+ *   - The shared object is libtrit.so.MAJOR (SONAME); libtrit.so is the link for building.
  *   - Thread safety: a trit_model and a trit_tokenizer are immutable after load and may be
  *     used from any number of threads at once. A trit_context is used by one thread at a
  *     time; a call on a context that another thread is using fails with TRIT_ERR_STATE.
@@ -89,10 +96,12 @@ typedef struct trit_tokenizer trit_tokenizer; /* a vocabulary and its encoder; i
 
 /* ---- Models ----------------------------------------------------------------------------- */
 
-/* Called during loading with progress in [0, 1]. */
-typedef void (*trit_progress_fn)(float progress, void *user_data);
+/* Called during loading with progress in [0, 1] (0 first, 1 last, non-decreasing), on the
+ * loading thread. Return false to cancel: the load then fails with TRIT_ERR_CANCELLED. */
+typedef bool (*trit_progress_fn)(float progress, void *user_data);
 
 typedef struct trit_model_params {
+    uint32_t size;                  /* sizeof(trit_model_params); set by trit_model_default_params() */
     trit_progress_fn progress;      /* NULL: no progress reports */
     void *progress_user_data;
     bool int8_head;                 /* quantize the output head to int8 per row: half its bytes per
@@ -106,8 +115,9 @@ trit_model_params trit_model_default_params(void);
  * Hugging Face folder (config.json + *.safetensors). The file is memory-mapped; weights in
  * the runtime layout are used in place, others are converted once.
  * On success *out is a new handle; free it with trit_model_free(). On failure *out is NULL.
- * Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL path/out), TRIT_ERR_IO, TRIT_ERR_FORMAT,
- * TRIT_ERR_UNSUPPORTED or TRIT_ERR_OOM. */
+ * Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL path/out, bad params size), TRIT_ERR_IO,
+ * TRIT_ERR_FORMAT, TRIT_ERR_UNSUPPORTED, TRIT_ERR_OOM or TRIT_ERR_CANCELLED (the progress
+ * callback returned false). */
 trit_status trit_model_load(const char *path, const trit_model_params *params, trit_model **out);
 
 /* Release a model handle. NULL is a no-op. Contexts created from the model stay valid: the
@@ -116,6 +126,7 @@ trit_status trit_model_load(const char *path, const trit_model_params *params, t
 void trit_model_free(trit_model *model);
 
 typedef struct trit_model_info {
+    uint32_t size;           /* set by the caller: sizeof(trit_model_info) */
     char architecture[32];   /* "bitnet-b1.58", "bitnet", "llama", ... (NUL-terminated) */
     char file_type[48];      /* "I2_S", "TQ2_0", "F32", "HF packed ternary", ... */
     int64_t n_params;        /* parameters (a tied head counted once) */
@@ -132,7 +143,8 @@ typedef struct trit_model_info {
     int32_t eot;             /* end-of-turn token (e.g. <|eot_id|>), -1 when none */
 } trit_model_info;
 
-/* Fill *out with facts about the model. Thread-safe. Returns TRIT_OK or TRIT_ERR_ARG. */
+/* Fill *out (up to out->size bytes) with facts about the model. Thread-safe.
+ * Returns TRIT_OK or TRIT_ERR_ARG (NULL, invalid handle, out->size not set). */
 trit_status trit_model_get_info(const trit_model *model, trit_model_info *out);
 
 /* The model's tokenizer, borrowed: valid while the model handle is, not to be freed.
@@ -179,14 +191,22 @@ bool trit_token_is_eog(const trit_tokenizer *tokenizer, int32_t id);
 
 /* ---- Contexts --------------------------------------------------------------------------- */
 
+/* Called between layers and token groups of a long evaluation, on the evaluating thread.
+ * Return true to abort: the call then fails with TRIT_ERR_CANCELLED and the context is as
+ * before the call (generation: the tokens accepted so far are kept, see trit_generate). */
+typedef bool (*trit_abort_fn)(void *user_data);
+
 typedef struct trit_context_params {
+    uint32_t size;      /* sizeof(trit_context_params); set by trit_context_default_params() */
     int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096 */
     int32_t n_threads;  /* worker threads; 0 = one per online CPU core */
     int32_t n_batch;    /* tokens evaluated per forward pass while reading a prompt (1..4096) */
     int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (0 = 1; up to 4096) */
+    trit_abort_fn abort_callback;  /* NULL: long calls run to the end */
+    void *abort_user_data;
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1. Thread-safe. */
+/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback. Thread-safe. */
 trit_context_params trit_context_default_params(void);
 
 /* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,
@@ -238,6 +258,7 @@ trit_status trit_context_reset_seq(trit_context *ctx, int32_t seq_id);
 /* ---- Generation ------------------------------------------------------------------------- */
 
 typedef struct trit_generate_params {
+    uint32_t size;             /* sizeof(trit_generate_params); set by trit_generate_default_params() */
     int32_t max_tokens;        /* tokens to generate at most; ≤ 0: until EOS or the context is full */
     float temperature;         /* ≤ 0: greedy (argmax) */
     int32_t top_k;             /* keep the k most likely tokens; 0 = off */
@@ -263,18 +284,21 @@ trit_generate_params trit_generate_default_params(void);
  * stop generation (the result's stop_reason is then TRIT_STOP_CALLBACK). */
 typedef bool (*trit_piece_fn)(const char *piece, size_t len, void *user_data);
 
+/* Values of trit_generate_result.stop_reason. */
 typedef enum trit_stop_reason {
     TRIT_STOP_LENGTH = 0,       /* max_tokens reached */
     TRIT_STOP_EOG = 1,          /* an end-of-generation token */
     TRIT_STOP_STRING = 2,       /* a stop string */
     TRIT_STOP_CONTEXT_FULL = 3, /* the context has no free position */
-    TRIT_STOP_CALLBACK = 4      /* the piece callback returned false */
+    TRIT_STOP_CALLBACK = 4,     /* the piece callback returned false */
+    TRIT_STOP_ABORTED = 5       /* the context's abort callback returned true */
 } trit_stop_reason;
 
 typedef struct trit_generate_result {
+    uint32_t size;                /* set by the caller: sizeof(trit_generate_result) */
     int32_t n_prompt_tokens;
     int32_t n_generated_tokens;
-    trit_stop_reason stop_reason;
+    int32_t stop_reason;          /* a trit_stop_reason */
     double prompt_seconds;        /* time to evaluate the prompt */
     double generation_seconds;    /* time spent generating */
 } trit_generate_result;

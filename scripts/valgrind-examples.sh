@@ -8,7 +8,7 @@ export PKG_CONFIG_PATH=$PWD/build
 cc -O1 -gdwarf-4 Tests/c/test_api.c -o build/bin/test_api $(pkg-config --cflags --libs trit) -lpthread
 # valgrind 3.19 cannot read the DWARF 5 that clang 21 writes: run against a copy without debug info
 mkdir -p build/valgrind
-strip --strip-debug -o build/valgrind/libtrit.so build/lib/libtrit.so
+strip --strip-debug -o build/valgrind/libtrit.so.0 build/lib/libtrit.so.0
 export LD_LIBRARY_PATH=$PWD/build/valgrind
 run() {
     echo "== $*"

@@ -30,8 +30,9 @@ class BuildWithSwift(build_ext):
                                "-Xswiftc", "-static-stdlib"], cwd=root)
         lib = os.path.join(scratch, "release", "libtrit.so")
         os.makedirs(os.path.join(self.build_lib, "trit"), exist_ok=True)
-        shutil.copy2(lib, os.path.join(self.build_lib, "trit", "libtrit.so"))
-        shutil.copy2(lib, os.path.join(HERE, "trit", "libtrit.so"))  # for in-place/editable use
+        # the extension records the SONAME libtrit.so.0 and finds it next to itself ($ORIGIN)
+        shutil.copy2(lib, os.path.join(self.build_lib, "trit", "libtrit.so.0"))
+        shutil.copy2(lib, os.path.join(HERE, "trit", "libtrit.so.0"))  # for in-place/editable use
         for ext in self.extensions:
             ext.include_dirs.append(os.path.join(root, "Include"))
             ext.library_dirs.append(os.path.dirname(lib))
@@ -43,7 +44,7 @@ setup(
     version="0.1.0",
     description="Run BitNet b1.58 ternary language models on a CPU",
     packages=["trit"],
-    package_data={"trit": ["libtrit.so", "py.typed", "__init__.pyi"]},
+    package_data={"trit": ["libtrit.so.0", "py.typed", "__init__.pyi"]},
     ext_modules=[Extension("trit._trit", sources=["src/_trit.c"], libraries=["trit"],
                            extra_link_args=["-Wl,-rpath,$ORIGIN"])],
     cmdclass={"build_ext": BuildWithSwift},

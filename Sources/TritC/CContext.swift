@@ -6,7 +6,8 @@ import Glibc
 
 @_cdecl("trit_context_default_params")
 public func trit_context_default_params() -> trit_context_params {
-    trit_context_params(n_ctx: 0, n_threads: 0, n_batch: 128, n_seq: 1)
+    trit_context_params(size: UInt32(MemoryLayout<trit_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 128,
+                        n_seq: 1, abort_callback: nil, abort_user_data: nil)
 }
 
 @_cdecl("trit_context_create")
@@ -16,7 +17,7 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         guard let out else { throw TritError(.argument, "out is NULL") }
         out.pointee = nil
         let m = try object(model, ModelBox.self, "model").model
-        let p = params?.pointee ?? trit_context_default_params()
+        let p = try readParams(params, defaults: trit_context_default_params(), "params")
         guard p.n_ctx >= 0 else { throw TritError(.argument, "n_ctx must be ≥ 0, got \(p.n_ctx)") }
         guard p.n_threads >= 0 else { throw TritError(.argument, "n_threads must be ≥ 0, got \(p.n_threads)") }
         let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)

@@ -7,7 +7,7 @@ import Glibc
 @_cdecl("trit_generate_default_params")
 public func trit_generate_default_params() -> trit_generate_params {
     let s = SamplingParams()
-    return trit_generate_params(max_tokens: 128, temperature: s.temperature, top_k: Int32(s.topK), top_p: s.topP,
+    return trit_generate_params(size: UInt32(MemoryLayout<trit_generate_params>.size), max_tokens: 128, temperature: s.temperature, top_k: Int32(s.topK), top_p: s.topP,
                                 min_p: s.minP, repeat_penalty: s.repeatPenalty, repeat_last_n: Int32(s.repeatLastN),
                                 seed: s.seed, stop: nil, n_stop: 0, ignore_eos: false, add_special: true, parse_special: false)
 }
@@ -37,7 +37,8 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
                    prompt: (Trit.Tokenizer, trit_generate_params, Bool) throws -> [Int32]) -> trit_status {
     guarded {
         try withContext(ctx) { box in
-            let p = params?.pointee ?? trit_generate_default_params()
+            let p = try readParams(params, defaults: trit_generate_default_params(), "params")
+            if let result { _ = try declaredSize(UnsafeRawPointer(result), "result") }
             let g = try generationParams(p)
             guard let tok = box.state.model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
             let ids = try prompt(tok, p, box.state.nPast == 0)
@@ -54,9 +55,12 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
                 case .contextFull: reason = TRIT_STOP_CONTEXT_FULL
                 case .cancelled: reason = TRIT_STOP_CALLBACK
                 }
-                result.pointee = trit_generate_result(n_prompt_tokens: Int32(res.promptTokens), n_generated_tokens: Int32(res.tokens.count),
-                                                      stop_reason: reason, prompt_seconds: res.promptSeconds,
-                                                      generation_seconds: res.generationSeconds)
+                let r = trit_generate_result(size: UInt32(MemoryLayout<trit_generate_result>.size),
+                                             n_prompt_tokens: Int32(clamping: res.promptTokens),
+                                             n_generated_tokens: Int32(clamping: res.tokens.count),
+                                             stop_reason: Int32(bitPattern: reason.rawValue), prompt_seconds: res.promptSeconds,
+                                             generation_seconds: res.generationSeconds)
+                try writeOut(r, to: result, "result")
             }
         }
     }

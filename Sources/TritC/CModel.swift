@@ -6,7 +6,8 @@ import Glibc
 
 @_cdecl("trit_model_default_params")
 public func trit_model_default_params() -> trit_model_params {
-    trit_model_params(progress: nil, progress_user_data: nil, int8_head: false)
+    trit_model_params(size: UInt32(MemoryLayout<trit_model_params>.size), progress: nil, progress_user_data: nil,
+                      int8_head: false)
 }
 
 @_cdecl("trit_model_load")
@@ -16,12 +17,14 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         guard let out else { throw TritError(.argument, "out is NULL") }
         out.pointee = nil
         let p = try string(path, "path")
-        let prm = params?.pointee ?? trit_model_default_params()
-        prm.progress?(0, prm.progress_user_data)
+        let prm = try readParams(params, defaults: trit_model_default_params(), "params")
         var options = Model.LoadOptions()
         options.int8Head = prm.int8_head
+        if let cb = prm.progress {
+            let user = prm.progress_user_data
+            options.progress = { cb($0, user) }
+        }
         let model = try Model.load(path: p, options: options)
-        prm.progress?(1, prm.progress_user_data)
         out.pointee = makeHandle(ModelBox(model))
     }
 }
@@ -48,22 +51,24 @@ public func trit_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutablePoi
         let m = try object(model, ModelBox.self, "model").model
         guard let out else { throw TritError(.argument, "out is NULL") }
         var info = trit_model_info()
+        info.size = UInt32(MemoryLayout<trit_model_info>.size)
         let c = m.config
         fill(&info.architecture, c.architecture)
         fill(&info.file_type, m.fileType)
         info.n_params = Int64(m.parameterCount)
         info.weight_bytes = Int64(m.weightBytes)
-        info.n_vocab = Int32(c.vocabSize)
-        info.n_ctx_train = Int32(c.contextLength)
-        info.n_embd = Int32(c.dim)
-        info.n_layer = Int32(c.nLayers)
-        info.n_head = Int32(c.nHeads)
-        info.n_head_kv = Int32(c.nKVHeads)
-        info.n_ff = Int32(c.ffnDim)
+        // validated at load: every size fits an int32 (ModelConfig.validate)
+        info.n_vocab = Int32(clamping: c.vocabSize)
+        info.n_ctx_train = Int32(clamping: c.contextLength)
+        info.n_embd = Int32(clamping: c.dim)
+        info.n_layer = Int32(clamping: c.nLayers)
+        info.n_head = Int32(clamping: c.nHeads)
+        info.n_head_kv = Int32(clamping: c.nKVHeads)
+        info.n_ff = Int32(clamping: c.ffnDim)
         info.bos = m.tokenizer?.bos ?? -1
         info.eos = m.tokenizer?.eos ?? -1
         info.eot = m.tokenizer?.endOfTurn ?? -1
-        out.pointee = info
+        try writeOut(info, to: out, "info")
     }
 }
 

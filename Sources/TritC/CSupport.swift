@@ -149,3 +149,38 @@ func copyOut(_ bytes: [UInt8], _ buf: UnsafeMutablePointer<CChar>?, _ capacity: 
         }
     }
 }
+
+// MARK: - Structs that cross the ABI (trit.h "Conventions": a leading uint32_t size)
+
+/// The caller's size of a struct whose first field is `uint32_t size`.
+func declaredSize(_ p: UnsafeRawPointer, _ what: String) throws -> Int {
+    let size = Int(p.load(as: UInt32.self))
+    guard size >= 4, size <= 4096 else {
+        throw TritError(.argument, "\(what).size is \(size): set it to sizeof the struct (the *_default_params() functions do)")
+    }
+    return size
+}
+
+/// A params struct as the caller sent it: the fields an older (shorter) struct lacks keep
+/// their defaults; fields a newer caller has beyond ours are ignored. NULL gives the defaults.
+func readParams<T>(_ p: UnsafePointer<T>?, defaults: T, _ what: String) throws -> T {
+    guard let p else { return defaults }
+    let n = min(try declaredSize(UnsafeRawPointer(p), what), MemoryLayout<T>.size)
+    var value = defaults
+    withUnsafeMutableBytes(of: &value) { dst in
+        dst.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(p), count: n))
+        dst.storeBytes(of: UInt32(MemoryLayout<T>.size), as: UInt32.self)
+    }
+    return value
+}
+
+/// Writes an output struct up to the caller's declared size (its size field is kept).
+func writeOut<T>(_ value: T, to out: UnsafeMutablePointer<T>, _ what: String) throws {
+    let raw = UnsafeMutableRawPointer(out)
+    let callerSize = try declaredSize(UnsafeRawPointer(raw), what)
+    let n = min(callerSize, MemoryLayout<T>.size)
+    withUnsafeBytes(of: value) { src in
+        // skip the size field itself
+        (raw + 4).copyMemory(from: src.baseAddress! + 4, byteCount: n - 4)
+    }
+}

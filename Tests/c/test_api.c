@@ -58,7 +58,7 @@ int main(int argc, char **argv) {
     EXPECT(trit_model_load("/tmp", NULL, &model), TRIT_ERR_IO);
     EXPECT(trit_model_load(path, NULL, &model), TRIT_OK);
 
-    trit_model_info info;
+    trit_model_info info = {.size = sizeof info};
     EXPECT(trit_model_get_info(NULL, &info), TRIT_ERR_ARG);
     EXPECT(trit_model_get_info(model, NULL), TRIT_ERR_ARG);
     EXPECT(trit_model_get_info((trit_model *)&info, &info), TRIT_ERR_ARG);   /* not a handle */
@@ -155,7 +155,7 @@ int main(int argc, char **argv) {
     gp = trit_generate_default_params();
     gp.max_tokens = 20; gp.ignore_eos = true; gp.seed = 5;
     char a[4096] = "", b[4096] = "";
-    trit_generate_result r;
+    trit_generate_result r = {.size = sizeof r};
     EXPECT(trit_context_reset(ctx), TRIT_OK);
     EXPECT(trit_generate(ctx, "Every morning", &gp, collect, a, &r), TRIT_OK);
     CHECK(r.n_generated_tokens == 20 && r.stop_reason == TRIT_STOP_LENGTH, "20 tokens, length (%d, %d)", r.n_generated_tokens, r.stop_reason);

@@ -36,4 +36,5 @@ def test_only_trit_symbols_exported(built):
     globals_ = [l.split()[-1] for l in out.splitlines() if len(l.split()) == 3 and l.split()[1] in "TDBRVW"]
     assert globals_ and all(s.startswith("trit_") for s in globals_), [s for s in globals_ if not s.startswith("trit_")][:10]
     soname = subprocess.check_output(["readelf", "-d", os.path.join(ROOT, "build", "lib", "libtrit.so")], text=True)
-    assert "Library soname: [libtrit.so]" in soname
+    assert "Library soname: [libtrit.so.0]" in soname
+    assert os.readlink(os.path.join(ROOT, "build", "lib", "libtrit.so")) == "libtrit.so.0"

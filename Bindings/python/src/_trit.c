@@ -87,7 +87,7 @@ static PyObject *py_model_info(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
     trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
     if (!m) return NULL;
-    trit_model_info i;
+    trit_model_info i = {.size = sizeof i};
     trit_status st = trit_model_get_info(m, &i);
     if (st != TRIT_OK) return raise_status(st);
     return Py_BuildValue("{s:s,s:s,s:L,s:L,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
@@ -339,7 +339,7 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
         p.stop = stops; p.n_stop = (size_t)ns;
     }
     gen_state g = {callback == Py_None ? NULL : callback, 0};
-    trit_generate_result res;
+    trit_generate_result res = {.size = sizeof res};
     memset(&res, 0, sizeof res);
     trit_status st;
     if (PyUnicode_Check(prompt)) {
@@ -361,10 +361,10 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     Py_XDECREF(stop_fast);
     if (g.failed) return NULL;   /* the callback raised */
     if (st != TRIT_OK) return raise_status(st);
-    static const char *reasons[] = {"length", "eos", "stop", "context", "callback"};
+    static const char *reasons[] = {"length", "eos", "stop", "context", "callback", "aborted"};
     return Py_BuildValue("{s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
                          "n_generated_tokens", res.n_generated_tokens,
-                         "stop_reason", reasons[res.stop_reason <= 4 ? res.stop_reason : 0],
+                         "stop_reason", reasons[res.stop_reason >= 0 && res.stop_reason <= 5 ? res.stop_reason : 0],
                          "prompt_seconds", res.prompt_seconds, "generation_seconds", res.generation_seconds);
 }
 

@@ -21,7 +21,7 @@ def test_module_attributes():
     for name in ["Model", "Tokenizer", "TritError"]:
         assert hasattr(trit, name)
     pkg = os.path.dirname(trit.__file__)
-    for f in ["__init__.pyi", "py.typed", "libtrit.so"]:
+    for f in ["__init__.pyi", "py.typed", "libtrit.so.0"]:
         assert os.path.exists(os.path.join(pkg, f)), f
 
 

@@ -6,7 +6,9 @@ import Glibc
 /// The forward pass for a batch of n ≤ maxBatch consecutive tokens (spec §1.4; the 1bitLLM and
 /// llama variants differ only in the activation, the sub-norms and the RoPE pairing).
 extension InferenceState {
-    func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool) {
+    /// Throws only TritError .cancelled, when `shouldAbort` asks between layers; the cache rows
+    /// written so far lie beyond the sequences' committed positions, so nothing is changed.
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool) throws {
         let c = model.config
         let n = tokens.count
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
@@ -27,6 +29,7 @@ extension InferenceState {
         }
 
         for (l, w) in model.layers.enumerated() {
+            if let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
             // the cache of (sequence, layer) for row t
             @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<Float> { keyCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
             @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<Float> { valueCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }

@@ -44,6 +44,9 @@ public final class InferenceState {
                                          _ s: UnsafePointer<Float>, _ qsum: UnsafeMutablePointer<Int32>,
                                          _ n: Int, _ cols: Int, _ kp: Int) -> Void
     public var quantizationHook: QuantizationHook?
+    /// Asked between layers of every forward pass; true aborts the evaluation (TritError
+    /// .cancelled) and leaves the state as it was before the call.
+    public var shouldAbort: (() -> Bool)?
     var quantizationCalls = 0
 
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1) throws {
@@ -136,11 +139,12 @@ public final class InferenceState {
         seqPast[s] = 0
     }
 
-    /// Keeps the first `n` positions of the cache.
+    /// Keeps the first `n` positions of the cache. The kept logits belong to the last position:
+    /// removing any position invalidates them.
     public func truncate(to n: Int) throws {
         guard n >= 0, n <= nPast else { throw TritError.argument("cannot truncate to \(n) positions: the context holds \(nPast)") }
+        if n < nPast { hasLogits = false }
         nPast = n
-        if n == 0 { hasLogits = false }
     }
 
     /// Appends `tokens` at positions nPast..., updating the cache. When `allLogits` is given it
@@ -155,16 +159,25 @@ public final class InferenceState {
         guard tokens.count <= nCtx - nPast else {
             throw TritError(.contextFull, "\(tokens.count) tokens do not fit: the context holds \(nPast) of \(nCtx) positions")
         }
+        // a cancelled or aborted call leaves the context as it was
+        let past0 = nPast, hadLogits = hasLogits
         var start = 0
-        while start < tokens.count {
-            if let sc = shouldContinue, !sc() { throw TritError(.cancelled, "evaluation cancelled") }
-            let n = min(maxBatch, tokens.count - start)
-            let isLast = start + n == tokens.count
-            let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
-            for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t }
-            forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
-            nPast += n
-            start += n
+        do {
+            while start < tokens.count {
+                if let sc = shouldContinue, !sc() { throw TritError(.cancelled, "evaluation cancelled") }
+                let n = min(maxBatch, tokens.count - start)
+                let isLast = start + n == tokens.count
+                let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
+                for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t }
+                if start == 0 { hasLogits = false }  // the old logits no longer describe the last position
+                try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
+                nPast += n
+                start += n
+            }
+        } catch {
+            nPast = past0
+            hasLogits = hadLogits
+            throw error
         }
     }
 
@@ -185,17 +198,27 @@ public final class InferenceState {
                 throw TritError(.contextFull, "sequence \(s) is full: it holds \(seqPast[s]) of \(nCtx) positions")
             }
         }
+        let past0 = seqPast, hadLogits = hasLogits
+        // sequence 0's kept logits describe its last position: appending to it invalidates them
+        if added[0] > 0 { hasLogits = false }
         var start = 0
-        while start < tokens.count {
-            let n = min(maxBatch, tokens.count - start)
-            for t in 0..<n {
-                let s = Int(seqs[start + t])
-                rowSeq[t] = s
-                rowPos[t] = seqPast[s]
-                seqPast[s] += 1
+        do {
+            while start < tokens.count {
+                let n = min(maxBatch, tokens.count - start)
+                for t in 0..<n {
+                    let s = Int(seqs[start + t])
+                    rowSeq[t] = s
+                    rowPos[t] = seqPast[s]
+                    seqPast[s] += 1
+                }
+                try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: logits + start * vocab,
+                            wantLast: false)
+                start += n
             }
-            forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: logits + start * vocab, wantLast: false)
-            start += n
+        } catch {
+            seqPast = past0
+            hasLogits = hadLogits
+            throw error
         }
     }
 

@@ -2,11 +2,11 @@
 enum GGUFModelLoader {
     static let supportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet", "llama"]
 
-    static func load(path: String) throws -> Model {
-        try load(try GGUFFile(path: path))
+    static func load(path: String, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+        try load(try GGUFFile(path: path), progress: progress)
     }
 
-    static func load(_ g: GGUFFile) throws -> Model {
+    static func load(_ g: GGUFFile, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
@@ -55,15 +55,25 @@ enum GGUFModelLoader {
             ropeTheta: try float("rope.freq_base", default: 10000),
             normEps: try float("attention.layer_norm_rms_epsilon", default: 1e-5),
             tiedEmbeddings: g.tensor("output.weight") == nil)
-        if let kl = g.metadata["\(arch).attention.key_length"]?.int { cfg.headDim = kl }
+        var keys = ModelConfig.KeyNames()
+        keys.dim = "\(arch).embedding_length"; keys.ffnDim = "\(arch).feed_forward_length"
+        keys.nLayers = "\(arch).block_count"; keys.nHeads = "\(arch).attention.head_count"
+        keys.nKVHeads = "\(arch).attention.head_count_kv"; keys.vocabSize = "\(arch).vocab_size"
+        keys.contextLength = "\(arch).context_length"; keys.ropeTheta = "\(arch).rope.freq_base"
+        keys.normEps = "\(arch).attention.layer_norm_rms_epsilon"
+        keys.headDim = "head size (\(arch).embedding_length / attention.head_count)"
+        if g.metadata["\(arch).attention.key_length"] != nil {
+            cfg.headDim = try int("attention.key_length")
+            keys.headDim = "\(arch).attention.key_length"
+        }
+        try cfg.validate(origin: path, keys: keys)
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
         guard ropeDim == cfg.headDim else {
-            throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the head size \(cfg.headDim); partial rotary embeddings are not supported")
+            throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the \(keys.headDim) \(cfg.headDim); partial rotary embeddings are not supported")
         }
         if let st = g.metadata["\(arch).rope.scaling.type"]?.string, st != "none" {
             throw TritError.unsupported("\(path): \(arch).rope.scaling.type \"\(st)\" is not supported")
         }
-        try cfg.validate(origin: path)
 
         func raw(_ name: String) throws -> RawTensor {
             guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
@@ -100,6 +110,7 @@ enum GGUFModelLoader {
                 up: try linear(p + "ffn_up.weight", rows: cfg.ffnDim, cols: dim),
                 down: try linear(p + "ffn_down.weight", rows: dim, cols: cfg.ffnDim),
                 ffnSubNorm: cfg.subNorms ? try vector(p + "ffn_sub_norm.weight", cfg.ffnDim) : nil))
+            try progress.layer(l, of: cfg.nLayers)
         }
         let ropeFreqs = g.tensor("rope_freqs.weight") != nil ? try vector("rope_freqs.weight", cfg.headDim / 2) : nil
 

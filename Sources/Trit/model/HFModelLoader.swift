@@ -5,7 +5,7 @@ import Glibc
 /// Builds a Model from a Hugging Face folder: config.json plus one or many *.safetensors
 /// (spec §1.2, §1.3, §2).
 enum HFModelLoader {
-    static func load(folder: String) throws -> Model {
+    static func load(folder: String, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let configPath = folder + "/config.json"
         guard fileExists(configPath) else { throw TritError(.io, "\(folder): no config.json in this folder") }
         let config = try JSON.parse(try readWholeFile(configPath, limit: 1 << 24), origin: configPath)
@@ -86,7 +86,12 @@ enum HFModelLoader {
             throw TritError.format("\(folder): tie_word_embeddings is false but there is no lm_head.weight tensor")
         }
         cfg.tiedEmbeddings = !hasLMHead
-        try cfg.validate(origin: configPath)
+        var keys = ModelConfig.KeyNames()
+        keys.dim = "hidden_size"; keys.ffnDim = "intermediate_size"; keys.nLayers = "num_hidden_layers"
+        keys.nHeads = "num_attention_heads"; keys.nKVHeads = "num_key_value_heads"; keys.headDim = "head_dim"
+        keys.vocabSize = "vocab_size"; keys.contextLength = "max_position_embeddings"; keys.ropeTheta = "rope_theta"
+        keys.normEps = "rms_norm_eps"
+        try cfg.validate(origin: configPath, keys: keys)
 
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             let t = try tensors.raw(name)
@@ -137,6 +142,7 @@ enum HFModelLoader {
                 up: try linear(p + "mlp.up_proj", rows: cfg.ffnDim, cols: dim),
                 down: try linear(p + "mlp.down_proj", rows: dim, cols: cfg.ffnDim),
                 ffnSubNorm: try subNorm(l, "mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", cfg.ffnDim)))
+            try progress.layer(l, of: cfg.nLayers)
         }
         let tokenizer = try HFTokenizerLoader.loadIfPresent(folder: folder, config: config)
         let fileType: String

@@ -39,21 +39,27 @@ public final class Model: @unchecked Sendable {
     }
 
     /// Choices made at load time.
-    public struct LoadOptions: Sendable {
+    public struct LoadOptions {
         /// Quantize the output head to int8 per row (half the bytes read per generated token;
         /// logits move by about 1e-2: see README "Fewer bytes per token"). Off by default: exact.
         public var int8Head = false
+        /// Called with progress in [0, 1]; returning false cancels the load (TritError .cancelled).
+        public var progress: ((Float) -> Bool)?
         public init() {}
     }
 
     /// Loads a GGUF file or a Hugging Face model folder (config.json + safetensors).
     public static func load(path: String, options: LoadOptions = LoadOptions()) throws -> Model {
-        let m = isDirectory(path) ? try HFModelLoader.load(folder: path) : try GGUFModelLoader.load(path: path)
+        let progress = LoadProgress(callback: options.progress)
+        try progress.report(0)
+        let m = isDirectory(path) ? try HFModelLoader.load(folder: path, progress: progress)
+                                  : try GGUFModelLoader.load(path: path, progress: progress)
         if options.int8Head {
             m.int8Output = try Int8Matrix(quantizing: m.output)
             // the F16 head's pages are no longer read for the product: let the kernel drop them
             if let f = m.output.owner as? MappedFile { f.dontNeed(m.output.data, m.output.byteCount) }
         }
+        try progress.report(1)
         return m
     }
 

@@ -25,18 +25,35 @@ public struct ModelConfig: Sendable {
     public var qDim: Int { nHeads * headDim }
     public var kvDim: Int { nKVHeads * headDim }
 
-    /// Consistency checks on values read from a file.
-    func validate(origin: String) throws {
+    /// The file's name for each value, so an error names the key a user can look up.
+    struct KeyNames {
+        var dim = "embedding length", ffnDim = "feed-forward length", nLayers = "block count"
+        var nHeads = "head count", nKVHeads = "KV head count", headDim = "head dimension"
+        var vocabSize = "vocabulary size", contextLength = "context length"
+        var ropeTheta = "rope theta", normEps = "RMS norm epsilon"
+    }
+
+    /// Consistency checks on values read from a file. Every size then fits an Int32 (the C API's
+    /// int32_t fields) and every product of sizes the engine forms fits an Int.
+    func validate(origin: String, keys k: KeyNames = KeyNames()) throws {
         func bad(_ m: String) -> TritError { TritError.format("\(origin): \(m)") }
         let limit = 1 << 20
-        for (name, v) in [("embedding length", dim), ("feed-forward length", ffnDim), ("block count", nLayers),
-                          ("head count", nHeads), ("KV head count", nKVHeads), ("vocabulary size", vocabSize)] {
-            guard v > 0, v <= limit else { throw bad("\(name) \(v) is out of range") }
+        for (name, v) in [(k.dim, dim), (k.ffnDim, ffnDim), (k.nLayers, nLayers),
+                          (k.nHeads, nHeads), (k.nKVHeads, nKVHeads), (k.vocabSize, vocabSize)] {
+            guard v > 0, v <= limit else { throw bad("\(name) \(v) is out of range (1...\(limit))") }
         }
-        guard nHeads % nKVHeads == 0 else { throw bad("head count \(nHeads) is not a multiple of the KV head count \(nKVHeads)") }
-        guard headDim > 0, headDim % 2 == 0, headDim <= 1024 else { throw bad("head dimension \(headDim) must be even and at most 1024") }
-        guard contextLength > 0 else { throw bad("context length \(contextLength) is out of range") }
-        guard ropeTheta > 0, ropeTheta.isFinite else { throw bad("rope theta \(ropeTheta) is invalid") }
-        guard normEps > 0, normEps.isFinite, normEps < 1 else { throw bad("RMS norm epsilon \(normEps) is invalid") }
+        guard nHeads % nKVHeads == 0 else { throw bad("\(k.nHeads) \(nHeads) is not a multiple of \(k.nKVHeads) \(nKVHeads)") }
+        guard headDim > 0, headDim % 2 == 0, headDim <= 1024 else { throw bad("\(k.headDim) \(headDim) must be even and at most 1024") }
+        // the int8 kernels sum up to 127 × 64 × K in int32 (a code scaled by at most 64, see the
+        // VNNI kernels): K ≤ 2^17 keeps that below 2^31
+        let widthLimit = 1 << 17
+        for (name, v) in [(k.dim, dim), (k.ffnDim, ffnDim), ("\(k.nHeads) × \(k.headDim)", nHeads * headDim)] {
+            guard v <= widthLimit else { throw TritError.unsupported("\(origin): \(name) \(v) is wider than trit's int8 kernels allow (\(widthLimit))") }
+        }
+        guard contextLength > 0, contextLength <= Int(Int32.max) else {
+            throw bad("\(k.contextLength) \(contextLength) is out of range (1...\(Int32.max))")
+        }
+        guard ropeTheta > 0, ropeTheta.isFinite else { throw bad("\(k.ropeTheta) \(ropeTheta) is invalid") }
+        guard normEps > 0, normEps.isFinite, normEps < 1 else { throw bad("\(k.normEps) \(normEps) is invalid") }
     }
 }

@@ -31,8 +31,12 @@ enum GGUFTokenizerLoader {
             }
             merges = m
         }
-        func id(_ k: String) -> Int32? {
-            g.metadata["tokenizer.ggml.\(k)"]?.int.flatMap { Int32(exactly: $0) }
+        func id(_ k: String) throws -> Int32? {
+            guard let v = g.metadata["tokenizer.ggml.\(k)"] else { return nil }
+            guard let i = v.int, let id = Int32(exactly: i), id >= 0, Int(id) < tokens.count else {
+                throw TritError.format("\(path): tokenizer.ggml.\(k) \(v.summary) is outside the vocabulary (\(tokens.count) tokens)")
+            }
+            return id
         }
         func flag(_ k: String, _ d: Bool) -> Bool { g.metadata["tokenizer.ggml.\(k)"]?.bool ?? d }
         let pre = g.metadata["tokenizer.ggml.pre"]?.string
@@ -42,10 +46,10 @@ enum GGUFTokenizerLoader {
         case .bpe: preTok = try choosePre(pre, tokens: tokens, origin: path)
         }
         var eot: [Int32] = []
-        if let e = id("eot_token_id") { eot.append(e) }
-        if let e = id("eom_token_id") { eot.append(e) }
+        if let e = try id("eot_token_id") { eot.append(e) }
+        if let e = try id("eom_token_id") { eot.append(e) }
         return try Tokenizer(kind: kind, tokens: tokens, scores: scores, types: types, merges: merges,
-                             bos: id("bos_token_id"), eos: id("eos_token_id"), unk: id("unknown_token_id"), eot: eot,
+                             bos: try id("bos_token_id"), eos: try id("eos_token_id"), unk: try id("unknown_token_id"), eot: eot,
                              addBOS: flag("add_bos_token", kind == .spm || preTok == .llama3), addEOS: flag("add_eos_token", false),
                              addSpacePrefix: flag("add_space_prefix", kind == .spm), preTokenizer: preTok, origin: path)
     }

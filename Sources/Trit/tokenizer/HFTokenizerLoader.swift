@@ -63,9 +63,10 @@ enum HFTokenizerLoader {
         }
         func valid(_ id: Int32?) -> Int32? { id.flatMap { $0 >= 0 && Int($0) < tokens.count ? $0 : nil } }
         // added tokens beyond the SentencePiece vocabulary (e.g. a pad token at 32000)
-        let vocabSize = config["vocab_size"]?.int ?? tokens.count
+        // (vocab_size is untrusted: ids are also capped at 2^24, as for tokenizer.json)
+        let vocabSize = min(config["vocab_size"]?.int ?? tokens.count, 1 << 24)
         if let added = tokenizerConfig?["added_tokens_decoder"]?.object {
-            for (k, v) in added {
+            for (k, v) in added.sorted(by: { (Int($0.0) ?? -1) < (Int($1.0) ?? -1) }) {
                 guard let id = Int(k), id >= tokens.count, id < vocabSize, let content = v["content"]?.string else { continue }
                 while tokens.count < id { tokens.append("<unused\(tokens.count)>"); scores.append(0); types.append(.unused) }
                 tokens.append(content); scores.append(0); types.append(v["special"]?.bool == true ? .control : .userDefined)
@@ -124,10 +125,20 @@ enum HFTokenizerLoader {
             let text = v.string ?? v["content"]?.string
             return text.flatMap { t in tokens.firstIndex(where: { $0.utf8.elementsEqual(t.utf8) }).map { Int32($0) } }
         }
-        let bos = idOf("bos_token") ?? config["bos_token_id"]?.int.map { Int32($0) }
-        var eos = idOf("eos_token") ?? config["eos_token_id"]?.int.map { Int32($0) }
+        func configID(_ key: String, _ v: JSON?) throws -> Int32? {
+            guard let v, !v.isNull else { return nil }
+            guard let i = v.int, let id = Int32(exactly: i), id >= 0, Int(id) < tokens.count else {
+                throw TritError.format("config.json: \(key) \(v.int.map(String.init) ?? "(not an integer)") is outside the vocabulary (\(tokens.count) tokens)")
+            }
+            return id
+        }
+        let bos = try idOf("bos_token") ?? configID("bos_token_id", config["bos_token_id"]?.array == nil ? config["bos_token_id"] : nil)
+        var eos = try idOf("eos_token") ?? configID("eos_token_id", config["eos_token_id"]?.array == nil ? config["eos_token_id"] : nil)
         var extra: [Int32] = []
-        if let arr = config["eos_token_id"]?.array { for e in arr { if let i = e.int { extra.append(Int32(i)) } }; eos = eos ?? extra.first }
+        if let arr = config["eos_token_id"]?.array {
+            for e in arr { if let i = try configID("eos_token_id", e) { extra.append(i) } }
+            eos = eos ?? extra.first
+        }
         return try Tokenizer(kind: .bpe, tokens: tokens, scores: [], types: types, merges: merges,
                              bos: bos, eos: eos, unk: nil, eot: extra,
                              addBOS: tokenizerConfig?["add_bos_token"]?.bool ?? (bos != nil),

@@ -1,0 +1,41 @@
+"""ABI: a program compiled against an older header (shorter structs) runs against this library."""
+import os
+import re
+import subprocess
+
+from conftest import BIN, ROOT, run
+
+HEADER = os.path.join(ROOT, "Include", "trit.h")
+
+
+def older_header():
+    """trit.h without the newest field of each growable struct, as an earlier release had it."""
+    h = open(HEADER).read()
+    h = re.sub(r"\n    trit_abort_fn abort_callback;[^\n]*\n    void \*abort_user_data;", "", h)   # context params
+    h = re.sub(r"\n    int32_t eos;[^\n]*\n    int32_t eot;[^\n]*", "", h)                            # model info
+    h = re.sub(r"\n    double generation_seconds;[^\n]*", "", h)                                  # generate result
+    h = re.sub(r"\n    bool int8_head;[^\n]*\n[^\n]*exact\) \*/", "", h)                          # model params
+    return h
+
+
+def build(tmp_path, header_text, name):
+    inc = tmp_path / name
+    inc.mkdir()
+    (inc / "trit.h").write_text(header_text)
+    out = str(tmp_path / (name + "_bin"))
+    run(["cc", "-O1", "-Wall", "-Wextra", "-Werror", "-I", str(inc), os.path.join(ROOT, "Tests", "c", "old_caller.c"),
+         "-o", out, "-L", os.path.join(ROOT, "build", "lib"), "-ltrit", "-Wl,-rpath," + os.path.join(ROOT, "build", "lib")])
+    return out
+
+
+def test_older_shorter_structs_still_work(built, tmp_path):
+    old = older_header()
+    assert old != open(HEADER).read()
+    model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")
+    r_new = run([build(tmp_path, open(HEADER).read(), "new"), model], check=False)
+    r_old = run([build(tmp_path, old, "old"), model], check=False)
+    assert r_new.returncode == 0 and r_new.stdout.startswith("0 failed"), r_new.stdout + r_new.stderr
+    assert r_old.returncode == 0 and r_old.stdout.startswith("0 failed"), r_old.stdout + r_old.stderr
+    sizes = lambda s: re.findall(r"(\w+) (\d+)", s.split("sizes:")[1])
+    new, older = dict(sizes(r_new.stdout)), dict(sizes(r_old.stdout))
+    assert all(int(older[k]) < int(new[k]) for k in ("info", "context", "result")), (older, new)
