@@ -26,9 +26,19 @@ int main(int argc, char **argv) {
     const char *stops[] = {"\nUser:"};
     gp.stop = stops;
     gp.n_stop = 1;
+    /* a reply that did not end on the end-of-turn token is closed with its text before the
+     * next turn, so the context holds the whole conversation in the chat format */
+    trit_model_info info = {.size = sizeof info};
+    trit_model_get_info(model, &info);
+    const trit_tokenizer *tk = NULL;
+    char eot[64] = "";
+    size_t eot_len = 0;
+    if (info.eot >= 0 && trit_model_get_tokenizer(model, &tk) == TRIT_OK)
+        trit_detokenize(tk, &info.eot, 1, true, eot, sizeof eot, &eot_len);
     char line[4096];
     char *prompt = NULL;
     bool first = true;
+    int32_t last_stop = TRIT_STOP_EOG;
     for (;;) {
         fprintf(stderr, "> ");
         if (!fgets(line, sizeof line, stdin) || line[0] == '\n') break;
@@ -39,10 +49,14 @@ int main(int argc, char **argv) {
         msgs[n++] = (trit_chat_message){"user", line};
         size_t len = 0;
         trit_chat_format(model, msgs, n, NULL, true, NULL, 0, &len);   /* ask for the size */
-        prompt = realloc(prompt, len + 1);
-        if (trit_chat_format(model, msgs, n, NULL, true, prompt, len + 1, &len) != TRIT_OK) break;
+        const size_t close = !first && last_stop != TRIT_STOP_EOG ? eot_len : 0;
+        prompt = realloc(prompt, close + len + 1);
+        memcpy(prompt, eot, close);
+        if (trit_chat_format(model, msgs, n, NULL, true, prompt + close, len + 1, &len) != TRIT_OK) break;
         gp.add_special = first;
-        trit_status st = trit_generate(ctx, prompt, &gp, print_piece, NULL, NULL);
+        trit_generate_result res = {.size = sizeof res};
+        trit_status st = trit_generate(ctx, prompt, &gp, print_piece, NULL, &res);
+        last_stop = res.stop_reason;
         printf("\n");
         if (st == TRIT_ERR_CONTEXT_FULL) {
             fprintf(stderr, "[context full: starting over]\n");

@@ -23,7 +23,10 @@
  *   - Every function that can fail returns a trit_status; TRIT_OK (0) is success. On failure
  *     trit_last_error() returns a message that says what went wrong (this thread's last
  *     failure; the library owns the text, valid until the next trit call on this thread).
- *   - Handles are opaque. A NULL, freed or foreign handle gives TRIT_ERR_ARG, never a crash.
+ *   - Handles are opaque values, not addresses. A NULL, freed or foreign handle gives
+ *     TRIT_ERR_ARG, never a crash, even when the freed object's memory has been reused. A
+ *     call holds a reference to the object it uses: freeing a handle while another thread's
+ *     call uses it is safe (the object goes when that call returns).
  *   - Output arguments are written only on success unless stated otherwise.
  *   - ABI: every struct that crosses the API starts with `uint32_t size`, the sizeof the
  *     caller was compiled with. Params structs (in) come from the *_default_params()
@@ -215,7 +218,8 @@ trit_context_params trit_context_default_params(void);
  * TRIT_ERR_OOM (the KV cache or the threads cannot be had; the process survives). */
 trit_status trit_context_create(trit_model *model, const trit_context_params *params, trit_context **out);
 
-/* Release a context. NULL is a no-op. Not to be called while another thread uses it. */
+/* Release a context. NULL and freed handles are no-ops. A call that another thread is making
+ * on the context finishes first; the handle is invalid at once. */
 void trit_context_free(trit_context *ctx);
 
 /* Append n_tokens tokens to the context and run the model over them. When logits is not NULL
@@ -231,8 +235,14 @@ trit_status trit_eval(trit_context *ctx, const int32_t *tokens, size_t n_tokens,
 trit_status trit_get_logits(trit_context *ctx, const float **logits, int32_t *n_vocab);
 
 /* The number of positions the context holds (n_past) and its capacity (n_ctx); either out
- * pointer may be NULL. Returns TRIT_OK or TRIT_ERR_ARG. */
+ * pointer may be NULL. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
 trit_status trit_context_get_size(const trit_context *ctx, int32_t *n_past, int32_t *n_ctx);
+
+/* The tokens the context holds (sequence 0), in order: what the KV cache was computed from.
+ * *n_tokens receives their number; with capacity too small nothing is written and
+ * TRIT_ERR_BUFFER_TOO_SMALL is returned (tokens may be NULL when capacity is 0).
+ * Returns TRIT_OK, TRIT_ERR_ARG, TRIT_ERR_STATE (busy) or TRIT_ERR_BUFFER_TOO_SMALL. */
+trit_status trit_context_get_tokens(trit_context *ctx, int32_t *tokens, size_t capacity, size_t *n_tokens);
 
 /* Forget every position. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
 trit_status trit_context_reset(trit_context *ctx);
@@ -304,16 +314,24 @@ typedef struct trit_generate_result {
 } trit_generate_result;
 
 /* Tokenize prompt (NUL-terminated), append it to the context, and generate. Text goes to
- * on_piece (may be NULL); result (may be NULL) receives counts and timings. Generation
- * continues the context: call trit_context_reset() first for an unrelated prompt.
+ * on_piece (may be NULL); result (may be NULL, else result->size set) receives counts and
+ * timings. Generation continues the context: call trit_context_reset() first for an
+ * unrelated prompt.
+ * Afterwards the context holds the prompt and exactly the text delivered to on_piece (tokens
+ * past a stop string or a callback's stop are removed; a token cut by them is replaced by the
+ * tokens of its kept part), followed by the end-of-generation token when generation ended on
+ * one (TRIT_STOP_EOG). A chat turn that ended otherwise has no end-of-turn token: close it
+ * (e.g. "<|eot_id|>") before the next turn. The context's abort callback is asked before each
+ * token (TRIT_STOP_ABORTED, TRIT_OK) and during the prompt (TRIT_ERR_CANCELLED).
  * Returns TRIT_OK (also when stopped by the callback or a full context),
  * TRIT_ERR_ARG (NULL ctx/prompt, invalid UTF-8 or params), TRIT_ERR_CONTEXT_FULL (the prompt
  * does not fit), TRIT_ERR_STATE (busy, or the model has no tokenizer). */
 trit_status trit_generate(trit_context *ctx, const char *prompt, const trit_generate_params *params,
                           trit_piece_fn on_piece, void *user_data, trit_generate_result *result);
 
-/* As trit_generate, with the prompt already tokenized (n_tokens may be 0 to continue from
- * the context's last logits). */
+/* As trit_generate, with the prompt already tokenized. n_tokens may be 0 to continue from
+ * the context's last logits; after trit_context_truncate() of any position or a
+ * trit_eval_batch() that appended to sequence 0 there are none: TRIT_ERR_STATE. */
 trit_status trit_generate_tokens(trit_context *ctx, const int32_t *tokens, size_t n_tokens,
                                  const trit_generate_params *params, trit_piece_fn on_piece,
                                  void *user_data, trit_generate_result *result);

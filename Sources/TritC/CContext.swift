@@ -23,14 +23,17 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)
         let nThreads = p.n_threads > 0 ? Int(p.n_threads) : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch), nSeq: p.n_seq == 0 ? 1 : Int(p.n_seq))
-        out.pointee = makeHandle(ContextBox(state))
+        if let cb = p.abort_callback {
+            let user = p.abort_user_data
+            state.shouldAbort = { cb(user) }
+        }
+        out.pointee = try makeHandle(ContextBox(state))
     }
 }
 
 @_cdecl("trit_context_free")
 public func trit_context_free(_ ctx: OpaquePointer?) {
-    guard (try? object(ctx, ContextBox.self, "ctx")) != nil else { return }
-    releaseHandle(ctx)
+    releaseHandle(ctx, ContextBox.self)
 }
 
 @_cdecl("trit_eval")
@@ -65,9 +68,10 @@ public func trit_get_logits(_ ctx: OpaquePointer?, _ logits: UnsafeMutablePointe
 public func trit_context_get_size(_ ctx: OpaquePointer?, _ nPast: UnsafeMutablePointer<Int32>?,
                                   _ nCtx: UnsafeMutablePointer<Int32>?) -> trit_status {
     guarded {
-        let box = try object(ctx, ContextBox.self, "ctx")
-        nPast?.pointee = Int32(box.state.nPast)
-        nCtx?.pointee = Int32(box.state.nCtx)
+        try withContext(ctx) { box in
+            nPast?.pointee = Int32(clamping: box.state.nPast)
+            nCtx?.pointee = Int32(clamping: box.state.nCtx)
+        }
     }
 }
 
@@ -97,4 +101,20 @@ public func trit_eval_batch(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32
 @_cdecl("trit_context_reset_seq")
 public func trit_context_reset_seq(_ ctx: OpaquePointer?, _ seq: Int32) -> trit_status {
     guarded { try withContext(ctx) { try $0.state.reset(sequence: Int(seq)) } }
+}
+
+@_cdecl("trit_context_get_tokens")
+public func trit_context_get_tokens(_ ctx: OpaquePointer?, _ tokens: UnsafeMutablePointer<Int32>?, _ capacity: Int,
+                                    _ nTokens: UnsafeMutablePointer<Int>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let nTokens else { throw TritError(.argument, "n_tokens is NULL") }
+            let held = box.state.tokens
+            nTokens.pointee = held.count
+            guard capacity >= held.count, tokens != nil || held.isEmpty else {
+                throw TritError(.bufferTooSmall, "the buffer holds \(capacity) tokens; \(held.count) are needed")
+            }
+            if let tokens { for (i, t) in held.enumerated() { tokens[i] = t } }
+        }
+    }
 }

@@ -54,6 +54,7 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
                 case .stopString: reason = TRIT_STOP_STRING
                 case .contextFull: reason = TRIT_STOP_CONTEXT_FULL
                 case .cancelled: reason = TRIT_STOP_CALLBACK
+                case .aborted: reason = TRIT_STOP_ABORTED
                 }
                 let r = trit_generate_result(size: UInt32(MemoryLayout<trit_generate_result>.size),
                                              n_prompt_tokens: Int32(clamping: res.promptTokens),

@@ -25,16 +25,19 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
             options.progress = { cb($0, user) }
         }
         let model = try Model.load(path: p, options: options)
-        out.pointee = makeHandle(ModelBox(model))
+        let box = ModelBox(model)
+        let h = try makeHandle(box)
+        if let t = box.tokenizer {
+            do { box.tokenizerHandle = try makeHandle(t) } catch { handles.remove(h); throw error }
+        }
+        out.pointee = h
     }
 }
 
 @_cdecl("trit_model_free")
 public func trit_model_free(_ model: OpaquePointer?) {
-    guard let model, handles.contains(UnsafeRawPointer(model)),
-          let box = try? object(model, ModelBox.self, "model") else { return }
-    if let t = box.tokenizer { _ = handles.remove(Unmanaged.passUnretained(t).toOpaque()) }
-    releaseHandle(model)
+    guard let box = try? object(model, ModelBox.self, "model"), releaseHandle(model, ModelBox.self) else { return }
+    if let t = box.tokenizerHandle { handles.remove(t) }
 }
 
 func fill<T>(_ field: inout T, _ s: String) {
@@ -77,9 +80,7 @@ public func trit_model_get_tokenizer(_ model: OpaquePointer?, _ out: UnsafeMutab
     guarded {
         let box = try object(model, ModelBox.self, "model")
         guard let out else { throw TritError(.argument, "out is NULL") }
-        guard let t = box.tokenizer else { throw TritError(.state, "the model file has no tokenizer") }
-        let p = Unmanaged.passUnretained(t).toOpaque()
-        handles.add(p)   // registered while the model lives (idempotent)
-        out.pointee = OpaquePointer(p)
+        guard let t = box.tokenizerHandle else { throw TritError(.state, "the model file has no tokenizer") }
+        out.pointee = t
     }
 }

@@ -27,30 +27,65 @@ final class LastError: @unchecked Sendable {
 let lastError = LastError()
 nonisolated(unsafe) let emptyCString: UnsafePointer<CChar> = UnsafePointer(strdup("")!)
 
-/// Addresses of live handles, so a NULL, freed or foreign pointer is an argument error, not a crash.
-final class HandleRegistry: @unchecked Sendable {
-    var live = Set<UInt>()
-    var lock = pthread_mutex_t()
+/// The table of live handles. A handle is not an address: it is (generation << 24) | (slot + 1),
+/// so a NULL, freed, foreign or reused handle is an argument error, never a crash or another
+/// object. A lookup returns a strong reference: an object freed by one thread while another
+/// thread's call uses it lives until that call returns.
+final class HandleTable: @unchecked Sendable {
+    private struct Slot { var object: AnyObject?; var generation: UInt64 }
+    private var slots: [Slot] = []
+    private var free: [Int] = []
+    private var lock = pthread_mutex_t()
+    static let slotBits = 24
     init() { pthread_mutex_init(&lock, nil) }
 
-    func add(_ p: UnsafeMutableRawPointer) {
-        pthread_mutex_lock(&lock); live.insert(UInt(bitPattern: p)); pthread_mutex_unlock(&lock)
-    }
-    /// Removes p; false if it was not live.
-    func remove(_ p: UnsafeRawPointer) -> Bool {
+    func add(_ object: AnyObject) throws -> OpaquePointer {
         pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
-        return live.remove(UInt(bitPattern: p)) != nil
+        let i: Int
+        if let f = free.popLast() {
+            i = f
+        } else {
+            guard slots.count < (1 << Self.slotBits) - 1 else { throw TritError(.outOfMemory, "too many live trit handles") }
+            slots.append(Slot(object: nil, generation: 1))
+            i = slots.count - 1
+        }
+        slots[i].object = object
+        return OpaquePointer(bitPattern: UInt(slots[i].generation << UInt64(Self.slotBits)) | UInt(i + 1))!
     }
-    func contains(_ p: UnsafeRawPointer) -> Bool {
+
+    private func slot(_ h: OpaquePointer) -> Int? {
+        let v = UInt64(UInt(bitPattern: h))
+        let i = Int(v & ((1 << UInt64(Self.slotBits)) - 1)) - 1
+        guard i >= 0, i < slots.count, slots[i].object != nil, slots[i].generation == v >> UInt64(Self.slotBits) else { return nil }
+        return i
+    }
+
+    func get(_ h: OpaquePointer) -> AnyObject? {
         pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
-        return live.contains(UInt(bitPattern: p))
+        return slot(h).flatMap { slots[$0].object }
+    }
+
+    /// Removes h; the removed object, or nil if h was not live. The slot's generation moves on,
+    /// so h never names anything again.
+    @discardableResult
+    func remove(_ h: OpaquePointer) -> AnyObject? {
+        pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }
+        guard let i = slot(h) else { return nil }
+        let o = slots[i].object
+        slots[i].object = nil
+        slots[i].generation = (slots[i].generation + 1) & ((1 << 40) - 1)
+        if slots[i].generation == 0 { slots[i].generation = 1 }
+        free.append(i)
+        return o
     }
 }
-let handles = HandleRegistry()
+let handles = HandleTable()
 
 final class ModelBox {
     let model: Model
     let tokenizer: TokenizerBox?
+    /// The handle of the borrowed tokenizer, made with the model's handle and removed with it.
+    var tokenizerHandle: OpaquePointer?
     init(_ m: Model) {
         model = m
         tokenizer = m.tokenizer.map { TokenizerBox($0, owned: false) }
@@ -68,31 +103,26 @@ final class ContextBox {
     deinit { pthread_mutex_destroy(&lock) }
 }
 
-/// Retains `object` and returns its registered address as an opaque handle.
-func makeHandle<T: AnyObject>(_ object: T) -> OpaquePointer {
-    let p = Unmanaged.passRetained(object).toOpaque()
-    handles.add(p)
-    return OpaquePointer(p)
+/// A new handle for `object`.
+func makeHandle(_ object: AnyObject) throws -> OpaquePointer {
+    try handles.add(object)
 }
 
 /// The object behind a live handle of type T, or a TRIT_ERR_ARG error naming `what`.
 func object<T: AnyObject>(_ h: OpaquePointer?, _ type: T.Type, _ what: String) throws -> T {
     guard let h else { throw TritError(.argument, "\(what) is NULL") }
-    let raw = UnsafeRawPointer(h)
-    guard handles.contains(raw) else { throw TritError(.argument, "\(what) is not a live trit handle (freed, or never created by trit)") }
-    let any = Unmanaged<AnyObject>.fromOpaque(raw).takeUnretainedValue()
+    guard let any = handles.get(h) else {
+        throw TritError(.argument, "\(what) is not a live trit handle (freed, or never created by trit)")
+    }
     guard let t = any as? T else { throw TritError(.argument, "\(what) is a handle of another kind") }
     return t
 }
 
-/// Releases a handle made by makeHandle; false if it was not live.
+/// Releases a handle of type T; false if it was not a live handle of that type.
 @discardableResult
-func releaseHandle(_ h: OpaquePointer?) -> Bool {
-    guard let h else { return false }
-    let raw = UnsafeRawPointer(h)
-    guard handles.remove(raw) else { return false }
-    Unmanaged<AnyObject>.fromOpaque(raw).release()
-    return true
+func releaseHandle<T: AnyObject>(_ h: OpaquePointer?, _ type: T.Type) -> Bool {
+    guard let h, let o = handles.get(h), o is T else { return false }
+    return handles.remove(h) != nil
 }
 
 /// Runs an export's body: success clears nothing, a thrown TritError becomes its status and

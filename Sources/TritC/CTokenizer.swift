@@ -10,14 +10,14 @@ public func trit_tokenizer_load(_ path: UnsafePointer<CChar>?, _ out: UnsafeMuta
         guard let out else { throw TritError(.argument, "out is NULL") }
         out.pointee = nil
         let t = try Tokenizer.load(path: try string(path, "path"))
-        out.pointee = makeHandle(TokenizerBox(t, owned: true))
+        out.pointee = try makeHandle(TokenizerBox(t, owned: true))
     }
 }
 
 @_cdecl("trit_tokenizer_free")
 public func trit_tokenizer_free(_ tokenizer: OpaquePointer?) {
     guard let box = try? object(tokenizer, TokenizerBox.self, "tokenizer"), box.owned else { return }
-    releaseHandle(tokenizer)
+    releaseHandle(tokenizer, TokenizerBox.self)
 }
 
 @_cdecl("trit_tokenizer_n_vocab")

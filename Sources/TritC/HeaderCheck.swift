@@ -36,4 +36,5 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_eval_batch, TritC.trit_eval_batch)
     sameSignature(CTrit.trit_score, TritC.trit_score)
     sameSignature(CTrit.trit_context_reset_seq, TritC.trit_context_reset_seq)
+    sameSignature(CTrit.trit_context_get_tokens, TritC.trit_context_get_tokens)
 }

@@ -43,12 +43,12 @@ enum ChatCommand {
             }
             let text = (state.nPast > 0 && template == .plain ? "\n" : "") + template.format(msgs)
             let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
-            _ = try state.generate(prompt: ids, params: gp) { piece in
+            let res = try state.generate(prompt: ids, params: gp) { piece in
                 writeOut(piece); return true
             }
             print("")
-            // close the assistant turn so the next message follows the format
-            if template != .plain, let eot = tok.endOfTurn, state.nPast < state.nCtx {
+            // close the assistant turn (generation closes it only when it ended on end-of-turn)
+            if template != .plain, res.stopReason != .endOfGeneration, let eot = tok.endOfTurn, state.nPast < state.nCtx {
                 try state.evaluate([eot])
             }
         }

@@ -22,6 +22,21 @@ static bool cancel_after_two(const char *piece, size_t len, void *user) {
     return ++calls < 2;
 }
 
+static int progress_calls;
+static float progress_last = -1;
+static bool progress_ok = true;
+static bool on_progress(float p, void *user) {
+    progress_calls++;
+    if (p < progress_last || p < 0 || p > 1) progress_ok = false;
+    progress_last = p;
+    return user == NULL || p < *(float *)user;   /* user: cancel once progress reaches *user */
+}
+static int abort_asked, abort_at;
+static bool abort_after(void *user) {
+    (void)user;
+    return ++abort_asked >= abort_at && abort_at > 0;
+}
+
 typedef struct { trit_model *model; char out[4096]; trit_status st; } worker_arg;
 static void *worker(void *p) {
     worker_arg *a = p;
@@ -56,6 +71,21 @@ int main(int argc, char **argv) {
     EXPECT(trit_model_load("/dev/null", NULL, &model), TRIT_ERR_FORMAT);
     EXPECT(trit_model_load("/etc/hostname", NULL, &model), TRIT_ERR_FORMAT);
     EXPECT(trit_model_load("/tmp", NULL, &model), TRIT_ERR_IO);
+    /* params: an unset size is an argument error; progress is reported and can cancel */
+    trit_model_params mp = trit_model_default_params();
+    mp.size = 0;
+    EXPECT(trit_model_load(path, &mp, &model), TRIT_ERR_ARG);
+    mp = trit_model_default_params();
+    mp.progress = on_progress;
+    float cancel_at = 0.5f;
+    mp.progress_user_data = &cancel_at;
+    EXPECT(trit_model_load(path, &mp, &model), TRIT_ERR_CANCELLED);
+    CHECK(model == NULL, "no model after a cancelled load");
+    progress_calls = 0; progress_last = -1;
+    mp.progress_user_data = NULL;
+    EXPECT(trit_model_load(path, &mp, &model), TRIT_OK);
+    CHECK(progress_ok && progress_calls >= 4 && progress_last == 1.0f, "progress reports (%d calls, last %g)", progress_calls, progress_last);
+    trit_model_free(model);
     EXPECT(trit_model_load(path, NULL, &model), TRIT_OK);
 
     trit_model_info info = {.size = sizeof info};
@@ -183,6 +213,71 @@ int main(int argc, char **argv) {
     EXPECT(trit_context_reset(ctx), TRIT_OK);
     EXPECT(trit_generate(ctx, "Every", &gp, NULL, NULL, &r), TRIT_OK);
     CHECK(r.stop_reason == TRIT_STOP_CONTEXT_FULL || r.stop_reason == TRIT_STOP_EOG, "runs until the context is full or EOS (%d)", r.stop_reason);
+
+    /* stale state: after a truncate or a batch that appended to sequence 0 there are no
+     * current logits to continue from */
+    {
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_eval(ctx, ids, 3, NULL), TRIT_OK);
+        trit_generate_params g0 = trit_generate_default_params();
+        g0.max_tokens = 2;
+        EXPECT(trit_generate_tokens(ctx, NULL, 0, &g0, NULL, NULL, NULL), TRIT_OK);   /* current: fine */
+        EXPECT(trit_context_truncate(ctx, 2), TRIT_OK);
+        EXPECT(trit_generate_tokens(ctx, NULL, 0, &g0, NULL, NULL, NULL), TRIT_ERR_STATE);
+        EXPECT(trit_get_logits(ctx, &logits, &nv), TRIT_ERR_STATE);
+        EXPECT(trit_eval(ctx, ids + 2, 1, NULL), TRIT_OK);
+        float *bl = malloc(sizeof(float) * (size_t)info.n_vocab);
+        int32_t t1[1] = {ids[0]}, s0[1] = {0};
+        EXPECT(trit_eval_batch(ctx, t1, s0, 1, bl), TRIT_OK);
+        EXPECT(trit_generate_tokens(ctx, NULL, 0, &g0, NULL, NULL, NULL), TRIT_ERR_STATE);
+        free(bl);
+        size_t nt = 0;
+        EXPECT(trit_context_get_tokens(ctx, NULL, 0, &nt), TRIT_ERR_BUFFER_TOO_SMALL);
+        int32_t held[8];
+        EXPECT(trit_context_get_tokens(ctx, held, 8, &nt), TRIT_OK);
+        CHECK(nt == 4 && held[0] == ids[0] && held[1] == ids[1] && held[2] == ids[2] && held[3] == ids[0], "context tokens (%zu)", nt);
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+    }
+
+    /* the abort callback: a long eval stops between layers, the context unchanged */
+    {
+        trit_context *actx = NULL;
+        trit_context_params ap = trit_context_default_params();
+        ap.n_ctx = 64; ap.n_threads = 1; ap.n_batch = 4;
+        ap.abort_callback = abort_after;
+        abort_at = 3;
+        EXPECT(trit_context_create(model, &ap, &actx), TRIT_OK);
+        EXPECT(trit_eval(actx, ids, 2, NULL), TRIT_ERR_CANCELLED);
+        int32_t ap_past = -1;
+        EXPECT(trit_context_get_size(actx, &ap_past, NULL), TRIT_OK);
+        CHECK(ap_past == 0, "aborted eval left %d positions", ap_past);
+        abort_at = 0; abort_asked = 0;
+        EXPECT(trit_eval(actx, many, 20, NULL), TRIT_OK);
+        CHECK(abort_asked > 0, "abort callback asked (%d)", abort_asked);
+        abort_at = abort_asked + 3;   /* generation: asked between tokens, stops cleanly */
+        trit_generate_params ag = trit_generate_default_params();
+        ag.max_tokens = 30;
+        trit_generate_result ar = {.size = sizeof ar};
+        EXPECT(trit_generate_tokens(actx, NULL, 0, &ag, NULL, NULL, &ar), TRIT_OK);
+        CHECK(ar.stop_reason == TRIT_STOP_ABORTED && ar.n_generated_tokens < 30, "generation aborted (%d, %d tokens)",
+              ar.stop_reason, ar.n_generated_tokens);
+        trit_context_free(actx);
+    }
+
+    /* a freed handle stays invalid even when a new object takes its place */
+    {
+        trit_context *c1 = NULL, *c2 = NULL;
+        trit_context_params hp = trit_context_default_params();
+        hp.n_ctx = 16; hp.n_threads = 1;
+        EXPECT(trit_context_create(model, &hp, &c1), TRIT_OK);
+        trit_context_free(c1);
+        EXPECT(trit_context_create(model, &hp, &c2), TRIT_OK);
+        CHECK(c1 != c2, "a new context reuses a freed handle value");
+        EXPECT(trit_context_reset(c1), TRIT_ERR_ARG);
+        EXPECT(trit_context_reset(c2), TRIT_OK);
+        EXPECT(trit_context_reset((trit_context *)model), TRIT_ERR_ARG);   /* a handle of another kind */
+        trit_context_free(c2);
+    }
 
     /* multi-sequence batches: two sequences in one call give each its own logits */
     {

@@ -38,3 +38,15 @@ def test_only_trit_symbols_exported(built):
     soname = subprocess.check_output(["readelf", "-d", os.path.join(ROOT, "build", "lib", "libtrit.so")], text=True)
     assert "Library soname: [libtrit.so.0]" in soname
     assert os.readlink(os.path.join(ROOT, "build", "lib", "libtrit.so")) == "libtrit.so.0"
+
+
+def test_multi_turn_chat_context_matches_the_template(built):
+    """However a turn ends (length, stop string, callback, full context), the context holds the
+    chat template applied to the whole conversation (Tests/c/test_chat_turns.c)."""
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build"))
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "trit"], env=env, text=True).split()
+    out = os.path.join(BIN, "test_chat_turns")
+    run(["cc", "-O1", "-Wall", "-Wextra", "-Werror", os.path.join(ROOT, "Tests", "c", "test_chat_turns.c"), "-o", out] + flags)
+    r = run([out, os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")], check=False)
+    assert r.returncode == 0 and r.stdout.strip().endswith("0 failed"), r.stdout + r.stderr
+    assert r.stdout.count("ok ") == 4, r.stdout

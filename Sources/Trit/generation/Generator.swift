@@ -18,6 +18,7 @@ public enum StopReason: String, Sendable {
     case stopString = "stop"
     case contextFull = "context"
     case cancelled = "cancelled"
+    case aborted = "aborted"
 }
 
 public struct GenerationResult: Sendable {
@@ -42,10 +43,18 @@ extension InferenceState {
     /// Evaluates `prompt` (appended to what the context holds) and generates. `onPiece` receives
     /// text as it becomes final (whole UTF-8 sequences, never part of a stop string) and stops
     /// generation by returning false. The returned text excludes any stop string.
+    ///
+    /// When it returns, the context holds the prompt and exactly the text the caller received
+    /// (the tokens past a stop string or a cancelling callback are removed, and a token cut by
+    /// them is replaced by the tokens of its kept part), plus the end-of-generation token when
+    /// generation ended on one. `shouldAbort` can interrupt the prompt; during generation it is
+    /// asked between tokens.
     public func generate(prompt: [Int32], params: GenerationParams,
                          onPiece: ((UnsafeBufferPointer<UInt8>) -> Bool)? = nil) throws -> GenerationResult {
         guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
-        guard !prompt.isEmpty || hasLogits else { throw TritError.argument("the prompt is empty and the context holds no logits to continue from") }
+        guard !prompt.isEmpty || hasLogits else {
+            throw TritError(.state, "the prompt is empty and the context holds no current logits to continue from (nothing evaluated yet, or the context was truncated or changed by a batch)")
+        }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
         let stops = params.stop.filter { !$0.isEmpty }.map { Array($0.utf8) }
         let holdBack = (stops.map(\.count).max() ?? 1) - 1
@@ -61,6 +70,29 @@ extension InferenceState {
         var text: [UInt8] = []     // all final text so far
         var emitted = 0            // bytes of `text` passed to onPiece
         var cancelled = false
+        let base = nPast           // the context's positions before the first generated token
+        var ends: [Int] = []       // bytes of text produced through generated token i
+        // the abort callback is asked between tokens, so every token whose text was delivered is
+        // evaluated: the cache and the text agree
+        let abort = shouldAbort
+        shouldAbort = nil
+        defer { shouldAbort = abort }
+
+        /// Cuts the context back to the first `keptBytes` bytes of the generated text.
+        func keepText(_ keptBytes: Int) throws {
+            var keep = 0
+            while keep < ends.count, ends[keep] <= keptBytes { keep += 1 }
+            let from = keep > 0 ? ends[keep - 1] : 0
+            let k = min(keep, nPast - base)          // kept tokens already in the cache
+            try truncate(to: base + k)
+            var rest = Array(res.tokens[k..<keep])   // kept tokens not evaluated yet
+            if keptBytes > from {
+                rest += text[from..<keptBytes].withUnsafeBufferPointer { b in
+                    (try? tok.encode(bytes: b, addSpecial: false, parseSpecial: false)) ?? []
+                }
+            }
+            if !rest.isEmpty, rest.count <= nCtx - nPast { try evaluate(rest) }
+        }
 
         func flush(upTo end: Int) {
             guard end > emitted, !cancelled else { return }
@@ -72,23 +104,35 @@ extension InferenceState {
         let t1 = monotonicSeconds()
         loop: while true {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
+            if let abort, abort() { res.stopReason = .aborted; break }
+            if nPast >= nCtx { res.stopReason = .contextFull; break }
             let next = sampler.sample(lastLogits)
-            if !params.ignoreEOS && tok.isEndOfGeneration(next) { res.stopReason = .endOfGeneration; break }
+            if !params.ignoreEOS && tok.isEndOfGeneration(next) {
+                res.stopReason = .endOfGeneration
+                try evaluate([next])   // the turn is closed in the cache as in the text
+                break
+            }
             res.tokens.append(next)
             sampler.accept(next)
             text.append(contentsOf: decoder.push(next))
+            ends.append(text.count + decoder.pending.count)
             // a stop string ends the text just before it
             for s in stops {
                 if let at = find(s, in: text, from: max(0, emitted - s.count)) {
                     text.removeSubrange(at...)
                     flush(upTo: text.count)
                     res.stopReason = .stopString
+                    try keepText(text.count)
                     break loop
                 }
             }
             flush(upTo: max(emitted, text.count - holdBack))
-            if cancelled { res.stopReason = .cancelled; break }
-            if nPast >= nCtx { res.stopReason = .contextFull; break }
+            if cancelled {
+                res.stopReason = .cancelled
+                text.removeSubrange(emitted...)
+                try keepText(emitted)
+                break
+            }
             try evaluate([next])
         }
         if res.stopReason != .stopString && res.stopReason != .cancelled {

@@ -31,6 +31,7 @@ public final class InferenceState {
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     let keyCache, valueCache: FloatArray   // [seq][layer][nCtx][kvDim]
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
+    let seq0Tokens: UnsafeMutablePointer<Int32>  // [nCtx]: the tokens sequence 0 holds
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
     let invFreq: [Float]           // [headDim/2]
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
@@ -86,6 +87,7 @@ public final class InferenceState {
         keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         valueCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         rowSeq = .allocate(capacity: B)
+        seq0Tokens = .allocate(capacity: nCtx)
         rowPos = .allocate(capacity: B)
         rowKeys = .allocate(capacity: B)
         rowValues = .allocate(capacity: B)
@@ -114,6 +116,7 @@ public final class InferenceState {
     deinit {
         if let p = pool { tk_pool_free(p) }
         rowSeq.deallocate()
+        seq0Tokens.deallocate()
         rowPos.deallocate()
         rowKeys.deallocate()
         rowValues.deallocate()
@@ -126,6 +129,9 @@ public final class InferenceState {
     public var lastLogits: UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: logitsBuffer.ptr, count: hasLogits ? model.config.vocabSize : 0)
     }
+
+    /// The tokens sequence 0 holds (the single-sequence API's context), in order.
+    public var tokens: [Int32] { Array(UnsafeBufferPointer(start: seq0Tokens, count: nPast)) }
 
     /// Forgets every position (the next evaluate starts at position 0).
     public func reset() {
@@ -168,7 +174,7 @@ public final class InferenceState {
                 let n = min(maxBatch, tokens.count - start)
                 let isLast = start + n == tokens.count
                 let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
-                for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t }
+                for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t; seq0Tokens[nPast + t] = chunk[t] }
                 if start == 0 { hasLogits = false }  // the old logits no longer describe the last position
                 try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
                 nPast += n
@@ -209,6 +215,7 @@ public final class InferenceState {
                     let s = Int(seqs[start + t])
                     rowSeq[t] = s
                     rowPos[t] = seqPast[s]
+                    if s == 0 { seq0Tokens[seqPast[s]] = tokens[start + t] }
                     seqPast[s] += 1
                 }
                 try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: logits + start * vocab,
