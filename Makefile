@@ -33,20 +33,28 @@ examples: build/lib/libtrit.so build/trit.pc
 run: build/bin/trit
 	build/bin/trit run -p "$(PROMPT)" -n $(N) $(ARGS)
 
-python: build/lib/libtrit.so
-	pip install -q ./Bindings/python
+# Python: a virtual environment under build/ (Debian's system Python is externally managed)
+VENV := $(BUILD)/venv
+PY   := $(VENV)/bin/python
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check pytest
+
+python: build/lib/libtrit.so $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check ./Bindings/python
 
 # Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
 # and a short bounded run of every fuzz target (with its saved regressions replayed).
 test: all python
 	swift test
 	$(MAKE) fuzz-smoke
-	cd Tests && python3 -m pytest -q integration
-	cd /tmp && python3 -m pytest -q $(CURDIR)/Bindings/python/tests
+	cd Tests && $(PY) -m pytest -q integration
+	cd /tmp && $(PY) -m pytest -q $(CURDIR)/Bindings/python/tests
 
 FUZZ_SECONDS ?= 15
 fuzz-smoke:
-	for t in gguf safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
+	for t in gguf capi safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
 		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:

@@ -2,13 +2,18 @@
 # Builds a libFuzzer target (Fuzz/fuzz_TARGET.swift + the engine) with AddressSanitizer and runs it.
 #   scripts/fuzz.sh TARGET [SECONDS]        fuzz for SECONDS (default 60) from Fuzz/corpus/TARGET
 #   scripts/fuzz.sh TARGET -runs=N          run N inputs (N = 0: replay the corpus and regressions)
-# Targets: gguf, safetensors, tokenizer_files, tokenize. New crashes go to Fuzz/regressions/TARGET/.
+# Targets: gguf, capi (GGUF files through the C API), safetensors, tokenizer_files (with config.json and
+# tokenizer_config.json), tokenize. New crashes go to Fuzz/regressions/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh gguf|safetensors|tokenizer_files|tokenize [SECONDS|-runs=N]}
+target=${1:?usage: scripts/fuzz.sh gguf|capi|safetensors|tokenizer_files|tokenize [SECONDS|-runs=N]}
 arg=${2:-60}
 out=build/fuzz
-mkdir -p "$out/obj" "$out/modules" "Fuzz/regressions/$target" "Fuzz/corpus/$target"
+seeds="Fuzz/corpus/$target"
+maxlen=65536
+# the C API target starts from the GGUF seeds, whole files (a cut file never reaches a context)
+if [ "$target" = capi ]; then seeds="Fuzz/corpus/gguf"; maxlen=1500000; fi
+mkdir -p "$out/obj" "$out/modules" "Fuzz/regressions/$target" "$seeds"
 bin="$out/fuzz_$target"
 if [ ! -x "$bin" ] || [ -n "$(find Sources Fuzz -newer "$bin" -name '*.swift' -o -newer "$bin" -name '*.c' -o -newer "$bin" -name '*.h' | head -1)" ]; then
     objs=()
@@ -18,15 +23,21 @@ if [ ! -x "$bin" ] || [ -n "$(find Sources Fuzz -newer "$bin" -name '*.swift' -o
         objs+=("$o")
     done
     printf 'module TritKernels {\n  header "%s/Sources/TritKernels/include/trit_kernels.h"\n  export *\n}\n' "$PWD" > "$out/modules/module.modulemap"
+    rm -f "$bin"
+    extra=()
+    # the C API target compiles the @_cdecl skin into the same module (its `import Trit` is ignored)
+    if [ "$target" = capi ]; then extra=(-I Include $(find Sources/TritC -name '*.swift' ! -name HeaderCheck.swift)); fi
     swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name Trit -I "$out/modules" \
-        $(find Sources/Trit -name '*.swift') "Fuzz/fuzz_$target.swift" "${objs[@]}" -o "$bin"
+        $(find Sources/Trit -name '*.swift') "${extra[@]}" "Fuzz/fuzz_$target.swift" "${objs[@]}" -o "$bin" 2>&1 \
+        | grep -v "is part of module 'Trit'; ignoring import" || true
+    [ -x "$bin" ] || { echo "build of $bin failed"; exit 1; }
 fi
 export ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1"
 if [[ "$arg" == -runs=* ]]; then
-    "$bin" "$arg" -max_len=2000000 -artifact_prefix="Fuzz/regressions/$target/" "Fuzz/corpus/$target" "Fuzz/regressions/$target"
+    "$bin" "$arg" -max_len=2000000 -artifact_prefix="Fuzz/regressions/$target/" "$seeds" "Fuzz/regressions/$target"
 else
     # new units go to the working corpus (not committed); Fuzz/corpus/TARGET is the seed corpus
     mkdir -p "$out/corpus-$target"
-    "$bin" -max_total_time="$arg" -max_len=65536 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
-        -artifact_prefix="Fuzz/regressions/$target/" "$out/corpus-$target" "Fuzz/corpus/$target" "Fuzz/regressions/$target"
+    "$bin" -max_total_time="$arg" -max_len="$maxlen" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+        -artifact_prefix="Fuzz/regressions/$target/" "$out/corpus-$target" "$seeds" "Fuzz/regressions/$target"
 fi

@@ -47,14 +47,18 @@ enum BenchCommand {
                                       threads: Int(p.string("-t") ?? "") ?? defaultThreads())
             return
         }
-        let path = try modelPath(p)
-        let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))
-        let nP = try p.int("-p", 128), nG = try p.int("-n", 64), reps = max(1, try p.int("-r", 5))
+        // options first: a bad one costs no model load
+        let nP = try p.int("-p", 128), nG = try p.int("-n", 64), reps = try p.int("-r", 5)
         let batch = try p.int("-b", 128)
+        guard nP >= 0, nG >= 0 else { throw CLIError("-p and -n expect token counts >= 0 (0 skips the test)") }
+        guard reps >= 1 else { throw CLIError("-r expects a number of runs >= 1, got \(reps)") }
+        guard batch >= 1, batch <= 4096 else { throw CLIError("-b expects 1 to 4096 tokens, got \(batch)") }
         let threadList = try (p.string("-t") ?? "1,\(defaultThreads())").split(separator: ",").map { s -> Int in
-            guard let v = Int(s), v > 0 else { throw CLIError("bad thread count \"\(s)\"") }
+            guard let v = Int(s), v > 0, v <= 512 else { throw CLIError("bad thread count \"\(s)\" (1 to 512)") }
             return v
         }
+        let path = try modelPath(p)
+        let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))
         var seen = Set<Int>()
         let threadsToRun = threadList.filter { seen.insert($0).inserted }
         let vocab = model.config.vocabSize
@@ -67,7 +71,8 @@ enum BenchCommand {
             var pp: [Double] = [], tg: [Double] = []
             // warm-up: touches every weight page once
             try state.evaluate([promptTokens[0]]); state.reset()
-            for _ in 0..<reps {
+            for rep in 0..<reps {
+                progressLine("bench: \(t) thread(s), run \(rep + 1)/\(reps) ")
                 if nP > 0 {
                     state.reset()
                     let t0 = monotonicSeconds()
@@ -85,6 +90,7 @@ enum BenchCommand {
                     tg.append(Double(nG) / (monotonicSeconds() - t0))
                 }
             }
+            endProgressLine()
             if nP > 0 { rows.append(Row(test: "pp\(nP)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp, bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: 0)) }
             if nG > 0 {
                 let m = median(tg)

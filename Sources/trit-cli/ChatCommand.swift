@@ -16,6 +16,7 @@ enum ChatCommand {
             print(helpText("trit chat [options]", "Chat with a model: type a message and press Enter; an empty line or end of input quits.\nThe conversation stays in the context until it is full.", opts), terminator: "")
             return
         }
+        var gp = try generationParams(p)
         let (model, _) = try loadModel(try modelPath(p))
         let template: ChatTemplate
         if let t = p.string("--template") {
@@ -24,12 +25,12 @@ enum ChatCommand {
         } else {
             template = ChatTemplate.detect(for: model)
         }
-        var gp = try generationParams(p)
         if template == .plain { gp.stop += ["\nUser:", "\nSystem:"] }
         let state = try makeState(model, p)
         guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
         var pendingSystem = p.string("--system")
-        stderrPrint("chat format: \(template.rawValue). Empty line to quit.\n")
+        stderrPrint("chat format: \(template.rawValue). Empty line to quit; Ctrl-C stops a reply.\n")
+        installInterruptHandler()
         while true {
             stderrPrint("> ")
             guard let line = readLine(), !line.isEmpty else { break }
@@ -43,10 +44,16 @@ enum ChatCommand {
             }
             let text = (state.nPast > 0 && template == .plain ? "\n" : "") + template.format(msgs)
             let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
-            let res = try state.generate(prompt: ids, params: gp) { piece in
-                writeOut(piece); return true
+            // Ctrl-C stops the reply and returns to the prompt with the conversation intact
+            let res: GenerationResult
+            do {
+                res = try interruptibly(state) { try state.generate(prompt: ids, params: gp) { piece in writeOut(piece); return true } }
+            } catch let e as TritError where e.kind == .cancelled {
+                stderrPrint("\n[interrupted while reading the message; it was not added]\n")
+                continue
             }
             print("")
+            if res.stopReason == .aborted { stderrPrint("[interrupted]\n") }
             // close the assistant turn (generation closes it only when it ended on end-of-turn)
             if template != .plain, res.stopReason != .endOfGeneration, let eot = tok.endOfTurn, state.nPast < state.nCtx {
                 try state.evaluate([eot])

@@ -22,7 +22,8 @@ enum ConvertCommand {
         let tname = p.string("--type") ?? "i2_s"
         guard let type = TernaryFileType(rawValue: tname.lowercased()) else { throw CLIError("unknown type \(tname)") }
         let (m, _) = try loadModel(try modelPath(p))
-        try ModelExport.write(m, to: out, linears: type, name: p.string("--name")) { d, t in stderrPrint("\rwriting \(out): \(d)/\(t) tensors") }
-        stderrPrint("\ndone\n")
+        try ModelExport.write(m, to: out, linears: type, name: p.string("--name")) { d, t in progressLine("writing \(out): \(d)/\(t) tensors") }
+        endProgressLine()
+        stderrPrint("wrote \(out)\n")
     }
 }

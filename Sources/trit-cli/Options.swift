@@ -88,7 +88,7 @@ let int8HeadOpt = Opt(names: ["--int8-head"], value: nil, help: "int8 output hea
 nonisolated(unsafe) var useInt8Head = false
 
 let samplingOpts: [Opt] = [
-    Opt(names: ["-n", "--n-predict"], value: "N", help: "tokens to generate (default 128; -1 = until EOS or the context is full)"),
+    Opt(names: ["-n", "--n-predict"], value: "N", help: "tokens to generate, at least 1 (default 128; -1 = until EOS or the context is full)"),
     Opt(names: ["--temp"], value: "T", help: "temperature (default 0.8; 0 = greedy)"),
     Opt(names: ["--top-k"], value: "K", help: "keep the K most likely tokens (default 40; 0 = off)"),
     Opt(names: ["--top-p"], value: "P", help: "nucleus sampling: smallest set with probability >= P (default 0.95; 1 = off)"),
@@ -100,9 +100,14 @@ let samplingOpts: [Opt] = [
     Opt(names: ["--ignore-eos"], value: nil, help: "keep generating past end-of-generation tokens"),
 ]
 
+/// The generation options, validated (call it before loading the model, so a bad option costs
+/// nothing and prints nothing else).
 func generationParams(_ p: Parsed) throws -> GenerationParams {
     var g = GenerationParams()
     g.maxTokens = try p.int("-n", 128)
+    guard g.maxTokens >= 1 || g.maxTokens == -1 else {
+        throw CLIError("option -n expects a number of tokens >= 1, or -1 for no limit; got \(g.maxTokens)")
+    }
     g.sampling.temperature = try p.float("--temp", 0.8)
     g.sampling.topK = try p.int("--top-k", 40)
     g.sampling.topP = try p.float("--top-p", 0.95)
@@ -115,6 +120,12 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
     }
     g.stop = p.all("--stop")
     g.ignoreEOS = p.flag("--ignore-eos")
+    try g.sampling.validate()
+    let t = try p.int("-t", defaultThreads())
+    guard t >= 1, t <= 512 else { throw CLIError("option -t expects 1 to 512 threads, got \(t)") }
+    if let c = p.string("-c") {
+        guard let v = Int(c), v >= 1 else { throw CLIError("option -c expects a context size >= 1, got \"\(c)\"") }
+    }
     return g
 }
 
@@ -146,9 +157,50 @@ func modelPath(_ p: Parsed) throws -> String {
     return d
 }
 
+/// Whether the last text written to stderr ended a line (errors start on their own line).
+nonisolated(unsafe) var stderrAtLineStart = true
+
 func stderrPrint(_ s: String) {
     var line = s
     line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
+    if let last = s.utf8.last { stderrAtLineStart = last == 0x0A }
+}
+
+/// A progress line redrawn in place, only when stderr is a terminal (logs stay clean).
+func progressLine(_ s: String) {
+    guard isatty(STDERR_FILENO) != 0 else { return }
+    stderrPrint("\r" + s)
+}
+
+/// Ends a progress line drawn by progressLine.
+func endProgressLine() {
+    if isatty(STDERR_FILENO) != 0, !stderrAtLineStart { stderrPrint("\n") }
+}
+
+// MARK: - Ctrl-C
+
+/// Set by SIGINT while a long operation runs; cleared when it starts.
+nonisolated(unsafe) var interrupted: sig_atomic_t = 0
+/// Whether a SIGINT should stop the current operation (true) or end the program (false).
+nonisolated(unsafe) var interruptible: sig_atomic_t = 0
+
+/// Ctrl-C stops generation (as llama.cpp's interactive mode does) instead of killing the
+/// process; a second one, or one outside generation, ends the program.
+func installInterruptHandler() {
+    signal(SIGINT) { _ in
+        if interruptible != 0 && interrupted == 0 { interrupted = 1; return }
+        signal(SIGINT, SIG_DFL)
+        raise(SIGINT)
+    }
+}
+
+/// Runs body with Ctrl-C stopping the state's work at the next layer or token.
+func interruptibly<T>(_ state: InferenceState, _ body: () throws -> T) rethrows -> T {
+    interrupted = 0
+    interruptible = 1
+    state.shouldAbort = { interrupted != 0 }
+    defer { interruptible = 0; state.shouldAbort = nil }
+    return try body()
 }
 
 func writeOut(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -174,6 +226,9 @@ func defaultThreads() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
 func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
     let ctx = try p.int("-c", min(m.config.contextLength, 4096))
+    if ctx > m.config.contextLength {
+        stderrPrint("warning: -c \(ctx) is larger than the context the model was trained with (\(m.config.contextLength)); text past that length may degrade\n")
+    }
     let threads = try p.int("-t", defaultThreads())
     return try InferenceState(model: m, nCtx: ctx, nThreads: threads)
 }

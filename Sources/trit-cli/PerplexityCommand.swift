@@ -57,9 +57,9 @@ enum PerplexityCommand {
             let done = Double(c + 1) / Double(nChunks)
             let eta = (monotonicSeconds() - t0) / done * (1 - done)
             let bar = String(repeating: "#", count: Int(done * 30)) + String(repeating: ".", count: 30 - Int(done * 30))
-            stderrPrint("\r[\(bar)] \(c + 1)/\(nChunks) ETA \(fmt(eta, 0)) s ")
+            progressLine("[\(bar)] \(c + 1)/\(nChunks) ETA \(fmt(eta, 0)) s ")
         }
-        stderrPrint("\n")
+        endProgressLine()
         let mean = nll / Double(count)
         let variance = max(0, nll2 / Double(count) - mean * mean)
         let se = (variance / Double(max(count - 1, 1))).squareRoot()

@@ -21,16 +21,26 @@ enum RunCommand {
             print(helpText("trit run [options]", "Generate text from a prompt, streaming it to stdout as it is produced.\nLoad progress and timings go to stderr.", opts), terminator: "")
             return
         }
-        let (model, loadSeconds) = try loadModel(try modelPath(p), quiet: p.flag("--no-timings"))
+        let gp = try generationParams(p)
         var prompt = p.string("-p") ?? "Once upon a time"
         if let f = p.string("-f") { prompt = try readTextFile(f) }
-        let gp = try generationParams(p)
+        let (model, loadSeconds) = try loadModel(try modelPath(p), quiet: p.flag("--no-timings"))
         let state = try makeState(model, p)
         guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
         let ids = tok.encode(prompt, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))
         if !p.flag("--no-echo") { var s = prompt; s.withUTF8 { writeOut($0) } }
-        let res = try state.generate(prompt: ids, params: gp) { piece in writeOut(piece); return true }
+        // Ctrl-C stops generation; the timings so far are still printed
+        installInterruptHandler()
+        let res: GenerationResult
+        do {
+            res = try interruptibly(state) { try state.generate(prompt: ids, params: gp) { piece in writeOut(piece); return true } }
+        } catch let e as TritError where e.kind == .cancelled {
+            print("")
+            stderrPrint("\n[interrupted while reading the prompt]\n")
+            return
+        }
         print("")
+        if res.stopReason == .aborted { stderrPrint("\n[interrupted]\n") }
         if !p.flag("--no-timings") { printTimings(res, loadSeconds: loadSeconds, threads: try p.int("-t", defaultThreads()), kernel: state.kernelName) }
     }
 }

@@ -27,8 +27,9 @@ enum SynthCommand {
         let seed = UInt64(try p.int("--seed", 1))
         let t0 = monotonicSeconds()
         try Synth.write(shape, type: type, to: out, seed: seed) { done, total in
-            stderrPrint("\rwriting \(out): \(done)/\(total) tensors")
+            progressLine("writing \(out): \(done)/\(total) tensors")
         }
-        stderrPrint("\nwrote \(out) in \(fmt(monotonicSeconds() - t0, 1)) s\n")
+        endProgressLine()
+        stderrPrint("wrote \(out) in \(fmt(monotonicSeconds() - t0, 1)) s\n")
     }
 }

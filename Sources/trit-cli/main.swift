@@ -37,10 +37,8 @@ guard let cmd = commands.first(where: { $0.0 == argv[0] }) else {
 }
 do {
     try cmd.2(Array(argv.dropFirst()))
-} catch let e as TritError {
-    stderrPrint("trit \(cmd.0): error: \(e.message)\n")
-    exit(1)
 } catch {
-    stderrPrint("trit \(cmd.0): error: \(error)\n")
+    let message = (error as? TritError)?.message ?? "\(error)"
+    stderrPrint((stderrAtLineStart ? "" : "\n") + "trit \(cmd.0): error: \(message)\n")
     exit(1)
 }

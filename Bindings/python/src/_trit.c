@@ -1,7 +1,9 @@
-/* _trit: the CPython extension over trit.h. Handles travel as capsules; every long call
- * releases the GIL; every failure raises trit.TritError(status, message). */
+/* _trit: the CPython extension over trit.h. Handles travel as capsules holding a small box
+ * (the handle, cleared when closed); every long call releases the GIL; every failure raises
+ * trit.TritError(status, message). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "trit.h"
 
@@ -13,26 +15,82 @@ static PyObject *raise_status(trit_status st) {
     return NULL;
 }
 
-/* ---- capsules ---- */
-static void free_model_capsule(PyObject *cap) {
-    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
-    if (m) trit_model_free(m);
+static PyObject *raise_error(trit_status st, const char *message) {
+    PyObject *args = Py_BuildValue("(is)", (int)st, message);
+    if (args) { PyErr_SetObject(TritError, args); Py_DECREF(args); }
+    return NULL;
 }
-static void free_context_capsule(PyObject *cap) {
-    trit_context *c = PyCapsule_GetPointer(cap, "trit_context");
-    if (c) trit_context_free(c);
+
+/* ---- capsules ----
+ * A capsule holds a box: the trit handle (NULL once closed), and for a context the sizes its
+ * outputs need and the flag its abort callback reads (set by abort() from another thread). */
+typedef struct {
+    void *handle;
+    int kind;                 /* 0 context, 1 model, 2 tokenizer */
+    int32_t n_vocab;          /* context: the model's vocabulary */
+    atomic_int abort;         /* context: asks the running call to stop */
+} box;
+
+static const char *const capsule_names[] = {"trit_context", "trit_model", "trit_tokenizer"};
+
+static void free_handle(box *b) {
+    if (!b->handle) return;
+    if (b->kind == 0) trit_context_free(b->handle);
+    else if (b->kind == 1) trit_model_free(b->handle);
+    else trit_tokenizer_free(b->handle);
+    b->handle = NULL;
 }
-static void free_tokenizer_capsule(PyObject *cap) {
-    trit_tokenizer *t = PyCapsule_GetPointer(cap, "trit_tokenizer");
-    if (t) trit_tokenizer_free(t);
+
+static void free_capsule(PyObject *cap) {
+    for (int k = 0; k < 3; k++) {
+        if (PyCapsule_IsValid(cap, capsule_names[k])) {
+            box *b = PyCapsule_GetPointer(cap, capsule_names[k]);
+            free_handle(b);
+            PyMem_RawFree(b);
+        }
+    }
 }
+
+static PyObject *new_capsule(void *handle, int kind, box **out) {
+    box *b = PyMem_RawCalloc(1, sizeof *b);
+    if (!b) {
+        void *h = handle;
+        box tmp = {h, kind, 0, 0};
+        free_handle(&tmp);
+        return PyErr_NoMemory();
+    }
+    b->handle = handle;
+    b->kind = kind;
+    PyObject *cap = PyCapsule_New(b, capsule_names[kind], free_capsule);
+    if (!cap) { free_handle(b); PyMem_RawFree(b); return NULL; }
+    if (out) *out = b;
+    return cap;
+}
+
+/* The box of a capsule of kind k with a live handle, or NULL with an exception set. */
+static box *box_of(PyObject *cap, int kind) {
+    if (!PyCapsule_IsValid(cap, capsule_names[kind])) {
+        PyErr_Format(PyExc_TypeError, "expected a %s handle", capsule_names[kind]);
+        return NULL;
+    }
+    box *b = PyCapsule_GetPointer(cap, capsule_names[kind]);
+    if (!b->handle) { raise_error(TRIT_ERR_STATE, "the object is closed"); return NULL; }
+    return b;
+}
+
+static bool abort_requested(void *user) { return atomic_load((atomic_int *)user) != 0; }
 
 /* A tokenizer from a capsule: either a loaded tokenizer or a model's. */
 static const trit_tokenizer *tokenizer_of(PyObject *cap) {
-    if (PyCapsule_IsValid(cap, "trit_tokenizer")) return PyCapsule_GetPointer(cap, "trit_tokenizer");
+    if (PyCapsule_IsValid(cap, "trit_tokenizer")) {
+        box *b = box_of(cap, 2);
+        return b ? b->handle : NULL;
+    }
     if (PyCapsule_IsValid(cap, "trit_model")) {
+        box *b = box_of(cap, 1);
+        if (!b) return NULL;
         const trit_tokenizer *t = NULL;
-        trit_status st = trit_model_get_tokenizer(PyCapsule_GetPointer(cap, "trit_model"), &t);
+        trit_status st = trit_model_get_tokenizer(b->handle, &t);
         if (st != TRIT_OK) { raise_status(st); return NULL; }
         return t;
     }
@@ -52,7 +110,7 @@ static PyObject *py_model_load(PyObject *self, PyObject *args) {
     st = trit_model_load(path, &mp, &m);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) return raise_status(st);
-    return PyCapsule_New(m, "trit_model", free_model_capsule);
+    return new_capsule(m, 1, NULL);
 }
 
 static PyObject *py_tokenizer_load(PyObject *self, PyObject *args) {
@@ -64,29 +122,44 @@ static PyObject *py_tokenizer_load(PyObject *self, PyObject *args) {
     st = trit_tokenizer_load(path, &t);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) return raise_status(st);
-    return PyCapsule_New(t, "trit_tokenizer", free_tokenizer_capsule);
+    return new_capsule(t, 2, NULL);
 }
 
-/* Frees a handle now (close()); the capsule then holds nothing. */
+/* Frees a handle now (close()); the capsule then holds nothing and later calls raise. */
 static PyObject *py_close(PyObject *self, PyObject *args) {
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
-    const char *names[] = {"trit_context", "trit_model", "trit_tokenizer"};
-    for (int i = 0; i < 3; i++) {
-        if (PyCapsule_IsValid(cap, names[i])) {
-            void *p = PyCapsule_GetPointer(cap, names[i]);
-            PyCapsule_SetDestructor(cap, NULL);
-            if (i == 0) trit_context_free(p); else if (i == 1) trit_model_free(p); else trit_tokenizer_free(p);
+    for (int k = 0; k < 3; k++) {
+        if (PyCapsule_IsValid(cap, capsule_names[k])) {
+            box *b = PyCapsule_GetPointer(cap, capsule_names[k]);
+            void *h = b->handle;
+            b->handle = NULL;
+            box tmp = {h, k, 0, 0};
+            Py_BEGIN_ALLOW_THREADS   /* a context waits for a call another thread is making */
+            free_handle(&tmp);
+            Py_END_ALLOW_THREADS
         }
     }
+    Py_RETURN_NONE;
+}
+
+/* Asks the context's running call (another thread's) to stop at its next layer or token. */
+static PyObject *py_abort(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int on = 1;
+    if (!PyArg_ParseTuple(args, "O|p", &cap, &on)) return NULL;
+    if (!PyCapsule_IsValid(cap, "trit_context")) { PyErr_SetString(PyExc_TypeError, "expected a context handle"); return NULL; }
+    box *b = PyCapsule_GetPointer(cap, "trit_context");
+    atomic_store(&b->abort, on);
     Py_RETURN_NONE;
 }
 
 static PyObject *py_model_info(PyObject *self, PyObject *args) {
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
-    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
-    if (!m) return NULL;
+    box *mb = box_of(cap, 1);
+    if (!mb) return NULL;
+    trit_model *m = mb->handle;
     trit_model_info i = {.size = sizeof i};
     trit_status st = trit_model_get_info(m, &i);
     if (st != TRIT_OK) return raise_status(st);
@@ -102,10 +175,11 @@ static PyObject *py_tokenize(PyObject *self, PyObject *args) {
     const char *text;
     Py_ssize_t len;
     int add_special, parse_special;
-    if (!PyArg_ParseTuple(args, "Os#pp", &cap, &text, &len, &add_special, &parse_special)) return NULL;
+    if (!PyArg_ParseTuple(args, "Oy#pp", &cap, &text, &len, &add_special, &parse_special)) return NULL;
     const trit_tokenizer *t = tokenizer_of(cap);
     if (!t) return NULL;
     size_t cap_n = (size_t)len + 8, n = 0;
+    if (cap_n > PY_SSIZE_T_MAX / sizeof(int32_t)) return PyErr_NoMemory();
     int32_t *ids = PyMem_Malloc(cap_n * sizeof(int32_t));
     if (!ids) return PyErr_NoMemory();
     trit_status st;
@@ -121,6 +195,7 @@ static PyObject *py_tokenize(PyObject *self, PyObject *args) {
     }
     if (st != TRIT_OK) { PyMem_Free(ids); return raise_status(st); }
     PyObject *list = PyList_New((Py_ssize_t)n);
+    if (!list) { PyMem_Free(ids); return NULL; }
     for (size_t i = 0; list && i < n; i++) PyList_SET_ITEM(list, (Py_ssize_t)i, PyLong_FromLong(ids[i]));
     PyMem_Free(ids);
     return list;
@@ -128,13 +203,24 @@ static PyObject *py_tokenize(PyObject *self, PyObject *args) {
 
 /* Reads a Python sequence of ints into a malloc'd int32 array. */
 static int32_t *int_array(PyObject *seq, Py_ssize_t *n) {
-    PyObject *fast = PySequence_Fast(seq, "tokens must be a sequence of ints");
+    if (PyUnicode_Check(seq) || PyBytes_Check(seq) || PyByteArray_Check(seq)) {
+        PyErr_SetString(PyExc_TypeError, "token ids must be a sequence of ints, not text or bytes");
+        return NULL;
+    }
+    PyObject *fast = PySequence_Fast(seq, "token ids must be a sequence of ints");
     if (!fast) return NULL;
     *n = PySequence_Fast_GET_SIZE(fast);
+    if ((size_t)*n > PY_SSIZE_T_MAX / sizeof(int32_t)) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
     int32_t *out = PyMem_Malloc((size_t)(*n ? *n : 1) * sizeof(int32_t));
     if (!out) { Py_DECREF(fast); PyErr_NoMemory(); return NULL; }
     for (Py_ssize_t i = 0; i < *n; i++) {
-        long v = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
+        if (!PyLong_Check(item)) {
+            PyMem_Free(out); Py_DECREF(fast);
+            PyErr_Format(PyExc_TypeError, "token ids must be ints, got %.80s at index %zd", Py_TYPE(item)->tp_name, i);
+            return NULL;
+        }
+        long v = PyLong_AsLong(item);
         if (v == -1 && PyErr_Occurred()) { PyMem_Free(out); Py_DECREF(fast); return NULL; }
         if (v < INT32_MIN || v > INT32_MAX) {
             PyMem_Free(out); Py_DECREF(fast);
@@ -173,20 +259,35 @@ static PyObject *py_context_create(PyObject *self, PyObject *args) {
     PyObject *cap;
     int n_ctx, n_threads, n_batch, n_seq = 1;
     if (!PyArg_ParseTuple(args, "Oiii|i", &cap, &n_ctx, &n_threads, &n_batch, &n_seq)) return NULL;
-    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
-    if (!m) return NULL;
+    box *mb = box_of(cap, 1);
+    if (!mb) return NULL;
+    trit_model_info info = {.size = sizeof info};
+    trit_status st = trit_model_get_info(mb->handle, &info);
+    if (st != TRIT_OK) return raise_status(st);
+    box *b = PyMem_RawCalloc(1, sizeof *b);
+    if (!b) return PyErr_NoMemory();
     trit_context_params p = trit_context_default_params();
     p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch; p.n_seq = n_seq;
+    p.abort_callback = abort_requested;
+    p.abort_user_data = &b->abort;
     trit_context *c = NULL;
-    trit_status st;
     Py_BEGIN_ALLOW_THREADS
-    st = trit_context_create(m, &p, &c);
+    st = trit_context_create(mb->handle, &p, &c);
     Py_END_ALLOW_THREADS
-    if (st != TRIT_OK) return raise_status(st);
-    return PyCapsule_New(c, "trit_context", free_context_capsule);
+    if (st != TRIT_OK) { PyMem_RawFree(b); return raise_status(st); }
+    b->handle = c;
+    b->kind = 0;
+    b->n_vocab = info.n_vocab;
+    PyObject *out = PyCapsule_New(b, "trit_context", free_capsule);
+    if (!out) { free_handle(b); PyMem_RawFree(b); }
+    return out;
 }
 
-static trit_context *context_of(PyObject *cap) { return PyCapsule_GetPointer(cap, "trit_context"); }
+static box *context_box(PyObject *cap) { return box_of(cap, 0); }
+static trit_context *context_of(PyObject *cap) {
+    box *b = context_box(cap);
+    return b ? b->handle : NULL;
+}
 
 /* The context of cap and two int sequences as int32 arrays (free both with PyMem_Free); NULL with
  * an exception set and nothing to free on failure. */
@@ -210,23 +311,26 @@ static PyObject *py_context_size(PyObject *self, PyObject *args) {
     return Py_BuildValue("(ii)", past, n);
 }
 
+/* Logits rows come back as a bytearray of n × n_vocab floats; n_vocab is the library's. */
 static PyObject *py_eval(PyObject *self, PyObject *args) {
     PyObject *cap, *seq;
-    int n_vocab, want_logits;
-    if (!PyArg_ParseTuple(args, "OOip", &cap, &seq, &n_vocab, &want_logits)) return NULL;
-    trit_context *c = context_of(cap);
-    if (!c) return NULL;
+    int want_logits;
+    if (!PyArg_ParseTuple(args, "OOp", &cap, &seq, &want_logits)) return NULL;
+    box *cb = context_box(cap);
+    if (!cb) return NULL;
+    trit_context *c = cb->handle;
+    const size_t n_vocab = (size_t)cb->n_vocab;
     Py_ssize_t n;
     int32_t *ids = int_array(seq, &n);
     if (!ids) return NULL;
     PyObject *out = NULL;
     float *dst = NULL;
     if (want_logits) {
-        if (n > 0 && (size_t)n > PY_SSIZE_T_MAX / sizeof(float) / (size_t)n_vocab) {
+        if (n > 0 && (size_t)n > PY_SSIZE_T_MAX / sizeof(float) / n_vocab) {
             PyMem_Free(ids);
             return PyErr_NoMemory();
         }
-        out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)n * n_vocab * (Py_ssize_t)sizeof(float));
+        out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((size_t)n * n_vocab * sizeof(float)));
         if (!out) { PyMem_Free(ids); return NULL; }
         dst = (float *)PyByteArray_AS_STRING(out);
     }
@@ -242,18 +346,19 @@ static PyObject *py_eval(PyObject *self, PyObject *args) {
 
 static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
     PyObject *cap, *tseq, *sseq;
-    int n_vocab;
-    if (!PyArg_ParseTuple(args, "OOOi", &cap, &tseq, &sseq, &n_vocab)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOO", &cap, &tseq, &sseq)) return NULL;
     Py_ssize_t n, ns;
     int32_t *ids, *seqs;
     trit_context *c = context_and_arrays(cap, tseq, sseq, &ids, &n, &seqs, &ns);
     if (!c) return NULL;
+    const size_t n_vocab = (size_t)context_box(cap)->n_vocab;
     if (n != ns || n == 0) {
         PyMem_Free(ids); PyMem_Free(seqs);
         PyErr_SetString(PyExc_ValueError, "tokens and seq_ids must be non-empty and of equal length");
         return NULL;
     }
-    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)n * n_vocab * (Py_ssize_t)sizeof(float));
+    if ((size_t)n > PY_SSIZE_T_MAX / sizeof(float) / n_vocab) { PyMem_Free(ids); PyMem_Free(seqs); return PyErr_NoMemory(); }
+    PyObject *out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)((size_t)n * n_vocab * sizeof(float)));
     if (!out) { PyMem_Free(ids); PyMem_Free(seqs); return NULL; }
     float *dst = (float *)PyByteArray_AS_STRING(out);
     trit_status st;
@@ -281,6 +386,24 @@ static PyObject *py_score(PyObject *self, PyObject *args) {
     PyMem_Free(ctx_ids); PyMem_Free(cont);
     if (st != TRIT_OK) return raise_status(st);
     return Py_BuildValue("(dO)", lp, greedy ? Py_True : Py_False);
+}
+
+static PyObject *py_context_tokens(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    size_t n = 0;
+    trit_status st = trit_context_get_tokens(c, NULL, 0, &n);
+    if (st != TRIT_OK && st != TRIT_ERR_BUFFER_TOO_SMALL) return raise_status(st);
+    int32_t *ids = PyMem_Malloc((n ? n : 1) * sizeof(int32_t));
+    if (!ids) return PyErr_NoMemory();
+    st = trit_context_get_tokens(c, ids, n, &n);
+    if (st != TRIT_OK) { PyMem_Free(ids); return raise_status(st); }
+    PyObject *list = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; list && i < n; i++) PyList_SET_ITEM(list, (Py_ssize_t)i, PyLong_FromLong(ids[i]));
+    PyMem_Free(ids);
+    return list;
 }
 
 static PyObject *py_reset(PyObject *self, PyObject *args) {
@@ -332,15 +455,21 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
         if (!stop_fast) return NULL;
         Py_ssize_t ns = PySequence_Fast_GET_SIZE(stop_fast);
         stops = PyMem_Malloc((size_t)(ns ? ns : 1) * sizeof(char *));
+        if (!stops) { Py_DECREF(stop_fast); return PyErr_NoMemory(); }
         for (Py_ssize_t i = 0; i < ns; i++) {
-            stops[i] = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(stop_fast, i));
+            PyObject *si = PySequence_Fast_GET_ITEM(stop_fast, i);
+            if (!PyUnicode_Check(si)) {
+                PyMem_Free(stops); Py_DECREF(stop_fast);
+                PyErr_Format(PyExc_TypeError, "stop strings must be str, got %.80s", Py_TYPE(si)->tp_name);
+                return NULL;
+            }
+            stops[i] = PyUnicode_AsUTF8(si);
             if (!stops[i]) { PyMem_Free(stops); Py_DECREF(stop_fast); return NULL; }
         }
         p.stop = stops; p.n_stop = (size_t)ns;
     }
     gen_state g = {callback == Py_None ? NULL : callback, 0};
     trit_generate_result res = {.size = sizeof res};
-    memset(&res, 0, sizeof res);
     trit_status st;
     if (PyUnicode_Check(prompt)) {
         const char *text = PyUnicode_AsUTF8(prompt);
@@ -373,12 +502,14 @@ static PyObject *py_chat_format(PyObject *self, PyObject *args) {
     const char *tmpl = NULL;
     int add_gen = 1;
     if (!PyArg_ParseTuple(args, "OO|zp", &cap, &msgs, &tmpl, &add_gen)) return NULL;
-    trit_model *m = PyCapsule_GetPointer(cap, "trit_model");
-    if (!m) return NULL;
+    box *mb = box_of(cap, 1);
+    if (!mb) return NULL;
+    trit_model *m = mb->handle;
     PyObject *fast = PySequence_Fast(msgs, "messages must be a list of (role, content) pairs");
     if (!fast) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
     trit_chat_message *cm = PyMem_Malloc((size_t)(n ? n : 1) * sizeof *cm);
+    if (!cm) { Py_DECREF(fast); return PyErr_NoMemory(); }
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
         if (!PyArg_ParseTuple(item, "ss", &cm[i].role, &cm[i].content)) { PyMem_Free(cm); Py_DECREF(fast); return NULL; }
@@ -388,6 +519,7 @@ static PyObject *py_chat_format(PyObject *self, PyObject *args) {
     PyObject *r = NULL;
     if (st == TRIT_OK || st == TRIT_ERR_BUFFER_TOO_SMALL) {
         char *buf = PyMem_Malloc(need + 1);
+        if (!buf) { PyMem_Free(cm); Py_DECREF(fast); return PyErr_NoMemory(); }
         st = trit_chat_format(m, cm, (size_t)n, tmpl, add_gen, buf, need + 1, &need);
         if (st == TRIT_OK) r = PyUnicode_FromStringAndSize(buf, (Py_ssize_t)need);
         PyMem_Free(buf);
@@ -419,6 +551,8 @@ static PyMethodDef methods[] = {
     {"model_load", py_model_load, METH_VARARGS, "Load a model (GGUF file or HF folder)."},
     {"tokenizer_load", py_tokenizer_load, METH_VARARGS, "Load only a tokenizer."},
     {"close", py_close, METH_VARARGS, "Free a handle now."},
+    {"abort", py_abort, METH_VARARGS, "Ask a context's running call to stop (or clear the request)."},
+    {"context_tokens", py_context_tokens, METH_VARARGS, "The tokens a context holds."},
     {"model_info", py_model_info, METH_VARARGS, "Facts about a model."},
     {"tokenize", py_tokenize, METH_VARARGS, "Text to token ids."},
     {"detokenize", py_detokenize, METH_VARARGS, "Token ids to bytes."},

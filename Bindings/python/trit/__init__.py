@@ -5,16 +5,21 @@
         print(m.generate("Once upon a time", max_tokens=32, seed=42))
         for piece in m.generate("The sea", stream=True):
             print(piece, end="", flush=True)
+        other = m.create_context(n_ctx=256)   # a second conversation on the same weights
 """
 import os
 import queue
+import secrets
 import threading
 
 from ._errors import TritError
 from . import _trit
 
-__all__ = ["Model", "Tokenizer", "TritError", "__version__", "default_model_path"]
+__all__ = ["Model", "Context", "Tokenizer", "Logits", "TritError", "__version__", "default_model_path"]
 __version__ = _trit.VERSION
+
+_ERR_ARG, _ERR_STATE = 1, 6
+_INT32_MAX = 2**31 - 1
 
 
 def default_model_path():
@@ -27,16 +32,107 @@ def default_model_path():
     return None
 
 
+def _int_param(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TritError(_ERR_ARG, f"{name} must be an int, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise TritError(_ERR_ARG, f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _seed(seed):
+    """llama-cpp-python's convention: -1 (or None) picks a random seed."""
+    if seed is None or seed == -1:
+        return secrets.randbits(64)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise TritError(_ERR_ARG, f"seed must be -1 (random) or an int in [0, 2**64), got {seed!r}")
+    return seed
+
+
+def _messages(messages):
+    """(role, content) pairs from dicts or pairs, with clear errors for anything else."""
+    if isinstance(messages, (str, bytes)) or not hasattr(messages, "__iter__"):
+        raise TypeError("messages must be a list of {'role': ..., 'content': ...} dicts, "
+                        f"got {type(messages).__name__}")
+    pairs = []
+    for i, m in enumerate(messages):
+        if isinstance(m, dict):
+            if "role" not in m or "content" not in m:
+                raise TypeError(f"messages[{i}] needs 'role' and 'content' keys, got {sorted(m)}")
+            role, content = m["role"], m["content"]
+        elif isinstance(m, (tuple, list)) and len(m) == 2:
+            role, content = m
+        else:
+            raise TypeError(f"messages[{i}] must be a dict with 'role' and 'content', got {type(m).__name__}")
+        if not isinstance(role, str) or not isinstance(content, str):
+            raise TypeError(f"messages[{i}]: role and content must be str")
+        pairs.append((role, content))
+    return pairs
+
+
+class Logits:
+    """Rows of logits, ``(n_rows, n_vocab)`` float32: ``logits[-1]`` is a row (a float32
+    memoryview, or a numpy array when numpy is installed), ``logits[i][j]`` a float,
+    ``logits.tolist()`` nested lists, ``numpy.asarray(logits)`` an array."""
+
+    def __init__(self, buf, n_rows, n_vocab):
+        self._mv = memoryview(buf).cast("B").cast("f")
+        self.shape = (n_rows, n_vocab)
+        self.format = "f"
+        try:
+            import numpy
+            self._np = numpy.frombuffer(buf, dtype=numpy.float32).reshape(self.shape)
+        except ImportError:
+            self._np = None
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, i):
+        if isinstance(i, tuple):
+            r, c = i
+            return self[r][c]
+        if self._np is not None:
+            return self._np[i]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self.shape[0]))]
+        n = self.shape[0]
+        if not -n <= i < n:
+            raise IndexError(f"row {i} out of range for {n} rows")
+        i %= n
+        return self._mv[i * self.shape[1]:(i + 1) * self.shape[1]]
+
+    def __iter__(self):
+        return (self[i] for i in range(self.shape[0]))
+
+    def __array__(self, dtype=None, copy=None):
+        import numpy
+        a = numpy.frombuffer(self._mv, dtype=numpy.float32).reshape(self.shape)
+        return a.astype(dtype) if dtype is not None else a
+
+    def tolist(self):
+        v = self.shape[1]
+        flat = self._mv.tolist()
+        return [flat[i * v:(i + 1) * v] for i in range(self.shape[0])]
+
+
 class _Tokenizing:
     _handle = None
 
     def tokenize(self, text, add_bos=True, special=False):
         """Text (str or bytes) to token ids. ``special`` parses control-token texts like <|eot_id|>."""
-        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        if isinstance(text, str):
+            data = text.encode("utf-8")
+        elif isinstance(text, (bytes, bytearray, memoryview)):
+            data = bytes(text)
+        else:
+            raise TypeError(f"tokenize() takes str or bytes, got {type(text).__name__}")
         return _trit.tokenize(self._live(), data, add_bos, special)
 
     def detokenize(self, ids, special=False):
         """Token ids to text (invalid UTF-8 from partial tokens is replaced)."""
+        if isinstance(ids, (str, bytes)):
+            raise TypeError("detokenize() takes a list of token ids")
         return _trit.detokenize(self._live(), list(ids), special).decode("utf-8", errors="replace")
 
     def token_is_eog(self, token_id):
@@ -48,7 +144,7 @@ class _Tokenizing:
 
     def _live(self):
         if self._handle is None:
-            raise TritError(6, "the object is closed")
+            raise TritError(_ERR_STATE, "the object is closed")
         return self._handle
 
     def __enter__(self):
@@ -76,38 +172,58 @@ class Tokenizer(_Tokenizing):
             _trit.close(h)
 
 
-class Model(_Tokenizing):
-    """A model and one context (KV cache) for it.
+class Context:
+    """One sequence's state (KV cache) on a model's weights; make more with Model.create_context().
+    A context serves one call at a time; contexts of one model may be used from different threads."""
 
-    path: GGUF file or Hugging Face folder (default: the bundled model).
-    n_ctx: context positions (0 = the model's training context, at most 4096).
-    n_threads: worker threads (0 = one per core). n_batch: prompt tokens per forward pass.
-    int8_head: int8 output head (faster decoding, logits move by ~1e-2; default exact).
-    """
-
-    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1):
-        if path is None:
-            path = default_model_path()
-            if path is None:
-                raise TritError(1, "no model path given and the bundled model was not found")
-        self.path = os.fspath(path)
-        self._handle = _trit.model_load(self.path, int8_head)
-        self._ctx = _trit.context_create(self._handle, n_ctx, n_threads, n_batch, n_seq)
-        self.info = _trit.model_info(self._handle)
+    def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1):
+        _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
+        _int_param("n_threads", n_threads, 0, 512)
+        _int_param("n_batch", n_batch, 1, 4096)
+        _int_param("n_seq", n_seq, 0, 4096)
+        self.model = model
+        self._ctx = _trit.context_create(model._live(), n_ctx, n_threads, n_batch, n_seq)
+        self._stream = None     # (stop event, thread) of a stream still running
+        self.last_result = None
 
     def close(self):
-        """Free the context and the model; safe to call twice."""
-        if getattr(self, "_ctx", None) is not None:
+        """Free the context now (a running stream is stopped first); safe to call twice."""
+        self._stop_stream()
+        if self._ctx is not None:
             c, self._ctx = self._ctx, None
             _trit.close(c)
-        if self._handle is not None:
-            h, self._handle = self._handle, None
-            _trit.close(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
     def _context(self):
         if self._ctx is None:
-            raise TritError(6, "the model is closed")
+            raise TritError(_ERR_STATE, "the context is closed")
+        self._stop_stream()
         return self._ctx
+
+    def _stop_stream(self):
+        """A stream abandoned half-way (break, an exception) stops at its next layer or token."""
+        s, self._stream = self._stream, None
+        if s is not None:
+            stop, thread = s
+            stop.set()
+            if self._ctx is not None:
+                _trit.abort(self._ctx, True)
+            thread.join()
+
+    @property
+    def n_vocab(self):
+        return self.model.info["n_vocab"]
 
     @property
     def n_ctx(self):
@@ -117,59 +233,80 @@ class Model(_Tokenizing):
     def n_past(self):
         return _trit.context_size(self._context())[0]
 
+    @property
+    def tokens(self):
+        """The tokens the context holds, in order."""
+        return _trit.context_tokens(self._context())
+
     def reset(self):
         """Forget the context's tokens."""
         _trit.reset(self._context())
 
+    def truncate(self, n_keep):
+        """Keep the first n_keep tokens."""
+        _int_param("n_keep", n_keep, 0, _INT32_MAX)
+        if n_keep == 0:
+            _trit.reset(self._context())
+        else:
+            _trit.reset(self._context(), n_keep)
+
     def eval(self, tokens):
-        """Append tokens to the context; returns their logits as a (len(tokens), n_vocab) float32
-        memoryview (row i = prediction after token i)."""
-        tokens = list(tokens)
-        buf = _trit.eval(self._context(), tokens, self.info["n_vocab"], True)
-        return memoryview(buf).cast("B").cast("f", (len(tokens), self.info["n_vocab"]))
+        """Append tokens to the context; returns their logits as Logits (row i = the prediction
+        after token i; ``logits[-1]`` is the last row)."""
+        tokens = _token_list(tokens)
+        buf = _trit.eval(self._context(), tokens, True)
+        return Logits(buf, len(tokens), self.n_vocab)
 
     def score(self, context, continuation):
         """(log p(continuation | context), is_greedy). Strings are tokenized: the context with BOS,
         the continuation without. Resets the context."""
         if isinstance(context, str):
-            context = self.tokenize(context)
+            context = self.model.tokenize(context)
         if isinstance(continuation, str):
-            continuation = self.tokenize(continuation, add_bos=False)
-        return _trit.score(self._context(), list(context), list(continuation))
+            continuation = self.model.tokenize(continuation, add_bos=False)
+        return _trit.score(self._context(), _token_list(context), _token_list(continuation))
 
     def eval_batch(self, tokens, seq_ids):
         """Evaluate rows of several sequences in one pass over the weights (n_seq > 1): row i
-        appends tokens[i] to sequence seq_ids[i]. Returns a (len(tokens), n_vocab) memoryview."""
-        tokens = list(tokens)
-        buf = _trit.eval_batch(self._context(), tokens, list(seq_ids), self.info["n_vocab"])
-        return memoryview(buf).cast("B").cast("f", (len(tokens), self.info["n_vocab"]))
+        appends tokens[i] to sequence seq_ids[i]. Returns Logits, one row per token."""
+        tokens = _token_list(tokens)
+        buf = _trit.eval_batch(self._context(), tokens, _token_list(seq_ids))
+        return Logits(buf, len(tokens), self.n_vocab)
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
                  ignore_eos=False, reset=True, special=False):
         """Generate from ``prompt`` (str, or a list of token ids). Returns the text, or with
-        ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context."""
-        if reset:
-            self.reset()
-        kw = dict(max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p,
-                  repeat_penalty=repeat_penalty, repeat_last_n=repeat_last_n, seed=seed,
-                  stop=list(stop) if stop else None, ignore_eos=ignore_eos, parse_special=special)
+        ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context;
+        ``seed=-1`` picks a random seed. Leaving a stream early stops its generation."""
+        if isinstance(prompt, (bytes, bytearray)):
+            raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
         if not isinstance(prompt, str):
-            prompt = list(prompt)
+            prompt = _token_list(prompt)
+        if isinstance(stop, str):
+            stop = [stop]
+        kw = dict(max_tokens=_int_param("max_tokens", max_tokens, -_INT32_MAX, _INT32_MAX),
+                  temperature=float(temperature), top_k=_int_param("top_k", top_k, 0, _INT32_MAX),
+                  top_p=float(top_p), min_p=float(min_p), repeat_penalty=float(repeat_penalty),
+                  repeat_last_n=_int_param("repeat_last_n", repeat_last_n, 0, _INT32_MAX), seed=_seed(seed),
+                  stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), parse_special=bool(special))
+        ctx = self._context()
+        if reset:
+            _trit.reset(ctx)
+        _trit.abort(ctx, False)
         if stream:
-            return self._stream(prompt, kw)
+            return self._streamed(ctx, prompt, kw)
         parts = []
-        self.last_result = _trit.generate(self._context(), prompt, lambda b: parts.append(b) or True, **kw)
+        self.last_result = _trit.generate(ctx, prompt, lambda b: parts.append(b) or True, **kw)
         return b"".join(parts).decode("utf-8", errors="replace")
 
-    def _stream(self, prompt, kw):
+    def _streamed(self, ctx, prompt, kw):
         q = queue.Queue()
-        stop_flag = threading.Event()
-        ctx = self._context()
+        stop = threading.Event()
 
         def on_piece(b):
             q.put(b)
-            return not stop_flag.is_set()
+            return not stop.is_set()
 
         def worker():
             try:
@@ -179,7 +316,11 @@ class Model(_Tokenizing):
                 q.put(e)
 
         t = threading.Thread(target=worker, daemon=True)
+        self._stream = (stop, t)
         t.start()
+        return self._pieces(q, stop, t)
+
+    def _pieces(self, q, stop, t):
         try:
             while True:
                 item = q.get()
@@ -189,17 +330,107 @@ class Model(_Tokenizing):
                     raise item
                 yield item.decode("utf-8", errors="replace")
         finally:
-            stop_flag.set()
-            t.join()
+            if self._stream is not None and self._stream[1] is t:
+                self._stop_stream()
+            else:
+                stop.set()
+                t.join()
 
     def chat(self, messages, template=None, **kw):
         """Generate the assistant's reply to ``messages`` (dicts with role and content, or
         (role, content) pairs), formatted for the model (``template`` forces bitnet, llama3 or plain)."""
-        pairs = [(m["role"], m["content"]) if isinstance(m, dict) else tuple(m) for m in messages]
-        prompt = _trit.chat_format(self._handle, pairs, template, True)
+        prompt = self.model.format_chat(messages, template, True)
         kw.setdefault("special", True)
         return self.generate(prompt, **kw)
 
+
+def _token_list(tokens):
+    if isinstance(tokens, (str, bytes, bytearray)):
+        raise TypeError(f"expected a list of token ids, got {type(tokens).__name__}")
+    return list(tokens)
+
+
+class Model(_Tokenizing):
+    """A model and one context (KV cache) for it; more contexts with create_context().
+
+    path: GGUF file or Hugging Face folder (default: the bundled model).
+    n_ctx: context positions (0 = the model's training context, at most 4096).
+    n_threads: worker threads (0 = one per core). n_batch: prompt tokens per forward pass.
+    int8_head: int8 output head (faster decoding, logits move by ~1e-2; default exact).
+    """
+
+    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1):
+        # arguments first: a bad one costs no load
+        _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
+        _int_param("n_threads", n_threads, 0, 512)
+        _int_param("n_batch", n_batch, 1, 4096)
+        _int_param("n_seq", n_seq, 0, 4096)
+        if path is None:
+            path = default_model_path()
+            if path is None:
+                raise TritError(_ERR_ARG, "no model path given and the bundled model was not found")
+        self.path = os.fspath(path)
+        self._handle = _trit.model_load(self.path, bool(int8_head))
+        self.info = _trit.model_info(self._handle)
+        self._default = None
+        self._default = Context(self, n_ctx, n_threads, n_batch, n_seq)
+
+    def create_context(self, n_ctx=0, n_threads=0, n_batch=128, n_seq=1):
+        """A new context on this model's weights (nothing is loaded twice)."""
+        return Context(self, n_ctx, n_threads, n_batch, n_seq)
+
+    def close(self):
+        """Free the default context and the model; safe to call twice. Contexts made with
+        create_context() keep working until closed."""
+        d = getattr(self, "_default", None)
+        if d is not None:
+            d.close()
+        if self._handle is not None:
+            h, self._handle = self._handle, None
+            _trit.close(h)
+
+    def _ctx(self):
+        if self._default is None or self._handle is None:
+            raise TritError(_ERR_STATE, "the model is closed")
+        return self._default
+
+    @property
+    def context(self):
+        """The model's default context (the one Model.generate/eval use)."""
+        return self._ctx()
+
+    @property
+    def last_result(self):
+        return self._ctx().last_result
+
+    n_ctx = property(lambda self: self._ctx().n_ctx)
+    n_past = property(lambda self: self._ctx().n_past)
+    tokens = property(lambda self: self._ctx().tokens)
+
+    def reset(self):
+        self._ctx().reset()
+
+    def truncate(self, n_keep):
+        self._ctx().truncate(n_keep)
+
+    def eval(self, tokens):
+        return self._ctx().eval(tokens)
+
+    def score(self, context, continuation):
+        return self._ctx().score(context, continuation)
+
+    def eval_batch(self, tokens, seq_ids):
+        return self._ctx().eval_batch(tokens, seq_ids)
+
+    def generate(self, prompt, **kw):
+        return self._ctx().generate(prompt, **kw)
+
+    generate.__doc__ = Context.generate.__doc__
+
+    def chat(self, messages, template=None, **kw):
+        return self._ctx().chat(messages, template, **kw)
+
+    chat.__doc__ = Context.chat.__doc__
+
     def format_chat(self, messages, template=None, add_generation_prompt=True):
-        pairs = [(m["role"], m["content"]) if isinstance(m, dict) else tuple(m) for m in messages]
-        return _trit.chat_format(self._handle, pairs, template, add_generation_prompt)
+        return _trit.chat_format(self._live(), _messages(messages), template, add_generation_prompt)

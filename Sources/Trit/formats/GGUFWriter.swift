@@ -21,7 +21,8 @@ public final class GGUFWriter {
 
     public func set(_ key: String, _ value: GGUFValue) { kv.append((key, value)) }
     public func set(_ key: String, _ s: String) { set(key, .string(s)) }
-    public func set(_ key: String, u32 v: Int) { set(key, .u32(UInt32(truncatingIfNeeded: v))) }
+    /// An integer key: u32 when it fits, else u64 (a 64-bit context length stays 64-bit).
+    public func set(_ key: String, u32 v: Int) { set(key, v >= 0 && v <= Int(UInt32.max) ? .u32(UInt32(v)) : .u64(UInt64(bitPattern: Int64(v)))) }
     public func set(_ key: String, f32 v: Float) { set(key, .f32(v)) }
 
     /// The general.* and {arch}.* keys of a model (spec §1.6, §5).
@@ -65,8 +66,18 @@ public final class GGUFWriter {
         }
         while h.bytes.count % alignment != 0 { h.bytes.append(0) }
 
-        guard let f = fopen(path, "wb") else { throw TritError(.io, "\(path): cannot create: \(String(cString: strerror(errno)))") }
-        defer { fclose(f) }
+        // write beside the destination (resolved through symlinks) and rename at the end: the
+        // input may be the destination, and it is memory-mapped while we read from it
+        var target = path
+        if let real = realpath(path, nil) { target = String(cString: real); free(real) }
+        var template = Array((target + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw TritError(.io, "\(path): cannot create a file in its folder: \(String(cString: strerror(errno)))") }
+        let tmp = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        fchmod(fd, 0o644)
+        guard let f = fdopen(fd, "wb") else { close(fd); unlink(tmp); throw TritError(.io, "\(tmp): cannot open") }
+        var renamed = false
+        defer { fclose(f); if !renamed { unlink(tmp) } }
         func put(_ p: UnsafeRawPointer, _ n: Int) throws {
             if n > 0, fwrite(p, 1, n, f) != n { throw TritError(.io, "\(path): write failed: \(String(cString: strerror(errno)))") }
         }
@@ -78,6 +89,9 @@ public final class GGUFWriter {
             try put(buf.raw, padded)
             progress?(i + 1, tensors.count)
         }
+        guard fflush(f) == 0, fsync(fileno(f)) == 0 else { throw TritError(.io, "\(tmp): write failed: \(String(cString: strerror(errno)))") }
+        guard rename(tmp, target) == 0 else { throw TritError(.io, "\(path): cannot replace: \(String(cString: strerror(errno)))") }
+        renamed = true
     }
 }
 

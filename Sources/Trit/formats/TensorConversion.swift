@@ -144,6 +144,13 @@ enum TensorConversion {
         let beta = Float(bitPattern: scaleBits)
         guard beta.isFinite, beta >= 0 else { throw t.fail("I2_S scale \(beta) is not a finite non-negative number") }
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        // I2_S codes are 0, 1, 2. bitnet.cpp also writes type 36 in layouts this check cannot tell
+        // apart (ARM 64-weight blocks, x86 4-row interleave: the same codes, other positions);
+        // a 3 is in none of them, so the bytes are damaged or not I2_S at all: refuse, never guess.
+        let bad = tk_find_code3(src, Int64(n / 4))
+        guard bad < 0 else {
+            throw t.fail("I2_S data holds the code 3 (byte \(bad)), which no I2_S layout uses: the tensor is damaged or not bitnet.cpp I2_S")
+        }
         if cols % 128 == 0 {
             return TernaryMatrix(rows: rows, cols: cols, rowBytes: cols / 4, scale: beta, codes: src, owner: t.file)
         }

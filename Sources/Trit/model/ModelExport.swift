@@ -4,6 +4,8 @@ import TritKernels
 /// linears in the chosen type. Ternary models export exactly (the same T and β); a model with
 /// dense linears (the FP twin) exports its float weights and marks them `trit.dense_linears`.
 public enum ModelExport {
+    /// The file is written next to `path` under a temporary name and renamed over it at the end,
+    /// so converting a file onto itself (also through a symlink) never truncates the input.
     public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
@@ -70,6 +72,7 @@ public enum ModelExport {
             }
         }
         try dense("token_embd.weight", m.tokenEmbedding, as: .f16)
+        if let f = m.ropeFreqFactors { vector("rope_freqs.weight", f) }
         vector("output_norm.weight", m.outputNorm)
         if !c.tiedEmbeddings { try dense("output.weight", m.output, as: .f16) }
         for (i, l) in m.layers.enumerated() {

@@ -11,7 +11,7 @@ public struct SamplingParams: Sendable {
     public init() {}
     public static var greedy: SamplingParams { var p = SamplingParams(); p.temperature = 0; return p }
 
-    func validate() throws {
+    public func validate() throws {
         guard temperature.isFinite else { throw TritError.argument("temperature must be a finite number") }
         guard topK >= 0 else { throw TritError.argument("top_k must be ≥ 0, got \(topK)") }
         guard topP > 0, topP <= 1 else { throw TritError.argument("top_p must be in (0, 1], got \(topP)") }

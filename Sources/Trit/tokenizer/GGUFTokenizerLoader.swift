@@ -48,10 +48,12 @@ enum GGUFTokenizerLoader {
         var eot: [Int32] = []
         if let e = try id("eot_token_id") { eot.append(e) }
         if let e = try id("eom_token_id") { eot.append(e) }
-        return try Tokenizer(kind: kind, tokens: tokens, scores: scores, types: types, merges: merges,
-                             bos: try id("bos_token_id"), eos: try id("eos_token_id"), unk: try id("unknown_token_id"), eot: eot,
-                             addBOS: flag("add_bos_token", kind == .spm || preTok == .llama3), addEOS: flag("add_eos_token", false),
-                             addSpacePrefix: flag("add_space_prefix", kind == .spm), preTokenizer: preTok, origin: path)
+        let t = try Tokenizer(kind: kind, tokens: tokens, scores: scores, types: types, merges: merges,
+                              bos: try id("bos_token_id"), eos: try id("eos_token_id"), unk: try id("unknown_token_id"), eot: eot,
+                              addBOS: flag("add_bos_token", kind == .spm || preTok == .llama3), addEOS: flag("add_eos_token", false),
+                              addSpacePrefix: flag("add_space_prefix", kind == .spm), preTokenizer: preTok, origin: path)
+        t.preTokenizerName = pre
+        return t
     }
 
     /// The pre-tokenizer for a byte-level vocabulary. A missing `pre` on LLaMA 3's vocabulary

@@ -2,7 +2,16 @@ extension Tokenizer {
     /// Writes this tokenizer as GGUF tokenizer.ggml.* metadata (spec §4.3).
     public func writeMetadata(to w: GGUFWriter) {
         w.set("tokenizer.ggml.model", kind == .spm ? "llama" : "gpt2")
-        if kind == .bpe { w.set("tokenizer.ggml.pre", preTokenizer == .llama3 ? "llama-bpe" : "gpt-2") }
+        if kind == .bpe {
+            let name: String
+            switch preTokenizer {
+            case .llama3: name = "llama-bpe"
+            case .qwen2: name = "qwen2"
+            case .starcoder: name = "starcoder"
+            case .gpt2, .none: name = "gpt-2"
+            }
+            w.set("tokenizer.ggml.pre", preTokenizerName ?? name)
+        }
         w.set("tokenizer.ggml.tokens", .array(.strings(tokens)))
         w.set("tokenizer.ggml.scores", .array(.floats(scores.map(Double.init), type: 6)))
         w.set("tokenizer.ggml.token_type", .array(.ints(types.map { Int64($0.rawValue) }, type: 5)))

@@ -23,6 +23,9 @@ public final class Tokenizer: @unchecked Sendable {
     public let addEOS: Bool
     public let addSpacePrefix: Bool
     public let preTokenizer: PreTokenizer
+    /// The pre-tokenizer's name as the file gave it (tokenizer.ggml.pre), kept so that a converted
+    /// file names it the same way; nil when the file named none.
+    public internal(set) var preTokenizerName: String?
 
     /// Token bytes → id. Keyed by bytes, not String: Swift compares Strings by canonical
     /// equivalence, so "\u{340}" would find the token "\u{300}"; vocabularies are byte-exact.

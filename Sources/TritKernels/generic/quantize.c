@@ -84,3 +84,17 @@ void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t r
         scale[r] = sc;
     }
 }
+
+/* Index of the first byte of 2-bit codes that holds the code 3 (both bits of a field set), or -1.
+ * I2_S never stores 3 (spec: docs/formats.md, I2_S), so a 3 means the bytes are not I2_S. */
+int64_t tk_find_code3(const uint8_t *codes, int64_t n) {
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {   /* a branch per 64 bytes; the inner loop vectorizes */
+        uint8_t any = 0;
+        for (int k = 0; k < 64; k++) any |= codes[i + k] & (codes[i + k] >> 1) & 0x55;
+        if (any) break;
+    }
+    for (; i < n; i++)
+        if (codes[i] & (codes[i] >> 1) & 0x55) return i;
+    return -1;
+}

@@ -100,6 +100,9 @@ void tk_attention_heads(const float *q, int64_t n_q, const float *k, const float
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 
+/* Index of the first byte of 2-bit codes holding the code 3, or -1 (I2_S validation at load). */
+int64_t tk_find_code3(const uint8_t *codes, int64_t n);
+
 /* ---- thread pool (persistent workers; bounded spin, then block) ---- */
 typedef struct tk_pool tk_pool;
 /* A job is called as fn(ctx, thread_index, n_threads) on the caller (index 0) and on every worker
