@@ -31,7 +31,10 @@
  *   - ABI: every struct that crosses the API starts with `uint32_t size`, the sizeof the
  *     caller was compiled with. Params structs (in) come from the *_default_params()
  *     functions, which set size; change only the fields you need. NULL means defaults. A
- *     struct from an older, shorter header gets defaults for the fields it lacks. Output
+ *     struct from an older, shorter header gets the library's defaults for the fields it
+ *     lacks. The *_default_params() functions are static inline in this header, so a
+ *     struct is never returned by value across the library boundary (its size would be
+ *     the library's, not the caller's). Output
  *     structs (info, result): set size = sizeof(the struct) before the call; the library
  *     writes only that many bytes. Fields a newer caller has and this library does not are
  *     ignored. A size below 4 or above 4096 is TRIT_ERR_ARG (an unset or garbage struct).
@@ -111,8 +114,12 @@ typedef struct trit_model_params {
                                        generated token, logits move by ~1e-2 (default false: exact) */
 } trit_model_params;
 
-/* Defaults for trit_model_load. Thread-safe. */
-trit_model_params trit_model_default_params(void);
+/* Defaults for trit_model_load: no progress callback, exact head. Inline; thread-safe. */
+static inline trit_model_params trit_model_default_params(void) {
+    trit_model_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    return p;
+}
 
 /* Load a model from a GGUF file (I2_S, TQ1_0, TQ2_0, F16, BF16, F32 linears) or from a
  * Hugging Face folder (config.json + *.safetensors). The file is memory-mapped; weights in
@@ -209,8 +216,14 @@ typedef struct trit_context_params {
     void *abort_user_data;
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback. Thread-safe. */
-trit_context_params trit_context_default_params(void);
+/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback. Inline; thread-safe. */
+static inline trit_context_params trit_context_default_params(void) {
+    trit_context_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.n_batch = 128;
+    p.n_seq = 1;
+    return p;
+}
 
 /* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,
  * allocated now. The context keeps the model alive. Free with trit_context_free().
@@ -286,8 +299,21 @@ typedef struct trit_generate_params {
 
 /* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
  * repeat_penalty 1.0, repeat_last_n 64, seed 0xC0FFEE, no stop strings, ignore_eos false,
- * add_special true, parse_special false. Thread-safe. */
-trit_generate_params trit_generate_default_params(void);
+ * add_special true, parse_special false. Inline; thread-safe. */
+static inline trit_generate_params trit_generate_default_params(void) {
+    trit_generate_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.max_tokens = 128;
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repeat_penalty = 1.0f;
+    p.repeat_last_n = 64;
+    p.seed = 0xC0FFEE;
+    p.add_special = true;
+    return p;
+}
 
 /* Receives generated text as it becomes final: whole UTF-8 characters, never part of a stop
  * string. piece is not NUL-terminated and is valid only during the call. Return false to

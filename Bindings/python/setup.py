@@ -45,7 +45,9 @@ setup(
     description="Run BitNet b1.58 ternary language models on a CPU",
     packages=["trit"],
     package_data={"trit": ["libtrit.so.0", "py.typed", "__init__.pyi"]},
+    # depends: a change of trit.h (its inline defaults, its structs) rebuilds the extension
     ext_modules=[Extension("trit._trit", sources=["src/_trit.c"], libraries=["trit"],
+                           depends=[os.path.join(HERE, "..", "..", "Include", "trit.h")],
                            extra_link_args=["-Wl,-rpath,$ORIGIN"])],
     cmdclass={"build_ext": BuildWithSwift},
     python_requires=">=3.9",

@@ -4,12 +4,6 @@ import Trit
 import Glibc
 #endif
 
-@_cdecl("trit_context_default_params")
-public func trit_context_default_params() -> trit_context_params {
-    trit_context_params(size: UInt32(MemoryLayout<trit_context_params>.size), n_ctx: 0, n_threads: 0, n_batch: 128,
-                        n_seq: 1, abort_callback: nil, abort_user_data: nil)
-}
-
 @_cdecl("trit_context_create")
 public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer<trit_context_params>?,
                                 _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {

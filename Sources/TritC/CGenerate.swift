@@ -4,14 +4,6 @@ import Trit
 import Glibc
 #endif
 
-@_cdecl("trit_generate_default_params")
-public func trit_generate_default_params() -> trit_generate_params {
-    let s = SamplingParams()
-    return trit_generate_params(size: UInt32(MemoryLayout<trit_generate_params>.size), max_tokens: 128, temperature: s.temperature, top_k: Int32(s.topK), top_p: s.topP,
-                                min_p: s.minP, repeat_penalty: s.repeatPenalty, repeat_last_n: Int32(s.repeatLastN),
-                                seed: s.seed, stop: nil, n_stop: 0, ignore_eos: false, add_special: true, parse_special: false)
-}
-
 /// The Swift generation options from the C struct (validated).
 func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
     var g = GenerationParams()

@@ -4,12 +4,6 @@ import Trit
 import Glibc
 #endif
 
-@_cdecl("trit_model_default_params")
-public func trit_model_default_params() -> trit_model_params {
-    trit_model_params(size: UInt32(MemoryLayout<trit_model_params>.size), progress: nil, progress_user_data: nil,
-                      int8_head: false)
-}
-
 @_cdecl("trit_model_load")
 public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<trit_model_params>?,
                             _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {

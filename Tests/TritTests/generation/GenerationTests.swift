@@ -1,3 +1,4 @@
+import CTrit
 import XCTest
 @testable import Trit
 
@@ -121,5 +122,22 @@ final class BatchTests: XCTestCase {
         XCTAssertEqual(b.seqPast, prompts.map(\.count))
         XCTAssertThrowsError(try [Int32(1)].withUnsafeBufferPointer { t in try [Int32(3)].withUnsafeBufferPointer { q in
             try logits.withUnsafeMutableBufferPointer { try b.evaluateBatch(t, sequences: q, logits: $0.baseAddress!) } } })
+    }
+}
+
+/// The header's inline defaults are the engine's defaults.
+final class HeaderDefaultsTests: XCTestCase {
+    func testGenerateDefaultsMatchTheSampler() {
+        let c = trit_generate_default_params()
+        let s = SamplingParams()
+        XCTAssertEqual(Int(c.size), MemoryLayout<trit_generate_params>.size)
+        XCTAssertEqual(c.temperature, s.temperature)
+        XCTAssertEqual(Int(c.top_k), s.topK)
+        XCTAssertEqual(c.top_p, s.topP)
+        XCTAssertEqual(c.min_p, s.minP)
+        XCTAssertEqual(c.repeat_penalty, s.repeatPenalty)
+        XCTAssertEqual(Int(c.repeat_last_n), s.repeatLastN)
+        XCTAssertEqual(c.seed, s.seed)
+        XCTAssertEqual(Int(c.max_tokens), GenerationParams().maxTokens)
     }
 }
