@@ -41,3 +41,11 @@ enum Fixtures {
         ("llama-ternary-tiny/hf", "llama-ternary-tiny/reference.json"),
     ]
 }
+
+/// The kernel variants a test loops over: every one this CPU runs. The ones it cannot run are
+/// printed, so a log shows what was not covered (they are not reported as passes).
+func variantsUnderTest(_ test: String = #function) -> [String] {
+    let skipped = KernelSelection.unavailable
+    if !skipped.isEmpty { print("\(test): kernel variants not run on this CPU: \(skipped.joined(separator: ", "))") }
+    return KernelSelection.available
+}

@@ -18,9 +18,17 @@ public enum KernelSelection {
         return tk_kernels_best()
     }
 
+    /// Every variant trit has, in the order of preference from the least to the most capable.
+    public static let all = ["scalar", "avx2", "avx512vnni"]
+
     /// The names of the variants this CPU can run.
     public static var available: [String] {
-        ["scalar", "avx2", "avx512vnni"].filter { tk_kernels_named($0) != nil }
+        all.filter { tk_kernels_named($0) != nil }
+    }
+
+    /// The variants this CPU cannot run (a test over `available` reports them).
+    public static var unavailable: [String] {
+        all.filter { tk_kernels_named($0) == nil }
     }
 }
 

@@ -34,11 +34,17 @@ final class ConcurrencyTests: XCTestCase {
         for r in box.list { XCTAssertEqual(r, expected) }
     }
 
+    /// Ten load / evaluate / free cycles give the same logits each time (leaks and use-after-free
+    /// are what the sanitizer runs of this file look for).
     func testLoadFreeCycles() throws {
-        for _ in 0..<10 {
+        var first: [Float]?
+        for i in 0..<10 {
             let m = try Model.load(path: Fixtures.root + "/b158-tiny/model.tq2_0.gguf")
             let s = try InferenceState(model: m, nCtx: 16, nThreads: 2)
             try s.evaluate([1, 2, 3])
+            let l = Array(s.lastLogits)
+            XCTAssertEqual(l.count, m.config.vocabSize)
+            if let f = first { XCTAssertEqual(l, f, "cycle \(i)") } else { first = l }
         }
     }
 }

@@ -21,8 +21,11 @@ final class GenerationTests: XCTestCase {
         XCTAssertNotEqual(a.tokens, c.tokens)
         // a stop string from the middle of the text cuts it there
         let text = a.text
-        let stop = Array(text[10..<13])
-        guard String(validating: stop, as: UTF8.self) != nil, let s = String(validating: stop, as: UTF8.self) else { return }
+        // three bytes from the middle that are whole characters (a stop string is text)
+        let at = try XCTUnwrap((10..<(text.count - 3)).first { String(validating: text[$0..<($0 + 3)], as: UTF8.self) != nil },
+                               "no 3-byte run of whole characters in \(text)")
+        let stop = Array(text[at..<(at + 3)])
+        let s = try XCTUnwrap(String(validating: stop, as: UTF8.self))
         p.sampling.seed = 77
         p.stop = [s]
         var streamed: [UInt8] = []

@@ -45,7 +45,7 @@ final class KernelVariantTests: XCTestCase {
                 for c in 0..<cols { acc += Int(vals[r * cols + c]) * Int(q[t * kp + c]) }
                 XCTAssertEqual(ref[t * rows + r], Float(acc) / s[t] * 0.37, accuracy: abs(Float(acc) / s[t] * 0.37) * 1e-6 + 1e-6)
             } }
-            for name in KernelSelection.available {
+            for name in variantsUnderTest() {
                 XCTAssertEqual(run(tk_kernels_named(name)!), ref, "\(name) \(rows)x\(cols) n=\(n)")
             }
         }
@@ -59,7 +59,7 @@ final class KernelVariantTests: XCTestCase {
             let h = w.map { tk_f32_to_f16($0) }
             let bf = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
             let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() - 0.5) }
-            for name in KernelSelection.available {
+            for name in variantsUnderTest() {
                 let k = tk_kernels_named(name)!
                 for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) }),
                                       (TK_BF16, bf.withUnsafeBytes { Array($0) })] {
@@ -107,7 +107,7 @@ final class KernelVariantTests: XCTestCase {
                 return (q, s, qs)
             }
             let ref = run(tk_kernels_named("scalar")!)
-            for name in KernelSelection.available {
+            for name in variantsUnderTest() {
                 let got = run(tk_kernels_named(name)!)
                 XCTAssertEqual(got.0, ref.0, "\(name) \(cols)x\(n)")
                 XCTAssertEqual(got.1.map(\.bitPattern), ref.1.map(\.bitPattern), "\(name) \(cols)x\(n)")
@@ -138,7 +138,7 @@ final class KernelVariantTests: XCTestCase {
                     XCTAssertEqual(Double(ref[m * hd + d]), want, accuracy: 1e-5)
                 }
             }
-            for name in KernelSelection.available {
+            for name in variantsUnderTest() {
                 for (a, b) in zip(run(tk_kernels_named(name)!), ref) { XCTAssertEqual(a, b, accuracy: 1e-5, "\(name) attention \(nKV)x\(hd)x\(nQ)") }
             }
         }
@@ -150,7 +150,7 @@ final class KernelVariantTests: XCTestCase {
                 return y
             }
             let ref = run(tk_kernels_named("scalar")!)
-            for name in KernelSelection.available {
+            for name in variantsUnderTest() {
                 for (a, b) in zip(run(tk_kernels_named(name)!), ref) { XCTAssertEqual(a, b, accuracy: abs(b) * 1e-6 + 1e-7, "\(name) rmsnorm \(n)") }
             }
         }
@@ -170,7 +170,7 @@ final class Int8HeadTests: XCTestCase {
                 return out
             }
             let ref = run(tk_kernels_named("scalar")!)
-            for name in KernelSelection.available { XCTAssertEqual(run(tk_kernels_named(name)!), ref, name) }
+            for name in variantsUnderTest() { XCTAssertEqual(run(tk_kernels_named(name)!), ref, name) }
         }
     }
 
@@ -183,7 +183,7 @@ final class Int8HeadTests: XCTestCase {
         for k in 0..<cols { w[2 * cols + k] = 0 }
         w[0] = 127; w[1] = 0.5; w[2] = 1.5; w[3] = -2.5   // row 0: scale 1, ties round to even
         let h = w.map { tk_f32_to_f16($0) }
-        for name in KernelSelection.available {
+        for name in variantsUnderTest() {
         let quantize = tk_kernels_named(name)!.pointee.quantize_weight_rows!
         for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) })] {
             var out = [Int8](repeating: 9, count: rows * kp), sc = [Float](repeating: 0, count: rows)
