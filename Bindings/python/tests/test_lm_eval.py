@@ -51,7 +51,11 @@ def test_adapter_on_a_local_jsonl_task(tmp_path):
         assert all(isinstance(s[0], float) and s[0] < 0 for s in scores)
         # the adapter gives exactly the engine's score of the same tokens
         for (lp, greedy), c in zip(scores, r["choices"]):
-            want_lp, want_greedy = direct.score(direct.tokenize(r["context"]), direct.tokenize(c, add_bos=False))
+            # (split as lm-eval's HF adapter does: the whole text's tokens after the context's)
+            whole = direct.tokenize(r["context"] + c, add_bos=False)
+            ctx = direct.tokenize(r["context"], add_bos=False)
+            assert whole[:len(ctx)] == ctx
+            want_lp, want_greedy = direct.score([direct.info["bos"]] + ctx, whole[len(ctx):])
             assert lp == want_lp and greedy == want_greedy
     direct.close()
     rolling = lm.loglikelihood_rolling([Req("Every morning the old fisherman walked down to the harbor.")])
