@@ -1,6 +1,6 @@
 import CTrit
 
-// Swift never checks @_cdecl functions against the C header (swift-build-notes.md). Each line
+// Swift never checks @_cdecl functions against the C header (docs/formats.md §6). Each line
 // below makes the compiler unify the header's declaration (CTrit.f) with the Swift export
 // (TritC.f): any difference in a parameter or result type is a compile error. (The
 // *_default_params() functions are static inline in the header: nothing to check.)

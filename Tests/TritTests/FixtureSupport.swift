@@ -1,7 +1,7 @@
 import Foundation
 @testable import Trit
 
-/// Paths and reference data of the fixtures in Tests/Fixtures (copied from ../shared/fixtures;
+/// Paths and reference data of the fixtures in Tests/Fixtures (copied from the project's shared fixture set;
 /// logits computed by Hugging Face transformers, see Tests/Fixtures/README.md).
 enum Fixtures {
     static let root: String = {

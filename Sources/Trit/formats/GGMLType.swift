@@ -1,5 +1,5 @@
 /// ggml tensor type ids that can appear in GGUF files, with their block geometry.
-/// Ids 36-39 are ambiguous between upstream ggml and bitnet.cpp's fork (spec §3.1);
+/// Ids 36-39 are ambiguous between upstream ggml and bitnet.cpp's fork (docs/formats.md §3.1);
 /// `GGUFFile` resolves 36 to `.i2s` only for files the fork produced.
 public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
     case f32, f16, bf16, f64, q8_0, q6_K, tq1_0, tq2_0, i2s

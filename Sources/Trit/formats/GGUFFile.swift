@@ -1,4 +1,4 @@
-/// A GGUF v2/v3 file (spec §5), memory-mapped and validated: every length, count, shape and
+/// A GGUF v2/v3 file (docs/formats.md §5), memory-mapped and validated: every length, count, shape and
 /// offset is checked against the file before it is used.
 public final class GGUFFile: @unchecked Sendable {
     public struct TensorInfo: Sendable {

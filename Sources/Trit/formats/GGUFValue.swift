@@ -1,4 +1,4 @@
-/// A GGUF metadata value (spec §5: value types 0-12, arrays possibly nested).
+/// A GGUF metadata value (docs/formats.md §5: value types 0-12, arrays possibly nested).
 public indirect enum GGUFValue: Sendable {
     case u8(UInt8), i8(Int8), u16(UInt16), i16(Int16), u32(UInt32), i32(Int32)
     case f32(Float), bool(Bool), string(String), u64(UInt64), i64(Int64), f64(Double)

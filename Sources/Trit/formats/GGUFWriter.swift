@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Writes GGUF v3 files (spec §5): metadata, tensor infos, aligned tensor data. Tensor data
+/// Writes GGUF v3 files (docs/formats.md §5): metadata, tensor infos, aligned tensor data. Tensor data
 /// is produced on demand by a closure, one tensor at a time, so peak memory stays at the
 /// largest tensor.
 public final class GGUFWriter {
@@ -25,7 +25,7 @@ public final class GGUFWriter {
     public func set(_ key: String, u32 v: Int) { set(key, v >= 0 && v <= Int(UInt32.max) ? .u32(UInt32(v)) : .u64(UInt64(bitPattern: Int64(v)))) }
     public func set(_ key: String, f32 v: Float) { set(key, .f32(v)) }
 
-    /// The general.* and {arch}.* keys of a model (spec §1.6, §5).
+    /// The general.* and {arch}.* keys of a model (docs/formats.md §1.6, §5).
     func setHParams(_ c: ModelConfig, arch: String, name: String, fileType: Int) {
         set("general.architecture", arch)
         set("general.name", name)

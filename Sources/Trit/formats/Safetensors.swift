@@ -1,4 +1,4 @@
-/// A safetensors file (spec §1.3): u64 LE header length, JSON header, raw LE data.
+/// A safetensors file (docs/formats.md §1.3): u64 LE header length, JSON header, raw LE data.
 public final class SafetensorsFile: @unchecked Sendable {
     public struct TensorInfo: Sendable {
         public let name: String

@@ -88,7 +88,7 @@ enum TensorConversion {
     // MARK: Ternary matrices
 
     enum FloatTernarization {
-        case absmean          // β = max(mean|W|, 1e-5), T = clamp(round(W/β)) (spec §1.3)
+        case absmean          // β = max(mean|W|, 1e-5), T = clamp(round(W/β)) (docs/formats.md §1.3)
         case exactOrAbsmean   // ternary-valued tensors {−a, 0, a} keep β = a; others absmean
     }
 
@@ -136,7 +136,7 @@ enum TensorConversion {
         }
     }
 
-    /// bitnet.cpp I2_S (spec §3.4): used in place when rows are whole 128-blocks.
+    /// bitnet.cpp I2_S (docs/formats.md §3.4): used in place when rows are whole 128-blocks.
     static func fromI2S(_ t: RawTensor, rows: Int, cols: Int) throws -> TernaryMatrix {
         let n = rows * cols
         guard n % 128 == 0 else { throw t.fail("I2_S tensor with \(n) elements is not a whole number of 128-weight blocks") }
@@ -168,7 +168,7 @@ enum TensorConversion {
 
     typealias BlockDecoder = @Sendable (_ b: UnsafePointer<UInt8>, _ out: UnsafeMutablePointer<Int8>) -> Void
 
-    /// TQ2_0 (spec §3.2): qs[64] then f16 d; byte qs[j+m] holds elements 4j+m+32n at bits 2n.
+    /// TQ2_0 (docs/formats.md §3.2): qs[64] then f16 d; byte qs[j+m] holds elements 4j+m+32n at bits 2n.
     static let decodeTQ2Block: BlockDecoder = { b, out in
         for j in stride(from: 0, to: 64, by: 32) {
             for m in 0..<32 {
@@ -178,7 +178,7 @@ enum TensorConversion {
         }
     }
 
-    /// TQ1_0 (spec §3.3): base-3 packed, 5 trits per byte (4 in qh), decoded by multiplication.
+    /// TQ1_0 (docs/formats.md §3.3): base-3 packed, 5 trits per byte (4 in qh), decoded by multiplication.
     static let decodeTQ1Block: BlockDecoder = { b, out in
         let pow3: [UInt8] = [1, 3, 9, 27, 81]
         @inline(__always) func trit(_ byte: UInt8, _ n: Int) -> Int8 {
@@ -218,7 +218,7 @@ enum TensorConversion {
         }
     }
 
-    /// HF packed ternary (spec §1.3): uint8 [out/4, in]; T[i·R + p, k] = ((P[p,k] >> 2i) & 3) − 1.
+    /// HF packed ternary (docs/formats.md §1.3): uint8 [out/4, in]; T[i·R + p, k] = ((P[p,k] >> 2i) & 3) − 1.
     static func fromHFPacked(_ t: RawTensor, rows: Int, cols: Int, scale: Float) throws -> TernaryMatrix {
         guard rows % 4 == 0 else { throw t.fail("packed ternary tensor needs an output size divisible by 4, got \(rows)") }
         let r4 = rows / 4

@@ -48,7 +48,7 @@ enum TernaryEncoding {
         defer { v.deallocate() }
         switch type {
         case .i2s:
-            // bitnet.cpp x86 layout (spec §3.4): flat 128-element blocks, element j of a block in
+            // bitnet.cpp x86 layout (docs/formats.md §3.4): flat 128-element blocks, element j of a block in
             // byte j mod 32 at shift 6 − 2·(j div 32); the f32 scale at byte n/4, then zeros.
             let n = rows * cols
             memset(dst, 0, out.count)
@@ -87,7 +87,7 @@ enum TernaryEncoding {
             }
         case .tq1_0:
             let d = tk_f32_to_f16(scale)
-            // 5 trits per byte: v = Σ t_n·3^(4−n), stored as ceil(v·256/243) (spec §3.3)
+            // 5 trits per byte: v = Σ t_n·3^(4−n), stored as ceil(v·256/243) (docs/formats.md §3.3)
             func pack(_ t: [Int]) -> UInt8 {
                 var x = 0
                 for q in t { x = x * 3 + q }

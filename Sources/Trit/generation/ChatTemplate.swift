@@ -1,5 +1,5 @@
 /// Chat prompt formats, chosen from the architecture and vocabulary (not from the file's
-/// Jinja template, which is broken in the published 2B4T GGUF: spec §4.1).
+/// Jinja template, which is broken in the published 2B4T GGUF: docs/formats.md §4.1).
 public enum ChatTemplate: String, Sendable, CaseIterable {
     case bitnet    // 2B4T: "Role: content<|eot_id|>" … "Assistant: "
     case llama3    // <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>

@@ -3,7 +3,7 @@ import TritKernels
 import Glibc
 #endif
 
-/// The forward pass for a batch of n ≤ maxBatch consecutive tokens (spec §1.4; the 1bitLLM and
+/// The forward pass for a batch of n ≤ maxBatch consecutive tokens (docs/formats.md §1.4; the 1bitLLM and
 /// llama variants differ only in the activation, the sub-norms and the RoPE pairing).
 extension InferenceState {
     /// Throws only TritError .cancelled, when `shouldAbort` asks between layers; the cache rows
@@ -119,7 +119,7 @@ extension InferenceState {
         }
     }
 
-    /// Per-token absmax int8 quantization of n input rows (spec §1.5) into xq/xs/xsum, once for
+    /// Per-token absmax int8 quantization of n input rows (docs/formats.md §1.5) into xq/xs/xsum, once for
     /// the projections that share an input. Returns the padded width quantized (0 if none is ternary).
     /// (Three optional slots rather than an array: nothing is allocated per token.)
     func quantizeFirstTernary(_ a: Linear?, _ b: Linear?, _ c: Linear?, _ input: UnsafeMutablePointer<Float>, cols: Int, n: Int) -> Int {

@@ -1,4 +1,4 @@
-/// Builds a Model from a GGUF file (spec §1.6, §2, §3).
+/// Builds a Model from a GGUF file (docs/formats.md §1.6, §2, §3).
 enum GGUFModelLoader {
     static let supportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet", "llama"]
 

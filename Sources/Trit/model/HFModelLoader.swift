@@ -3,7 +3,7 @@ import Glibc
 #endif
 
 /// Builds a Model from a Hugging Face folder: config.json plus one or many *.safetensors
-/// (spec §1.2, §1.3, §2).
+/// (docs/formats.md §1.2, §1.3, §2).
 enum HFModelLoader {
     static func load(folder: String, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let configPath = folder + "/config.json"
@@ -34,7 +34,7 @@ enum HFModelLoader {
         if let rs = config["rope_scaling"], !rs.isNull {
             throw TritError.unsupported("\(configPath): rope_scaling is not supported")
         }
-        // How the linears are stored (spec §1.2-§1.3, §2).
+        // How the linears are stored (docs/formats.md §1.2-§1.3, §2).
         enum LinearStorage { case packed(divide: Bool), masters, dense }
         let storage: LinearStorage
         if let q = config["quantization_config"], !q.isNull {
@@ -115,7 +115,7 @@ enum HFModelLoader {
                 }
                 let ws = try TensorConversion.floats(st)[0]
                 guard ws.isFinite, ws > 0 else { throw TritError.format("\(st.origin): tensor \(st.name) = \(ws) is not a positive number") }
-                // autobitlinear: W = T·ws; bitlinear: W = T / ws (spec §0.4).
+                // autobitlinear: W = T·ws; bitlinear: W = T / ws (docs/formats.md §0).
                 return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
             }
         }

@@ -1,6 +1,6 @@
 import TritKernels
 
-/// Writes a loaded model as GGUF in the 2B4T/bitnet/llama tensor naming (spec §1.6), with the
+/// Writes a loaded model as GGUF in the 2B4T/bitnet/llama tensor naming (docs/formats.md §1.6), with the
 /// linears in the chosen type. Ternary models export exactly (the same T and β); a model with
 /// dense linears (the FP twin) exports its float weights and marks them `trit.dense_linears`.
 public enum ModelExport {

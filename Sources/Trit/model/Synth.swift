@@ -9,7 +9,7 @@ public enum Synth {
         public let arch: String
     }
 
-    /// 2B4T (spec §1.2); the BitNet paper's LLaMA-like sizes (Table 2: hidden, GLU, heads, layers);
+    /// 2B4T (docs/formats.md §1.2); the BitNet paper's LLaMA-like sizes (Table 2: hidden, GLU, heads, layers);
     /// and a tiny one for tests.
     public static let presets: [Shape] = [
         Shape(name: "2b4t", dim: 2560, ffn: 6912, layers: 30, heads: 20, kvHeads: 5, vocab: 128256, ctx: 4096, arch: "bitnet-b1.58"),

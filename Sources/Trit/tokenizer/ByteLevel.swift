@@ -1,4 +1,4 @@
-/// GPT-2's bytes_to_unicode map (spec §4.3): printable bytes keep their code point, the 68
+/// GPT-2's bytes_to_unicode map (docs/formats.md §4.3): printable bytes keep their code point, the 68
 /// others map in byte order to U+0100, U+0101, …
 enum ByteLevel {
     static let byteToScalar: [UInt32] = {

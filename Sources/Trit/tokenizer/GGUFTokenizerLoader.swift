@@ -1,4 +1,4 @@
-/// Reads the tokenizer.ggml.* keys (spec §4.3).
+/// Reads the tokenizer.ggml.* keys (docs/formats.md §4.3).
 enum GGUFTokenizerLoader {
     /// The tokenizer a GGUF carries, or nil when it has none.
     static func loadIfPresent(_ g: GGUFFile) throws -> Tokenizer? {
@@ -57,7 +57,7 @@ enum GGUFTokenizerLoader {
     }
 
     /// The pre-tokenizer for a byte-level vocabulary. A missing `pre` on LLaMA 3's vocabulary
-    /// (the published 2B4T GGUF) means llama-bpe (spec §4.3).
+    /// (the published 2B4T GGUF) means llama-bpe (docs/formats.md §4.3).
     static func choosePre(_ pre: String?, tokens: [String], origin: String) throws -> PreTokenizer {
         switch pre {
         case "llama-bpe", "llama3", "llama-v3", "falcon3", "bitnet": return .llama3

@@ -1,4 +1,4 @@
-/// Hand-written pre-tokenizers for byte-level BPE: the regexes of spec §4.1/§4.3 as scanners
+/// Hand-written pre-tokenizers for byte-level BPE: the regexes of docs/formats.md §4.1/§4.3 as scanners
 /// over Unicode scalars (no regex engine in the hot path).
 public enum PreTokenizer: String, Sendable {
     case llama3     // llama-bpe: LLaMA 3's regex, ignore_merges

@@ -65,7 +65,7 @@ extension Tokenizer {
         if start < t.count { body(start..<t.count, nil) }
     }
 
-    // MARK: SentencePiece BPE (llama.cpp's SPM algorithm, spec §4.2)
+    // MARK: SentencePiece BPE (llama.cpp's SPM algorithm, docs/formats.md §4.2)
 
     func spmEncode(_ frag: UnsafeBufferPointer<UInt8>, spacePrefix: Bool, into out: inout [Int32]) {
         // escape: optional leading space, every space → ▁ (E2 96 81)
@@ -125,7 +125,7 @@ extension Tokenizer {
         }
     }
 
-    // MARK: Byte-level BPE (spec §4.3)
+    // MARK: Byte-level BPE (docs/formats.md §4.3)
 
     func bpeEncode(_ piece: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) {
         if piece.isEmpty { return }

@@ -1,5 +1,5 @@
 extension Tokenizer {
-    /// Writes this tokenizer as GGUF tokenizer.ggml.* metadata (spec §4.3).
+    /// Writes this tokenizer as GGUF tokenizer.ggml.* metadata (docs/formats.md §4.3).
     public func writeMetadata(to w: GGUFWriter) {
         w.set("tokenizer.ggml.model", kind == .spm ? "llama" : "gpt2")
         if kind == .bpe {

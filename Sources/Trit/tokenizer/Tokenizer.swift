@@ -1,4 +1,4 @@
-/// A tokenizer: the vocabulary, its special ids and the encoding algorithm (spec §4).
+/// A tokenizer: the vocabulary, its special ids and the encoding algorithm (docs/formats.md §4).
 /// Immutable after load and shareable by many threads.
 public final class Tokenizer: @unchecked Sendable {
     public enum Kind: String, Sendable {

@@ -1,4 +1,4 @@
-/* Per-token absmax int8 activation quantization (spec §1.5) and element conversions. */
+/* Per-token absmax int8 activation quantization (docs/formats.md §1.5) and element conversions. */
 #include <math.h>
 #include <string.h>
 #include "trit_kernels.h"
@@ -86,7 +86,7 @@ void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t r
 }
 
 /* Index of the first byte of 2-bit codes that holds the code 3 (both bits of a field set), or -1.
- * I2_S never stores 3 (spec: docs/formats.md, I2_S), so a 3 means the bytes are not I2_S. */
+ * I2_S never stores 3 (docs/formats.md §3.4), so a 3 means the bytes are not I2_S. */
 int64_t tk_find_code3(const uint8_t *codes, int64_t n) {
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {   /* a branch per 64 bytes; the inner loop vectorizes */

@@ -9,7 +9,7 @@
  * 128 is used in place (memory-mapped, no copy). Within a block, shift group g holds
  * elements 32g..32g+31 in order, so a 32-byte load serves 32 consecutive activations.
  *
- * BitLinear integer math (spec §1.5): per activation row, s = 127/max(max|x|, 1e-5),
+ * BitLinear integer math (docs/formats.md §1.5): per activation row, s = 127/max(max|x|, 1e-5),
  * q = clamp(round_half_even(x*s), -128, 127); y = (sum(code*q) - sum(q)) / s * beta.
  */
 #ifndef TRIT_KERNELS_H

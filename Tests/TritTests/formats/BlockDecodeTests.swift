@@ -3,7 +3,7 @@ import TritKernels
 @testable import Trit
 
 /// Each file type decodes hand-built blocks to the right values. The blocks are built here from
-/// the byte-level descriptions of spec §3 (not with trit's encoders).
+/// the byte-level descriptions of docs/formats.md §3 (not with trit's encoders).
 final class BlockDecodeTests: XCTestCase {
     /// A deterministic ternary pattern.
     func pattern(_ n: Int, seed: Int = 7) -> [Int8] { (0..<n).map { Int8(((($0 * 37 + seed) * 11) % 3)) - 1 } }
@@ -29,7 +29,7 @@ final class BlockDecodeTests: XCTestCase {
         var bytes: [UInt8] = []
         for r in 0..<rows {
             var qs = [UInt8](repeating: 0, count: 64)
-            // spec §3.2: byte qs[j+m] holds elements 4j+m+32n at bits 2n, LSB first; code = w+1
+            // docs/formats.md §3.2: byte qs[j+m] holds elements 4j+m+32n at bits 2n, LSB first; code = w+1
             for j in [0, 32] { for m in 0..<32 { for n in 0..<4 {
                 qs[j + m] |= UInt8(v[r * cols + 4 * j + m + 32 * n] + 1) << UInt8(2 * n)
             } } }
@@ -45,7 +45,7 @@ final class BlockDecodeTests: XCTestCase {
     func testTQ1_0() throws {
         let cols = 256
         let v = pattern(cols, seed: 3)
-        // spec §3.3: 5 trits per byte, v = Σ t_n 3^(4−n), byte = ceil(v·256/243)
+        // docs/formats.md §3.3: 5 trits per byte, v = Σ t_n 3^(4−n), byte = ceil(v·256/243)
         func byte(_ t: [Int]) -> UInt8 {
             var x = 0
             for q in t { x = x * 3 + q }
@@ -64,7 +64,7 @@ final class BlockDecodeTests: XCTestCase {
     }
 
     func testI2S() throws {
-        // spec §3.4: flat 128-blocks, element j in byte j%32 at shift 6−2(j/32), scale f32 at n/4
+        // docs/formats.md §3.4: flat 128-blocks, element j in byte j%32 at shift 6−2(j/32), scale f32 at n/4
         for (rows, cols) in [(3, 128), (4, 96), (2, 640)] {
             let n = rows * cols
             let v = pattern(n, seed: cols)
@@ -88,7 +88,7 @@ final class BlockDecodeTests: XCTestCase {
         let v = pattern(rows * cols, seed: 1)
         let r4 = rows / 4
         var p = [UInt8](repeating: 0, count: r4 * cols)
-        // spec §1.3: T[i·R + p, k] = ((P[p,k] >> 2i) & 3) − 1
+        // docs/formats.md §1.3: T[i·R + p, k] = ((P[p,k] >> 2i) & 3) − 1
         for i in 0..<4 { for pp in 0..<r4 { for k in 0..<cols { p[pp * cols + k] |= UInt8(v[(i * r4 + pp) * cols + k] + 1) << UInt8(2 * i) } } }
         let (t, buf) = raw(p, shape: [cols, r4], .safetensors("U8"), file: dummy)
         defer { buf.deallocate() }
@@ -102,7 +102,7 @@ final class BlockDecodeTests: XCTestCase {
     }
 
     func testTernarizeOnLoad() throws {
-        // ternary-valued floats keep β = a exactly; master weights use β = mean|W| (spec §1.3)
+        // ternary-valued floats keep β = a exactly; master weights use β = mean|W| (docs/formats.md §1.3)
         var w: [Float] = [0.3, -0.3, 0, 0.3, 0, -0.3, 0.3, 0.3]
         let exact = try w.withUnsafeMutableBufferPointer { try TensorConversion.ternarize($0.baseAddress!, rows: 2, cols: 4, mode: .exactOrAbsmean, name: "w") }
         XCTAssertEqual(exact.scale, 0.3)
@@ -145,6 +145,6 @@ final class BlockDecodeTests: XCTestCase {
         XCTAssertEqual(v[1], 0)
         XCTAssertEqual(m.config.rope, .neox)
         let g = try Model.load(path: Fixtures.root + "/b158-tiny/model.f32.gguf")
-        XCTAssertEqual(g.config.rope, .neox, "bitnet-b1.58 GGUFs are NeoX (spec §0.1)")
+        XCTAssertEqual(g.config.rope, .neox, "bitnet-b1.58 GGUFs are NeoX (docs/formats.md §0)")
     }
 }
