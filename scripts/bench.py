@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""The README's benchmark table: trit on the BitNet b1.58 2B4T shape, exact and --int8-head, next
-to bitnet.cpp's reference numbers from issue #5 (measured on this machine kind by the issue's
-author; bitnet.cpp cannot be fetched here, so they are quoted, not re-measured).
+"""The README's benchmark table: trit on the BitNet b1.58 2B4T shape, exact and --int8-head, and
+bitnet.cpp's llama-bench on the same file, side by side.
 
-The two modes run in alternating rounds (exact, int8, exact, int8, ...) so that a noisy neighbour
-slows both alike; each test's median is over the samples of all its rounds, and the roofline uses
-the best read-bandwidth probe of the rounds.
+The engines run in alternating rounds (trit exact, trit int8, bitnet.cpp, trit exact, ...) so that
+a noisy neighbour slows all alike; each test's median is over the samples of all its rounds, and
+the roofline uses the best read-bandwidth probe of the rounds. Ratios are trit / bitnet.cpp on
+medians from the same run.
 
     python3 scripts/bench.py [--model PATH] [--rounds 3] [--reps 3] [--threads 1,2]
+                             [--bitnet-bench PATH/llama-bench] [--kernel avx2]
 
 Without --model it writes the synthetic model with `trit synth --preset 2b4t --type i2_s` into
-~/.cache/trit-bench (1.18 GB, once)."""
+~/.cache/trit-bench (1.18 GB, once). --bitnet-bench is bitnet.cpp's llama-bench (build it with
+the peers' build script); without it the bitnet.cpp columns stay empty. --kernel forces trit's
+kernel variant (TRIT_KERNEL), e.g. avx2 for a CPU without AVX-512."""
 import argparse
 import json
 import os
@@ -21,16 +24,25 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
 
-# bitnet.cpp I2_S, llama-bench -p 128 -n 64 -r 3, tokens/s (issue #5)
-REFERENCE = {("pp128", 1): 51.3, ("pp128", 2): 104.3, ("tg64", 1): 16.5, ("tg64", 2): 27.1}
 
-
-def run_bench(model, threads, reps, int8):
+def run_bench(model, threads, reps, int8, kernel):
     cmd = [TRIT, "bench", "-m", model, "-p", "128", "-n", "64", "-r", str(reps), "-t", threads, "--json"]
     if int8:
         cmd.append("--int8-head")
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ, TRIT_KERNEL=kernel) if kernel else None
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)
+
+
+def run_bitnet(bench, model, threads, reps):
+    """bitnet.cpp's llama-bench -p 128 -n 64: {(test, threads): [samples]}."""
+    cmd = [bench, "-m", model, "-p", "128", "-n", "64", "-r", str(reps), "-t", threads, "-o", "json"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    rows = {}
+    for r in json.loads(out):
+        test = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
+        rows[(test, r["n_threads"])] = r.get("samples_ts") or [r["avg_ts"]]
+    return rows
 
 
 def main():
@@ -39,6 +51,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--bitnet-bench", help="bitnet.cpp's llama-bench, run on the same file in the same rounds")
+    ap.add_argument("--kernel", help="force trit's kernel variant (scalar, avx2, avx512vnni)")
     a = ap.parse_args()
     if not os.path.exists(TRIT):
         sys.exit("build first: make all")
@@ -50,11 +64,17 @@ def main():
         if not os.path.exists(model):
             subprocess.run([TRIT, "synth", "--preset", "2b4t", "--type", "i2_s", "-o", model], check=True)
 
-    samples, info = {}, {}
+    samples, info, peer = {}, {}, {}
     for r in range(a.rounds):
-        for mode in ("exact", "int8"):
+        for mode in ("exact", "int8", "bitnet.cpp"):
+            if mode == "bitnet.cpp":
+                if a.bitnet_bench:
+                    print(f"round {r + 1}/{a.rounds}: bitnet.cpp", file=sys.stderr)
+                    for k, v in run_bitnet(a.bitnet_bench, model, a.threads, a.reps).items():
+                        peer.setdefault(k, []).extend(v)
+                continue
             print(f"round {r + 1}/{a.rounds}: {mode}", file=sys.stderr)
-            for row in run_bench(model, a.threads, a.reps, mode == "int8"):
+            for row in run_bench(model, a.threads, a.reps, mode == "int8", a.kernel):
                 key = (mode, row["test"], row["threads"])
                 samples.setdefault(key, []).extend(row["samples"])
                 prev = info.get(key, {})
@@ -62,7 +82,8 @@ def main():
                 row["peak_rss_bytes"] = max(row["peak_rss_bytes"], prev.get("peak_rss_bytes", 0))
                 info[key] = row
 
-    print(f"model: {model}; {a.rounds} alternating rounds × {a.reps} runs; median ± stdev of all runs")
+    print(f"model: {model}; {a.rounds} alternating rounds × {a.reps} runs; median ± stdev of all runs"
+          + (f"; trit kernels forced to {a.kernel}" if a.kernel else ""))
     print("| mode | test | threads | tokens/s | ± | bytes/token | GB/s | read GB/s | % of roofline | bitnet.cpp | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in sorted(samples, key=lambda k: (k[0], k[2], k[1])):
@@ -70,7 +91,7 @@ def main():
         s, row = samples[key], info[key]
         med = statistics.median(s)
         sd = statistics.stdev(s) if len(s) > 1 else 0.0
-        ref = REFERENCE.get((test, threads))
+        ref = statistics.median(peer[(test, threads)]) if (test, threads) in peer else None
         cols = [mode, test, str(threads), f"{med:.2f}", f"{sd:.2f}"]
         if test.startswith("tg"):
             bpt = row["weight_bytes_per_token"]
@@ -79,7 +100,7 @@ def main():
             cols += [f"{bpt / 2**20:.0f} MiB", f"{gbps:.2f}", f"{bw:.2f}", f"{100 * gbps / bw:.0f}%" if bw else "-"]
         else:
             cols += ["-", "-", f"{row['read_bandwidth_gb_per_s']:.2f}", "-"]
-        cols += [f"{ref}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
+        cols += [f"{ref:.2f}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
         print("| " + " | ".join(cols) + " |")
     any_row = next(iter(info.values()))
     print(f"load {any_row['load_seconds'] * 1000:.0f} ms, peak RSS {max(r['peak_rss_bytes'] for r in info.values()) / 2**30:.3f} GiB, "
