@@ -85,7 +85,8 @@ typedef enum trit_status {
     TRIT_ERR_CONTEXT_FULL = 7,     /* the tokens do not fit in the context's remaining positions */
     TRIT_ERR_CANCELLED = 8,        /* a callback asked to stop a long operation */
     TRIT_ERR_BUFFER_TOO_SMALL = 9, /* a caller buffer is too small; the needed size was reported */
-    TRIT_ERR_INTERNAL = 10         /* a bug in trit; please report it with the message */
+    TRIT_ERR_INTERNAL = 10,        /* a bug in trit; please report it with the message */
+    TRIT_ERR_BUSY = 11             /* a queue is full: try again later */
 } trit_status;
 
 /* Fixed text for any status code (unknown codes give "unknown status"); static storage. */
@@ -214,6 +215,8 @@ typedef struct trit_context_params {
     int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (0 = 1; up to 4096) */
     trit_abort_fn abort_callback;  /* NULL: long calls run to the end */
     void *abort_user_data;
+    int32_t n_cells;    /* positions all sequences may hold together (0 = n_seq × n_ctx); the
+                           cache is committed as positions are used, not up front */
 } trit_context_params;
 
 /* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback. Inline; thread-safe. */
@@ -277,6 +280,31 @@ trit_status trit_eval_batch(trit_context *ctx, const int32_t *tokens, const int3
 
 /* Forget every position of one sequence. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE. */
 trit_status trit_context_reset_seq(trit_context *ctx, int32_t seq_id);
+
+/* As trit_eval_batch, with logits only for the rows whose want_logits[i] is true (want_logits
+ * NULL: every row): logits receives one row of n_vocab floats per such row, in row order
+ * (logits may be NULL when no row wants any). A prompt needs the logits of its last token only.
+ * Fails with TRIT_ERR_CONTEXT_FULL, changing nothing, when a sequence would exceed n_ctx or
+ * all sequences together n_cells. Returns TRIT_OK, TRIT_ERR_ARG, TRIT_ERR_CONTEXT_FULL,
+ * TRIT_ERR_CANCELLED (the abort callback) or TRIT_ERR_STATE (busy). */
+trit_status trit_decode(trit_context *ctx, const int32_t *tokens, const int32_t *seq_ids, const bool *want_logits,
+                        size_t n_tokens, float *logits);
+
+/* Positions sequence seq_id holds. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
+trit_status trit_seq_length(trit_context *ctx, int32_t seq_id, int32_t *n_positions);
+
+/* Removes the positions of a sequence from position `from` on (0: all of them) and gives their
+ * memory back. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
+trit_status trit_seq_remove(trit_context *ctx, int32_t seq_id, int32_t from);
+
+/* Makes sequence dst hold the first n positions of sequence src (the cache rows are copied, not
+ * recomputed: a shared system prompt is evaluated once). Returns TRIT_OK, TRIT_ERR_ARG,
+ * TRIT_ERR_CONTEXT_FULL (n_cells) or TRIT_ERR_STATE (busy). */
+trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n);
+
+/* Positions held by all sequences together and the most they may hold (n_cells).
+ * Either pointer may be NULL. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
+trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
 /* ---- Generation ------------------------------------------------------------------------- */
 
@@ -361,6 +389,176 @@ trit_status trit_generate(trit_context *ctx, const char *prompt, const trit_gene
 trit_status trit_generate_tokens(trit_context *ctx, const int32_t *tokens, size_t n_tokens,
                                  const trit_generate_params *params, trit_piece_fn on_piece,
                                  void *user_data, trit_generate_result *result);
+
+/* ---- Samplers ------------------------------------------------------------------------- */
+
+/* A sampler chooses a token from any row of logits: logit bias → repetition penalty →
+ * presence and frequency penalties → top-k → top-p → min-p → temperature → draw (greedy when
+ * temperature ≤ 0), as llama.cpp orders them. It keeps the window of recent tokens (accept)
+ * and its random state; the same seed and inputs give the same tokens. Not thread-safe: one
+ * thread at a time per sampler. */
+typedef struct trit_sampler trit_sampler;
+
+#define TRIT_SEED_RANDOM UINT64_MAX   /* a seed taken from the system at creation */
+
+typedef struct trit_logit_bias {
+    int32_t token;
+    float bias;                /* added to the token's logit; -INFINITY bans it */
+} trit_logit_bias;
+
+typedef struct trit_sampler_params {
+    uint32_t size;             /* sizeof(trit_sampler_params); set by trit_sampler_default_params() */
+    float temperature;         /* ≤ 0: greedy */
+    int32_t top_k;             /* 0 = off */
+    float top_p;               /* (0, 1]; 1 = off */
+    float min_p;               /* [0, 1]; 0 = off */
+    float repeat_penalty;      /* 1 = off */
+    float presence_penalty;    /* [-100, 100]; 0 = off (OpenAI's meaning) */
+    float frequency_penalty;   /* [-100, 100]; 0 = off (OpenAI's meaning) */
+    int32_t penalty_last_n;    /* the window of the three penalties, in tokens */
+    uint64_t seed;             /* TRIT_SEED_RANDOM: from the system */
+    const trit_logit_bias *logit_bias;   /* copied at creation */
+    size_t n_logit_bias;
+} trit_sampler_params;
+
+/* llama.cpp's defaults: temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, penalties off over
+ * 64 tokens, seed 0xC0FFEE, no bias. Inline; thread-safe. */
+static inline trit_sampler_params trit_sampler_default_params(void) {
+    trit_sampler_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repeat_penalty = 1.0f;
+    p.penalty_last_n = 64;
+    p.seed = 0xC0FFEE;
+    return p;
+}
+
+/* A sampler for the model's vocabulary; free with trit_sampler_free(). Returns TRIT_OK,
+ * TRIT_ERR_ARG (a parameter out of range, a bias on a token outside the vocabulary) or
+ * TRIT_ERR_OOM. */
+trit_status trit_sampler_create(const trit_model *model, const trit_sampler_params *params, trit_sampler **out);
+/* NULL and freed handles are no-ops. */
+void trit_sampler_free(trit_sampler *sampler);
+/* Chooses a token from n_vocab logits (e.g. a row from trit_decode). It is not accepted:
+ * call trit_sampler_accept with the token you keep. Returns TRIT_OK or TRIT_ERR_ARG. */
+trit_status trit_sampler_sample(trit_sampler *sampler, const float *logits, int32_t *token);
+/* Adds a token (a prompt token or a kept sample) to the penalty window. */
+trit_status trit_sampler_accept(trit_sampler *sampler, int32_t token);
+/* Empties the window and restarts the random state from the seed. */
+trit_status trit_sampler_reset(trit_sampler *sampler);
+
+/* ---- Engine: continuous batching ------------------------------------------------------- */
+
+/* An engine owns a context with n_slots sequences and one scheduler thread. Each step decodes
+ * one batch: a row for every running request and chunks of waiting prompts up to n_batch tokens
+ * (a long prompt never stalls the running streams for more than a step). Requests start in
+ * arrival order when a slot is free; a finished request's tokens stay in its slot, and a new
+ * request takes the free slot sharing the longest token prefix with its prompt (multi-turn chat,
+ * shared system prompts), evaluating only the rest.
+ * Thread-safe: every function may be called from any thread. The callbacks of a request run on
+ * the scheduler thread, one request at a time, and may call the engine's functions. */
+typedef struct trit_engine trit_engine;
+
+typedef struct trit_engine_params {
+    uint32_t size;          /* sizeof(trit_engine_params); set by trit_engine_default_params() */
+    int32_t n_slots;        /* requests decoded together (1..256) */
+    int32_t n_ctx;          /* positions per slot (0 = the model's training context, at most 4096) */
+    int32_t n_batch;        /* tokens per step (1..4096) */
+    int32_t n_threads;      /* 0 = one per online core */
+    int32_t queue_limit;    /* waiting requests beyond which submit returns TRIT_ERR_BUSY */
+    int32_t n_cells;        /* positions all slots hold together (0 = n_slots × n_ctx) */
+} trit_engine_params;
+
+/* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0. Inline. */
+static inline trit_engine_params trit_engine_default_params(void) {
+    trit_engine_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.n_slots = 4;
+    p.n_batch = 128;
+    p.queue_limit = 256;
+    return p;
+}
+
+/* Values of the finish_reason of a request's done callback. */
+typedef enum trit_finish_reason {
+    TRIT_FINISH_LENGTH = 0,        /* max_tokens reached */
+    TRIT_FINISH_STOP = 1,          /* an end-of-generation token or a stop string */
+    TRIT_FINISH_CONTEXT_FULL = 2,  /* the slot (or the cache) has no free position */
+    TRIT_FINISH_CANCELLED = 3      /* trit_engine_cancel, the piece callback, or trit_engine_free */
+} trit_finish_reason;
+
+typedef struct trit_usage {
+    uint32_t size;               /* sizeof(trit_usage) as the library fills it */
+    int32_t prompt_tokens;
+    int32_t completion_tokens;
+    int32_t cached_tokens;       /* prompt tokens reused from a slot's cache */
+} trit_usage;
+
+/* Called once when a request ends, last of its callbacks. usage is valid during the call. */
+typedef void (*trit_done_fn)(int64_t id, int32_t finish_reason, const trit_usage *usage, void *user_data);
+
+typedef struct trit_request {
+    uint32_t size;                  /* sizeof(trit_request); set by trit_request_default() */
+    const char *prompt;             /* NUL-terminated UTF-8, or NULL to use tokens */
+    const int32_t *tokens;          /* the prompt as token ids when prompt is NULL */
+    size_t n_tokens;
+    bool add_special;               /* text prompts: add BOS as the vocabulary asks */
+    bool parse_special;             /* text prompts: parse control-token texts */
+    bool ignore_eos;
+    const trit_sampler_params *sampling;   /* NULL: defaults; copied at submit */
+    int32_t max_tokens;             /* ≤ 0: until the slot is full */
+    const char *const *stop;        /* stop strings; the text ends before the first one */
+    size_t n_stop;
+    trit_piece_fn on_piece;         /* text as it becomes final; return false to cancel */
+    trit_done_fn on_done;           /* the end, with the finish reason and the token counts */
+    void *user_data;                /* passed to both callbacks */
+} trit_request;
+
+/* add_special true, max_tokens 128, everything else 0/NULL. Inline. */
+static inline trit_request trit_request_default(void) {
+    trit_request r = {0};
+    r.size = (uint32_t)sizeof r;
+    r.add_special = true;
+    r.max_tokens = 128;
+    return r;
+}
+
+/* Starts an engine on a model (which it keeps alive). Free with trit_engine_free(). Returns
+ * TRIT_OK, TRIT_ERR_ARG, TRIT_ERR_STATE (the model has no tokenizer) or TRIT_ERR_OOM. */
+trit_status trit_engine_create(trit_model *model, const trit_engine_params *params, trit_engine **out);
+
+/* Cancels every request (each done callback runs, TRIT_FINISH_CANCELLED), joins the scheduler
+ * thread and frees the engine. NULL and freed handles are no-ops. Not to be called from a
+ * callback of the same engine. */
+void trit_engine_free(trit_engine *engine);
+
+/* Queues a request; *id receives its id (> 0). The request's callbacks are called later, on
+ * the scheduler thread; on failure neither is called. Returns TRIT_OK, TRIT_ERR_ARG (bad
+ * request: empty or invalid UTF-8 prompt, tokens out of range, sampler parameters),
+ * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot) or TRIT_ERR_BUSY (the queue is
+ * full). */
+trit_status trit_engine_submit(trit_engine *engine, const trit_request *request, int64_t *id);
+
+/* Stops a request at the next step and frees its slot (its done callback runs with
+ * TRIT_FINISH_CANCELLED). Returns TRIT_OK, or TRIT_ERR_ARG for an unknown or finished id. */
+trit_status trit_engine_cancel(trit_engine *engine, int64_t id);
+
+typedef struct trit_engine_stats {
+    uint32_t size;               /* set by the caller: sizeof(trit_engine_stats) */
+    int32_t running;             /* requests holding a slot */
+    int32_t waiting;             /* requests in the queue */
+    int32_t cells_used;          /* cache positions held (running and cached prefixes) */
+    int32_t cells_total;
+    int64_t tokens_generated;
+    int64_t prompt_tokens_evaluated;
+    int64_t requests_finished;
+} trit_engine_stats;
+
+/* Returns TRIT_OK or TRIT_ERR_ARG. */
+trit_status trit_engine_get_stats(trit_engine *engine, trit_engine_stats *out);
 
 /* ---- Scoring ---------------------------------------------------------------------------- */
 

@@ -18,7 +18,8 @@ else
     args+=(--sanitize="$kind")
 fi
 [ -n "$filter" ] && args+=(--filter "$filter")
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+# die_after_fork=0: ThreadPoolTests forks a child that starts new pool threads (the point of the test)
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 die_after_fork=0"
 export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1"
 export ASAN_OPTIONS="detect_leaks=0"   # leaks: see scripts/valgrind-examples.sh
 swift test "${args[@]}"

@@ -16,7 +16,9 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         guard p.n_threads >= 0 else { throw TritError(.argument, "n_threads must be ≥ 0, got \(p.n_threads)") }
         let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)
         let nThreads = p.n_threads > 0 ? Int(p.n_threads) : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch), nSeq: p.n_seq == 0 ? 1 : Int(p.n_seq))
+        guard p.n_cells >= 0 else { throw TritError(.argument, "n_cells must be ≥ 0, got \(p.n_cells)") }
+        let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch),
+                                       nSeq: p.n_seq == 0 ? 1 : Int(p.n_seq), cells: Int(p.n_cells))
         if let cb = p.abort_callback {
             let user = p.abort_user_data
             state.shouldAbort = { cb(user) }

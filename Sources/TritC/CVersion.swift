@@ -17,7 +17,7 @@ public func trit_version_string() -> UnsafePointer<CChar>? { versionCString }
 
 nonisolated(unsafe) let statusStrings: [UnsafePointer<CChar>] = ([
     "ok", "invalid argument", "input/output error", "malformed file", "unsupported",
-    "out of memory", "invalid state", "context full", "cancelled", "buffer too small", "internal error",
+    "out of memory", "invalid state", "context full", "cancelled", "buffer too small", "internal error", "busy",
 ] as [String]).map { UnsafePointer(strdup($0)!) }
 nonisolated(unsafe) let unknownStatus: UnsafePointer<CChar> = UnsafePointer(strdup("unknown status")!)
 

@@ -50,3 +50,24 @@ def test_multi_turn_chat_context_matches_the_template(built):
     r = run([out, os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")], check=False)
     assert r.returncode == 0 and r.stdout.strip().endswith("0 failed"), r.stdout + r.stderr
     assert r.stdout.count("ok ") == 4, r.stdout
+
+
+def test_engine_and_sampler_through_the_c_api(built):
+    """Tests/c/test_engine.c: the engine, samplers and per-row batches against hostile callers."""
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build"))
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "trit"], env=env, text=True).split()
+    out = os.path.join(BIN, "test_engine")
+    run(["cc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", os.path.join(ROOT, "Tests", "c", "test_engine.c"), "-o", out]
+        + flags + ["-lpthread", "-lm"])
+    r = run([out, os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")], check=False)
+    assert r.returncode == 0 and r.stdout.strip().endswith(" 0 failed"), r.stdout + r.stderr
+
+
+def test_engine_example_serves_several_prompts(built):
+    r = run([os.path.join(BIN, "engine"), os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf"), "In the beginning", "O Romeo"])
+    assert r.stdout.count("24 generated") == 2 and "[0] In the beginning" in r.stdout and "[1] O Romeo" in r.stdout
+    # each prompt's text equals what `trit run` prints for it alone (greedy)
+    for i, p in enumerate(["In the beginning", "O Romeo"]):
+        alone = run([os.path.join(BIN, "trit"), "run", "-m", os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf"), "-p", p,
+                     "-n", "24", "--temp", "0", "--ignore-eos", "--no-timings"]).stdout.rstrip("\n")
+        assert f"[{i}] {alone}\n" in r.stdout, (alone, r.stdout)

@@ -26,23 +26,31 @@ static PyObject *raise_error(trit_status st, const char *message) {
  * outputs need and the flag its abort callback reads (set by abort() from another thread). */
 typedef struct {
     void *handle;
-    int kind;                 /* 0 context, 1 model, 2 tokenizer */
+    int kind;                 /* 0 context, 1 model, 2 tokenizer, 3 engine */
     int32_t n_vocab;          /* context: the model's vocabulary */
     atomic_int abort;         /* context: asks the running call to stop */
 } box;
 
-static const char *const capsule_names[] = {"trit_context", "trit_model", "trit_tokenizer"};
+static const char *const capsule_names[] = {"trit_context", "trit_model", "trit_tokenizer", "trit_engine"};
+#define N_KINDS 4
 
 static void free_handle(box *b) {
     if (!b->handle) return;
-    if (b->kind == 0) trit_context_free(b->handle);
-    else if (b->kind == 1) trit_model_free(b->handle);
-    else trit_tokenizer_free(b->handle);
+    void *h = b->handle;
     b->handle = NULL;
+    if (b->kind == 0) trit_context_free(h);
+    else if (b->kind == 1) trit_model_free(h);
+    else if (b->kind == 2) trit_tokenizer_free(h);
+    else {
+        /* the scheduler thread's callbacks take the GIL: let them run while it is joined */
+        Py_BEGIN_ALLOW_THREADS
+        trit_engine_free(h);
+        Py_END_ALLOW_THREADS
+    }
 }
 
 static void free_capsule(PyObject *cap) {
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < N_KINDS; k++) {
         if (PyCapsule_IsValid(cap, capsule_names[k])) {
             box *b = PyCapsule_GetPointer(cap, capsule_names[k]);
             free_handle(b);
@@ -129,15 +137,19 @@ static PyObject *py_tokenizer_load(PyObject *self, PyObject *args) {
 static PyObject *py_close(PyObject *self, PyObject *args) {
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < N_KINDS; k++) {
         if (PyCapsule_IsValid(cap, capsule_names[k])) {
             box *b = PyCapsule_GetPointer(cap, capsule_names[k]);
             void *h = b->handle;
             b->handle = NULL;
             box tmp = {h, k, 0, 0};
-            Py_BEGIN_ALLOW_THREADS   /* a context waits for a call another thread is making */
-            free_handle(&tmp);
-            Py_END_ALLOW_THREADS
+            if (k == 3) {
+                free_handle(&tmp);   /* releases the GIL itself */
+            } else {
+                Py_BEGIN_ALLOW_THREADS   /* a context waits for a call another thread is making */
+                free_handle(&tmp);
+                Py_END_ALLOW_THREADS
+            }
         }
     }
     Py_RETURN_NONE;
@@ -547,7 +559,173 @@ static PyObject *py_n_vocab(PyObject *self, PyObject *args) {
     return PyLong_FromLong(trit_tokenizer_n_vocab(t));
 }
 
+/* ---- engine ---- */
+
+static PyObject *py_engine_create(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    trit_engine_params p = trit_engine_default_params();
+    if (!PyArg_ParseTuple(args, "Oiiiiii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit, &p.n_cells))
+        return NULL;
+    box *mb = box_of(cap, 1);
+    if (!mb) return NULL;
+    trit_engine *e = NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_engine_create(mb->handle, &p, &e);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    return new_capsule(e, 3, NULL);
+}
+
+/* A request's Python callbacks, alive until its done callback. */
+typedef struct { PyObject *on_piece, *on_done; } py_request;
+
+static bool engine_piece(const char *piece, size_t len, void *ud) {
+    py_request *r = ud;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    bool go = true;
+    PyObject *res = PyObject_CallFunction(r->on_piece, "y#", piece, (Py_ssize_t)len);
+    if (!res) { PyErr_WriteUnraisable(r->on_piece); go = false; }
+    else { go = PyObject_IsTrue(res) != 0; Py_DECREF(res); }
+    PyGILState_Release(gs);
+    return go;
+}
+
+static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *ud) {
+    py_request *r = ud;
+    static const char *reasons[] = {"length", "stop", "context", "cancelled"};
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *res = PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}", (long long)id,
+                                          reasons[reason >= 0 && reason <= 3 ? reason : 3],
+                                          "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
+                                          "cached_tokens", u->cached_tokens);
+    if (!res) PyErr_WriteUnraisable(r->on_done);
+    Py_XDECREF(res);
+    Py_DECREF(r->on_piece);
+    Py_DECREF(r->on_done);
+    PyMem_RawFree(r);
+    PyGILState_Release(gs);
+}
+
+static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"engine", "prompt", "on_piece", "on_done", "max_tokens", "temperature", "top_k", "top_p",
+                            "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "seed",
+                            "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", NULL};
+    PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None;
+    trit_request req = trit_request_default();
+    trit_sampler_params sp = trit_sampler_default_params();
+    int ignore_eos = 0, add_special = 1, parse_special = 0;
+    unsigned long long seed = sp.seed;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppO", names, &cap, &prompt, &on_piece, &on_done,
+                                     &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
+                                     &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
+                                     &ignore_eos, &add_special, &parse_special, &bias))
+        return NULL;
+    box *eb = box_of(cap, 3);
+    if (!eb) return NULL;
+    if (!PyCallable_Check(on_piece) || !PyCallable_Check(on_done)) {
+        PyErr_SetString(PyExc_TypeError, "on_piece and on_done must be callable");
+        return NULL;
+    }
+    sp.seed = seed;
+    req.ignore_eos = ignore_eos; req.add_special = add_special; req.parse_special = parse_special;
+    req.sampling = &sp;
+    int32_t *ids = NULL;
+    const char **stops = NULL;
+    trit_logit_bias *lb = NULL;
+    PyObject *stop_fast = NULL, *result = NULL;
+    if (PyUnicode_Check(prompt)) {
+        if (!(req.prompt = PyUnicode_AsUTF8(prompt))) goto done;
+    } else {
+        Py_ssize_t n;
+        if (!(ids = int_array(prompt, &n))) goto done;
+        req.tokens = ids;
+        req.n_tokens = (size_t)n;
+    }
+    if (stop != Py_None) {
+        if (!(stop_fast = PySequence_Fast(stop, "stop must be a list of strings"))) goto done;
+        Py_ssize_t ns = PySequence_Fast_GET_SIZE(stop_fast);
+        if (!(stops = PyMem_Malloc((size_t)(ns ? ns : 1) * sizeof(char *)))) { PyErr_NoMemory(); goto done; }
+        for (Py_ssize_t i = 0; i < ns; i++) {
+            PyObject *si = PySequence_Fast_GET_ITEM(stop_fast, i);
+            if (!PyUnicode_Check(si)) { PyErr_SetString(PyExc_TypeError, "stop strings must be str"); goto done; }
+            if (!(stops[i] = PyUnicode_AsUTF8(si))) goto done;
+        }
+        req.stop = stops;
+        req.n_stop = (size_t)ns;
+    }
+    if (bias != Py_None) {
+        if (!PyDict_Check(bias)) { PyErr_SetString(PyExc_TypeError, "logit_bias must be a dict {token id: bias}"); goto done; }
+        Py_ssize_t nb = PyDict_Size(bias), pos = 0, i = 0;
+        if (!(lb = PyMem_Malloc((size_t)(nb ? nb : 1) * sizeof *lb))) { PyErr_NoMemory(); goto done; }
+        PyObject *k, *v;
+        while (PyDict_Next(bias, &pos, &k, &v)) {
+            long t = PyLong_AsLong(k);
+            double b = PyFloat_AsDouble(v);
+            if (PyErr_Occurred()) goto done;
+            if (t < INT32_MIN || t > INT32_MAX) { raise_error(TRIT_ERR_ARG, "logit_bias token id out of range"); goto done; }
+            lb[i].token = (int32_t)t;
+            lb[i].bias = (float)b;
+            i++;
+        }
+        sp.logit_bias = lb;
+        sp.n_logit_bias = (size_t)nb;
+    }
+    py_request *r = PyMem_RawMalloc(sizeof *r);
+    if (!r) { PyErr_NoMemory(); goto done; }
+    Py_INCREF(on_piece); Py_INCREF(on_done);
+    r->on_piece = on_piece; r->on_done = on_done;
+    req.on_piece = engine_piece;
+    req.on_done = engine_done;
+    req.user_data = r;
+    int64_t id = 0;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_engine_submit(eb->handle, &req, &id);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) {
+        Py_DECREF(on_piece); Py_DECREF(on_done); PyMem_RawFree(r);
+        raise_status(st);
+        goto done;
+    }
+    result = PyLong_FromLongLong(id);
+done:
+    PyMem_Free(ids);
+    PyMem_Free(stops);
+    PyMem_Free(lb);
+    Py_XDECREF(stop_fast);
+    return result;
+}
+
+static PyObject *py_engine_cancel(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    long long id;
+    if (!PyArg_ParseTuple(args, "OL", &cap, &id)) return NULL;
+    box *eb = box_of(cap, 3);
+    if (!eb) return NULL;
+    return PyBool_FromLong(trit_engine_cancel(eb->handle, id) == TRIT_OK);
+}
+
+static PyObject *py_engine_stats(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    box *eb = box_of(cap, 3);
+    if (!eb) return NULL;
+    trit_engine_stats s = {.size = sizeof s};
+    trit_status st = trit_engine_get_stats(eb->handle, &s);
+    if (st != TRIT_OK) return raise_status(st);
+    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:L,s:L,s:L}", "running", s.running, "waiting", s.waiting,
+                         "cells_used", s.cells_used, "cells_total", s.cells_total,
+                         "tokens_generated", (long long)s.tokens_generated,
+                         "prompt_tokens_evaluated", (long long)s.prompt_tokens_evaluated,
+                         "requests_finished", (long long)s.requests_finished);
+}
+
 static PyMethodDef methods[] = {
+    {"engine_create", py_engine_create, METH_VARARGS, "Start an engine on a model."},
+    {"engine_submit", (PyCFunction)(void (*)(void))py_engine_submit, METH_VARARGS | METH_KEYWORDS, "Queue a request."},
+    {"engine_cancel", py_engine_cancel, METH_VARARGS, "Cancel a request."},
+    {"engine_stats", py_engine_stats, METH_VARARGS, "The engine's counters."},
     {"model_load", py_model_load, METH_VARARGS, "Load a model (GGUF file or HF folder)."},
     {"tokenizer_load", py_tokenizer_load, METH_VARARGS, "Load only a tokenizer."},
     {"close", py_close, METH_VARARGS, "Free a handle now."},

@@ -15,7 +15,7 @@ import threading
 from ._errors import TritError
 from . import _trit
 
-__all__ = ["Model", "Context", "Tokenizer", "Logits", "TritError", "__version__", "default_model_path"]
+__all__ = ["Model", "Context", "Engine", "Tokenizer", "Logits", "TritError", "__version__", "default_model_path"]
 __version__ = _trit.VERSION
 
 _ERR_ARG, _ERR_STATE = 1, 6
@@ -434,3 +434,6 @@ class Model(_Tokenizing):
 
     def format_chat(self, messages, template=None, add_generation_prompt=True):
         return _trit.chat_format(self._live(), _messages(messages), template, add_generation_prompt)
+
+
+from .engine import Engine, Completion, AsyncCompletion  # noqa: E402  (needs Model above)

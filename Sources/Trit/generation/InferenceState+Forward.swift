@@ -8,7 +8,8 @@ import Glibc
 extension InferenceState {
     /// Throws only TritError .cancelled, when `shouldAbort` asks between layers; the cache rows
     /// written so far lie beyond the sequences' committed positions, so nothing is changed.
-    func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool) throws {
+    func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool,
+                 headRows: UnsafeBufferPointer<Int>? = nil, headOut: UnsafeMutablePointer<Float>? = nil) throws {
         let c = model.config
         let n = tokens.count
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
@@ -80,36 +81,39 @@ extension InferenceState {
             linear(w.down, hb, n: n, into: xb2, quantizedKp: 0)
             for i in 0..<(n * dim) { x[i] += xb2[i] }
         }
-        // output norm and head: every row when all logits are wanted, else the last only
+        // output norm and head: every row when all logits are wanted, the listed rows of a batch
+        // (headRows, into headOut), else the last row only
         let vocab = c.vocabSize
-        let head = model.output
-        if let h8 = model.int8Output {
-            // int8 head: the normed rows quantized per token, then an int8 product
-            let first = logitsOut != nil ? 0 : n - 1
-            let rows = logitsOut != nil ? n : (wantLast ? 1 : 0)
-            if rows > 0 {
-                rmsnormRows(x + first * dim, model.outputNorm, dim, rows, into: xb)
-                kernels.pointee.quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
-                                 Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
-                let dst = logitsOut ?? logitsBuffer.ptr
-                h8.scales.withUnsafeBufferPointer { sc in
-                    tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
-                                   Int64(h8.paddedCols), Int64(vocab), xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
-                                   Int64(rows), dst, Int64(vocab))
-                }
-                if logitsOut != nil, wantLast { logitsBuffer.ptr.update(from: dst + (n - 1) * vocab, count: vocab) }
-            }
-        } else if let out = logitsOut {
-            rmsnormRows(x, model.outputNorm, dim, n, into: xb)
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, head.data, head.dtype, Int64(dim), Int64(vocab),
-                              xb, Int64(dim), Int64(n), out, Int64(vocab))
+        if let out = logitsOut {
+            head(rows: n, row: { $0 }, into: out)
             if wantLast { logitsBuffer.ptr.update(from: out + (n - 1) * vocab, count: vocab) }
+        } else if let rows = headRows, let out = headOut {
+            if !rows.isEmpty { head(rows: rows.count, row: { rows[$0] }, into: out) }
         } else if wantLast {
-            rmsnormRows(x + (n - 1) * dim, model.outputNorm, dim, 1, into: xb)
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, head.data, head.dtype, Int64(dim), Int64(vocab),
-                              xb, Int64(dim), 1, logitsBuffer.ptr, Int64(vocab))
+            head(rows: 1, row: { _ in n - 1 }, into: logitsBuffer.ptr)
         }
         if wantLast { hasLogits = true }
+    }
+
+    /// Logits of `rows` batch rows (row(i) gives the i-th): output norm, then the head product
+    /// (int8 when the model has an int8 head). The rows are normed into xb, one after another.
+    func head(rows: Int, row: (Int) -> Int, into dst: UnsafeMutablePointer<Float>) {
+        let c = model.config, dim = c.dim, vocab = c.vocabSize
+        let x = self.x.ptr, xb = self.xb.ptr
+        for i in 0..<rows { rmsnormRows(x + row(i) * dim, model.outputNorm, dim, 1, into: xb + i * dim) }
+        if let h8 = model.int8Output {
+            kernels.pointee.quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
+                                          Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+            h8.scales.withUnsafeBufferPointer { sc in
+                tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
+                               Int64(h8.paddedCols), Int64(vocab), xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
+                               Int64(rows), dst, Int64(vocab))
+            }
+        } else {
+            let h = model.output
+            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, h.data, h.dtype, Int64(dim), Int64(vocab),
+                              xb, Int64(dim), Int64(rows), dst, Int64(vocab))
+        }
     }
 
     @inline(__always)

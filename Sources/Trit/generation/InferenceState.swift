@@ -31,7 +31,11 @@ public final class InferenceState {
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     let keyCache, valueCache: FloatArray   // [seq][layer][nCtx][kvDim]
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
-    let seq0Tokens: UnsafeMutablePointer<Int32>  // [nCtx]: the tokens sequence 0 holds
+    let seqTokenBuffer: AlignedBuffer      // int32 [nSeq][nCtx]: the tokens each sequence holds
+    var seqTokens: UnsafeMutablePointer<Int32> { seqTokenBuffer.raw.assumingMemoryBound(to: Int32.self) }
+    let headRowBuffer: UnsafeMutablePointer<Int>  // [maxBatch]: rows of a batch whose logits are wanted
+    /// Positions all sequences may hold together (decode refuses a batch beyond it).
+    public let cellCapacity: Int
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
     let invFreq: [Float]           // [headDim/2]
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
@@ -50,7 +54,10 @@ public final class InferenceState {
     public var shouldAbort: (() -> Bool)?
     var quantizationCalls = 0
 
-    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1) throws {
+    /// `cells` caps the positions all sequences hold together (0: nSeq × nCtx). The cache is
+    /// reserved for nSeq × nCtx positions but committed only as positions are used.
+    public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
+                cells: Int = 0) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
@@ -87,7 +94,9 @@ public final class InferenceState {
         keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         valueCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         rowSeq = .allocate(capacity: B)
-        seq0Tokens = .allocate(capacity: nCtx)
+        seqTokenBuffer = try AlignedBuffer(byteCount: try checkedMul(nSeq * nCtx, 4, "token lists"), what: "token lists")
+        headRowBuffer = .allocate(capacity: B)
+        cellCapacity = cells > 0 ? min(cells, nSeq * nCtx) : nSeq * nCtx
         rowPos = .allocate(capacity: B)
         rowKeys = .allocate(capacity: B)
         rowValues = .allocate(capacity: B)
@@ -116,7 +125,7 @@ public final class InferenceState {
     deinit {
         if let p = pool { tk_pool_free(p) }
         rowSeq.deallocate()
-        seq0Tokens.deallocate()
+        headRowBuffer.deallocate()
         rowPos.deallocate()
         rowKeys.deallocate()
         rowValues.deallocate()
@@ -131,7 +140,7 @@ public final class InferenceState {
     }
 
     /// The tokens sequence 0 holds (the single-sequence API's context), in order.
-    public var tokens: [Int32] { Array(UnsafeBufferPointer(start: seq0Tokens, count: nPast)) }
+    public var tokens: [Int32] { tokens(of: 0) }
 
     /// Forgets every position (the next evaluate starts at position 0).
     public func reset() {
@@ -174,7 +183,7 @@ public final class InferenceState {
                 let n = min(maxBatch, tokens.count - start)
                 let isLast = start + n == tokens.count
                 let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
-                for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t; seq0Tokens[nPast + t] = chunk[t] }
+                for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t; seqTokens[nPast + t] = chunk[t] }
                 if start == 0 { hasLogits = false }  // the old logits no longer describe the last position
                 try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
                 nPast += n
@@ -192,41 +201,7 @@ public final class InferenceState {
     /// row. `logits` receives one row of vocab floats per token.
     public func evaluateBatch(_ tokens: UnsafeBufferPointer<Int32>, sequences seqs: UnsafeBufferPointer<Int32>,
                               logits: UnsafeMutablePointer<Float>) throws {
-        let vocab = model.config.vocabSize
-        guard tokens.count == seqs.count, !tokens.isEmpty else { throw TritError.argument("tokens and sequence ids must be non-empty and of equal length") }
-        var added = [Int](repeating: 0, count: nSeq)
-        for i in 0..<tokens.count {
-            guard tokens[i] >= 0, Int(tokens[i]) < vocab else { throw TritError.argument("token \(tokens[i]) at index \(i) is out of range (vocabulary has \(vocab) tokens)") }
-            let s = Int(seqs[i])
-            guard s >= 0, s < nSeq else { throw TritError.argument("sequence id \(s) at index \(i) is out of range (the context has \(nSeq) sequences)") }
-            added[s] += 1
-            guard seqPast[s] + added[s] <= nCtx else {
-                throw TritError(.contextFull, "sequence \(s) is full: it holds \(seqPast[s]) of \(nCtx) positions")
-            }
-        }
-        let past0 = seqPast, hadLogits = hasLogits
-        // sequence 0's kept logits describe its last position: appending to it invalidates them
-        if added[0] > 0 { hasLogits = false }
-        var start = 0
-        do {
-            while start < tokens.count {
-                let n = min(maxBatch, tokens.count - start)
-                for t in 0..<n {
-                    let s = Int(seqs[start + t])
-                    rowSeq[t] = s
-                    rowPos[t] = seqPast[s]
-                    if s == 0 { seq0Tokens[seqPast[s]] = tokens[start + t] }
-                    seqPast[s] += 1
-                }
-                try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: logits + start * vocab,
-                            wantLast: false)
-                start += n
-            }
-        } catch {
-            seqPast = past0
-            hasLogits = hadLogits
-            throw error
-        }
+        try decode(tokens, sequences: seqs, wantLogits: nil, logits: logits)
     }
 
     public func evaluate(_ tokens: [Int32], allLogits: UnsafeMutablePointer<Float>? = nil) throws {

@@ -12,6 +12,7 @@ public struct TritError: Error, CustomStringConvertible, Sendable {
         case cancelled = 8     // TRIT_ERR_CANCELLED
         case bufferTooSmall = 9 // TRIT_ERR_BUFFER_TOO_SMALL
         case `internal` = 10   // TRIT_ERR_INTERNAL
+        case busy = 11         // TRIT_ERR_BUSY
     }
     public let kind: Kind
     public let message: String

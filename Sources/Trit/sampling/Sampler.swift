@@ -12,13 +12,20 @@ public final class Sampler {
     var probs: [Float]
     var weights: [Float]
     var penalised: [UInt32]          // per token: the sampling step that last penalised it
+    var counts: [Int32]              // per token: occurrences in the window (zero between steps)
     var step: UInt32 = 0
     var recent: [Int32] = []
+    let seed: UInt64
 
     public init(params: SamplingParams, vocabSize: Int) throws {
         try params.validate()
+        for b in params.logitBias where b.token < 0 || Int(b.token) >= vocabSize {
+            throw TritError.argument("logit bias on token \(b.token), outside the vocabulary (\(vocabSize) tokens)")
+        }
         self.params = params
-        rng = Xoshiro256(seed: params.seed)
+        seed = params.seed == SamplingParams.randomSeed ? Sampler.systemSeed() : params.seed
+        rng = Xoshiro256(seed: seed)
+        counts = [Int32](repeating: 0, count: vocabSize)
         ids = [Int32](repeating: 0, count: vocabSize)
         vals = [Float](repeating: 0, count: vocabSize)
         probs = [Float](repeating: 0, count: vocabSize)
@@ -34,8 +41,17 @@ public final class Sampler {
         recent.append(id)
     }
 
+    /// 64 random bits from the system (/dev/urandom), for SamplingParams.randomSeed.
+    static func systemSeed() -> UInt64 {
+        var v: UInt64 = 0
+        let fd = open("/dev/urandom", O_RDONLY)
+        if fd < 0 || read(fd, &v, 8) != 8 { v = UInt64(bitPattern: Int64(monotonicSeconds() * 1e9)) ^ UInt64(getpid()) }
+        if fd >= 0 { close(fd) }
+        return v
+    }
+
     public func reset() {
-        rng = Xoshiro256(seed: params.seed)
+        rng = Xoshiro256(seed: seed)
         recent.removeAll(keepingCapacity: true)
     }
 
@@ -47,14 +63,26 @@ public final class Sampler {
             ids[count] = Int32(i); vals[count] = logits[i]; count += 1
         }
         if count == 0 { return 0 }
+        // candidates are in id order, NaNs removed: find one by binary search
+        func slot(_ t: Int32) -> Int? {
+            var lo = 0, hi = count
+            while lo < hi { let m = (lo + hi) / 2; if ids[m] < t { lo = m + 1 } else { hi = m } }
+            return lo < count && ids[lo] == t ? lo : nil
+        }
+        for b in params.logitBias { if let i = slot(b.token) { vals[i] += b.bias } }
         if params.repeatPenalty != 1 {
             step &+= 1
             for t in recent where Int(t) < n && t >= 0 && penalised[Int(t)] != step {
                 penalised[Int(t)] = step   // each token once, however often it repeats
-                // candidates are in id order, NaNs removed: find by binary search
-                var lo = 0, hi = count
-                while lo < hi { let m = (lo + hi) / 2; if ids[m] < t { lo = m + 1 } else { hi = m } }
-                if lo < count, ids[lo] == t { vals[lo] = vals[lo] > 0 ? vals[lo] / params.repeatPenalty : vals[lo] * params.repeatPenalty }
+                if let i = slot(t) { vals[i] = vals[i] > 0 ? vals[i] / params.repeatPenalty : vals[i] * params.repeatPenalty }
+            }
+        }
+        // then llama.cpp's presence and frequency penalties (after the repetition penalty)
+        if params.presencePenalty != 0 || params.frequencyPenalty != 0 {
+            for t in recent where Int(t) < n && t >= 0 { counts[Int(t)] += 1 }
+            for t in recent where Int(t) < n && t >= 0 && counts[Int(t)] > 0 {
+                if let i = slot(t) { vals[i] -= Float(counts[Int(t)]) * params.frequencyPenalty + params.presencePenalty }
+                counts[Int(t)] = 0   // each token once; leaves the counts zero for the next step
             }
         }
         if params.temperature <= 0 {

@@ -5,8 +5,13 @@ public struct SamplingParams: Sendable {
     public var topP: Float = 0.95        // 1 = off
     public var minP: Float = 0.05        // 0 = off
     public var repeatPenalty: Float = 1.0 // 1 = off
-    public var repeatLastN: Int = 64     // window of the repetition penalty
-    public var seed: UInt64 = 0xC0FFEE
+    public var repeatLastN: Int = 64     // window of the repetition, presence and frequency penalties
+    public var presencePenalty: Float = 0  // OpenAI's: subtracted once from a token seen in the window
+    public var frequencyPenalty: Float = 0 // OpenAI's: subtracted per occurrence in the window
+    public var logitBias: [(token: Int32, bias: Float)] = []   // added to a token's logit first
+    public var seed: UInt64 = 0xC0FFEE     // SamplingParams.randomSeed: a seed from the system
+    /// The seed value that asks for a random seed (the C API's TRIT_SEED_RANDOM).
+    public static let randomSeed = UInt64.max
 
     public init() {}
     public static var greedy: SamplingParams { var p = SamplingParams(); p.temperature = 0; return p }
@@ -18,6 +23,15 @@ public struct SamplingParams: Sendable {
         guard minP >= 0, minP <= 1 else { throw TritError.argument("min_p must be in [0, 1], got \(minP)") }
         guard repeatPenalty > 0, repeatPenalty.isFinite else { throw TritError.argument("repeat_penalty must be > 0, got \(repeatPenalty)") }
         guard repeatLastN >= 0 else { throw TritError.argument("repeat_last_n must be ≥ 0, got \(repeatLastN)") }
+        guard presencePenalty.isFinite, abs(presencePenalty) <= 100 else {
+            throw TritError.argument("presence_penalty must be a number in [-100, 100], got \(presencePenalty)")
+        }
+        guard frequencyPenalty.isFinite, abs(frequencyPenalty) <= 100 else {
+            throw TritError.argument("frequency_penalty must be a number in [-100, 100], got \(frequencyPenalty)")
+        }
+        for b in logitBias where !b.bias.isFinite && b.bias != -.infinity {
+            throw TritError.argument("logit bias \(b.bias) of token \(b.token) is not a number (finite or -inf)")
+        }
     }
 }
 

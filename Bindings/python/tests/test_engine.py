@@ -1,0 +1,106 @@
+"""trit.Engine: concurrent requests give each request's greedy text alone, streams and async
+streams, cancellation, the queue limit, statistics."""
+import asyncio
+import os
+import threading
+
+import pytest
+import trit
+
+from conftest import FIX
+
+I2S = os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")
+PROMPTS = ["Every morning", "The old fisherman walked down to the harbor", "He", "and the sea was calm and",
+           "Every morning the old fisherman", "It was"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    with trit.Model(I2S, n_ctx=128) as m:
+        yield m
+
+
+def alone(model, prompt, n):
+    return model.generate(prompt, max_tokens=n, temperature=0, ignore_eos=True)
+
+
+def test_concurrent_requests_equal_their_text_alone(model):
+    want = [alone(model, p, 6 + 3 * i) for i, p in enumerate(PROMPTS)]
+    with trit.Engine(model, n_seq=4, n_ctx=128, n_batch=16) as eng:
+        reqs = [eng.submit(p, max_tokens=6 + 3 * i, temperature=0, ignore_eos=True) for i, p in enumerate(PROMPTS)]
+        got = [r.text() for r in reqs]
+        assert got == want
+        assert all(r.finish_reason == "length" for r in reqs)
+        assert [r.usage["completion_tokens"] for r in reqs] == [6 + 3 * i for i in range(len(PROMPTS))]
+        s = eng.stats()
+        assert s["requests_finished"] == len(PROMPTS) and s["running"] == 0 and s["waiting"] == 0
+        assert s["tokens_generated"] == sum(6 + 3 * i for i in range(len(PROMPTS)))
+
+
+def test_threads_submitting_at_once(model):
+    want = {p: alone(model, p, 8) for p in PROMPTS}
+    out = {}
+    with trit.Engine(model, n_seq=3) as eng:
+        def work(p):
+            out[p] = eng.submit(p, max_tokens=8, temperature=0, ignore_eos=True).text()
+        ts = [threading.Thread(target=work, args=(p,)) for p in PROMPTS]
+        [t.start() for t in ts]
+        [t.join(60) for t in ts]
+    assert out == want
+
+
+def test_async_streams(model):
+    want = [alone(model, p, 10) for p in PROMPTS[:4]]
+
+    async def main():
+        with trit.Engine(model, n_seq=4) as eng:
+            async def one(p):
+                pieces = [x async for x in eng.submit_async(p, max_tokens=10, temperature=0, ignore_eos=True)]
+                return "".join(pieces)
+            return await asyncio.wait_for(asyncio.gather(*[one(p) for p in PROMPTS[:4]]), 60)
+    assert asyncio.run(main()) == want
+
+
+def test_prefix_reuse_and_cancel(model):
+    with trit.Engine(model, n_seq=2) as eng:
+        first = eng.submit("Every morning the old fisherman walked", max_tokens=4, temperature=0)
+        first.text()
+        second = eng.submit("Every morning the old fisherman walked down to", max_tokens=4, temperature=0)
+        assert second.text() == alone(model, "Every morning the old fisherman walked down to", 4)
+        assert second.usage["cached_tokens"] > 0
+        long = eng.submit("Every", max_tokens=100000, ignore_eos=True)
+        it = iter(long)
+        next(it)
+        assert eng.cancel(long.id)
+        list(it)
+        assert long.finish_reason == "cancelled"
+        assert not eng.cancel(long.id)
+        # leaving a stream early cancels it
+        for _ in eng.submit("Every", max_tokens=100000, ignore_eos=True):
+            break
+        assert eng.submit("He", max_tokens=2, temperature=0).text() == alone(model, "He", 2)
+
+
+def test_bad_requests_and_queue_limit(model):
+    with trit.Engine(model, n_seq=1, n_ctx=32, queue_limit=2) as eng:
+        with pytest.raises(TypeError):
+            eng.submit(b"Hi")
+        with pytest.raises(trit.TritError) as e:
+            eng.submit("word " * 100)
+        assert e.value.status == 7
+        with pytest.raises(trit.TritError):
+            eng.submit("Hi", top_p=2)
+        with pytest.raises(trit.TritError):
+            eng.submit("Hi", logit_bias={10**6: 1.0})
+        reqs, busy = [], 0
+        for _ in range(200):
+            try:
+                reqs.append(eng.submit("Hi", max_tokens=3))
+            except trit.TritError as e:
+                assert e.status == 11
+                busy += 1
+        assert busy > 0
+        for r in reqs:
+            r.text()
+    with pytest.raises(trit.TritError):
+        eng.submit("Hi")

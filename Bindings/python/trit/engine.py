@@ -1,0 +1,203 @@
+"""trit.Engine: many requests on one model, decoded together (continuous batching in libtrit).
+
+    engine = trit.Engine("model.gguf", n_seq=8)
+    for piece in engine.submit("Once upon a time", max_tokens=64):
+        print(piece, end="")
+    async for piece in engine.submit_async("The sea", max_tokens=32):   # in a coroutine
+        ...
+
+The scheduler thread is libtrit's; it never holds the GIL while it computes (it takes it only to
+hand a piece of text to Python)."""
+import asyncio
+import os
+import queue
+import secrets
+
+from ._errors import TritError
+from . import _trit
+
+_DONE = object()
+
+
+def _seed(seed):
+    if seed is None or seed == -1:
+        return secrets.randbits(63)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64 - 1:
+        raise TritError(1, f"seed must be -1 (random) or an int in [0, 2**64 - 1), got {seed!r}")
+    return seed
+
+
+def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0,
+                presence_penalty=0.0, frequency_penalty=0.0, penalty_last_n=64, seed=0xC0FFEE, stop=None,
+                ignore_eos=False, add_bos=True, special=False, logit_bias=None):
+    if isinstance(stop, str):
+        stop = [stop]
+    return dict(max_tokens=int(max_tokens), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
+                min_p=float(min_p), repeat_penalty=float(repeat_penalty), presence_penalty=float(presence_penalty),
+                frequency_penalty=float(frequency_penalty), penalty_last_n=int(penalty_last_n), seed=_seed(seed),
+                stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), add_special=bool(add_bos),
+                parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None)
+
+
+class Completion:
+    """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context" or
+    "cancelled") and ``usage`` are set when it ends. Leaving the iteration early cancels it."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self._q = queue.Queue()
+        self.id = None
+        self.finish_reason = None
+        self.usage = None
+
+    def _piece(self, b):
+        self._q.put(b)
+        return True
+
+    def _done(self, rid, reason, usage):
+        self.finish_reason, self.usage = reason, usage
+        self._q.put(_DONE)
+
+    def __iter__(self):
+        try:
+            while True:
+                item = self._q.get()
+                if item is _DONE:
+                    return
+                yield item.decode("utf-8", errors="replace")
+        finally:
+            if self.finish_reason is None:
+                self.cancel()
+
+    def text(self):
+        """The whole text (waits for the end)."""
+        return "".join(self)
+
+    def cancel(self):
+        return self._engine.cancel(self.id)
+
+
+class AsyncCompletion:
+    """One request as an async iterator of text pieces, fed from the scheduler thread through
+    the event loop (the loop is never blocked). Leaving the iteration early cancels it."""
+
+    def __init__(self, engine, loop):
+        self._engine = engine
+        self._loop = loop
+        self._q = asyncio.Queue()
+        self.id = None
+        self.finish_reason = None
+        self.usage = None
+
+    def _piece(self, b):
+        self._loop.call_soon_threadsafe(self._q.put_nowait, b)
+        return True
+
+    def _done(self, rid, reason, usage):
+        def finish():
+            self.finish_reason, self.usage = reason, usage
+            self._q.put_nowait(_DONE)
+        self._loop.call_soon_threadsafe(finish)
+
+    def __aiter__(self):
+        return self._iterate()
+
+    async def _iterate(self):
+        try:
+            while True:
+                item = await self._q.get()
+                if item is _DONE:
+                    return
+                yield item.decode("utf-8", errors="replace")
+        finally:
+            if self.finish_reason is None:
+                self.cancel()
+
+    async def text(self):
+        return "".join([p async for p in self])
+
+    def cancel(self):
+        return self._engine.cancel(self.id)
+
+
+class Engine:
+    """Continuous batching on one model: up to ``n_seq`` requests decoded together, prompts read
+    in chunks between decode steps, finished conversations' tokens kept for prefix reuse.
+
+    model: a trit.Model (its weights are shared) or a path (default: the bundled model).
+    n_seq: requests decoded together. n_ctx: positions per request (0: the model's, at most 4096).
+    n_batch: tokens per step. queue_limit: waiting requests beyond which submit raises TritError
+    (status 11, busy). n_cells: positions all requests hold together (0: n_seq × n_ctx).
+    """
+
+    def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
+                 int8_head=False):
+        from . import Model, default_model_path
+        if isinstance(model, Model):
+            self.model = model
+        else:
+            path = model if model is not None else default_model_path()
+            if path is None:
+                raise TritError(1, "no model path given and the bundled model was not found")
+            self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head)
+        for name, v, lo, hi in [("n_seq", n_seq, 1, 256), ("n_ctx", n_ctx, 0, 2**31 - 1), ("n_batch", n_batch, 1, 4096),
+                                ("n_threads", n_threads, 0, 512), ("queue_limit", queue_limit, 1, 2**31 - 1),
+                                ("n_cells", n_cells, 0, 2**31 - 1)]:
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise TritError(1, f"{name} must be an int between {lo} and {hi}, got {v!r}")
+        self._h = _trit.engine_create(self.model._live(), n_seq, n_ctx, n_batch, n_threads, queue_limit, n_cells)
+
+    def _live(self):
+        if self._h is None:
+            raise TritError(6, "the engine is closed")
+        return self._h
+
+    def _prompt(self, prompt):
+        if isinstance(prompt, (bytes, bytearray)):
+            raise TypeError("prompt must be str or a list of token ids, not bytes")
+        return prompt if isinstance(prompt, str) else list(prompt)
+
+    def submit(self, prompt, **kw):
+        """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
+        max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty,
+        frequency_penalty, penalty_last_n, seed (-1: random), stop, ignore_eos, add_bos, special,
+        logit_bias ({token id: bias})."""
+        c = Completion(self)
+        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece, c._done, **_request_kw(**kw))
+        return c
+
+    def submit_async(self, prompt, **kw):
+        """As submit, for asyncio: returns an AsyncCompletion (``async for piece in ...``).
+        Call it from a coroutine (it uses the running event loop)."""
+        c = AsyncCompletion(self, asyncio.get_running_loop())
+        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece, c._done, **_request_kw(**kw))
+        return c
+
+    def cancel(self, request_id):
+        """Stop a request at the next step; False if it is unknown or has finished."""
+        if request_id is None or self._h is None:
+            return False
+        return _trit.engine_cancel(self._h, request_id)
+
+    def stats(self):
+        """running, waiting, cells_used, cells_total, tokens_generated, prompt_tokens_evaluated,
+        requests_finished."""
+        return _trit.engine_stats(self._live())
+
+    def close(self):
+        """Cancel every request and stop the scheduler thread; safe to call twice."""
+        h, self._h = getattr(self, "_h", None), None
+        if h is not None:
+            _trit.close(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

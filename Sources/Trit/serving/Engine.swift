@@ -1,0 +1,381 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Continuous batching: one model, one context with `slots` sequences, one scheduler thread.
+///
+/// Each scheduler step builds one batch: a decode row for every running request, then chunks of
+/// waiting prompts up to `nBatch` tokens, so a long prompt never stalls running streams for more
+/// than one step. Requests are admitted in arrival order when a slot is free. A finished request
+/// leaves its tokens in its slot; a new request goes to the free slot sharing the longest token
+/// prefix with its prompt (least recently used otherwise) and evaluates only the rest.
+///
+/// Thread-safe: submit, cancel and stats may be called from any thread. The callbacks run on the
+/// scheduler thread, outside the engine's lock (they may call submit, cancel and stats).
+public final class Engine: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var slots = 4          // sequences decoded together
+        public var nCtx = 0           // positions per slot; 0: the model's, at most 4096
+        public var nBatch = 128       // tokens evaluated per step (decode rows and prompt chunks)
+        public var nThreads = 0       // 0: one per online core
+        public var queueLimit = 256   // waiting requests beyond which submit fails (busy)
+        public var cells = 0          // positions all slots hold together; 0: slots × nCtx
+        public init() {}
+    }
+
+    public enum FinishReason: String, Sendable {
+        case length        // max tokens reached
+        case stop          // an end-of-generation token or a stop string
+        case contextFull = "context"   // the slot has no free position
+        case cancelled     // cancel(), a callback that returned false, or the engine freed
+    }
+
+    public struct Usage: Sendable {
+        public var promptTokens = 0
+        public var completionTokens = 0
+        public var cachedTokens = 0      // prompt tokens reused from a slot's cache
+    }
+
+    public struct Request {
+        public var prompt: [Int32]
+        public var sampling = SamplingParams()
+        public var maxTokens = 128       // ≤ 0: until the slot is full
+        public var stop: [String] = []
+        public var ignoreEOS = false
+        /// Text as it becomes final; return false to stop the request (finish reason cancelled).
+        public var onPiece: ((UnsafeBufferPointer<UInt8>) -> Bool)?
+        /// Called once, last, with the request's id.
+        public var onDone: ((Int64, FinishReason, Usage) -> Void)?
+        public init(prompt: [Int32]) { self.prompt = prompt }
+    }
+
+    public struct Stats: Sendable {
+        public var running = 0, waiting = 0
+        public var cellsUsed = 0, cellsTotal = 0
+        public var tokensGenerated = 0, promptTokensEvaluated = 0, requestsFinished = 0
+    }
+
+    final class Job {
+        let id: Int64
+        let request: Request
+        let sampler: Sampler
+        var stream: TextStream
+        var pending: ArraySlice<Int32>   // prompt tokens not evaluated yet
+        var next: Int32?                 // sampled, delivered, to be evaluated
+        var usage = Usage()
+        var cancelled = false
+        var finish: FinishReason?
+        init(id: Int64, request: Request, sampler: Sampler, stream: TextStream) {
+            self.id = id
+            self.request = request
+            self.sampler = sampler
+            self.stream = stream
+            pending = request.prompt[...]
+        }
+    }
+
+    public let model: Model
+    public let options: Options
+    let state: InferenceState
+    let tokenizer: Tokenizer
+    var lock = pthread_mutex_t()
+    var wake = pthread_cond_t()
+    var thread = pthread_t()
+    var waiting: [Job] = []
+    var slotJob: [Job?]
+    var slotUsed: [UInt64]               // step of a slot's last use (least recently used goes first)
+    var nextID: Int64 = 1
+    var stopping = false
+    var stats = Stats()
+    var step: UInt64 = 0
+    // per-step buffers
+    var rowTokens: [Int32] = [], rowSeqs: [Int32] = [], rowWant: [Bool] = []
+    var rowJob: [Job] = []
+    let logits: UnsafeMutablePointer<Float>
+
+    public init(model: Model, options: Options = Options()) throws {
+        guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; the engine needs one") }
+        guard options.slots >= 1, options.slots <= 256 else { throw TritError.argument("slots must be 1 to 256, got \(options.slots)") }
+        guard options.nBatch >= 1, options.nBatch <= 4096 else { throw TritError.argument("n_batch must be 1 to 4096, got \(options.nBatch)") }
+        guard options.queueLimit >= 1 else { throw TritError.argument("queue_limit must be ≥ 1, got \(options.queueLimit)") }
+        guard options.nCtx >= 0, options.cells >= 0, options.nThreads >= 0 else {
+            throw TritError.argument("n_ctx, cells and n_threads must be ≥ 0")
+        }
+        self.model = model
+        self.options = options
+        tokenizer = tok
+        let nCtx = options.nCtx > 0 ? options.nCtx : min(model.config.contextLength, 4096)
+        let threads = options.nThreads > 0 ? options.nThreads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
+                                   nSeq: options.slots, cells: options.cells)
+        slotJob = [Job?](repeating: nil, count: options.slots)
+        slotUsed = [UInt64](repeating: 0, count: options.slots)
+        logits = .allocate(capacity: options.slots * model.config.vocabSize)
+        stats.cellsTotal = state.cellCapacity
+        pthread_mutex_init(&lock, nil)
+        pthread_cond_init(&wake, nil)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        let rc = pthread_create(&thread, nil, { p in
+            Unmanaged<Engine>.fromOpaque(p!).takeUnretainedValue().run()
+            return nil
+        }, me)
+        guard rc == 0 else {
+            logits.deallocate()
+            throw TritError(.outOfMemory, "cannot start the scheduler thread")
+        }
+    }
+
+    /// Cancels every request (their done callbacks run, reason cancelled) and joins the thread.
+    public func shutdown() {
+        pthread_mutex_lock(&lock)
+        let already = stopping
+        stopping = true
+        pthread_cond_signal(&wake)
+        pthread_mutex_unlock(&lock)
+        if !already { pthread_join(thread, nil) }
+    }
+
+    deinit {
+        shutdown()
+        logits.deallocate()
+        pthread_mutex_destroy(&lock)
+        pthread_cond_destroy(&wake)
+    }
+
+    public var nCtx: Int { state.nCtx }
+
+    /// Queues a request; its id. Throws .busy when the waiting queue is full, .argument for a bad
+    /// request, .contextFull for a prompt longer than a slot, .state after shutdown.
+    public func submit(_ r: Request) throws -> Int64 {
+        guard !r.prompt.isEmpty else { throw TritError.argument("the prompt is empty") }
+        let vocab = model.config.vocabSize
+        for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
+            throw TritError.argument("prompt token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
+        }
+        guard r.prompt.count < state.nCtx, r.prompt.count <= state.cellCapacity else {
+            throw TritError(.contextFull, "the prompt has \(r.prompt.count) tokens; a slot holds \(state.nCtx) positions")
+        }
+        let sampler = try Sampler(params: r.sampling, vocabSize: vocab)
+        for t in r.prompt { sampler.accept(t) }
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        guard !stopping else { throw TritError(.state, "the engine is shut down") }
+        guard waiting.count < options.queueLimit else {
+            throw TritError(.busy, "the queue is full (\(waiting.count) requests waiting); try again later")
+        }
+        let job = Job(id: nextID, request: r, sampler: sampler, stream: TextStream(tokenizer: tokenizer, stops: r.stop, atStart: true))
+        job.usage.promptTokens = r.prompt.count
+        nextID += 1
+        waiting.append(job)
+        stats.waiting = waiting.count
+        pthread_cond_signal(&wake)
+        return job.id
+    }
+
+    /// Stops a request at the next step and frees its slot. False when the id is unknown or
+    /// the request has finished.
+    @discardableResult
+    public func cancel(_ id: Int64) -> Bool {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        for j in waiting where j.id == id && !j.cancelled { j.cancelled = true; pthread_cond_signal(&wake); return true }
+        for case let j? in slotJob where j.id == id && !j.cancelled { j.cancelled = true; pthread_cond_signal(&wake); return true }
+        return false
+    }
+
+    public func currentStats() -> Stats {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        return stats
+    }
+
+    // MARK: - The scheduler thread
+
+    func run() {
+        while true {
+            pthread_mutex_lock(&lock)
+            while !stopping && waiting.isEmpty && !slotJob.contains(where: { $0 != nil }) {
+                pthread_cond_wait(&wake, &lock)
+            }
+            if stopping {
+                let all = waiting + slotJob.compactMap { $0 }
+                waiting.removeAll()
+                for s in slotJob.indices { slotJob[s] = nil }
+                stats.running = 0
+                stats.waiting = 0
+                pthread_mutex_unlock(&lock)
+                for j in all { j.request.onDone?(j.id, .cancelled, j.usage) }
+                return
+            }
+            var done: [Job] = []
+            // cancelled requests leave at once
+            waiting.removeAll { j in if j.cancelled { j.finish = .cancelled; done.append(j) }; return j.cancelled }
+            for s in slotJob.indices { if let j = slotJob[s], j.cancelled { j.finish = .cancelled; done.append(j); free(s) } }
+            done += admit()
+            stats.waiting = waiting.count
+            stats.running = slotJob.filter { $0 != nil }.count
+            pthread_mutex_unlock(&lock)
+            for j in done { finished(j) }
+            done.removeAll()
+            if buildBatch() { done = evaluateAndSample() }
+            pthread_mutex_lock(&lock)
+            for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }
+            stats.running = slotJob.filter { $0 != nil }.count
+            stats.cellsUsed = state.cellsUsed
+            pthread_mutex_unlock(&lock)
+            for j in done { finished(j) }
+        }
+    }
+
+    func free(_ s: Int) {
+        slotJob[s] = nil
+        slotUsed[s] = step
+    }
+
+    func finished(_ j: Job) {
+        pthread_mutex_lock(&lock)
+        stats.requestsFinished += 1
+        pthread_mutex_unlock(&lock)
+        j.request.onDone?(j.id, j.finish ?? .cancelled, j.usage)
+    }
+
+    /// Admits waiting requests in arrival order while a slot is free (called with the lock held).
+    /// Returns requests that can never fit.
+    func admit() -> [Job] {
+        var failed: [Job] = []
+        while let job = waiting.first, let slot = chooseSlot(for: job.request.prompt) {
+            let prompt = job.request.prompt
+            let held = state.tokens(of: slot)
+            var common = 0
+            while common < held.count, common < prompt.count - 1, held[common] == prompt[common] { common += 1 }
+            try? state.removeTokens(of: slot, from: common)
+            // room for the prompt: drop the caches of free slots, least recently used first
+            var need = state.cellsUsed + prompt.count - common - state.cellCapacity
+            if need > 0 {
+                for s in slotJob.indices.filter({ slotJob[$0] == nil && $0 != slot }).sorted(by: { slotUsed[$0] < slotUsed[$1] }) {
+                    guard need > 0 else { break }
+                    need -= state.seqPast[s]
+                    try? state.removeTokens(of: s, from: 0)
+                }
+            }
+            if need > 0 {
+                if slotJob.contains(where: { $0 != nil }) { break }   // wait for running requests to free cells
+                waiting.removeFirst()
+                job.finish = .contextFull
+                failed.append(job)
+                continue
+            }
+            waiting.removeFirst()
+            job.pending = prompt[common...]
+            job.usage.cachedTokens = common
+            slotJob[slot] = job
+        }
+        return failed
+    }
+
+    /// The free slot whose held tokens share the longest prefix with `prompt`; among equals the
+    /// least recently used.
+    func chooseSlot(for prompt: [Int32]) -> Int? {
+        var best: Int?, bestCommon = -1
+        for s in slotJob.indices where slotJob[s] == nil {
+            let held = state.tokens(of: s)
+            var c = 0
+            while c < held.count, c < prompt.count, held[c] == prompt[c] { c += 1 }
+            if c > bestCommon || (c == bestCommon && slotUsed[s] < slotUsed[best!]) { best = s; bestCommon = c }
+        }
+        return best
+    }
+
+    /// One batch: a decode row per running request, then prompt chunks. False when empty.
+    func buildBatch() -> Bool {
+        rowTokens.removeAll(keepingCapacity: true)
+        rowSeqs.removeAll(keepingCapacity: true)
+        rowWant.removeAll(keepingCapacity: true)
+        rowJob.removeAll(keepingCapacity: true)
+        for (s, j) in slotJob.enumerated() {
+            guard let j, let t = j.next else { continue }
+            rowTokens.append(t); rowSeqs.append(Int32(s)); rowWant.append(true); rowJob.append(j)
+        }
+        var budget = max(options.nBatch - rowTokens.count, 1)
+        // prompts in arrival order (ids increase with arrival)
+        let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }
+        for (s, j) in prefilling.sorted(by: { $0.1.id < $1.1.id }) where budget > 0 {
+            let k = min(budget, j.pending.count)
+            for (i, t) in j.pending.prefix(k).enumerated() {
+                rowTokens.append(t); rowSeqs.append(Int32(s))
+                rowWant.append(k == j.pending.count && i == k - 1)   // the prompt's last token gives logits
+                rowJob.append(j)
+            }
+            j.pending = j.pending.dropFirst(k)
+            budget -= k
+        }
+        return !rowTokens.isEmpty
+    }
+
+    /// Evaluates the batch, samples for every row that wanted logits, delivers text. Returns the
+    /// requests that finished.
+    func evaluateAndSample() -> [Job] {
+        step += 1
+        let vocab = model.config.vocabSize
+        do {
+            try rowTokens.withUnsafeBufferPointer { t in
+                try rowSeqs.withUnsafeBufferPointer { s in
+                    try rowWant.withUnsafeBufferPointer { w in try state.decode(t, sequences: s, wantLogits: w, logits: logits) }
+                }
+            }
+        } catch {
+            // cannot happen for batches built above (sizes are checked at admission); fail them
+            var failed: [Job] = []
+            for j in rowJob where !failed.contains(where: { $0 === j }) { j.finish = .contextFull; failed.append(j) }
+            return failed
+        }
+        pthread_mutex_lock(&lock)
+        stats.promptTokensEvaluated += rowJob.filter { $0.next == nil }.count   // decode rows carry `next`
+        pthread_mutex_unlock(&lock)
+        var done: [Job] = []
+        var out = 0
+        for i in rowTokens.indices where rowWant[i] {
+            let j = rowJob[i], slot = Int(rowSeqs[i])
+            let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
+            out += 1
+            j.next = nil
+            if sample(j, row, slot: slot) { done.append(j) }
+        }
+        return done
+    }
+
+    /// Samples the next token of j and delivers its text; true when the request finished.
+    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, slot: Int) -> Bool {
+        let t = j.sampler.sample(row)
+        let r = j.request
+        if !r.ignoreEOS && tokenizer.isEndOfGeneration(t) { return end(j, .stop, flush: true) }
+        j.usage.completionTokens += 1
+        pthread_mutex_lock(&lock)
+        stats.tokensGenerated += 1
+        pthread_mutex_unlock(&lock)
+        j.sampler.accept(t)
+        if j.stream.push(t) { return end(j, .stop, flush: false) }   // the text ends before the stop string
+        if !deliver(j, all: false) { return end(j, .cancelled, flush: false) }
+        if r.maxTokens > 0 && j.usage.completionTokens >= r.maxTokens { return end(j, .length, flush: true) }
+        if state.seqPast[slot] >= state.nCtx { return end(j, .contextFull, flush: true) }
+        j.next = t
+        return false
+    }
+
+    /// Ends j: delivers the held-back text (and, with `flush`, an unfinished character).
+    func end(_ j: Job, _ why: FinishReason, flush: Bool) -> Bool {
+        if why != .cancelled {
+            if flush { j.stream.finish() }
+            _ = deliver(j, all: true)
+        }
+        j.finish = why
+        return true
+    }
+
+    /// Passes the ready text to the piece callback; false when it asked to stop.
+    func deliver(_ j: Job, all: Bool) -> Bool {
+        let piece = j.stream.take(all: all)
+        guard !piece.isEmpty, let cb = j.request.onPiece else { return true }
+        return piece.withUnsafeBufferPointer { cb($0) }
+    }
+}
