@@ -18,6 +18,8 @@ enum BenchCommand {
         Opt(names: ["--dir"], value: "PATH", help: "--paper: where the synthetic models are written/reused (default .)"),
         Opt(names: ["--batch-size-of"], value: "SIZE", help: "--paper: the shape of the batching curve (default 700m)"),
         Opt(names: ["--budget-gib"], value: "N", help: "--paper: memory budget of the batching curve (default 4)"),
+        Opt(names: ["--concurrency"], value: "LIST", help: "engine: simultaneous requests, e.g. 1,2,4,8,16 (prompts -p, outputs -n, one thread count -t)"),
+        Opt(names: ["--long-prompt"], value: "N", help: "--concurrency: admit an N-token prompt mid-run at the largest level and report the streams' latency"),
         int8HeadOpt, helpOpt]
 
     struct Row {
@@ -58,6 +60,20 @@ enum BenchCommand {
             return v
         }
         let path = try modelPath(p)
+        if let levels = p.string("--concurrency") {
+            let ns = try levels.split(separator: ",").map { s -> Int in
+                guard let v = Int(s), v >= 1, v <= 256 else { throw CLIError("bad concurrency \"\(s)\" (1 to 256)") }
+                return v
+            }
+            guard threadList.count == 1 else { throw CLIError("--concurrency takes one thread count (-t N)") }
+            guard nP >= 1, nG >= 1 else { throw CLIError("--concurrency needs -p and -n of at least 1") }
+            let long = try p.int("--long-prompt", 0)
+            guard long >= 0 else { throw CLIError("--long-prompt expects a token count >= 0") }
+            let (model, _) = try loadModel(path, quiet: p.flag("--json"))
+            try EngineBench.main(model: model, path: path, levels: ns, p: nP, g: nG, threads: threadList[0], longPrompt: long,
+                                 json: p.flag("--json"))
+            return
+        }
         let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))
         var seen = Set<Int>()
         let threadsToRun = threadList.filter { seen.insert($0).inserted }

@@ -5,8 +5,8 @@ import Glibc
 /// Continuous batching: one model, one context with `slots` sequences, one scheduler thread.
 ///
 /// Each scheduler step builds one batch: a decode row for every running request, then chunks of
-/// waiting prompts up to `nBatch` tokens, so a long prompt never stalls running streams for more
-/// than one step. Requests are admitted in arrival order when a slot is free. A finished request
+/// waiting prompts (up to `nBatch` tokens when nothing decodes, else as many as there are decode
+/// rows, at least 16), so a long prompt never stalls running streams for more than a short step. Requests are admitted in arrival order when a slot is free. A finished request
 /// leaves its tokens in its slot; a new request goes to the free slot sharing the longest token
 /// prefix with its prompt (least recently used otherwise) and evaluates only the rest.
 ///
@@ -46,12 +46,14 @@ public final class Engine: @unchecked Sendable {
         public var onPiece: ((UnsafeBufferPointer<UInt8>) -> Bool)?
         /// Called once, last, with the request's id.
         public var onDone: ((Int64, FinishReason, Usage) -> Void)?
+        /// Called with every sampled token, before its text (benchmarks time tokens with it).
+        public var onToken: ((Int32) -> Void)?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
 
     public struct Stats: Sendable {
         public var running = 0, waiting = 0
-        public var cellsUsed = 0, cellsTotal = 0
+        public var cellsUsed = 0, cellsTotal = 0, cellsPeak = 0
         public var tokensGenerated = 0, promptTokensEvaluated = 0, requestsFinished = 0
     }
 
@@ -222,6 +224,7 @@ public final class Engine: @unchecked Sendable {
             for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }
             stats.running = slotJob.filter { $0 != nil }.count
             stats.cellsUsed = state.cellsUsed
+            stats.cellsPeak = max(stats.cellsPeak, stats.cellsUsed)
             pthread_mutex_unlock(&lock)
             for j in done { finished(j) }
         }
@@ -296,7 +299,11 @@ public final class Engine: @unchecked Sendable {
             guard let j, let t = j.next else { continue }
             rowTokens.append(t); rowSeqs.append(Int32(s)); rowWant.append(true); rowJob.append(j)
         }
-        var budget = max(options.nBatch - rowTokens.count, 1)
+        // prompt tokens this step: all of n_batch when nothing is decoding; while streams run, as many
+        // as there are decode rows (at least 16), so a step with a prompt chunk costs about two
+        // decode steps and the streams' inter-token latency stays within a small factor
+        let decoding = rowTokens.count
+        var budget = decoding == 0 ? options.nBatch : min(max(options.nBatch - decoding, 1), max(16, decoding))
         // prompts in arrival order (ids increase with arrival)
         let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }
         for (s, j) in prefilling.sorted(by: { $0.1.id < $1.1.id }) where budget > 0 {
@@ -348,6 +355,7 @@ public final class Engine: @unchecked Sendable {
     func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, slot: Int) -> Bool {
         let t = j.sampler.sample(row)
         let r = j.request
+        r.onToken?(t)
         if !r.ignoreEOS && tokenizer.isEndOfGeneration(t) { return end(j, .stop, flush: true) }
         j.usage.completionTokens += 1
         pthread_mutex_lock(&lock)

@@ -1,8 +1,11 @@
-/* AVX-512 dense product for one token: the F16 (or BF16/F32) output head in decode, the largest
- * single read of a token (656 MB for 2B4T). Memory-bound, so the work is in the streaming:
- * 4 rows at once (each activation load serves 4 rows), 2 accumulators per row (8 FMA chains),
- * and a software prefetch that walks the 4-row span linearly at least one span ahead. Several
- * tokens (prompt logits) go to the AVX2 form, which reuses each weight vector across tokens. */
+/* AVX-512 dense product: the F16 (or BF16/F32) output head, the largest single read of a token
+ * (656 MB for 2B4T). One accumulator per (row, token), 16 lanes, k in steps of 16, then one
+ * horizontal sum and the scalar tail: the same arithmetic for every (row, token) whatever the
+ * number of tokens, so a request's logits do not depend on what else is in a batch (the engine's
+ * batch invariance). Tiles of 4 rows × up to 4 tokens (16 accumulators, 4 weight and 4 activation
+ * registers); the weights of a 4-row block are read from memory once and from L1 for the further
+ * token groups. One token is memory-bound: software prefetch walks the 4-row span linearly at
+ * least one span ahead into L2, and 4 KB ahead into L1. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "trit_kernels.h"
@@ -28,40 +31,48 @@ TK_AVX512 static inline __m512 load16(const void *w, tk_dtype dtype, int64_t i) 
     }
 }
 
-/* One dtype per instantiation, so the conversion is not re-decided in the inner loop. */
-#define ROWS4_TOKEN1(NAME, DTYPE, ESZ)                                                               \
-TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, float out[4]) {     \
-    const int64_t K32 = K / 32 * 32, K16 = K / 16 * 16;                                              \
+/* 4 rows from r × NT tokens from x (stride ldx) into out (stride ldo). One dtype and one token
+ * count per instantiation, so nothing is re-decided in the inner loop. */
+#define TILE(NAME, DTYPE, ESZ, NT)                                                                   \
+TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, int64_t ldx,         \
+                           float *out, int64_t ldo) {                                                \
+    const int64_t K16 = K / 16 * 16;                                                                 \
     const char *span = (const char *)w + r * K * ESZ;                                                \
     const int64_t dist = 4 * K * ESZ > PF_MIN ? 4 * K * ESZ : PF_MIN;                                \
-    __m512 a[4][2];                                                                                  \
-    for (int i = 0; i < 4; i++) { a[i][0] = _mm512_setzero_ps(); a[i][1] = _mm512_setzero_ps(); }   \
-    int64_t k = 0;                                                                                   \
-    for (; k < K32; k += 32) {                                                                       \
-        /* 4 rows × 32 elements consumed: prefetch as many lines of the span ahead */               \
-        const char *pf = span + 4 * k * ESZ + dist;                                                  \
-        for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);                   \
-        for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(span + 4 * k * ESZ + PF_NEAR + 64 * l, _MM_HINT_T0); \
-        const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);                  \
+    __m512 a[4][NT];                                                                                 \
+    for (int i = 0; i < 4; i++) for (int t = 0; t < NT; t++) a[i][t] = _mm512_setzero_ps();         \
+    for (int64_t k = 0; k < K16; k += 16) {                                                          \
+        if (NT == 1 && (k & 31) == 0) {   /* 4 rows × 32 elements ahead: as many lines prefetched */ \
+            const char *pf = span + 4 * k * ESZ + dist;                                              \
+            for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);               \
+            for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(span + 4 * k * ESZ + PF_NEAR + 64 * l, _MM_HINT_T0); \
+        }                                                                                            \
+        __m512 xv[NT];                                                                               \
+        for (int t = 0; t < NT; t++) xv[t] = _mm512_loadu_ps(x + t * ldx + k);                       \
         for (int i = 0; i < 4; i++) {                                                                \
-            a[i][0] = _mm512_fmadd_ps(load16(w, DTYPE, (r + i) * K + k), x0, a[i][0]);               \
-            a[i][1] = _mm512_fmadd_ps(load16(w, DTYPE, (r + i) * K + k + 16), x1, a[i][1]);          \
+            const __m512 wv = load16(w, DTYPE, (r + i) * K + k);                                     \
+            for (int t = 0; t < NT; t++) a[i][t] = _mm512_fmadd_ps(wv, xv[t], a[i][t]);              \
         }                                                                                            \
     }                                                                                                \
-    for (; k < K16; k += 16) {                                                                       \
-        const __m512 x0 = _mm512_loadu_ps(x + k);                                                    \
-        for (int i = 0; i < 4; i++) a[i][0] = _mm512_fmadd_ps(load16(w, DTYPE, (r + i) * K + k), x0, a[i][0]); \
-    }                                                                                                \
-    for (int i = 0; i < 4; i++) {                                                                    \
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(a[i][0], a[i][1]));                           \
-        for (int64_t kk = K16; kk < K; kk++) sum += tk_dense_element(w, DTYPE, (r + i) * K + kk) * x[kk];       \
-        out[i] = sum;                                                                                \
-    }                                                                                                \
+    for (int i = 0; i < 4; i++)                                                                      \
+        for (int t = 0; t < NT; t++) {                                                               \
+            float sum = _mm512_reduce_add_ps(a[i][t]);                                               \
+            for (int64_t kk = K16; kk < K; kk++) sum += tk_dense_element(w, DTYPE, (r + i) * K + kk) * x[t * ldx + kk]; \
+            out[t * ldo + r + i] = sum;                                                              \
+        }                                                                                            \
 }
-ROWS4_TOKEN1(rows4_f16, TK_F16, 2)
-ROWS4_TOKEN1(rows4_bf16, TK_BF16, 2)
-ROWS4_TOKEN1(rows4_f32, TK_F32, 4)
+#define TILES(DT, DTYPE, ESZ) TILE(tile_##DT##_1, DTYPE, ESZ, 1) TILE(tile_##DT##_2, DTYPE, ESZ, 2) \
+                              TILE(tile_##DT##_3, DTYPE, ESZ, 3) TILE(tile_##DT##_4, DTYPE, ESZ, 4)
+TILES(f16, TK_F16, 2)
+TILES(bf16, TK_BF16, 2)
+TILES(f32, TK_F32, 4)
 
+typedef void (*tile_fn)(const void *, int64_t, int64_t, const float *, int64_t, float *, int64_t);
+static const tile_fn tiles_f16[4] = {tile_f16_1, tile_f16_2, tile_f16_3, tile_f16_4};
+static const tile_fn tiles_bf16[4] = {tile_bf16_1, tile_bf16_2, tile_bf16_3, tile_bf16_4};
+static const tile_fn tiles_f32[4] = {tile_f32_1, tile_f32_2, tile_f32_3, tile_f32_4};
+
+/* One row, one token: the same accumulation as a tile's (row, token). */
 TK_AVX512 static float row1(const void *w, tk_dtype dtype, int64_t K, int64_t r, const float *x) {
     const int64_t K16 = K / 16 * 16;
     __m512 a = _mm512_setzero_ps();
@@ -73,16 +84,14 @@ TK_AVX512 static float row1(const void *w, tk_dtype dtype, int64_t K, int64_t r,
 
 TK_AVX512 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                     const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
-    if (n != 1) {
-        tk_dense_gemm_avx2(w, dtype, K, r0, r1, x, ldx, n, out, ldo);
-        return;
-    }
+    const tile_fn *tiles = dtype == TK_F16 ? tiles_f16 : dtype == TK_BF16 ? tiles_bf16 : tiles_f32;
     int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        if (dtype == TK_F16) rows4_f16(w, K, r, x, out + r);
-        else if (dtype == TK_BF16) rows4_bf16(w, K, r, x, out + r);
-        else rows4_f32(w, K, r, x, out + r);
-    }
-    for (; r < r1; r++) out[r] = row1(w, dtype, K, r, x);
+    for (; r + 4 <= r1; r += 4)
+        for (int64_t t = 0; t < n; t += 4) {
+            const int64_t nt = n - t < 4 ? n - t : 4;
+            tiles[nt - 1](w, K, r, x + t * ldx, ldx, out + t * ldo, ldo);
+        }
+    for (; r < r1; r++)
+        for (int64_t t = 0; t < n; t++) out[t * ldo + r] = row1(w, dtype, K, r, x + t * ldx);
 }
 #endif

@@ -78,6 +78,31 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// The head of a batch: each token's logits, bit for bit, what that token alone gets (the
+    /// engine's batch invariance rests on it) for the AVX-512 variant, whatever the token count and
+    /// the rows a thread's chunk starts at.
+    func testDenseGemmTokensDoNotInteract() throws {
+        var rng = Xoshiro256(seed: 17)
+        let rows = 23, cols = 300
+        let h = (0..<(rows * cols)).map { _ in tk_f32_to_f16(Float(rng.nextUnit() - 0.5)) }
+        for name in variantsUnderTest() where name == "avx512vnni" {
+            let k = tk_kernels_named(name)!
+            for n in 1...9 {
+                let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) }
+                var batch = [Float](repeating: 0, count: n * rows)
+                h.withUnsafeBytes { k.pointee.dense_gemm($0.baseAddress, TK_F16, Int64(cols), 0, Int64(rows), x, Int64(cols), Int64(n), &batch, Int64(rows)) }
+                for t in 0..<n {
+                    var one = [Float](repeating: 0, count: rows)
+                    x.withUnsafeBufferPointer { xp in
+                        h.withUnsafeBytes { k.pointee.dense_gemm($0.baseAddress, TK_F16, Int64(cols), 0, Int64(rows), xp.baseAddress! + t * cols,
+                                                                 Int64(cols), 1, &one, Int64(rows)) }
+                    }
+                    XCTAssertEqual(Array(batch[(t * rows)..<((t + 1) * rows)]).map(\.bitPattern), one.map(\.bitPattern), "\(name) n=\(n) t=\(t)")
+                }
+            }
+        }
+    }
+
     func testQuantizationRoundsHalfToEvenAndClamps() {
         // s = 127/max|x|; values chosen to land on .5 after scaling
         let x: [Float] = [127, 0.5, 1.5, -2.5, -127]

@@ -1,0 +1,133 @@
+import Trit
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trit bench --concurrency LIST`: N simultaneous requests through the engine, each with a
+/// P-token prompt and G generated tokens. Aggregate generated tokens/s, time to first token and
+/// inter-token latency (p50/p99, timed per sampled token), and optionally the inter-token latency
+/// of the running streams while a long prompt is admitted.
+enum EngineBench {
+    final class Timings: @unchecked Sendable {
+        var lock = pthread_mutex_t()
+        var stamps: [[Double]]
+        var submitted: [Double]
+        var done = 0
+        init(_ n: Int) {
+            stamps = Array(repeating: [], count: n)
+            submitted = Array(repeating: 0, count: n)
+            pthread_mutex_init(&lock, nil)
+        }
+        func token(_ i: Int) { pthread_mutex_lock(&lock); stamps[i].append(monotonicSeconds()); pthread_mutex_unlock(&lock) }
+        /// The fewest tokens any of the first n streams has, and whether stream i has one.
+        func least(_ n: Int) -> Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return stamps.prefix(n).map(\.count).min() ?? 0 }
+        func started(_ i: Int) -> Bool { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return !stamps[i].isEmpty }
+        func finish() { pthread_mutex_lock(&lock); done += 1; pthread_mutex_unlock(&lock) }
+        var finished: Int { pthread_mutex_lock(&lock); defer { pthread_mutex_unlock(&lock) }; return done }
+    }
+
+    struct Row {
+        var n = 0, tps = 0.0, ttft50 = 0.0, ttft99 = 0.0, itl50 = 0.0, itl99 = 0.0
+        var longITL99: Double?, peakCells = 0
+    }
+
+    static func pct(_ xs: [Double], _ q: Double) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? .nan : s[min(s.count - 1, Int(q * Double(s.count)))]
+    }
+
+    /// One run of n requests (plus, when longPrompt > 0, one long prompt admitted mid-run).
+    static func run(_ engine: Engine, n: Int, p: Int, g: Int, longPrompt: Int, rng: inout Xoshiro256) throws -> Row {
+        let vocab = engine.model.config.vocabSize
+        let total = n + (longPrompt > 0 ? 1 : 0)
+        let t = Timings(total)
+        var peak = 0
+        func submit(_ i: Int, _ len: Int, _ gen: Int, _ rng: inout Xoshiro256) throws {
+            var r = Engine.Request(prompt: (0..<len).map { _ in Int32(rng.next() % UInt64(vocab)) })
+            r.sampling = .greedy
+            r.maxTokens = gen
+            r.ignoreEOS = true
+            r.onToken = { _ in t.token(i) }
+            r.onDone = { _, _, _ in t.finish() }
+            t.submitted[i] = monotonicSeconds()
+            _ = try engine.submit(r)
+        }
+        let t0 = monotonicSeconds()
+        for i in 0..<n { try submit(i, p, g, &rng) }
+        var longWindow: (Double, Double)?
+        if longPrompt > 0 {
+            // streams running steadily, then the long prompt arrives
+            while t.finished < n, t.least(n) < min(8, g / 2) { usleep(1000) }
+            let start = monotonicSeconds()
+            try submit(n, longPrompt, 1, &rng)
+            while !t.started(n) && t.finished < total { usleep(500) }
+            longWindow = (start, monotonicSeconds())
+        }
+        while t.finished < total { usleep(1000) }
+        peak = engine.currentStats().cellsPeak
+        let wall = monotonicSeconds() - t0
+        var row = Row()
+        row.n = n
+        row.peakCells = peak
+        let streams = t.stamps.prefix(n)
+        row.tps = Double(streams.map(\.count).reduce(0, +)) / wall
+        let ttft = (0..<n).compactMap { i in t.stamps[i].first.map { $0 - t.submitted[i] } }
+        var itl: [Double] = [], during: [Double] = []
+        for s in streams {
+            for k in 1..<max(s.count, 1) {
+                itl.append(s[k] - s[k - 1])
+                if let w = longWindow, s[k] >= w.0, s[k - 1] <= w.1 { during.append(s[k] - s[k - 1]) }
+            }
+        }
+        row.ttft50 = pct(ttft, 0.5); row.ttft99 = pct(ttft, 0.99)
+        row.itl50 = pct(itl, 0.5); row.itl99 = pct(itl, 0.99)
+        if !during.isEmpty { row.longITL99 = pct(during, 0.99) }
+        return row
+    }
+
+    static func main(model: Model, path: String, levels: [Int], p: Int, g: Int, threads: Int, longPrompt: Int, json: Bool) throws {
+        let slots = (levels.max() ?? 1) + (longPrompt > 0 ? 1 : 0)   // a free slot for the long prompt
+        var o = Engine.Options()
+        o.slots = slots
+        o.nCtx = p + g + max(longPrompt, 0) + 8
+        o.nThreads = threads
+        o.nBatch = 128
+        var rows: [Row] = []
+        var rng = Xoshiro256(seed: 7)
+        for n in levels {
+            let engine = try Engine(model: model, options: o)
+            _ = try run(engine, n: 1, p: 8, g: 2, longPrompt: 0, rng: &rng)   // warm-up: pages in the weights
+            progressLine("bench: concurrency \(n) ")
+            rows.append(try run(engine, n: n, p: p, g: g, longPrompt: n == levels.last ? longPrompt : 0, rng: &rng))
+            engine.shutdown()
+        }
+        endProgressLine()
+        let base = rows.first?.tps ?? 1
+        let kv = model.kvCacheBytes(nCtx: 1)
+        if json {
+            var s = "[\n"
+            for (i, r) in rows.enumerated() {
+                s += "  {\"model\": \"\(jsonEscape(path))\", \"concurrency\": \(r.n), \"threads\": \(threads), \"prompt\": \(p), \"generated\": \(g), "
+                s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"speedup\": \(fmt(r.tps / base, 3)), "
+                s += "\"ttft_p50_ms\": \(fmt(r.ttft50 * 1000, 2)), \"ttft_p99_ms\": \(fmt(r.ttft99 * 1000, 2)), "
+                s += "\"itl_p50_ms\": \(fmt(r.itl50 * 1000, 2)), \"itl_p99_ms\": \(fmt(r.itl99 * 1000, 2)), "
+                s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv)"
+                if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
+                s += "}" + (i + 1 < rows.count ? ",\n" : "\n")
+            }
+            print(s + "]")
+            return
+        }
+        print("model: \(path); \(threads) threads; prompts \(p) tokens, \(g) generated per request; greedy")
+        print("| concurrency | tokens/s | × one request | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in rows {
+            print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
+                  + "\(fmt(r.itl50 * 1000, 1)) ms | \(fmt(r.itl99 * 1000, 1)) ms | \(fmtBytes(r.peakCells * kv)) |")
+        }
+        if let r = rows.last, let l = r.longITL99 {
+            print("\ninter-token latency p99 of the \(r.n) running streams while a \(longPrompt)-token prompt was admitted: "
+                  + "\(fmt(l * 1000, 1)) ms = \(fmt(l / r.itl50, 2)) × the steady p50 (\(fmt(r.itl50 * 1000, 1)) ms)")
+        }
+    }
+}
