@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The C examples and the C API test under valgrind memcheck: repeated load / generate / free
+# The C examples, the C API test and the engine test under valgrind memcheck: repeated load / generate / free
 # cycles must report 0 bytes definitely lost. Needs `make all` first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 M=Tests/Fixtures/b158-tiny/model.i2_s.gguf
 export PKG_CONFIG_PATH=$PWD/build
 cc -O1 -gdwarf-4 Tests/c/test_api.c -o build/bin/test_api $(pkg-config --cflags --libs trit) -lpthread
+cc -O1 -gdwarf-4 Tests/c/test_engine.c -o build/bin/test_engine $(pkg-config --cflags --libs trit) -lpthread -lm
 # valgrind 3.19 cannot read the DWARF 5 that clang 21 writes: run against a copy without debug info
 mkdir -p build/valgrind
 strip --strip-debug -o build/valgrind/libtrit.so.0 build/lib/libtrit.so.0
@@ -19,4 +20,6 @@ run build/bin/simple $M "Every morning" 16 3
 run build/bin/tokenize $M "Every morning the old fisherman"
 run build/bin/stream $M "Every morning" 20
 run build/bin/test_api $M Tests/Fixtures/b158-tiny/hf-bitlinear
+run build/bin/engine $M "Every morning" "The king" "O Romeo"
+run build/bin/test_engine Models/trit-bundled-i2_s.gguf
 echo "valgrind: all clean"
