@@ -114,6 +114,8 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
  * 4×2 164, 4×1 136 with the loop order below; shift-and-mask 4×4 166 (157 with rows outside). */
 #define PT_ROWS 3
 #define PT_TOK 4
+/* Up to this many tokens, rows go outside the token groups (see the end of the kernel). */
+#define SMALL_BATCH 64
 
 /* ROWS rows from r × TOK tokens qt[0..TOK) (token pointers may repeat for a short tail), with
  * the mask-only decode: two accumulators (scales 64|16 and 4|1) per row and token. */
@@ -173,6 +175,34 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
         for (; r < r1; r++)
             for (int t = 0; t < 2; t++)
                 out[t * ldo + r] = (float)(row1_token1(codes + r * row_bytes, q + t * kp, nblocks) - qsum[t]) / s[t] * beta;
+        return;
+    }
+    if (n <= SMALL_BATCH) {
+        /* a few tokens (a batch of decode rows): rows outside, token groups inside, so each row is
+         * read from memory once (prefetched two tiles ahead) and serves every token from L1 */
+        const int8_t *qt[SMALL_BATCH / PT_TOK][PT_TOK];
+        const int64_t ng = (n + PT_TOK - 1) / PT_TOK;
+        for (int64_t g = 0; g < ng; g++)
+            for (int i = 0; i < PT_TOK; i++) qt[g][i] = q + (g * PT_TOK + (g * PT_TOK + i < n ? i : 0)) * kp;
+        for (int64_t r = r0; r < r1;) {
+            const int rows = r + PT_ROWS <= r1 ? PT_ROWS : 1;
+            if (r + 3 * PT_ROWS <= r1) {
+                const char *ahead = (const char *)codes + (r + 2 * PT_ROWS) * row_bytes;
+                for (int64_t o = 0; o < PT_ROWS * row_bytes; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+            }
+            for (int64_t g = 0; g < ng; g++) {
+                const int64_t t0 = g * PT_TOK, nt = n - t0 < PT_TOK ? n - t0 : PT_TOK;
+                int32_t acc[PT_ROWS][PT_TOK];
+                if (rows == PT_ROWS) rows3_tokens4(codes, row_bytes, r, qt[g], nblocks, acc);
+                else rows1_tokens4(codes, row_bytes, r, qt[g], nblocks, acc);
+                for (int j = 0; j < rows; j++)
+                    for (int64_t i = 0; i < nt; i++) {
+                        const int64_t t = t0 + i;
+                        out[t * ldo + r + j] = (float)(acc[j][i] - qsum[t]) / s[t] * beta;
+                    }
+            }
+            r += rows;
+        }
         return;
     }
     /* token groups outside, rows inside: a group's activations (PT_TOK × Kp bytes) stay in L1
