@@ -43,7 +43,13 @@ setup(
     name="trit",
     version="0.1.0",
     description="Run BitNet b1.58 ternary language models on a CPU",
-    packages=["trit"],
+    packages=["trit", "trit.server"],
+    # the OpenAI-compatible server: the stack llama-cpp-python's server uses
+    extras_require={
+        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
+        "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27"],
+    },
+    entry_points={"console_scripts": ["trit-server=trit.server.__main__:main"]},
     package_data={"trit": ["libtrit.so.0", "py.typed", "__init__.pyi"]},
     # depends: a change of trit.h (its inline defaults, its structs) rebuilds the extension
     ext_modules=[Extension("trit._trit", sources=["src/_trit.c"], libraries=["trit"],

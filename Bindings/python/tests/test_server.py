@@ -1,0 +1,178 @@
+"""The OpenAI-compatible server, driven by the official `openai` client and by raw HTTP, on
+127.0.0.1 with an ephemeral port; every loop is bounded in count and time."""
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+import openai  # the test extras (make python installs them); missing is a failure, not a skip
+import trit
+
+from conftest import FIX
+
+BUNDLED = trit.default_model_path() or os.path.join(os.path.dirname(FIX), "..", "Models", "trit-bundled-i2_s.gguf")
+KEY = "sk-test-key"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    env = dict(os.environ, TRIT_API_KEY=KEY)
+    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port), "--parallel", "4",
+                          "--ctx-size", "256", "--queue-limit", "8", "--max-body", "100000", "--alias", "bundled"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert p.poll() is None, p.stderr.read()
+        time.sleep(0.2)
+    else:
+        p.kill()
+        pytest.fail("the server did not become healthy")
+    yield base
+    p.terminate()
+    p.wait(20)
+
+
+@pytest.fixture(scope="module")
+def model():
+    with trit.Model(BUNDLED, n_ctx=256) as m:
+        yield m
+
+
+def client(base):
+    return openai.OpenAI(base_url=base + "/v1", api_key=KEY, max_retries=0, timeout=60)
+
+
+def test_completions_and_chat_equal_model_generate(server, model):
+    c = client(server)
+    assert [m.id for m in c.models.list().data] == ["bundled"]
+    r = c.completions.create(model="bundled", prompt="And the LORD said", max_tokens=12, temperature=0, seed=1)
+    want = model.generate("And the LORD said", max_tokens=12, temperature=0)
+    assert r.choices[0].text == want
+    assert r.usage.completion_tokens == 12 and r.choices[0].finish_reason == "length"
+    pieces = [ch.choices[0].text for ch in c.completions.create(model="bundled", prompt="And the LORD said", max_tokens=12,
+                                                                 temperature=0, stream=True)]
+    assert "".join(pieces) == want
+    msgs = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Who art thou?"}]
+    r = c.chat.completions.create(model="bundled", messages=msgs, max_tokens=10, temperature=0)
+    want = model.chat(msgs, max_tokens=10, temperature=0)
+    assert r.choices[0].message.content == want and r.choices[0].message.role == "assistant"
+    chunks = list(c.chat.completions.create(model="bundled", messages=msgs, max_tokens=10, temperature=0, stream=True,
+                                            stream_options={"include_usage": True}))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices) == want
+    assert [ch.choices[0].finish_reason for ch in chunks if ch.choices][-1] == "length"
+    assert chunks[-1].usage.completion_tokens == 10
+    # multi-part text content and a seed
+    r = c.chat.completions.create(model="bundled", messages=[{"role": "user", "content": [{"type": "text", "text": "Who art"},
+                                                                                        {"type": "text", "text": " thou?"}]}],
+                                  max_tokens=10, temperature=0)
+    assert r.choices[0].message.content == model.chat([{"role": "user", "content": "Who art thou?"}], max_tokens=10, temperature=0)
+    a = c.completions.create(model="bundled", prompt="O", max_tokens=8, temperature=0.9, seed=42).choices[0].text
+    b = c.completions.create(model="bundled", prompt="O", max_tokens=8, temperature=0.9, seed=42).choices[0].text
+    assert a == b
+
+
+def test_concurrent_streams_equal_alone(server, model):
+    prompts = [f"And the LORD said unto {name}," for name in ["Moses", "Aaron", "Noah", "Abram", "Jacob", "Israel", "Saul",
+                                                               "David"]] * 4
+    want = {p: model.chat([{"role": "user", "content": p}], max_tokens=8, temperature=0) for p in set(prompts)}
+
+    async def main():
+        c = openai.AsyncOpenAI(base_url=server + "/v1", api_key=KEY, max_retries=5, timeout=120)
+
+        async def one(p):
+            s = await c.chat.completions.create(model="bundled", messages=[{"role": "user", "content": p}], max_tokens=8,
+                                                temperature=0, stream=True)
+            return p, "".join([ch.choices[0].delta.content or "" async for ch in s if ch.choices])
+        return await asyncio.wait_for(asyncio.gather(*[one(p) for p in prompts]), 300)
+    for p, text in asyncio.run(main()):
+        assert text == want[p], p
+
+
+def test_hostile_requests(server):
+    h = {"Authorization": f"Bearer {KEY}"}
+    post = lambda path, **kw: httpx.post(server + path, timeout=30, **kw)
+
+    def err(r, status):
+        assert r.status_code == status, (r.status_code, r.text)
+        e = r.json()["error"]
+        assert set(e) == {"message", "type", "param", "code"} and e["message"]
+        return e
+    err(post("/v1/completions", content=b"{not json", headers=h), 400)
+    err(post("/v1/completions", content=b'{"prompt": "\xff\xfe"}', headers=h), 400)
+    assert err(post("/v1/completions", json={"prompt": 5}, headers=h), 400)["param"] == "prompt"
+    assert err(post("/v1/completions", json={"prompt": "a", "max_tokens": -1}, headers=h), 400)["param"] == "max_tokens"
+    e = err(post("/v1/completions", json={"prompt": "a", "max_tokens": 10**9}, headers=h), 400)
+    assert "maximum context length is 256" in e["message"]
+    assert err(post("/v1/completions", json={"prompt": "a", "temperature": -1}, headers=h), 400)["param"] == "temperature"
+    assert err(post("/v1/completions", json={"prompt": "a", "top_p": 2}, headers=h), 400)["param"] == "top_p"
+    err(post("/v1/completions", json={"prompt": "a", "logit_bias": {"99999999": 1}}, headers=h), 400)
+    err(post("/v1/completions", json={"prompt": "a", "n": 2}, headers=h), 400)
+    err(post("/v1/completions", content=b"x" * 2_000_000, headers=h), 413)
+    err(post("/v1/completions", json={"prompt": "a"}), 401)
+    err(post("/v1/completions", json={"prompt": "a"}, headers={"Authorization": "Bearer wrong"}), 401)
+    err(post("/v1/completions", json={"prompt": "a", "model": "gpt-4"}, headers=h), 404)
+    err(post("/v1/chat/completions", json={"messages": "hi"}, headers=h), 400)
+    err(post("/v1/chat/completions", json={"messages": [{"role": "user"}]}, headers=h), 400)
+    e = err(post("/v1/completions", json={"prompt": "word " * 400, "max_tokens": 5}, headers=h), 400)
+    assert "in the prompt" in e["message"]
+    assert httpx.get(server + "/health").status_code == 200
+
+
+def test_many_connections_get_answers_and_health_stays_up(server):
+    h = {"Authorization": f"Bearer {KEY}"}
+
+    async def main():
+        async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=250)) as c:
+            async def one():
+                return (await c.post(server + "/v1/completions", json={"prompt": "O", "max_tokens": 2}, headers=h)).status_code
+            tasks = [asyncio.create_task(one()) for _ in range(200)]
+            health = (await c.get(server + "/health")).status_code
+            codes = await asyncio.gather(*tasks)
+            return health, codes
+    health, codes = asyncio.run(main())
+    assert health == 200
+    assert set(codes) <= {200, 429} and 200 in codes and 429 in codes   # the queue limit answers 429
+    r = httpx.post(server + "/v1/completions", json={"prompt": "O", "max_tokens": 1}, headers=h, timeout=60)
+    assert r.status_code == 200
+
+
+def test_disconnects_free_their_sequences(server):
+    h = {"Authorization": f"Bearer {KEY}"}
+    for _ in range(20):
+        with httpx.stream("POST", server + "/v1/completions", json={"prompt": "And", "max_tokens": 200, "stream": True},
+                          headers=h, timeout=60) as r:
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    break   # one event, then hang up
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        text = httpx.get(server + "/metrics").text
+        running = [l for l in text.splitlines() if l.startswith("trit_running_sequences ")]
+        if running and float(running[0].split()[1]) == 0:
+            break
+        time.sleep(0.2)
+    assert running and float(running[0].split()[1]) == 0, running
+    assert "trit_time_to_first_token_seconds_bucket" in text and 'trit_requests_total{endpoint="/v1/completions"' in text
+    r = httpx.post(server + "/v1/completions", json={"prompt": "O", "max_tokens": 3}, headers=h, timeout=60)
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3

@@ -1,0 +1,11 @@
+"""An OpenAI-compatible HTTP server on trit's continuous-batching engine.
+
+    pip install "./Bindings/python[server]"
+    python -m trit.server --model Models/trit-bundled-i2_s.gguf --port 8080
+
+Endpoints: GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streamed as SSE with
+"stream": true), GET /health (503 while the model loads), GET /metrics (Prometheus). Errors have
+OpenAI's shape {"error": {"message", "type", "param", "code"}}."""
+from .app import create_app, ServerSettings
+
+__all__ = ["create_app", "ServerSettings"]

@@ -1,0 +1,35 @@
+"""python -m trit.server --model PATH [options]: serve a model with OpenAI's HTTP API."""
+import argparse
+import os
+import sys
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="trit-server", description=__doc__)
+    ap.add_argument("--model", "-m", help="GGUF file or Hugging Face folder (default: the bundled model)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--api-key", default=os.environ.get("TRIT_API_KEY"),
+                    help="require 'Authorization: Bearer KEY' on /v1 (default: $TRIT_API_KEY; none: open)")
+    ap.add_argument("--parallel", "-np", type=int, default=4, help="requests decoded together (engine slots)")
+    ap.add_argument("--ctx-size", "-c", type=int, default=0, help="context per request (0: the model's, at most 4096)")
+    ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
+    ap.add_argument("--int8-head", action="store_true", help="int8 output head (faster, logits move by ~1e-2)")
+    ap.add_argument("--alias", help="model name reported by /v1/models (default: the file name)")
+    ap.add_argument("--queue-limit", type=int, default=64, help="waiting requests beyond which the server answers 429")
+    ap.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (413 beyond)")
+    ap.add_argument("--cors", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
+    a = ap.parse_args(argv)
+    try:
+        import uvicorn
+    except ImportError:
+        sys.exit('trit.server needs its extras: pip install "./Bindings/python[server]"')
+    from .app import create_app, ServerSettings
+    s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
+                       int8_head=a.int8_head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
+                       cors=a.cors)
+    uvicorn.run(create_app(s), host=a.host, port=a.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()
