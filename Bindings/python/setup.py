@@ -47,6 +47,7 @@ setup(
     # the OpenAI-compatible server: the stack llama-cpp-python's server uses
     extras_require={
         "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
+        "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
         "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27"],
     },
     entry_points={"console_scripts": ["trit-server=trit.server.__main__:main"]},

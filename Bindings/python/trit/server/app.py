@@ -1,9 +1,11 @@
 """The FastAPI application: OpenAI's request and response shapes over trit.Engine."""
 import asyncio
+import contextlib
 import dataclasses
 import hmac
 import json
 import os
+import socket
 import threading
 import time
 import uuid
@@ -31,6 +33,7 @@ class ServerSettings:
     queue_limit: int = 64
     max_body: int = 1 << 20
     cors: list = dataclasses.field(default_factory=list)
+    replica: str = None      # sent as X-Trit-Replica on every response (default host:pid)
 
 
 class ApiError(Exception):
@@ -110,7 +113,12 @@ def _sampling(body):
 
 def create_app(settings: ServerSettings = None):
     settings = settings or ServerSettings()
-    app = FastAPI(title="trit", version=trit.__version__)
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        app.state.start()   # uvicorn: load the model once the server runs
+        yield
+
+    app = FastAPI(title="trit", version=trit.__version__, lifespan=lifespan)
     metrics = Metrics()
     state = {"engine": None, "model": None, "error": None}
     alias = settings.alias or os.path.basename(os.path.normpath(settings.model or "trit-bundled-i2_s.gguf"))
@@ -118,6 +126,9 @@ def create_app(settings: ServerSettings = None):
     if settings.cors:
         from fastapi.middleware.cors import CORSMiddleware
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors, allow_methods=["*"], allow_headers=["*"])
+
+    loading = threading.Lock()
+    loaded = threading.Event()
 
     def load():
         try:
@@ -127,8 +138,26 @@ def create_app(settings: ServerSettings = None):
             state["model"] = m
         except Exception as e:  # reported by /health and every request
             state["error"] = str(e)
+        finally:
+            loaded.set()
 
-    threading.Thread(target=load, daemon=True).start()
+    def start():
+        """Starts loading the model (once), in the process that serves: uvicorn's startup, or a
+        Ray Serve replica's constructor."""
+        with loading:
+            if not state.get("started"):
+                state["started"] = True
+                threading.Thread(target=load, daemon=True).start()
+
+    def wait_loaded(timeout=None):
+        """Starts loading and waits for it (a Ray Serve replica is routed to once it returns)."""
+        start()
+        loaded.wait(timeout)
+        if state["error"]:
+            raise RuntimeError(f"the model failed to load: {state['error']}")
+
+    app.state.start = start
+    app.state.wait_loaded = wait_loaded
 
     def engine():
         if state["error"]:
@@ -155,6 +184,8 @@ def create_app(settings: ServerSettings = None):
         except ApiError as e:
             response = e.response()
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        # computed here, in the serving process (a Ray Serve replica unpickles the app)
+        response.headers["X-Trit-Replica"] = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
         return response
 
     @app.exception_handler(ApiError)
