@@ -101,7 +101,10 @@ def _sampling(body):
         raise _type_error("seed", "an integer")
     n = _number(body, "n", 1, 1, 1, integer=True)  # one choice per request
     del n
-    return dict(temperature=_number(body, "temperature", 1.0, 0, 2),
+    ignore_eos = body.get("ignore_eos", False)   # llama.cpp server's extension
+    if not isinstance(ignore_eos, bool):
+        raise _type_error("ignore_eos", "a boolean")
+    return dict(ignore_eos=ignore_eos, temperature=_number(body, "temperature", 1.0, 0, 2),
                 top_p=_number(body, "top_p", 1.0, 0, 1) or 1e-6,
                 top_k=_number(body, "top_k", 0, 0, 1 << 20, integer=True),
                 min_p=_number(body, "min_p", 0.0, 0, 1),
