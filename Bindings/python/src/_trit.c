@@ -577,11 +577,25 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
     return new_capsule(e, 3, NULL);
 }
 
-/* A request's Python callbacks, alive until its done callback. */
-typedef struct { PyObject *on_piece, *on_done; } py_request;
+/* A request's Python callbacks, alive until its done callback. Without a piece callback the text
+ * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
+typedef struct { PyObject *on_piece, *on_done; char *buf; size_t len, cap; int overflow; } py_request;
 
 static bool engine_piece(const char *piece, size_t len, void *ud) {
     py_request *r = ud;
+    if (r->on_piece == Py_None) {
+        if (r->len + len > r->cap) {
+            size_t cap = r->cap ? r->cap : 256;
+            while (cap < r->len + len) cap *= 2;
+            char *b = PyMem_RawRealloc(r->buf, cap);
+            if (!b) { r->overflow = 1; return false; }
+            r->buf = b;
+            r->cap = cap;
+        }
+        memcpy(r->buf + r->len, piece, len);
+        r->len += len;
+        return true;
+    }
     PyGILState_STATE gs = PyGILState_Ensure();
     bool go = true;
     PyObject *res = PyObject_CallFunction(r->on_piece, "y#", piece, (Py_ssize_t)len);
@@ -595,12 +609,16 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     py_request *r = ud;
     static const char *reasons[] = {"length", "stop", "context", "cancelled"};
     PyGILState_STATE gs = PyGILState_Ensure();
-    PyObject *res = PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}", (long long)id,
-                                          reasons[reason >= 0 && reason <= 3 ? reason : 3],
-                                          "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
-                                          "cached_tokens", u->cached_tokens);
+    PyObject *text = r->on_piece == Py_None && !r->overflow ? PyBytes_FromStringAndSize(r->buf ? r->buf : "", (Py_ssize_t)r->len)
+                                                             : (Py_INCREF(Py_None), Py_None);
+    PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}O", (long long)id,
+                                                 reasons[reason >= 0 && reason <= 3 ? reason : 3],
+                                                 "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
+                                                 "cached_tokens", u->cached_tokens, text) : NULL;
     if (!res) PyErr_WriteUnraisable(r->on_done);
     Py_XDECREF(res);
+    Py_XDECREF(text);
+    PyMem_RawFree(r->buf);
     Py_DECREF(r->on_piece);
     Py_DECREF(r->on_done);
     PyMem_RawFree(r);
@@ -623,8 +641,8 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;
-    if (!PyCallable_Check(on_piece) || !PyCallable_Check(on_done)) {
-        PyErr_SetString(PyExc_TypeError, "on_piece and on_done must be callable");
+    if ((on_piece != Py_None && !PyCallable_Check(on_piece)) || !PyCallable_Check(on_done)) {
+        PyErr_SetString(PyExc_TypeError, "on_piece must be callable or None, on_done callable");
         return NULL;
     }
     sp.seed = seed;
@@ -671,7 +689,7 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         sp.logit_bias = lb;
         sp.n_logit_bias = (size_t)nb;
     }
-    py_request *r = PyMem_RawMalloc(sizeof *r);
+    py_request *r = PyMem_RawCalloc(1, sizeof *r);
     if (!r) { PyErr_NoMemory(); goto done; }
     Py_INCREF(on_piece); Py_INCREF(on_done);
     r->on_piece = on_piece; r->on_done = on_done;

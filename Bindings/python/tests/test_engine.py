@@ -104,3 +104,14 @@ def test_bad_requests_and_queue_limit(model):
             r.text()
     with pytest.raises(trit.TritError):
         eng.submit("Hi")
+
+
+def test_unstreamed_requests_collect_their_text_in_the_library(model):
+    with trit.Engine(model, n_seq=2) as eng:
+        a = eng.submit("Every morning", max_tokens=12, temperature=0, ignore_eos=True, stream=False)
+        assert a.text() == alone(model, "Every morning", 12) and a.finish_reason == "length"
+
+        async def main():
+            c = eng.submit_async("He", max_tokens=5, temperature=0, ignore_eos=True, stream=False)
+            return await c.text()
+        assert asyncio.run(main()) == alone(model, "He", 5)

@@ -41,7 +41,9 @@ def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.0
 
 class Completion:
     """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context" or
-    "cancelled") and ``usage`` are set when it ends. Leaving the iteration early cancels it."""
+    "cancelled") and ``usage`` are set when it ends. Leaving the iteration early cancels it. With
+    ``stream=False`` at submit the text is collected inside libtrit and arrives whole at the end
+    (no Python call per piece): iterate or call text() as usual."""
 
     def __init__(self, engine):
         self._engine = engine
@@ -54,7 +56,9 @@ class Completion:
         self._q.put(b)
         return True
 
-    def _done(self, rid, reason, usage):
+    def _done(self, rid, reason, usage, text=None):
+        if text:
+            self._q.put(text)
         self.finish_reason, self.usage = reason, usage
         self._q.put(_DONE)
 
@@ -93,8 +97,10 @@ class AsyncCompletion:
         self._loop.call_soon_threadsafe(self._q.put_nowait, b)
         return True
 
-    def _done(self, rid, reason, usage):
+    def _done(self, rid, reason, usage, text=None):
         def finish():
+            if text:
+                self._q.put_nowait(text)
             self.finish_reason, self.usage = reason, usage
             self._q.put_nowait(_DONE)
         self._loop.call_soon_threadsafe(finish)
@@ -157,20 +163,22 @@ class Engine:
             raise TypeError("prompt must be str or a list of token ids, not bytes")
         return prompt if isinstance(prompt, str) else list(prompt)
 
-    def submit(self, prompt, **kw):
+    def submit(self, prompt, stream=True, **kw):
         """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
         max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty,
         frequency_penalty, penalty_last_n, seed (-1: random), stop, ignore_eos, add_bos, special,
-        logit_bias ({token id: bias})."""
+        logit_bias ({token id: bias}). stream=False: the text arrives whole at the end."""
         c = Completion(self)
-        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece, c._done, **_request_kw(**kw))
+        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
+                                   **_request_kw(**kw))
         return c
 
-    def submit_async(self, prompt, **kw):
+    def submit_async(self, prompt, stream=True, **kw):
         """As submit, for asyncio: returns an AsyncCompletion (``async for piece in ...``).
         Call it from a coroutine (it uses the running event loop)."""
         c = AsyncCompletion(self, asyncio.get_running_loop())
-        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece, c._done, **_request_kw(**kw))
+        c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
+                                   **_request_kw(**kw))
         return c
 
     def cancel(self, request_id):

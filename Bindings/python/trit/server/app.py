@@ -259,7 +259,7 @@ def create_app(settings: ServerSettings = None):
     async def run(eng, prompt, kw, stream_chunks, make_final, http_request):
         """Submits; returns the streaming response or the whole text."""
         try:
-            c = eng.submit_async(prompt, **kw)
+            c = eng.submit_async(prompt, stream=stream_chunks is not None, **kw)
         except trit.TritError as e:
             if e.status == 11:
                 raise ApiError(429, "the server is busy: too many requests are waiting", type_="rate_limit_error",
