@@ -12,6 +12,7 @@ import queue
 import secrets
 import threading
 
+from ._closing import Closing
 from ._errors import TritError
 from . import _trit
 
@@ -116,7 +117,7 @@ class Logits:
         return [flat[i * v:(i + 1) * v] for i in range(self.shape[0])]
 
 
-class _Tokenizing:
+class _Tokenizing(Closing):
     _handle = None
 
     def tokenize(self, text, add_bos=True, special=False):
@@ -147,18 +148,6 @@ class _Tokenizing:
             raise TritError(_ERR_STATE, "the object is closed")
         return self._handle
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
-
 
 class Tokenizer(_Tokenizing):
     """A tokenizer alone, from a GGUF file (even one without tensors) or a Hugging Face folder."""
@@ -172,7 +161,7 @@ class Tokenizer(_Tokenizing):
             _trit.close(h)
 
 
-class Context:
+class Context(Closing):
     """One sequence's state (KV cache) on a model's weights; make more with Model.create_context().
     A context serves one call at a time; contexts of one model may be used from different threads."""
 
@@ -192,18 +181,6 @@ class Context:
         if self._ctx is not None:
             c, self._ctx = self._ctx, None
             _trit.close(c)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def _context(self):
         if self._ctx is None:

@@ -13,6 +13,7 @@ import os
 import queue
 import secrets
 
+from ._closing import Closing
 from ._errors import TritError
 from . import _trit
 
@@ -39,18 +40,28 @@ def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.0
                 parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None)
 
 
-class Completion:
+class _Request:
+    """What both kinds of request share: the engine, the id, the outcome, cancel()."""
+
+    def __init__(self, engine):
+        self._engine = engine
+        self.id = None
+        self.finish_reason = None
+        self.usage = None
+
+    def cancel(self):
+        return self._engine.cancel(self.id)
+
+
+class Completion(_Request):
     """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context" or
     "cancelled") and ``usage`` are set when it ends. Leaving the iteration early cancels it. With
     ``stream=False`` at submit the text is collected inside libtrit and arrives whole at the end
     (no Python call per piece): iterate or call text() as usual."""
 
     def __init__(self, engine):
-        self._engine = engine
+        super().__init__(engine)
         self._q = queue.Queue()
-        self.id = None
-        self.finish_reason = None
-        self.usage = None
 
     def _piece(self, b):
         self._q.put(b)
@@ -77,21 +88,15 @@ class Completion:
         """The whole text (waits for the end)."""
         return "".join(self)
 
-    def cancel(self):
-        return self._engine.cancel(self.id)
 
-
-class AsyncCompletion:
+class AsyncCompletion(_Request):
     """One request as an async iterator of text pieces, fed from the scheduler thread through
     the event loop (the loop is never blocked). Leaving the iteration early cancels it."""
 
     def __init__(self, engine, loop):
-        self._engine = engine
+        super().__init__(engine)
         self._loop = loop
         self._q = asyncio.Queue()
-        self.id = None
-        self.finish_reason = None
-        self.usage = None
 
     def _piece(self, b):
         self._loop.call_soon_threadsafe(self._q.put_nowait, b)
@@ -122,11 +127,8 @@ class AsyncCompletion:
     async def text(self):
         return "".join([p async for p in self])
 
-    def cancel(self):
-        return self._engine.cancel(self.id)
 
-
-class Engine:
+class Engine(Closing):
     """Continuous batching on one model: up to ``n_seq`` requests decoded together, prompts read
     in chunks between decode steps, finished conversations' tokens kept for prefix reuse.
 
@@ -197,15 +199,3 @@ class Engine:
         h, self._h = getattr(self, "_h", None), None
         if h is not None:
             _trit.close(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
