@@ -500,6 +500,11 @@ typedef struct trit_usage {
 /* Called once when a request ends, last of its callbacks. usage is valid during the call. */
 typedef void (*trit_done_fn)(int64_t id, int32_t finish_reason, const trit_usage *usage, void *user_data);
 
+/* A sampled token with its log-probability (log-softmax of the model's logits) and the n_top most
+ * likely tokens with theirs (most likely first). The arrays are valid during the call. */
+typedef void (*trit_logprobs_fn)(int32_t token, float logprob, const int32_t *top_tokens, const float *top_logprobs,
+                                 size_t n_top, void *user_data);
+
 typedef struct trit_request {
     uint32_t size;                  /* sizeof(trit_request); set by trit_request_default() */
     const char *prompt;             /* NUL-terminated UTF-8, or NULL to use tokens */
@@ -514,7 +519,9 @@ typedef struct trit_request {
     size_t n_stop;
     trit_piece_fn on_piece;         /* text as it becomes final; return false to cancel */
     trit_done_fn on_done;           /* the end, with the finish reason and the token counts */
-    void *user_data;                /* passed to both callbacks */
+    void *user_data;                /* passed to the callbacks */
+    int32_t logprobs;               /* report this many most likely tokens with each token (0..20) */
+    trit_logprobs_fn on_logprobs;   /* with logprobs > 0: each sampled token, before its text */
 } trit_request;
 
 /* add_special true, max_tokens 128, everything else 0/NULL. Inline. */

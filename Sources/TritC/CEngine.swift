@@ -61,6 +61,10 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
             req.stop = try (0..<r.n_stop).map { try string(stops[$0], "stop[\($0)]") }
         }
         let user = r.user_data
+        req.logprobs = Int(r.logprobs)
+        if let cb = r.on_logprobs {
+            req.onLogprobs = { t, lp, ids, lps in cb(t, lp, ids.baseAddress, lps.baseAddress, ids.count, user) }
+        }
         if let cb = r.on_piece {
             req.onPiece = { piece in piece.withMemoryRebound(to: CChar.self) { cb($0.baseAddress, $0.count, user) } }
         }

@@ -579,7 +579,19 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
 
 /* A request's Python callbacks, alive until its done callback. Without a piece callback the text
  * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
-typedef struct { PyObject *on_piece, *on_done; char *buf; size_t len, cap; int overflow; } py_request;
+typedef struct { PyObject *on_piece, *on_done, *on_logprobs; char *buf; size_t len, cap; int overflow; } py_request;
+
+static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *ud) {
+    py_request *r = ud;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *top = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; top && i < n; i++) PyList_SET_ITEM(top, (Py_ssize_t)i, Py_BuildValue("(if)", ids[i], lps[i]));
+    PyObject *res = top ? PyObject_CallFunction(r->on_logprobs, "ifO", token, lp, top) : NULL;
+    if (!res) PyErr_WriteUnraisable(r->on_logprobs);
+    Py_XDECREF(res);
+    Py_XDECREF(top);
+    PyGILState_Release(gs);
+}
 
 static bool engine_piece(const char *piece, size_t len, void *ud) {
     py_request *r = ud;
@@ -621,6 +633,7 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     PyMem_RawFree(r->buf);
     Py_DECREF(r->on_piece);
     Py_DECREF(r->on_done);
+    Py_XDECREF(r->on_logprobs);
     PyMem_RawFree(r);
     PyGILState_Release(gs);
 }
@@ -628,16 +641,17 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
 static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"engine", "prompt", "on_piece", "on_done", "max_tokens", "temperature", "top_k", "top_p",
                             "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "seed",
-                            "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", NULL};
-    PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None;
+                            "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", "logprobs", "on_logprobs",
+                            NULL};
+    PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None, *on_logprobs = Py_None;
     trit_request req = trit_request_default();
     trit_sampler_params sp = trit_sampler_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0;
     unsigned long long seed = sp.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppO", names, &cap, &prompt, &on_piece, &on_done,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiO", names, &cap, &prompt, &on_piece, &on_done,
                                      &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
                                      &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
-                                     &ignore_eos, &add_special, &parse_special, &bias))
+                                     &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs))
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;
@@ -693,6 +707,11 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     if (!r) { PyErr_NoMemory(); goto done; }
     Py_INCREF(on_piece); Py_INCREF(on_done);
     r->on_piece = on_piece; r->on_done = on_done;
+    if (on_logprobs != Py_None && req.logprobs > 0) {
+        Py_INCREF(on_logprobs);
+        r->on_logprobs = on_logprobs;
+        req.on_logprobs = engine_logprobs;
+    }
     req.on_piece = engine_piece;
     req.on_done = engine_done;
     req.user_data = r;
@@ -702,7 +721,7 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     st = trit_engine_submit(eb->handle, &req, &id);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) {
-        Py_DECREF(on_piece); Py_DECREF(on_done); PyMem_RawFree(r);
+        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); PyMem_RawFree(r);
         raise_status(st);
         goto done;
     }

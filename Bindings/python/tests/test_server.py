@@ -176,3 +176,31 @@ def test_disconnects_free_their_sequences(server):
     assert "trit_time_to_first_token_seconds_bucket" in text and 'trit_requests_total{endpoint="/v1/completions"' in text
     r = httpx.post(server + "/v1/completions", json={"prompt": "O", "max_tokens": 3}, headers=h, timeout=60)
     assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3
+
+
+def test_logprobs(server, model):
+    c = client(server)
+    r = c.completions.create(model="bundled", prompt="And the LORD said", max_tokens=5, temperature=0, logprobs=3)
+    lp = r.choices[0].logprobs
+    assert len(lp.tokens) == 5 and len(lp.token_logprobs) == 5 and len(lp.top_logprobs) == 5
+    assert "".join(lp.tokens) == r.choices[0].text
+    # greedy: each token is the most likely, and its logprob is the top one
+    for tok, v, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs):
+        assert len(top) == 3 and max(top.values()) == pytest.approx(v, abs=1e-5) and v <= 0
+    # the first token's log-probability equals the log-softmax of the model's logits
+    import math
+    ids = model.tokenize("And the LORD said")
+    model.reset()   # eval appends to the model's context
+    row = list(model.eval(ids)[-1])
+    m = max(row)
+    lse = m + math.log(sum(math.exp(x - m) for x in row))
+    assert lp.token_logprobs[0] == pytest.approx(max(row) - lse, abs=1e-4)
+    r = c.chat.completions.create(model="bundled", messages=[{"role": "user", "content": "Who art thou?"}], max_tokens=4,
+                                  temperature=0, logprobs=True, top_logprobs=2)
+    content = r.choices[0].logprobs.content
+    assert len(content) == 4 and all(len(e.top_logprobs) == 2 for e in content)
+    assert "".join(e.token for e in content) == r.choices[0].message.content
+    with pytest.raises(openai.BadRequestError):
+        c.completions.create(model="bundled", prompt="x", max_tokens=2, logprobs=2, stream=True)
+    with pytest.raises(openai.BadRequestError):
+        c.completions.create(model="bundled", prompt="x", max_tokens=2, logprobs=21)

@@ -30,14 +30,14 @@ def _seed(seed):
 
 def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0,
                 presence_penalty=0.0, frequency_penalty=0.0, penalty_last_n=64, seed=0xC0FFEE, stop=None,
-                ignore_eos=False, add_bos=True, special=False, logit_bias=None):
+                ignore_eos=False, add_bos=True, special=False, logit_bias=None, logprobs=0):
     if isinstance(stop, str):
         stop = [stop]
     return dict(max_tokens=int(max_tokens), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
                 min_p=float(min_p), repeat_penalty=float(repeat_penalty), presence_penalty=float(presence_penalty),
                 frequency_penalty=float(frequency_penalty), penalty_last_n=int(penalty_last_n), seed=_seed(seed),
                 stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), add_special=bool(add_bos),
-                parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None)
+                parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None, logprobs=int(logprobs))
 
 
 class _Request:
@@ -48,6 +48,10 @@ class _Request:
         self.id = None
         self.finish_reason = None
         self.usage = None
+        self.logprobs = []   # with logprobs=N: (token, logprob, [(token, logprob)] × N) per token
+
+    def _logprobs(self, token, lp, top):
+        self.logprobs.append((token, lp, top))
 
     def cancel(self):
         return self._engine.cancel(self.id)
@@ -169,10 +173,11 @@ class Engine(Closing):
         """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
         max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty,
         frequency_penalty, penalty_last_n, seed (-1: random), stop, ignore_eos, add_bos, special,
-        logit_bias ({token id: bias}). stream=False: the text arrives whole at the end."""
+        logit_bias ({token id: bias}), logprobs (N: the N most likely tokens with each token, in
+        .logprobs). stream=False: the text arrives whole at the end."""
         c = Completion(self)
         c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
-                                   **_request_kw(**kw))
+                                   on_logprobs=c._logprobs, **_request_kw(**kw))
         return c
 
     def submit_async(self, prompt, stream=True, **kw):
@@ -180,7 +185,7 @@ class Engine(Closing):
         Call it from a coroutine (it uses the running event loop)."""
         c = AsyncCompletion(self, asyncio.get_running_loop())
         c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
-                                   **_request_kw(**kw))
+                                   on_logprobs=c._logprobs, **_request_kw(**kw))
         return c
 
     def cancel(self, request_id):

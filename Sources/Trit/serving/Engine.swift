@@ -48,6 +48,11 @@ public final class Engine: @unchecked Sendable {
         public var onDone: ((Int64, FinishReason, Usage) -> Void)?
         /// Called with every sampled token, before its text (benchmarks time tokens with it).
         public var onToken: ((Int32) -> Void)?
+        /// The `logprobs` most likely tokens to report with every sampled token (0: none, at most 20).
+        public var logprobs = 0
+        /// With logprobs > 0: the sampled token, its log-probability under the model (log-softmax of
+        /// the logits), and the most likely tokens with theirs, before the token's text.
+        public var onLogprobs: ((Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void)?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
 
@@ -154,6 +159,7 @@ public final class Engine: @unchecked Sendable {
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("prompt token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
         }
+        guard r.logprobs >= 0, r.logprobs <= 20 else { throw TritError.argument("logprobs must be 0 to 20, got \(r.logprobs)") }
         guard r.prompt.count < state.nCtx, r.prompt.count <= state.cellCapacity else {
             throw TritError(.contextFull, "the prompt has \(r.prompt.count) tokens; a slot holds \(state.nCtx) positions")
         }
@@ -356,6 +362,7 @@ public final class Engine: @unchecked Sendable {
         let t = j.sampler.sample(row)
         let r = j.request
         r.onToken?(t)
+        if r.logprobs > 0, let cb = r.onLogprobs { reportLogprobs(t, row, top: r.logprobs, cb) }
         if !r.ignoreEOS && tokenizer.isEndOfGeneration(t) { return end(j, .stop, flush: true) }
         j.usage.completionTokens += 1
         pthread_mutex_lock(&lock)
@@ -368,6 +375,27 @@ public final class Engine: @unchecked Sendable {
         if state.seqPast[slot] >= state.nCtx { return end(j, .contextFull, flush: true) }
         j.next = t
         return false
+    }
+
+    /// Log-softmax of the row at the sampled token and at the `top` most likely tokens.
+    func reportLogprobs(_ t: Int32, _ row: UnsafeBufferPointer<Float>, top: Int,
+                        _ cb: (Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void) {
+        var mx = -Float.infinity
+        for v in row where v > mx { mx = v }
+        var sum: Double = 0
+        for v in row { sum += Double(expf(v - mx)) }
+        let lse = mx + Float(log(sum))
+        // the top tokens by insertion into a short sorted list (top ≤ 20)
+        var ids = [Int32](), vals = [Float]()
+        ids.reserveCapacity(top + 1); vals.reserveCapacity(top + 1)
+        for (i, v) in row.enumerated() where ids.count < top || v > vals[ids.count - 1] {
+            var k = ids.count
+            while k > 0 && vals[k - 1] < v { k -= 1 }
+            ids.insert(Int32(i), at: k); vals.insert(v, at: k)
+            if ids.count > top { ids.removeLast(); vals.removeLast() }
+        }
+        let lps = vals.map { $0 - lse }
+        ids.withUnsafeBufferPointer { i in lps.withUnsafeBufferPointer { l in cb(t, row[Int(t)] - lse, i, l) } }
     }
 
     /// Ends j: delivers the held-back text (and, with `flush`, an unfinished character).

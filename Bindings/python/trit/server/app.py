@@ -310,12 +310,22 @@ def create_app(settings: ServerSettings = None):
         return {"prompt_tokens": u["prompt_tokens"], "completion_tokens": u["completion_tokens"],
                 "total_tokens": u["prompt_tokens"] + u["completion_tokens"]}
 
+    def piece(t):
+        return state["model"].detokenize([t])
+
+    def no_stream_logprobs(stream, n):
+        if stream and n:
+            raise ApiError(400, "logprobs are returned with non-streamed requests only", param="logprobs", code="unsupported")
+
     @app.post("/v1/completions")
     async def completions(request: Request):
         body = await read_json(request)
         eng = engine()
-        if body.get("logprobs") not in (None, 0, False):
-            raise ApiError(400, "'logprobs' is not supported by this server", param="logprobs", code="unsupported")
+        n_logprobs = body.get("logprobs")
+        if n_logprobs is None or n_logprobs is False:
+            n_logprobs = 0
+        if isinstance(n_logprobs, bool) or not isinstance(n_logprobs, int) or not 0 <= n_logprobs <= 20:
+            raise ApiError(400, "'logprobs' must be an integer between 0 and 20", param="logprobs", code="invalid_value")
         prompt = body.get("prompt")
         if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
             prompt = prompt[0]
@@ -333,8 +343,10 @@ def create_app(settings: ServerSettings = None):
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise _type_error("stream", "a boolean")
+        no_stream_logprobs(stream, n_logprobs)
         kw = _sampling(body)
         kw["max_tokens"] = budget(eng, n_prompt, body)
+        kw["logprobs"] = n_logprobs
         prefix = (prompt if isinstance(prompt, str) else state["model"].detokenize(prompt)) if echo else ""
         rid, created = "cmpl-" + uuid.uuid4().hex, int(time.time())
 
@@ -352,6 +364,15 @@ def create_app(settings: ServerSettings = None):
         def final(text, c):
             out = chunk(prefix + text, finish(c))
             out["usage"] = usage(c)
+            if n_logprobs:   # OpenAI's legacy shape: parallel lists over the generated tokens
+                tokens, offsets, at = [], [], len(prefix)
+                for t, _, _ in c.logprobs:
+                    tokens.append(piece(t))
+                    offsets.append(at)
+                    at += len(tokens[-1])
+                out["choices"][0]["logprobs"] = {
+                    "tokens": tokens, "token_logprobs": [lp for _, lp, _ in c.logprobs],
+                    "top_logprobs": [{piece(i): v for i, v in top} for _, _, top in c.logprobs], "text_offset": offsets}
             return out
 
         return await run(eng, prompt, kw, stream_chunks if stream else None, final, request)
@@ -360,8 +381,12 @@ def create_app(settings: ServerSettings = None):
     async def chat(request: Request):
         body = await read_json(request)
         eng = engine()
-        if body.get("logprobs") not in (None, False):
-            raise ApiError(400, "'logprobs' is not supported by this server", param="logprobs", code="unsupported")
+        want_logprobs = body.get("logprobs") or False
+        if not isinstance(want_logprobs, bool):
+            raise _type_error("logprobs", "a boolean")
+        top_logprobs = _number(body, "top_logprobs", 0, 0, 20, integer=True)
+        if top_logprobs and not want_logprobs:
+            raise ApiError(400, "'top_logprobs' needs 'logprobs': true", param="top_logprobs", code="invalid_value")
         msgs = body.get("messages")
         if not isinstance(msgs, list) or not msgs:
             raise _type_error("messages", "a non-empty list of messages")
@@ -387,9 +412,11 @@ def create_app(settings: ServerSettings = None):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         prompt = state["model"].format_chat(pairs)
         n_prompt = len(state["model"].tokenize(prompt, special=True))
+        no_stream_logprobs(stream, want_logprobs)
         kw = _sampling(body)
         kw["max_tokens"] = budget(eng, n_prompt, body)
         kw["special"] = True
+        kw["logprobs"] = max(top_logprobs, 1) if want_logprobs else 0
         rid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
 
         def chunk(delta, reason=None):
@@ -405,9 +432,17 @@ def create_app(settings: ServerSettings = None):
                 yield {"id": rid, "object": "chat.completion.chunk", "created": created, "model": alias, "choices": [],
                        "usage": usage(c)}
 
+        def entry(t, lp):
+            p = piece(t)
+            return {"token": p, "logprob": lp, "bytes": list(p.encode("utf-8"))}
+
         def final(text, c):
+            lps = None
+            if want_logprobs:
+                lps = {"content": [dict(entry(t, lp), top_logprobs=[entry(i, v) for i, v in top[:top_logprobs]])
+                                   for t, lp, top in c.logprobs]}
             return {"id": rid, "object": "chat.completion", "created": created, "model": alias,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": None,
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": lps,
                                  "finish_reason": finish(c)}],
                     "usage": usage(c)}
 
