@@ -28,7 +28,7 @@ enum EngineBench {
 
     struct Row {
         var n = 0, tps = 0.0, ttft50 = 0.0, ttft99 = 0.0, itl50 = 0.0, itl99 = 0.0
-        var longITL99: Double?, peakCells = 0
+        var longITL99: Double?, peakCells = 0, peakRSS = 0
     }
 
     static func pct(_ xs: [Double], _ q: Double) -> Double {
@@ -98,7 +98,9 @@ enum EngineBench {
             let engine = try Engine(model: model, options: o)
             _ = try run(engine, n: 1, p: 8, g: 2, longPrompt: 0, rng: &rng)   // warm-up: pages in the weights
             progressLine("bench: concurrency \(n) ")
-            rows.append(try run(engine, n: n, p: p, g: g, longPrompt: n == levels.last ? longPrompt : 0, rng: &rng))
+            var row = try run(engine, n: n, p: p, g: g, longPrompt: n == levels.last ? longPrompt : 0, rng: &rng)
+            row.peakRSS = MemoryProbe.peakRSS()   // the process's peak so far (levels run in increasing order)
+            rows.append(row)
             engine.shutdown()
         }
         endProgressLine()
@@ -111,7 +113,7 @@ enum EngineBench {
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"speedup\": \(fmt(r.tps / base, 3)), "
                 s += "\"ttft_p50_ms\": \(fmt(r.ttft50 * 1000, 2)), \"ttft_p99_ms\": \(fmt(r.ttft99 * 1000, 2)), "
                 s += "\"itl_p50_ms\": \(fmt(r.itl50 * 1000, 2)), \"itl_p99_ms\": \(fmt(r.itl99 * 1000, 2)), "
-                s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv)"
+                s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv), \"peak_rss_bytes\": \(r.peakRSS)"
                 if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
                 s += "}" + (i + 1 < rows.count ? ",\n" : "\n")
             }
@@ -119,11 +121,11 @@ enum EngineBench {
             return
         }
         print("model: \(path); \(threads) threads; prompts \(p) tokens, \(g) generated per request; greedy")
-        print("| concurrency | tokens/s | × one request | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| concurrency | tokens/s | × one request | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in rows {
             print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
-                  + "\(fmt(r.itl50 * 1000, 1)) ms | \(fmt(r.itl99 * 1000, 1)) ms | \(fmtBytes(r.peakCells * kv)) |")
+                  + "\(fmt(r.itl50 * 1000, 1)) ms | \(fmt(r.itl99 * 1000, 1)) ms | \(fmtBytes(r.peakCells * kv)) | \(fmtBytes(r.peakRSS)) |")
         }
         if let r = rows.last, let l = r.longITL99 {
             print("\ninter-token latency p99 of the \(r.n) running streams while a \(longPrompt)-token prompt was admitted: "
