@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Load on trit's OpenAI-compatible server: for each number of concurrent clients, every client
-sends non-streamed completions (random P-token prompts, G tokens, greedy, ignore_eos) for a bounded
-time; reports aggregate generated tokens/s (from the responses' usage), request latency p50/p99,
-and, alone, the time to first token of a P-token prompt (a 1-token completion).
+sends completions (random P-token prompts, G tokens, greedy, ignore_eos) for a bounded time and
+count; reports aggregate generated tokens/s (from the responses' usage), request latency p50/p99,
+and, alone, the time to first token of a P-token prompt (a 1-token completion). With --stream the
+requests stream and the time to first token and the inter-token latency (between SSE chunks)
+p50/p99 are reported per level too (a model whose tokens are control tokens sends no text chunks:
+use a real vocabulary, e.g. the bundled model).
 
     build/venv/bin/python scripts/bench_server.py [--model PATH] [--clients 1,4,8,16] [-p 128] [-g 64]
                                                   [--threads 2] [--seconds 60] [--json]
@@ -36,26 +39,42 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-async def load(base, clients, p, g, seconds, vocab, rng):
+async def load(base, clients, p, g, seconds, vocab, rng, stream):
     deadline = time.perf_counter() + seconds
-    lat, tokens = [], 0
+    lat, ttft, itl, tokens = [], [], [], 0
 
     async def client(c):
         nonlocal tokens
         done = 0
         while time.perf_counter() < deadline and done < 50:
             body = {"prompt": [rng.randrange(vocab) for _ in range(p)], "max_tokens": g, "temperature": 0,
-                    "ignore_eos": True}
+                    "ignore_eos": True, "stream": stream}
             t0 = time.perf_counter()
-            r = await c.post(base + "/v1/completions", json=body)
-            r.raise_for_status()
+            if stream:
+                last = None
+                async with c.stream("POST", base + "/v1/completions", json=body) as r:
+                    r.raise_for_status()
+                    async for line in r.aiter_lines():
+                        if not line.startswith("data:") or line.strip() == "data: [DONE]":
+                            continue
+                        now = time.perf_counter()
+                        if json.loads(line[5:])["choices"][0]["text"]:
+                            if last is None:
+                                ttft.append(now - t0)
+                            else:
+                                itl.append(now - last)
+                            last = now
+                tokens += g
+            else:
+                r = await c.post(base + "/v1/completions", json=body)
+                r.raise_for_status()
+                tokens += r.json()["usage"]["completion_tokens"]
             lat.append(time.perf_counter() - t0)
-            tokens += r.json()["usage"]["completion_tokens"]
             done += 1
     t0 = time.perf_counter()
     async with httpx.AsyncClient(timeout=600) as c:
         await asyncio.gather(*[client(c) for _ in range(clients)])
-    return tokens / (time.perf_counter() - t0), lat
+    return tokens / (time.perf_counter() - t0), lat, ttft, itl
 
 
 def main():
@@ -66,6 +85,7 @@ def main():
     ap.add_argument("-g", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--stream", action="store_true", help="streamed requests: also TTFT and inter-token latency per level")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     levels = [int(x) for x in a.clients.split(",")]
@@ -96,9 +116,10 @@ def main():
         ttft = statistics.median(ttft[1:])
         rows = []
         for n in levels:
-            tps, lat = asyncio.run(load(base, n, a.p, a.g, a.seconds, vocab, rng))
+            tps, lat, tt, il = asyncio.run(load(base, n, a.p, a.g, a.seconds, vocab, rng, a.stream))
             rows.append(dict(clients=n, tokens_per_second=tps, latency_p50=pct(lat, 0.5), latency_p99=pct(lat, 0.99),
-                             requests=len(lat)))
+                             requests=len(lat), ttft_p50=pct(tt, 0.5), ttft_p99=pct(tt, 0.99), itl_p50=pct(il, 0.5),
+                             itl_p99=pct(il, 0.99)))
             print(f"clients {n}: {tps:.1f} t/s, latency p50 {pct(lat, 0.5):.2f} s p99 {pct(lat, 0.99):.2f} s ({len(lat)} requests)",
                   file=sys.stderr, flush=True)
     finally:
@@ -109,6 +130,13 @@ def main():
         return
     print(f"model {os.path.basename(a.model)}, {a.threads} threads, prompts {a.p}, {a.g} tokens per request; "
           f"time to first token alone ({a.p}-token prompt): {ttft * 1000:.0f} ms")
+    if a.stream:
+        print("| clients | tokens/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | requests |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['clients']} | {r['tokens_per_second']:.1f} | {r['ttft_p50'] * 1000:.1f} ms | {r['ttft_p99'] * 1000:.1f} ms | "
+                  f"{r['itl_p50'] * 1000:.2f} ms | {r['itl_p99'] * 1000:.2f} ms | {r['requests']} |")
+        return
     print("| clients | tokens/s | request latency p50 | p99 | requests |")
     print("|---|---|---|---|---|")
     for r in rows:
