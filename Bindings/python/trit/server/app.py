@@ -169,27 +169,46 @@ def create_app(settings: ServerSettings = None):
             raise ApiError(503, "the model is loading", type_="server_error", headers={"Retry-After": "1"})
         return state["engine"]
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        endpoint = request.url.path
-        try:
-            if endpoint.startswith("/v1"):
-                if settings.api_key:
-                    auth = request.headers.get("authorization", "")
-                    given = auth[7:] if auth.lower().startswith("bearer ") else ""
-                    if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
-                        raise ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
-                                       type_="authentication_error", code="invalid_api_key")
-                length = request.headers.get("content-length")
-                if length is not None and (not length.isdigit() or int(length) > settings.max_body):
-                    raise ApiError(413, f"the request body is larger than {settings.max_body} bytes", code="body_too_large")
-            response = await call_next(request)
-        except ApiError as e:
-            response = e.response()
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        # computed here, in the serving process (a Ray Serve replica unpickles the app)
-        response.headers["X-Trit-Replica"] = settings.replica or f"{socket.gethostname()}:{os.getpid()}"
-        return response
+    class Guard:
+        """Key and body-size checks, the replica header and request metrics, as plain ASGI (a
+        BaseHTTPMiddleware would add a task and a copy per request)."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] != "http":
+                return await self.inner(scope, receive, send)
+            endpoint = scope["path"]
+            status = [500]
+            # computed here, in the serving process (a Ray Serve replica unpickles the app)
+            replica = (settings.replica or f"{socket.gethostname()}:{os.getpid()}").encode()
+
+            async def send_with_header(message):
+                if message["type"] == "http.response.start":
+                    status[0] = message["status"]
+                    message["headers"] = list(message.get("headers", [])) + [(b"x-trit-replica", replica)]
+                await send(message)
+            try:
+                if endpoint.startswith("/v1"):
+                    headers = dict(scope["headers"])
+                    if settings.api_key:
+                        auth = headers.get(b"authorization", b"").decode("latin-1")
+                        given = auth[7:] if auth.lower().startswith("bearer ") else ""
+                        if not hmac.compare_digest(given.encode(), settings.api_key.encode()):
+                            raise ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)",
+                                           type_="authentication_error", code="invalid_api_key")
+                    length = headers.get(b"content-length")
+                    if length is not None and (not length.isdigit() or int(length) > settings.max_body):
+                        raise ApiError(413, f"the request body is larger than {settings.max_body} bytes",
+                                       code="body_too_large")
+                await self.inner(scope, receive, send_with_header)
+            except ApiError as e:
+                await e.response()(scope, receive, send_with_header)
+            finally:
+                metrics.requests.labels(endpoint, str(status[0])).inc()
+
+    app.add_middleware(Guard)
 
     @app.exception_handler(ApiError)
     async def api_error(request, e: ApiError):
