@@ -94,3 +94,15 @@ def test_several_contexts_share_one_model(model):
         assert a.n_ctx == 64 and a.tokens[:1] == model.tokenize("Every")[:1]
     # the model's own context is untouched by the others
     assert model.tokens[:1] == model.tokenize("Every")[:1]
+
+
+def test_generated_text_continues_the_prompt(model):
+    """A SentencePiece vocabulary drops the prefixed space of the first token of a text only: the
+    generated text is what the whole context decodes to after the prompt (the first generated token
+    kept its space before this was fixed)."""
+    for prompt in ["Every morning the old", "He"]:
+        out = model.generate(prompt, max_tokens=6, temperature=0, ignore_eos=True)
+        assert model.detokenize(model.tokens) == model.detokenize(model.tokenize(prompt)) + out
+    with trit.Engine(model, n_seq=1) as eng:
+        assert eng.submit("Every morning the old", max_tokens=6, temperature=0, ignore_eos=True).text() == \
+            model.generate("Every morning the old", max_tokens=6, temperature=0, ignore_eos=True)

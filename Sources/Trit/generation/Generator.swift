@@ -66,7 +66,9 @@ extension InferenceState {
         res.promptSeconds = monotonicSeconds() - t0
         for t in prompt { sampler.accept(t) }
 
-        var decoder = StreamingDecoder(tokenizer: tok, atStart: nPast == prompt.count)
+        // the first generated token starts the text only when the context holds no text yet (BOS
+        // alone): a SentencePiece vocabulary then drops its prefixed space, as llama.cpp does
+        var decoder = StreamingDecoder(tokenizer: tok, atStart: tokens.allSatisfy { tok.types[Int($0)] == .control })
         var text: [UInt8] = []     // all final text so far
         var emitted = 0            // bytes of `text` passed to onPiece
         var cancelled = false

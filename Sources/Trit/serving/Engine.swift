@@ -171,7 +171,9 @@ public final class Engine: @unchecked Sendable {
         guard waiting.count < options.queueLimit else {
             throw TritError(.busy, "the queue is full (\(waiting.count) requests waiting); try again later")
         }
-        let job = Job(id: nextID, request: r, sampler: sampler, stream: TextStream(tokenizer: tokenizer, stops: r.stop, atStart: true))
+        // the text starts with the first generated token only after a prompt of control tokens (BOS)
+        let atStart = r.prompt.allSatisfy { tokenizer.types[Int($0)] == .control }
+        let job = Job(id: nextID, request: r, sampler: sampler, stream: TextStream(tokenizer: tokenizer, stops: r.stop, atStart: atStart))
         job.usage.promptTokens = r.prompt.count
         nextID += 1
         waiting.append(job)

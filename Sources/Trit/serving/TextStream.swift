@@ -8,7 +8,7 @@ struct TextStream {
     private(set) var text: [UInt8] = []
     private(set) var emitted = 0
 
-    /// atStart: the decoder starts the text (as the plain generation path does for a fresh context).
+    /// atStart: the first token starts the text (nothing but control tokens before it).
     init(tokenizer: Tokenizer, stops: [String], atStart: Bool) {
         decoder = StreamingDecoder(tokenizer: tokenizer, atStart: atStart)
         self.stops = stops.filter { !$0.isEmpty }.map { Array($0.utf8) }
