@@ -56,8 +56,6 @@ extension InferenceState {
             throw TritError(.state, "the prompt is empty and the context holds no current logits to continue from (nothing evaluated yet, or the context was truncated or changed by a batch)")
         }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
-        let stops = params.stop.filter { !$0.isEmpty }.map { Array($0.utf8) }
-        let holdBack = (stops.map(\.count).max() ?? 1) - 1
 
         var res = GenerationResult()
         res.promptTokens = prompt.count
@@ -68,17 +66,9 @@ extension InferenceState {
 
         // the first generated token starts the text only when the context holds no text yet (BOS
         // alone): a SentencePiece vocabulary then drops its prefixed space, as llama.cpp does
-        var decoder = StreamingDecoder(tokenizer: tok, atStart: tokens.allSatisfy { tok.types[Int($0)] == .control })
-        var text: [UInt8] = []     // all final text so far
-        var emitted = 0            // bytes of `text` passed to onPiece
-        var cancelled = false
+        var stream = TextStream(tokenizer: tok, stops: params.stop, atStart: tokens.allSatisfy { tok.types[Int($0)] == .control })
         let base = nPast           // the context's positions before the first generated token
         var ends: [Int] = []       // bytes of text produced through generated token i
-        // the abort callback is asked between tokens, so every token whose text was delivered is
-        // evaluated: the cache and the text agree
-        let abort = shouldAbort
-        shouldAbort = nil
-        defer { shouldAbort = abort }
 
         /// Cuts the context back to the first `keptBytes` bytes of the generated text.
         func keepText(_ keptBytes: Int) throws {
@@ -89,60 +79,57 @@ extension InferenceState {
             try truncate(to: base + k)
             var rest = Array(res.tokens[k..<keep])   // kept tokens not evaluated yet
             if keptBytes > from {
-                rest += text[from..<keptBytes].withUnsafeBufferPointer { b in
+                rest += stream.text[from..<keptBytes].withUnsafeBufferPointer { b in
                     (try? tok.encode(bytes: b, addSpecial: false, parseSpecial: false)) ?? []
                 }
             }
-            if !rest.isEmpty, rest.count <= nCtx - nPast { try evaluate(rest) }
+            if !rest.isEmpty, rest.count <= nCtx - nPast { try evaluate(rest, abortable: false) }
         }
 
-        func flush(upTo end: Int) {
-            guard end > emitted, !cancelled else { return }
-            let ok = text.withUnsafeBufferPointer { onPiece?(UnsafeBufferPointer(rebasing: $0[emitted..<end])) ?? true }
-            emitted = end
-            if !ok { cancelled = true }
+        /// Passes the ready text to onPiece; false when it asked to stop.
+        func deliver(all: Bool) -> Bool {
+            let piece = stream.take(all: all)
+            guard !piece.isEmpty, let onPiece else { return true }
+            return piece.withUnsafeBufferPointer { onPiece(UnsafeBufferPointer(rebasing: $0[...])) }
         }
 
+        // The abort callback is asked between tokens and generated tokens are evaluated with it off,
+        // so every token whose text was delivered is in the cache: the cache and the text agree.
         let t1 = monotonicSeconds()
-        loop: while true {
+        while true {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
-            if let abort, abort() { res.stopReason = .aborted; break }
+            if let abort = shouldAbort, abort() { res.stopReason = .aborted; break }
             if nPast >= nCtx { res.stopReason = .contextFull; break }
             let next = sampler.sample(lastLogits)
             if !params.ignoreEOS && tok.isEndOfGeneration(next) {
                 res.stopReason = .endOfGeneration
-                try evaluate([next])   // the turn is closed in the cache as in the text
+                try evaluate([next], abortable: false)   // the turn is closed in the cache as in the text
                 break
             }
             res.tokens.append(next)
             sampler.accept(next)
-            text.append(contentsOf: decoder.push(next))
-            ends.append(text.count + decoder.pending.count)
-            // a stop string ends the text just before it
-            for s in stops {
-                if let at = find(s, in: text, from: max(0, emitted - s.count)) {
-                    text.removeSubrange(at...)
-                    flush(upTo: text.count)
-                    res.stopReason = .stopString
-                    try keepText(text.count)
-                    break loop
-                }
-            }
-            flush(upTo: max(emitted, text.count - holdBack))
-            if cancelled {
-                res.stopReason = .cancelled
-                text.removeSubrange(emitted...)
-                try keepText(emitted)
+            let stopped = stream.push(next)             // a stop string ends the text just before it
+            ends.append(stream.produced)
+            if stopped {
+                _ = deliver(all: true)
+                res.stopReason = .stopString
+                try keepText(stream.text.count)
                 break
             }
-            try evaluate([next])
+            if !deliver(all: false) {
+                res.stopReason = .cancelled
+                stream.cut()                            // the text is what the caller received
+                try keepText(stream.text.count)
+                break
+            }
+            try evaluate([next], abortable: false)
         }
         if res.stopReason != .stopString && res.stopReason != .cancelled {
-            text.append(contentsOf: decoder.finish())
-            flush(upTo: text.count)
+            stream.finish()
+            _ = deliver(all: true)
         }
         res.generationSeconds = monotonicSeconds() - t1
-        res.text = text
+        res.text = stream.text
         return res
     }
 }

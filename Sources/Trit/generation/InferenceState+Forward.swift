@@ -9,7 +9,8 @@ extension InferenceState {
     /// Throws only TritError .cancelled, when `shouldAbort` asks between layers; the cache rows
     /// written so far lie beyond the sequences' committed positions, so nothing is changed.
     func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool,
-                 headRows: UnsafeBufferPointer<Int>? = nil, headOut: UnsafeMutablePointer<Float>? = nil) throws {
+                 headRows: UnsafeBufferPointer<Int>? = nil, headOut: UnsafeMutablePointer<Float>? = nil,
+                 abortable: Bool = true) throws {
         let c = model.config
         let n = tokens.count
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
@@ -30,7 +31,7 @@ extension InferenceState {
         }
 
         for (l, w) in model.layers.enumerated() {
-            if let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
+            if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
             // the cache of (sequence, layer) for row t
             @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<Float> { keyCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
             @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<Float> { valueCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }

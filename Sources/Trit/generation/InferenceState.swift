@@ -164,9 +164,10 @@ public final class InferenceState {
 
     /// Appends `tokens` at positions nPast..., updating the cache. When `allLogits` is given it
     /// receives tokens.count × vocab floats (row i = prediction after token i); the logits of
-    /// the last token are always kept in `lastLogits`.
+    /// the last token are always kept in `lastLogits`. `abortable`: `shouldAbort` is asked between
+    /// layers (generation turns it off for the tokens it has delivered, and asks between tokens).
     public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil,
-                         shouldContinue: (() -> Bool)? = nil) throws {
+                         abortable: Bool = true) throws {
         let vocab = model.config.vocabSize
         for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
@@ -179,13 +180,12 @@ public final class InferenceState {
         var start = 0
         do {
             while start < tokens.count {
-                if let sc = shouldContinue, !sc() { throw TritError(.cancelled, "evaluation cancelled") }
                 let n = min(maxBatch, tokens.count - start)
                 let isLast = start + n == tokens.count
                 let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
                 for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t; seqTokens[nPast + t] = chunk[t] }
                 if start == 0 { hasLogits = false }  // the old logits no longer describe the last position
-                try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast)
+                try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast, abortable: abortable)
                 nPast += n
                 start += n
             }
@@ -204,7 +204,7 @@ public final class InferenceState {
         try decode(tokens, sequences: seqs, wantLogits: nil, logits: logits)
     }
 
-    public func evaluate(_ tokens: [Int32], allLogits: UnsafeMutablePointer<Float>? = nil) throws {
-        try tokens.withUnsafeBufferPointer { try evaluate($0, allLogits: allLogits) }
+    public func evaluate(_ tokens: [Int32], allLogits: UnsafeMutablePointer<Float>? = nil, abortable: Bool = true) throws {
+        try tokens.withUnsafeBufferPointer { try evaluate($0, allLogits: allLogits, abortable: abortable) }
     }
 }

@@ -227,8 +227,11 @@ public final class Engine: @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             for j in done { finished(j) }
             done.removeAll()
-            if buildBatch() { done = evaluateAndSample() }
+            var generated = 0, promptRows = 0
+            if buildBatch(&promptRows) { done = evaluateAndSample(&generated) }
             pthread_mutex_lock(&lock)
+            stats.tokensGenerated += generated
+            stats.promptTokensEvaluated += promptRows
             for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }
             stats.running = slotJob.filter { $0 != nil }.count
             stats.cellsUsed = state.cellsUsed
@@ -254,11 +257,9 @@ public final class Engine: @unchecked Sendable {
     /// Returns requests that can never fit.
     func admit() -> [Job] {
         var failed: [Job] = []
-        while let job = waiting.first, let slot = chooseSlot(for: job.request.prompt) {
+        while let job = waiting.first, let (slot, shared) = chooseSlot(for: job.request.prompt) {
             let prompt = job.request.prompt
-            let held = state.tokens(of: slot)
-            var common = 0
-            while common < held.count, common < prompt.count - 1, held[common] == prompt[common] { common += 1 }
+            let common = min(shared, prompt.count - 1)   // at least one prompt token is evaluated: it gives the logits
             try? state.removeTokens(of: slot, from: common)
             // room for the prompt: drop the caches of free slots, least recently used first
             var need = state.cellsUsed + prompt.count - common - state.cellCapacity
@@ -284,21 +285,22 @@ public final class Engine: @unchecked Sendable {
         return failed
     }
 
-    /// The free slot whose held tokens share the longest prefix with `prompt`; among equals the
-    /// least recently used.
-    func chooseSlot(for prompt: [Int32]) -> Int? {
-        var best: Int?, bestCommon = -1
+    /// The free slot whose held tokens share the longest prefix with `prompt`, and that length;
+    /// among equals the least recently used.
+    func chooseSlot(for prompt: [Int32]) -> (Int, Int)? {
+        var best: (slot: Int, common: Int)?
         for s in slotJob.indices where slotJob[s] == nil {
             let held = state.tokens(of: s)
             var c = 0
             while c < held.count, c < prompt.count, held[c] == prompt[c] { c += 1 }
-            if c > bestCommon || (c == bestCommon && slotUsed[s] < slotUsed[best!]) { best = s; bestCommon = c }
+            if best == nil || c > best!.common || (c == best!.common && slotUsed[s] < slotUsed[best!.slot]) { best = (s, c) }
         }
         return best
     }
 
-    /// One batch: a decode row per running request, then prompt chunks. False when empty.
-    func buildBatch() -> Bool {
+    /// One batch: a decode row per running request, then prompt chunks (their rows counted in
+    /// promptRows). False when empty.
+    func buildBatch(_ promptRows: inout Int) -> Bool {
         rowTokens.removeAll(keepingCapacity: true)
         rowSeqs.removeAll(keepingCapacity: true)
         rowWant.removeAll(keepingCapacity: true)
@@ -323,13 +325,14 @@ public final class Engine: @unchecked Sendable {
             }
             j.pending = j.pending.dropFirst(k)
             budget -= k
+            promptRows += k
         }
         return !rowTokens.isEmpty
     }
 
-    /// Evaluates the batch, samples for every row that wanted logits, delivers text. Returns the
-    /// requests that finished.
-    func evaluateAndSample() -> [Job] {
+    /// Evaluates the batch, samples for every row that wanted logits (counted in `generated`),
+    /// delivers text. Returns the requests that finished.
+    func evaluateAndSample(_ generated: inout Int) -> [Job] {
         step += 1
         let vocab = model.config.vocabSize
         do {
@@ -344,9 +347,6 @@ public final class Engine: @unchecked Sendable {
             for j in rowJob where !failed.contains(where: { $0 === j }) { j.finish = .contextFull; failed.append(j) }
             return failed
         }
-        pthread_mutex_lock(&lock)
-        stats.promptTokensEvaluated += rowJob.filter { $0.next == nil }.count   // decode rows carry `next`
-        pthread_mutex_unlock(&lock)
         var done: [Job] = []
         var out = 0
         for i in rowTokens.indices where rowWant[i] {
@@ -354,22 +354,20 @@ public final class Engine: @unchecked Sendable {
             let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
             out += 1
             j.next = nil
-            if sample(j, row, slot: slot) { done.append(j) }
+            if sample(j, row, slot: slot, generated: &generated) { done.append(j) }
         }
         return done
     }
 
     /// Samples the next token of j and delivers its text; true when the request finished.
-    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, slot: Int) -> Bool {
+    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, slot: Int, generated: inout Int) -> Bool {
         let t = j.sampler.sample(row)
         let r = j.request
         r.onToken?(t)
         if r.logprobs > 0, let cb = r.onLogprobs { reportLogprobs(t, row, top: r.logprobs, cb) }
         if !r.ignoreEOS && tokenizer.isEndOfGeneration(t) { return end(j, .stop, flush: true) }
         j.usage.completionTokens += 1
-        pthread_mutex_lock(&lock)
-        stats.tokensGenerated += 1
-        pthread_mutex_unlock(&lock)
+        generated += 1
         j.sampler.accept(t)
         if j.stream.push(t) { return end(j, .stop, flush: false) }   // the text ends before the stop string
         if !deliver(j, all: false) { return end(j, .cancelled, flush: false) }
