@@ -38,7 +38,18 @@ static inline float tk_dense_element(const void *w, tk_dtype dtype, int64_t i) {
     return ((const float *)w)[i];
 }
 
+int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, float norm, float eps,
+                              float rel, int64_t n, float *lo, float *hi);
+float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
+int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *idx);
+/* Inserts v into the k largest (descending) in top; returns the new k-th. */
+float tk_kth_insert(float *top, int64_t k, float v);
+
 #if defined(__x86_64__)
+int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
+                            float rel, int64_t n, float *lo, float *hi);
+float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
+int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                                   int8_t *out, int64_t Kp, float *scale);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,

@@ -20,7 +20,7 @@ enum BenchCommand {
         Opt(names: ["--budget-gib"], value: "N", help: "--paper: memory budget of the batching curve (default 4)"),
         Opt(names: ["--concurrency"], value: "LIST", help: "engine: simultaneous requests, e.g. 1,2,4,8,16 (prompts -p, outputs -n, one thread count -t)"),
         Opt(names: ["--long-prompt"], value: "N", help: "--concurrency: admit an N-token prompt mid-run at the largest level and report the streams' latency"),
-        int8HeadOpt, helpOpt]
+        ] + headOpts + [helpOpt]
 
     struct Row {
         var test: String; var threads: Int; var tps: Double; var stdev: Double; var samples: [Double]
@@ -29,7 +29,7 @@ enum BenchCommand {
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
-        useInt8Head = p.flag("--int8-head")
+        headMode = try readHeadMode(p)
         if p.flag("-h") {
             print(helpText("trit bench [options]", """
             Measure prompt processing (ppN: N tokens in one evaluation, from an empty context) and

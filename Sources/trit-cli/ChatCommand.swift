@@ -7,11 +7,11 @@ import Glibc
 enum ChatCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["--system"], value: "TEXT", help: "system message"),
                               Opt(names: ["--template"], value: "NAME", help: "chat format: bitnet, llama3 or plain (default: from the model)"),
-                              threadsOpt, ctxOpt] + samplingOpts + [int8HeadOpt, helpOpt]
+                              threadsOpt, ctxOpt] + samplingOpts + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
-        useInt8Head = p.flag("--int8-head")
+        headMode = try readHeadMode(p)
         if p.flag("-h") {
             print(helpText("trit chat [options]", "Chat with a model: type a message and press Enter; an empty line or end of input quits.\nThe conversation stays in the context until it is full.", opts), terminator: "")
             return

@@ -84,8 +84,21 @@ let modelOpt = Opt(names: ["-m", "--model"], value: "PATH", help: "GGUF file or 
 let threadsOpt = Opt(names: ["-t", "--threads"], value: "N", help: "threads (default: one per core)")
 let ctxOpt = Opt(names: ["-c", "--ctx-size"], value: "N", help: "context size in tokens (default: the model's, at most 4096)")
 let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
-let int8HeadOpt = Opt(names: ["--int8-head"], value: nil, help: "int8 output head: half the head's bytes per token, logits move by ~1e-2")
-nonisolated(unsafe) var useInt8Head = false
+let headOpts = [
+    Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README)"),
+    Opt(names: ["--int8-head"], value: nil, help: "the same as --head int8"),
+]
+nonisolated(unsafe) var headMode = Model.HeadMode.exact
+
+/// The head mode of --head / --int8-head.
+func readHeadMode(_ p: Parsed) throws -> Model.HeadMode {
+    if p.flag("--int8-head") { return .int8 }
+    guard let s = p.string("--head") else { return .exact }
+    guard let m = Model.HeadMode(rawValue: s) else {
+        throw CLIError("option --head expects exact, int8 or certified; got \"\(s)\"")
+    }
+    return m
+}
 
 let samplingOpts: [Opt] = [
     Opt(names: ["-n", "--n-predict"], value: "N", help: "tokens to generate, at least 1 (default 128; -1 = until EOS or the context is full)"),
@@ -213,7 +226,7 @@ func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
     if !quiet { stderrPrint("loading \(path) ...") }
     let t0 = monotonicSeconds()
     var o = Model.LoadOptions()
-    o.int8Head = useInt8Head
+    o.head = headMode
     let m = try Model.load(path: path, options: o)
     let dt = monotonicSeconds() - t0
     if !quiet {

@@ -9,11 +9,11 @@ enum PerplexityCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["-f", "--file"], value: "PATH", help: "text to score (required)"),
                               ctxOpt, threadsOpt,
                               Opt(names: ["--chunks"], value: "N", help: "score at most N windows"),
-                              int8HeadOpt, helpOpt]
+                              ] + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
-        useInt8Head = p.flag("--int8-head")
+        headMode = try readHeadMode(p)
         if p.flag("-h") {
             print(helpText("trit perplexity -m MODEL -f TEXT [-c N]", """
             Perplexity of a model on a text, as llama-perplexity computes it: the text is cut into windows of

@@ -12,11 +12,11 @@ enum RunCommand {
                               Opt(names: ["--special"], value: nil, help: "parse control-token texts (e.g. <|eot_id|>) in the prompt"),
                               Opt(names: ["--no-echo"], value: nil, help: "print only the generated text, not the prompt"),
                               Opt(names: ["--no-timings"], value: nil, help: "do not print timings to stderr"),
-                              int8HeadOpt, helpOpt]
+                              ] + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
-        useInt8Head = p.flag("--int8-head")
+        headMode = try readHeadMode(p)
         if p.flag("-h") {
             print(helpText("trit run [options]", "Generate text from a prompt, streaming it to stdout as it is produced.\nLoad progress and timings go to stderr.", opts), terminator: "")
             return

@@ -56,6 +56,9 @@ extension InferenceState {
             throw TritError(.state, "the prompt is empty and the context holds no current logits to continue from (nothing evaluated yet, or the context was truncated or changed by a batch)")
         }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
+        // a certified head keeps the last row's hidden state and computes only the rows that can win
+        deferHead = certified != nil
+        defer { deferHead = false }
 
         var res = GenerationResult()
         res.promptTokens = prompt.count
@@ -100,7 +103,7 @@ extension InferenceState {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
             if let abort = shouldAbort, abort() { res.stopReason = .aborted; break }
             if nPast >= nCtx { res.stopReason = .contextFull; break }
-            let next = sampler.sample(lastLogits)
+            let next = sampleNext(sampler)
             if !params.ignoreEOS && tok.isEndOfGeneration(next) {
                 res.stopReason = .endOfGeneration
                 try evaluate([next], abortable: false)   // the turn is closed in the cache as in the text

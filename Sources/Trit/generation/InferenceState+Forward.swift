@@ -90,19 +90,25 @@ extension InferenceState {
             if wantLast { logitsBuffer.ptr.update(from: out + (n - 1) * vocab, count: vocab) }
         } else if let rows = headRows, let out = headOut {
             if !rows.isEmpty { head(rows: rows.count, row: { rows[$0] }, into: out) }
+        } else if wantLast && deferHead {
+            rmsnormRows(x + (n - 1) * dim, model.outputNorm, dim, 1, into: headInput.ptr)
         } else if wantLast {
             head(rows: 1, row: { _ in n - 1 }, into: logitsBuffer.ptr)
         }
-        if wantLast { hasLogits = true }
+        if wantLast {
+            hasLogits = true
+            headPending = deferHead && logitsOut == nil && headRows == nil
+        }
     }
 
     /// Logits of `rows` batch rows (row(i) gives the i-th): output norm, then the head product
-    /// (int8 when the model has an int8 head). The rows are normed into xb, one after another.
+    /// (int8 in the int8 head mode; the stored head otherwise, the certified mode included). The
+    /// rows are normed into xb, one after another.
     func head(rows: Int, row: (Int) -> Int, into dst: UnsafeMutablePointer<Float>) {
         let c = model.config, dim = c.dim, vocab = c.vocabSize
         let x = self.x.ptr, xb = self.xb.ptr
         for i in 0..<rows { rmsnormRows(x + row(i) * dim, model.outputNorm, dim, 1, into: xb + i * dim) }
-        if let h8 = model.int8Output {
+        if let h8 = model.int8Output, model.headMode == .int8 {
             kernels.pointee.quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
                                           Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
             h8.scales.withUnsafeBufferPointer { sc in

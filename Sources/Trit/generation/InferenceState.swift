@@ -41,6 +41,12 @@ public final class InferenceState {
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false
+    /// Certified head: generation defers the head (`deferHead`); the last row's normed hidden state
+    /// waits in headInput (headPending) until a token is sampled or the full row is asked for.
+    var deferHead = false
+    var headPending = false
+    let headInput: FloatArray      // [dim]
+    let certified: CertifiedScratch?
 
     /// Test hook, called after every activation quantization with (call number, input rows,
     /// int8 rows, scales, sums, rows, width, padded width); it may change the int8 values (and
@@ -102,6 +108,8 @@ public final class InferenceState {
         rowValues = .allocate(capacity: B)
         rowKV = .allocate(capacity: B)
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
+        headInput = try FloatArray(count: c.dim, what: "activations")
+        certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize) : nil
         ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it; optional per-pair divisors (rope_freqs).
@@ -136,7 +144,8 @@ public final class InferenceState {
 
     /// The logits after the last evaluated token ([vocab]); valid until the next evaluate/reset.
     public var lastLogits: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: logitsBuffer.ptr, count: hasLogits ? model.config.vocabSize : 0)
+        if headPending && hasLogits { exactHead(from: headInput.ptr, into: logitsBuffer.ptr) }
+        return UnsafeBufferPointer(start: logitsBuffer.ptr, count: hasLogits ? model.config.vocabSize : 0)
     }
 
     /// The tokens sequence 0 holds (the single-sequence API's context), in order.

@@ -10,7 +10,9 @@ public final class Model: @unchecked Sendable {
     public let tokenEmbedding: DenseMatrix        // [vocab × dim]
     public let outputNorm: [Float]                // [dim]
     public let output: DenseMatrix                // [vocab × dim]; the embedding when tied
-    public private(set) var int8Output: Int8Matrix?  // LoadOptions.int8Head: used instead of `output`
+    public private(set) var int8Output: Int8Matrix?  // .int8: used instead of `output`; .certified: as well
+    public private(set) var headMode: HeadMode = .exact
+    public private(set) var headBounds: HeadBounds?  // .certified: the per-row constants of the bound
     public let ropeFreqFactors: [Float]?          // optional per-pair divisors of θ_i
     public let path: String
     public let source: SourceFormat
@@ -38,11 +40,27 @@ public final class Model: @unchecked Sendable {
         self.files = files
     }
 
+    /// How the output head computes the logits of generated tokens.
+    public enum HeadMode: String, Sendable, CaseIterable {
+        /// The head as stored (F16 for 2B4T): the reference.
+        case exact
+        /// int8 per row: half the head's bytes per generated token; logits move by about 1e-2, so
+        /// the argmax can differ at near-ties (README "Fewer bytes per token").
+        case int8
+        /// int8 to find the rows that can still be chosen (a rigorous bound on each logit's error),
+        /// then those rows exactly: the tokens of `.exact` at nearly the bytes of `.int8`
+        /// (docs/formats.md §9). Full logit rows (`trit_eval`) stay exact.
+        case certified
+    }
+
     /// Choices made at load time.
     public struct LoadOptions {
-        /// Quantize the output head to int8 per row (half the bytes read per generated token;
-        /// logits move by about 1e-2: see README "Fewer bytes per token"). Off by default: exact.
-        public var int8Head = false
+        public var head: HeadMode = .exact
+        /// The same as `head = .int8` (the older spelling).
+        public var int8Head: Bool {
+            get { head == .int8 }
+            set { head = newValue ? .int8 : (head == .int8 ? .exact : head) }
+        }
         /// Called with progress in [0, 1]; returning false cancels the load (TritError .cancelled).
         public var progress: ((Float) -> Bool)?
         public init() {}
@@ -54,10 +72,16 @@ public final class Model: @unchecked Sendable {
         try progress.report(0)
         let m = isDirectory(path) ? try HFModelLoader.load(folder: path, progress: progress)
                                   : try GGUFModelLoader.load(path: path, progress: progress)
-        if options.int8Head {
-            m.int8Output = try Int8Matrix(quantizing: m.output)
-            // the F16 head's pages are no longer read for the product: let the kernel drop them
-            if let f = m.output.owner as? MappedFile { f.dontNeed(m.output.data, m.output.byteCount) }
+        if options.head != .exact {
+            let h8 = try Int8Matrix(quantizing: m.output)
+            m.int8Output = h8
+            m.headMode = options.head
+            if options.head == .certified {
+                m.headBounds = try HeadBounds(head: m.output, int8: h8)
+            } else if let f = m.output.owner as? MappedFile {
+                // the F16 head's pages are no longer read for the product: let the kernel drop them
+                f.dontNeed(m.output.data, m.output.byteCount)
+            }
         }
         try progress.report(1)
         return m

@@ -1,4 +1,7 @@
 import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`
 /// inputs, each row padded to a multiple of 128 weights, one scale per tensor.
@@ -122,4 +125,24 @@ public final class Int8Matrix: @unchecked Sendable {
     }
 
     public var byteCount: Int { rows * paddedCols + rows * 4 }
+}
+
+/// The certified head's per-row constants (docs/formats.md §9): the exact logit of row r lies within
+/// a[r]·‖h‖₁ + b[r]·ε_a (+ f32 slack) of the int8 one, for any activation row h.
+public final class HeadBounds: @unchecked Sendable {
+    let a: FloatArray   // max |W − scale·q| + γ_K · max |W|, rounded up
+    let b: FloatArray   // scale · ‖q‖₁, rounded up
+
+    init(head d: DenseMatrix, int8 h8: Int8Matrix) throws {
+        a = try FloatArray(count: d.rows, what: "certified head bounds")
+        b = try FloatArray(count: d.rows, what: "certified head bounds")
+        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
+        defer { if let pool { tk_pool_free(pool) } }
+        h8.scales.withUnsafeBufferPointer { sc in
+            tk_head_row_bounds_par(pool, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
+                                   h8.weights.raw.assumingMemoryBound(to: Int8.self), Int64(h8.paddedCols),
+                                   sc.baseAddress, a.ptr, b.ptr)
+        }
+    }
 }

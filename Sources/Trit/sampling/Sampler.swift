@@ -56,20 +56,71 @@ public final class Sampler {
     }
 
     public func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        let n = logits.count
-        // candidates with the repetition penalty applied (llama.cpp: divide positive logits, multiply negative)
         var count = 0
-        for i in 0..<n where !logits[i].isNaN {
+        for i in 0..<logits.count where !logits[i].isNaN {
             ids[count] = Int32(i); vals[count] = logits[i]; count += 1
         }
-        if count == 0 { return 0 }
-        // candidates are in id order, NaNs removed: find one by binary search
+        return choose(count)
+    }
+
+    /// Samples from the logits of some tokens only (ids ascending): the certified head passes every
+    /// token that can survive the first truncation (docs/formats.md §9), and gets the token `sample`
+    /// would choose from the full row.
+    public func sample(ids cand: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>) -> Int32 {
+        var count = 0
+        for i in 0..<cand.count where !values[i].isNaN {
+            ids[count] = cand[i]; vals[count] = values[i]; count += 1
+        }
+        return choose(count)
+    }
+
+    /// What the certified head must keep exact: the first step of the chain that drops tokens.
+    public enum Truncation: Equatable {
+        case topK(Int)          // greedy is top-1
+        case minP(Float)        // min-p first (top-k and top-p off): keeps logit ≥ max + ln(p)
+        case none               // top-p first or nothing: the whole row is needed
+    }
+
+    public var firstTruncation: Truncation {
+        if params.temperature <= 0 { return .topK(1) }
+        if params.topK > 0 { return .topK(params.topK) }
+        if params.topP < 1 { return .none }
+        if params.minP > 0 { return .minP(params.minP) }
+        return .none
+    }
+
+    /// Writes to `ids` (ascending, each once) the tokens whose logits `adjust` changes (logit bias,
+    /// penalties) and returns how many.
+    func loadAdjustedTokens() -> Int {
+        var n = 0
+        for b in params.logitBias { ids[n] = b.token; n += 1 }
+        if params.repeatPenalty != 1 || params.presencePenalty != 0 || params.frequencyPenalty != 0 {
+            for t in recent where t >= 0 && Int(t) < ids.count { ids[n] = t; n += 1 }
+        }
+        // insertion sort, then drop repeats (n ≤ the window plus the bias list)
+        for i in 1..<max(n, 1) {
+            let v = ids[i]
+            var j = i - 1
+            while j >= 0 && ids[j] > v { ids[j + 1] = ids[j]; j -= 1 }
+            ids[j + 1] = v
+        }
+        var m = 0
+        for i in 0..<n where m == 0 || ids[i] != ids[m - 1] { ids[m] = ids[i]; m += 1 }
+        return m
+    }
+
+    /// The logit bias and the penalties applied to `count` candidates (ids ascending in `ids`,
+    /// logits in `vals`), in place: llama.cpp's order.
+    func adjust(_ count: Int) {
+        // candidates are in id order: find one by binary search
         func slot(_ t: Int32) -> Int? {
             var lo = 0, hi = count
             while lo < hi { let m = (lo + hi) / 2; if ids[m] < t { lo = m + 1 } else { hi = m } }
             return lo < count && ids[lo] == t ? lo : nil
         }
+        let n = counts.count
         for b in params.logitBias { if let i = slot(b.token) { vals[i] += b.bias } }
+        // the repetition penalty (llama.cpp: divide positive logits, multiply negative)
         if params.repeatPenalty != 1 {
             step &+= 1
             for t in recent where Int(t) < n && t >= 0 && penalised[Int(t)] != step {
@@ -85,6 +136,13 @@ public final class Sampler {
                 counts[Int(t)] = 0   // each token once; leaves the counts zero for the next step
             }
         }
+    }
+
+    /// The chain over the `count` candidates in ids/vals (ids ascending, no NaN).
+    func choose(_ count0: Int) -> Int32 {
+        var count = count0
+        if count == 0 { return 0 }
+        adjust(count)
         if params.temperature <= 0 {
             var best = 0
             for i in 1..<count where vals[i] > vals[best] { best = i }
@@ -107,11 +165,12 @@ public final class Sampler {
             for i in 0..<count { cum += probs[i]; if cum >= params.topP { keep = i + 1; break } }
             count = max(keep, 1)
         }
-        // min-p: drop tokens below minP × the top probability
+        // min-p: drop tokens below minP × the top probability, compared as logits (as llama.cpp
+        // does: logit ≥ max + ln(min_p)), so the decision does not depend on the softmax's sum
         if params.minP > 0 {
-            let floor = probs[0] * params.minP
+            let floor = maxv + logf(params.minP)
             var keep = 1
-            while keep < count, probs[keep] >= floor { keep += 1 }
+            while keep < count, vals[keep] >= floor { keep += 1 }
             count = keep
         }
         // temperature, then draw
@@ -125,16 +184,20 @@ public final class Sampler {
         return ids[count - 1]
     }
 
-    /// Moves the k largest values to the front (quickselect on (vals, ids)).
+    /// Moves the k largest to the front (quickselect on (vals, ids)). Order: larger value first,
+    /// then lower id, a total order: the kept set does not depend on the candidates' arrangement
+    /// (the certified head passes fewer candidates than the full row and must keep the same ones).
     func selectTop(_ k: Int, _ n: Int) {
         if k >= n { return }
+        @inline(__always) func before(_ v: Float, _ d: Int32, _ pv: Float, _ pd: Int32) -> Bool { v > pv || (v == pv && d < pd) }
         var lo = 0, hi = n - 1
         while lo < hi {
-            let pivot = vals[(lo + hi) / 2]
+            let m = (lo + hi) / 2
+            let pv = vals[m], pd = ids[m]
             var i = lo, j = hi
             while i <= j {
-                while vals[i] > pivot { i += 1 }
-                while vals[j] < pivot { j -= 1 }
+                while before(vals[i], ids[i], pv, pd) { i += 1 }
+                while before(pv, pd, vals[j], ids[j]) { j -= 1 }
                 if i <= j { vals.swapAt(i, j); ids.swapAt(i, j); i += 1; j -= 1 }
             }
             if k - 1 <= j { hi = j } else if k - 1 >= i { lo = i } else { break }

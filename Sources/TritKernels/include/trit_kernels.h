@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+typedef struct tk_pool tk_pool;   /* the thread pool, below */
+
 #define TK_BLOCK 128          /* weights per packed block */
 #define TK_BLOCK_BYTES 32     /* bytes per packed block */
 
@@ -57,6 +59,20 @@ typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float e
 typedef void (*tk_weight_quantize_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                                       int8_t *out, int64_t Kp, float *scale);
 
+/* The certified head (docs/formats.md §9): each exact logit lies in [lo, hi] around the int8 one.
+ * lo[r] = l[r] - e[r], hi[r] = l[r] + e[r] with e[r] = a[r]*norm + b[r]*eps + rel*|l[r]| + TK_HEAD_ABS
+ * (each step rounded to f32 in that order, no FMA, so every variant gives the same bits).
+ * Returns how many l[r] are not finite (then lo/hi mean nothing). */
+typedef int64_t (*tk_head_bounds_fn)(const float *l, const float *a, const float *b, float norm, float eps,
+                                     float rel, int64_t n, float *lo, float *hi);
+/* The k-th largest of v[0..n) counting repeats (1 ≤ k ≤ min(n, TK_HEAD_MAX_K)); v has no NaN.
+ * scratch: k floats. A value, so every method of finding it gives the same bits. */
+typedef float (*tk_kth_largest_fn)(const float *v, int64_t n, int64_t k, float *scratch);
+/* The indices r (ascending) with v[r] >= t, written to idx; returns how many. */
+typedef int64_t (*tk_collect_fn)(const float *v, int64_t n, float t, int32_t *idx);
+#define TK_HEAD_ABS 1e-30f      /* covers underflow in the int8 logit's two f32 operations */
+#define TK_HEAD_MAX_K 256
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
@@ -67,6 +83,9 @@ typedef struct tk_kernels {
     tk_attention_fn attention;       /* the query heads of one KV head */
     tk_rmsnorm_fn rmsnorm;
     tk_weight_quantize_fn quantize_weight_rows;  /* bit-identical in every variant; at load */
+    tk_head_bounds_fn head_bounds;   /* the certified head's three steps: bit-identical in every variant */
+    tk_kth_largest_fn kth_largest;
+    tk_collect_fn collect_at_least;
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -87,6 +106,20 @@ void tk_quantize_rows(const float *x, int64_t ldx, int64_t K, int64_t n,
 void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                              int8_t *out, int64_t Kp, float *scale);
 
+/* The certified head's per-row constants, at load, from the dense head W (K values a row) and its
+ * int8 form (q, Kp, scale as tk_quantize_weight_rows made them), for rows [r0, r1):
+ *   a[r] ≥ max_k |W[r][k] - scale[r]·q[r][k]| + γ_K · max_k |W[r][k]|   (γ_K = K·u/(1-K·u), u = 2^-24)
+ *   b[r] ≥ scale[r] · sum_k |q[r][k]|
+ * computed in double and rounded up with a margin (docs/formats.md §9). */
+void tk_head_row_bounds(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                        const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+void tk_head_row_bounds_par(tk_pool *pool, const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                            const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+/* The certified head's per-token numbers for one activation row h (K values) and its int8 form
+ * (q, s as tk_quantize_rows made them): *norm ≥ sum_k |h[k]|, *eps ≥ max_k |h[k] - q[k]/s|,
+ * computed in double and rounded up. Returns 0 when h is not finite. */
+int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
+
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);
 uint16_t tk_f32_to_f16(float f);
@@ -104,7 +137,6 @@ void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 int64_t tk_find_code3(const uint8_t *codes, int64_t n);
 
 /* ---- thread pool (persistent workers; bounded spin, then block) ---- */
-typedef struct tk_pool tk_pool;
 /* A job is called as fn(ctx, thread_index, n_threads) on the caller (index 0) and on every worker
  * that joins before the caller has finished its own call; a job must therefore take its work
  * from a shared counter or scheduler, so that any subset of the threads (the caller alone

@@ -59,7 +59,8 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
 }
 
 /* Dense product. One token (decode, the output head): 4 rows at once with 2 accumulators each,
- * so 8 independent FMA chains hide the FMA latency (one chain per row ran ~4× slower). Several
+ * so 8 independent FMA chains hide the FMA latency (one chain per row ran ~4× slower); a row's
+ * logit does not depend on the rows computed with it (the certified head recomputes single rows). Several
  * tokens: 2 rows × 4 tokens, each weight vector loaded once for 4 tokens. */
 TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
@@ -93,10 +94,15 @@ TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_
                 out[r + i] = sum;
             }
         }
-        for (; r < r1; r++) {
-            __m256 a0 = _mm256_setzero_ps();
-            for (int64_t k = 0; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-            float sum = tk_hsum_ps(a0);
+        for (; r < r1; r++) {   /* a row alone: the same arithmetic as in a 4-row tile (row-invariant) */
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+            int64_t k = 0;
+            for (; k < K16; k += 16) {
+                a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
+                a1 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+            }
+            for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
+            float sum = tk_hsum_ps(_mm256_add_ps(a0, a1));
             for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
             out[r] = sum;
         }

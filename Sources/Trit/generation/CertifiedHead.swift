@@ -1,0 +1,152 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The certified head's per-state scratch and its counters (docs/formats.md §9).
+final class CertifiedScratch {
+    let approx, lo, hi, exact, top: FloatArray   // [vocab] each; top: [TK_HEAD_MAX_K]
+    let rows: AlignedBuffer                      // int32 [vocab]: the candidates
+    /// Candidates of the last `window` certified steps (a ring), and the steps that used the full head.
+    static let window = 4096
+    var recent: [Int32]
+    var steps = 0, fullSteps = 0
+
+    init(vocab: Int) throws {
+        approx = try FloatArray(count: vocab, what: "certified head")
+        lo = try FloatArray(count: vocab, what: "certified head")
+        hi = try FloatArray(count: vocab, what: "certified head")
+        exact = try FloatArray(count: vocab, what: "certified head")
+        top = try FloatArray(count: Int(TK_HEAD_MAX_K), what: "certified head")
+        rows = try AlignedBuffer(byteCount: vocab * 4, what: "certified head")
+        recent = [Int32](repeating: 0, count: CertifiedScratch.window)
+    }
+
+    func record(_ candidates: Int) {
+        recent[steps % CertifiedScratch.window] = Int32(candidates)
+        steps += 1
+    }
+}
+
+/// Counters of the certified head since the state was made.
+public struct CertifiedHeadStats: Sendable {
+    public var steps = 0              // tokens chosen from certified candidates
+    public var fullSteps = 0          // tokens for which the whole head was computed (see `Sampler.Truncation`)
+    public var candidates: [Int] = [] // candidate counts of the last steps (at most 4096), in order
+}
+
+extension InferenceState {
+    /// The certified head's counters (nil unless the model was loaded with `.certified`).
+    public var certifiedStats: CertifiedHeadStats? {
+        guard let cs = certified else { return nil }
+        let n = min(cs.steps, CertifiedScratch.window)
+        let first = cs.steps - n
+        return CertifiedHeadStats(steps: cs.steps, fullSteps: cs.fullSteps,
+                                  candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) })
+    }
+
+    /// The next token from the kept logits. With a certified head whose logits are pending, the token
+    /// `sampler.sample(lastLogits)` would give, from the int8 head plus the exact rows that can win.
+    func sampleNext(_ sampler: Sampler) -> Int32 {
+        guard headPending, hasLogits, let cs = certified else { return sampler.sample(lastLogits) }
+        if let t = sampleCertified(sampler, hidden: headInput.ptr, cs) { return t }
+        cs.fullSteps += 1
+        return sampler.sample(lastLogits)
+    }
+
+    /// The exact head (the stored matrix, as `head` computes it) of one normed row.
+    func exactHead(from h: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let m = model.output
+        tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, m.data, m.dtype, Int64(m.cols), Int64(m.rows),
+                          h, Int64(m.cols), 1, dst, Int64(m.rows))
+        headPending = false
+    }
+
+    /// Row r of the exact head for one normed row h: the same kernel and the same arithmetic as the
+    /// whole product (each row's sum does not depend on the rows computed with it).
+    @inline(__always)
+    func exactRow(_ r: Int, _ h: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) -> Float {
+        let m = model.output
+        kernels.pointee.dense_gemm(m.data, m.dtype, Int64(m.cols), Int64(r), Int64(r + 1), h, Int64(m.cols), 1, out, Int64(m.rows))
+        return out[r]
+    }
+
+    /// The certified step (docs/formats.md §9), or nil when the sampler's chain needs the whole row
+    /// (or the int8 logits are not finite, or too many rows remain candidates).
+    func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch) -> Int32? {
+        guard let h8 = model.int8Output, let hb = model.headBounds else { return nil }
+        let trunc = sampler.firstTruncation
+        let vocab = model.config.vocabSize, dim = model.config.dim
+        switch trunc {
+        case .none: return nil
+        case .topK(let k): if k > Int(TK_HEAD_MAX_K) || k >= vocab { return nil }
+        case .minP: break
+        }
+        // 1. the int8 logits and the per-token numbers of the bound
+        let q = xq.raw.assumingMemoryBound(to: Int8.self)
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), 1, q, Int64(h8.paddedCols), xs.ptr,
+                                      xsum.raw.assumingMemoryBound(to: Int32.self))
+        h8.scales.withUnsafeBufferPointer { sc in
+            tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
+                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr, 1, cs.approx.ptr, Int64(vocab))
+        }
+        var norm: Float = 0, eps: Float = 0
+        guard tk_head_act_bounds(h, Int64(dim), q, xs.ptr[0], &norm, &eps) != 0 else { return nil }
+        // 2. every row's interval [lo, hi] around its int8 logit
+        let lo = cs.lo.ptr, hi = cs.hi.ptr
+        let bad = kernels.pointee.head_bounds(cs.approx.ptr, hb.a.ptr, hb.b.ptr, norm, eps, CertifiedHeadBound.relative,
+                                              Int64(vocab), lo, hi)
+        guard bad == 0 else { return nil }
+        // 3. rows whose logits the sampler changes first (bias, penalties): exact, then changed, a
+        //    point interval
+        let nAdj = sampler.loadAdjustedTokens()
+        if nAdj > 0 {
+            sampler.ids.withUnsafeMutableBufferPointer { ids in
+                sampler.vals.withUnsafeMutableBufferPointer { vals in
+                    for i in 0..<nAdj { vals[i] = exactRow(Int(ids[i]), h, into: cs.exact.ptr) }
+                }
+            }
+            sampler.adjust(nAdj)
+            for i in 0..<nAdj {
+                let r = Int(sampler.ids[i]), v = sampler.vals[i]
+                guard !v.isNaN else { return nil }
+                lo[r] = v; hi[r] = v
+            }
+        }
+        // 4. the threshold every token that can survive the truncation reaches, and the candidates
+        let threshold: Float
+        switch trunc {
+        case .topK(let k):
+            threshold = kernels.pointee.kth_largest(lo, Int64(vocab), Int64(k), cs.top.ptr)
+        case .minP(let p):
+            let maxLo = kernels.pointee.kth_largest(lo, Int64(vocab), 1, cs.top.ptr)
+            threshold = CertifiedHeadBound.minPThreshold(maxLo: maxLo, minP: p)
+        case .none:
+            return nil
+        }
+        guard !threshold.isNaN else { return nil }
+        let rows = cs.rows.raw.assumingMemoryBound(to: Int32.self)
+        let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
+        guard count > 0, count <= vocab / 8 else { return nil }   // the whole head is then about as cheap
+        // 5. the candidates' exact logits, and the sampler over them
+        for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: cs.approx.ptr) }
+        cs.record(count)
+        return sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
+                              values: UnsafeBufferPointer(start: cs.exact.ptr, count: count))
+    }
+}
+
+/// The constants of the bound that are not per row (docs/formats.md §9).
+enum CertifiedHeadBound {
+    /// Multiplies |l̂|: the int8 logit's own f32 rounding (int→float, ·scale, ÷s: 3u), the
+    /// rounding of l̂ ± e (2u), with room to spare; u = 2^-24.
+    static let relative: Float = 8.0 / 16_777_216.0
+
+    /// Tokens that survive min-p have logit ≥ fl(max + ln p) ≥ max + ln p − u·(|max| + |ln p|), and
+    /// max ≥ maxLo: anything below maxLo + ln p minus twice that margin cannot survive.
+    static func minPThreshold(maxLo: Float, minP: Float) -> Float {
+        let lp = logf(minP)
+        let margin = 4.0 / 16_777_216.0 * (abs(maxLo) + abs(lp)) + 1e-30
+        return maxLo + lp - 2 * margin - 1e-6 * abs(lp)   // logf itself may be off by an ulp or two
+    }
+}
