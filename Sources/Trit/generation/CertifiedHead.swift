@@ -45,6 +45,16 @@ extension InferenceState {
                                   candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) })
     }
 
+    /// Evaluates `tokens` as generation does and chooses the next token with `sampler` (with a
+    /// certified head: only the rows that can win are computed exactly). For benchmarks and loops
+    /// that step generation themselves.
+    public func evaluateAndSample(_ tokens: [Int32], _ sampler: Sampler) throws -> Int32 {
+        deferHead = certified != nil
+        defer { deferHead = false }
+        try evaluate(tokens, abortable: false)
+        return sampleNext(sampler)
+    }
+
     /// The next token from the kept logits. With a certified head whose logits are pending, the token
     /// `sampler.sample(lastLogits)` would give, from the int8 head plus the exact rows that can win.
     func sampleNext(_ sampler: Sampler) -> Int32 {
