@@ -107,12 +107,28 @@ typedef struct trit_tokenizer trit_tokenizer; /* a vocabulary and its encoder; i
  * loading thread. Return false to cancel: the load then fails with TRIT_ERR_CANCELLED. */
 typedef bool (*trit_progress_fn)(float progress, void *user_data);
 
+/* The output head's mode (trit_model_params.head). */
+typedef enum trit_head_mode {
+    TRIT_HEAD_EXACT = 0,      /* the head as stored (F16 for 2B4T): the reference */
+    TRIT_HEAD_INT8 = 1,       /* int8 per row: half the head's bytes per generated token; logits move
+                                 by ~1e-2, so a token can differ from exact mode's at a near-tie */
+    TRIT_HEAD_CERTIFIED = 2   /* the int8 head finds the rows that can still be chosen (a rigorous
+                                 bound on each logit's error), which are then computed exactly:
+                                 generation (trit_generate*, the engine) chooses exact mode's tokens
+                                 for greedy, top-k and min-p-first chains at nearly the int8 head's
+                                 bytes; a chain that cannot be certified (top-p first, temperature
+                                 alone) computes the whole exact head for that token. Logit rows
+                                 (trit_eval, trit_get_logits, trit_decode) stay exact. Load is
+                                 slower (per-row constants) and the model holds both heads. */
+} trit_head_mode;
+
 typedef struct trit_model_params {
     uint32_t size;                  /* sizeof(trit_model_params); set by trit_model_default_params() */
     trit_progress_fn progress;      /* NULL: no progress reports */
     void *progress_user_data;
-    bool int8_head;                 /* quantize the output head to int8 per row: half its bytes per
-                                       generated token, logits move by ~1e-2 (default false: exact) */
+    bool int8_head;                 /* the same as head = TRIT_HEAD_INT8 (the older spelling) */
+    int32_t head;                   /* trit_head_mode: how generated tokens' logits are computed
+                                       (default TRIT_HEAD_EXACT) */
 } trit_model_params;
 
 /* Defaults for trit_model_load: no progress callback, exact head. Inline; thread-safe. */

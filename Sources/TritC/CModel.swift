@@ -13,7 +13,12 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         let p = try string(path, "path")
         let prm = try readParams(params, defaults: trit_model_default_params(), "params")
         var options = Model.LoadOptions()
-        options.int8Head = prm.int8_head
+        switch prm.head {
+        case Int32(TRIT_HEAD_EXACT.rawValue): options.head = prm.int8_head ? .int8 : .exact
+        case Int32(TRIT_HEAD_INT8.rawValue): options.head = .int8
+        case Int32(TRIT_HEAD_CERTIFIED.rawValue): options.head = .certified
+        default: throw TritError(.argument, "params.head is \(prm.head), not a trit_head_mode (0 exact, 1 int8, 2 certified)")
+        }
         if let cb = prm.progress {
             let user = prm.progress_user_data
             options.progress = { cb($0, user) }

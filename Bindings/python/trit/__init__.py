@@ -327,27 +327,38 @@ def _token_list(tokens):
     return list(tokens)
 
 
+_HEAD_MODES = ("exact", "int8", "certified")   # trit_head_mode's order
+
+
 class Model(_Tokenizing):
     """A model and one context (KV cache) for it; more contexts with create_context().
 
     path: GGUF file or Hugging Face folder (default: the bundled model).
     n_ctx: context positions (0 = the model's training context, at most 4096).
     n_threads: worker threads (0 = one per core). n_batch: prompt tokens per forward pass.
-    int8_head: int8 output head (faster decoding, logits move by ~1e-2; default exact).
+    head: the output head for generated tokens: "exact" (default), "int8" (faster decoding, logits
+    move by ~1e-2) or "certified" (exact mode's tokens at nearly int8's speed: the int8 head finds
+    the rows that can win, which are computed exactly; logits rows stay exact).
+    int8_head: the same as head="int8".
     """
 
-    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1):
+    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None):
         # arguments first: a bad one costs no load
         _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
         _int_param("n_threads", n_threads, 0, 512)
         _int_param("n_batch", n_batch, 1, 4096)
         _int_param("n_seq", n_seq, 0, 4096)
+        if head is None:
+            head = "int8" if int8_head else "exact"
+        if head not in _HEAD_MODES:
+            raise ValueError(f"head must be one of {', '.join(_HEAD_MODES)}, got {head!r}")
         if path is None:
             path = default_model_path()
             if path is None:
                 raise TritError(_ERR_ARG, "no model path given and the bundled model was not found")
         self.path = os.fspath(path)
-        self._handle = _trit.model_load(self.path, bool(int8_head))
+        self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head))
+        self.head = head
         self.info = _trit.model_info(self._handle)
         self._default = None
         self._default = Context(self, n_ctx, n_threads, n_batch, n_seq)

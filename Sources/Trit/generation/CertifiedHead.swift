@@ -5,15 +5,18 @@ import Glibc
 
 /// The certified head's per-state scratch and its counters (docs/formats.md §9).
 final class CertifiedScratch {
-    let approx, lo, hi, exact, top: FloatArray   // [vocab] each; top: [TK_HEAD_MAX_K]
+    let approx: FloatArray                       // [rows][vocab]: int8 logits of a batch's rows
+    let lo, hi, exact, top: FloatArray           // [vocab] each; top: [TK_HEAD_MAX_K]
+    let maxRows: Int
     let rows: AlignedBuffer                      // int32 [vocab]: the candidates
     /// Candidates of the last `window` certified steps (a ring), and the steps that used the full head.
     static let window = 4096
     var recent: [Int32]
     var steps = 0, fullSteps = 0
 
-    init(vocab: Int) throws {
-        approx = try FloatArray(count: vocab, what: "certified head")
+    init(vocab: Int, rows nRows: Int) throws {
+        maxRows = nRows
+        approx = try FloatArray(count: try checkedMul(vocab, nRows, "certified head"), what: "certified head")
         lo = try FloatArray(count: vocab, what: "certified head")
         hi = try FloatArray(count: vocab, what: "certified head")
         exact = try FloatArray(count: vocab, what: "certified head")
@@ -69,7 +72,6 @@ extension InferenceState {
         let m = model.output
         tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, m.data, m.dtype, Int64(m.cols), Int64(m.rows),
                           h, Int64(m.cols), 1, dst, Int64(m.rows))
-        headPending = false
     }
 
     /// Row r of the exact head for one normed row h: the same kernel and the same arithmetic as the
@@ -81,32 +83,58 @@ extension InferenceState {
         return out[r]
     }
 
+    /// Step 1 of the certified head for n normed rows (n ≤ the scratch's rows, and ≤ maxBatch): the
+    /// rows quantized (xq, xs) and their int8 logits (cs.approx, one int8 head read for all).
+    func certifiedApprox(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch) {
+        guard let h8 = model.int8Output else { return }
+        let vocab = model.config.vocabSize, dim = model.config.dim
+        let q = xq.raw.assumingMemoryBound(to: Int8.self)
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr,
+                                      xsum.raw.assumingMemoryBound(to: Int32.self))
+        h8.scales.withUnsafeBufferPointer { sc in
+            tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
+                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr, Int64(n), cs.approx.ptr, Int64(vocab))
+        }
+    }
+
+    /// Step 2 for row i of the last `certifiedApprox` (h: that row): every head row's interval
+    /// [cs.lo, cs.hi] that holds its exact logit. False when the numbers are not finite (the caller
+    /// then computes the whole head).
+    func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
+        guard let h8 = model.int8Output, let hb = model.headBounds else { return false }
+        let vocab = model.config.vocabSize, dim = model.config.dim
+        let q = xq.raw.assumingMemoryBound(to: Int8.self) + i * h8.paddedCols
+        var norm: Float = 0, eps: Float = 0
+        guard tk_head_act_bounds(h, Int64(dim), q, xs.ptr[i], &norm, &eps) != 0 else { return false }
+        let bad = kernels.pointee.head_bounds(cs.approx.ptr + i * vocab, hb.a.ptr, hb.b.ptr, norm, eps,
+                                              CertifiedHeadBound.relative, Int64(vocab), cs.lo.ptr, cs.hi.ptr)
+        return bad == 0
+    }
+
+    /// Steps 1 and 2 for one row.
+    func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch) -> Bool {
+        certifiedApprox(h, rows: 1, cs)
+        return certifiedIntervals(h, row: 0, cs)
+    }
+
     /// The certified step (docs/formats.md §9), or nil when the sampler's chain needs the whole row
     /// (or the int8 logits are not finite, or too many rows remain candidates).
-    func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch) -> Int32? {
-        guard let h8 = model.int8Output, let hb = model.headBounds else { return nil }
+    /// `approxRow`: the row of the last `certifiedApprox` that h is (nil: compute it here).
+    func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch,
+                         approxRow: Int? = nil) -> Int32? {
         let trunc = sampler.firstTruncation
-        let vocab = model.config.vocabSize, dim = model.config.dim
+        let vocab = model.config.vocabSize
         switch trunc {
         case .none: return nil
         case .topK(let k): if k > Int(TK_HEAD_MAX_K) || k >= vocab { return nil }
         case .minP: break
         }
-        // 1. the int8 logits and the per-token numbers of the bound
-        let q = xq.raw.assumingMemoryBound(to: Int8.self)
-        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), 1, q, Int64(h8.paddedCols), xs.ptr,
-                                      xsum.raw.assumingMemoryBound(to: Int32.self))
-        h8.scales.withUnsafeBufferPointer { sc in
-            tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
-                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr, 1, cs.approx.ptr, Int64(vocab))
+        if let i = approxRow {
+            guard certifiedIntervals(h, row: i, cs) else { return nil }
+        } else {
+            guard certifiedIntervals(h, cs) else { return nil }
         }
-        var norm: Float = 0, eps: Float = 0
-        guard tk_head_act_bounds(h, Int64(dim), q, xs.ptr[0], &norm, &eps) != 0 else { return nil }
-        // 2. every row's interval [lo, hi] around its int8 logit
         let lo = cs.lo.ptr, hi = cs.hi.ptr
-        let bad = kernels.pointee.head_bounds(cs.approx.ptr, hb.a.ptr, hb.b.ptr, norm, eps, CertifiedHeadBound.relative,
-                                              Int64(vocab), lo, hi)
-        guard bad == 0 else { return nil }
         // 3. rows whose logits the sampler changes first (bias, penalties): exact, then changed, a
         //    point interval
         let nAdj = sampler.loadAdjustedTokens()
@@ -139,7 +167,7 @@ extension InferenceState {
         let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
         guard count > 0, count <= vocab / 8 else { return nil }   // the whole head is then about as cheap
         // 5. the candidates' exact logits, and the sampler over them
-        for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: cs.approx.ptr) }
+        for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: lo) }   // lo: no longer needed
         cs.record(count)
         return sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
                               values: UnsafeBufferPointer(start: cs.exact.ptr, count: count))

@@ -10,7 +10,7 @@ extension InferenceState {
     /// written so far lie beyond the sequences' committed positions, so nothing is changed.
     func forward(_ tokens: UnsafeBufferPointer<Int32>, logitsOut: UnsafeMutablePointer<Float>?, wantLast: Bool,
                  headRows: UnsafeBufferPointer<Int>? = nil, headOut: UnsafeMutablePointer<Float>? = nil,
-                 abortable: Bool = true) throws {
+                 hiddenOut: UnsafeMutablePointer<Float>? = nil, abortable: Bool = true) throws {
         let c = model.config
         let n = tokens.count
         let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
@@ -90,6 +90,9 @@ extension InferenceState {
             if wantLast { logitsBuffer.ptr.update(from: out + (n - 1) * vocab, count: vocab) }
         } else if let rows = headRows, let out = headOut {
             if !rows.isEmpty { head(rows: rows.count, row: { rows[$0] }, into: out) }
+        } else if let rows = headRows, let hid = hiddenOut {
+            // the certified head's input: the listed rows normed, the head left to the sampler
+            for (i, r) in rows.enumerated() { rmsnormRows(x + r * dim, model.outputNorm, dim, 1, into: hid + i * dim) }
         } else if wantLast && deferHead {
             rmsnormRows(x + (n - 1) * dim, model.outputNorm, dim, 1, into: headInput.ptr)
         } else if wantLast {

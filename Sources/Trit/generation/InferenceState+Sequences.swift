@@ -21,8 +21,12 @@ extension InferenceState {
     /// in order). `logits` receives one row of vocab floats for each row whose `wantLogits` flag
     /// is set (every row when the flags are nil), in row order. Validated before anything
     /// changes; an abort leaves every sequence as it was.
+    /// `hidden` (instead of `logits`): the normed last hidden state (dim floats) of each such row,
+    /// for the certified head (`sampleCertified`).
     public func decode(_ tokens: UnsafeBufferPointer<Int32>, sequences seqs: UnsafeBufferPointer<Int32>,
-                       wantLogits: UnsafeBufferPointer<Bool>?, logits: UnsafeMutablePointer<Float>?) throws {
+                       wantLogits: UnsafeBufferPointer<Bool>?, logits: UnsafeMutablePointer<Float>?,
+                       hidden: UnsafeMutablePointer<Float>? = nil) throws {
+        let dim = model.config.dim
         let vocab = model.config.vocabSize
         guard tokens.count == seqs.count, !tokens.isEmpty else {
             throw TritError.argument("tokens and sequence ids must be non-empty and of equal length")
@@ -49,7 +53,7 @@ extension InferenceState {
         guard cellsUsed + tokens.count <= cellCapacity else {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; \(tokens.count) more do not fit")
         }
-        guard flagged == 0 || logits != nil else { throw TritError.argument("logits is NULL but rows want logits") }
+        guard flagged == 0 || logits != nil || hidden != nil else { throw TritError.argument("logits is NULL but rows want logits") }
         let past0 = seqPast, hadLogits = hasLogits
         // sequence 0's kept logits describe its last position: appending to it invalidates them
         if added[0] > 0 { hasLogits = false }
@@ -68,7 +72,7 @@ extension InferenceState {
                 }
                 try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: nil, wantLast: false,
                             headRows: UnsafeBufferPointer(start: headRowBuffer, count: nHead),
-                            headOut: logits.map { $0 + outRow * vocab })
+                            headOut: logits.map { $0 + outRow * vocab }, hiddenOut: hidden.map { $0 + outRow * dim })
                 outRow += nHead
                 start += n
             }

@@ -109,7 +109,7 @@ public final class InferenceState {
         rowKV = .allocate(capacity: B)
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
         headInput = try FloatArray(count: c.dim, what: "activations")
-        certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize) : nil
+        certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize, rows: min(nSeq, maxBatch)) : nil
         ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it; optional per-pair divisors (rope_freqs).
@@ -144,7 +144,7 @@ public final class InferenceState {
 
     /// The logits after the last evaluated token ([vocab]); valid until the next evaluate/reset.
     public var lastLogits: UnsafeBufferPointer<Float> {
-        if headPending && hasLogits { exactHead(from: headInput.ptr, into: logitsBuffer.ptr) }
+        if headPending && hasLogits { exactHead(from: headInput.ptr, into: logitsBuffer.ptr); headPending = false }
         return UnsafeBufferPointer(start: logitsBuffer.ptr, count: hasLogits ? model.config.vocabSize : 0)
     }
 

@@ -99,6 +99,7 @@ public final class Engine: @unchecked Sendable {
     var rowTokens: [Int32] = [], rowSeqs: [Int32] = [], rowWant: [Bool] = []
     var rowJob: [Job] = []
     let logits: UnsafeMutablePointer<Float>
+    let hidden: UnsafeMutablePointer<Float>   // certified head: the normed rows to sample from
 
     public init(model: Model, options: Options = Options()) throws {
         guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; the engine needs one") }
@@ -118,6 +119,7 @@ public final class Engine: @unchecked Sendable {
         slotJob = [Job?](repeating: nil, count: options.slots)
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)
+        hidden = .allocate(capacity: options.slots * model.config.dim)
         stats.cellsTotal = state.cellCapacity
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&wake, nil)
@@ -128,6 +130,7 @@ public final class Engine: @unchecked Sendable {
         }, me)
         guard rc == 0 else {
             logits.deallocate()
+            hidden.deallocate()
             throw TritError(.outOfMemory, "cannot start the scheduler thread")
         }
     }
@@ -145,6 +148,7 @@ public final class Engine: @unchecked Sendable {
     deinit {
         shutdown()
         logits.deallocate()
+        hidden.deallocate()
         pthread_mutex_destroy(&lock)
         pthread_cond_destroy(&wake)
     }
@@ -338,7 +342,11 @@ public final class Engine: @unchecked Sendable {
         do {
             try rowTokens.withUnsafeBufferPointer { t in
                 try rowSeqs.withUnsafeBufferPointer { s in
-                    try rowWant.withUnsafeBufferPointer { w in try state.decode(t, sequences: s, wantLogits: w, logits: logits) }
+                    try rowWant.withUnsafeBufferPointer { w in
+                        // certified head: the rows' hidden states; each row's head is computed when sampled
+                        try state.decode(t, sequences: s, wantLogits: w, logits: certified ? nil : logits,
+                                         hidden: certified ? hidden : nil)
+                    }
                 }
             }
         } catch {
@@ -349,19 +357,37 @@ public final class Engine: @unchecked Sendable {
         }
         var done: [Job] = []
         var out = 0
+        let dim = model.config.dim
+        if let cs = state.certified {
+            var n = 0
+            for i in rowTokens.indices where rowWant[i] { n += 1 }
+            if n > 0 { state.certifiedApprox(hidden, rows: n, cs) }   // one int8 head read for every row
+        }
         for i in rowTokens.indices where rowWant[i] {
             let j = rowJob[i], slot = Int(rowSeqs[i])
             let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
-            out += 1
             j.next = nil
-            if sample(j, row, slot: slot, generated: &generated) { done.append(j) }
+            var token: Int32? = nil
+            if let cs = state.certified {
+                let h = hidden + out * dim
+                if j.request.logprobs == 0 { token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out) }
+                if token == nil {   // logprobs, or a chain that needs the whole row
+                    cs.fullSteps += 1
+                    state.exactHead(from: h, into: logits + out * vocab)
+                }
+            }
+            out += 1
+            if sample(j, row, token: token, slot: slot, generated: &generated) { done.append(j) }
         }
         return done
     }
 
-    /// Samples the next token of j and delivers its text; true when the request finished.
-    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, slot: Int, generated: inout Int) -> Bool {
-        let t = j.sampler.sample(row)
+    var certified: Bool { state.certified != nil }
+
+    /// Samples the next token of j (or takes `token`, chosen from `row` by the certified head) and
+    /// delivers its text; true when the request finished.
+    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int) -> Bool {
+        let t = token ?? j.sampler.sample(row)
         let r = j.request
         r.onToken?(t)
         if r.logprobs > 0, let cb = r.onLogprobs { reportLogprobs(t, row, top: r.logprobs, cb) }

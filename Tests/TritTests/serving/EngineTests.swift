@@ -35,7 +35,8 @@ final class EngineTests: XCTestCase {
         return try InferenceState(model: model, nCtx: 256, maxBatch: 16).generate(prompt: prompt, params: p).text
     }
 
-    func runConcurrently(_ model: Model, slots: Int, nBatch: Int, staggerMicros: UInt32) throws -> (Collected, [Int64]) {
+    func runConcurrently(_ model: Model, slots: Int, nBatch: Int, staggerMicros: UInt32,
+                         stats: ((Engine) -> Void)? = nil) throws -> (Collected, [Int64]) {
         var o = Engine.Options()
         o.slots = slots
         o.nCtx = 256
@@ -61,15 +62,26 @@ final class EngineTests: XCTestCase {
         while got.count < ids.count && Date() < deadline { usleep(2000) }
         XCTAssertEqual(got.count, ids.count, "requests did not finish")
         engine.shutdown()
+        stats?(engine)
         return (got, ids)
     }
 
-    func checkInvariance(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `head`: the engine's model's head mode (the texts alone are exact mode's).
+    func checkInvariance(_ path: String, head: Model.HeadMode = .exact, file: StaticString = #filePath, line: UInt = #line) throws {
         let model = try Model.load(path: path)
+        var o = Model.LoadOptions()
+        o.head = head
+        let engineModel = head == .exact ? model : try Model.load(path: path, options: o)
         let reqs = requests(model.tokenizer!)
         let want = try reqs.map { try alone(model, $0.prompt, $0.maxTokens) }
         for (slots, batch, stagger) in [(16, 64, UInt32(0)), (5, 24, UInt32(3000)), (3, 7, UInt32(500))] {
-            let (got, ids) = try runConcurrently(model, slots: slots, nBatch: batch, staggerMicros: stagger)
+            let (got, ids) = try runConcurrently(engineModel, slots: slots, nBatch: batch, staggerMicros: stagger) { e in
+                if head == .certified {   // every token came from the certified head
+                    let s = e.state.certifiedStats!
+                    XCTAssertEqual(s.fullSteps, 0, file: file, line: line)
+                    XCTAssertEqual(s.steps, reqs.reduce(0) { $0 + $1.maxTokens }, file: file, line: line)
+                }
+            }
             for (i, id) in ids.enumerated() {
                 got.lock.lock()
                 let text = got.text[id] ?? [], fin = got.done[id]
@@ -86,6 +98,14 @@ final class EngineTests: XCTestCase {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
         try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path)
+    }
+
+    /// The engine with a certified head: every request's text is exact mode's, alone.
+    func testCertifiedEngineGivesExactModesText() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path, head: .certified)
+        try checkInvariance(Fixtures.root + "/llama-ternary-tiny/hf", head: .certified)
     }
 
     func testBatchInvarianceFixtures() throws {
