@@ -88,6 +88,33 @@ int main(int argc, char **argv) {
     trit_model_free(model);
     EXPECT(trit_model_load(path, NULL, &model), TRIT_OK);
 
+    /* the head mode: a value outside trit_head_mode is refused; certified generates exact mode's text */
+    {
+        trit_model_params hp = trit_model_default_params();
+        trit_model *bad = NULL, *cert = NULL;
+        hp.head = 7;
+        EXPECT(trit_model_load(path, &hp, &bad), TRIT_ERR_ARG);
+        CHECK(bad == NULL && strstr(trit_last_error(), "head") != NULL, "bad head mode named");
+        hp.head = TRIT_HEAD_CERTIFIED;
+        EXPECT(trit_model_load(path, &hp, &cert), TRIT_OK);
+        char text[2][4096];
+        trit_model *ms[2] = {model, cert};
+        for (int i = 0; i < 2; i++) {
+            trit_context *c = NULL;
+            trit_context_params cp = trit_context_default_params();
+            cp.n_ctx = 128;
+            EXPECT(trit_context_create(ms[i], &cp, &c), TRIT_OK);
+            trit_generate_params gp = trit_generate_default_params();
+            gp.max_tokens = 48;
+            gp.ignore_eos = true;
+            text[i][0] = 0;
+            EXPECT(trit_generate(c, "Every morning", &gp, collect, text[i], NULL), TRIT_OK);
+            trit_context_free(c);
+        }
+        CHECK(strlen(text[0]) > 0 && strcmp(text[0], text[1]) == 0, "certified head: exact mode's text (\"%s\" vs \"%s\")", text[0], text[1]);
+        trit_model_free(cert);
+    }
+
     trit_model_info info = {.size = sizeof info};
     EXPECT(trit_model_get_info(NULL, &info), TRIT_ERR_ARG);
     EXPECT(trit_model_get_info(model, NULL), TRIT_ERR_ARG);

@@ -106,3 +106,20 @@ def test_generated_text_continues_the_prompt(model):
     with trit.Engine(model, n_seq=1) as eng:
         assert eng.submit("Every morning the old", max_tokens=6, temperature=0, ignore_eos=True).text() == \
             model.generate("Every morning the old", max_tokens=6, temperature=0, ignore_eos=True)
+
+
+def test_certified_head_gives_exact_modes_text():
+    """head="certified": the text of exact mode (greedy and sampled), logits rows exact; a bad mode is
+    a ValueError before anything loads."""
+    with trit.Model(I2S, n_ctx=128, n_threads=2) as ex, trit.Model(I2S, n_ctx=128, n_threads=2, head="certified") as ce:
+        assert ce.head == "certified" and ex.head == "exact"
+        for kw in [dict(temperature=0), dict(seed=3), dict(top_k=0, top_p=1, min_p=0.2, seed=4)]:
+            a = ex.generate("Every morning", max_tokens=40, ignore_eos=True, **kw)
+            b = ce.generate("Every morning", max_tokens=40, ignore_eos=True, **kw)
+            assert a == b, kw
+        assert list(ex.eval([1, 2, 3])[-1]) == list(ce.eval([1, 2, 3])[-1])
+        with trit.Engine(ce, n_seq=2) as eng:
+            assert eng.submit("Every morning", max_tokens=40, temperature=0, ignore_eos=True).text() == \
+                ex.generate("Every morning", max_tokens=40, temperature=0, ignore_eos=True)
+    with pytest.raises(ValueError, match="head"):
+        trit.Model(I2S, head="fast")

@@ -14,7 +14,10 @@ def main(argv=None):
     ap.add_argument("--parallel", "-np", type=int, default=4, help="requests decoded together (engine slots)")
     ap.add_argument("--ctx-size", "-c", type=int, default=0, help="context per request (0: the model's, at most 4096)")
     ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
-    ap.add_argument("--int8-head", action="store_true", help="int8 output head (faster, logits move by ~1e-2)")
+    ap.add_argument("--head", choices=["exact", "int8", "certified"], default=None,
+                    help="output head: exact (default), int8 (faster, logits move by ~1e-2) or certified "
+                         "(exact mode's tokens at nearly int8's speed; logprobs requests use the exact head)")
+    ap.add_argument("--int8-head", action="store_true", help="the same as --head int8")
     ap.add_argument("--alias", help="model name reported by /v1/models (default: the file name)")
     ap.add_argument("--queue-limit", type=int, default=64, help="waiting requests beyond which the server answers 429")
     ap.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (413 beyond)")
@@ -26,7 +29,7 @@ def main(argv=None):
         sys.exit('trit.server needs its extras: pip install "./Bindings/python[server]"')
     from .app import create_app, ServerSettings
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
-                       int8_head=a.int8_head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
+                       int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
                        cors=a.cors)
     uvicorn.run(create_app(s), host=a.host, port=a.port, log_level="info")
 

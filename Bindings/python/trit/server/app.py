@@ -29,6 +29,7 @@ class ServerSettings:
     n_ctx: int = 0
     threads: int = 0
     int8_head: bool = False
+    head: str = None   # "exact", "int8", "certified" (None: int8 when int8_head, else exact)
     alias: str = None
     queue_limit: int = 64
     max_body: int = 1 << 20
@@ -135,7 +136,7 @@ def create_app(settings: ServerSettings = None):
 
     def load():
         try:
-            m = trit.Model(settings.model, n_ctx=8, n_threads=1, int8_head=settings.int8_head)
+            m = trit.Model(settings.model, n_ctx=8, n_threads=1, int8_head=settings.int8_head, head=settings.head)
             state["engine"] = trit.Engine(m, n_seq=settings.parallel, n_ctx=settings.n_ctx, n_threads=settings.threads,
                                           queue_limit=settings.queue_limit)
             state["model"] = m
