@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""The README's benchmark table: trit on the BitNet b1.58 2B4T shape, exact and --int8-head, and
-bitnet.cpp's llama-bench on the same file, side by side.
+"""The README's benchmark table: trit on the BitNet b1.58 2B4T shape in its head modes (exact, int8,
+certified) and bitnet.cpp's llama-bench on the same file, side by side.
 
-The engines run in alternating rounds (trit exact, trit int8, bitnet.cpp, trit exact, ...) so that
+The engines run in alternating rounds (trit exact, trit int8, trit certified, bitnet.cpp, ...) so that
 a noisy neighbour slows all alike; each test's median is over the samples of all its rounds, and
 the roofline uses the best read-bandwidth probe of the rounds. Ratios are trit / bitnet.cpp on
 medians from the same run.
 
     python3 scripts/bench.py [--model PATH] [--rounds 3] [--reps 3] [--threads 1,2]
-                             [--bitnet-bench PATH/llama-bench] [--kernel avx2]
+                             [--bitnet-bench PATH/llama-bench] [--kernel avx2] [--modes exact,int8,certified]
 
 Without --model it writes the synthetic model with `trit synth --preset 2b4t --type i2_s` into
 ~/.cache/trit-bench (1.18 GB, once). --bitnet-bench is bitnet.cpp's llama-bench (build it with
@@ -25,10 +25,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
 
 
-def run_bench(model, threads, reps, int8, kernel):
-    cmd = [TRIT, "bench", "-m", model, "-p", "128", "-n", "64", "-r", str(reps), "-t", threads, "--json"]
-    if int8:
-        cmd.append("--int8-head")
+def run_bench(model, threads, reps, head, kernel):
+    cmd = [TRIT, "bench", "-m", model, "-p", "128", "-n", "64", "-r", str(reps), "-t", threads, "--json", "--head", head]
     env = dict(os.environ, TRIT_KERNEL=kernel) if kernel else None
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)
@@ -53,6 +51,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--bitnet-bench", help="bitnet.cpp's llama-bench, run on the same file in the same rounds")
     ap.add_argument("--kernel", help="force trit's kernel variant (scalar, avx2, avx512vnni)")
+    ap.add_argument("--modes", default="exact,int8,certified", help="trit's head modes to run")
     a = ap.parse_args()
     if not os.path.exists(TRIT):
         sys.exit("build first: make all")
@@ -66,7 +65,7 @@ def main():
 
     samples, info, peer = {}, {}, {}
     for r in range(a.rounds):
-        for mode in ("exact", "int8", "bitnet.cpp"):
+        for mode in a.modes.split(",") + ["bitnet.cpp"]:
             if mode == "bitnet.cpp":
                 if a.bitnet_bench:
                     print(f"round {r + 1}/{a.rounds}: bitnet.cpp", file=sys.stderr)
@@ -74,12 +73,16 @@ def main():
                         peer.setdefault(k, []).extend(v)
                 continue
             print(f"round {r + 1}/{a.rounds}: {mode}", file=sys.stderr)
-            for row in run_bench(model, a.threads, a.reps, mode == "int8", a.kernel):
+            for row in run_bench(model, a.threads, a.reps, mode, a.kernel):
                 key = (mode, row["test"], row["threads"])
                 samples.setdefault(key, []).extend(row["samples"])
                 prev = info.get(key, {})
                 row["read_bandwidth_gb_per_s"] = max(row["read_bandwidth_gb_per_s"], prev.get("read_bandwidth_gb_per_s", 0))
                 row["peak_rss_bytes"] = max(row["peak_rss_bytes"], prev.get("peak_rss_bytes", 0))
+                # certified: the largest per-round candidate figures, and bytes/token of the last round
+                for c in ("candidates_median", "candidates_p99", "candidates_max", "full_head_steps"):
+                    if c in row:
+                        row[c] = max(row[c], prev.get(c, 0))
                 info[key] = row
 
     print(f"model: {model}; {a.rounds} alternating rounds × {a.reps} runs; median ± stdev of all runs"
@@ -102,6 +105,14 @@ def main():
             cols += ["-", "-", f"{row['read_bandwidth_gb_per_s']:.2f}", "-"]
         cols += [f"{ref:.2f}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
         print("| " + " | ".join(cols) + " |")
+    for threads in sorted({k[2] for k in samples}):
+        tg = {m: statistics.median(v) for (m, t, th), v in samples.items() if t.startswith("tg") and th == threads}
+        if "certified" in tg:
+            row = next(r for (m, t, th), r in info.items() if m == "certified" and t.startswith("tg") and th == threads)
+            vs = "; ".join(f"{tg['certified'] / tg[m]:.2f}× {m}" for m in ("exact", "int8") if m in tg)
+            print(f"certified, {threads} thread(s): {vs}; candidates per token median {row['candidates_median']}, "
+                  f"p99 {row['candidates_p99']}, max {row['candidates_max']} (largest of the rounds); "
+                  f"whole head computed for {row['full_head_steps']} tokens")
     any_row = next(iter(info.values()))
     print(f"load {any_row['load_seconds'] * 1000:.0f} ms, peak RSS {max(r['peak_rss_bytes'] for r in info.values()) / 2**30:.3f} GiB, "
           f"model file {os.path.getsize(model) / 2**30:.3f} GiB, kernels {any_row['kernel']}")

@@ -3,7 +3,7 @@ import TritKernels
 import Glibc
 #endif
 
-/// The certified head's per-state scratch and its counters (docs/formats.md §9).
+/// The certified head's per-state scratch and its counters (docs/formats.md §7).
 final class CertifiedScratch {
     let approx: FloatArray                       // [rows][vocab]: int8 logits of a batch's rows
     let lo, hi, exact, top: FloatArray           // [vocab] each; top: [TK_HEAD_MAX_K]
@@ -117,7 +117,7 @@ extension InferenceState {
         return certifiedIntervals(h, row: 0, cs)
     }
 
-    /// The certified step (docs/formats.md §9), or nil when the sampler's chain needs the whole row
+    /// The certified step (docs/formats.md §7), or nil when the sampler's chain needs the whole row
     /// (or the int8 logits are not finite, or too many rows remain candidates).
     /// `approxRow`: the row of the last `certifiedApprox` that h is (nil: compute it here).
     func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch,
@@ -174,7 +174,7 @@ extension InferenceState {
     }
 }
 
-/// The constants of the bound that are not per row (docs/formats.md §9).
+/// The constants of the bound that are not per row (docs/formats.md §7).
 enum CertifiedHeadBound {
     /// Multiplies |l̂|: the int8 logit's own f32 rounding (int→float, ·scale, ÷s: 3u), the
     /// rounding of l̂ ± e (2u), with room to spare; u = 2^-24.

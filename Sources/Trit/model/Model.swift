@@ -49,7 +49,7 @@ public final class Model: @unchecked Sendable {
         case int8
         /// int8 to find the rows that can still be chosen (a rigorous bound on each logit's error),
         /// then those rows exactly: the tokens of `.exact` at nearly the bytes of `.int8`
-        /// (docs/formats.md §9). Full logit rows (`trit_eval`) stay exact.
+        /// (docs/formats.md §7). Full logit rows (`trit_eval`) stay exact.
         case certified
     }
 

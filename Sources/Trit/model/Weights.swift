@@ -127,7 +127,7 @@ public final class Int8Matrix: @unchecked Sendable {
     public var byteCount: Int { rows * paddedCols + rows * 4 }
 }
 
-/// The certified head's per-row constants (docs/formats.md §9): the exact logit of row r lies within
+/// The certified head's per-row constants (docs/formats.md §7): the exact logit of row r lies within
 /// a[r]·‖h‖₁ + b[r]·ε_a (+ f32 slack) of the int8 one, for any activation row h.
 public final class HeadBounds: @unchecked Sendable {
     let a: FloatArray   // max |W − scale·q| + γ_K · max |W|, rounded up

@@ -64,7 +64,7 @@ public final class Sampler {
     }
 
     /// Samples from the logits of some tokens only (ids ascending): the certified head passes every
-    /// token that can survive the first truncation (docs/formats.md §9), and gets the token `sample`
+    /// token that can survive the first truncation (docs/formats.md §7), and gets the token `sample`
     /// would choose from the full row.
     public func sample(ids cand: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Float>) -> Int32 {
         var count = 0

@@ -1,4 +1,4 @@
-/* The certified head (docs/formats.md §9): the bounds of the exact logits around the int8 ones,
+/* The certified head (docs/formats.md §7): the bounds of the exact logits around the int8 ones,
  * the threshold a row must reach to stay a candidate, and the candidates. Scalar forms; the AVX2
  * forms (x86/head_select_avx2.c) give the same bits. */
 #include <math.h>
@@ -50,7 +50,7 @@ int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *
 }
 
 /* The rounding unit of f32, and the margin every bound is multiplied by: it covers the f32
- * rounding of the few operations that combine the constants at run time (docs/formats.md §9). */
+ * rounding of the few operations that combine the constants at run time (docs/formats.md §7). */
 #define U24 (1.0 / 16777216.0)
 #define MARGIN (1.0 + 1.0 / 524288.0)   /* 1 + 2^-19 */
 

@@ -59,7 +59,7 @@ typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float e
 typedef void (*tk_weight_quantize_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                                       int8_t *out, int64_t Kp, float *scale);
 
-/* The certified head (docs/formats.md §9): each exact logit lies in [lo, hi] around the int8 one.
+/* The certified head (docs/formats.md §7): each exact logit lies in [lo, hi] around the int8 one.
  * lo[r] = l[r] - e[r], hi[r] = l[r] + e[r] with e[r] = a[r]*norm + b[r]*eps + rel*|l[r]| + TK_HEAD_ABS
  * (each step rounded to f32 in that order, no FMA, so every variant gives the same bits).
  * Returns how many l[r] are not finite (then lo/hi mean nothing). */
@@ -110,7 +110,7 @@ void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t r
  * int8 form (q, Kp, scale as tk_quantize_weight_rows made them), for rows [r0, r1):
  *   a[r] ≥ max_k |W[r][k] - scale[r]·q[r][k]| + γ_K · max_k |W[r][k]|   (γ_K = K·u/(1-K·u), u = 2^-24)
  *   b[r] ≥ scale[r] · sum_k |q[r][k]|
- * computed in double and rounded up with a margin (docs/formats.md §9). */
+ * computed in double and rounded up with a margin (docs/formats.md §7). */
 void tk_head_row_bounds(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                         const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_head_row_bounds_par(tk_pool *pool, const void *w, tk_dtype dtype, int64_t K, int64_t rows,

@@ -1,4 +1,4 @@
-/* The certified head's selection steps in AVX2 (docs/formats.md §9): the same bits as the scalar
+/* The certified head's selection steps in AVX2 (docs/formats.md §7): the same bits as the scalar
  * forms in generic/head_select.c. The bound uses the same f32 operations in the same order (no FMA);
  * the k-th largest is a value, found by skipping 8 values at a time that cannot enter the top k. */
 #if defined(__x86_64__)

@@ -3,7 +3,7 @@ import TritKernels
 import XCTest
 @testable import Trit
 
-/// The certified head (docs/formats.md §9): its kernels in every variant against the scalar twins,
+/// The certified head (docs/formats.md §7): its kernels in every variant against the scalar twins,
 /// the bound on random heads and on the fixtures, and the tokens it generates against exact mode.
 final class CertifiedHeadTests: XCTestCase {
     static let bundled = Fixtures.root + "/../../Models/trit-bundled-i2_s.gguf"
