@@ -42,6 +42,9 @@ int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, fl
                               float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *idx);
+void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                               const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 
@@ -50,6 +53,8 @@ int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, floa
                             float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
+void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                             const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                                   int8_t *out, int64_t Kp, float *scale);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,

@@ -139,8 +139,9 @@ public final class HeadBounds: @unchecked Sendable {
         let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
         defer { if let pool { tk_pool_free(pool) } }
+        let fn = try KernelSelection.kernels().pointee.head_row_bounds!
         h8.scales.withUnsafeBufferPointer { sc in
-            tk_head_row_bounds_par(pool, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
+            tk_head_row_bounds_par(pool, fn, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
                                    h8.weights.raw.assumingMemoryBound(to: Int8.self), Int64(h8.paddedCols),
                                    sc.baseAddress, a.ptr, b.ptr)
         }

@@ -1,6 +1,7 @@
 /* The certified head (docs/formats.md §7): the bounds of the exact logits around the int8 ones,
  * the threshold a row must reach to stay a candidate, and the candidates. Scalar forms; the AVX2
  * forms (x86/head_select_avx2.c) give the same bits. */
+#include <float.h>
 #include <math.h>
 #include <stdatomic.h>
 #include "trit_kernels.h"
@@ -61,26 +62,40 @@ static float up(double x) {
     return f;
 }
 
-void tk_head_row_bounds(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                        const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
-    const double gamma = (double)K * U24 / (1.0 - (double)K * U24);
+/* The finishing step shared by the variants: from a row's max |W − c·q| (each difference rounded
+ * once: an FMA), max |W| and Σ|q|. A non-finite row gets the largest constant: always a candidate. */
+void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b) {
+    const double gamma = K * U24 / (1.0 - K * U24);
+    /* err is each |W − c·q| rounded once (≤ u off); MARGIN covers that too */
+    const float av = up(((double)err + gamma * (double)m) * MARGIN);
+    const float bv = up((double)sc * (double)l1 * MARGIN);
+    *a = av <= FLT_MAX ? av : FLT_MAX;
+    *b = bv <= FLT_MAX ? bv : FLT_MAX;
+}
+
+void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                               const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
     for (int64_t r = r0; r < r1; r++) {
         const int8_t *qr = q + r * Kp;
-        const double sc = scale[r];
-        double err = 0, m = 0, l1 = 0;
+        const float sc = scale[r];
+        float err = 0, m = 0;
+        int64_t l1 = 0;
+        int bad = 0;
         for (int64_t k = 0; k < K; k++) {
-            const double x = tk_dense_element(w, dtype, r * K + k);
-            const double d = fabs(x - sc * qr[k]);   /* exact: sc·q has at most 32 significant bits */
+            const float x = tk_dense_element(w, dtype, r * K + k);
+            const float d = fabsf(fmaf(-sc, (float)qr[k], x));
+            bad |= !(d <= FLT_MAX) || !(fabsf(x) <= FLT_MAX);
             err = d > err ? d : err;
-            m = fabs(x) > m ? fabs(x) : m;
-            l1 += qr[k] < 0 ? -qr[k] : qr[k];        /* an integer: exact */
+            m = fabsf(x) > m ? fabsf(x) : m;
+            l1 += qr[k] < 0 ? -qr[k] : qr[k];
         }
-        a[r] = up((err + gamma * m) * MARGIN);
-        b[r] = up(sc * l1 * MARGIN);
+        if (bad) err = INFINITY;
+        tk_head_row_finish(err, m, l1, (double)K, sc, &a[r], &b[r]);
     }
 }
 
 typedef struct {
+    tk_head_row_bounds_fn fn;
     const void *w; tk_dtype dtype; int64_t K, rows;
     const int8_t *q; int64_t Kp; const float *scale; float *a, *b;
     _Atomic int64_t next;
@@ -92,13 +107,13 @@ static void row_bounds_worker(void *p, int ith, int nth) {
     const int64_t step = 256;
     for (int64_t r0; (r0 = atomic_fetch_add(&j->next, step)) < j->rows;) {
         const int64_t r1 = r0 + step < j->rows ? r0 + step : j->rows;
-        tk_head_row_bounds(j->w, j->dtype, j->K, r0, r1, j->q, j->Kp, j->scale, j->a, j->b);
+        j->fn(j->w, j->dtype, j->K, r0, r1, j->q, j->Kp, j->scale, j->a, j->b);
     }
 }
 
-void tk_head_row_bounds_par(tk_pool *pool, const void *w, tk_dtype dtype, int64_t K, int64_t rows,
-                            const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
-    row_bounds_job j = {w, dtype, K, rows, q, Kp, scale, a, b, 0};
+void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void *w, tk_dtype dtype, int64_t K,
+                            int64_t rows, const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
+    row_bounds_job j = {fn, w, dtype, K, rows, q, Kp, scale, a, b, 0};
     tk_pool_run(pool, row_bounds_worker, &j);
 }
 

@@ -70,6 +70,9 @@ typedef int64_t (*tk_head_bounds_fn)(const float *l, const float *a, const float
 typedef float (*tk_kth_largest_fn)(const float *v, int64_t n, int64_t k, float *scratch);
 /* The indices r (ascending) with v[r] >= t, written to idx; returns how many. */
 typedef int64_t (*tk_collect_fn)(const float *v, int64_t n, float t, int32_t *idx);
+/* The certified head's per-row constants (see tk_head_row_bounds_par). */
+typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                                      const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 #define TK_HEAD_ABS 1e-30f      /* covers underflow in the int8 logit's two f32 operations */
 #define TK_HEAD_MAX_K 256
 
@@ -86,6 +89,7 @@ typedef struct tk_kernels {
     tk_head_bounds_fn head_bounds;   /* the certified head's three steps: bit-identical in every variant */
     tk_kth_largest_fn kth_largest;
     tk_collect_fn collect_at_least;
+    tk_head_row_bounds_fn head_row_bounds;   /* at load */
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -110,11 +114,10 @@ void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t r
  * int8 form (q, Kp, scale as tk_quantize_weight_rows made them), for rows [r0, r1):
  *   a[r] ≥ max_k |W[r][k] - scale[r]·q[r][k]| + γ_K · max_k |W[r][k]|   (γ_K = K·u/(1-K·u), u = 2^-24)
  *   b[r] ≥ scale[r] · sum_k |q[r][k]|
- * computed in double and rounded up with a margin (docs/formats.md §7). */
-void tk_head_row_bounds(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                        const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
-void tk_head_row_bounds_par(tk_pool *pool, const void *w, tk_dtype dtype, int64_t K, int64_t rows,
-                            const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+ * each difference rounded once (an FMA), then rounded up with a margin (docs/formats.md §7); a row
+ * with a non-finite weight gets FLT_MAX (always a candidate). Bit-identical in every variant. */
+void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void *w, tk_dtype dtype, int64_t K,
+                            int64_t rows, const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 /* The certified head's per-token numbers for one activation row h (K values) and its int8 form
  * (q, s as tk_quantize_rows made them): *norm ≥ sum_k |h[k]|, *eps ≥ max_k |h[k] - q[k]/s|,
  * computed in double and rounded up. Returns 0 when h is not finite. */

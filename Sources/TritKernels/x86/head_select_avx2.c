@@ -2,6 +2,7 @@
  * forms in generic/head_select.c. The bound uses the same f32 operations in the same order (no FMA);
  * the k-th largest is a value, found by skipping 8 values at a time that cannot enter the top k. */
 #if defined(__x86_64__)
+#include <float.h>
 #include <math.h>
 #include "simd_x86.h"
 #include "../kernels_internal.h"
@@ -64,5 +65,47 @@ TK_AVX2 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int
     for (; r < n; r++)
         if (v[r] >= t) idx[c++] = (int32_t)r;
     return c;
+}
+
+/* The per-row constants at load: the scalar form's arithmetic 8 columns at a time (max and integer
+ * sums are exact; each |W − c·q| is one FMA, as fmaf). */
+__attribute__((target("avx2,fma,f16c"))) void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0,
+                                                                      int64_t r1, const int8_t *q, int64_t Kp,
+                                                                      const float *scale, float *a, float *b) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    const int64_t K8 = K / 8 * 8;
+    for (int64_t r = r0; r < r1; r++) {
+        const int8_t *qr = q + r * Kp;
+        const float sc = scale[r];
+        const __m256 nsc = _mm256_set1_ps(-sc);
+        __m256 ev = _mm256_setzero_ps(), mv = _mm256_setzero_ps(), badv = _mm256_setzero_ps();
+        __m256i lv = _mm256_setzero_si256();
+        for (int64_t k = 0; k < K8; k += 8) {
+            const __m256 x = tk_dense8(w, dtype, r * K + k);
+            const __m256i qi = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(qr + k)));
+            const __m256 d = _mm256_and_ps(_mm256_fmadd_ps(nsc, _mm256_cvtepi32_ps(qi), x), absmask);
+            const __m256 ax = _mm256_and_ps(x, absmask);
+            /* not finite: not <= FLT_MAX (NaN compares false) */
+            badv = _mm256_or_ps(badv, _mm256_cmp_ps(d, fmax, _CMP_NLE_UQ));
+            badv = _mm256_or_ps(badv, _mm256_cmp_ps(ax, fmax, _CMP_NLE_UQ));
+            ev = _mm256_max_ps(ev, d);
+            mv = _mm256_max_ps(mv, ax);
+            lv = _mm256_add_epi32(lv, _mm256_abs_epi32(qi));
+        }
+        float err = tk_hmax_ps(ev), m = tk_hmax_ps(mv);
+        int64_t l1 = tk_hsum_i32(lv);
+        int bad = _mm256_movemask_ps(badv) != 0;
+        for (int64_t k = K8; k < K; k++) {
+            const float x = tk_dense_element(w, dtype, r * K + k);
+            const float d = fabsf(fmaf(-sc, (float)qr[k], x));
+            bad |= !(d <= FLT_MAX) || !(fabsf(x) <= FLT_MAX);
+            err = d > err ? d : err;
+            m = fabsf(x) > m ? fabsf(x) : m;
+            l1 += qr[k] < 0 ? -qr[k] : qr[k];
+        }
+        if (bad) err = INFINITY;
+        tk_head_row_finish(err, m, l1, (double)K, sc, &a[r], &b[r]);
+    }
 }
 #endif

@@ -56,6 +56,36 @@ final class CertifiedHeadTests: XCTestCase {
         }
     }
 
+    /// The per-row constants made at load: every variant gives the scalar's bits (F16, BF16, F32
+    /// heads; widths around the 8-wide step; rows with NaN and infinity get the largest constant).
+    func testRowBoundsVariantsEqualScalar() throws {
+        var rng = Xoshiro256(seed: 4)
+        for (rows, cols) in [(5, 7), (9, 64), (17, 1001), (3, 2560)] {
+            var w = (0..<(rows * cols)).map { _ in Float(rng.nextUnit() * 2 - 1) * (rng.nextUnit() < 0.01 ? 30 : 1) }
+            if rows > 4 { w[cols + 2] = .nan; w[2 * cols + cols - 1] = .infinity }
+            let h = w.map { tk_f32_to_f16($0) }, bf = w.map { UInt16(truncatingIfNeeded: $0.bitPattern >> 16) }
+            for (dtype, data) in [(TK_F32, w.withUnsafeBytes { Array($0) }), (TK_F16, h.withUnsafeBytes { Array($0) }),
+                                  (TK_BF16, bf.withUnsafeBytes { Array($0) })] {
+                let kp = (cols + 127) / 128 * 128
+                var q = [Int8](repeating: 0, count: rows * kp), sc = [Float](repeating: 0, count: rows)
+                data.withUnsafeBytes { tk_quantize_weight_rows($0.baseAddress, dtype, Int64(cols), Int64(rows), &q, Int64(kp), &sc) }
+                func run(_ k: UnsafePointer<tk_kernels>) -> ([Float], [Float]) {
+                    var a = [Float](repeating: 0, count: rows), b = a
+                    data.withUnsafeBytes { k.pointee.head_row_bounds($0.baseAddress, dtype, Int64(cols), 0, Int64(rows), q, Int64(kp), sc, &a, &b) }
+                    return (a, b)
+                }
+                let ref = run(tk_kernels_named("scalar")!)
+                if rows > 4 { XCTAssertEqual(ref.0[1], .greatestFiniteMagnitude); XCTAssertEqual(ref.0[2], .greatestFiniteMagnitude) }
+                XCTAssertTrue(ref.0.allSatisfy { $0 > 0 && $0.isFinite } && ref.1.allSatisfy { $0.isFinite })
+                for name in variantsUnderTest() {
+                    let got = run(tk_kernels_named(name)!)
+                    XCTAssertEqual(got.0.map(\.bitPattern), ref.0.map(\.bitPattern), "\(name) \(dtype) \(rows)x\(cols) a")
+                    XCTAssertEqual(got.1.map(\.bitPattern), ref.1.map(\.bitPattern), "\(name) \(dtype) \(rows)x\(cols) b")
+                }
+            }
+        }
+    }
+
     /// One row of the head computed alone gives the bits it gets in the whole product (one token):
     /// the certified head recomputes single rows and must get exact mode's logits.
     func testDenseRowAloneEqualsWholeProduct() {
