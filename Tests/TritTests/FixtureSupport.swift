@@ -39,6 +39,15 @@ enum Fixtures {
         ("b158-tiny/hf-bf16-online", "b158-tiny/reference-bf16-online.json"),
         ("bitnet-1bitllm-tiny/hf", "bitnet-1bitllm-tiny/reference.json"),
         ("llama-ternary-tiny/hf", "llama-ternary-tiny/reference.json"),
+        // qwen3 with group-scaled linears (docs/formats.md §8), float activations
+        ("qwen3-ternary-tiny/model.q2_0.gguf", "qwen3-ternary-tiny/reference.json"),
+        ("qwen3-ternary-tiny/hf", "qwen3-ternary-tiny/reference.json"),
+        ("qwen3-q1-tiny/model.q1_0.gguf", "qwen3-q1-tiny/reference.json"),
+        ("qwen3-q1-tiny/hf", "qwen3-q1-tiny/reference.json"),
+        ("qwen3-ternary-g128-tiny/model.q2_0.gguf", "qwen3-ternary-g128-tiny/reference.json"),
+        ("qwen3-ternary-g128-tiny/model.pq2_0.gguf", "qwen3-ternary-g128-tiny/reference.json"),
+        ("qwen3-ternary-g128-tiny/model.ptq1_0.gguf", "qwen3-ternary-g128-tiny/reference.json"),
+        ("qwen3-ternary-g128-tiny/hf", "qwen3-ternary-g128-tiny/reference.json"),
     ]
 }
 

@@ -3,6 +3,8 @@
 /// `GGUFFile` resolves 36 to `.i2s` only for files the fork produced.
 public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
     case f32, f16, bf16, f64, q8_0, q6_K, tq1_0, tq2_0, i2s
+    case q1_0, q2_0, pq2_0, ptq1_0   // group-scaled (docs/formats.md §8)
+    case q2_0g128                      // id 42 in the early PrismML files: 128-groups (told by size)
     case i8, i16, i32, i64
     case other(UInt32)   // a valid id this engine does not decode (Q4_K, IQ*, ...)
 
@@ -21,6 +23,10 @@ public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
         case 34: return .tq1_0
         case 35: return .tq2_0
         case 36 where bitnetFork: return .i2s
+        case 41: return .q1_0
+        case 42: return .q2_0
+        case 142: return .pq2_0
+        case 143: return .ptq1_0
         default: return .other(id)
         }
     }
@@ -38,6 +44,10 @@ public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
         case .tq1_0: return (256, 54)
         case .tq2_0: return (256, 66)
         case .i2s: return nil
+        case .q1_0: return (128, 18)
+        case .q2_0: return (64, 18)
+        case .q2_0g128, .pq2_0: return (128, 34)
+        case .ptq1_0: return (128, 28)
         case .other(let id):
             // Sizes of the other common ggml types, so a file holding them can still be listed.
             switch id {
@@ -78,6 +88,11 @@ public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
         case .f64: return "F64"
         case .q8_0: return "Q8_0"
         case .q6_K: return "Q6_K"
+        case .q1_0: return "Q1_0"
+        case .q2_0: return "Q2_0"
+        case .q2_0g128: return "Q2_0 (early PrismML layout)"
+        case .pq2_0: return "PQ2_0"
+        case .ptq1_0: return "PTQ1_0"
         case .tq1_0: return "TQ1_0"
         case .tq2_0: return "TQ2_0"
         case .i2s: return "I2_S"

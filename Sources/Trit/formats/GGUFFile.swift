@@ -18,6 +18,8 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensorIndex: [String: Int]
     public let alignment: Int
     public let dataOffset: Int
+    /// Type-42 tensors read as the early PrismML layout (128-groups), from their data size.
+    public let legacyQ2Tensors: [String]
 
     public var path: String { file.path }
 
@@ -101,10 +103,33 @@ public final class GGUFFile: @unchecked Sendable {
         let dataStart = (headerEnd + align - 1) / align * align
         dataOffset = dataStart
 
+        // Type 42 has two layouts (docs/formats.md §8.5): told apart by the bytes up to the next tensor
+        let sortedRel = raws.map { $0.rel }.sorted()
+        func room(after rel: UInt64) -> Int {
+            var lo = 0, hi = sortedRel.count
+            while lo < hi { let m = (lo + hi) / 2; if sortedRel[m] <= rel { lo = m + 1 } else { hi = m } }
+            return lo < sortedRel.count ? Int(sortedRel[lo] - rel) : file.size - dataStart - Int(rel)
+        }
+        var legacy: [String] = []
+
         var infos: [TensorInfo] = []
         var index: [String: Int] = [:]
         for raw in raws {
-            let type = GGMLType.from(id: raw.typeID, bitnetFork: bitnetFork)
+            var type = GGMLType.from(id: raw.typeID, bitnetFork: bitnetFork)
+            if type == .q2_0 && raw.rel <= UInt64(Int.max / 2) {
+                let g64 = try GGMLType.q2_0.byteSize(raw.shape, name: raw.name) ?? 0
+                let g128 = raw.shape[0] % 128 == 0 ? try GGMLType.q2_0g128.byteSize(raw.shape, name: raw.name) : nil
+                let have = room(after: raw.rel)
+                func fits(_ n: Int) -> Bool { have == n || have == (n + align - 1) / align * align }
+                switch (fits(g64), g128.map(fits) ?? false) {
+                case (true, _): break   // upstream's 64-groups (also when too small to tell)
+                case (false, true):
+                    type = .q2_0g128
+                    legacy.append(raw.name)
+                case (false, false):
+                    throw TritError.format("\(path): tensor \(raw.name) (type 42, shape \(raw.shape)) has \(have) bytes of data, which matches neither Q2_0 layout (64-groups: \(g64) bytes; 128-groups: \(g128.map(String.init) ?? "impossible, the width is not a multiple of 128"))")
+                }
+            }
             guard raw.rel % UInt64(align) == 0 else {
                 throw TritError.format("\(path): tensor \(raw.name) offset \(raw.rel) is not a multiple of the alignment \(align)")
             }
@@ -123,6 +148,7 @@ public final class GGUFFile: @unchecked Sendable {
         }
         tensors = infos
         tensorIndex = index
+        legacyQ2Tensors = legacy
     }
 
     public func tensor(_ name: String) -> TensorInfo? {

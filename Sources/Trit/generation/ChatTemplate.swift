@@ -4,6 +4,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     case bitnet    // 2B4T: "Role: content<|eot_id|>" … "Assistant: "
     case llama3    // <|start_header_id|>role<|end_header_id|>\n\ncontent<|eot_id|>
     case plain     // "Role: content\n" … "Assistant:"
+    case chatml    // Qwen3: <|im_start|>role\ncontent<|im_end|>\n … "<|im_start|>assistant\n" (<think> passes through)
 
     public struct Message: Sendable {
         public var role: String
@@ -17,6 +18,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         let hasEOT = tok.id(of: "<|eot_id|>") != nil
         if model.config.architecture.hasPrefix("bitnet"), hasEOT { return .bitnet }
         if hasEOT, tok.id(of: "<|start_header_id|>") != nil { return .llama3 }
+        if tok.id(of: "<|im_start|>") != nil, tok.id(of: "<|im_end|>") != nil { return .chatml }
         return .plain
     }
 
@@ -34,6 +36,9 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
         case .llama3:
             for m in messages { s += "<|start_header_id|>\(m.role)<|end_header_id|>\n\n\(m.content)<|eot_id|>" }
             if addGenerationPrompt { s += "<|start_header_id|>assistant<|end_header_id|>\n\n" }
+        case .chatml:
+            for m in messages { s += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+            if addGenerationPrompt { s += "<|im_start|>assistant\n" }
         case .plain:
             for m in messages { s += "\(role(m.role)): \(m.content)\n" }
             if addGenerationPrompt { s += "Assistant:" }

@@ -42,6 +42,11 @@ extension InferenceState {
             linear(w.wq, xb, n: n, into: q, quantizedKp: qa)
             linear(w.wk, xb, n: n, into: k, quantizedKp: qa)
             linear(w.wv, xb, n: n, into: v, quantizedKp: qa)
+            // qwen3: each head of q and k normed over head_dim before the rotation
+            if let qn = w.qNorm, let kn = w.kNorm {
+                rmsnormRows(q, qn, hd, n * c.nHeads, into: q)
+                rmsnormRows(k, kn, hd, n * c.nKVHeads, into: k)
+            }
             for t in 0..<n {
                 let pos = rowPos[t]
                 for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }

@@ -1,6 +1,5 @@
 /// Builds a Model from a GGUF file (docs/formats.md §1.6, §2, §3).
 enum GGUFModelLoader {
-    static let supportedArchitectures = ["bitnet-b1.58", "bitnet-25", "bitnet", "llama"]
 
     static func load(path: String, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         try load(try GGUFFile(path: path), progress: progress)
@@ -11,8 +10,12 @@ enum GGUFModelLoader {
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
         }
-        guard supportedArchitectures.contains(arch) else {
-            throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(supportedArchitectures.joined(separator: ", ")))")
+        guard let spec = Architecture.named(arch) else {
+            throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(Architecture.names))")
+        }
+        // Ternary-Bonsai-2's Hadamard-folded weights need a transform trit does not apply yet
+        if let k = g.metadataOrder.first(where: { $0.hasPrefix("prism.hadamard.") }) {
+            throw TritError.unsupported("\(path): metadata \(k): Hadamard-folded weights (Ternary-Bonsai-2) are not supported yet; without the transform the model would produce garbage")
         }
         func int(_ k: String, default d: Int? = nil) throws -> Int {
             let key = "\(arch).\(k)"
@@ -31,19 +34,19 @@ enum GGUFModelLoader {
         }
         let dim = try int("embedding_length")
         let nHeads = try int("attention.head_count")
-        guard nHeads > 0, dim % nHeads == 0 else {
+        let hasKeyLength = g.metadata["\(arch).attention.key_length"] != nil
+        guard nHeads > 0, dim % nHeads == 0 || hasKeyLength else {
             throw TritError.format("\(path): \(arch).embedding_length \(dim) is not a multiple of attention.head_count \(nHeads)")
         }
         let embd = g.tensor("token_embd.weight")
         let vocabFromTensor = embd?.shape.count == 2 ? embd!.shape[1] : nil
-        let isBitnet = arch != "llama"
         // trit's FP twins (Examples/train) keep float linears in a bitnet architecture
         let denseLinears = g.metadata["trit.dense_linears"]?.bool == true
         var cfg = ModelConfig(
             architecture: arch,
-            activation: arch.hasPrefix("bitnet-") ? .relu2 : .silu,
-            subNorms: isBitnet,
-            rope: isBitnet ? .neox : .adjacent,
+            activation: spec.activation,
+            subNorms: spec.subNorms,
+            rope: spec.ggufRoPE,
             dim: dim,
             ffnDim: try int("feed_forward_length"),
             nLayers: try int("block_count"),
@@ -53,8 +56,9 @@ enum GGUFModelLoader {
             vocabSize: try int("vocab_size", default: vocabFromTensor ?? g.metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0),
             contextLength: try int("context_length", default: 2048),
             ropeTheta: try float("rope.freq_base", default: 10000),
-            normEps: try float("attention.layer_norm_rms_epsilon", default: 1e-5),
+            normEps: try float("attention.layer_norm_rms_epsilon", default: spec.defaultNormEps),
             tiedEmbeddings: g.tensor("output.weight") == nil)
+        cfg.qkNorm = spec.qkNorm
         var keys = ModelConfig.KeyNames()
         keys.dim = "\(arch).embedding_length"; keys.ffnDim = "\(arch).feed_forward_length"
         keys.nLayers = "\(arch).block_count"; keys.nHeads = "\(arch).attention.head_count"
@@ -62,9 +66,13 @@ enum GGUFModelLoader {
         keys.contextLength = "\(arch).context_length"; keys.ropeTheta = "\(arch).rope.freq_base"
         keys.normEps = "\(arch).attention.layer_norm_rms_epsilon"
         keys.headDim = "head size (\(arch).embedding_length / attention.head_count)"
-        if g.metadata["\(arch).attention.key_length"] != nil {
+        if hasKeyLength {
             cfg.headDim = try int("attention.key_length")
             keys.headDim = "\(arch).attention.key_length"
+            let vl = try int("attention.value_length", default: cfg.headDim)
+            guard vl == cfg.headDim else {
+                throw TritError.unsupported("\(path): \(arch).attention.value_length \(vl) differs from attention.key_length \(cfg.headDim)")
+            }
         }
         try cfg.validate(origin: path, keys: keys)
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
@@ -86,7 +94,12 @@ enum GGUFModelLoader {
         }
         func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
             let t = try raw(name)
-            if case .ggml(let type) = t.encoding, !isBitnet || denseLinears, t.floatKind != nil || type == .q8_0 || type == .q6_K {
+            guard case .ggml(let type) = t.encoding else { throw t.fail("is not a GGUF tensor") }
+            if GroupScaled.geometry(type) != nil {
+                // group-scaled (Bonsai): code·d as stored, with float activations (the exact path)
+                return .dense(try GroupScaled.dense(t, type: type, rows: rows, cols: cols))
+            }
+            if spec.linears == .asStored || denseLinears, t.floatKind != nil || type == .q8_0 || type == .q6_K {
                 // `llama` with float linears: the FP16 baseline, run densely.
                 return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
             }
@@ -109,7 +122,9 @@ enum GGUFModelLoader {
                 gate: try linear(p + "ffn_gate.weight", rows: cfg.ffnDim, cols: dim),
                 up: try linear(p + "ffn_up.weight", rows: cfg.ffnDim, cols: dim),
                 down: try linear(p + "ffn_down.weight", rows: dim, cols: cfg.ffnDim),
-                ffnSubNorm: cfg.subNorms ? try vector(p + "ffn_sub_norm.weight", cfg.ffnDim) : nil))
+                ffnSubNorm: cfg.subNorms ? try vector(p + "ffn_sub_norm.weight", cfg.ffnDim) : nil,
+                qNorm: cfg.qkNorm ? try vector(p + "attn_q_norm.weight", cfg.headDim) : nil,
+                kNorm: cfg.qkNorm ? try vector(p + "attn_k_norm.weight", cfg.headDim) : nil))
             try progress.layer(l, of: cfg.nLayers)
         }
         let ropeFreqs = g.tensor("rope_freqs.weight") != nil ? try vector("rope_freqs.weight", cfg.headDim / 2) : nil
@@ -120,7 +135,13 @@ enum GGUFModelLoader {
             meta.append((k, g.metadata[k]!.summary))
         }
         // The file type: the type of the first ternary linear.
-        let ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
+        var ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
+        if let t = g.tensor("blk.0.attn_q.weight"), let (grp, _) = GroupScaled.geometry(t.type) {
+            ft = "\(t.type.description), groups of \(grp)"
+        }
+        if !g.legacyQ2Tensors.isEmpty {
+            meta.append(("warning", "\(g.legacyQ2Tensors.count) type-42 tensors read as the early PrismML Q2_0 layout (128-groups), from their data sizes"))
+        }
         return Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: try vector("output_norm.weight", dim),
                      output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])

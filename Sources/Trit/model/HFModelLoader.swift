@@ -23,13 +23,15 @@ enum HFModelLoader {
             return Float(x)
         }
         let archName = config["architectures"]?.array?.first?.string ?? ""
-        let supported = ["BitNetForCausalLM", "BitnetForCausalLM", "LlamaForCausalLM"]
-        guard supported.contains(archName) else {
-            throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(supported.joined(separator: ", ")))")
-        }
         let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
+        guard let spec = Architecture.huggingFace(archName, activation: act) else {
+            throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
+        }
         guard act == "relu2" || act == "silu" else {
             throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported (relu2 or silu)")
+        }
+        if config["attention_bias"]?.bool == true {
+            throw TritError.unsupported("\(configPath): attention_bias = true is not supported")
         }
         if let rs = config["rope_scaling"], !rs.isNull {
             throw TritError.unsupported("\(configPath): rope_scaling is not supported")
@@ -53,8 +55,8 @@ enum HFModelLoader {
             storage = .dense     // trit's full-precision twin of a BitNet model (Examples/train)
         } else if config["weight_bits"]?.int == 1 {
             storage = .masters   // 1bitLLM: fp16 latent weights quantized on the fly
-        } else if archName == "LlamaForCausalLM" {
-            storage = .dense     // a full-precision Llama: the FP16 baseline
+        } else if spec.linears == .asStored {
+            storage = .dense     // a full-precision Llama or Qwen3: run as stored (float activations)
         } else {
             storage = .masters
         }
@@ -67,7 +69,7 @@ enum HFModelLoader {
         let tensors = try TensorSet(folder: folder)
         let hasLMHead = tensors.has("lm_head.weight")
         var cfg = ModelConfig(
-            architecture: archName == "LlamaForCausalLM" ? "llama" : (act == "relu2" ? "bitnet-b1.58" : "bitnet"),
+            architecture: spec.name,
             activation: act == "relu2" ? .relu2 : .silu,
             subNorms: tensors.has("model.layers.0.self_attn.attn_sub_norm.weight") || tensors.has("model.layers.0.self_attn.inner_attn_ln.weight"),
             rope: .neox,
@@ -82,6 +84,7 @@ enum HFModelLoader {
             ropeTheta: try float("rope_theta", default: 10000),
             normEps: try float("rms_norm_eps", default: 1e-6),
             tiedEmbeddings: !hasLMHead)
+        cfg.qkNorm = spec.qkNorm
         if config["tie_word_embeddings"]?.bool == false && !hasLMHead {
             throw TritError.format("\(folder): tie_word_embeddings is false but there is no lm_head.weight tensor")
         }
@@ -141,7 +144,9 @@ enum HFModelLoader {
                 gate: try linear(p + "mlp.gate_proj", rows: cfg.ffnDim, cols: dim),
                 up: try linear(p + "mlp.up_proj", rows: cfg.ffnDim, cols: dim),
                 down: try linear(p + "mlp.down_proj", rows: dim, cols: cfg.ffnDim),
-                ffnSubNorm: try subNorm(l, "mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", cfg.ffnDim)))
+                ffnSubNorm: try subNorm(l, "mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", cfg.ffnDim),
+                qNorm: cfg.qkNorm ? try vector(p + "self_attn.q_norm.weight", cfg.headDim) : nil,
+                kNorm: cfg.qkNorm ? try vector(p + "self_attn.k_norm.weight", cfg.headDim) : nil))
             try progress.layer(l, of: cfg.nLayers)
         }
         let tokenizer = try HFTokenizerLoader.loadIfPresent(folder: folder, config: config)

@@ -6,7 +6,7 @@ public struct ModelConfig: Sendable {
         case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
     }
 
-    public var architecture: String      // as named in the file: bitnet-b1.58, bitnet-25, bitnet, llama
+    public var architecture: String      // Architecture.name: bitnet-b1.58, bitnet-25, bitnet, llama, qwen3
     public var activation: Activation
     public var subNorms: Bool
     public var rope: RoPEStyle
@@ -21,6 +21,8 @@ public struct ModelConfig: Sendable {
     public var ropeTheta: Float
     public var normEps: Float
     public var tiedEmbeddings: Bool
+    /// Per-head RMSNorm of q and k after the projections, before RoPE (qwen3).
+    public var qkNorm = false
 
     public var qDim: Int { nHeads * headDim }
     public var kvDim: Int { nKVHeads * headDim }

@@ -98,6 +98,8 @@ public struct LayerWeights: Sendable {
     public var up: Linear                  // [ffn × dim]
     public var down: Linear                // [dim × ffn]
     public var ffnSubNorm: [Float]?        // [ffn], before down (bitnet families)
+    public var qNorm: [Float]? = nil       // [headDim], per-head norm of q before RoPE (qwen3)
+    public var kNorm: [Float]? = nil       // [headDim], the same for k
 }
 
 /// The optional int8 output head (per-row absmax int8, rows padded with zeros to a multiple of

@@ -13,6 +13,9 @@ final class FixtureLogitsTests: XCTestCase {
     /// What trit measures on every strict-tier file in every kernel variant (at most 8.3e-7):
     /// asserted too, so the README's "within 1e-6" is a tested claim and a regression shows.
     static let measured: Float = 1e-6
+    /// The same for the qwen3 files (float activations through 4 layers of dense products: 1.1-1.9e-6
+    /// measured in every variant; the fixture README's own fp32 forward lands 1.0-1.4e-6 away).
+    static let measuredQwen3: Float = 2.5e-6
 
     func run(_ modelPath: String, _ refPath: String, kernel: String? = nil) throws -> Result {
         let ref = try Fixtures.reference(refPath)
@@ -63,6 +66,7 @@ final class FixtureLogitsTests: XCTestCase {
     }
 
     func check(_ i: Int, kernel: String? = nil, allowFlip: Bool = false) throws {
+        let measured = Fixtures.cases[i].model.hasPrefix("qwen3") ? Self.measuredQwen3 : Self.measured
         let (m, r) = Fixtures.cases[i]
         let res = try run(m, r, kernel: kernel)
         print("fixture \(m) [\(kernel ?? "auto")]: max |Δlogit| = \(res.maxAbs), greedy match \(res.greedyMatch)/32 (required \(res.greedyRequired))")
@@ -71,7 +75,7 @@ final class FixtureLogitsTests: XCTestCase {
             XCTAssertTrue(res.argmaxOK, "\(m): argmax differs at a position with margin ≥ 0.2")
         } else {
             XCTAssertLessThanOrEqual(res.maxAbs, Self.strict, m)
-            XCTAssertLessThanOrEqual(res.maxAbs, Self.measured, "\(m) [\(kernel ?? "auto")]: above the measured bound")
+            XCTAssertLessThanOrEqual(res.maxAbs, measured, "\(m) [\(kernel ?? "auto")]: above the measured bound")
         }
         XCTAssertGreaterThanOrEqual(res.greedyMatch, res.greedyRequired, m)
     }
@@ -85,6 +89,20 @@ final class FixtureLogitsTests: XCTestCase {
     func testB158HFBF16Online() throws { try check(6, allowFlip: true) }
     func testBitnet1bitLLM() throws { try check(7, allowFlip: true) }
     func testLlamaTernary() throws { try check(8) }
+
+    func testQwen3Q2_0() throws { try check(9) }
+    func testQwen3HF() throws { try check(10) }
+    func testQwen3Q1_0() throws { try check(11) }
+    func testQwen3Q1HF() throws { try check(12) }
+    func testQwen3G128AsQ2_0() throws { try check(13) }
+    func testQwen3PQ2_0() throws { try check(14) }
+    func testQwen3PTQ1_0() throws { try check(15) }
+    func testQwen3G128HF() throws { try check(16) }
+
+    /// Every qwen3 file in every kernel variant (float activations: the dense kernels).
+    func testQwen3EveryKernelVariant() throws {
+        for k in variantsUnderTest() { for i in 9...16 { try check(i, kernel: k) } }
+    }
 
     /// Every kernel variant this CPU has gives the reference logits (I2_S in place and TQ1_0 repacked).
     func testEveryKernelVariant() throws {

@@ -1,0 +1,97 @@
+import TritKernels
+
+/// The group-scaled 2-bit and 1-bit GGUF types of the Bonsai / Ternary-Bonsai models (docs/formats.md
+/// §8): one fp16 scale d per group of G consecutive weights of a row.
+///   Q1_0   (41, G 128, 18 B): fp16 d, qs[16]; bit j (LSB first) set → +d, clear → −d
+///   Q2_0   (42, G 64, 18 B):  fp16 d, qs[16]; code c = 2 bits (lowest first) → (c − 1)·d, so c = 3 is +2d
+///   legacy Q2_0 (42, G 128, 34 B) and PQ2_0 (142): the same codec with 128-groups, qs[32]
+///   PTQ1_0 (143, G 128, 28 B): qs[24], qh[2], fp16 d (scale last); base-3 trits, t·d
+enum GroupScaled {
+    /// (group, block bytes) of a group-scaled type, nil for any other.
+    static func geometry(_ t: GGMLType) -> (group: Int, bytes: Int)? {
+        switch t {
+        case .q1_0: return (128, 18)
+        case .q2_0: return (64, 18)
+        case .q2_0g128, .pq2_0: return (128, 34)
+        case .ptq1_0: return (128, 28)
+        default: return nil
+        }
+    }
+
+    /// The fp16 scale of block `blk` (its byte offset in the block differs by type).
+    @inline(__always)
+    static func scaleBits(_ b: UnsafeRawBufferPointer, _ type: GGMLType, block o: Int) -> UInt16 {
+        b.loadUnaligned(fromByteOffset: type == .ptq1_0 ? o + 26 : o, as: UInt16.self)
+    }
+
+    /// The G codes of one block as small integers (the weight is code · d): −1/+1 for Q1_0,
+    /// −1...+2 for the 2-bit types, −1...+1 for PTQ1_0.
+    static func codes(_ b: UnsafeRawBufferPointer, _ type: GGMLType, block o: Int, into c: UnsafeMutablePointer<Int8>) {
+        switch type {
+        case .q1_0:
+            for j in 0..<128 { c[j] = (b[o + 2 + j / 8] >> UInt8(j % 8)) & 1 == 1 ? 1 : -1 }
+        case .q2_0:
+            for j in 0..<64 { c[j] = Int8((b[o + 2 + j / 4] >> UInt8(2 * (j % 4))) & 3) - 1 }
+        case .q2_0g128, .pq2_0:
+            for j in 0..<128 { c[j] = Int8((b[o + 2 + j / 4] >> UInt8(2 * (j % 4))) & 3) - 1 }
+        case .ptq1_0:
+            // trit n of a byte: ((uint8)(byte·3^n)·3) >> 8, minus 1 (TQ1_0's codec); value → (byte, n)
+            // mapping of docs/formats.md §8.4: 0..79 in qs[0..16) × 5, 80..119 in qs[16..24) × 5,
+            // 120..127 in qh[0..2) × 4
+            let pow3: [UInt8] = [1, 3, 9, 27, 81]
+            @inline(__always) func trit(_ byte: UInt8, _ n: Int) -> Int8 {
+                let q = byte &* pow3[n]
+                return Int8((UInt16(q) * 3) >> 8) - 1
+            }
+            for v in 0..<80 { c[v] = trit(b[o + v % 16], v / 16) }
+            for v in 80..<120 { c[v] = trit(b[o + 16 + (v - 80) % 8], (v - 80) / 8) }
+            for v in 120..<128 { c[v] = trit(b[o + 24 + (v - 120) % 2], (v - 120) / 2) }
+        default:
+            break
+        }
+    }
+
+    /// The tensor as a dense F16 matrix (rows × cols), weights code·d. Exact: code·d is a multiple of
+    /// an fp16 value by −1, 0, 1 or 2 (F32 is used if a doubled scale would overflow fp16). The
+    /// float-activation path: the kernels multiply f32 activations with these weights.
+    static func dense(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> DenseMatrix {
+        guard let (g, bb) = geometry(type) else { throw t.fail("type \(type) is not group-scaled") }
+        try t.requireShape([cols, rows])
+        guard cols % g == 0 else {
+            throw t.fail("row width \(cols) is not a multiple of the \(type) group size \(g)")
+        }
+        let blocksPerRow = cols / g
+        let nBlocks = try checkedMul(rows, blocksPerRow, t.name)
+        guard t.bytes.count >= (try checkedMul(nBlocks, bb, t.name)) else {
+            throw t.fail("\(t.bytes.count) bytes, \(type) needs \(nBlocks * bb)")
+        }
+        // every scale must be a finite number; a doubled one must fit fp16 for the F16 form
+        var f16 = true
+        for blk in 0..<nBlocks {
+            let bits = scaleBits(t.bytes, type, block: blk * bb)
+            let d = tk_f16_to_f32(bits)
+            guard d.isFinite else {
+                throw t.fail("block \(blk) (row \(blk / blocksPerRow), group \(blk % blocksPerRow)) has scale \(d); a scale must be a finite number")
+            }
+            if abs(d) > 32000 { f16 = false }
+        }
+        let n = try checkedMul(rows, cols, t.name)
+        let buf = try AlignedBuffer(byteCount: try checkedMul(n, f16 ? 2 : 4, t.name), what: "tensor \(t.name)")
+        var c = [Int8](repeating: 0, count: g)
+        c.withUnsafeMutableBufferPointer { cp in
+            for blk in 0..<nBlocks {
+                let o = blk * bb
+                let d = tk_f16_to_f32(scaleBits(t.bytes, type, block: o))
+                codes(t.bytes, type, block: o, into: cp.baseAddress!)
+                if f16 {
+                    let out = buf.raw.assumingMemoryBound(to: UInt16.self) + blk * g
+                    for j in 0..<g { out[j] = tk_f32_to_f16(Float(cp[j]) * d) }
+                } else {
+                    let out = buf.floats() + blk * g
+                    for j in 0..<g { out[j] = Float(cp[j]) * d }
+                }
+            }
+        }
+        return DenseMatrix(rows: rows, cols: cols, dtype: f16 ? TK_F16 : TK_F32, data: buf.raw, owner: buf)
+    }
+}

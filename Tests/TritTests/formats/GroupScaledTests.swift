@@ -1,0 +1,177 @@
+import Foundation
+import TritKernels
+import XCTest
+@testable import Trit
+
+/// The group-scaled types (docs/formats.md §8): the spec's worked examples decoded value by value
+/// (Q2_0's code 3 is +2), the early PrismML type-42 layout told apart by size and loaded as the
+/// same function, and every bad input the issue names as a clear error.
+final class GroupScaledTests: XCTestCase {
+    /// `bytes` as a tensor in a mapped file, as a loader sees it.
+    func tensor(_ bytes: [UInt8], _ type: GGMLType, shape: [Int]) throws -> RawTensor {
+        let path = NSTemporaryDirectory() + "trit-gs-t-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let f = try MappedFile(path: path)
+        return RawTensor(name: "t", origin: "test", shape: shape, encoding: .ggml(type),
+                         bytes: try f.bytes(0, bytes.count, what: "t"), file: f)
+    }
+
+    func decode(_ bytes: [UInt8], _ type: GGMLType, cols: Int) throws -> [Float] {
+        let t = try tensor(bytes, type, shape: [cols, 1])
+        let d = try GroupScaled.dense(t, type: type, rows: 1, cols: cols)
+        var out = [Float](repeating: 0, count: cols)
+        d.row(0, into: &out)
+        return out
+    }
+
+    func testQ2_0WorkedExampleWithCode3AsPlus2() throws {
+        let b: [UInt8] = [0x66, 0x26, 0xE4, 0x85] + [UInt8](repeating: 0x55, count: 14)
+        let d: Float = 0.024993896484375
+        let w = try decode(b, .q2_0, cols: 64)
+        XCTAssertEqual(Array(w[0..<8]), [-d, 0, d, 2 * d, 0, 0, -d, d])
+        XCTAssertTrue(w[8...].allSatisfy { $0 == 0 })
+        // the same codec with 128-groups (PQ2_0 and the early type-42 layout)
+        let b128: [UInt8] = [0x66, 0x26, 0xE4] + [UInt8](repeating: 0x55, count: 30) + [0xFF]
+        for t in [GGMLType.pq2_0, .q2_0g128] {
+            let v = try decode(b128, t, cols: 128)
+            XCTAssertEqual(Array(v[0..<4]), [-d, 0, d, 2 * d], "\(t)")
+            XCTAssertEqual(Array(v[124..<128]), [2 * d, 2 * d, 2 * d, 2 * d], "\(t)")
+        }
+    }
+
+    func testQ1_0WorkedExample() throws {
+        var b: [UInt8] = [0x1F, 0x25, 0x0D, 0x02] + [UInt8](repeating: 0, count: 13) + [0x80]
+        XCTAssertEqual(b.count, 18)
+        let d: Float = 0.0200042724609375
+        let w = try decode(b, .q1_0, cols: 128)
+        for j in 0..<128 { XCTAssertEqual(w[j], [0, 2, 3, 9, 127].contains(j) ? d : -d, "value \(j)") }
+        b[2] = 0xFF
+        XCTAssertEqual(Array(try decode(b, .q1_0, cols: 128)[0..<8]), [Float](repeating: d, count: 8))
+    }
+
+    func testPTQ1_0WorkedExampleScaleLast() throws {
+        let b: [UInt8] = [0xB9, 0x2B] + [UInt8](repeating: 0x80, count: 14) + [0xD5] + [UInt8](repeating: 0x80, count: 7)
+            + [0x2A, 0xD7, 0x66, 0x26]
+        XCTAssertEqual(b.count, 28)
+        let d: Float = 0.024993896484375
+        let w = try decode(b, .ptq1_0, cols: 128)
+        let want: [Int: Float] = [0: d, 1: -d, 16: -d, 80: d, 120: -d, 121: d, 127: d]
+        for j in 0..<128 { XCTAssertEqual(w[j], want[j] ?? 0, "value \(j)") }
+    }
+
+    /// Two rows of two groups: each group's scale applies to its own weights only.
+    func testGroupsOfARowHaveTheirOwnScales() throws {
+        func block(_ scale: Float, _ code: UInt8) -> [UInt8] {
+            let h = tk_f32_to_f16(scale)
+            return [UInt8(h & 0xFF), UInt8(h >> 8)] + [UInt8](repeating: code, count: 16)
+        }
+        let bytes = block(0.5, 0xAA) + block(2, 0x00) + block(-1, 0xFF) + block(0.25, 0x55)
+        let t = try tensor(bytes, .q2_0, shape: [128, 2])
+        let m = try GroupScaled.dense(t, type: .q2_0, rows: 2, cols: 128)
+        var r0 = [Float](repeating: 0, count: 128), r1 = r0
+        m.row(0, into: &r0); m.row(1, into: &r1)
+        XCTAssertTrue(r0[0..<64].allSatisfy { $0 == 0.5 } && r0[64...].allSatisfy { $0 == -2 })
+        XCTAssertTrue(r1[0..<64].allSatisfy { $0 == -2 } && r1[64...].allSatisfy { $0 == 0 })
+    }
+
+    // MARK: files
+
+    static let g128 = Fixtures.root + "/qwen3-ternary-g128-tiny/"
+
+    /// Bytes of a fixture with edits applied: (find, replace) pairs, each found exactly where the
+    /// header says (the first occurrence at or after `from`).
+    func edited(_ path: String, _ edits: [(find: [UInt8], replace: [UInt8])], all: Bool = false) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        for (f, r) in edits {
+            precondition(f.count == r.count)
+            var i = 0, found = 0
+            let header = min(bytes.count, 1 << 20)
+            while i + f.count <= header {
+                if Array(bytes[i..<(i + f.count)]) == f {
+                    bytes.replaceSubrange(i..<(i + f.count), with: r)
+                    found += 1
+                    if !all { break }
+                    i += f.count
+                } else { i += 1 }
+            }
+            XCTAssertGreaterThan(found, 0, "pattern not found in \(path)")
+        }
+        let out = NSTemporaryDirectory() + "trit-gs-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).gguf"
+        try Data(bytes).write(to: URL(fileURLWithPath: out))
+        addTeardownBlock { unlink(out) }
+        return out
+    }
+
+    /// The type field of every tensor info of `from` rewritten to `to` (name, dims, type, offset).
+    func retyped(_ path: String, from: UInt32, to: UInt32) throws -> String {
+        let g = try GGUFFile(path: path)
+        var edits: [(find: [UInt8], replace: [UInt8])] = []
+        for t in g.tensors where t.typeID == from {
+            var head: [UInt8] = withUnsafeBytes(of: UInt64(t.name.utf8.count).littleEndian, Array.init) + Array(t.name.utf8)
+            head += withUnsafeBytes(of: UInt32(t.shape.count).littleEndian, Array.init)
+            for d in t.shape { head += withUnsafeBytes(of: UInt64(d).littleEndian, Array.init) }
+            edits.append((head + withUnsafeBytes(of: from.littleEndian, Array.init), head + withUnsafeBytes(of: to.littleEndian, Array.init)))
+        }
+        XCTAssertFalse(edits.isEmpty)
+        return try edited(path, edits)
+    }
+
+    /// The early PrismML layout: PQ2_0's bytes under type id 42. Told apart by size, read as 128-groups,
+    /// named by `trit info`, and the same function as the PQ2_0 file (the same logits, bit for bit).
+    func testLegacyType42TwinLoadsAsTheSameFunction() throws {
+        let twin = try retyped(Self.g128 + "model.pq2_0.gguf", from: 142, to: 42)
+        let g = try GGUFFile(path: twin)
+        XCTAssertEqual(g.legacyQ2Tensors.count, 28)
+        XCTAssertTrue(g.tensors.filter { $0.typeID == 42 }.allSatisfy { $0.type == .q2_0g128 })
+        let a = try Model.load(path: Self.g128 + "model.pq2_0.gguf"), b = try Model.load(path: twin)
+        XCTAssertTrue(b.metadata.contains { $0.0 == "warning" && $0.1.contains("early PrismML") }, "\(b.metadata)")
+        let ids: [Int32] = [1, 5, 9, 200, 31]
+        let sa = try InferenceState(model: a, nCtx: 16), sb = try InferenceState(model: b, nCtx: 16)
+        try sa.evaluate(ids); try sb.evaluate(ids)
+        XCTAssertEqual(Array(sa.lastLogits), Array(sb.lastLogits))
+        // the upstream g64 file of the same function is not mistaken for the legacy layout
+        XCTAssertTrue(try GGUFFile(path: Self.g128 + "model.q2_0.gguf").legacyQ2Tensors.isEmpty)
+    }
+
+    func loadError(_ path: String) -> String {
+        do { _ = try Model.load(path: path); return "" } catch { return "\(error)" }
+    }
+
+    func testBadInputsAreClearErrors() throws {
+        let q1 = Fixtures.root + "/qwen3-q1-tiny/model.q1_0.gguf"
+        let q2 = Fixtures.root + "/qwen3-ternary-tiny/model.q2_0.gguf"
+        // type 42 whose data size is neither layout's (Q1_0's 18-byte 128-blocks relabelled)
+        var e = loadError(try retyped(q1, from: 41, to: 42))
+        XCTAssertTrue(e.contains("matches neither Q2_0 layout") && e.contains("blk."), e)
+        // a width that is not a multiple of the group: PQ2_0 (128-groups) relabelled Q2_0 fits g64 sizes
+        // only where the widths allow; a Q1_0 tensor claims width 64 instead of 256 (4 rows more)
+        // is caught by the block-size check of the type
+        XCTAssertThrowsError(try GGMLType.q1_0.byteSize([96, 4], name: "blk.0.attn_q.weight")) { err in
+            XCTAssertTrue("\(err)".contains("blk.0.attn_q.weight") && "\(err)".contains("128"), "\(err)")
+        }
+        // a NaN scale: the first block of the first Q2_0 tensor
+        let g = try GGUFFile(path: q2)
+        let first = try XCTUnwrap(g.tensors.filter { $0.typeID == 42 }.min { $0.offset < $1.offset })
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: q2)))
+        bytes[first.offset] = 0x00; bytes[first.offset + 1] = 0x7E   // fp16 NaN
+        let nanPath = NSTemporaryDirectory() + "trit-gs-nan-\(getpid()).gguf"
+        try Data(bytes).write(to: URL(fileURLWithPath: nanPath))
+        defer { unlink(nanPath) }
+        e = loadError(nanPath)
+        XCTAssertTrue(e.contains(first.name) && e.contains("scale nan") && e.contains("block 0"), e)
+        // a qwen3 file without attn_q_norm (the tensor renamed)
+        e = loadError(try edited(q2, [(Array("blk.0.attn_q_norm.weight".utf8), Array("blk.0.attn_q_nor_.weight".utf8))]))
+        XCTAssertTrue(e.contains("blk.0.attn_q_norm.weight") && e.contains("missing"), e)
+        // key_length that does not match the projections (64 → 48; value_length too, or that is named first)
+        let key = Array("qwen3.attention.key_length".utf8), val = Array("qwen3.attention.value_length".utf8)
+        let le = { (v: UInt32) in withUnsafeBytes(of: v.littleEndian, Array.init) }
+        e = loadError(try edited(q2, [(key + le(4) + le(64), key + le(4) + le(48)), (val + le(4) + le(64), val + le(4) + le(48))]))
+        XCTAssertTrue(e.contains("blk.0.attn_q.weight") && e.contains("shape"), e)
+        e = loadError(try edited(q2, [(key + le(4) + le(64), key + le(4) + le(48))]))
+        XCTAssertTrue(e.contains("value_length 64 differs from attention.key_length 48"), e)
+        // a Hadamard-folded file (Ternary-Bonsai-2): refused by name
+        e = loadError(try edited(q2, [(Array("qwen3.attention.value_length".utf8), Array("prism.hadamard.version______".utf8))]))
+        XCTAssertTrue(e.contains("prism.hadamard.version") && e.contains("not supported"), e)
+    }
+}
