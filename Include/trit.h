@@ -138,7 +138,8 @@ static inline trit_model_params trit_model_default_params(void) {
     return p;
 }
 
-/* Load a model from a GGUF file (I2_S, TQ1_0, TQ2_0, F16, BF16, F32 linears) or from a
+/* Load a model from a GGUF file (I2_S, TQ1_0, TQ2_0, Q1_0, Q2_0, PQ2_0, PTQ1_0, F16, BF16, F32
+ * linears; architectures bitnet-b1.58, bitnet-25, bitnet, llama, qwen3) or from a
  * Hugging Face folder (config.json + *.safetensors). The file is memory-mapped; weights in
  * the runtime layout are used in place, others are converted once.
  * On success *out is a new handle; free it with trit_model_free(). On failure *out is NULL.
