@@ -134,6 +134,36 @@ final class GroupScaledTests: XCTestCase {
         XCTAssertTrue(try GGUFFile(path: Self.g128 + "model.q2_0.gguf").legacyQ2Tensors.isEmpty)
     }
 
+    /// `trit synth` writes every group-scaled type in the qwen3 shapes: the tiny preset in each loads,
+    /// names its type and group, and its weights decode to code · d with the codes the type allows.
+    func testSynthQwen3EveryType() throws {
+        let shape = try XCTUnwrap(Synth.qwen3Preset("bonsai-tiny"))
+        for (name, type, _) in Synth.groupTypes {
+            let path = NSTemporaryDirectory() + "trit-synth-\(getpid())-\(name).gguf"
+            try Synth.writeQwen3(shape, type: type, to: path)
+            defer { unlink(path) }
+            let g = try GGUFFile(path: path)
+            XCTAssertTrue(g.legacyQ2Tensors.isEmpty)
+            let m = try Model.load(path: path)
+            XCTAssertEqual(m.config.architecture, "qwen3")
+            XCTAssertTrue(m.fileType.hasPrefix(type.description + ", groups of"), m.fileType)
+            guard case .dense(let wq) = m.layers[0].wq else { return XCTFail("\(name): wq") }
+            var row = [Float](repeating: 0, count: wq.cols)
+            wq.row(0, into: &row)
+            // group 0 of row 0: its scale from the file's bytes; Q1_0 weights ±d, the 2-bit types
+            // {−1, 0, 1, 2}·d, PTQ1_0 {−1, 0, 1}·d
+            let t = try XCTUnwrap(g.tensor("blk.0.attn_q.weight"))
+            let d = tk_f16_to_f32(try g.data(of: t).loadUnaligned(fromByteOffset: type == .ptq1_0 ? 26 : 0, as: UInt16.self))
+            let allowed: [Float] = type == .q1_0 ? [-1, 1] : type == .ptq1_0 ? [-1, 0, 1] : [-1, 0, 1, 2]
+            for v in row[0..<GroupScaled.geometry(type)!.group] {
+                XCTAssertTrue(allowed.contains(v / d), "\(name): \(v) is not a code times \(d)")
+            }
+            let st = try InferenceState(model: m, nCtx: 16)
+            try st.evaluate([1, 2, 3])
+            XCTAssertTrue(st.lastLogits.allSatisfy(\.isFinite))
+        }
+    }
+
     func loadError(_ path: String) -> String {
         do { _ = try Model.load(path: path); return "" } catch { return "\(error)" }
     }
