@@ -45,6 +45,9 @@ int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *
 void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
+void tk_group_gemm_scalar(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group, int64_t n_groups,
+                          int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *gsum, const float *s,
+                          int64_t n, float *out, int64_t ldo);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 
@@ -53,6 +56,12 @@ int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, floa
                             float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
+void tk_group_gemm_avx2(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group, int64_t n_groups,
+                        int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *gsum, const float *s,
+                        int64_t n, float *out, int64_t ldo);
+void tk_group_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group,
+                              int64_t n_groups, int64_t r0, int64_t r1, const int8_t *q, int64_t Kp,
+                              const int32_t *gsum, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                              const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,

@@ -1,4 +1,7 @@
 import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The group-scaled 2-bit and 1-bit GGUF types of the Bonsai / Ternary-Bonsai models (docs/formats.md
 /// §8): one fp16 scale d per group of G consecutive weights of a row.
@@ -49,6 +52,44 @@ enum GroupScaled {
         default:
             break
         }
+    }
+
+    /// The tensor in the runtime layout of the int8-activation kernels (GroupMatrix).
+    static func grouped(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
+        guard let (g, bb) = geometry(type) else { throw t.fail("type \(type) is not group-scaled") }
+        try t.requireShape([cols, rows])
+        guard cols % g == 0 else { throw t.fail("row width \(cols) is not a multiple of the \(type) group size \(g)") }
+        let ng = cols / g, nBlocks = try checkedMul(rows, ng, t.name)
+        guard t.bytes.count >= (try checkedMul(nBlocks, bb, t.name)) else {
+            throw t.fail("\(t.bytes.count) bytes, \(type) needs \(nBlocks * bb)")
+        }
+        let rowBytes = (cols + 127) / 128 * 32
+        let codesBuf = try AlignedBuffer(byteCount: try checkedMul(rows, rowBytes, t.name), what: "tensor \(t.name)")
+        let scales = try FloatArray(count: nBlocks, what: "tensor \(t.name)")
+        let out = codesBuf.raw.assumingMemoryBound(to: UInt8.self)
+        // padding: code 1 (weight 0) in every 2-bit field
+        memset(codesBuf.raw, 0x55, rows * rowBytes)
+        var c = [Int8](repeating: 0, count: g)
+        try c.withUnsafeMutableBufferPointer { cp in
+            for r in 0..<rows {
+                let row = out + r * rowBytes
+                for gi in 0..<ng {
+                    let blk = r * ng + gi, o = blk * bb
+                    let d = tk_f16_to_f32(scaleBits(t.bytes, type, block: o))
+                    guard d.isFinite else {
+                        throw t.fail("block \(blk) (row \(r), group \(gi)) has scale \(d); a scale must be a finite number")
+                    }
+                    scales.ptr[blk] = d
+                    codes(t.bytes, type, block: o, into: cp.baseAddress!)
+                    for k in 0..<g {
+                        let j = gi * g + k
+                        let byte = (j >> 7) * 32 + (j & 31), shift = UInt8(6 - 2 * ((j & 127) >> 5))
+                        row[byte] = (row[byte] & ~(3 << shift)) | (UInt8(cp[k] + 1) << shift)
+                    }
+                }
+            }
+        }
+        return GroupMatrix(rows: rows, cols: cols, group: g, type: type, codes: codesBuf, rowBytes: rowBytes, scales: scales)
     }
 
     /// The tensor as a dense F16 matrix (rows × cols), weights code·d. Exact: code·d is a multiple of

@@ -142,19 +142,21 @@ extension InferenceState {
     /// the projections that share an input. Returns the padded width quantized (0 if none is ternary).
     /// (Three optional slots rather than an array: nothing is allocated per token.)
     func quantizeFirstTernary(_ a: Linear?, _ b: Linear?, _ c: Linear?, _ input: UnsafeMutablePointer<Float>, cols: Int, n: Int) -> Int {
-        let m: TernaryMatrix
-        if case .ternary(let t)? = a { m = t } else if case .ternary(let t)? = b { m = t } else if case .ternary(let t)? = c { m = t } else { return 0 }
+        @inline(__always) func padded(_ l: Linear?) -> Int? {
+            switch l { case .ternary(let t)?: return t.paddedCols; case .grouped(let g)?: return g.paddedCols; default: return nil }
+        }
+        guard let kp = padded(a) ?? padded(b) ?? padded(c) else { return 0 }
         kernels.pointee.quantize_rows(input, Int64(cols), Int64(cols), Int64(n), xq.raw.assumingMemoryBound(to: Int8.self),
-                         Int64(m.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
+                         Int64(kp), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
         if let hook = quantizationHook {
             hook(quantizationCalls, input, xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr,
-                 xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, m.paddedCols)
+                 xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, kp)
         }
         quantizationCalls += 1
-        return m.paddedCols
+        return kp
     }
 
-    /// out[n][rows] = lin · input[n][cols]. A ternary linear uses the quantized rows in xq when they
+    /// out[n][rows] = lin · input[n][cols]. A ternary or group-scaled linear uses the quantized rows in xq when they
     /// were made for its padded width (`quantizedKp`), else quantizes the input here.
     func linear(_ lin: Linear, _ input: UnsafeMutablePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, quantizedKp: Int) {
         switch lin {
@@ -166,6 +168,13 @@ extension InferenceState {
         case .dense(let d):
             tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
                               input, Int64(d.cols), Int64(n), out, Int64(d.rows))
+        case .grouped(let m):
+            if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
+            let q = xq.raw.assumingMemoryBound(to: Int8.self), gs = xgsum.raw.assumingMemoryBound(to: Int32.self)
+            tk_group_sums(q, Int64(m.paddedCols), Int64(n), Int64(m.group), Int64(m.nGroups), gs)
+            tk_group_gemm_par(pool, kernels.pointee.group_gemm, m.codes.raw.assumingMemoryBound(to: UInt8.self), Int64(m.rowBytes),
+                              m.scales.ptr, Int64(m.group), Int64(m.nGroups), Int64(m.rows), q, Int64(m.paddedCols), gs,
+                              xs.ptr, Int64(n), out, Int64(m.rows))
         }
     }
 

@@ -1,11 +1,13 @@
 /// Builds a Model from a GGUF file (docs/formats.md §1.6, §2, §3).
 enum GGUFModelLoader {
 
-    static func load(path: String, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
-        try load(try GGUFFile(path: path), progress: progress)
+    static func load(path: String, floatActivations: Bool = false, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+        try load(try GGUFFile(path: path), floatActivations: floatActivations, progress: progress)
     }
 
-    static func load(_ g: GGUFFile, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+    /// `floatActivations`: group-scaled linears decoded to F16 (the float path) instead of the
+    /// int8-activation kernels' layout.
+    static func load(_ g: GGUFFile, floatActivations: Bool = false, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
@@ -96,8 +98,10 @@ enum GGUFModelLoader {
             let t = try raw(name)
             guard case .ggml(let type) = t.encoding else { throw t.fail("is not a GGUF tensor") }
             if GroupScaled.geometry(type) != nil {
-                // group-scaled (Bonsai): code·d as stored, with float activations (the exact path)
-                return .dense(try GroupScaled.dense(t, type: type, rows: rows, cols: cols))
+                // group-scaled (Bonsai): int8 activations with the group kernels, or code·d decoded to
+                // F16 with float activations (the reference's arithmetic)
+                if floatActivations { return .dense(try GroupScaled.dense(t, type: type, rows: rows, cols: cols)) }
+                return .grouped(try GroupScaled.grouped(t, type: type, rows: rows, cols: cols))
             }
             if spec.linears == .asStored || denseLinears, t.floatKind != nil || type == .q8_0 || type == .q6_K {
                 // `llama` with float linears: the FP16 baseline, run densely.
@@ -137,7 +141,7 @@ enum GGUFModelLoader {
         // The file type: the type of the first ternary linear.
         var ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
         if let t = g.tensor("blk.0.attn_q.weight"), let (grp, _) = GroupScaled.geometry(t.type) {
-            ft = "\(t.type.description), groups of \(grp)"
+            ft = "\(t.type.description), groups of \(grp), \(floatActivations ? "float" : "int8") activations"
         }
         if !g.legacyQ2Tensors.isEmpty {
             meta.append(("warning", "\(g.legacyQ2Tensors.count) type-42 tensors read as the early PrismML Q2_0 layout (128-groups), from their data sizes"))

@@ -56,6 +56,10 @@ public final class Model: @unchecked Sendable {
     /// Choices made at load time.
     public struct LoadOptions {
         public var head: HeadMode = .exact
+        /// Group-scaled linears (Q1_0, Q2_0, PQ2_0, PTQ1_0) with float activations: the weights
+        /// decoded to F16, the reference's arithmetic (≤ 1e-4 from transformers; 2 bytes a weight).
+        /// Off: int8 activations per token with the group-scaled kernels (fast; logits within ~0.04).
+        public var floatActivations = false
         /// The same as `head = .int8` (the older spelling).
         public var int8Head: Bool {
             get { head == .int8 }
@@ -71,7 +75,7 @@ public final class Model: @unchecked Sendable {
         let progress = LoadProgress(callback: options.progress)
         try progress.report(0)
         let m = isDirectory(path) ? try HFModelLoader.load(folder: path, progress: progress)
-                                  : try GGUFModelLoader.load(path: path, progress: progress)
+                                  : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations, progress: progress)
         if options.head != .exact {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8
@@ -93,6 +97,7 @@ public final class Model: @unchecked Sendable {
         if output !== tokenEmbedding { n += output.rows * output.cols }
         for l in layers {
             for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.rows * lin.cols }
+            n += (l.qNorm?.count ?? 0) + (l.kNorm?.count ?? 0)
             n += l.attnNorm.count + l.ffnNorm.count + (l.attnSubNorm?.count ?? 0) + (l.ffnSubNorm?.count ?? 0)
         }
         return n

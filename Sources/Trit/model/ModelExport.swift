@@ -59,6 +59,8 @@ public enum ModelExport {
                     throw TritError.unsupported("\(name): exporting a dense llama model from a Hugging Face folder needs a Q/K permutation trit does not implement for dense weights")
                 }
                 try dense(name, d, as: type == .f32 ? .f32 : .f16)
+            case .grouped(let gm):
+                throw TritError.unsupported("\(name): trit convert does not write \(gm.type) (group-scaled) tensors")
             case .ternary(let t):
                 guard type.accepts(rows: t.rows, cols: t.cols) else {
                     throw TritError.unsupported("\(name): a \(t.rows)x\(t.cols) tensor cannot be stored as \(type.rawValue) (block size)")

@@ -69,20 +69,44 @@ public final class DenseMatrix: @unchecked Sendable {
     }
 }
 
-/// One projection: ternary BitLinear, or a dense linear (the FP16 baseline).
+/// One projection: ternary BitLinear, a group-scaled linear (Bonsai, int8 activations), or a dense
+/// linear (the FP16 baseline; group-scaled weights with float activations).
 public enum Linear: Sendable {
     case ternary(TernaryMatrix)
     case dense(DenseMatrix)
+    case grouped(GroupMatrix)
 
     public var rows: Int {
-        switch self { case .ternary(let t): return t.rows; case .dense(let d): return d.rows }
+        switch self { case .ternary(let t): return t.rows; case .dense(let d): return d.rows; case .grouped(let g): return g.rows }
     }
     public var cols: Int {
-        switch self { case .ternary(let t): return t.cols; case .dense(let d): return d.cols }
+        switch self { case .ternary(let t): return t.cols; case .dense(let d): return d.cols; case .grouped(let g): return g.cols }
     }
     public var byteCount: Int {
-        switch self { case .ternary(let t): return t.byteCount; case .dense(let d): return d.byteCount }
+        switch self { case .ternary(let t): return t.byteCount; case .dense(let d): return d.byteCount; case .grouped(let g): return g.byteCount }
     }
+}
+
+/// A group-scaled linear for the int8-activation kernels (docs/formats.md §8.7): the codes in the
+/// packed-row layout of trit_kernels.h (c = w/d + 1 ∈ 0...3, padding 1 = weight 0), one f32 scale per
+/// group of `group` weights of a row.
+public final class GroupMatrix: @unchecked Sendable {
+    public let rows: Int
+    public let cols: Int
+    public let group: Int
+    public let type: GGMLType
+    let codes: AlignedBuffer      // [rows][rowBytes]
+    let rowBytes: Int
+    let scales: FloatArray        // [rows][cols / group]
+
+    init(rows: Int, cols: Int, group: Int, type: GGMLType, codes: AlignedBuffer, rowBytes: Int, scales: FloatArray) {
+        self.rows = rows; self.cols = cols; self.group = group; self.type = type
+        self.codes = codes; self.rowBytes = rowBytes; self.scales = scales
+    }
+
+    public var nGroups: Int { cols / group }
+    public var paddedCols: Int { rowBytes * 4 }
+    public var byteCount: Int { rows * rowBytes + rows * nGroups * 4 }
 }
 
 /// The weights of one transformer block. Shapes in (out × in).

@@ -155,3 +155,27 @@ void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
     job->next_item = 0;
     tk_pool_run(pool, attention_worker, job);
 }
+
+typedef struct {
+    tk_group_gemm_fn fn;
+    const uint8_t *codes; int64_t row_bytes; const float *scales; int64_t group, n_groups, rows;
+    const int8_t *q; int64_t Kp; const int32_t *gsum; const float *s; int64_t n; float *out; int64_t ldo;
+    tk_row_sched *sched;
+} group_job;
+
+static void group_worker(void *p, int ith, int nth) {
+    group_job *j = p;
+    int64_t r0, r1;
+    (void)nth;
+    while (next_chunk(j->sched, ith, &r0, &r1))
+        j->fn(j->codes, j->row_bytes, j->scales, j->group, j->n_groups, r0, r1, j->q, j->Kp, j->gsum, j->s, j->n, j->out, j->ldo);
+}
+
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *codes, int64_t row_bytes, const float *scales,
+                       int64_t group, int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *gsum,
+                       const float *s, int64_t n, float *out, int64_t ldo) {
+    tk_row_sched sc;
+    sched_init(&sc, rows, row_bytes, n, tk_pool_size(pool));
+    group_job j = {fn, codes, row_bytes, scales, group, n_groups, rows, q, Kp, gsum, s, n, out, ldo, &sc};
+    tk_pool_run(pool, group_worker, &j);
+}

@@ -76,6 +76,16 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
 #define TK_HEAD_ABS 1e-30f      /* covers underflow in the int8 logit's two f32 operations */
 #define TK_HEAD_MAX_K 256
 
+/* The group-scaled types with int8 activations (docs/formats.md §8.7): codes in the packed-row
+ * layout above, c = w + 1 ∈ 0..3 (so 3 is +2), one f32 scale per group of `group` (64 or 128)
+ * weights, scales[r·n_groups + g]; q: n rows of Kp int8; gsum[t·n_groups + g] = Σ of q over group g
+ * (tk_group_sums); s: per-token scale.
+ * out[t·ldo + r] = (Σ_g scale_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], the groups summed into four
+ * partial sums (g mod 4; each step a multiply, then an add) combined as (p0 + p1) + (p2 + p3). */
+typedef void (*tk_group_gemm_fn)(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group,
+                                 int64_t n_groups, int64_t r0, int64_t r1, const int8_t *q, int64_t Kp,
+                                 const int32_t *gsum, const float *s, int64_t n, float *out, int64_t ldo);
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
@@ -90,6 +100,7 @@ typedef struct tk_kernels {
     tk_kth_largest_fn kth_largest;
     tk_collect_fn collect_at_least;
     tk_head_row_bounds_fn head_row_bounds;   /* at load */
+    tk_group_gemm_fn group_gemm;
 } tk_kernels;
 
 /* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
@@ -122,6 +133,12 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
  * (q, s as tk_quantize_rows made them): *norm ≥ sum_k |h[k]|, *eps ≥ max_k |h[k] - q[k]/s|,
  * computed in double and rounded up. Returns 0 when h is not finite. */
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
+
+/* Sums of n int8 rows (stride Kp) over each of n_groups groups of `group` values (tk_group_gemm_fn). */
+void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *gsum);
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *codes, int64_t row_bytes, const float *scales,
+                       int64_t group, int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *gsum,
+                       const float *s, int64_t n, float *out, int64_t ldo);
 
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);

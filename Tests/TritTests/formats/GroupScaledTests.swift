@@ -75,6 +75,56 @@ final class GroupScaledTests: XCTestCase {
         XCTAssertTrue(r1[0..<64].allSatisfy { $0 == -2 } && r1[64...].allSatisfy { $0 == 0 })
     }
 
+    // MARK: the int8-activation kernels
+
+    /// Every variant gives the scalar twin's bits; the scalar twin equals Σ_g d_g·Σ (c − 1)·q / s
+    /// computed directly. Groups of 64 and 128, widths that leave half a 128-block (192, 320), code 3
+    /// (+2) in the data, 1 to 9 tokens.
+    func testGroupGemmVariantsEqualScalar() throws {
+        var rng = Xoshiro256(seed: 12)
+        for (type, rows, cols) in [(GGMLType.q2_0, 7, 192), (.q2_0, 9, 1024), (.q2_0, 5, 320), (.pq2_0, 6, 640),
+                                   (.ptq1_0, 5, 256), (.q1_0, 11, 384)] {
+            let (g, bb) = GroupScaled.geometry(type)!
+            var bytes = [UInt8](repeating: 0, count: rows * cols / g * bb)
+            for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
+            for blk in 0..<(rows * cols / g) {   // finite scales
+                let h = tk_f32_to_f16(Float(0.01 + rng.nextUnit() * 0.05) * (rng.nextUnit() < 0.5 ? -1 : 1))
+                let o = blk * bb + (type == .ptq1_0 ? 26 : 0)
+                bytes[o] = UInt8(h & 0xFF); bytes[o + 1] = UInt8(h >> 8)
+            }
+            let m = try GroupScaled.grouped(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
+            let dense = try GroupScaled.dense(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
+            for n in [1, 3, 9] {
+                let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 4 - 2) }
+                let kp = m.paddedCols
+                var q = [Int8](repeating: 0, count: n * kp), sc = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
+                tk_quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &sc, &qs)
+                var gs = [Int32](repeating: 0, count: n * m.nGroups)
+                tk_group_sums(q, Int64(kp), Int64(n), Int64(g), Int64(m.nGroups), &gs)
+                func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+                    var out = [Float](repeating: 0, count: n * rows)
+                    k.pointee.group_gemm(m.codes.raw.assumingMemoryBound(to: UInt8.self), Int64(m.rowBytes), m.scales.ptr, Int64(g),
+                                         Int64(m.nGroups), 0, Int64(rows), q, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
+                    return out
+                }
+                let ref = run(tk_kernels_named("scalar")!)
+                var w = [Float](repeating: 0, count: cols)
+                for r in 0..<rows {
+                    dense.row(r, into: &w)
+                    for t in 0..<n {
+                        var e = 0.0
+                        for k in 0..<cols { e += Double(w[k]) * Double(q[t * kp + k]) }
+                        XCTAssertEqual(Double(ref[t * rows + r]), e / Double(sc[t]), accuracy: 1e-5 + abs(e / Double(sc[t])) * 1e-5,
+                                       "\(type) \(rows)x\(cols) n=\(n) row \(r)")
+                    }
+                }
+                for name in variantsUnderTest() {
+                    XCTAssertEqual(run(tk_kernels_named(name)!).map(\.bitPattern), ref.map(\.bitPattern), "\(name) \(type) \(rows)x\(cols) n=\(n)")
+                }
+            }
+        }
+    }
+
     // MARK: files
 
     static let g128 = Fixtures.root + "/qwen3-ternary-g128-tiny/"
@@ -144,8 +194,12 @@ final class GroupScaledTests: XCTestCase {
             defer { unlink(path) }
             let g = try GGUFFile(path: path)
             XCTAssertTrue(g.legacyQ2Tensors.isEmpty)
-            let m = try Model.load(path: path)
+            var o = Model.LoadOptions()
+            o.floatActivations = true   // the decoded weights, to read them back
+            let m = try Model.load(path: path, options: o)
             XCTAssertEqual(m.config.architecture, "qwen3")
+            let fast = try Model.load(path: path)
+            guard case .grouped = fast.layers[0].wq else { return XCTFail("\(name): int8 path expected") }
             XCTAssertTrue(m.fileType.hasPrefix(type.description + ", groups of"), m.fileType)
             guard case .dense(let wq) = m.layers[0].wq else { return XCTFail("\(name): wq") }
             var row = [Float](repeating: 0, count: wq.cols)
@@ -158,9 +212,12 @@ final class GroupScaledTests: XCTestCase {
             for v in row[0..<GroupScaled.geometry(type)!.group] {
                 XCTAssertTrue(allowed.contains(v / d), "\(name): \(v) is not a code times \(d)")
             }
-            let st = try InferenceState(model: m, nCtx: 16)
-            try st.evaluate([1, 2, 3])
+            // both paths run; their logits agree as the int8 tier allows
+            let st = try InferenceState(model: m, nCtx: 16), sf = try InferenceState(model: fast, nCtx: 16)
+            try st.evaluate([1, 2, 3]); try sf.evaluate([1, 2, 3])
             XCTAssertTrue(st.lastLogits.allSatisfy(\.isFinite))
+            let d8 = zip(st.lastLogits, sf.lastLogits).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(d8, 0.1, "\(name): int8 vs float activations")
         }
     }
 
