@@ -129,6 +129,12 @@ typedef struct trit_model_params {
     bool int8_head;                 /* the same as head = TRIT_HEAD_INT8 (the older spelling) */
     int32_t head;                   /* trit_head_mode: how generated tokens' logits are computed
                                        (default TRIT_HEAD_EXACT) */
+    bool float_activations;         /* group-scaled linears (Q1_0, Q2_0, PQ2_0, PTQ1_0): float
+                                       activations with the weights decoded to F16, the reference's
+                                       arithmetic (~1e-6 from transformers, 2 bytes a weight).
+                                       Default false: int8 activations per token with the
+                                       group-scaled kernels (fast; logits within ~0.04). Other
+                                       types ignore it. */
 } trit_model_params;
 
 /* Defaults for trit_model_load: no progress callback, exact head. Inline; thread-safe. */

@@ -19,6 +19,7 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         case Int32(TRIT_HEAD_CERTIFIED.rawValue): options.head = .certified
         default: throw TritError(.argument, "params.head is \(prm.head), not a trit_head_mode (0 exact, 1 int8, 2 certified)")
         }
+        options.floatActivations = prm.float_activations
         if let cb = prm.progress {
             let user = prm.progress_user_data
             options.progress = { cb($0, user) }

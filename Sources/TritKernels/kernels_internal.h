@@ -48,6 +48,9 @@ void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, floa
 void tk_group_gemm_scalar(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group, int64_t n_groups,
                           int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *gsum, const float *s,
                           int64_t n, float *out, int64_t ldo);
+/* The group kernels' fixed sum of 16 lanes, and the −1 term of one row and token (group_gemm_scalar.c). */
+float tk_sum16(const float *a);
+float tk_group_offset(const float *sc, const int32_t *gs, int64_t n_groups);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 

@@ -87,11 +87,14 @@ let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
 let headOpts = [
     Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README)"),
     Opt(names: ["--int8-head"], value: nil, help: "the same as --head int8"),
+    Opt(names: ["--float-activations"], value: nil, help: "group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0): float activations, the reference's arithmetic (slower, 2 bytes a weight); default int8 activations"),
 ]
+nonisolated(unsafe) var floatActivations = false
 nonisolated(unsafe) var headMode = Model.HeadMode.exact
 
 /// The head mode of --head / --int8-head.
 func readHeadMode(_ p: Parsed) throws -> Model.HeadMode {
+    floatActivations = p.flag("--float-activations")
     if p.flag("--int8-head") { return .int8 }
     guard let s = p.string("--head") else { return .exact }
     guard let m = Model.HeadMode(rawValue: s) else {
@@ -227,6 +230,7 @@ func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
     let t0 = monotonicSeconds()
     var o = Model.LoadOptions()
     o.head = headMode
+    o.floatActivations = floatActivations
     let m = try Model.load(path: path, options: o)
     let dt = monotonicSeconds() - t0
     if !quiet {

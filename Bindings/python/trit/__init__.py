@@ -340,9 +340,12 @@ class Model(_Tokenizing):
     move by ~1e-2) or "certified" (exact mode's tokens at nearly int8's speed: the int8 head finds
     the rows that can win, which are computed exactly; logits rows stay exact).
     int8_head: the same as head="int8".
+    float_activations: group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0) with float activations, the
+    reference's arithmetic (slower); default int8 activations.
     """
 
-    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None):
+    def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,
+                 float_activations=False):
         # arguments first: a bad one costs no load
         _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
         _int_param("n_threads", n_threads, 0, 512)
@@ -357,7 +360,7 @@ class Model(_Tokenizing):
             if path is None:
                 raise TritError(_ERR_ARG, "no model path given and the bundled model was not found")
         self.path = os.fspath(path)
-        self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head))
+        self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations))
         self.head = head
         self.info = _trit.model_info(self._handle)
         self._default = None

@@ -66,28 +66,18 @@ enum GroupScaled {
         let rowBytes = (cols + 127) / 128 * 32
         let codesBuf = try AlignedBuffer(byteCount: try checkedMul(rows, rowBytes, t.name), what: "tensor \(t.name)")
         let scales = try FloatArray(count: nBlocks, what: "tensor \(t.name)")
+        let kind: Int32 = type == .q1_0 ? 0 : type == .ptq1_0 ? 2 : 1
+        // rows over the machine's cores (7 billion weights for an 8B model)
+        let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let out = codesBuf.raw.assumingMemoryBound(to: UInt8.self)
-        // padding: code 1 (weight 0) in every 2-bit field
-        memset(codesBuf.raw, 0x55, rows * rowBytes)
-        var c = [Int8](repeating: 0, count: g)
-        try c.withUnsafeMutableBufferPointer { cp in
-            for r in 0..<rows {
-                let row = out + r * rowBytes
-                for gi in 0..<ng {
-                    let blk = r * ng + gi, o = blk * bb
-                    let d = tk_f16_to_f32(scaleBits(t.bytes, type, block: o))
-                    guard d.isFinite else {
-                        throw t.fail("block \(blk) (row \(r), group \(gi)) has scale \(d); a scale must be a finite number")
-                    }
-                    scales.ptr[blk] = d
-                    codes(t.bytes, type, block: o, into: cp.baseAddress!)
-                    for k in 0..<g {
-                        let j = gi * g + k
-                        let byte = (j >> 7) * 32 + (j & 31), shift = UInt8(6 - 2 * ((j & 127) >> 5))
-                        row[byte] = (row[byte] & ~(3 << shift)) | (UInt8(cp[k] + 1) << shift)
-                    }
-                }
-            }
+        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let pool = threads > 1 && rows >= 256 ? tk_pool_shared(Int32(threads)) : nil
+        defer { if let pool { tk_pool_free(pool) } }
+        let bad = tk_group_pack_par(pool, src, kind, Int64(g), Int64(bb), Int64(rows), Int64(cols), out, Int64(rowBytes), scales.ptr)
+        if bad >= 0 {
+            let blk = Int(bad)
+            let d = tk_f16_to_f32(scaleBits(t.bytes, type, block: blk * bb))
+            throw t.fail("block \(blk) (row \(blk / ng), group \(blk % ng)) has scale \(d); a scale must be a finite number")
         }
         return GroupMatrix(rows: rows, cols: cols, group: g, type: type, codes: codesBuf, rowBytes: rowBytes, scales: scales)
     }
@@ -136,3 +126,4 @@ enum GroupScaled {
         return DenseMatrix(rows: rows, cols: cols, dtype: f16 ? TK_F16 : TK_F32, data: buf.raw, owner: buf)
     }
 }
+

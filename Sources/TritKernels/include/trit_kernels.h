@@ -80,8 +80,8 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
  * layout above, c = w + 1 ∈ 0..3 (so 3 is +2), one f32 scale per group of `group` (64 or 128)
  * weights, scales[r·n_groups + g]; q: n rows of Kp int8; gsum[t·n_groups + g] = Σ of q over group g
  * (tk_group_sums); s: per-token scale.
- * out[t·ldo + r] = (Σ_g scale_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], the groups summed into four
- * partial sums (g mod 4; each step a multiply, then an add) combined as (p0 + p1) + (p2 + p3). */
+ * out[t·ldo + r] = (Σ_g scale_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], in the float order that
+ * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
 typedef void (*tk_group_gemm_fn)(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group,
                                  int64_t n_groups, int64_t r0, int64_t r1, const int8_t *q, int64_t Kp,
                                  const int32_t *gsum, const float *s, int64_t n, float *out, int64_t ldo);
@@ -134,6 +134,14 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
  * computed in double and rounded up. Returns 0 when h is not finite. */
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
 
+/* Rows [r0, r1) of a group-scaled tensor's file blocks (src: rows × cols/group blocks of block_bytes;
+ * kind 0 Q1_0, 1 the 2-bit types, 2 PTQ1_0) to the packed-row codes (c = w/d + 1, padding 1) and f32
+ * scales. Returns -1, or the index of the first block whose scale is not finite (then stops). */
+int64_t tk_group_pack(const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t r0, int64_t r1,
+                      int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales);
+/* All rows on the pool's threads (pool may be NULL); the smallest bad block, or -1. */
+int64_t tk_group_pack_par(tk_pool *pool, const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t rows,
+                          int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales);
 /* Sums of n int8 rows (stride Kp) over each of n_groups groups of `group` values (tk_group_gemm_fn). */
 void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *gsum);
 void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *codes, int64_t row_bytes, const float *scales,
