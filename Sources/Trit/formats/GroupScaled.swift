@@ -54,7 +54,8 @@ enum GroupScaled {
         }
     }
 
-    /// The tensor in the runtime layout of the int8-activation kernels (GroupMatrix).
+    /// The tensor for the int8-activation kernels (GroupMatrix): the 2-bit types in place, Q1_0 and
+    /// PTQ1_0 converted to 34-byte 2-bit blocks of 128.
     static func grouped(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
         guard let (g, bb) = geometry(type) else { throw t.fail("type \(type) is not group-scaled") }
         try t.requireShape([cols, rows])
@@ -63,23 +64,25 @@ enum GroupScaled {
         guard t.bytes.count >= (try checkedMul(nBlocks, bb, t.name)) else {
             throw t.fail("\(t.bytes.count) bytes, \(type) needs \(nBlocks * bb)")
         }
-        let rowBytes = (cols + 127) / 128 * 32
-        let codesBuf = try AlignedBuffer(byteCount: try checkedMul(rows, rowBytes, t.name), what: "tensor \(t.name)")
-        let scales = try FloatArray(count: nBlocks, what: "tensor \(t.name)")
-        let kind: Int32 = type == .q1_0 ? 0 : type == .ptq1_0 ? 2 : 1
-        // rows over the machine's cores (7 billion weights for an 8B model)
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let out = codesBuf.raw.assumingMemoryBound(to: UInt8.self)
-        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        let pool = threads > 1 && rows >= 256 ? tk_pool_shared(Int32(threads)) : nil
-        defer { if let pool { tk_pool_free(pool) } }
-        let bad = tk_group_pack_par(pool, src, kind, Int64(g), Int64(bb), Int64(rows), Int64(cols), out, Int64(rowBytes), scales.ptr)
-        if bad >= 0 {
-            let blk = Int(bad)
-            let d = tk_f16_to_f32(scaleBits(t.bytes, type, block: blk * bb))
-            throw t.fail("block \(blk) (row \(blk / ng), group \(blk % ng)) has scale \(d); a scale must be a finite number")
+        func badScale(_ blk: Int64) -> TritError {
+            let b = Int(blk)
+            return t.fail("block \(b) (row \(b / ng), group \(b % ng)) has scale \(tk_f16_to_f32(scaleBits(t.bytes, type, block: b * bb))); a scale must be a finite number")
         }
-        return GroupMatrix(rows: rows, cols: cols, group: g, type: type, codes: codesBuf, rowBytes: rowBytes, scales: scales)
+        switch type {
+        case .q2_0, .q2_0g128, .pq2_0:
+            let bad = tk_group_check_scales(src, Int64(bb), Int64(nBlocks))
+            if bad >= 0 { throw badScale(bad) }
+            return GroupMatrix(rows: rows, cols: cols, group: g, type: type, blocks: UnsafeRawPointer(src), blockBytes: bb, owner: t.file)
+        default:
+            let buf = try AlignedBuffer(byteCount: try checkedMul(nBlocks, 34, t.name), what: "tensor \(t.name)")
+            let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            let pool = threads > 1 && nBlocks >= 4096 ? tk_pool_shared(Int32(threads)) : nil
+            defer { if let pool { tk_pool_free(pool) } }
+            let bad = tk_group_convert(pool, src, type == .q1_0 ? 0 : 2, Int64(bb), Int64(nBlocks), buf.raw.assumingMemoryBound(to: UInt8.self))
+            if bad >= 0 { throw badScale(bad) }
+            return GroupMatrix(rows: rows, cols: cols, group: 128, type: type, blocks: UnsafeRawPointer(buf.raw), blockBytes: 34, owner: buf)
+        }
     }
 
     /// The tensor as a dense F16 matrix (rows × cols), weights code·d. Exact: code·d is a multiple of

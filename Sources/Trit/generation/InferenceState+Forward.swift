@@ -170,10 +170,11 @@ extension InferenceState {
                               input, Int64(d.cols), Int64(n), out, Int64(d.rows))
         case .grouped(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
-            let q = xq.raw.assumingMemoryBound(to: Int8.self), gs = xgsum.raw.assumingMemoryBound(to: Int32.self)
-            tk_group_sums(q, Int64(m.paddedCols), Int64(n), Int64(m.group), Int64(m.nGroups), gs)
-            tk_group_gemm_par(pool, kernels.pointee.group_gemm, m.codes.raw.assumingMemoryBound(to: UInt8.self), Int64(m.rowBytes),
-                              m.scales.ptr, Int64(m.group), Int64(m.nGroups), Int64(m.rows), q, Int64(m.paddedCols), gs,
+            let q = xq.raw.assumingMemoryBound(to: Int8.self), qp = xqp.raw.assumingMemoryBound(to: Int8.self)
+            let gs = xgsum.raw.assumingMemoryBound(to: Int32.self)
+            tk_group_permute(q, Int64(m.paddedCols), Int64(n), Int64(m.group), Int64(m.nGroups), qp, gs)
+            tk_group_gemm_par(pool, kernels.pointee.group_gemm, m.blocks.assumingMemoryBound(to: UInt8.self), Int64(m.blockBytes),
+                              Int64(m.group), Int64(m.nGroups), Int64(m.rows), qp, Int64(m.paddedCols), gs,
                               xs.ptr, Int64(n), out, Int64(m.rows))
         }
     }

@@ -27,6 +27,7 @@ public final class InferenceState {
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
     let xgsum: AlignedBuffer       // int32 [maxBatch][maxKp/64]: sums of q per group (group-scaled linears)
+    let xqp: AlignedBuffer         // int8 [maxBatch][maxKp]: xq permuted into bit planes per group (group-scaled)
     let scores: FloatArray         // [nThreads][group·nCtx] attention scratch, one row per pool thread
     let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<Float>?>  // [maxBatch]: cache of each row (one layer)
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
@@ -97,6 +98,7 @@ public final class InferenceState {
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
         xgsum = try AlignedBuffer(byteCount: B * (maxKp / 64) * 4, what: "activation sums")
+        xqp = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         scores = try FloatArray(count: try checkedMul(try checkedMul(nCtx, nThreads, "attention scratch"), c.nHeads / max(c.nKVHeads, 1), "attention scratch"),
                                 what: "attention scores")
         keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")

@@ -87,26 +87,27 @@ public enum Linear: Sendable {
     }
 }
 
-/// A group-scaled linear for the int8-activation kernels (docs/formats.md §8.7): the codes in the
-/// packed-row layout of trit_kernels.h (c = w/d + 1 ∈ 0...3, padding 1 = weight 0), one f32 scale per
-/// group of `group` weights of a row.
+/// A group-scaled linear for the int8-activation kernels (docs/formats.md §8.7): 2-bit blocks
+/// [fp16 d][group/4 code bytes] as Q2_0 / PQ2_0 store them (used in place from the mapped file;
+/// Q1_0 and PTQ1_0 are converted to 128-groups at load), `nGroups` blocks a row.
 public final class GroupMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let group: Int
-    public let type: GGMLType
-    let codes: AlignedBuffer      // [rows][rowBytes]
-    let rowBytes: Int
-    let scales: FloatArray        // [rows][cols / group]
+    public let type: GGMLType       // the file's type
+    let blocks: UnsafeRawPointer
+    let blockBytes: Int
+    let owner: AnyObject            // the MappedFile (in place) or the AlignedBuffer (converted)
 
-    init(rows: Int, cols: Int, group: Int, type: GGMLType, codes: AlignedBuffer, rowBytes: Int, scales: FloatArray) {
+    init(rows: Int, cols: Int, group: Int, type: GGMLType, blocks: UnsafeRawPointer, blockBytes: Int, owner: AnyObject) {
         self.rows = rows; self.cols = cols; self.group = group; self.type = type
-        self.codes = codes; self.rowBytes = rowBytes; self.scales = scales
+        self.blocks = blocks; self.blockBytes = blockBytes; self.owner = owner
     }
 
     public var nGroups: Int { cols / group }
-    public var paddedCols: Int { rowBytes * 4 }
-    public var byteCount: Int { rows * rowBytes + rows * nGroups * 4 }
+    public var paddedCols: Int { (cols + 127) / 128 * 128 }
+    public var byteCount: Int { rows * nGroups * blockBytes }
+    public var isMapped: Bool { owner is MappedFile }
 }
 
 /// The weights of one transformer block. Shapes in (out × in).

@@ -1,23 +1,23 @@
 /* Group-scaled product with int8 activations, scalar: the definition the vector variants are
  * checked against bit for bit (docs/formats.md §8.7).
  *
- * The arithmetic, in the lane structure of one 512-bit VNNI register so that every variant does
- * the same float operations in the same order:
- *   lane i (0..15) of group g: the exact integer Σ_{k<4} c[4i+k]·q[4i+k] over the group's first 64
- *     elements (for 128-groups, plus the same over the second 64);
- *   acc[i] = fma(d_g, (float)lane_i, acc[i]) over the groups in order;
- *   off[g mod 16] = fma(d_g, (float)gsum_g, off[g mod 16]) over the groups in order (the −1 of c−1);
+ * Weights: the 2-bit blocks of Q2_0 / PQ2_0 as the file stores them (used in place), [fp16 d][G/4
+ * code bytes], element e at byte e/4, bits 2·(e%4), weight (c − 1)·d; a row is K/G blocks. Q1_0 and
+ * PTQ1_0 are converted to the same blocks (G = 128) at load (tk_group_convert).
+ * Activations: each token's int8 row permuted per group into bit planes (tk_group_permute):
+ * qp[g·G + k·G/4 + i] = q[g·G + 4i + k], so plane k of a group meets the codes (byte i >> 2k) & 3.
+ * The arithmetic, in the lanes of one 512-bit VNNI register so that every variant does the same
+ * float operations in the same order:
+ *   lane L (0..15) of group g: the exact integer Σ_{b<4} c·qp over permuted positions 64h + 4L + b,
+ *     summed over the group's 64-position halves h;
+ *   acc[L] = fma(d_g, (float)lane_L, acc[L]) over the groups in order;
+ *   off[g mod 16] = fma(d_g, (float)gsum_g, off[g mod 16]) (the −1 of c − 1);
  *   y = (sum16(acc) − sum16(off)) / s, sum16 a fixed tree: a[i] + a[i+8], then +4, +2, +1. */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
-
-/* Code of element j of a packed row (trit_kernels.h: byte j % 32 of block j / 128, shift 6 - 2·(j % 128 / 32)). */
-static inline int32_t code_at(const uint8_t *row, int64_t j) {
-    return (row[(j >> 7) * 32 + (j & 31)] >> (6 - 2 * ((j & 127) >> 5))) & 3;
-}
 
 float tk_sum16(const float *a) {
     float b[8], c[4], d[2];
@@ -27,108 +27,111 @@ float tk_sum16(const float *a) {
     return d[0] + d[1];
 }
 
-/* The −1 term of one row and token: Σ_g d_g·gsum_g in 16 lanes (g mod 16), then sum16. */
-float tk_group_offset(const float *sc, const int32_t *gs, int64_t n_groups) {
+float tk_group_offset(const uint8_t *blocks, int64_t block_bytes, const int32_t *gs, int64_t n_groups) {
     float off[16] = {0};
-    for (int64_t g = 0; g < n_groups; g++) off[g & 15] = fmaf(sc[g], (float)gs[g], off[g & 15]);
+    for (int64_t g = 0; g < n_groups; g++) off[g & 15] = fmaf(tk_group_scale(blocks + g * block_bytes), (float)gs[g], off[g & 15]);
     return tk_sum16(off);
 }
 
-void tk_group_gemm_scalar(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group, int64_t n_groups,
-                          int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *gsum, const float *s,
+void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
+                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
                           int64_t n, float *out, int64_t ldo) {
+    const int64_t plane = group / 4;
     for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = codes + r * row_bytes;
-        const float *sc = scales + r * n_groups;
+        const uint8_t *row = blocks + r * n_groups * block_bytes;
         for (int64_t t = 0; t < n; t++) {
-            const int8_t *qt = q + t * Kp;
+            const int8_t *qt = qp + t * Kp;
             float acc[16] = {0};
             for (int64_t g = 0; g < n_groups; g++) {
-                const int64_t j0 = g * group;
-                for (int i = 0; i < 16; i++) {
+                const uint8_t *blk = row + g * block_bytes;
+                const float d = tk_group_scale(blk);
+                for (int L = 0; L < 16; L++) {
                     int32_t lane = 0;
                     for (int64_t h = 0; h < group; h += 64)
-                        for (int k = 0; k < 4; k++) lane += code_at(row, j0 + h + 4 * i + k) * qt[j0 + h + 4 * i + k];
-                    acc[i] = fmaf(sc[g], (float)lane, acc[i]);
+                        for (int b = 0; b < 4; b++) {
+                            const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane;
+                            lane += ((blk[2 + i] >> (2 * k)) & 3) * qt[g * group + p];
+                        }
+                    acc[L] = fmaf(d, (float)lane, acc[L]);
                 }
             }
-            out[t * ldo + r] = (tk_sum16(acc) - tk_group_offset(sc, gsum + t * n_groups, n_groups)) / s[t];
+            out[t * ldo + r] = (tk_sum16(acc) - tk_group_offset(row, block_bytes, gsum + t * n_groups, n_groups)) / s[t];
         }
     }
 }
 
-void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *gsum) {
+void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *gsum) {
+    const int64_t plane = group / 4;
     for (int64_t t = 0; t < n; t++)
         for (int64_t g = 0; g < n_groups; g++) {
+            const int8_t *src = q + t * Kp + g * group;
+            int8_t *dst = qp + t * Kp + g * group;
             int32_t sum = 0;
-            for (int64_t j = g * group; j < (g + 1) * group; j++) sum += q[t * Kp + j];
+            for (int64_t i = 0; i < plane; i++)
+                for (int k = 0; k < 4; k++) { dst[k * plane + i] = src[4 * i + k]; sum += src[4 * i + k]; }
             gsum[t * n_groups + g] = sum;
         }
 }
 
-/* ---- load: the file's blocks to the packed-row layout (GroupScaled.grouped) ---- */
+/* ---- load ---- */
 
-/* Code c = w/d + 1 (0..3) of element e of one file block. kind: 0 Q1_0, 1 two-bit (Q2_0, PQ2_0, the
- * early 42), 2 PTQ1_0. */
-static inline uint8_t file_code(const uint8_t *blk, int kind, int64_t e) {
-    if (kind == 0) return ((blk[2 + e / 8] >> (e % 8)) & 1) ? 2 : 0;
-    if (kind == 1) return (blk[2 + e / 4] >> (2 * (e % 4))) & 3;
-    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
-    int64_t byte, nth;
-    if (e < 80) { byte = e % 16; nth = e / 16; }
-    else if (e < 120) { byte = 16 + (e - 80) % 8; nth = (e - 80) / 8; }
-    else { byte = 24 + (e - 120) % 2; nth = (e - 120) / 2; }
-    const uint8_t v = (uint8_t)(blk[byte] * pow3[nth]);
-    return (uint8_t)(((uint16_t)v * 3) >> 8);   /* trit + 1 */
-}
-
-int64_t tk_group_pack(const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t r0, int64_t r1,
-                      int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales) {
-    const int64_t ng = cols / group;
-    for (int64_t r = r0; r < r1; r++) {
-        uint8_t *row = codes + r * row_bytes;
-        for (int64_t i = 0; i < row_bytes; i++) row[i] = 0x55;   /* padding: code 1, weight 0 */
-        for (int64_t g = 0; g < ng; g++) {
-            const uint8_t *blk = src + (r * ng + g) * block_bytes;
-            uint16_t bits;
-            memcpy(&bits, blk + (kind == 2 ? 26 : 0), 2);
-            const float d = tk_f16_to_f32(bits);
-            if (!isfinite(d)) return r * ng + g;
-            scales[r * ng + g] = d;
-            for (int64_t k = 0; k < group; k++) {
-                const int64_t j = g * group + k;
-                uint8_t *dst = row + (j >> 7) * 32 + (j & 31);
-                const int shift = 6 - 2 * (int)((j & 127) >> 5);
-                *dst = (uint8_t)((*dst & ~(3 << shift)) | (file_code(blk, kind, k) << shift));
-            }
-        }
+int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks) {
+    for (int64_t b = 0; b < n_blocks; b++) {
+        uint16_t h;
+        memcpy(&h, blocks + b * block_bytes, 2);
+        if ((h & 0x7c00) == 0x7c00) return b;   /* exponent all ones: inf or NaN */
     }
     return -1;
 }
 
-typedef struct {
-    const uint8_t *src; int kind; int64_t group, block_bytes, rows, cols; uint8_t *codes; int64_t row_bytes;
-    float *scales;
-    _Atomic int64_t next, bad;
-} pack_job;
-
-static void pack_worker(void *p, int ith, int nth) {
-    pack_job *j = p;
-    (void)ith; (void)nth;
-    const int64_t step = 64;
-    for (int64_t r0; (r0 = atomic_fetch_add(&j->next, step)) < j->rows;) {
-        const int64_t r1 = r0 + step < j->rows ? r0 + step : j->rows;
-        const int64_t b = tk_group_pack(j->src, j->kind, j->group, j->block_bytes, r0, r1, j->cols, j->codes, j->row_bytes, j->scales);
-        if (b >= 0) {   /* keep the smallest bad block */
-            int64_t cur = atomic_load(&j->bad);
-            while ((cur < 0 || b < cur) && !atomic_compare_exchange_weak(&j->bad, &cur, b)) {}
+/* One Q1_0 (kind 0) or PTQ1_0 (kind 2) block of 128 to a 34-byte 2-bit block. Returns 0 if the
+ * scale is not finite. */
+static int convert_block(const uint8_t *src, int kind, uint8_t *dst) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    uint16_t h;
+    memcpy(&h, src + (kind == 2 ? 26 : 0), 2);
+    if ((h & 0x7c00) == 0x7c00) return 0;
+    memcpy(dst, &h, 2);
+    memset(dst + 2, 0, 32);
+    for (int e = 0; e < 128; e++) {
+        uint8_t c;
+        if (kind == 0) {
+            c = ((src[2 + e / 8] >> (e % 8)) & 1) ? 2 : 0;
+        } else {
+            int byte, nth;
+            if (e < 80) { byte = e % 16; nth = e / 16; }
+            else if (e < 120) { byte = 16 + (e - 80) % 8; nth = (e - 80) / 8; }
+            else { byte = 24 + (e - 120) % 2; nth = (e - 120) / 2; }
+            const uint8_t v = (uint8_t)(src[byte] * pow3[nth]);
+            c = (uint8_t)(((uint16_t)v * 3) >> 8);   /* trit + 1 */
         }
+        dst[2 + e / 4] |= (uint8_t)(c << (2 * (e % 4)));
+    }
+    return 1;
+}
+
+typedef struct {
+    const uint8_t *src; int kind; int64_t src_bytes, n_blocks; uint8_t *dst;
+    _Atomic int64_t next, bad;
+} convert_job;
+
+static void convert_worker(void *p, int ith, int nth) {
+    convert_job *j = p;
+    (void)ith; (void)nth;
+    const int64_t step = 4096;
+    for (int64_t b0; (b0 = atomic_fetch_add(&j->next, step)) < j->n_blocks;) {
+        const int64_t b1 = b0 + step < j->n_blocks ? b0 + step : j->n_blocks;
+        for (int64_t b = b0; b < b1; b++)
+            if (!convert_block(j->src + b * j->src_bytes, j->kind, j->dst + b * 34)) {
+                int64_t cur = atomic_load(&j->bad);
+                while ((cur < 0 || b < cur) && !atomic_compare_exchange_weak(&j->bad, &cur, b)) {}
+                break;
+            }
     }
 }
 
-int64_t tk_group_pack_par(tk_pool *pool, const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t rows,
-                          int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales) {
-    pack_job j = {src, kind, group, block_bytes, rows, cols, codes, row_bytes, scales, 0, -1};
-    tk_pool_run(pool, pack_worker, &j);
+int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int kind, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst) {
+    convert_job j = {src, kind, src_block_bytes, n_blocks, dst, 0, -1};
+    tk_pool_run(pool, convert_worker, &j);
     return atomic_load(&j.bad);
 }

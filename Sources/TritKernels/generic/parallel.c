@@ -158,8 +158,8 @@ void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
 
 typedef struct {
     tk_group_gemm_fn fn;
-    const uint8_t *codes; int64_t row_bytes; const float *scales; int64_t group, n_groups, rows;
-    const int8_t *q; int64_t Kp; const int32_t *gsum; const float *s; int64_t n; float *out; int64_t ldo;
+    const uint8_t *blocks; int64_t block_bytes, group, n_groups, rows;
+    const int8_t *qp; int64_t Kp; const int32_t *gsum; const float *s; int64_t n; float *out; int64_t ldo;
     tk_row_sched *sched;
 } group_job;
 
@@ -168,14 +168,14 @@ static void group_worker(void *p, int ith, int nth) {
     int64_t r0, r1;
     (void)nth;
     while (next_chunk(j->sched, ith, &r0, &r1))
-        j->fn(j->codes, j->row_bytes, j->scales, j->group, j->n_groups, r0, r1, j->q, j->Kp, j->gsum, j->s, j->n, j->out, j->ldo);
+        j->fn(j->blocks, j->block_bytes, j->group, j->n_groups, r0, r1, j->qp, j->Kp, j->gsum, j->s, j->n, j->out, j->ldo);
 }
 
-void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *codes, int64_t row_bytes, const float *scales,
-                       int64_t group, int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *gsum,
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
+                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *gsum,
                        const float *s, int64_t n, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, row_bytes, n, tk_pool_size(pool));
-    group_job j = {fn, codes, row_bytes, scales, group, n_groups, rows, q, Kp, gsum, s, n, out, ldo, &sc};
+    sched_init(&sc, rows, n_groups * block_bytes, n, tk_pool_size(pool));
+    group_job j = {fn, blocks, block_bytes, group, n_groups, rows, qp, Kp, gsum, s, n, out, ldo, &sc};
     tk_pool_run(pool, group_worker, &j);
 }

@@ -76,15 +76,15 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
 #define TK_HEAD_ABS 1e-30f      /* covers underflow in the int8 logit's two f32 operations */
 #define TK_HEAD_MAX_K 256
 
-/* The group-scaled types with int8 activations (docs/formats.md §8.7): codes in the packed-row
- * layout above, c = w + 1 ∈ 0..3 (so 3 is +2), one f32 scale per group of `group` (64 or 128)
- * weights, scales[r·n_groups + g]; q: n rows of Kp int8; gsum[t·n_groups + g] = Σ of q over group g
- * (tk_group_sums); s: per-token scale.
- * out[t·ldo + r] = (Σ_g scale_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], in the float order that
+/* The group-scaled types with int8 activations (docs/formats.md §8.7): 2-bit blocks as Q2_0 / PQ2_0
+ * store them, [fp16 d][group/4 code bytes] (element e at byte e/4, bits 2·(e%4), weight (c − 1)·d, so
+ * code 3 is +2), n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
+ * permuted into bit planes (tk_group_permute); gsum[t·n_groups + g]: the sums of q over each group.
+ * out[t·ldo + r] = (Σ_g d_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], in the float order that
  * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
-typedef void (*tk_group_gemm_fn)(const uint8_t *codes, int64_t row_bytes, const float *scales, int64_t group,
-                                 int64_t n_groups, int64_t r0, int64_t r1, const int8_t *q, int64_t Kp,
-                                 const int32_t *gsum, const float *s, int64_t n, float *out, int64_t ldo);
+typedef void (*tk_group_gemm_fn)(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
+                                 int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum,
+                                 const float *s, int64_t n, float *out, int64_t ldo);
 
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
@@ -134,19 +134,17 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
  * computed in double and rounded up. Returns 0 when h is not finite. */
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
 
-/* Rows [r0, r1) of a group-scaled tensor's file blocks (src: rows × cols/group blocks of block_bytes;
- * kind 0 Q1_0, 1 the 2-bit types, 2 PTQ1_0) to the packed-row codes (c = w/d + 1, padding 1) and f32
- * scales. Returns -1, or the index of the first block whose scale is not finite (then stops). */
-int64_t tk_group_pack(const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t r0, int64_t r1,
-                      int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales);
-/* All rows on the pool's threads (pool may be NULL); the smallest bad block, or -1. */
-int64_t tk_group_pack_par(tk_pool *pool, const uint8_t *src, int kind, int64_t group, int64_t block_bytes, int64_t rows,
-                          int64_t cols, uint8_t *codes, int64_t row_bytes, float *scales);
-/* Sums of n int8 rows (stride Kp) over each of n_groups groups of `group` values (tk_group_gemm_fn). */
-void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *gsum);
-void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *codes, int64_t row_bytes, const float *scales,
-                       int64_t group, int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *gsum,
+/* The bit-plane permutation of n int8 rows (stride Kp) per group of `group` (64 or 128):
+ * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and gsum[t·n_groups + g], the sum of each group. */
+void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *gsum);
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
+                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *gsum,
                        const float *s, int64_t n, float *out, int64_t ldo);
+/* The first of n_blocks blocks (block_bytes apart, fp16 scale first) whose scale is inf or NaN, or -1. */
+int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks);
+/* Q1_0 (kind 0, 18-byte blocks) or PTQ1_0 (kind 2, 28-byte blocks, scale last) to 34-byte 2-bit
+ * blocks of 128 on the pool's threads (pool may be NULL); the first block whose scale is not finite, or -1. */
+int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int kind, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst);
 
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);

@@ -83,8 +83,9 @@ final class GroupScaledTests: XCTestCase {
     func testGroupGemmVariantsEqualScalar() throws {
         var rng = Xoshiro256(seed: 12)
         for (type, rows, cols) in [(GGMLType.q2_0, 7, 192), (.q2_0, 9, 1024), (.q2_0, 5, 320), (.pq2_0, 6, 640),
-                                   (.ptq1_0, 5, 256), (.q1_0, 11, 384)] {
+                                   (.ptq1_0, 5, 256), (.q1_0, 11, 384), (.q2_0, 3, 2368), (.q2_0g128, 4, 2432)] {
             let (g, bb) = GroupScaled.geometry(type)!
+            _ = g
             var bytes = [UInt8](repeating: 0, count: rows * cols / g * bb)
             for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
             for blk in 0..<(rows * cols / g) {   // finite scales
@@ -99,12 +100,12 @@ final class GroupScaledTests: XCTestCase {
                 let kp = m.paddedCols
                 var q = [Int8](repeating: 0, count: n * kp), sc = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
                 tk_quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &sc, &qs)
-                var gs = [Int32](repeating: 0, count: n * m.nGroups)
-                tk_group_sums(q, Int64(kp), Int64(n), Int64(g), Int64(m.nGroups), &gs)
+                var gs = [Int32](repeating: 0, count: n * m.nGroups), qp = [Int8](repeating: 0, count: n * kp)
+                tk_group_permute(q, Int64(kp), Int64(n), Int64(m.group), Int64(m.nGroups), &qp, &gs)
                 func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
                     var out = [Float](repeating: 0, count: n * rows)
-                    k.pointee.group_gemm(m.codes.raw.assumingMemoryBound(to: UInt8.self), Int64(m.rowBytes), m.scales.ptr, Int64(g),
-                                         Int64(m.nGroups), 0, Int64(rows), q, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
+                    k.pointee.group_gemm(m.blocks.assumingMemoryBound(to: UInt8.self), Int64(m.blockBytes), Int64(m.group),
+                                         Int64(m.nGroups), 0, Int64(rows), qp, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
                     return out
                 }
                 let ref = run(tk_kernels_named("scalar")!)
