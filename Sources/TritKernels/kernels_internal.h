@@ -53,11 +53,10 @@ void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t
                                const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
 void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                           int64_t n, float *out, int64_t ldo);
-/* The group kernels' fixed sum of 16 lanes, and the −1 term of one row and token (group_gemm_scalar.c). */
+/* The group kernels' fixed sum of 16 lanes (group_gemm_scalar.c). */
 float tk_sum16(const float *a);
-float tk_group_offset(const uint8_t *blocks, int64_t block_bytes, const int32_t *gs, int64_t n_groups);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 
@@ -67,10 +66,10 @@ int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, floa
 float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
 void tk_group_gemm_avx2(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                        int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                        int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                         int64_t n, float *out, int64_t ldo);
 void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                              int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                              int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                               int64_t n, float *out, int64_t ldo);
 void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                              const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);

@@ -8,11 +8,11 @@
  * qp[g·G + k·G/4 + i] = q[g·G + 4i + k], so plane k of a group meets the codes (byte i >> 2k) & 3.
  * The arithmetic, in the lanes of one 512-bit VNNI register so that every variant does the same
  * float operations in the same order:
- *   lane L (0..15) of group g: the exact integer Σ_{b<4} c·qp over permuted positions 64h + 4L + b,
- *     summed over the group's 64-position halves h;
+ *   lane L (0..15) of group g: the exact integer Σ_{b<4} (c − 1)·qp over permuted positions
+ *     64h + 4L + b, summed over the group's 64-position halves h (computed as Σ c·qp − lsum, lsum the
+ *     token's sum of qp over the lane's positions, from tk_group_permute);
  *   acc[L] = fma(d_g, (float)lane_L, acc[L]) over the groups in order;
- *   off[g mod 16] = fma(d_g, (float)gsum_g, off[g mod 16]) (the −1 of c − 1);
- *   y = (sum16(acc) − sum16(off)) / s, sum16 a fixed tree: a[i] + a[i+8], then +4, +2, +1. */
+ *   y = sum16(acc) / s, sum16 a fixed tree: a[i] + a[i+8], then +4, +2, +1. */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -27,14 +27,8 @@ float tk_sum16(const float *a) {
     return d[0] + d[1];
 }
 
-float tk_group_offset(const uint8_t *blocks, int64_t block_bytes, const int32_t *gs, int64_t n_groups) {
-    float off[16] = {0};
-    for (int64_t g = 0; g < n_groups; g++) off[g & 15] = fmaf(tk_group_scale(blocks + g * block_bytes), (float)gs[g], off[g & 15]);
-    return tk_sum16(off);
-}
-
 void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                           int64_t n, float *out, int64_t ldo) {
     const int64_t plane = group / 4;
     for (int64_t r = r0; r < r1; r++) {
@@ -46,7 +40,7 @@ void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t gr
                 const uint8_t *blk = row + g * block_bytes;
                 const float d = tk_group_scale(blk);
                 for (int L = 0; L < 16; L++) {
-                    int32_t lane = 0;
+                    int32_t lane = -lsum[(t * n_groups + g) * 16 + L];
                     for (int64_t h = 0; h < group; h += 64)
                         for (int b = 0; b < 4; b++) {
                             const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane;
@@ -55,21 +49,26 @@ void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t gr
                     acc[L] = fmaf(d, (float)lane, acc[L]);
                 }
             }
-            out[t * ldo + r] = (tk_sum16(acc) - tk_group_offset(row, block_bytes, gsum + t * n_groups, n_groups)) / s[t];
+            out[t * ldo + r] = tk_sum16(acc) / s[t];
         }
     }
 }
 
-void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *gsum) {
+void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *lsum) {
     const int64_t plane = group / 4;
     for (int64_t t = 0; t < n; t++)
         for (int64_t g = 0; g < n_groups; g++) {
             const int8_t *src = q + t * Kp + g * group;
             int8_t *dst = qp + t * Kp + g * group;
-            int32_t sum = 0;
             for (int64_t i = 0; i < plane; i++)
-                for (int k = 0; k < 4; k++) { dst[k * plane + i] = src[4 * i + k]; sum += src[4 * i + k]; }
-            gsum[t * n_groups + g] = sum;
+                for (int k = 0; k < 4; k++) dst[k * plane + i] = src[4 * i + k];
+            int32_t *ls = lsum + (t * n_groups + g) * 16;
+            for (int L = 0; L < 16; L++) {
+                int32_t sum = 0;
+                for (int64_t h = 0; h < group; h += 64)
+                    for (int b = 0; b < 4; b++) sum += dst[h + 4 * L + b];
+                ls[L] = sum;
+            }
         }
 }
 

@@ -79,11 +79,12 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
 /* The group-scaled types with int8 activations (docs/formats.md §8.7): 2-bit blocks as Q2_0 / PQ2_0
  * store them, [fp16 d][group/4 code bytes] (element e at byte e/4, bits 2·(e%4), weight (c − 1)·d, so
  * code 3 is +2), n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
- * permuted into bit planes (tk_group_permute); gsum[t·n_groups + g]: the sums of q over each group.
- * out[t·ldo + r] = (Σ_g d_g · (Σ_{j∈g} c_j·q_j − gsum_g)) / s[t], in the float order that
+ * permuted into bit planes (tk_group_permute); lsum[(t·n_groups + g)·16 + L]: the sums of qp over
+ * each lane's positions (for the −1 of c − 1).
+ * out[t·ldo + r] = (Σ_g d_g · Σ_{j∈g} (c_j − 1)·q_j) / s[t], in the float order that
  * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
 typedef void (*tk_group_gemm_fn)(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                                 int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum,
+                                 int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum,
                                  const float *s, int64_t n, float *out, int64_t ldo);
 
 /* A set of kernels for one instruction set. */
@@ -135,10 +136,11 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
 
 /* The bit-plane permutation of n int8 rows (stride Kp) per group of `group` (64 or 128):
- * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and gsum[t·n_groups + g], the sum of each group. */
-void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *gsum);
+ * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and lsum[(t·n_groups + g)·16 + L], the sum of qp over the
+ * positions of lane L (64h + 4L + b, b < 4, every 64-position half h). */
+void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *lsum);
 void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
-                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *gsum,
+                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *lsum,
                        const float *s, int64_t n, float *out, int64_t ldo);
 /* The first of n_blocks blocks (block_bytes apart, fp16 scale first) whose scale is inf or NaN, or -1. */
 int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks);

@@ -1,9 +1,10 @@
 /* Group-scaled product with int8 activations, AVX2 and AVX-512 VNNI (docs/formats.md §8.7): the
  * file's 2-bit blocks in place, the token's activations permuted into bit planes, and the lane
  * structure of generic/group_gemm_scalar.c (16 lanes of 4 consecutive permuted products per 64
- * weights, one FMA a lane and group, the same final tree), so the outputs equal the scalar twin's
- * bit for bit. A group costs one code load, the shifts that expose its planes, the dot products, a
- * conversion and an FMA; no horizontal sum. Rows outside, up to 4 tokens inside. */
+ * weights, the −1 of each code taken off with the lane's activation sum, one FMA a lane and group,
+ * the same final tree), so the outputs equal the scalar twin's bit for bit. A group costs one code
+ * load, the shifts that expose its planes, the dot products, a conversion and an FMA; no horizontal
+ * sum. Rows outside, up to 4 tokens inside. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -20,15 +21,8 @@ TK_AVX2F static inline float scale_f16c(const uint8_t *blk) {
     return _cvtsh_ss(h);
 }
 
-/* The −1 term: Σ_g d_g·gsum_g in lanes g mod 16 (tk_group_offset). */
-TK_AVX2F static float offset_x86(const uint8_t *row, int64_t bb, const int32_t *gs, int64_t ng) {
-    float off[16] = {0};
-    for (int64_t g = 0; g < ng; g++) off[g & 15] = fmaf(scale_f16c(row + g * bb), (float)gs[g], off[g & 15]);
-    return tk_sum16(off);
-}
-
 TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
-                                int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                                int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                 int64_t n, float *out, int64_t ldo) {
     const __m256i ones = _mm256_set1_epi16(1), m3 = _mm256_set1_epi8(3);
     const __m256i sh01 = _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2), sh23 = _mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6);
@@ -48,8 +42,11 @@ TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t grou
                     const __m256i c23 = _mm256_and_si256(_mm256_srlv_epi32(v, sh23), m3);
                     for (int64_t t = 0; t < nt; t++) {
                         const int8_t *qg = qp + (t0 + t) * Kp + g * 64;
-                        const __m256i a = _mm256_madd_epi16(_mm256_maddubs_epi16(c01, _mm256_loadu_si256((const __m256i *)qg)), ones);
-                        const __m256i b = _mm256_madd_epi16(_mm256_maddubs_epi16(c23, _mm256_loadu_si256((const __m256i *)(qg + 32))), ones);
+                        const int32_t *ls = lsum + ((t0 + t) * n_groups + g) * 16;
+                        const __m256i a = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(c01, _mm256_loadu_si256((const __m256i *)qg)), ones),
+                                                           _mm256_loadu_si256((const __m256i *)ls));
+                        const __m256i b = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(c23, _mm256_loadu_si256((const __m256i *)(qg + 32))), ones),
+                                                           _mm256_loadu_si256((const __m256i *)(ls + 8)));
                         lo[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), lo[t]);
                         hi[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), hi[t]);
                     }
@@ -67,8 +64,11 @@ TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t grou
                         __m256i e[4];
                         for (int k = 0; k < 4; k++)
                             e[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(qg + 32 * k))), ones);
-                        lo[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(e[0], e[2])), lo[t]);
-                        hi[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(e[1], e[3])), hi[t]);
+                        const int32_t *ls = lsum + ((t0 + t) * n_groups + g) * 16;
+                        const __m256i a = _mm256_sub_epi32(_mm256_add_epi32(e[0], e[2]), _mm256_loadu_si256((const __m256i *)ls));
+                        const __m256i b = _mm256_sub_epi32(_mm256_add_epi32(e[1], e[3]), _mm256_loadu_si256((const __m256i *)(ls + 8)));
+                        lo[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), lo[t]);
+                        hi[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), hi[t]);
                     }
                 }
             }
@@ -76,14 +76,14 @@ TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t grou
                 float a[16];
                 _mm256_storeu_ps(a, lo[t]);
                 _mm256_storeu_ps(a + 8, hi[t]);
-                out[(t0 + t) * ldo + r] = (tk_sum16(a) - offset_x86(row, bb, gsum + (t0 + t) * n_groups, n_groups)) / s[t0 + t];
+                out[(t0 + t) * ldo + r] = tk_sum16(a) / s[t0 + t];
             }
         }
     }
 }
 
 TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
-                                      int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *gsum, const float *s,
+                                      int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                       int64_t n, float *out, int64_t ldo) {
     const __m512i m3 = _mm512_set1_epi8(3);
     const __m512i sh64 = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
@@ -103,8 +103,9 @@ TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t
                     const __m512i v = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(blk + 2)));
                     const __m512i c = _mm512_and_si512(_mm512_srlv_epi32(v, sh64), m3);
                     for (int64_t t = 0; t < nt; t++) {
-                        const __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c,
-                                                              _mm512_loadu_si512(qp + (t0 + t) * Kp + g * 64));
+                        const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                                             _mm512_loadu_si512(lsum + ((t0 + t) * n_groups + g) * 16));
+                        const __m512i a = _mm512_dpbusd_epi32(neg, c, _mm512_loadu_si512(qp + (t0 + t) * Kp + g * 64));
                         acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(a), acc[t]);
                     }
                 } else {
@@ -114,7 +115,9 @@ TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t
                     const __m512i c23 = _mm512_and_si512(_mm512_srlv_epi32(v, sh23), m3);
                     for (int64_t t = 0; t < nt; t++) {
                         const int8_t *qg = qp + (t0 + t) * Kp + g * 128;
-                        __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c01, _mm512_loadu_si512(qg));
+                        const __m512i neg = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                                             _mm512_loadu_si512(lsum + ((t0 + t) * n_groups + g) * 16));
+                        __m512i a = _mm512_dpbusd_epi32(neg, c01, _mm512_loadu_si512(qg));
                         a = _mm512_dpbusd_epi32(a, c23, _mm512_loadu_si512(qg + 64));
                         acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(a), acc[t]);
                     }
@@ -123,7 +126,7 @@ TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t
             for (int64_t t = 0; t < nt; t++) {
                 float a[16];
                 _mm512_storeu_ps(a, acc[t]);
-                out[(t0 + t) * ldo + r] = (tk_sum16(a) - offset_x86(row, bb, gsum + (t0 + t) * n_groups, n_groups)) / s[t0 + t];
+                out[(t0 + t) * ldo + r] = tk_sum16(a) / s[t0 + t];
             }
         }
     }

@@ -100,7 +100,7 @@ final class GroupScaledTests: XCTestCase {
                 let kp = m.paddedCols
                 var q = [Int8](repeating: 0, count: n * kp), sc = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
                 tk_quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &sc, &qs)
-                var gs = [Int32](repeating: 0, count: n * m.nGroups), qp = [Int8](repeating: 0, count: n * kp)
+                var gs = [Int32](repeating: 0, count: n * m.nGroups * 16), qp = [Int8](repeating: 0, count: n * kp)
                 tk_group_permute(q, Int64(kp), Int64(n), Int64(m.group), Int64(m.nGroups), &qp, &gs)
                 func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
                     var out = [Float](repeating: 0, count: n * rows)
