@@ -12,6 +12,7 @@
 #include "../kernels_internal.h"
 
 #define NT 4
+#define PF_AHEAD 1536   /* bytes of blocks prefetched ahead in the weights' stream (measured: 3.7 → 4.8 t/s, 8B tg) */
 #define TK_AVX2F __attribute__((target("avx2,fma,f16c")))
 #define TK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -34,6 +35,7 @@ TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t grou
             for (int t = 0; t < NT; t++) { lo[t] = _mm256_setzero_ps(); hi[t] = _mm256_setzero_ps(); }
             for (int64_t g = 0; g < n_groups; g++) {
                 const uint8_t *blk = row + g * bb;
+                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
                 const __m256 d = _mm256_set1_ps(scale_f16c(blk));
                 if (group == 64) {
                     /* 16 code bytes; planes 0,1 in one register, 2,3 in the other (32 permuted positions each) */
@@ -97,6 +99,7 @@ TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t
             for (int t = 0; t < NT; t++) acc[t] = _mm512_setzero_ps();
             for (int64_t g = 0; g < n_groups; g++) {
                 const uint8_t *blk = row + g * bb;
+                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);   /* the stream, ahead of use */
                 const __m512 d = _mm512_set1_ps(scale_f16c(blk));
                 if (group == 64) {
                     /* the 16 code bytes in each 128-bit lane, shifted by 0, 2, 4, 6: planes 0..3 */
