@@ -92,6 +92,19 @@ static int convert_block(const uint8_t *src, int kind, uint8_t *dst) {
     if ((h & 0x7c00) == 0x7c00) return 0;
     memcpy(dst, &h, 2);
     memset(dst + 2, 0, 32);
+    if (kind == 0) {   /* 8 bits → 2 code bytes: bit k set → code 2 at bits 2·(k%4) of byte k/4 */
+        for (int i = 0; i < 16; i++) {
+            const uint8_t b = src[2 + i];
+            uint8_t lo = 0, hi = 0;
+            for (int k = 0; k < 4; k++) {
+                lo |= (uint8_t)(((b >> k) & 1) << (2 * k + 1));
+                hi |= (uint8_t)(((b >> (k + 4)) & 1) << (2 * k + 1));
+            }
+            dst[2 + 2 * i] = lo;
+            dst[3 + 2 * i] = hi;
+        }
+        return 1;
+    }
     for (int e = 0; e < 128; e++) {
         uint8_t c;
         if (kind == 0) {
