@@ -123,3 +123,18 @@ def test_certified_head_gives_exact_modes_text():
                 ex.generate("Every morning", max_tokens=40, temperature=0, ignore_eos=True)
     with pytest.raises(ValueError, match="head"):
         trit.Model(I2S, head="fast")
+
+
+def test_qwen3_group_scaled_both_activation_paths():
+    """A Q2_0 qwen3 fixture: float activations give transformers' logits to 1e-4, int8 activations
+    (the default) stay within the fixture's 0.1 tier of them."""
+    import json
+    d = os.path.join(FIX, "qwen3-ternary-tiny")
+    with open(os.path.join(d, "reference.json")) as f:
+        ref = json.load(f)
+    path = os.path.join(d, "model.q2_0.gguf")
+    for float_act, tol in [(True, 1e-4), (False, 0.1)]:
+        with trit.Model(path, n_ctx=64, n_threads=2, float_activations=float_act) as m:
+            rows = m.eval(ref["tokens"])
+            worst = max(abs(a - b) for i, row in enumerate(ref["logits"]) for a, b in zip(rows[i], row))
+            assert worst <= tol, (float_act, worst)
