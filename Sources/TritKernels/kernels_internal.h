@@ -52,6 +52,10 @@ int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *
 void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
+/* The scalar step over columns [k0, K) of row r, from the running max |W − c·q|, max |W|, Σ|q| and the
+ * non-finite flag, then the finish (the scalar form and the vector forms' tails). */
+void tk_head_row_rest(const void *w, tk_dtype dtype, int64_t K, int64_t r, int64_t k0, const int8_t *qr, float sc,
+                      float err, float m, int64_t l1, int bad, float *a, float *b);
 void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
                           int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                           int64_t n, float *out, int64_t ldo);

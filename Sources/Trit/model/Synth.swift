@@ -58,13 +58,7 @@ public enum Synth {
 
         var seedCounter = seed
         func nextSeed() -> UInt64 { seedCounter &+= 0x9E37_79B9_7F4A_7C15; return seedCounter }
-        func vector(_ name: String, _ n: Int) {
-            let s = nextSeed()
-            w.addTensor(name, shape: [n], typeID: 0, byteSize: n * 4) { out in
-                var rng = Xoshiro256(seed: s)
-                for i in 0..<n { out.storeBytes(of: Float(0.5 + rng.nextUnit()).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
-            }
-        }
+        func vector(_ name: String, _ n: Int) { addNormVector(w, name, n, seed: nextSeed()) }
         func linear(_ name: String, rows: Int, cols: Int) throws {
             let s = nextSeed()
             let t: TernaryFileType = type.accepts(rows: rows, cols: cols) ? type : .i2s   // TQ blocks need K % 256 == 0
@@ -98,20 +92,7 @@ public enum Synth {
                 }, into: out)
             }
         }
-        let es = nextSeed()
-        w.addTensor("token_embd.weight", shape: [shape.dim, shape.vocab], typeID: 1, byteSize: shape.dim * shape.vocab * 2) { out in
-            var rng = Xoshiro256(seed: es)
-            // 256 f16 values of a N(0, 0.02)-like spread, picked at random: fast for 300M elements
-            var table = [UInt16](repeating: 0, count: 256)
-            for i in 0..<256 { table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)) }
-            let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self)
-            let n = shape.dim * shape.vocab
-            var i = 0
-            while i < n {
-                var bits = rng.next()
-                for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
-            }
-        }
+        addRandomF16(w, "token_embd.weight", rows: shape.vocab, cols: shape.dim, seed: nextSeed())
         vector("output_norm.weight", shape.dim)
         for l in 0..<shape.layers {
             let p = "blk.\(l)."
@@ -128,5 +109,30 @@ public enum Synth {
             vector(p + "ffn_sub_norm.weight", shape.ffn)
         }
         try w.write(to: path, progress: progress)
+    }
+
+    /// A norm gain of n values in [0.5, 1.5), F32.
+    static func addNormVector(_ w: GGUFWriter, _ name: String, _ n: Int, seed: UInt64) {
+        w.addTensor(name, shape: [n], typeID: 0, byteSize: n * 4) { out in
+            var rng = Xoshiro256(seed: seed)
+            for i in 0..<n { out.storeBytes(of: Float(0.5 + rng.nextUnit()).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+        }
+    }
+
+    /// An F16 matrix [rows × cols] of N(0, 0.02)-like values: 256 such values picked at random (fast
+    /// for the 600M elements of an 8B model's embedding).
+    static func addRandomF16(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, seed: UInt64) {
+        w.addTensor(name, shape: [cols, rows], typeID: 1, byteSize: rows * cols * 2) { out in
+            var rng = Xoshiro256(seed: seed)
+            var table = [UInt16](repeating: 0, count: 256)
+            for i in 0..<256 { table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)) }
+            let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self)
+            let n = rows * cols
+            var i = 0
+            while i < n {
+                var bits = rng.next()
+                for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
+            }
+        }
     }
 }

@@ -67,29 +67,8 @@ extension Synth {
 
         var seedCounter = seed
         func nextSeed() -> UInt64 { seedCounter &+= 0x9E37_79B9_7F4A_7C15; return seedCounter }
-        func vector(_ name: String, _ n: Int) {
-            let s = nextSeed()
-            w.addTensor(name, shape: [n], typeID: 0, byteSize: n * 4) { out in
-                var rng = Xoshiro256(seed: s)
-                for i in 0..<n { out.storeBytes(of: Float(0.5 + rng.nextUnit()).bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
-            }
-        }
-        func dense(_ name: String, rows: Int, cols: Int) {
-            let s = nextSeed()
-            w.addTensor(name, shape: [cols, rows], typeID: 1, byteSize: rows * cols * 2) { out in
-                var rng = Xoshiro256(seed: s)
-                // 256 f16 values of a N(0, 0.02)-like spread, picked at random: fast for 600M elements
-                var table = [UInt16](repeating: 0, count: 256)
-                for i in 0..<256 { table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)) }
-                let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self)
-                let n = rows * cols
-                var i = 0
-                while i < n {
-                    var bits = rng.next()
-                    for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
-                }
-            }
-        }
+        func vector(_ name: String, _ n: Int) { addNormVector(w, name, n, seed: nextSeed()) }
+        func dense(_ name: String, rows: Int, cols: Int) { addRandomF16(w, name, rows: rows, cols: cols, seed: nextSeed()) }
         func linear(_ name: String, rows: Int, cols: Int) throws {
             guard cols % group == 0 else { throw TritError.unsupported("\(name): width \(cols) is not a multiple of \(type)'s group \(group)") }
             let s = nextSeed()

@@ -73,24 +73,24 @@ void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, floa
     *b = bv <= FLT_MAX ? bv : FLT_MAX;
 }
 
+void tk_head_row_rest(const void *w, tk_dtype dtype, int64_t K, int64_t r, int64_t k0, const int8_t *qr, float sc,
+                      float err, float m, int64_t l1, int bad, float *a, float *b) {
+    for (int64_t k = k0; k < K; k++) {
+        const float x = tk_dense_element(w, dtype, r * K + k);
+        const float d = fabsf(fmaf(-sc, (float)qr[k], x));
+        bad |= !(d <= FLT_MAX) || !(fabsf(x) <= FLT_MAX);
+        err = d > err ? d : err;
+        m = fabsf(x) > m ? fabsf(x) : m;
+        l1 += qr[k] < 0 ? -qr[k] : qr[k];
+    }
+    tk_head_row_finish(bad ? INFINITY : err, m, l1, (double)K, sc, a, b);
+}
+
 void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
     for (int64_t r = r0; r < r1; r++) {
         const int8_t *qr = q + r * Kp;
-        const float sc = scale[r];
-        float err = 0, m = 0;
-        int64_t l1 = 0;
-        int bad = 0;
-        for (int64_t k = 0; k < K; k++) {
-            const float x = tk_dense_element(w, dtype, r * K + k);
-            const float d = fabsf(fmaf(-sc, (float)qr[k], x));
-            bad |= !(d <= FLT_MAX) || !(fabsf(x) <= FLT_MAX);
-            err = d > err ? d : err;
-            m = fabsf(x) > m ? fabsf(x) : m;
-            l1 += qr[k] < 0 ? -qr[k] : qr[k];
-        }
-        if (bad) err = INFINITY;
-        tk_head_row_finish(err, m, l1, (double)K, sc, &a[r], &b[r]);
+        tk_head_row_rest(w, dtype, K, r, 0, qr, scale[r], 0, 0, 0, 0, &a[r], &b[r]);
     }
 }
 

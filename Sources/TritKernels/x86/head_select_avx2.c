@@ -93,19 +93,8 @@ __attribute__((target("avx2,fma,f16c"))) void tk_head_row_bounds_avx2(const void
             mv = _mm256_max_ps(mv, ax);
             lv = _mm256_add_epi32(lv, _mm256_abs_epi32(qi));
         }
-        float err = tk_hmax_ps(ev), m = tk_hmax_ps(mv);
-        int64_t l1 = tk_hsum_i32(lv);
-        int bad = _mm256_movemask_ps(badv) != 0;
-        for (int64_t k = K8; k < K; k++) {
-            const float x = tk_dense_element(w, dtype, r * K + k);
-            const float d = fabsf(fmaf(-sc, (float)qr[k], x));
-            bad |= !(d <= FLT_MAX) || !(fabsf(x) <= FLT_MAX);
-            err = d > err ? d : err;
-            m = fabsf(x) > m ? fabsf(x) : m;
-            l1 += qr[k] < 0 ? -qr[k] : qr[k];
-        }
-        if (bad) err = INFINITY;
-        tk_head_row_finish(err, m, l1, (double)K, sc, &a[r], &b[r]);
+        tk_head_row_rest(w, dtype, K, r, K8, qr, sc, tk_hmax_ps(ev), tk_hmax_ps(mv), tk_hsum_i32(lv),
+                         _mm256_movemask_ps(badv) != 0, &a[r], &b[r]);
     }
 }
 #endif
