@@ -608,8 +608,9 @@ typedef struct trit_chat_message {
 } trit_chat_message;
 
 /* Format messages as the model's chat prompt. template_name NULL picks the format from the
- * architecture and vocabulary ("bitnet" for BitNet b1.58 2B4T, "llama3", else "plain");
- * "bitnet", "llama3" or "plain" force one. The text has no BOS: pass it to trit_generate
+ * architecture and vocabulary ("bitnet" for BitNet b1.58 2B4T, "llama3", "chatml" for Qwen3 /
+ * Bonsai vocabularies with <|im_start|> and <|im_end|>, else "plain"); "bitnet", "llama3",
+ * "chatml" or "plain" force one. The text has no BOS: pass it to trit_generate
  * with add_special and parse_special true. Output as in trit_detokenize (NUL-terminated,
  * TRIT_ERR_BUFFER_TOO_SMALL with the needed length). Thread-safe.
  * Returns TRIT_OK, TRIT_ERR_ARG (NULL, unknown template) or TRIT_ERR_BUFFER_TOO_SMALL. */

@@ -21,7 +21,7 @@ public func trit_chat_format(_ model: OpaquePointer?, _ messages: UnsafePointer<
         if let name = templateName {
             let n = try string(name, "template_name")
             guard let t = ChatTemplate(rawValue: n) else {
-                throw TritError(.argument, "unknown chat template \"\(n)\" (bitnet, llama3 or plain)")
+                throw TritError(.argument, "unknown chat template \"\(n)\" (bitnet, llama3, chatml or plain)")
             }
             template = t
         } else {

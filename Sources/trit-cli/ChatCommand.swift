@@ -6,7 +6,7 @@ import Glibc
 /// `trit chat`: an interactive chat loop on stdin/stdout.
 enum ChatCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["--system"], value: "TEXT", help: "system message"),
-                              Opt(names: ["--template"], value: "NAME", help: "chat format: bitnet, llama3 or plain (default: from the model)"),
+                              Opt(names: ["--template"], value: "NAME", help: "chat format: bitnet, llama3, chatml or plain (default: from the model)"),
                               threadsOpt, ctxOpt] + samplingOpts + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -20,7 +20,7 @@ enum ChatCommand {
         let (model, _) = try loadModel(try modelPath(p))
         let template: ChatTemplate
         if let t = p.string("--template") {
-            guard let tt = ChatTemplate(rawValue: t) else { throw CLIError("unknown template \(t) (bitnet, llama3 or plain)") }
+            guard let tt = ChatTemplate(rawValue: t) else { throw CLIError("unknown template \(t) (bitnet, llama3, chatml or plain)") }
             template = tt
         } else {
             template = ChatTemplate.detect(for: model)

@@ -315,7 +315,7 @@ class Context(Closing):
 
     def chat(self, messages, template=None, **kw):
         """Generate the assistant's reply to ``messages`` (dicts with role and content, or
-        (role, content) pairs), formatted for the model (``template`` forces bitnet, llama3 or plain)."""
+        (role, content) pairs), formatted for the model (``template`` forces bitnet, llama3, chatml or plain)."""
         prompt = self.model.format_chat(messages, template, True)
         kw.setdefault("special", True)
         return self.generate(prompt, **kw)

@@ -1,3 +1,4 @@
+import Foundation
 import CTrit
 import XCTest
 @testable import Trit
@@ -78,6 +79,18 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(ChatTemplate.llama3.format([msgs[1]]),
                        "<|start_header_id|>user<|end_header_id|>\n\nHey, are you conscious?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n")
         XCTAssertEqual(ChatTemplate.detect(for: try model()), .plain)
+        // ChatML (Qwen3 / Bonsai): detected from the vocabulary; <think> blocks pass through as text
+        XCTAssertEqual(ChatTemplate.chatml.format([msgs[1], .init(role: "assistant", content: "<think>\nhm\n</think>\n\nNo.")],
+                                                  addGenerationPrompt: false),
+                       "<|im_start|>user\nHey, are you conscious?<|im_end|>\n<|im_start|>assistant\n<think>\nhm\n</think>\n\nNo.<|im_end|>\n")
+        XCTAssertEqual(ChatTemplate.chatml.format([msgs[1]]), "<|im_start|>user\nHey, are you conscious?<|im_end|>\n<|im_start|>assistant\n")
+        let path = NSTemporaryDirectory() + "trit-chatml-\(getpid()).gguf"
+        try Synth.writeQwen3(Synth.qwen3Preset("bonsai-tiny")!, type: .q2_0, to: path)
+        defer { unlink(path) }
+        let q = try Model.load(path: path)
+        XCTAssertEqual(ChatTemplate.detect(for: q), .chatml)
+        let imEnd = try XCTUnwrap(q.tokenizer!.id(of: "<|im_end|>"))
+        XCTAssertTrue(q.tokenizer!.isEndOfGeneration(imEnd))
     }
 
     func testContextFullAndTruncate() throws {
