@@ -67,6 +67,10 @@ enum TensorConversion {
     // MARK: Dense matrices (embeddings, output head, FP16-baseline linears)
 
     static func dense(_ t: RawTensor, rows: Int, cols: Int) throws -> DenseMatrix {
+        // a group-scaled embedding or head (Bonsai files may quantize them too): decoded exactly to F16
+        if case .ggml(let type) = t.encoding, GroupScaled.geometry(type) != nil {
+            return try GroupScaled.dense(t, type: type, rows: rows, cols: cols)
+        }
         try t.requireShape([cols, rows])
         let alignedTo2 = Int(bitPattern: t.bytes.baseAddress) % 2 == 0
         let alignedTo4 = Int(bitPattern: t.bytes.baseAddress) % 4 == 0

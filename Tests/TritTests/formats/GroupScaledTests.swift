@@ -75,6 +75,18 @@ final class GroupScaledTests: XCTestCase {
         XCTAssertTrue(r1[0..<64].allSatisfy { $0 == -2 } && r1[64...].allSatisfy { $0 == 0 })
     }
 
+    /// A group-scaled embedding or output head (Bonsai files may quantize those too) is read as the
+    /// same F16 matrix the float path decodes.
+    func testGroupScaledEmbeddingOrHeadIsDecoded() throws {
+        let b: [UInt8] = [0x66, 0x26, 0xE4, 0x85] + [UInt8](repeating: 0x55, count: 14)
+        let t = try tensor(b + b, .q2_0, shape: [64, 2])
+        let m = try TensorConversion.dense(t, rows: 2, cols: 64)
+        var r = [Float](repeating: 0, count: 64)
+        m.row(1, into: &r)
+        let d: Float = 0.024993896484375
+        XCTAssertEqual(Array(r[0..<4]), [-d, 0, d, 2 * d])
+    }
+
     // MARK: the int8-activation kernels
 
     /// Every variant gives the scalar twin's bits; the scalar twin equals Σ_g d_g·Σ (c − 1)·q / s
