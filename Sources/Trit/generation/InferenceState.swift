@@ -26,8 +26,9 @@ public final class InferenceState {
     let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
-    let xgsum: AlignedBuffer       // int32 [maxBatch][maxKp/4]: lane sums of xqp (group-scaled linears)
+    let xlsum: AlignedBuffer       // int32 [maxBatch][maxKp/4]: lane sums of xqp (group-scaled linears)
     let xqp: AlignedBuffer         // int8 [maxBatch][maxKp]: xq permuted into bit planes per group (group-scaled)
+    var permutedGroup = 0          // the group size xqp/xlsum were made for from the current xq (0: none)
     let scores: FloatArray         // [nThreads][group·nCtx] attention scratch, one row per pool thread
     let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<Float>?>  // [maxBatch]: cache of each row (one layer)
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
@@ -97,7 +98,7 @@ public final class InferenceState {
         xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
-        xgsum = try AlignedBuffer(byteCount: B * (maxKp / 4) * 4, what: "activation sums")
+        xlsum = try AlignedBuffer(byteCount: B * (maxKp / 4) * 4, what: "activation sums")
         xqp = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         scores = try FloatArray(count: try checkedMul(try checkedMul(nCtx, nThreads, "attention scratch"), c.nHeads / max(c.nKVHeads, 1), "attention scratch"),
                                 what: "attention scores")
