@@ -4,17 +4,17 @@
 #include "kernels_internal.h"
 
 static const tk_kernels k_scalar = {"scalar", tk_ternary_gemm_scalar, tk_dense_gemm_scalar, tk_i8_gemm_scalar,
-                                   tk_quantize_rows, tk_attention_heads, tk_rmsnorm,
+                                   tk_quantize_rows, tk_attention_scalar, tk_rmsnorm,
                                    tk_quantize_weight_rows, tk_head_bounds_scalar, tk_kth_largest_scalar,
                                    tk_collect_at_least_scalar, tk_head_row_bounds_scalar,
                                    tk_group_gemm_scalar};
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {"avx2", tk_ternary_gemm_avx2, tk_dense_gemm_avx2, tk_i8_gemm_avx2,
-                                 tk_quantize_rows_avx2, tk_attention_heads_avx2, tk_rmsnorm_avx2,
+                                 tk_quantize_rows_avx2, tk_attention_avx2, tk_rmsnorm_avx2,
                                  tk_quantize_weight_rows_avx2, tk_head_bounds_avx2, tk_kth_largest_avx2,
                                  tk_collect_at_least_avx2, tk_head_row_bounds_avx2, tk_group_gemm_avx2};
 static const tk_kernels k_vnni = {"avx512vnni", tk_ternary_gemm_avx512vnni, tk_dense_gemm_avx512, tk_i8_gemm_avx512vnni,
-                                 tk_quantize_rows_avx2, tk_attention_heads_avx2, tk_rmsnorm_avx2,
+                                 tk_quantize_rows_avx2, tk_attention_avx512, tk_rmsnorm_avx2,
                                  tk_quantize_weight_rows_avx2, tk_head_bounds_avx2, tk_kth_largest_avx2,
                                  tk_collect_at_least_avx2, tk_head_row_bounds_avx2, tk_group_gemm_avx512vnni};
 

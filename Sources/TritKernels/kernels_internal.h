@@ -64,6 +64,39 @@ float tk_sum16(const float *a);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 
+
+/* ---- attention: what every variant shares (generic/attention.c defines the arithmetic) ---- */
+#define TK_ATT_LANES 16
+static inline int64_t tk_att_hdp(int64_t hd) { return (hd + TK_ATT_LANES - 1) / TK_ATT_LANES * TK_ATT_LANES; }
+/* Scratch layout of tk_attention_fn, in floats: q padded [n_q][hdp], K tile [TILE][hdp],
+ * V tile [TILE][hdp], scores/probabilities [n_q][TILE], O [n_q][hdp], L [n_q][16], M [n_q]. */
+typedef struct { float *q, *kt, *vt, *p, *o, *l, *m; } tk_att_scratch;
+static inline tk_att_scratch tk_att_layout(float *s, int64_t n_q, int64_t hdp) {
+    tk_att_scratch a;
+    a.q = s; a.kt = a.q + n_q * hdp; a.vt = a.kt + TK_ATT_TILE * hdp; a.p = a.vt + TK_ATT_TILE * hdp;
+    a.o = a.p + n_q * TK_ATT_TILE; a.l = a.o + n_q * hdp; a.m = a.l + n_q * TK_ATT_LANES;
+    return a;
+}
+/* exp's polynomial: x clamped to [-87.33, 0] (NaN to the low end), n = floor(x·log2 e + 1/2),
+ * r = x − n·ln2 (two FMAs, Cody-Waite), degree-7 Taylor series by Horner's rule, times 2^n. */
+#define TK_EXP_LO (-87.33f)
+#define TK_EXP_LOG2E 1.44269504f
+#define TK_EXP_LN2_HI 0.693145751953125f
+#define TK_EXP_LN2_LO 1.42860682e-06f
+#define TK_EXP_C7 1.98412701e-04f
+#define TK_EXP_C6 1.38888892e-03f
+#define TK_EXP_C5 8.33333377e-03f
+#define TK_EXP_C4 4.16666679e-02f
+#define TK_EXP_C3 1.66666672e-01f
+/* Sum of 16 lanes: (l, l+8), then (l, l+4), (l, l+2), (0, 1); as tk_hsum_ps after adding halves. */
+static inline float tk_att_tree16(const float *a) {
+    float s8[8], s4[4];
+    for (int l = 0; l < 8; l++) s8[l] = a[l] + a[l + 8];
+    for (int l = 0; l < 4; l++) s4[l] = s8[l] + s8[l + 4];
+    const float s0 = s4[0] + s4[2], s1 = s4[1] + s4[3];
+    return s0 + s1;
+}
+
 #if defined(__x86_64__)
 int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
                             float rel, int64_t n, float *lo, float *hi);
@@ -90,8 +123,12 @@ void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, in
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
                            int8_t *q, int64_t Kp, float *s, int32_t *qsum);
-void tk_attention_heads_avx2(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
-                             int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                       int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                       float *scratch, float *out, float *partial);
+void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                         int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                         float *scratch, float *out, float *partial);
 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);

@@ -33,8 +33,12 @@ extension InferenceState {
         for (l, w) in model.layers.enumerated() {
             if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
             // the cache of (sequence, layer) for row t
-            @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<Float> { keyCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
-            @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<Float> { valueCache.ptr + (rowSeq[t] * nLayers + l) * nCtx * kvDim }
+            @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<UInt8> {
+                keyCache.raw.assumingMemoryBound(to: UInt8.self) + (rowSeq[t] * nLayers + l) * nCtx * keyRowBytes
+            }
+            @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<UInt8> {
+                valueCache.raw.assumingMemoryBound(to: UInt8.self) + (rowSeq[t] * nLayers + l) * nCtx * valueRowBytes
+            }
 
             // attention: norm, q/k/v projections (one activation quantization for all three)
             rmsnormRows(x, w.attnNorm, dim, n, into: xb)
@@ -51,22 +55,23 @@ extension InferenceState {
                 let pos = rowPos[t]
                 for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
                 for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-                (kCache(t) + pos * kvDim).update(from: k + t * kvDim, count: kvDim)
-                (vCache(t) + pos * kvDim).update(from: v + t * kvDim, count: kvDim)
+                tk_kv_store(keyType.rawValue, k + t * kvDim, Int64(c.nKVHeads), Int64(hd), kCache(t) + pos * keyRowBytes)
+                tk_kv_store(valueType.rawValue, v + t * kvDim, Int64(c.nKVHeads), Int64(hd), vCache(t) + pos * valueRowBytes)
             }
-            // causal attention, (row, KV head) pairs over the pool; query head h reads KV head
-            // h / (nHeads / nKVHeads) (GQA)
+            // causal attention over the pool: (row, KV head, chunk of positions) items; query head
+            // h reads KV head h / (nHeads / nKVHeads) (GQA)
             for t in 0..<n {
                 rowKeys[t] = UnsafePointer(kCache(t))
                 rowValues[t] = UnsafePointer(vCache(t))
                 rowKV[t] = Int64(rowPos[t] + 1)
             }
             var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
-                                       k: rowKeys, v: rowValues, n_kv: rowKV, kv_stride: Int64(kvDim),
+                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(keyRowBytes), v_row_bytes: Int64(valueRowBytes),
+                                       k_type: keyType.rawValue, v_type: valueType.rawValue,
                                        n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
-                                       scale: 1 / Float(hd).squareRoot(), scores: scores.ptr,
-                                       scores_stride: Int64(nCtx * (c.nHeads / c.nKVHeads)),
-                                       n_kv_rows: 0, next_item: 0)
+                                       scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,
+                                       scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
+                                       max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
             tk_attention_par(pool, &job, Int64(n))
             if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }
             linear(w.wo, att, n: n, into: xb2, quantizedKp: 0)

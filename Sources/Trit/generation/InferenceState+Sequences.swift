@@ -5,7 +5,7 @@ import Glibc
 /// Several sequences in one context: batches whose rows belong to different sequences, logits
 /// only for the rows that want them, and the per-sequence cache operations a server needs
 /// (remove from a position on, copy a prefix). The cache of sequence s and layer l is
-/// `nCtx` rows of kvDim floats; memory is committed as rows are written and given back when
+/// `nCtx` rows of the KV type's row bytes; memory is committed as rows are written and given back when
 /// a sequence is cut.
 extension InferenceState {
     /// Positions every sequence holds together.
@@ -107,11 +107,12 @@ extension InferenceState {
         guard cellsUsed - seqPast[dst] + count <= cellCapacity else {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; copying \(count) does not fit")
         }
-        let kv = model.config.kvDim, layers = model.config.nLayers
-        for l in 0..<layers {
-            let from = (src * layers + l) * nCtx * kv, to = (dst * layers + l) * nCtx * kv
-            (keyCache.ptr + to).update(from: keyCache.ptr + from, count: count * kv)
-            (valueCache.ptr + to).update(from: valueCache.ptr + from, count: count * kv)
+        let layers = model.config.nLayers
+        for (cache, rb) in [(keyCache, keyRowBytes), (valueCache, valueRowBytes)] {
+            for l in 0..<layers {
+                let from = (src * layers + l) * nCtx * rb, to = (dst * layers + l) * nCtx * rb
+                (cache.raw + to).copyMemory(from: cache.raw + from, byteCount: count * rb)
+            }
         }
         (seqTokens + dst * nCtx).update(from: seqTokens + src * nCtx, count: count)
         let old = seqPast[dst]
@@ -122,12 +123,12 @@ extension InferenceState {
 
     /// Gives the pages of sequence s's rows from position p on back to the system.
     func release(_ s: Int, from p: Int) {
-        let kv = model.config.kvDim, layers = model.config.nLayers
+        let layers = model.config.nLayers
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        for cache in [keyCache, valueCache] where cache.buffer.mapped > 0 {
+        for (cache, rb) in [(keyCache, keyRowBytes), (valueCache, valueRowBytes)] where cache.mapped > 0 {
             for l in 0..<layers {
-                let base = UInt(bitPattern: cache.ptr + ((s * layers + l) * nCtx + p) * kv)
-                let end = UInt(bitPattern: cache.ptr + (s * layers + l + 1) * nCtx * kv)
+                let base = UInt(bitPattern: cache.raw + ((s * layers + l) * nCtx + p) * rb)
+                let end = UInt(bitPattern: cache.raw + (s * layers + l + 1) * nCtx * rb)
                 let first = (base + UInt(page) - 1) / UInt(page) * UInt(page)
                 let last = end / UInt(page) * UInt(page)
                 if last > first { madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }

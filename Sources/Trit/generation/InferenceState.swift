@@ -29,10 +29,15 @@ public final class InferenceState {
     let xlsum: AlignedBuffer       // int32 [maxBatch][maxKp/4]: lane sums of xqp (group-scaled linears)
     let xqp: AlignedBuffer         // int8 [maxBatch][maxKp]: xq permuted into bit planes per group (group-scaled)
     var permutedGroup = 0          // the group size xqp/xlsum were made for from the current xq (0: none)
-    let scores: FloatArray         // [nThreads][group·nCtx] attention scratch, one row per pool thread
-    let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<Float>?>  // [maxBatch]: cache of each row (one layer)
+    let attScratch: FloatArray     // [nThreads][attScratchStride]: attention tiles, one per pool thread
+    let attScratchStride: Int
+    let attPartials: FloatArray    // [chunk][maxBatch][nHeads] partial sums of rows longer than a chunk
+    let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<UInt8>?>  // [maxBatch]: cache of each row (one layer)
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
-    let keyCache, valueCache: FloatArray   // [seq][layer][nCtx][kvDim]
+    /// How keys and values are stored.
+    public let keyType, valueType: KVCacheType
+    let keyRowBytes, valueRowBytes: Int    // one position's KV heads
+    let keyCache, valueCache: AlignedBuffer  // [seq][layer][nCtx][row bytes]
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
     let seqTokenBuffer: AlignedBuffer      // int32 [nSeq][nCtx]: the tokens each sequence holds
     var seqTokens: UnsafeMutablePointer<Int32> { seqTokenBuffer.raw.assumingMemoryBound(to: Int32.self) }
@@ -64,9 +69,11 @@ public final class InferenceState {
     var quantizationCalls = 0
 
     /// `cells` caps the positions all sequences hold together (0: nSeq × nCtx). The cache is
-    /// reserved for nSeq × nCtx positions but committed only as positions are used.
+    /// reserved for nSeq × nCtx positions but committed only as positions are used. Keys and
+    /// values are stored as `kvType` unless `valueType` differs (F32 here: exact; the C API, Python
+    /// and the CLI default to F16).
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
-                cells: Int = 0) throws {
+                cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
@@ -78,7 +85,12 @@ public final class InferenceState {
         self.nCtx = nCtx
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
-        let kvBytes = try checkedMul(try checkedMul(try checkedMul(2 * c.nLayers, nCtx, "KV cache"), c.kvDim * 4, "KV cache"), nSeq, "KV cache")
+        keyType = kvType
+        valueType = vType ?? kvType
+        keyRowBytes = c.nKVHeads * keyType.headBytes(c.headDim)
+        valueRowBytes = c.nKVHeads * self.valueType.headBytes(c.headDim)
+        let positions = try checkedMul(try checkedMul(c.nLayers, nCtx, "KV cache"), nSeq, "KV cache")
+        let kvBytes = try checkedMul(positions, keyRowBytes + valueRowBytes, "KV cache")
         // the cache is mapped lazily, so refuse what this machine could never hold
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
         guard kvBytes <= (1 << 46), physical <= 0 || kvBytes <= physical else {
@@ -100,10 +112,16 @@ public final class InferenceState {
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
         xlsum = try AlignedBuffer(byteCount: B * (maxKp / 4) * 4, what: "activation sums")
         xqp = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
-        scores = try FloatArray(count: try checkedMul(try checkedMul(nCtx, nThreads, "attention scratch"), c.nHeads / max(c.nKVHeads, 1), "attention scratch"),
-                                what: "attention scores")
-        keyCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
-        valueCache = try FloatArray(count: nSeq * c.nLayers * nCtx * c.kvDim, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        let group = c.nHeads / max(c.nKVHeads, 1)
+        attScratchStride = (Int(tk_att_scratch_floats(Int64(group), Int64(c.headDim))) + 15) / 16 * 16
+        attScratch = try FloatArray(count: nThreads * attScratchStride, what: "attention scratch")
+        // rows longer than one chunk of positions are split; their partial sums wait here
+        let chunks = (nCtx + Int(TK_ATT_CHUNK) - 1) / Int(TK_ATT_CHUNK)
+        attPartials = try FloatArray(count: chunks > 1 ? try checkedMul(chunks * B * c.nHeads, Int(tk_att_partial_floats(Int64(c.headDim))),
+                                                                       "attention partials") : 0,
+                                     what: "attention partials")
+        keyCache = try AlignedBuffer(byteCount: positions * keyRowBytes, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
+        valueCache = try AlignedBuffer(byteCount: positions * valueRowBytes, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         rowSeq = .allocate(capacity: B)
         seqTokenBuffer = try AlignedBuffer(byteCount: try checkedMul(nSeq * nCtx, 4, "token lists"), what: "token lists")
         headRowBuffer = .allocate(capacity: B)

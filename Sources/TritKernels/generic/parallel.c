@@ -136,24 +136,53 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
     tk_pool_run(pool, i8_worker, &j);
 }
 
+/* Items (row t, KV head g, chunk c), c fastest; chunks a row does not have are skipped. */
 static void attention_worker(void *p, int ith, int nth) {
     tk_attention_job *j = p;
     const int64_t n_kv_heads = j->n_heads / j->group;
-    const int64_t items = j->n_kv_rows * n_kv_heads;
-    float *scores = j->scores + (int64_t)ith * j->scores_stride;
+    const int64_t pf = tk_att_partial_floats(j->hd), hb = tk_kv_head_bytes(j->k_type, j->hd);
+    const int64_t vb = tk_kv_head_bytes(j->v_type, j->hd);
+    float *scratch = j->scratch + (int64_t)ith * j->scratch_stride;
     (void)nth;
-    for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < items;) {
-        const int64_t t = i / n_kv_heads, g = i % n_kv_heads;
+    for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < j->n_items;) {
+        const int64_t c = i % j->max_chunks, tg = i / j->max_chunks;
+        const int64_t t = tg / n_kv_heads, g = tg % n_kv_heads;
+        const int64_t n_kv = j->n_kv[t], j0 = c * TK_ATT_CHUNK;
+        if (j0 >= n_kv) continue;
+        const int64_t j1 = n_kv - j0 < TK_ATT_CHUNK ? n_kv : j0 + TK_ATT_CHUNK;
         const int64_t h0 = g * j->group;
-        j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * j->hd, j->v[t] + g * j->hd, j->kv_stride,
-              j->n_kv[t], j->hd, j->scale, scores, j->out + t * j->q_stride + h0 * j->hd);
+        float *partial = n_kv > TK_ATT_CHUNK ? j->partials + ((c * j->max_rows + t) * j->n_heads + h0) * pf : NULL;
+        j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * hb, j->v[t] + g * vb, j->k_row_bytes, j->v_row_bytes,
+              j->k_type, j->v_type, j0, j1, j->hd, j->scale, scratch, j->out + t * j->q_stride + h0 * j->hd, partial);
+    }
+}
+
+/* Items (row t, head h) of the rows longer than a chunk. */
+static void attention_merge_worker(void *p, int ith, int nth) {
+    tk_attention_job *j = p;
+    const int64_t pf = tk_att_partial_floats(j->hd);
+    (void)ith; (void)nth;
+    for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < j->n_kv_rows * j->n_heads;) {
+        const int64_t t = i / j->n_heads, h = i % j->n_heads;
+        if (j->n_kv[t] <= TK_ATT_CHUNK) continue;
+        const int64_t chunks = (j->n_kv[t] + TK_ATT_CHUNK - 1) / TK_ATT_CHUNK;
+        tk_attention_merge(j->partials + (t * j->n_heads + h) * pf, chunks, j->max_rows * j->n_heads * pf, j->hd,
+                           j->out + t * j->q_stride + h * j->hd);
     }
 }
 
 void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
+    int64_t longest = 0;
+    for (int64_t t = 0; t < n; t++) longest = job->n_kv[t] > longest ? job->n_kv[t] : longest;
     job->n_kv_rows = n;
+    job->max_chunks = longest > 0 ? (longest + TK_ATT_CHUNK - 1) / TK_ATT_CHUNK : 1;
+    job->n_items = n * (job->n_heads / job->group) * job->max_chunks;
     job->next_item = 0;
     tk_pool_run(pool, attention_worker, job);
+    if (job->max_chunks > 1) {
+        job->next_item = 0;
+        tk_pool_run(pool, attention_merge_worker, job);
+    }
 }
 
 typedef struct {

@@ -49,10 +49,41 @@ typedef void (*tk_i8_gemm_fn)(const int8_t *w, const float *wscale, int64_t Kp, 
 /* Per-token absmax int8 quantization (see tk_quantize_rows, the scalar form). */
 typedef void (*tk_quantize_fn)(const float *x, int64_t ldx, int64_t K, int64_t n,
                                int8_t *q, int64_t Kp, float *s, int32_t *qsum);
-/* Attention of n_q query heads that share one KV head (GQA), one query position (see
- * tk_attention_heads). */
-typedef void (*tk_attention_fn)(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
-                                int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+/* KV cache element types (ggml's type ids). A cache row holds the KV heads of one position, each
+ * head vector of hd values stored as tk_kv_head_bytes(type, hd) bytes:
+ *   F32: hd floats; F16: hd IEEE halves; Q8_0: ceil(hd/32) blocks [fp16 d][32 int8 q] along the
+ *   head (value = q·d; a last short block is zero padded), d = max|x|/127, q = round(x/d) as
+ *   llama.cpp's quantize_row_q8_0. Every stored value becomes an f32 exactly when read. */
+typedef enum tk_kv_type { TK_KV_F32 = 0, TK_KV_F16 = 1, TK_KV_Q8_0 = 8 } tk_kv_type;
+int64_t tk_kv_head_bytes(int32_t type, int64_t hd);   /* 0 for an unknown type */
+/* n head vectors of hd floats (src, consecutive) stored as `type` into dst (n · head bytes). The
+ * only writer of the cache: one plain C function, so every variant stores the same bytes. */
+void tk_kv_store(int32_t type, const float *src, int64_t n, int64_t hd, uint8_t *dst);
+/* The reverse: n stored head vectors as floats (exact). */
+void tk_kv_load(int32_t type, const uint8_t *src, int64_t n, int64_t hd, float *dst);
+
+/* Attention of n_q query heads that read one KV head (GQA), one query, over cache positions
+ * [j0, j1): streamed in tiles of TK_ATT_TILE positions with an online softmax (no buffer of
+ * n_kv scores). k, v: the KV head's bytes in cache row 0 (row j at + j·k_row_bytes, j·v_row_bytes), of k_type /
+ * v_type. q: n_q head vectors of hd floats. out: the n_q normalised head outputs (hd floats
+ * each) when partial is NULL; else partial receives, per head m at m·tk_att_partial_floats(hd),
+ * the chunk's unnormalised sums [O: hdp][L: 16 lanes][M], to be combined by tk_attention_merge.
+ * scratch: tk_att_scratch_floats(n_q, hd) floats. The float order is defined by
+ * generic/attention.c (16 lanes, explicit FMAs, a fixed final tree, one exp polynomial), so
+ * every variant gives the same bits. */
+#define TK_ATT_TILE 32
+#define TK_ATT_CHUNK 1024     /* positions per work item; a fixed constant, so results never depend on threads */
+typedef void (*tk_attention_fn)(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                                int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                                float *scratch, float *out, float *partial);
+int64_t tk_att_scratch_floats(int64_t n_q, int64_t hd);
+int64_t tk_att_partial_floats(int64_t hd);
+/* Combines n_chunks partials of one head (consecutive chunks, `stride` floats apart) into its
+ * normalised output of hd floats. Plain C (mul and add, no FMA): the same bits everywhere. */
+void tk_attention_merge(const float *partials, int64_t n_chunks, int64_t stride, int64_t hd, float *out);
+/* The exp of the attention kernels (x ≤ 0 in use; clamped to [-87.33, 0]); scalar form of the
+ * vector polynomial every variant uses. */
+float tk_att_exp(float x);
 /* RMSNorm of n values (see tk_rmsnorm). */
 typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float eps, float *y);
 /* Per-row int8 quantization of a dense matrix (see tk_quantize_weight_rows). */
@@ -153,11 +184,10 @@ float tk_f16_to_f32(uint16_t h);
 uint16_t tk_f32_to_f16(float f);
 float tk_bf16_to_f32(uint16_t h);
 
-/* Attention for one query position against a cache of n_kv positions, for n_q query heads that
- * read the same KV head: for m < n_q, out[m*hd + d] = sum_j softmax_j(q_m.k_j * scale) v_j[d], with
- * q_m = q + m*hd. k, v rows of stride `stride` floats. scores: caller scratch of n_q*n_kv floats. */
-void tk_attention_heads(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
-                        int64_t n_kv, int64_t hd, float scale, float *scores, float *out);
+/* The scalar twin of the attention kernel (tk_attention_fn). */
+void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                         int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                         float *scratch, float *out, float *partial);
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 
@@ -191,19 +221,26 @@ void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dty
 void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const float *wscale, int64_t Kp,
                     int64_t rows, const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 
-/* Attention of n query rows × n_heads heads, the (row, KV head) pairs taken one at a time from a
- * shared counter by the pool's threads. Row t reads the
- * cache rows k[t] / v[t] (n_kv[t] positions, stride kv_stride floats); query heads
- * [g*group, (g+1)*group) read KV head g. q and out rows have stride q_stride; scores:
- * n_threads × scores_stride floats (scores_stride ≥ group × the longest n_kv). */
+/* Attention of n query rows × n_heads heads. Work items are (row, KV head, chunk of
+ * TK_ATT_CHUNK positions), taken from a shared counter by the pool's threads; a row whose
+ * n_kv[t] fits one chunk is written to out directly, longer ones go through `partials`
+ * (chunk-major: [chunk][row][head] × tk_att_partial_floats(hd)) and are merged in a second pass.
+ * Row t reads cache rows from k[t] / v[t] (the layer's row 0, k_row_bytes / v_row_bytes apart); query heads
+ * [g*group, (g+1)*group) read KV head g (at g·head bytes within the row). q and out rows have
+ * stride q_stride floats. scratch: n_threads × scratch_stride floats
+ * (scratch_stride ≥ tk_att_scratch_floats(group, hd)); partials: room for
+ * ceil(max n_kv / TK_ATT_CHUNK) chunks of max_rows rows when any row is longer than a chunk. */
 typedef struct tk_attention_job {
     tk_attention_fn fn;
     const float *q; float *out; int64_t q_stride;
-    const float *const *k; const float *const *v; const int64_t *n_kv; int64_t kv_stride;
+    const uint8_t *const *k; const uint8_t *const *v; const int64_t *n_kv; int64_t k_row_bytes, v_row_bytes;
+    int32_t k_type, v_type;
     int64_t n_heads, group, hd; float scale;
-    float *scores; int64_t scores_stride;
+    float *scratch; int64_t scratch_stride;
+    float *partials; int64_t max_rows;
     int64_t n_kv_rows;               /* set by tk_attention_par */
-    int64_t next_item;               /* the next (row, KV head) item; atomic, set by tk_attention_par */
+    int64_t n_items, max_chunks;     /* set by tk_attention_par */
+    int64_t next_item;               /* the next work item; atomic, set by tk_attention_par */
 } tk_attention_job;
 void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
 

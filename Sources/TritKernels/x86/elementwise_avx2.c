@@ -1,11 +1,9 @@
-/* AVX2 forms of the small kernels: activation quantization, attention, RMSNorm, and the int8
- * head's quantization at load. Their scalar twins (generic/) are built for the baseline ISA, where
- * a float reduction cannot be vectorised without reassociation: the attention dot product ran as
- * one 128-long dependency chain per score, a few ms per token at 2B4T, all of it on one thread.
+/* AVX2 forms of the small kernels: activation quantization, RMSNorm, and the int8 head's
+ * quantization at load (attention: attention_x86.c).
  *
  * Quantization is bit-identical to the scalar form: the absmax is order-free, and vcvtps2dq
- * rounds by MXCSR, half to even in the default mode, as lrintf does. Attention and RMSNorm sum in
- * a different order than their twins (within float rounding). */
+ * rounds by MXCSR, half to even in the default mode, as lrintf does. RMSNorm sums in a different
+ * order than its twin (within float rounding). */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
@@ -55,100 +53,6 @@ TK_AVX2 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64
         qsum[t] = tk_quantize_tail(xt, k, K, scale, qt, Kp, tk_hsum_i32(sum));
         s[t] = scale;
     }
-}
-
-/* Softmax of scores[0..n) in place, returning 1/sum (the caller scales the output by it). */
-static inline float softmax_exp(float *scores, int64_t n, float mx) {
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; j++) {
-        const float e = expf(scores[j] - mx);
-        scores[j] = e;
-        sum += e;
-    }
-    return 1.0f / sum;
-}
-
-/* One query head (any hd). */
-TK_AVX2 static void attention_head(const float *q, const float *k, const float *v, int64_t stride,
-                                   int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
-    const int64_t hd8 = hd / 8 * 8;
-    float mx = -INFINITY;
-    for (int64_t j = 0; j < n_kv; j++) {
-        const float *kj = k + j * stride;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-        int64_t i = 0;
-        for (; i + 16 <= hd8; i += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(kj + i + 8), a1);
-        }
-        for (; i < hd8; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(kj + i), a0);
-        float d = tk_hsum_ps(_mm256_add_ps(a0, a1));
-        for (; i < hd; i++) d += q[i] * kj[i];
-        d *= scale;
-        scores[j] = d;
-        mx = d > mx ? d : mx;
-    }
-    const float inv = softmax_exp(scores, n_kv, mx);
-    for (int64_t i = 0; i < hd; i++) out[i] = 0.0f;
-    for (int64_t j = 0; j < n_kv; j++) {
-        const __m256 p = _mm256_set1_ps(scores[j] * inv);
-        const float *vj = v + j * stride;
-        int64_t i = 0;
-        for (; i < hd8; i += 8) _mm256_storeu_ps(out + i, _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + i), _mm256_loadu_ps(out + i)));
-        for (; i < hd; i++) out[i] += scores[j] * inv * vj[i];
-    }
-}
-
-/* Four query heads of one KV head (hd a multiple of 16): each K and V row is loaded once for the
- * four, and the weighted V sum keeps its 4 × 16 outputs in registers across all positions. */
-TK_AVX2 static void attention_4heads(const float *q, const float *k, const float *v, int64_t stride,
-                                     int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
-    float mx[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-    for (int64_t j = 0; j < n_kv; j++) {
-        const float *kj = k + j * stride;
-        __m256 a[4][2];
-        for (int m = 0; m < 4; m++) { a[m][0] = _mm256_setzero_ps(); a[m][1] = a[m][0]; }
-        for (int64_t i = 0; i < hd; i += 16) {
-            const __m256 k0 = _mm256_loadu_ps(kj + i), k1 = _mm256_loadu_ps(kj + i + 8);
-            for (int m = 0; m < 4; m++) {
-                a[m][0] = _mm256_fmadd_ps(_mm256_loadu_ps(q + m * hd + i), k0, a[m][0]);
-                a[m][1] = _mm256_fmadd_ps(_mm256_loadu_ps(q + m * hd + i + 8), k1, a[m][1]);
-            }
-        }
-        for (int m = 0; m < 4; m++) {
-            const float d = tk_hsum_ps(_mm256_add_ps(a[m][0], a[m][1])) * scale;
-            scores[m * n_kv + j] = d;
-            mx[m] = d > mx[m] ? d : mx[m];
-        }
-    }
-    float inv[4];
-    for (int m = 0; m < 4; m++) inv[m] = softmax_exp(scores + m * n_kv, n_kv, mx[m]);
-    for (int64_t i = 0; i < hd; i += 16) {
-        __m256 o[4][2];
-        for (int m = 0; m < 4; m++) { o[m][0] = _mm256_setzero_ps(); o[m][1] = o[m][0]; }
-        for (int64_t j = 0; j < n_kv; j++) {
-            const float *vj = v + j * stride + i;
-            const __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8);
-            for (int m = 0; m < 4; m++) {
-                const __m256 p = _mm256_broadcast_ss(scores + m * n_kv + j);
-                o[m][0] = _mm256_fmadd_ps(p, v0, o[m][0]);
-                o[m][1] = _mm256_fmadd_ps(p, v1, o[m][1]);
-            }
-        }
-        for (int m = 0; m < 4; m++) {
-            const __m256 s = _mm256_set1_ps(inv[m]);
-            _mm256_storeu_ps(out + m * hd + i, _mm256_mul_ps(o[m][0], s));
-            _mm256_storeu_ps(out + m * hd + i + 8, _mm256_mul_ps(o[m][1], s));
-        }
-    }
-}
-
-TK_AVX2 void tk_attention_heads_avx2(const float *q, int64_t n_q, const float *k, const float *v, int64_t stride,
-                                     int64_t n_kv, int64_t hd, float scale, float *scores, float *out) {
-    int64_t m = 0;
-    if (hd % 16 == 0)
-        for (; m + 4 <= n_q; m += 4) attention_4heads(q + m * hd, k, v, stride, n_kv, hd, scale, scores, out + m * hd);
-    for (; m < n_q; m++) attention_head(q + m * hd, k, v, stride, n_kv, hd, scale, scores, out + m * hd);
 }
 
 TK_AVX2 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y) {

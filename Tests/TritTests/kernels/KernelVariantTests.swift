@@ -142,32 +142,8 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
-    func testAttentionAndNormVariantsMatchScalar() {
+    func testNormVariantsMatchScalar() {
         var rng = Xoshiro256(seed: 22)
-        // n_q query heads per KV head: 4 takes the grouped path, 5 and 8 mix it with single heads
-        for (nKV, hd, stride, nQ) in [(1, 64, 64, 1), (7, 128, 640, 4), (33, 100, 100, 3), (5, 12, 24, 1), (40, 128, 640, 5), (9, 64, 128, 8)] {
-            let q = (0..<(nQ * hd)).map { _ in Float(rng.nextUnit() * 2 - 1) }
-            let kv = (0..<(nKV * stride)).map { _ in Float(rng.nextUnit() * 2 - 1) }
-            let vv = (0..<(nKV * stride)).map { _ in Float(rng.nextUnit() * 2 - 1) }
-            func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
-                var scores = [Float](repeating: 0, count: nQ * nKV), out = [Float](repeating: 0, count: nQ * hd)
-                k.pointee.attention(q, Int64(nQ), kv, vv, Int64(stride), Int64(nKV), Int64(hd), 0.125, &scores, &out)
-                return out
-            }
-            let ref = run(tk_kernels_named("scalar")!)
-            // the scalar twin against a direct softmax in Double
-            for m in 0..<nQ {
-                let s = (0..<nKV).map { j in (0..<hd).reduce(0.0) { $0 + Double(q[m * hd + $1]) * Double(kv[j * stride + $1]) } * 0.125 }
-                let e = s.map { Foundation.exp($0 - s.max()!) }, z = e.reduce(0, +)
-                for d in 0..<hd {
-                    let want = (0..<nKV).reduce(0.0) { $0 + e[$1] / z * Double(vv[$1 * stride + d]) }
-                    XCTAssertEqual(Double(ref[m * hd + d]), want, accuracy: 1e-5)
-                }
-            }
-            for name in variantsUnderTest() {
-                for (a, b) in zip(run(tk_kernels_named(name)!), ref) { XCTAssertEqual(a, b, accuracy: 1e-5, "\(name) attention \(nKV)x\(hd)x\(nQ)") }
-            }
-        }
         for n in [1, 9, 2560, 6917] {
             let x = (0..<n).map { _ in Float(rng.nextUnit() * 8 - 4) }, g = (0..<n).map { _ in Float(rng.nextUnit()) }
             func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {

@@ -1,0 +1,266 @@
+/* AVX2 and AVX-512 forms of the attention kernel: the arithmetic of generic/attention.c (its
+ * scalar twin) in 8- and 16-float registers, equal bit for bit. The 16 lanes of a dot are two
+ * ymm registers (elements i..i+7, i+8..i+15) or one zmm; their tree is (lo + hi) then
+ * tk_hsum_ps. The exp polynomial is the twin's, op for op. */
+#if defined(__x86_64__)
+#pragma clang fp contract(off)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+#include "trit_kernels.h"
+#include "../kernels_internal.h"
+#include "simd_x86.h"
+
+#define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TK_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c")))
+
+/* nt stored head vectors (row_bytes apart) as rows of hdp floats, zero padded. */
+TK_AVX2 static void load_tile(int32_t type, const uint8_t *src, int64_t row_bytes, int64_t nt, int64_t hd,
+                              int64_t hdp, float *dst) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *s = src + t * row_bytes;
+        float *d = dst + t * hdp;
+        int64_t i = 0;
+        if (type == TK_KV_F32) {
+            for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(d + i, _mm256_loadu_ps((const float *)s + i));
+            for (; i < hd; i++) memcpy(d + i, s + 4 * i, 4);
+        } else if (type == TK_KV_F16) {
+            for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(d + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(s + 2 * i))));
+            for (; i < hd; i++) { uint16_t b; memcpy(&b, s + 2 * i, 2); d[i] = tk_f16_to_f32(b); }
+        } else {
+            for (int64_t b0 = 0; b0 < hd; b0 += 32, s += 34) {
+                uint16_t dh; memcpy(&dh, s, 2);
+                const float sc = tk_f16_to_f32(dh);
+                const int64_t bl = hd - b0 < 32 ? hd - b0 : 32;
+                int64_t e = 0;
+                const __m256 scv = _mm256_set1_ps(sc);
+                for (; e + 8 <= bl; e += 8) {
+                    const __m256i w = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(s + 2 + e)));
+                    _mm256_storeu_ps(d + b0 + e, _mm256_mul_ps(_mm256_cvtepi32_ps(w), scv));
+                }
+                for (; e < bl; e++) d[b0 + e] = (float)(int8_t)s[2 + e] * sc;
+            }
+            i = hd;
+        }
+        for (; i < hdp; i++) d[i] = 0.0f;
+    }
+}
+
+TK_AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_max_ps(x, _mm256_set1_ps(TK_EXP_LO));
+    x = _mm256_min_ps(x, _mm256_setzero_ps());
+    const __m256 n = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(TK_EXP_LOG2E)), _mm256_set1_ps(0.5f)));
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-TK_EXP_LN2_HI), x);
+    r = _mm256_fmadd_ps(n, _mm256_set1_ps(-TK_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(TK_EXP_C7);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C5));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C4));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(TK_EXP_C3));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+TK_AVX2 static inline float att_exp1(float x) { return _mm256_cvtss_f32(exp8(_mm256_set1_ps(x))); }
+
+/* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
+TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
+    float tmax = p[0];
+    for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    const float mnew = tmax > *mrun ? tmax : *mrun;
+    const __m256 alpha = _mm256_set1_ps(att_exp1(*mrun - mnew));
+    *mrun = mnew;
+    __m256 l0 = _mm256_mul_ps(_mm256_loadu_ps(l), alpha), l1 = _mm256_mul_ps(_mm256_loadu_ps(l + 8), alpha);
+    for (int64_t i = 0; i < hdp; i += 8) _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_loadu_ps(o + i), alpha));
+    const __m256 mv = _mm256_set1_ps(mnew);
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int64_t t0 = 0; t0 < nt; t0 += 8) {
+        const __m256 live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)(nt - t0)), iota));
+        const __m256 e = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_loadu_ps(p + t0), mv)), live);
+        _mm256_storeu_ps(p + t0, e);
+        if ((t0 / 8) % 2 == 0) l0 = _mm256_add_ps(l0, e); else l1 = _mm256_add_ps(l1, e);
+    }
+    _mm256_storeu_ps(l, l0);
+    _mm256_storeu_ps(l + 8, l1);
+}
+
+TK_AVX2 static void finish(const tk_att_scratch *a, int64_t n_q, int64_t hd, int64_t hdp, float *out, float *partial) {
+    for (int64_t m = 0; m < n_q; m++) {
+        if (partial) {
+            float *r = partial + m * tk_att_partial_floats(hd);
+            memcpy(r, a->o + m * hdp, (size_t)hdp * 4);
+            memcpy(r + hdp, a->l + m * TK_ATT_LANES, TK_ATT_LANES * 4);
+            r[hdp + TK_ATT_LANES] = a->m[m];
+        } else {
+            const float inv = 1.0f / tk_att_tree16(a->l + m * TK_ATT_LANES);
+            const __m256 iv = _mm256_set1_ps(inv);
+            int64_t i = 0;
+            for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + m * hd + i, _mm256_mul_ps(_mm256_loadu_ps(a->o + m * hdp + i), iv));
+            for (; i < hd; i++) out[m * hd + i] = a->o[m * hdp + i] * inv;
+        }
+    }
+}
+
+TK_AVX2 static void init(tk_att_scratch *a, const float *q, int64_t n_q, int64_t hd, int64_t hdp) {
+    for (int64_t m = 0; m < n_q; m++) {
+        for (int64_t i = 0; i < hdp; i++) { a->q[m * hdp + i] = i < hd ? q[m * hd + i] : 0.0f; a->o[m * hdp + i] = 0.0f; }
+        for (int l = 0; l < TK_ATT_LANES; l++) a->l[m * TK_ATT_LANES + l] = 0.0f;
+        a->m[m] = -INFINITY;
+    }
+}
+
+/* ---- AVX2 ---- */
+
+/* Scores of 4 heads (or 1) against the tile's keys: the K row is loaded once for the heads. */
+TK_AVX2 static void scores4_avx2(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
+    for (int64_t t = 0; t < nt; t++) {
+        const float *kr = kt + t * hdp;
+        __m256 a[4][2];
+        for (int m = 0; m < 4; m++) { a[m][0] = _mm256_setzero_ps(); a[m][1] = a[m][0]; }
+        for (int64_t i = 0; i < hdp; i += 16) {
+            const __m256 k0 = _mm256_loadu_ps(kr + i), k1 = _mm256_loadu_ps(kr + i + 8);
+            for (int m = 0; m < 4; m++) {
+                a[m][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + m * hdp + i), k0, a[m][0]);
+                a[m][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + m * hdp + i + 8), k1, a[m][1]);
+            }
+        }
+        for (int m = 0; m < 4; m++) p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a[m][0], a[m][1])) * scale;
+    }
+}
+
+TK_AVX2 static void scores1_avx2(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
+    for (int64_t t = 0; t < nt; t++) {
+        const float *kr = kt + t * hdp;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i), _mm256_loadu_ps(kr + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i + 8), _mm256_loadu_ps(kr + i + 8), a1);
+        }
+        p[t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
+    }
+}
+
+/* o[i] = fma(p[t], v[t][i], o[i]) for t in order: 32 outputs of one head at a time in registers. */
+TK_AVX2 static void accumulate_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
+    int64_t i = 0;
+    for (; i + 32 <= hdp; i += 32) {
+        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
+        __m256 o2 = _mm256_loadu_ps(o + i + 16), o3 = _mm256_loadu_ps(o + i + 24);
+        for (int64_t t = 0; t < nt; t++) {
+            const __m256 pv = _mm256_broadcast_ss(p + t);
+            const float *vr = vt + t * hdp + i;
+            o0 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr), o0);
+            o1 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 8), o1);
+            o2 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 16), o2);
+            o3 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 24), o3);
+        }
+        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
+        _mm256_storeu_ps(o + i + 16, o2); _mm256_storeu_ps(o + i + 24, o3);
+    }
+    for (; i < hdp; i += 16) {
+        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
+        for (int64_t t = 0; t < nt; t++) {
+            const __m256 pv = _mm256_broadcast_ss(p + t);
+            o0 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vt + t * hdp + i), o0);
+            o1 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vt + t * hdp + i + 8), o1);
+        }
+        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
+    }
+}
+
+TK_AVX2 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                               int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                               float *scratch, float *out, float *partial) {
+    const int64_t hdp = tk_att_hdp(hd);
+    tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    init(&a, q, n_q, hd, hdp);
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
+        int64_t m = 0;
+        for (; m + 4 <= n_q; m += 4) scores4_avx2(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
+        for (; m < n_q; m++) scores1_avx2(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
+        for (m = 0; m < n_q; m++) softmax_tile(a.p + m * TK_ATT_TILE, nt, a.o + m * hdp, hdp, a.l + m * TK_ATT_LANES, a.m + m);
+        load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
+        for (m = 0; m < n_q; m++) accumulate_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
+    }
+    finish(&a, n_q, hd, hdp, out, partial);
+}
+
+/* ---- AVX-512: one zmm holds the 16 lanes ---- */
+
+TK_AVX512 static inline float hsum16(__m512 a) {
+    return tk_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
+}
+
+TK_AVX512 static void scores4_avx512(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
+    for (int64_t t = 0; t < nt; t++) {
+        const float *kr = kt + t * hdp;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            const __m512 kv = _mm512_loadu_ps(kr + i);
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + i), kv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + hdp + i), kv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + 2 * hdp + i), kv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + 3 * hdp + i), kv, a3);
+        }
+        p[t] = hsum16(a0) * scale;
+        p[TK_ATT_TILE + t] = hsum16(a1) * scale;
+        p[2 * TK_ATT_TILE + t] = hsum16(a2) * scale;
+        p[3 * TK_ATT_TILE + t] = hsum16(a3) * scale;
+    }
+}
+
+TK_AVX512 static void scores1_avx512(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
+    for (int64_t t = 0; t < nt; t++) {
+        __m512 a0 = _mm512_setzero_ps();
+        for (int64_t i = 0; i < hdp; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + i), _mm512_loadu_ps(kt + t * hdp + i), a0);
+        p[t] = hsum16(a0) * scale;
+    }
+}
+
+TK_AVX512 static void accumulate_avx512(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
+    int64_t i = 0;
+    for (; i + 64 <= hdp; i += 64) {
+        __m512 o0 = _mm512_loadu_ps(o + i), o1 = _mm512_loadu_ps(o + i + 16);
+        __m512 o2 = _mm512_loadu_ps(o + i + 32), o3 = _mm512_loadu_ps(o + i + 48);
+        for (int64_t t = 0; t < nt; t++) {
+            const __m512 pv = _mm512_set1_ps(p[t]);
+            const float *vr = vt + t * hdp + i;
+            o0 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr), o0);
+            o1 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 16), o1);
+            o2 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 32), o2);
+            o3 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 48), o3);
+        }
+        _mm512_storeu_ps(o + i, o0); _mm512_storeu_ps(o + i + 16, o1);
+        _mm512_storeu_ps(o + i + 32, o2); _mm512_storeu_ps(o + i + 48, o3);
+    }
+    for (; i < hdp; i += 16) {
+        __m512 o0 = _mm512_loadu_ps(o + i);
+        for (int64_t t = 0; t < nt; t++) o0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), _mm512_loadu_ps(vt + t * hdp + i), o0);
+        _mm512_storeu_ps(o + i, o0);
+    }
+}
+
+TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                                   int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                                   float *scratch, float *out, float *partial) {
+    const int64_t hdp = tk_att_hdp(hd);
+    tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    init(&a, q, n_q, hd, hdp);
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
+        int64_t m = 0;
+        for (; m + 4 <= n_q; m += 4) scores4_avx512(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
+        for (; m < n_q; m++) scores1_avx512(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
+        for (m = 0; m < n_q; m++) softmax_tile(a.p + m * TK_ATT_TILE, nt, a.o + m * hdp, hdp, a.l + m * TK_ATT_LANES, a.m + m);
+        load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
+        for (m = 0; m < n_q; m++) accumulate_avx512(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
+    }
+    finish(&a, n_q, hd, hdp, out, partial);
+}
+#endif
