@@ -11,6 +11,8 @@ enum BenchCommand {
         Opt(names: ["-r", "--repetitions"], value: "N", help: "runs of each test (default 5); the median is reported"),
         Opt(names: ["-t", "--threads"], value: "LIST", help: "thread counts, comma-separated (default: 1,<cores>)"),
         Opt(names: ["-b", "--batch"], value: "N", help: "prompt tokens per forward pass (default 128)"),
+        Opt(names: ["-d", "--n-depth"], value: "LIST", help: "depths, comma-separated (default 0): each test runs after DEPTH tokens are already in the cache"),
+        ] + kvOpts + [
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
         Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
@@ -36,6 +38,8 @@ enum BenchCommand {
             generation (tgN: N tokens one at a time) in tokens/s over repeated runs: median and standard
             deviation, runs of the tests interleaved. Also: load time, peak memory, weight bytes read per
             generated token, the achieved GB/s and the machine's read bandwidth measured in the same run.
+            With -d, every test runs after DEPTH random tokens already fill the cache (llama-bench's
+            depth), and the bytes per generated token count the cache read as well (-ctk/-ctv set its type).
             Use `trit synth` to make a model of a real shape.
             """, opts), terminator: "")
             return
@@ -55,6 +59,11 @@ enum BenchCommand {
         guard nP >= 0, nG >= 0 else { throw CLIError("-p and -n expect token counts >= 0 (0 skips the test)") }
         guard reps >= 1 else { throw CLIError("-r expects a number of runs >= 1, got \(reps)") }
         guard batch >= 1, batch <= 4096 else { throw CLIError("-b expects 1 to 4096 tokens, got \(batch)") }
+        let depths = try (p.string("-d") ?? "0").split(separator: ",").map { s -> Int in
+            guard let v = Int(s), v >= 0, v <= 1 << 20 else { throw CLIError("bad depth \"\(s)\" (0 to 1048576 tokens)") }
+            return v
+        }
+        let (kType, vType) = try readKVTypes(p)
         let threadList = try (p.string("-t") ?? "1,\(defaultThreads())").split(separator: ",").map { s -> Int in
             guard let v = Int(s), v > 0, v <= 512 else { throw CLIError("bad thread count \"\(s)\" (1 to 512)") }
             return v
@@ -84,45 +93,64 @@ enum BenchCommand {
         let greedy = try Sampler(params: .greedy, vocabSize: vocab)
         var certifiedStats: [CertifiedHeadStats] = []
         var rows: [Row] = []
+        let c = model.config
         for t in threadsToRun {
-            let state = try InferenceState(model: model, nCtx: max(nP, nG) + 8, nThreads: t, maxBatch: batch)
-            var pp: [Double] = [], tg: [Double] = []
+            let state = try InferenceState(model: model, nCtx: depths.max()! + max(nP, nG) + 8, nThreads: t, maxBatch: batch,
+                                           kvType: kType, valueType: vType)
             // warm-up: touches every weight page once
             try state.evaluate([promptTokens[0]]); state.reset()
-            for rep in 0..<reps {
-                progressLine("bench: \(t) thread(s), run \(rep + 1)/\(reps) ")
+            let depthTokens = (0..<depths.max()!).map { _ in Int32(rng.next() % UInt64(vocab)) }
+            for depth in depths {
+                var pp: [Double] = [], tg: [Double] = []
+                // the cache is filled to the depth once; each run cuts back to it
+                state.reset()
+                if depth > 0 {
+                    progressLine("bench: \(t) thread(s), filling the cache to depth \(depth) ")
+                    try state.evaluate(Array(depthTokens.prefix(depth)))
+                }
+                let at = depth > 0 ? " @ d\(depth)" : ""
+                for rep in 0..<reps {
+                    progressLine("bench: \(t) thread(s)\(at), run \(rep + 1)/\(reps) ")
+                    if nP > 0 {
+                        try state.truncate(to: depth)
+                        let t0 = monotonicSeconds()
+                        try state.evaluate(Array(promptTokens.prefix(nP)))
+                        pp.append(Double(nP) / (monotonicSeconds() - t0))
+                    }
+                    if nG > 0 {
+                        // a generation step: evaluate a token, choose the next greedily (the head's
+                        // work in every mode); the inputs are random, so no run settles into a loop
+                        try state.truncate(to: depth)
+                        var tok = promptTokens[0]
+                        let t0 = monotonicSeconds()
+                        for _ in 0..<nG {
+                            _ = try state.evaluateAndSample([tok], greedy)
+                            tok = Int32(rng.next() % UInt64(vocab))
+                        }
+                        tg.append(Double(nG) / (monotonicSeconds() - t0))
+                    }
+                }
+                endProgressLine()
+                // the cache read per generated token: every layer's K and V rows of the positions it attends to
+                let kvPerPosition = c.nLayers * c.nKVHeads * (kType.headBytes(c.headDim) + vType.headBytes(c.headDim))
+                let kvRead = kvPerPosition * (depth + (nG + 1) / 2)
                 if nP > 0 {
-                    state.reset()
-                    let t0 = monotonicSeconds()
-                    try state.evaluate(Array(promptTokens.prefix(nP)))
-                    pp.append(Double(nP) / (monotonicSeconds() - t0))
+                    rows.append(Row(test: "pp\(nP)\(at)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp,
+                                    bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: 0))
+                }
+                if let cs = state.certifiedStats {
+                    certifiedStats.append(cs)
+                    // the int8 head, plus the candidates' F16 rows, plus the whole F16 head on full steps
+                    let meanCand = Double(cs.candidates.reduce(0, +)) / Double(max(cs.candidates.count, 1))
+                    let rowBytes = Double(model.output.byteCount / max(model.output.rows, 1))
+                    let full = Double(cs.fullSteps) / Double(max(cs.steps + cs.fullSteps, 1)) * Double(model.output.byteCount)
+                    bpt = model.bytesPerDecodedToken + Int(meanCand * rowBytes + full)
                 }
                 if nG > 0 {
-                    // a generation step: evaluate a token, choose the next greedily (the head's
-                    // work in every mode); the inputs are random, so no run settles into a loop
-                    state.reset()
-                    var tok = promptTokens[0]
-                    let t0 = monotonicSeconds()
-                    for _ in 0..<nG {
-                        _ = try state.evaluateAndSample([tok], greedy)
-                        tok = Int32(rng.next() % UInt64(vocab))
-                    }
-                    tg.append(Double(nG) / (monotonicSeconds() - t0))
+                    let m = median(tg)
+                    rows.append(Row(test: "tg\(nG)\(at)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt + kvRead,
+                                    gbps: Double(bpt + kvRead) * m / 1e9, readGBps: 0))
                 }
-            }
-            endProgressLine()
-            if nP > 0 { rows.append(Row(test: "pp\(nP)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp, bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: 0)) }
-            if let cs = state.certifiedStats {
-                certifiedStats.append(cs)
-                // the int8 head, plus the candidates' F16 rows, plus the whole F16 head on full steps
-                let meanCand = Double(cs.candidates.reduce(0, +)) / Double(max(cs.candidates.count, 1))
-                let rowBytes = Double(model.output.byteCount / max(model.output.rows, 1))
-                let full = Double(cs.fullSteps) / Double(max(cs.steps + cs.fullSteps, 1)) * Double(model.output.byteCount)
-                bpt = model.bytesPerDecodedToken + Int(meanCand * rowBytes + full)
-            }
-            if nG > 0 {
-                let m = median(tg)
-                rows.append(Row(test: "tg\(nG)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt, gbps: Double(bpt) * m / 1e9, readGBps: 0))
             }
         }
         // peak memory of the model runs, read before the bandwidth probe allocates its buffer
@@ -145,20 +173,21 @@ enum BenchCommand {
             for (i, r) in rows.enumerated() {
                 s += "  {\"model\": \"\(jsonEscape(path))\", \"file_type\": \"\(jsonEscape(model.fileType))\", \"test\": \"\(r.test)\", \"threads\": \(r.threads), "
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"stdev\": \(fmt(r.stdev, 3)), \"samples\": [\(r.samples.map { fmt($0, 3) }.joined(separator: ", "))], "
-                s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
-                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"kernel\": \"\(kernelName())\"\(candJSON)}"
+                s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"bytes_per_token\": \(r.test.hasPrefix("tg") ? r.bytesPerToken : 0), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
+                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\"\(candJSON)}"
                 s += i + 1 < rows.count ? ",\n" : "\n"
             }
             print(s + "]")
             return
         }
         print("model: \(path) (\(model.config.architecture), \(model.fileType), \(fmtCount(model.parameterCount)) params, weights \(fmtBytes(model.weightBytes)))")
+        print("KV cache: keys \(kType.name), values \(vType.name)")
         print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
         if headMode != .exact { print("head: \(headMode.rawValue)") }
         if headMode == .certified {
             print("certified head: candidates per token median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
         }
-        print("| test | threads | tokens/s | ± | weight bytes/token | achieved GB/s | read GB/s | % of roofline |")
+        print("| test | threads | tokens/s | ± | bytes/token (weights + KV) | achieved GB/s | read GB/s | % of roofline |")
         print("|---|---|---|---|---|---|---|---|")
         for r in rows {
             let tg = r.test.hasPrefix("tg")

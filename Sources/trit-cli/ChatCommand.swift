@@ -7,7 +7,7 @@ import Glibc
 enum ChatCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["--system"], value: "TEXT", help: "system message"),
                               Opt(names: ["--template"], value: "NAME", help: "chat format: bitnet, llama3, chatml or plain (default: from the model)"),
-                              threadsOpt, ctxOpt] + samplingOpts + headOpts + [helpOpt]
+                              threadsOpt, ctxOpt] + kvOpts + samplingOpts + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
@@ -17,6 +17,7 @@ enum ChatCommand {
             return
         }
         var gp = try generationParams(p)
+        _ = try readKVTypes(p)   // checked before the model loads
         let (model, _) = try loadModel(try modelPath(p))
         let template: ChatTemplate
         if let t = p.string("--template") {

@@ -84,6 +84,20 @@ let modelOpt = Opt(names: ["-m", "--model"], value: "PATH", help: "GGUF file or 
 let threadsOpt = Opt(names: ["-t", "--threads"], value: "N", help: "threads (default: one per core)")
 let ctxOpt = Opt(names: ["-c", "--ctx-size"], value: "N", help: "context size in tokens (default: the model's, at most 4096)")
 let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
+let kvOpts = [
+    Opt(names: ["-ctk", "--cache-type-k"], value: "TYPE", help: "KV cache type of keys: f16 (default), q8_0 (about half of f16) or f32 (exact)"),
+    Opt(names: ["-ctv", "--cache-type-v"], value: "TYPE", help: "KV cache type of values: f16 (default), q8_0 or f32"),
+]
+
+/// The KV cache types of -ctk / -ctv (F16 unless told, as llama.cpp).
+func readKVTypes(_ p: Parsed) throws -> (KVCacheType, KVCacheType) {
+    func one(_ name: String) throws -> KVCacheType {
+        guard let s = p.string(name) else { return .f16 }
+        guard let t = KVCacheType(name: s) else { throw CLIError("option \(name) expects f16, q8_0 or f32; got \"\(s)\"") }
+        return t
+    }
+    return (try one("-ctk"), try one("-ctv"))
+}
 let headOpts = [
     Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README)"),
     Opt(names: ["--int8-head"], value: nil, help: "the same as --head int8"),
@@ -247,7 +261,8 @@ func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
         stderrPrint("warning: -c \(ctx) is larger than the context the model was trained with (\(m.config.contextLength)); text past that length may degrade\n")
     }
     let threads = try p.int("-t", defaultThreads())
-    return try InferenceState(model: m, nCtx: ctx, nThreads: threads)
+    let (kt, vt) = try readKVTypes(p)
+    return try InferenceState(model: m, nCtx: ctx, nThreads: threads, kvType: kt, valueType: vt)
 }
 
 func fmt(_ x: Double, _ digits: Int) -> String {

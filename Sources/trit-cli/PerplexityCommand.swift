@@ -7,7 +7,7 @@ import Glibc
 /// each scored on its second half (the first half is context only).
 enum PerplexityCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["-f", "--file"], value: "PATH", help: "text to score (required)"),
-                              ctxOpt, threadsOpt,
+                              ctxOpt, threadsOpt] + kvOpts + [
                               Opt(names: ["--chunks"], value: "N", help: "score at most N windows"),
                               ] + headOpts + [helpOpt]
 
@@ -24,6 +24,7 @@ enum PerplexityCommand {
             return
         }
         guard let file = p.string("-f") else { throw CLIError("-f TEXT is required") }
+        let (kt, vt) = try readKVTypes(p)
         let (model, _) = try loadModel(try modelPath(p))
         guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
         let nCtx = try p.int("-c", min(512, model.config.contextLength))
@@ -32,7 +33,7 @@ enum PerplexityCommand {
         let tokens = tok.encode(text, addSpecial: false)
         let nChunks = min(tokens.count / nCtx, try p.int("--chunks", Int.max))
         guard nChunks > 0 else { throw CLIError("the text has \(tokens.count) tokens: fewer than one window of \(nCtx)") }
-        let state = try InferenceState(model: model, nCtx: nCtx, nThreads: try p.int("-t", defaultThreads()))
+        let state = try InferenceState(model: model, nCtx: nCtx, nThreads: try p.int("-t", defaultThreads()), kvType: kt, valueType: vt)
         let vocab = model.config.vocabSize
         var logits = [Float](repeating: 0, count: nCtx * vocab)
         var nll = 0.0, nll2 = 0.0, count = 0

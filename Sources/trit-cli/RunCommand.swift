@@ -7,7 +7,7 @@ import Glibc
 enum RunCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["-p", "--prompt"], value: "TEXT", help: "the prompt (default: \"Once upon a time\")"),
                               Opt(names: ["-f", "--file"], value: "PATH", help: "read the prompt from a file"),
-                              threadsOpt, ctxOpt] + samplingOpts + [
+                              threadsOpt, ctxOpt] + kvOpts + samplingOpts + [
                               Opt(names: ["--no-bos"], value: nil, help: "do not add the BOS token"),
                               Opt(names: ["--special"], value: nil, help: "parse control-token texts (e.g. <|eot_id|>) in the prompt"),
                               Opt(names: ["--no-echo"], value: nil, help: "print only the generated text, not the prompt"),
@@ -22,6 +22,7 @@ enum RunCommand {
             return
         }
         let gp = try generationParams(p)
+        _ = try readKVTypes(p)   // checked before the model loads
         var prompt = p.string("-p") ?? "Once upon a time"
         if let f = p.string("-f") { prompt = try readTextFile(f) }
         let (model, loadSeconds) = try loadModel(try modelPath(p), quiet: p.flag("--no-timings"))

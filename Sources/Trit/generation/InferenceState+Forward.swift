@@ -55,8 +55,10 @@ extension InferenceState {
                 let pos = rowPos[t]
                 for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
                 for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-                tk_kv_store(keyType.rawValue, k + t * kvDim, Int64(c.nKVHeads), Int64(hd), kCache(t) + pos * keyRowBytes)
-                tk_kv_store(valueType.rawValue, v + t * kvDim, Int64(c.nKVHeads), Int64(hd), vCache(t) + pos * valueRowBytes)
+                for h in 0..<c.nKVHeads {
+                    tk_kv_store(keyType.rawValue, k + t * kvDim + h * hd, 1, Int64(hd), kCache(t) + (h * nCtx + pos) * keyHeadBytes)
+                    tk_kv_store(valueType.rawValue, v + t * kvDim + h * hd, 1, Int64(hd), vCache(t) + (h * nCtx + pos) * valueHeadBytes)
+                }
             }
             // causal attention over the pool: (row, KV head, chunk of positions) items; query head
             // h reads KV head h / (nHeads / nKVHeads) (GQA)
@@ -66,7 +68,8 @@ extension InferenceState {
                 rowKV[t] = Int64(rowPos[t] + 1)
             }
             var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
-                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(keyRowBytes), v_row_bytes: Int64(valueRowBytes),
+                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(keyHeadBytes), v_row_bytes: Int64(valueHeadBytes),
+                                       k_head_stride: Int64(nCtx * keyHeadBytes), v_head_stride: Int64(nCtx * valueHeadBytes),
                                        k_type: keyType.rawValue, v_type: valueType.rawValue,
                                        n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
                                        scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,

@@ -5,7 +5,7 @@ import Glibc
 /// Several sequences in one context: batches whose rows belong to different sequences, logits
 /// only for the rows that want them, and the per-sequence cache operations a server needs
 /// (remove from a position on, copy a prefix). The cache of sequence s and layer l is
-/// `nCtx` rows of the KV type's row bytes; memory is committed as rows are written and given back when
+/// one block per KV head of `nCtx` head vectors in the KV type; memory is committed as rows are written and given back when
 /// a sequence is cut.
 extension InferenceState {
     /// Positions every sequence holds together.
@@ -107,11 +107,12 @@ extension InferenceState {
         guard cellsUsed - seqPast[dst] + count <= cellCapacity else {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; copying \(count) does not fit")
         }
-        let layers = model.config.nLayers
-        for (cache, rb) in [(keyCache, keyRowBytes), (valueCache, valueRowBytes)] {
-            for l in 0..<layers {
-                let from = (src * layers + l) * nCtx * rb, to = (dst * layers + l) * nCtx * rb
-                (cache.raw + to).copyMemory(from: cache.raw + from, byteCount: count * rb)
+        // each (layer, KV head) holds its positions contiguously
+        let blocks = model.config.nLayers * model.config.nKVHeads
+        for (cache, hb) in [(keyCache, keyHeadBytes), (valueCache, valueHeadBytes)] {
+            for b in 0..<blocks {
+                let from = (src * blocks + b) * nCtx * hb, to = (dst * blocks + b) * nCtx * hb
+                (cache.raw + to).copyMemory(from: cache.raw + from, byteCount: count * hb)
             }
         }
         (seqTokens + dst * nCtx).update(from: seqTokens + src * nCtx, count: count)
@@ -123,12 +124,12 @@ extension InferenceState {
 
     /// Gives the pages of sequence s's rows from position p on back to the system.
     func release(_ s: Int, from p: Int) {
-        let layers = model.config.nLayers
+        let blocks = model.config.nLayers * model.config.nKVHeads
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        for (cache, rb) in [(keyCache, keyRowBytes), (valueCache, valueRowBytes)] where cache.mapped > 0 {
-            for l in 0..<layers {
-                let base = UInt(bitPattern: cache.raw + ((s * layers + l) * nCtx + p) * rb)
-                let end = UInt(bitPattern: cache.raw + (s * layers + l + 1) * nCtx * rb)
+        for (cache, hb) in [(keyCache, keyHeadBytes), (valueCache, valueHeadBytes)] where cache.mapped > 0 {
+            for b in 0..<blocks {
+                let base = UInt(bitPattern: cache.raw + ((s * blocks + b) * nCtx + p) * hb)
+                let end = UInt(bitPattern: cache.raw + (s * blocks + b + 1) * nCtx * hb)
                 let first = (base + UInt(page) - 1) / UInt(page) * UInt(page)
                 let last = end / UInt(page) * UInt(page)
                 if last > first { madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }

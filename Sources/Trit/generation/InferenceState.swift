@@ -36,8 +36,9 @@ public final class InferenceState {
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     /// How keys and values are stored.
     public let keyType, valueType: KVCacheType
+    let keyHeadBytes, valueHeadBytes: Int  // one head vector of one position
     let keyRowBytes, valueRowBytes: Int    // one position's KV heads
-    let keyCache, valueCache: AlignedBuffer  // [seq][layer][nCtx][row bytes]
+    let keyCache, valueCache: AlignedBuffer  // [seq][layer][KV head][nCtx][head bytes]: head-major, streamed by attention
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
     let seqTokenBuffer: AlignedBuffer      // int32 [nSeq][nCtx]: the tokens each sequence holds
     var seqTokens: UnsafeMutablePointer<Int32> { seqTokenBuffer.raw.assumingMemoryBound(to: Int32.self) }
@@ -87,8 +88,10 @@ public final class InferenceState {
         kernels = try KernelSelection.kernels(named: kernel)
         keyType = kvType
         valueType = vType ?? kvType
-        keyRowBytes = c.nKVHeads * keyType.headBytes(c.headDim)
-        valueRowBytes = c.nKVHeads * self.valueType.headBytes(c.headDim)
+        keyHeadBytes = keyType.headBytes(c.headDim)
+        valueHeadBytes = self.valueType.headBytes(c.headDim)
+        keyRowBytes = c.nKVHeads * keyHeadBytes
+        valueRowBytes = c.nKVHeads * valueHeadBytes
         let positions = try checkedMul(try checkedMul(c.nLayers, nCtx, "KV cache"), nSeq, "KV cache")
         let kvBytes = try checkedMul(positions, keyRowBytes + valueRowBytes, "KV cache")
         // the cache is mapped lazily, so refuse what this machine could never hold

@@ -140,8 +140,7 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
 static void attention_worker(void *p, int ith, int nth) {
     tk_attention_job *j = p;
     const int64_t n_kv_heads = j->n_heads / j->group;
-    const int64_t pf = tk_att_partial_floats(j->hd), hb = tk_kv_head_bytes(j->k_type, j->hd);
-    const int64_t vb = tk_kv_head_bytes(j->v_type, j->hd);
+    const int64_t pf = tk_att_partial_floats(j->hd);
     float *scratch = j->scratch + (int64_t)ith * j->scratch_stride;
     (void)nth;
     for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < j->n_items;) {
@@ -152,7 +151,7 @@ static void attention_worker(void *p, int ith, int nth) {
         const int64_t j1 = n_kv - j0 < TK_ATT_CHUNK ? n_kv : j0 + TK_ATT_CHUNK;
         const int64_t h0 = g * j->group;
         float *partial = n_kv > TK_ATT_CHUNK ? j->partials + ((c * j->max_rows + t) * j->n_heads + h0) * pf : NULL;
-        j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * hb, j->v[t] + g * vb, j->k_row_bytes, j->v_row_bytes,
+        j->fn(j->q + t * j->q_stride + h0 * j->hd, j->group, j->k[t] + g * j->k_head_stride, j->v[t] + g * j->v_head_stride, j->k_row_bytes, j->v_row_bytes,
               j->k_type, j->v_type, j0, j1, j->hd, j->scale, scratch, j->out + t * j->q_stride + h0 * j->hd, partial);
     }
 }

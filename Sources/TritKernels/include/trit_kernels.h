@@ -225,8 +225,9 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
  * TK_ATT_CHUNK positions), taken from a shared counter by the pool's threads; a row whose
  * n_kv[t] fits one chunk is written to out directly, longer ones go through `partials`
  * (chunk-major: [chunk][row][head] × tk_att_partial_floats(hd)) and are merged in a second pass.
- * Row t reads cache rows from k[t] / v[t] (the layer's row 0, k_row_bytes / v_row_bytes apart); query heads
- * [g*group, (g+1)*group) read KV head g (at g·head bytes within the row). q and out rows have
+ * Row t reads the layer's cache at k[t] / v[t]: KV head g's positions start at g·k_head_stride
+ * (v_head_stride) bytes and lie k_row_bytes (v_row_bytes) apart (head-major, so one head's
+ * positions stream contiguously); query heads [g*group, (g+1)*group) read KV head g. q and out rows have
  * stride q_stride floats. scratch: n_threads × scratch_stride floats
  * (scratch_stride ≥ tk_att_scratch_floats(group, hd)); partials: room for
  * ceil(max n_kv / TK_ATT_CHUNK) chunks of max_rows rows when any row is longer than a chunk. */
@@ -234,6 +235,7 @@ typedef struct tk_attention_job {
     tk_attention_fn fn;
     const float *q; float *out; int64_t q_stride;
     const uint8_t *const *k; const uint8_t *const *v; const int64_t *n_kv; int64_t k_row_bytes, v_row_bytes;
+    int64_t k_head_stride, v_head_stride;
     int32_t k_type, v_type;
     int64_t n_heads, group, hd; float scale;
     float *scratch; int64_t scratch_stride;

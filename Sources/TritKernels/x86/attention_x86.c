@@ -1,7 +1,10 @@
-/* AVX2 and AVX-512 forms of the attention kernel: the arithmetic of generic/attention.c (its
- * scalar twin) in 8- and 16-float registers, equal bit for bit. The 16 lanes of a dot are two
- * ymm registers (elements i..i+7, i+8..i+15) or one zmm; their tree is (lo + hi) then
- * tk_hsum_ps. The exp polynomial is the twin's, op for op. */
+/* The AVX2 form of the attention kernel: the arithmetic of generic/attention.c (its scalar
+ * twin) in 8-float registers, equal bit for bit. The 16 lanes of a dot are two ymm registers
+ * (elements i..i+7, i+8..i+15); their tree is (lo + hi) then tk_hsum_ps. The exp polynomial is
+ * the twin's, op for op. The AVX-512 table uses this form too: the cache stream, not the
+ * arithmetic, bounds decoding at depth, and no AVX-512 machine was at hand to verify a 512-bit
+ * form bit for bit. When both caches have one type and hd is a multiple of 16, K and V are
+ * read in place (direct_avx2), with the next tile prefetched; otherwise through f32 tiles. */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
@@ -12,7 +15,6 @@
 #include "simd_x86.h"
 
 #define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define TK_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx2,fma,f16c")))
 
 /* nt stored head vectors (row_bytes apart) as rows of hdp floats, zero padded. */
 TK_AVX2 static void load_tile(int32_t type, const uint8_t *src, int64_t row_bytes, int64_t nt, int64_t hd,
@@ -65,6 +67,20 @@ TK_AVX2 static inline __m256 exp8(__m256 x) {
 }
 
 TK_AVX2 static inline float att_exp1(float x) { return _mm256_cvtss_f32(exp8(_mm256_set1_ps(x))); }
+
+/* Elements i..i+7 of a stored head vector as f32, exactly as load_tile writes them (hd a
+ * multiple of 16, so 8 elements never straddle a Q8_0 block). */
+TK_AVX2 __attribute__((always_inline)) static inline __m256 ld8(int32_t type, const uint8_t *row, int64_t i) {
+    if (type == TK_KV_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
+    if (type == TK_KV_Q8_0) {
+        const uint8_t *b = row + (i / 32) * 34;
+        uint16_t dh;
+        memcpy(&dh, b, 2);
+        const __m256 d = _mm256_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(dh)));
+        return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(b + 2 + i % 32)))), d);
+    }
+    return _mm256_loadu_ps((const float *)row + i);
+}
 
 /* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
 TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
@@ -143,24 +159,26 @@ TK_AVX2 static void scores1_avx2(const float *qp, const float *kt, int64_t nt, i
     }
 }
 
-/* o[i] = fma(p[t], v[t][i], o[i]) for t in order: 32 outputs of one head at a time in registers. */
-TK_AVX2 static void accumulate_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
-    int64_t i = 0;
-    for (; i + 32 <= hdp; i += 32) {
-        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
-        __m256 o2 = _mm256_loadu_ps(o + i + 16), o3 = _mm256_loadu_ps(o + i + 24);
+/* o[i] = fma(p[t], v[t][i], o[i]) for t in order. Four heads at a time: 16 outputs of each in
+ * registers (8 independent FMA chains) and each V load serving the four; one head: 64 outputs. */
+TK_AVX2 static void accumulate4_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
+    for (int64_t i = 0; i < hdp; i += 16) {
+        __m256 a[4][2];
+        for (int m = 0; m < 4; m++) { a[m][0] = _mm256_loadu_ps(o + m * hdp + i); a[m][1] = _mm256_loadu_ps(o + m * hdp + i + 8); }
         for (int64_t t = 0; t < nt; t++) {
-            const __m256 pv = _mm256_broadcast_ss(p + t);
-            const float *vr = vt + t * hdp + i;
-            o0 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr), o0);
-            o1 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 8), o1);
-            o2 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 16), o2);
-            o3 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vr + 24), o3);
+            const __m256 v0 = _mm256_loadu_ps(vt + t * hdp + i), v1 = _mm256_loadu_ps(vt + t * hdp + i + 8);
+            for (int m = 0; m < 4; m++) {
+                const __m256 pv = _mm256_broadcast_ss(p + m * TK_ATT_TILE + t);
+                a[m][0] = _mm256_fmadd_ps(pv, v0, a[m][0]);
+                a[m][1] = _mm256_fmadd_ps(pv, v1, a[m][1]);
+            }
         }
-        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
-        _mm256_storeu_ps(o + i + 16, o2); _mm256_storeu_ps(o + i + 24, o3);
+        for (int m = 0; m < 4; m++) { _mm256_storeu_ps(o + m * hdp + i, a[m][0]); _mm256_storeu_ps(o + m * hdp + i + 8, a[m][1]); }
     }
-    for (; i < hdp; i += 16) {
+}
+
+TK_AVX2 static void accumulate1_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
+    for (int64_t i = 0; i < hdp; i += 16) {
         __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
         for (int64_t t = 0; t < nt; t++) {
             const __m256 pv = _mm256_broadcast_ss(p + t);
@@ -171,12 +189,92 @@ TK_AVX2 static void accumulate_avx2(const float *p, const float *vt, int64_t nt,
     }
 }
 
+/* The kernel reading K and V in place (both of one type, hd a multiple of 16): the same
+ * arithmetic as the tile path, without the conversion buffers. */
+TK_AVX2 __attribute__((always_inline)) static inline void direct_avx2(
+        int32_t type, tk_att_scratch *a, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t krb, int64_t vrb,
+        int64_t j0, int64_t j1, int64_t hd, float scale) {
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        for (int64_t t = 0; t < nt; t++) {
+            const uint8_t *kr = k + (j + t) * krb;
+            /* the rows a tile ahead, every cache line (the stream is read once) */
+            for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
+            for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(v + (j + t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
+            int64_t m = 0;
+            for (; m + 4 <= n_q; m += 4) {
+                const float *qp = a->q + m * hd;
+                __m256 acc[4][2];
+                for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
+                for (int64_t i = 0; i < hd; i += 16) {
+                    const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
+                    for (int h = 0; h < 4; h++) {
+                        acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hd + i), k0, acc[h][0]);
+                        acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hd + i + 8), k1, acc[h][1]);
+                    }
+                }
+                for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(acc[h][0], acc[h][1])) * scale;
+            }
+            for (; m < n_q; m++) {
+                const float *qp = a->q + m * hd;
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+                for (int64_t i = 0; i < hd; i += 16) {
+                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i), ld8(type, kr, i), a0);
+                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i + 8), ld8(type, kr, i + 8), a1);
+                }
+                a->p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
+            }
+        }
+        for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hd, hd, a->l + m * TK_ATT_LANES, a->m + m);
+        const uint8_t *vb = v + j * vrb;
+        int64_t m = 0;
+        for (; m + 4 <= n_q; m += 4) {
+            float *o = a->o + m * hd;
+            const float *p = a->p + m * TK_ATT_TILE;
+            for (int64_t i = 0; i < hd; i += 16) {
+                __m256 acc[4][2];
+                for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_loadu_ps(o + h * hd + i); acc[h][1] = _mm256_loadu_ps(o + h * hd + i + 8); }
+                for (int64_t t = 0; t < nt; t++) {
+                    const __m256 v0 = ld8(type, vb + t * vrb, i), v1 = ld8(type, vb + t * vrb, i + 8);
+                    for (int h = 0; h < 4; h++) {
+                        const __m256 pv = _mm256_broadcast_ss(p + h * TK_ATT_TILE + t);
+                        acc[h][0] = _mm256_fmadd_ps(pv, v0, acc[h][0]);
+                        acc[h][1] = _mm256_fmadd_ps(pv, v1, acc[h][1]);
+                    }
+                }
+                for (int h = 0; h < 4; h++) { _mm256_storeu_ps(o + h * hd + i, acc[h][0]); _mm256_storeu_ps(o + h * hd + i + 8, acc[h][1]); }
+            }
+        }
+        for (; m < n_q; m++) {
+            float *o = a->o + m * hd;
+            const float *p = a->p + m * TK_ATT_TILE;
+            for (int64_t i = 0; i < hd; i += 16) {
+                __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
+                for (int64_t t = 0; t < nt; t++) {
+                    const __m256 pv = _mm256_broadcast_ss(p + t);
+                    o0 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i), o0);
+                    o1 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i + 8), o1);
+                }
+                _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
+            }
+        }
+    }
+}
+
 TK_AVX2 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
                                int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
                                float *scratch, float *out, float *partial) {
     const int64_t hdp = tk_att_hdp(hd);
     tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
     init(&a, q, n_q, hd, hdp);
+    if (hd == hdp && k_type == v_type) {
+        /* one specialised body per type */
+        if (k_type == TK_KV_F16) direct_avx2(TK_KV_F16, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
+        else if (k_type == TK_KV_Q8_0) direct_avx2(TK_KV_Q8_0, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
+        else direct_avx2(TK_KV_F32, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
+        finish(&a, n_q, hd, hdp, out, partial);
+        return;
+    }
     for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
         load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
@@ -185,82 +283,10 @@ TK_AVX2 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, co
         for (; m < n_q; m++) scores1_avx2(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
         for (m = 0; m < n_q; m++) softmax_tile(a.p + m * TK_ATT_TILE, nt, a.o + m * hdp, hdp, a.l + m * TK_ATT_LANES, a.m + m);
         load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
-        for (m = 0; m < n_q; m++) accumulate_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
+        for (m = 0; m + 4 <= n_q; m += 4) accumulate4_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
+        for (; m < n_q; m++) accumulate1_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
     }
     finish(&a, n_q, hd, hdp, out, partial);
 }
 
-/* ---- AVX-512: one zmm holds the 16 lanes ---- */
-
-TK_AVX512 static inline float hsum16(__m512 a) {
-    return tk_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1))));
-}
-
-TK_AVX512 static void scores4_avx512(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
-    for (int64_t t = 0; t < nt; t++) {
-        const float *kr = kt + t * hdp;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t i = 0; i < hdp; i += 16) {
-            const __m512 kv = _mm512_loadu_ps(kr + i);
-            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + i), kv, a0);
-            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + hdp + i), kv, a1);
-            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + 2 * hdp + i), kv, a2);
-            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + 3 * hdp + i), kv, a3);
-        }
-        p[t] = hsum16(a0) * scale;
-        p[TK_ATT_TILE + t] = hsum16(a1) * scale;
-        p[2 * TK_ATT_TILE + t] = hsum16(a2) * scale;
-        p[3 * TK_ATT_TILE + t] = hsum16(a3) * scale;
-    }
-}
-
-TK_AVX512 static void scores1_avx512(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
-    for (int64_t t = 0; t < nt; t++) {
-        __m512 a0 = _mm512_setzero_ps();
-        for (int64_t i = 0; i < hdp; i += 16) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp + i), _mm512_loadu_ps(kt + t * hdp + i), a0);
-        p[t] = hsum16(a0) * scale;
-    }
-}
-
-TK_AVX512 static void accumulate_avx512(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
-    int64_t i = 0;
-    for (; i + 64 <= hdp; i += 64) {
-        __m512 o0 = _mm512_loadu_ps(o + i), o1 = _mm512_loadu_ps(o + i + 16);
-        __m512 o2 = _mm512_loadu_ps(o + i + 32), o3 = _mm512_loadu_ps(o + i + 48);
-        for (int64_t t = 0; t < nt; t++) {
-            const __m512 pv = _mm512_set1_ps(p[t]);
-            const float *vr = vt + t * hdp + i;
-            o0 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr), o0);
-            o1 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 16), o1);
-            o2 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 32), o2);
-            o3 = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr + 48), o3);
-        }
-        _mm512_storeu_ps(o + i, o0); _mm512_storeu_ps(o + i + 16, o1);
-        _mm512_storeu_ps(o + i + 32, o2); _mm512_storeu_ps(o + i + 48, o3);
-    }
-    for (; i < hdp; i += 16) {
-        __m512 o0 = _mm512_loadu_ps(o + i);
-        for (int64_t t = 0; t < nt; t++) o0 = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), _mm512_loadu_ps(vt + t * hdp + i), o0);
-        _mm512_storeu_ps(o + i, o0);
-    }
-}
-
-TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
-                                   int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
-                                   float *scratch, float *out, float *partial) {
-    const int64_t hdp = tk_att_hdp(hd);
-    tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
-    init(&a, q, n_q, hd, hdp);
-    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
-        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
-        load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
-        int64_t m = 0;
-        for (; m + 4 <= n_q; m += 4) scores4_avx512(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
-        for (; m < n_q; m++) scores1_avx512(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
-        for (m = 0; m < n_q; m++) softmax_tile(a.p + m * TK_ATT_TILE, nt, a.o + m * hdp, hdp, a.l + m * TK_ATT_LANES, a.m + m);
-        load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
-        for (m = 0; m < n_q; m++) accumulate_avx512(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
-    }
-    finish(&a, n_q, hd, hdp, out, partial);
-}
 #endif

@@ -55,6 +55,7 @@ final class AttentionKernelTests: XCTestCase {
                 var n = nKV.map { Int64($0) }
                 var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: &out, q_stride: Int64(nHeads * hd),
                                            k: &kp, v: &vp, n_kv: &n, k_row_bytes: Int64(k.rowBytes), v_row_bytes: Int64(v.rowBytes),
+                                           k_head_stride: Int64(kType.headBytes(hd)), v_head_stride: Int64(vType.headBytes(hd)),
                                            k_type: kType.rawValue, v_type: vType.rawValue, n_heads: Int64(nHeads),
                                            group: Int64(group), hd: Int64(hd), scale: 1 / Float(hd).squareRoot(),
                                            scratch: &scratch, scratch_stride: Int64(stride), partials: &partials,
