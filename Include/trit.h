@@ -230,9 +230,21 @@ bool trit_token_is_eog(const trit_tokenizer *tokenizer, int32_t id);
  * before the call (generation: the tokens accepted so far are kept, see trit_generate). */
 typedef bool (*trit_abort_fn)(void *user_data);
 
+/* How the KV cache stores keys and values (ggml's type ids, as llama.cpp's type_k / type_v).
+ * F32 is exact; F16 (the default) halves the cache; Q8_0 (blocks of 32 values along each head
+ * with an fp16 scale) takes 34/128 of F32. The README's accuracy table gives the logit change of
+ * each against F32. */
+typedef enum trit_kv_type {
+    TRIT_KV_F32 = 0,
+    TRIT_KV_F16 = 1,
+    TRIT_KV_Q8_0 = 8
+} trit_kv_type;
+
 typedef struct trit_context_params {
     uint32_t size;      /* sizeof(trit_context_params); set by trit_context_default_params() */
-    int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096 */
+    int32_t n_ctx;      /* positions in the KV cache; 0 = the model's training context, at most 4096
+                           (larger values are allowed up to what memory holds; the cache is
+                           committed as positions are used) */
     int32_t n_threads;  /* worker threads; 0 = one per online CPU core */
     int32_t n_batch;    /* tokens evaluated per forward pass while reading a prompt (1..4096) */
     int32_t n_seq;      /* independent sequences for trit_eval_batch, each with n_ctx positions (0 = 1; up to 4096) */
@@ -240,21 +252,28 @@ typedef struct trit_context_params {
     void *abort_user_data;
     int32_t n_cells;    /* positions all sequences may hold together (0 = n_seq × n_ctx); the
                            cache is committed as positions are used, not up front */
+    int32_t type_k;     /* trit_kv_type of the cached keys (default TRIT_KV_F16) */
+    int32_t type_v;     /* trit_kv_type of the cached values (default TRIT_KV_F16) */
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback. Inline; thread-safe. */
+/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback, F16 keys and values.
+ * A caller whose struct predates type_k / type_v gets F16. Inline; thread-safe. */
 static inline trit_context_params trit_context_default_params(void) {
     trit_context_params p = {0};
     p.size = (uint32_t)sizeof p;
     p.n_batch = 128;
     p.n_seq = 1;
+    p.type_k = TRIT_KV_F16;
+    p.type_v = TRIT_KV_F16;
     return p;
 }
 
-/* Create a context for one sequence. Its KV cache (f32) takes 8·n_layer·n_ctx·n_embd_kv bytes,
- * allocated now. The context keeps the model alive. Free with trit_context_free().
- * Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL, negative sizes, n_threads > 512) or
- * TRIT_ERR_OOM (the KV cache or the threads cannot be had; the process survives). */
+/* Create a context. Its KV cache takes n_seq·n_layer·n_ctx·n_head_kv·(bytes of a key head +
+ * bytes of a value head) of address space (F32: 4·head_dim each, F16: 2·head_dim, Q8_0:
+ * 34·ceil(head_dim/32)), committed as positions are used. The context keeps the model alive.
+ * Free with trit_context_free(). Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL, negative
+ * sizes, n_threads > 512, an unknown type_k / type_v) or TRIT_ERR_OOM (a cache larger than this
+ * machine's memory, or threads that cannot be had; the process survives). */
 trit_status trit_context_create(trit_model *model, const trit_context_params *params, trit_context **out);
 
 /* Release a context. NULL and freed handles are no-ops. A call that another thread is making
@@ -493,15 +512,20 @@ typedef struct trit_engine_params {
     int32_t n_threads;      /* 0 = one per online core */
     int32_t queue_limit;    /* waiting requests beyond which submit returns TRIT_ERR_BUSY */
     int32_t n_cells;        /* positions all slots hold together (0 = n_slots × n_ctx) */
+    int32_t type_k;         /* trit_kv_type of the cached keys (default TRIT_KV_F16) */
+    int32_t type_v;         /* trit_kv_type of the cached values (default TRIT_KV_F16) */
 } trit_engine_params;
 
-/* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0. Inline. */
+/* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0, F16 keys and
+ * values (also for a caller whose struct predates type_k / type_v). Inline. */
 static inline trit_engine_params trit_engine_default_params(void) {
     trit_engine_params p = {0};
     p.size = (uint32_t)sizeof p;
     p.n_slots = 4;
     p.n_batch = 128;
     p.queue_limit = 256;
+    p.type_k = TRIT_KV_F16;
+    p.type_v = TRIT_KV_F16;
     return p;
 }
 

@@ -23,6 +23,8 @@ public func trit_engine_create(_ model: OpaquePointer?, _ params: UnsafePointer<
         o.nThreads = Int(p.n_threads)
         o.queueLimit = Int(p.queue_limit)
         o.cells = Int(p.n_cells)
+        o.kvType = try KVCacheType.from(id: p.type_k, what: "type_k")
+        o.valueType = try KVCacheType.from(id: p.type_v, what: "type_v")
         out.pointee = try makeHandle(EngineBox(try Engine(model: m, options: o)))
     }
 }

@@ -11,7 +11,10 @@ HEADER = os.path.join(ROOT, "Include", "trit.h")
 def older_header():
     """trit.h without the newest field of each growable struct, as an earlier release had it."""
     h = open(HEADER).read()
-    h = re.sub(r"\n    trit_abort_fn abort_callback;[^\n]*\n    void \*abort_user_data;", "", h)   # context params
+    # context params: everything from the abort callback on (abort, n_cells, type_k, type_v)
+    h = re.sub(r"\n    trit_abort_fn abort_callback;.*?(?=\n} trit_context_params;)", "", h, flags=re.S)
+    h = h.replace("    p.type_k = TRIT_KV_F16;\n    p.type_v = TRIT_KV_F16;\n    return p;\n}\n\n/* Create a context.",
+                  "    return p;\n}\n\n/* Create a context.")
     h = re.sub(r"\n    int32_t eos;[^\n]*\n    int32_t eot;[^\n]*", "", h)                            # model info
     h = re.sub(r"\n    double generation_seconds;[^\n]*", "", h)                                  # generate result
     h = re.sub(r"\n    bool int8_head;[^\n]*\n[^\n]*exact\) \*/", "", h)                          # model params

@@ -271,8 +271,8 @@ static PyObject *py_detokenize(PyObject *self, PyObject *args) {
 
 static PyObject *py_context_create(PyObject *self, PyObject *args) {
     PyObject *cap;
-    int n_ctx, n_threads, n_batch, n_seq = 1;
-    if (!PyArg_ParseTuple(args, "Oiii|i", &cap, &n_ctx, &n_threads, &n_batch, &n_seq)) return NULL;
+    int n_ctx, n_threads, n_batch, n_seq = 1, type_k = TRIT_KV_F16, type_v = TRIT_KV_F16;
+    if (!PyArg_ParseTuple(args, "Oiii|iii", &cap, &n_ctx, &n_threads, &n_batch, &n_seq, &type_k, &type_v)) return NULL;
     box *mb = box_of(cap, 1);
     if (!mb) return NULL;
     trit_model_info info = {.size = sizeof info};
@@ -282,6 +282,7 @@ static PyObject *py_context_create(PyObject *self, PyObject *args) {
     if (!b) return PyErr_NoMemory();
     trit_context_params p = trit_context_default_params();
     p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch; p.n_seq = n_seq;
+    p.type_k = type_k; p.type_v = type_v;
     p.abort_callback = abort_requested;
     p.abort_user_data = &b->abort;
     trit_context *c = NULL;
@@ -566,7 +567,8 @@ static PyObject *py_n_vocab(PyObject *self, PyObject *args) {
 static PyObject *py_engine_create(PyObject *self, PyObject *args) {
     PyObject *cap;
     trit_engine_params p = trit_engine_default_params();
-    if (!PyArg_ParseTuple(args, "Oiiiiii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit, &p.n_cells))
+    if (!PyArg_ParseTuple(args, "Oiiiiii|ii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit, &p.n_cells,
+                          &p.type_k, &p.type_v))
         return NULL;
     box *mb = box_of(cap, 1);
     if (!mb) return NULL;

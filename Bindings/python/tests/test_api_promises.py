@@ -134,7 +134,7 @@ def test_qwen3_group_scaled_both_activation_paths():
         ref = json.load(f)
     path = os.path.join(d, "model.q2_0.gguf")
     for float_act, tol in [(True, 1e-4), (False, 0.1)]:
-        with trit.Model(path, n_ctx=64, n_threads=2, float_activations=float_act) as m:
+        with trit.Model(path, n_ctx=64, n_threads=2, float_activations=float_act, kv_type="f32") as m:
             rows = m.eval(ref["tokens"])
             worst = max(abs(a - b) for i, row in enumerate(ref["logits"]) for a, b in zip(rows[i], row))
             assert worst <= tol, (float_act, worst)

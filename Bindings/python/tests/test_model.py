@@ -12,7 +12,7 @@ I2S = os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")
 
 @pytest.fixture
 def model():
-    with trit.Model(I2S, n_ctx=128, n_threads=2) as m:
+    with trit.Model(I2S, n_ctx=128, n_threads=2, kv_type="f32") as m:   # compared with transformers
         yield m
 
 

@@ -161,17 +161,34 @@ class Tokenizer(_Tokenizing):
             _trit.close(h)
 
 
+_KV_TYPES = {"f32": 0, "f16": 1, "q8_0": 8}
+
+
+def _kv_types(kv_type, type_k, type_v):
+    """The (keys, values) type ids of kv_type / type_k / type_v (names as llama.cpp's -ctk)."""
+    ids = []
+    for name, v in [("type_k", type_k if type_k is not None else kv_type), ("type_v", type_v if type_v is not None else kv_type)]:
+        if not isinstance(v, str) or v.lower() not in _KV_TYPES:
+            raise ValueError(f"{name} must be one of {', '.join(_KV_TYPES)}, got {v!r}")
+        ids.append(_KV_TYPES[v.lower()])
+    return ids
+
+
 class Context(Closing):
     """One sequence's state (KV cache) on a model's weights; make more with Model.create_context().
-    A context serves one call at a time; contexts of one model may be used from different threads."""
+    A context serves one call at a time; contexts of one model may be used from different threads.
+    kv_type: how the cache stores keys and values: "f16" (default), "q8_0" or "f32" (exact);
+    type_k / type_v set one of them alone."""
 
-    def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1):
+    def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None):
         _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
         _int_param("n_threads", n_threads, 0, 512)
         _int_param("n_batch", n_batch, 1, 4096)
         _int_param("n_seq", n_seq, 0, 4096)
+        tk, tv = _kv_types(kv_type, type_k, type_v)
         self.model = model
-        self._ctx = _trit.context_create(model._live(), n_ctx, n_threads, n_batch, n_seq)
+        self.kv_type = (type_k or kv_type, type_v or kv_type)
+        self._ctx = _trit.context_create(model._live(), n_ctx, n_threads, n_batch, n_seq, tk, tv)
         self._stream = None     # (stop event, thread) of a stream still running
         self.last_result = None
 
@@ -342,10 +359,12 @@ class Model(_Tokenizing):
     int8_head: the same as head="int8".
     float_activations: group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0) with float activations, the
     reference's arithmetic (slower); default int8 activations.
+    kv_type: the default context's KV cache: "f16" (default), "q8_0" or "f32" (exact); type_k /
+    type_v set keys or values alone.
     """
 
     def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,
-                 float_activations=False):
+                 float_activations=False, kv_type="f16", type_k=None, type_v=None):
         # arguments first: a bad one costs no load
         _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
         _int_param("n_threads", n_threads, 0, 512)
@@ -355,6 +374,7 @@ class Model(_Tokenizing):
             head = "int8" if int8_head else "exact"
         if head not in _HEAD_MODES:
             raise ValueError(f"head must be one of {', '.join(_HEAD_MODES)}, got {head!r}")
+        _kv_types(kv_type, type_k, type_v)
         if path is None:
             path = default_model_path()
             if path is None:
@@ -364,11 +384,16 @@ class Model(_Tokenizing):
         self.head = head
         self.info = _trit.model_info(self._handle)
         self._default = None
-        self._default = Context(self, n_ctx, n_threads, n_batch, n_seq)
+        self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
 
-    def create_context(self, n_ctx=0, n_threads=0, n_batch=128, n_seq=1):
+    @property
+    def kv_type(self):
+        """(keys, values) cache types of the default context, e.g. ("f16", "f16")."""
+        return self._default.kv_type
+
+    def create_context(self, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None):
         """A new context on this model's weights (nothing is loaded twice)."""
-        return Context(self, n_ctx, n_threads, n_batch, n_seq)
+        return Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
 
     def close(self):
         """Free the default context and the model; safe to call twice. Contexts made with

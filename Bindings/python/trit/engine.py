@@ -140,24 +140,26 @@ class Engine(Closing):
     n_seq: requests decoded together. n_ctx: positions per request (0: the model's, at most 4096).
     n_batch: tokens per step. queue_limit: waiting requests beyond which submit raises TritError
     (status 11, busy). n_cells: positions all requests hold together (0: n_seq × n_ctx).
+    kv_type: the KV cache: "f16" (default), "q8_0" or "f32" (exact); type_k / type_v set one alone.
     """
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
-                 int8_head=False, head=None):
-        from . import Model, default_model_path
+                 int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None):
+        from . import Model, default_model_path, _kv_types
+        tk, tv = _kv_types(kv_type, type_k, type_v)
         if isinstance(model, Model):
             self.model = model
         else:
             path = model if model is not None else default_model_path()
             if path is None:
                 raise TritError(1, "no model path given and the bundled model was not found")
-            self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head)
+            self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head, kv_type="f32")
         for name, v, lo, hi in [("n_seq", n_seq, 1, 256), ("n_ctx", n_ctx, 0, 2**31 - 1), ("n_batch", n_batch, 1, 4096),
                                 ("n_threads", n_threads, 0, 512), ("queue_limit", queue_limit, 1, 2**31 - 1),
                                 ("n_cells", n_cells, 0, 2**31 - 1)]:
             if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
                 raise TritError(1, f"{name} must be an int between {lo} and {hi}, got {v!r}")
-        self._h = _trit.engine_create(self.model._live(), n_seq, n_ctx, n_batch, n_threads, queue_limit, n_cells)
+        self._h = _trit.engine_create(self.model._live(), n_seq, n_ctx, n_batch, n_threads, queue_limit, n_cells, tk, tv)
 
     def _live(self):
         if self._h is None:

@@ -20,6 +20,8 @@ public final class Engine: @unchecked Sendable {
         public var nThreads = 0       // 0: one per online core
         public var queueLimit = 256   // waiting requests beyond which submit fails (busy)
         public var cells = 0          // positions all slots hold together; 0: slots × nCtx
+        public var kvType = KVCacheType.f32       // keys (the C API and Python default to F16)
+        public var valueType: KVCacheType? = nil  // values; nil: as keys
         public init() {}
     }
 
@@ -115,7 +117,7 @@ public final class Engine: @unchecked Sendable {
         let nCtx = options.nCtx > 0 ? options.nCtx : min(model.config.contextLength, 4096)
         let threads = options.nThreads > 0 ? options.nThreads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
-                                   nSeq: options.slots, cells: options.cells)
+                                   nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType)
         slotJob = [Job?](repeating: nil, count: options.slots)
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)

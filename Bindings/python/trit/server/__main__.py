@@ -13,6 +13,10 @@ def main(argv=None):
                     help="require 'Authorization: Bearer KEY' on /v1 (default: $TRIT_API_KEY; none: open)")
     ap.add_argument("--parallel", "-np", type=int, default=4, help="requests decoded together (engine slots)")
     ap.add_argument("--ctx-size", "-c", type=int, default=0, help="context per request (0: the model's, at most 4096)")
+    ap.add_argument("--cache-type-k", "-ctk", choices=["f16", "q8_0", "f32"], default="f16",
+                    help="KV cache type of keys (default f16; f32 is exact)")
+    ap.add_argument("--cache-type-v", "-ctv", choices=["f16", "q8_0", "f32"], default="f16",
+                    help="KV cache type of values (default f16)")
     ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
     ap.add_argument("--head", choices=["exact", "int8", "certified"], default=None,
                     help="output head: exact (default), int8 (faster, logits move by ~1e-2) or certified "
@@ -30,7 +34,7 @@ def main(argv=None):
     from .app import create_app, ServerSettings
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
                        int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
-                       cors=a.cors)
+                       cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v)
     uvicorn.run(create_app(s), host=a.host, port=a.port, log_level="info")
 
 

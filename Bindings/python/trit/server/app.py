@@ -35,6 +35,8 @@ class ServerSettings:
     max_body: int = 1 << 20
     cors: list = dataclasses.field(default_factory=list)
     replica: str = None      # sent as X-Trit-Replica on every response (default host:pid)
+    type_k: str = "f16"      # KV cache of keys / values: f16, q8_0 or f32
+    type_v: str = "f16"
 
 
 class ApiError(Exception):
@@ -138,7 +140,7 @@ def create_app(settings: ServerSettings = None):
         try:
             m = trit.Model(settings.model, n_ctx=8, n_threads=1, int8_head=settings.int8_head, head=settings.head)
             state["engine"] = trit.Engine(m, n_seq=settings.parallel, n_ctx=settings.n_ctx, n_threads=settings.threads,
-                                          queue_limit=settings.queue_limit)
+                                          queue_limit=settings.queue_limit, type_k=settings.type_k, type_v=settings.type_v)
             state["model"] = m
         except Exception as e:  # reported by /health and every request
             state["error"] = str(e)
