@@ -309,6 +309,14 @@ trit_status trit_context_reset(trit_context *ctx);
  * TRIT_ERR_STATE. */
 trit_status trit_context_truncate(trit_context *ctx, int32_t n_keep);
 
+/* Context shift: remove positions [n_keep, n_keep + n_discard) and move the later ones down by
+ * n_discard, re-rotating their keys to the new positions (RoPE), as llama.cpp's context shift.
+ * In the first layer the result is what evaluating the kept tokens afresh would store (up to
+ * rounding, and one more rounding of an F16 / Q8_0 cache); later layers keep what was computed
+ * with the dropped positions present, as in llama.cpp. The kept logits stay. Returns TRIT_OK,
+ * TRIT_ERR_ARG (negative counts, n_keep + n_discard > n_past) or TRIT_ERR_STATE (busy). */
+trit_status trit_context_shift(trit_context *ctx, int32_t n_keep, int32_t n_discard);
+
 /* ---- Multi-sequence batches -------------------------------------------------------------- */
 
 /* Evaluate n_tokens rows from several sequences in one pass over the weights: row i appends
@@ -365,11 +373,16 @@ typedef struct trit_generate_params {
     bool ignore_eos;           /* keep generating past end-of-generation tokens */
     bool add_special;          /* trit_generate: add BOS to the prompt if the context is empty */
     bool parse_special;        /* trit_generate: parse control-token texts in the prompt */
+    bool context_shift;        /* when the context is full: drop the older half of the positions
+                                  after the first n_keep and go on (llama.cpp's --context-shift;
+                                  see trit_context_shift); false: stop with TRIT_STOP_CONTEXT_FULL */
+    int32_t n_keep;            /* positions a context shift keeps at the start (≥ 0; e.g. the
+                                  system prompt) */
 } trit_generate_params;
 
 /* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
  * repeat_penalty 1.0, repeat_last_n 64, seed 0xC0FFEE, no stop strings, ignore_eos false,
- * add_special true, parse_special false. Inline; thread-safe. */
+ * add_special true, parse_special false, no context shift (n_keep 0). Inline; thread-safe. */
 static inline trit_generate_params trit_generate_default_params(void) {
     trit_generate_params p = {0};
     p.size = (uint32_t)sizeof p;

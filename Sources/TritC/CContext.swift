@@ -82,6 +82,11 @@ public func trit_context_truncate(_ ctx: OpaquePointer?, _ nKeep: Int32) -> trit
     guarded { try withContext(ctx) { try $0.state.truncate(to: Int(nKeep)) } }
 }
 
+@_cdecl("trit_context_shift")
+public func trit_context_shift(_ ctx: OpaquePointer?, _ nKeep: Int32, _ nDiscard: Int32) -> trit_status {
+    guarded { try withContext(ctx) { try $0.state.shift(keep: Int(nKeep), discard: Int(nDiscard)) } }
+}
+
 @_cdecl("trit_eval_batch")
 public func trit_eval_batch(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ seqIDs: UnsafePointer<Int32>?,
                             _ nTokens: Int, _ logits: UnsafeMutablePointer<Float>?) -> trit_status {

@@ -16,6 +16,9 @@ func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
     g.sampling.repeatLastN = Int(p.repeat_last_n)
     g.sampling.seed = p.seed
     g.ignoreEOS = p.ignore_eos
+    guard p.n_keep >= 0 else { throw TritError(.argument, "n_keep must be ≥ 0, got \(p.n_keep)") }
+    g.contextShift = p.context_shift
+    g.nKeep = Int(p.n_keep)
     guard p.n_stop <= 1024 else { throw TritError(.argument, "n_stop \(p.n_stop) is out of range") }
     if p.n_stop > 0 {
         guard let stops = p.stop else { throw TritError(.argument, "stop is NULL but n_stop is \(p.n_stop)") }

@@ -28,6 +28,7 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_context_get_size, TritC.trit_context_get_size)
     sameSignature(CTrit.trit_context_reset, TritC.trit_context_reset)
     sameSignature(CTrit.trit_context_truncate, TritC.trit_context_truncate)
+    sameSignature(CTrit.trit_context_shift, TritC.trit_context_shift)
     sameSignature(CTrit.trit_generate, TritC.trit_generate)
     sameSignature(CTrit.trit_generate_tokens, TritC.trit_generate_tokens)
     sameSignature(CTrit.trit_chat_format, TritC.trit_chat_format)

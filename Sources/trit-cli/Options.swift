@@ -128,6 +128,8 @@ let samplingOpts: [Opt] = [
     Opt(names: ["-s", "--seed"], value: "N", help: "random seed (default 12648430); same seed, same text"),
     Opt(names: ["--stop"], value: "TEXT", help: "stop before this text (repeatable)"),
     Opt(names: ["--ignore-eos"], value: nil, help: "keep generating past end-of-generation tokens"),
+    Opt(names: ["--context-shift"], value: nil, help: "when the context is full, drop the older half after --keep and go on (default: stop)"),
+    Opt(names: ["--keep"], value: "N", help: "positions a context shift keeps at the start (default 0)"),
 ]
 
 /// The generation options, validated (call it before loading the model, so a bad option costs
@@ -150,6 +152,9 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
     }
     g.stop = p.all("--stop")
     g.ignoreEOS = p.flag("--ignore-eos")
+    g.contextShift = p.flag("--context-shift")
+    g.nKeep = try p.int("--keep", 0)
+    guard g.nKeep >= 0 else { throw CLIError("option --keep expects a number of positions >= 0; got \(g.nKeep)") }
     try g.sampling.validate()
     let t = try p.int("-t", defaultThreads())
     guard t >= 1, t <= 512 else { throw CLIError("option -t expects 1 to 512 threads, got \(t)") }

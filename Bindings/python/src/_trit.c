@@ -450,18 +450,20 @@ static bool on_piece(const char *piece, size_t len, void *ud) {
 static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"ctx", "prompt", "callback", "max_tokens", "temperature", "top_k", "top_p", "min_p",
                             "repeat_penalty", "repeat_last_n", "seed", "stop", "ignore_eos", "add_special",
-                            "parse_special", NULL};
+                            "parse_special", "context_shift", "n_keep", NULL};
     PyObject *cap, *prompt, *callback = Py_None, *stop = Py_None;
     trit_generate_params p = trit_generate_default_params();
-    int ignore_eos = 0, add_special = 1, parse_special = 0;
+    int ignore_eos = 0, add_special = 1, parse_special = 0, context_shift = 0;
     unsigned long long seed = p.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOppp", names, &cap, &prompt, &callback, &p.max_tokens,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOpppi", names, &cap, &prompt, &callback, &p.max_tokens,
                                      &p.temperature, &p.top_k, &p.top_p, &p.min_p, &p.repeat_penalty,
-                                     &p.repeat_last_n, &seed, &stop, &ignore_eos, &add_special, &parse_special))
+                                     &p.repeat_last_n, &seed, &stop, &ignore_eos, &add_special, &parse_special,
+                                     &context_shift, &p.n_keep))
         return NULL;
     trit_context *c = context_of(cap);
     if (!c) return NULL;
     p.seed = seed; p.ignore_eos = ignore_eos; p.add_special = add_special; p.parse_special = parse_special;
+    p.context_shift = context_shift;
     /* stop strings */
     PyObject *stop_fast = NULL;
     const char **stops = NULL;

@@ -269,10 +269,12 @@ class Context(Closing):
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
-                 ignore_eos=False, reset=True, special=False):
+                 ignore_eos=False, reset=True, special=False, context_shift=False, n_keep=0):
         """Generate from ``prompt`` (str, or a list of token ids). Returns the text, or with
         ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context;
-        ``seed=-1`` picks a random seed. Leaving a stream early stops its generation."""
+        ``seed=-1`` picks a random seed. Leaving a stream early stops its generation.
+        ``context_shift``: when the context is full, drop the older half of the positions after the
+        first ``n_keep`` and go on (llama.cpp's --context-shift) instead of stopping."""
         if isinstance(prompt, (bytes, bytearray)):
             raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
         if not isinstance(prompt, str):
@@ -283,7 +285,8 @@ class Context(Closing):
                   temperature=float(temperature), top_k=_int_param("top_k", top_k, 0, _INT32_MAX),
                   top_p=float(top_p), min_p=float(min_p), repeat_penalty=float(repeat_penalty),
                   repeat_last_n=_int_param("repeat_last_n", repeat_last_n, 0, _INT32_MAX), seed=_seed(seed),
-                  stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), parse_special=bool(special))
+                  stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), parse_special=bool(special),
+                  context_shift=bool(context_shift), n_keep=_int_param("n_keep", n_keep, 0, _INT32_MAX))
         ctx = self._context()
         if reset:
             _trit.reset(ctx)

@@ -8,6 +8,10 @@ public struct GenerationParams: Sendable {
     public var sampling = SamplingParams()
     public var stop: [String] = []           // stop strings; the text stops before them
     public var ignoreEOS = false
+    /// When the context is full: drop the older half of the positions after the first `nKeep`
+    /// and go on (llama.cpp's --context-shift); off: generation ends with .contextFull.
+    public var contextShift = false
+    public var nKeep = 0
     public init() {}
 }
 
@@ -55,6 +59,7 @@ extension InferenceState {
         guard !prompt.isEmpty || hasLogits else {
             throw TritError(.state, "the prompt is empty and the context holds no current logits to continue from (nothing evaluated yet, or the context was truncated or changed by a batch)")
         }
+        guard params.nKeep >= 0 else { throw TritError.argument("n_keep must be ≥ 0, got \(params.nKeep)") }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
         // a certified head keeps the last row's hidden state and computes only the rows that can win
         deferHead = certified != nil
@@ -70,7 +75,7 @@ extension InferenceState {
         // the first generated token starts the text only when the context holds no text yet (BOS
         // alone): a SentencePiece vocabulary then drops its prefixed space, as llama.cpp does
         var stream = TextStream(tokenizer: tok, stops: params.stop, atStart: tokens.allSatisfy { tok.types[Int($0)] == .control })
-        let base = nPast           // the context's positions before the first generated token
+        var base = nPast           // the context's positions before the first generated token (moved by a shift)
         var ends: [Int] = []       // bytes of text produced through generated token i
 
         /// Cuts the context back to the first `keptBytes` bytes of the generated text.
@@ -79,7 +84,8 @@ extension InferenceState {
             while keep < ends.count, ends[keep] <= keptBytes { keep += 1 }
             let from = keep > 0 ? ends[keep - 1] : 0
             let k = min(keep, nPast - base)          // kept tokens already in the cache
-            try truncate(to: base + k)
+            // after a context shift the cut never reaches into the kept first positions
+            try truncate(to: max(base + k, min(nPast, params.nKeep)))
             var rest = Array(res.tokens[k..<keep])   // kept tokens not evaluated yet
             if keptBytes > from {
                 rest += stream.text[from..<keptBytes].withUnsafeBufferPointer { b in
@@ -102,7 +108,12 @@ extension InferenceState {
         while true {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
             if let abort = shouldAbort, abort() { res.stopReason = .aborted; break }
-            if nPast >= nCtx { res.stopReason = .contextFull; break }
+            if nPast >= nCtx {
+                guard params.contextShift, nCtx - params.nKeep >= 2 else { res.stopReason = .contextFull; break }
+                let discard = (nCtx - params.nKeep) / 2
+                try shift(keep: params.nKeep, discard: discard)
+                base -= discard
+            }
             let next = sampleNext(sampler)
             if !params.ignoreEOS && tok.isEndOfGeneration(next) {
                 res.stopReason = .endOfGeneration

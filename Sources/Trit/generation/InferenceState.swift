@@ -46,7 +46,7 @@ public final class InferenceState {
     /// Positions all sequences may hold together (decode refuses a batch beyond it).
     public let cellCapacity: Int
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
-    let invFreq: [Float]           // [headDim/2]
+    var invFreq: [Float]           // [headDim/2]
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false

@@ -1,0 +1,59 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Context shift (llama.cpp's --context-shift): drop a run of positions and slide the later ones
+/// down. A cached key holds RoPE(k, a_p), a_p = p·θ_i as the forward pass rounds it in f32; moving it
+/// to position p − d rotates it by a_{p−d} − a_p (the difference taken in double), so it equals the
+/// key the forward pass would store at its new position up to the rotation's rounding. Keys in F16 or
+/// Q8_0 are read, rotated and stored again (one more rounding of the cache type). Values move as they
+/// are. What a moved position's keys and values were computed from still includes the dropped
+/// positions in layers past the first, as in llama.cpp: the shift is an approximation there, exact
+/// in the first layer.
+extension InferenceState {
+    /// Removes positions [nKeep, nKeep + nDiscard) of sequence `s` and moves the later ones down by
+    /// nDiscard. The kept logits (if any) stay: they are the prediction after the last token.
+    public func shift(sequence s: Int = 0, keep nKeep: Int, discard nDiscard: Int) throws {
+        guard s >= 0, s < nSeq else { throw TritError.argument("sequence \(s) is out of range (the context has \(nSeq))") }
+        guard nKeep >= 0 else { throw TritError.argument("n_keep must be ≥ 0, got \(nKeep)") }
+        guard nDiscard >= 0 else { throw TritError.argument("n_discard must be ≥ 0, got \(nDiscard)") }
+        let past = seqPast[s]
+        guard nKeep + nDiscard <= past else {
+            throw TritError.argument("cannot drop positions \(nKeep)..<\(nKeep + nDiscard): sequence \(s) holds \(past)")
+        }
+        guard nDiscard > 0 else { return }
+        let c = model.config, hd = c.headDim, half = hd / 2
+        let blocks = c.nLayers * c.nKVHeads
+        let neox = c.rope == .neox
+        var vec = [Float](repeating: 0, count: hd)
+        var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
+        let kBase = keyCache.raw.assumingMemoryBound(to: UInt8.self)
+        let vBase = valueCache.raw.assumingMemoryBound(to: UInt8.self)
+        for p in (nKeep + nDiscard)..<past {
+            let q = p - nDiscard
+            // the rotation from position p to position q, the same for every layer and head
+            for i in 0..<half {
+                let delta = Double(Float(q) * invFreq[i]) - Double(Float(p) * invFreq[i])
+                cs[i] = Float(cos(delta)); sn[i] = Float(sin(delta))
+            }
+            for b in 0..<blocks {
+                let kHead = kBase + ((s * blocks + b) * nCtx) * keyHeadBytes
+                tk_kv_load(keyType.rawValue, kHead + p * keyHeadBytes, 1, Int64(hd), &vec)
+                for i in 0..<half {
+                    let (a, bb) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                    let x0 = vec[a], x1 = vec[bb]
+                    vec[a] = x0 * cs[i] - x1 * sn[i]
+                    vec[bb] = x0 * sn[i] + x1 * cs[i]
+                }
+                tk_kv_store(keyType.rawValue, vec, 1, Int64(hd), kHead + q * keyHeadBytes)
+                let vHead = vBase + ((s * blocks + b) * nCtx) * valueHeadBytes
+                (vHead + q * valueHeadBytes).update(from: vHead + p * valueHeadBytes, count: valueHeadBytes)
+            }
+        }
+        let toks = seqTokens + s * nCtx
+        (toks + nKeep).update(from: toks + nKeep + nDiscard, count: past - nKeep - nDiscard)
+        seqPast[s] = past - nDiscard
+        release(s, from: past - nDiscard)
+    }
+}
