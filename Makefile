@@ -54,7 +54,7 @@ test: all python
 
 FUZZ_SECONDS ?= 15
 fuzz-smoke:
-	for t in gguf capi safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
+	for t in gguf capi state safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
 		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:

@@ -317,6 +317,29 @@ trit_status trit_context_truncate(trit_context *ctx, int32_t n_keep);
  * TRIT_ERR_ARG (negative counts, n_keep + n_discard > n_past) or TRIT_ERR_STATE (busy). */
 trit_status trit_context_shift(trit_context *ctx, int32_t n_keep, int32_t n_discard);
 
+/* ---- Saved state (prompt cache) ------------------------------------------------------------ */
+
+/* A context's state — the tokens of sequence 0, their KV cache rows and the last logits — as a
+ * file or a buffer, for a context of the same model with the same type_k / type_v (llama.cpp's
+ * session files; `trit run --prompt-cache FILE` reuses the longest common prefix). The state
+ * names the model it belongs to (a fingerprint of its shape, vocabulary and weights, and its
+ * name); loading refuses another model's state or another KV type (TRIT_ERR_ARG), a truncated or
+ * altered one (TRIT_ERR_FORMAT: a checksum covers every byte) and one longer than n_ctx
+ * (TRIT_ERR_CONTEXT_FULL), leaving the context unchanged. Thread-safety as the context's. */
+
+/* Writes the state to path (through a temporary file beside it, renamed into place).
+ * Returns TRIT_OK, TRIT_ERR_ARG, TRIT_ERR_IO or TRIT_ERR_STATE (busy). */
+trit_status trit_state_save_file(trit_context *ctx, const char *path);
+/* Replaces the context's sequence 0 with the state in path. Returns TRIT_OK, TRIT_ERR_ARG,
+ * TRIT_ERR_IO, TRIT_ERR_FORMAT, TRIT_ERR_UNSUPPORTED (another state version),
+ * TRIT_ERR_CONTEXT_FULL or TRIT_ERR_STATE. */
+trit_status trit_state_load_file(trit_context *ctx, const char *path);
+/* The state into buf: *n_bytes receives its size; with capacity too small nothing is written
+ * and TRIT_ERR_BUFFER_TOO_SMALL is returned (buf may be NULL when capacity is 0). */
+trit_status trit_state_save(trit_context *ctx, uint8_t *buf, size_t capacity, size_t *n_bytes);
+/* The state from n_bytes bytes at buf (as trit_state_load_file). */
+trit_status trit_state_load(trit_context *ctx, const uint8_t *buf, size_t n_bytes);
+
 /* ---- Multi-sequence batches -------------------------------------------------------------- */
 
 /* Evaluate n_tokens rows from several sequences in one pass over the weights: row i appends

@@ -2,11 +2,11 @@
 # Builds a libFuzzer target (Fuzz/fuzz_TARGET.swift + the engine) with AddressSanitizer and runs it.
 #   scripts/fuzz.sh TARGET [SECONDS]        fuzz for SECONDS (default 60) from Fuzz/corpus/TARGET
 #   scripts/fuzz.sh TARGET -runs=N          run N inputs (N = 0: replay the corpus and regressions)
-# Targets: gguf, capi (GGUF files through the C API), safetensors, tokenizer_files (with config.json and
+# Targets: gguf, capi (GGUF files through the C API), state (saved states), safetensors, tokenizer_files (with config.json and
 # tokenizer_config.json), tokenize. New crashes go to Fuzz/regressions/TARGET/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh gguf|capi|safetensors|tokenizer_files|tokenize [SECONDS|-runs=N]}
+target=${1:?usage: scripts/fuzz.sh gguf|capi|state|safetensors|tokenizer_files|tokenize [SECONDS|-runs=N]}
 arg=${2:-60}
 out=build/fuzz
 seeds="Fuzz/corpus/$target"

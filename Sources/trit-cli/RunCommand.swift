@@ -12,6 +12,7 @@ enum RunCommand {
                               Opt(names: ["--special"], value: nil, help: "parse control-token texts (e.g. <|eot_id|>) in the prompt"),
                               Opt(names: ["--no-echo"], value: nil, help: "print only the generated text, not the prompt"),
                               Opt(names: ["--no-timings"], value: nil, help: "do not print timings to stderr"),
+                              Opt(names: ["--prompt-cache"], value: "FILE", help: "reuse the longest common prefix of the prompt from FILE (a saved state of this model and cache type), and save the context to it at the end"),
                               ] + headOpts + [helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -29,12 +30,33 @@ enum RunCommand {
         let state = try makeState(model, p)
         guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
         let ids = tok.encode(prompt, addSpecial: !p.flag("--no-bos"), parseSpecial: p.flag("--special"))
+        // a saved state: its tokens up to the first difference from this prompt are not evaluated again
+        var history: [Int32] = []
+        var rest = ids
+        let cachePath = p.string("--prompt-cache")
+        if let cachePath, access(cachePath, F_OK) == 0 {
+            do {
+                try state.loadState(path: cachePath)
+                let cached = state.tokens
+                var common = 0
+                while common < min(cached.count, ids.count), cached[common] == ids[common] { common += 1 }
+                let keep = min(common, ids.count - 1)   // the last prompt token is evaluated for its logits
+                try state.truncate(to: keep)
+                history = Array(ids[0..<keep]); rest = Array(ids[keep...])
+                if !p.flag("--no-timings") { stderrPrint("prompt cache: \(keep) of \(ids.count) prompt tokens reused from \(cachePath)\n") }
+            } catch {
+                state.reset()
+                stderrPrint("warning: prompt cache \(cachePath) not used: \(error)\n")
+            }
+        }
         if !p.flag("--no-echo") { var s = prompt; s.withUTF8 { writeOut($0) } }
         // Ctrl-C stops generation; the timings so far are still printed
         installInterruptHandler()
         let res: GenerationResult
         do {
-            res = try interruptibly(state) { try state.generate(prompt: ids, params: gp) { piece in writeOut(piece); return true } }
+            res = try interruptibly(state) {
+                try state.generate(prompt: rest, params: gp, history: history) { piece in writeOut(piece); return true }
+            }
         } catch let e as TritError where e.kind == .cancelled {
             print("")
             stderrPrint("\n[interrupted while reading the prompt]\n")
@@ -42,6 +64,7 @@ enum RunCommand {
         }
         print("")
         if res.stopReason == .aborted { stderrPrint("\n[interrupted]\n") }
+        if let cachePath { try state.saveState(path: cachePath) }
         if !p.flag("--no-timings") { printTimings(res, loadSeconds: loadSeconds, threads: try p.int("-t", defaultThreads()), kernel: state.kernelName) }
     }
 }

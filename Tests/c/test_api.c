@@ -171,6 +171,12 @@ int main(int argc, char **argv) {
     cp.n_threads = 2; cp.n_batch = 0;
     EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
     cp.n_batch = 8;
+    cp.type_k = 3;   /* not a KV cache type */
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    CHECK(strstr(trit_last_error(), "type_k 3") != NULL, "the error names type_k");
+    cp.type_k = TRIT_KV_Q8_0; cp.type_v = -1;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    cp.type_k = TRIT_KV_F16; cp.type_v = TRIT_KV_F16;
     EXPECT(trit_context_create(model, &cp, &ctx), TRIT_OK);
 
     /* eval */
@@ -374,6 +380,54 @@ int main(int argc, char **argv) {
     worker_arg single = {model, "", TRIT_OK};
     worker(&single);
     for (int i = 0; i < 4; i++) CHECK(args[i].st == TRIT_OK && strcmp(args[i].out, single.out) == 0, "thread %d text", i);
+
+    /* saved state and context shift */
+    {
+        trit_context *a = NULL, *b = NULL, *q = NULL;
+        trit_context_params sp = trit_context_default_params();
+        sp.n_ctx = 64; sp.n_threads = 1;
+        EXPECT(trit_context_create(model, &sp, &a), TRIT_OK);
+        EXPECT(trit_context_create(model, &sp, &b), TRIT_OK);
+        sp.type_k = TRIT_KV_Q8_0;
+        EXPECT(trit_context_create(model, &sp, &q), TRIT_OK);
+        int32_t st_ids[20];
+        for (int i = 0; i < 20; i++) st_ids[i] = (i * 37 + 5) % 1000;
+        EXPECT(trit_eval(a, st_ids, 20, NULL), TRIT_OK);
+        size_t need = 0, got = 0;
+        EXPECT(trit_state_save(a, NULL, 0, &need), TRIT_ERR_BUFFER_TOO_SMALL);
+        CHECK(need > 20 * 4, "state size %zu", need);
+        uint8_t *buf = malloc(need);
+        EXPECT(trit_state_save(a, buf, need, NULL), TRIT_ERR_ARG);
+        EXPECT(trit_state_save(a, buf, need, &got), TRIT_OK);
+        CHECK(got == need, "state size %zu = %zu", got, need);
+        EXPECT(trit_state_load(b, NULL, need), TRIT_ERR_ARG);
+        EXPECT(trit_state_load(b, buf, need - 1), TRIT_ERR_FORMAT);
+        EXPECT(trit_state_load(q, buf, need), TRIT_ERR_ARG);       /* another KV type */
+        EXPECT(trit_state_load(b, buf, need), TRIT_OK);
+        int32_t past = 0;
+        EXPECT(trit_context_get_size(b, &past, NULL), TRIT_OK);
+        CHECK(past == 20, "loaded state holds %d positions", past);
+        const float *la = NULL, *lb = NULL;
+        EXPECT(trit_eval(a, st_ids, 1, NULL), TRIT_OK);
+        EXPECT(trit_eval(b, st_ids, 1, NULL), TRIT_OK);
+        EXPECT(trit_get_logits(a, &la, NULL), TRIT_OK);
+        EXPECT(trit_get_logits(b, &lb, NULL), TRIT_OK);
+        CHECK(la && lb && memcmp(la, lb, 1024 * sizeof(float)) == 0, "a loaded state continues bit for bit");
+        EXPECT(trit_state_save_file(a, NULL), TRIT_ERR_ARG);
+        EXPECT(trit_state_save_file(a, "/nonexistent-dir/x.state"), TRIT_ERR_IO);
+        EXPECT(trit_state_load_file(a, "/nonexistent-dir/x.state"), TRIT_ERR_IO);
+        EXPECT(trit_context_shift(a, -1, 2), TRIT_ERR_ARG);
+        EXPECT(trit_context_shift(a, 2, -1), TRIT_ERR_ARG);
+        EXPECT(trit_context_shift(a, 15, 10), TRIT_ERR_ARG);
+        EXPECT(trit_context_shift(a, 4, 10), TRIT_OK);
+        EXPECT(trit_context_get_size(a, &past, NULL), TRIT_OK);
+        CHECK(past == 11, "after a shift of 10 the context holds %d", past);
+        EXPECT(trit_context_shift(NULL, 0, 0), TRIT_ERR_ARG);
+        free(buf);
+        trit_context_free(a);
+        trit_context_free(b);
+        trit_context_free(q);
+    }
 
     /* free order: model first, then use and free the context */
     trit_model_free(model);

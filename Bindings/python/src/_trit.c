@@ -432,6 +432,69 @@ static PyObject *py_reset(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *py_shift(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    int keep, discard;
+    if (!PyArg_ParseTuple(args, "Oii", &cap, &keep, &discard)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_context_shift(c, keep, discard);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    Py_RETURN_NONE;
+}
+
+/* ---- saved state ---- */
+static PyObject *py_state_save(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    size_t n = 0;
+    trit_status st = trit_state_save(c, NULL, 0, &n);
+    if (st != TRIT_OK && st != TRIT_ERR_BUFFER_TOO_SMALL) return raise_status(st);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n);
+    if (!out) return NULL;
+    size_t got = 0;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_state_save(c, (uint8_t *)PyBytes_AS_STRING(out), n, &got);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) { Py_DECREF(out); return raise_status(st); }
+    return out;
+}
+
+static PyObject *py_state_load(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "Oy*", &cap, &b)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) { PyBuffer_Release(&b); return NULL; }
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = trit_state_load(c, (const uint8_t *)b.buf, (size_t)b.len);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    if (st != TRIT_OK) return raise_status(st);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_state_file(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    const char *path;
+    int save;
+    if (!PyArg_ParseTuple(args, "Osp", &cap, &path, &save)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    trit_status st;
+    Py_BEGIN_ALLOW_THREADS
+    st = save ? trit_state_save_file(c, path) : trit_state_load_file(c, path);
+    Py_END_ALLOW_THREADS
+    if (st != TRIT_OK) return raise_status(st);
+    Py_RETURN_NONE;
+}
+
 /* ---- generation ---- */
 typedef struct { PyObject *callback; int failed; } gen_state;
 
@@ -455,7 +518,7 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     trit_generate_params p = trit_generate_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0, context_shift = 0;
     unsigned long long seed = p.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOpppi", names, &cap, &prompt, &callback, &p.max_tokens,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOppppi", names, &cap, &prompt, &callback, &p.max_tokens,
                                      &p.temperature, &p.top_k, &p.top_p, &p.min_p, &p.repeat_penalty,
                                      &p.repeat_last_n, &seed, &stop, &ignore_eos, &add_special, &parse_special,
                                      &context_shift, &p.n_keep))
@@ -783,6 +846,10 @@ static PyMethodDef methods[] = {
     {"context_size", py_context_size, METH_VARARGS, "(n_past, n_ctx)."},
     {"eval", py_eval, METH_VARARGS, "Evaluate tokens; bytearray of logits or None."},
     {"reset", py_reset, METH_VARARGS, "Reset or truncate a context."},
+    {"shift", py_shift, METH_VARARGS, "Context shift: drop positions and re-rotate the rest."},
+    {"state_save", py_state_save, METH_VARARGS, "A context's saved state as bytes."},
+    {"state_load", py_state_load, METH_VARARGS, "Load a saved state from bytes."},
+    {"state_file", py_state_file, METH_VARARGS, "Save (True) or load (False) a state file."},
     {"score", py_score, METH_VARARGS, "Log-likelihood of a continuation."},
     {"eval_batch", py_eval_batch, METH_VARARGS, "Evaluate rows of several sequences in one pass."},
     {"generate", (PyCFunction)(void (*)(void))py_generate, METH_VARARGS | METH_KEYWORDS, "Generate text."},

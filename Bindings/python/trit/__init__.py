@@ -244,6 +244,29 @@ class Context(Closing):
         else:
             _trit.reset(self._context(), n_keep)
 
+    def shift(self, n_keep, n_discard):
+        """Context shift: drop positions [n_keep, n_keep + n_discard) and move the later ones down,
+        their keys re-rotated to the new positions (llama.cpp's context shift)."""
+        _int_param("n_keep", n_keep, 0, _INT32_MAX)
+        _int_param("n_discard", n_discard, 0, _INT32_MAX)
+        _trit.shift(self._context(), n_keep, n_discard)
+
+    def save_state(self, path=None):
+        """The context's tokens, KV cache and last logits: written to ``path``, or returned as bytes.
+        Load it into a context of the same model and KV types with load_state()."""
+        if path is None:
+            return _trit.state_save(self._context())
+        _trit.state_file(self._context(), os.fspath(path), True)
+
+    def load_state(self, source):
+        """Replace the context's state with a saved one (bytes, or a path). Another model's state,
+        another KV type, or a truncated or altered state raises TritError; the context is then
+        unchanged."""
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            _trit.state_load(self._context(), bytes(source))
+        else:
+            _trit.state_file(self._context(), os.fspath(source), False)
+
     def eval(self, tokens):
         """Append tokens to the context; returns their logits as Logits (row i = the prediction
         after token i; ``logits[-1]`` is the last row)."""
@@ -431,6 +454,15 @@ class Model(_Tokenizing):
 
     def truncate(self, n_keep):
         self._ctx().truncate(n_keep)
+
+    def shift(self, n_keep, n_discard):
+        self._ctx().shift(n_keep, n_discard)
+
+    def save_state(self, path=None):
+        return self._ctx().save_state(path)
+
+    def load_state(self, source):
+        self._ctx().load_state(source)
 
     def eval(self, tokens):
         return self._ctx().eval(tokens)

@@ -53,7 +53,10 @@ extension InferenceState {
     /// them is replaced by the tokens of its kept part), plus the end-of-generation token when
     /// generation ended on one. `shouldAbort` can interrupt the prompt; during generation it is
     /// asked between tokens.
-    public func generate(prompt: [Int32], params: GenerationParams,
+    ///
+    /// `history`: tokens already in the context that the sampler's penalty window should see as if
+    /// they had been part of the prompt (a prompt whose start came from a saved state).
+    public func generate(prompt: [Int32], params: GenerationParams, history: [Int32] = [],
                          onPiece: ((UnsafeBufferPointer<UInt8>) -> Bool)? = nil) throws -> GenerationResult {
         guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
         guard !prompt.isEmpty || hasLogits else {
@@ -70,7 +73,7 @@ extension InferenceState {
         let t0 = monotonicSeconds()
         if !prompt.isEmpty { try evaluate(prompt) }
         res.promptSeconds = monotonicSeconds() - t0
-        for t in prompt { sampler.accept(t) }
+        for t in history + prompt { sampler.accept(t) }
 
         // the first generated token starts the text only when the context holds no text yet (BOS
         // alone): a SentencePiece vocabulary then drops its prefixed space, as llama.cpp does

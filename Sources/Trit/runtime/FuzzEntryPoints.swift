@@ -1,6 +1,20 @@
 /// Entry points of the fuzz targets (Fuzz/), one per reader: each parses untrusted bytes the
 /// way loading a file would and must only ever throw.
 public enum FuzzEntryPoints {
+    /// The model a saved state is loaded against (the b158 fixture, from the repository root).
+    nonisolated(unsafe) static var stateModel: Model? = nil
+
+    /// A saved state (without its last 8 bytes: the checksum is appended here, so mutations reach
+    /// the field checks), loaded into a context of the b158 fixture; one token evaluated after.
+    public static func state(_ data: UnsafeRawBufferPointer) {
+        if stateModel == nil { stateModel = try? Model.load(path: "Tests/Fixtures/b158-tiny/model.i2_s.gguf") }
+        guard let m = stateModel, let s = try? InferenceState(model: m, nCtx: 64, kvType: .f16) else { return }
+        var bytes = [UInt8](data)
+        let h = bytes.withUnsafeBytes { SavedState.fnv1a($0) }
+        withUnsafeBytes(of: h.littleEndian) { bytes += $0 }
+        if (try? bytes.withUnsafeBytes { try s.loadState($0) }) != nil { try? s.evaluate([1]) }
+    }
+
     /// A GGUF file, up to a runnable model (and one evaluated token when it loads).
     public static func gguf(_ data: UnsafeRawBufferPointer) {
         let f = MappedFile(copying: data, path: "fuzz.gguf")
