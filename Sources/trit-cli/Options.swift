@@ -263,7 +263,8 @@ func defaultThreads() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
     let ctx = try p.int("-c", min(m.config.contextLength, 4096))
     if ctx > m.config.contextLength {
-        stderrPrint("warning: -c \(ctx) is larger than the context the model was trained with (\(m.config.contextLength)); text past that length may degrade\n")
+        let scaling = m.config.ropeScaling.kind == .none ? "" : " (the file's \(m.config.ropeScaling.kind.rawValue) RoPE scaling is used)"
+        stderrPrint("warning: -c \(ctx) is larger than the context the model was trained with (\(m.config.contextLength))\(scaling); text past that length may degrade\n")
     }
     let threads = try p.int("-t", defaultThreads())
     let (kt, vt) = try readKVTypes(p)

@@ -25,8 +25,8 @@ extension InferenceState {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
             for i in 0..<half {
                 let angle = Float(rowPos[t]) * invFreq[i]
-                ropeCos.ptr[t * half + i] = Float(cos(Double(angle)))
-                ropeSin.ptr[t * half + i] = Float(sin(Double(angle)))
+                ropeCos.ptr[t * half + i] = Float(cos(Double(angle))) * ropeAttentionFactor
+                ropeSin.ptr[t * half + i] = Float(sin(Double(angle))) * ropeAttentionFactor
             }
         }
 
@@ -198,8 +198,8 @@ extension InferenceState {
         let half = model.config.headDim / 2
         for i in 0..<half {
             let angle = Float(pos) * invFreq[i]
-            ropeCos.ptr[i] = Float(cos(Double(angle)))
-            ropeSin.ptr[i] = Float(sin(Double(angle)))
+            ropeCos.ptr[i] = Float(cos(Double(angle))) * ropeAttentionFactor
+            ropeSin.ptr[i] = Float(sin(Double(angle))) * ropeAttentionFactor
         }
         rope(vec, row: 0)
     }

@@ -47,6 +47,7 @@ public final class InferenceState {
     public let cellCapacity: Int
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
     var invFreq: [Float]           // [headDim/2]
+    let ropeAttentionFactor: Float // YaRN's factor on cos and sin (1 otherwise)
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false
@@ -138,10 +139,13 @@ public final class InferenceState {
         certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize, rows: min(nSeq, maxBatch)) : nil
         ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
-        // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it; optional per-pair divisors (rope_freqs).
+        // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it, changed by the file's linear or YaRN
+        // scaling (RoPEScaling); optional per-pair divisors (rope_freqs)
+        let (scaled, attFactor) = c.ropeScaling.frequencies(headDim: c.headDim, theta: c.ropeTheta, contextLength: c.contextLength)
+        ropeAttentionFactor = attFactor
         var f: [Float] = []
         for i in 0..<(c.headDim / 2) {
-            var v = Float(1.0 / pow(Double(c.ropeTheta), Double(2 * i) / Double(c.headDim)))
+            var v = scaled[i]
             if let ff = model.ropeFreqFactors, i < ff.count, ff[i] != 0 { v /= ff[i] }
             f.append(v)
         }

@@ -81,8 +81,24 @@ enum GGUFModelLoader {
         guard ropeDim == cfg.headDim else {
             throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the \(keys.headDim) \(cfg.headDim); partial rotary embeddings are not supported")
         }
-        if let st = g.metadata["\(arch).rope.scaling.type"]?.string, st != "none" {
-            throw TritError.unsupported("\(path): \(arch).rope.scaling.type \"\(st)\" is not supported")
+        if let v = g.metadata["\(arch).rope.scaling.type"] {
+            guard let st = v.string else { throw TritError.format("\(path): \(arch).rope.scaling.type is not a string") }
+            guard let kind = RoPEScaling.Kind(rawValue: st) else {
+                throw TritError.unsupported("\(path): \(arch).rope.scaling.type \"\(st)\" is not supported (none, linear or yarn)")
+            }
+            var rs = RoPEScaling()
+            rs.kind = kind
+            if kind != .none {
+                guard g.metadata["\(arch).rope.scaling.factor"] != nil else {
+                    throw TritError.format("\(path): \(arch).rope.scaling.factor is missing for rope scaling \(st)")
+                }
+                rs.factor = Double(try float("rope.scaling.factor", default: 1))
+                rs.originalContext = try int("rope.scaling.original_context_length", default: 0)
+                rs.betaFast = Double(try float("rope.scaling.yarn_beta_fast", default: 32))
+                rs.betaSlow = Double(try float("rope.scaling.yarn_beta_slow", default: 1))
+                try rs.validate(origin: path, factorKey: "\(arch).rope.scaling.factor", prefix: "\(arch).rope.scaling.yarn_")
+            }
+            cfg.ropeScaling = rs
         }
 
         func raw(_ name: String) throws -> RawTensor {

@@ -33,8 +33,38 @@ enum HFModelLoader {
         if config["attention_bias"]?.bool == true {
             throw TritError.unsupported("\(configPath): attention_bias = true is not supported")
         }
+        var ropeScaling = RoPEScaling()
         if let rs = config["rope_scaling"], !rs.isNull {
-            throw TritError.unsupported("\(configPath): rope_scaling is not supported")
+            let type = rs["rope_type"]?.string ?? rs["type"]?.string ?? ""
+            switch type {
+            case "default": break
+            case "linear": ropeScaling.kind = .linear
+            case "yarn": ropeScaling.kind = .yarn
+            default: throw TritError.unsupported("\(configPath): rope_scaling type \"\(type)\" is not supported (linear or yarn)")
+            }
+            func num(_ k: String) throws -> Double? {
+                guard let v = rs[k], !v.isNull else { return nil }
+                guard let x = v.double else { throw TritError.format("\(configPath): rope_scaling.\(k) is not a number") }
+                return x
+            }
+            if ropeScaling.kind != .none {
+                guard let f = try num("factor") else { throw TritError.format("\(configPath): rope_scaling.factor is missing") }
+                ropeScaling.factor = f
+                if let o = try num("original_max_position_embeddings") {
+                    guard o.isFinite, o >= 0, o <= Double(Int32.max) else {
+                        throw TritError.format("\(configPath): rope_scaling.original_max_position_embeddings \(o) is out of range")
+                    }
+                    ropeScaling.originalContext = Int(o)
+                }
+                // absent or 0: the defaults (transformers reads them with `or`)
+                ropeScaling.betaFast = try num("beta_fast").flatMap { $0 == 0 ? nil : $0 } ?? 32
+                ropeScaling.betaSlow = try num("beta_slow").flatMap { $0 == 0 ? nil : $0 } ?? 1
+                ropeScaling.attentionFactor = try num("attention_factor")
+                ropeScaling.mscale = try num("mscale")
+                ropeScaling.mscaleAllDim = try num("mscale_all_dim")
+                if let t = rs["truncate"], !t.isNull { ropeScaling.truncate = t.bool ?? true }
+                try ropeScaling.validate(origin: configPath, factorKey: "rope_scaling.factor", prefix: "rope_scaling.")
+            }
         }
         // How the linears are stored (docs/formats.md §1.2-§1.3, §2).
         enum LinearStorage { case packed(divide: Bool), masters, dense }
@@ -85,6 +115,7 @@ enum HFModelLoader {
             normEps: try float("rms_norm_eps", default: 1e-6),
             tiedEmbeddings: !hasLMHead)
         cfg.qkNorm = spec.qkNorm
+        cfg.ropeScaling = ropeScaling
         if config["tie_word_embeddings"]?.bool == false && !hasLMHead {
             throw TritError.format("\(folder): tie_word_embeddings is false but there is no lm_head.weight tensor")
         }

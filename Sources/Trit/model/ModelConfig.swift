@@ -23,6 +23,8 @@ public struct ModelConfig: Sendable {
     public var tiedEmbeddings: Bool
     /// Per-head RMSNorm of q and k after the projections, before RoPE (qwen3).
     public var qkNorm = false
+    /// Linear or YaRN RoPE scaling from the file (none for most models).
+    public var ropeScaling = RoPEScaling()
 
     public var qDim: Int { nHeads * headDim }
     public var kvDim: Int { nKVHeads * headDim }
