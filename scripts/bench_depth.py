@@ -12,7 +12,6 @@ at depth 0) are taken within one type's run."""
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 
@@ -40,12 +39,13 @@ def main():
     ap.add_argument("--threads", default="2")
     ap.add_argument("-p", type=int, default=512)
     ap.add_argument("-n", type=int, default=32)
+    ap.add_argument("--memory-only", action="store_true", help="only the peak-memory check")
     a = ap.parse_args()
     model = model_path(a.model)
     print(f"model: {model}", file=sys.stderr)
     print("| KV type | test | threads | tokens/s | ± | bytes/token (weights + KV) | GB/s | read GB/s | % of roofline | pp / pp at depth 0 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for t in a.types.split(","):
+    for t in ([] if a.memory_only else a.types.split(",")):
         cmd = [TRIT, "bench", "-m", model, "-p", str(a.p), "-n", str(a.n), "-r", str(a.reps), "-t", a.threads,
                "-d", a.depths, "-ctk", t, "-ctv", t, "--json"]
         print(" ".join(cmd[1:]), file=sys.stderr)
@@ -58,14 +58,19 @@ def main():
             bpt = f"{r['bytes_per_token'] / 2**30:.3f} GiB" if tg else "-"
             print(f"| {t} | {r['test']} | {r['threads']} | {r['tokens_per_second']:.2f} | {r['stdev']:.2f} | {bpt} | "
                   f"{r['achieved_gb_per_s'] if tg else '-'} | {r['read_bandwidth_gb_per_s']} | {roof} | {ratio} |")
-    # peak memory: n_ctx 32768, 100 tokens held (a 36-token prompt and 64 generated), F16 cache
-    prompt = "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 2
+    # peak memory of one run alone (wait4: that child's rusage): n_ctx 32768, about 100 tokens held
+    # (a 36-token prompt of the byte-level vocabulary and 64 generated), F16 cache
+    prompt = "a b c d e f g h i j k l m n o p q r"
     cmd = [TRIT, "run", "-m", model, "-c", "32768", "-p", prompt, "-n", "64", "--temp", "0", "--ignore-eos",
            "-t", a.threads, "--no-echo"]
-    r = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    if status != 0:
+        sys.exit(f"trit run failed: {err}")
+    peak = usage.ru_maxrss * 1024
     held = None
-    for line in r.stderr.splitlines():
+    for line in err.splitlines():
         if line.startswith("prompt eval"):
             held = int(line.split("/")[1].split()[0]) + 64
     size = os.path.getsize(model)
