@@ -77,6 +77,14 @@ static inline tk_att_scratch tk_att_layout(float *s, int64_t n_q, int64_t hdp) {
     a.o = a.p + n_q * TK_ATT_TILE; a.l = a.o + n_q * hdp; a.m = a.l + n_q * TK_ATT_LANES;
     return a;
 }
+/* Before the first tile: q padded to hdp, O and L zero, M = −∞. */
+static inline void tk_att_init(const tk_att_scratch *a, const float *q, int64_t n_q, int64_t hd, int64_t hdp) {
+    for (int64_t m = 0; m < n_q; m++) {
+        for (int64_t i = 0; i < hdp; i++) { a->q[m * hdp + i] = i < hd ? q[m * hd + i] : 0.0f; a->o[m * hdp + i] = 0.0f; }
+        for (int l = 0; l < TK_ATT_LANES; l++) a->l[m * TK_ATT_LANES + l] = 0.0f;
+        a->m[m] = -INFINITY;
+    }
+}
 /* exp's polynomial: x clamped to [-87.33, 0] (NaN to the low end), n = floor(x·log2 e + 1/2),
  * r = x − n·ln2 (two FMAs, Cody-Waite), degree-7 Taylor series by Horner's rule, times 2^n. */
 #define TK_EXP_LO (-87.33f)
@@ -95,6 +103,20 @@ static inline float tk_att_tree16(const float *a) {
     for (int l = 0; l < 4; l++) s4[l] = s8[l] + s8[l + 4];
     const float s0 = s4[0] + s4[2], s1 = s4[1] + s4[3];
     return s0 + s1;
+}
+/* After the last tile: the normalised outputs O·(1/tree16(L)), or the chunk's (O, L, M) partial. */
+static inline void tk_att_finish(const tk_att_scratch *a, int64_t n_q, int64_t hd, int64_t hdp, float *out, float *partial) {
+    for (int64_t m = 0; m < n_q; m++) {
+        if (partial) {
+            float *r = partial + m * tk_att_partial_floats(hd);
+            for (int64_t i = 0; i < hdp; i++) r[i] = a->o[m * hdp + i];
+            for (int l = 0; l < TK_ATT_LANES; l++) r[hdp + l] = a->l[m * TK_ATT_LANES + l];
+            r[hdp + TK_ATT_LANES] = a->m[m];
+        } else {
+            const float inv = 1.0f / tk_att_tree16(a->l + m * TK_ATT_LANES);
+            for (int64_t i = 0; i < hd; i++) out[m * hd + i] = a->o[m * hdp + i] * inv;
+        }
+    }
 }
 
 #if defined(__x86_64__)

@@ -115,11 +115,7 @@ void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const ui
                          float *scratch, float *out, float *partial) {
     const int64_t hdp = tk_att_hdp(hd);
     const tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
-    for (int64_t m = 0; m < n_q; m++) {
-        for (int64_t i = 0; i < hdp; i++) { a.q[m * hdp + i] = i < hd ? q[m * hd + i] : 0.0f; a.o[m * hdp + i] = 0.0f; }
-        for (int l = 0; l < TK_ATT_LANES; l++) a.l[m * TK_ATT_LANES + l] = 0.0f;
-        a.m[m] = -INFINITY;
-    }
+    tk_att_init(&a, q, n_q, hd, hdp);
     for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
         for (int64_t t = 0; t < nt; t++) load_head(k_type, k + (j + t) * k_row_bytes, hd, hdp, a.kt + t * hdp);
@@ -143,17 +139,7 @@ void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const ui
                 for (int64_t i = 0; i < hdp; i++) o[i] = fmaf(p[t], a.vt[t * hdp + i], o[i]);
         }
     }
-    for (int64_t m = 0; m < n_q; m++) {
-        if (partial) {
-            float *r = partial + m * tk_att_partial_floats(hd);
-            memcpy(r, a.o + m * hdp, (size_t)hdp * 4);
-            memcpy(r + hdp, a.l + m * TK_ATT_LANES, TK_ATT_LANES * 4);
-            r[hdp + TK_ATT_LANES] = a.m[m];
-        } else {
-            const float inv = 1.0f / tk_att_tree16(a.l + m * TK_ATT_LANES);
-            for (int64_t i = 0; i < hd; i++) out[m * hd + i] = a.o[m * hdp + i] * inv;
-        }
-    }
+    tk_att_finish(&a, n_q, hd, hdp, out, partial);
 }
 
 /* One chunk merges as the identity: exp(0) is 1 exactly and 0 + 1·x = x, so a row split into one

@@ -4,7 +4,7 @@
  * the twin's, op for op. The AVX-512 table uses this form too: the cache stream, not the
  * arithmetic, bounds decoding at depth, and no AVX-512 machine was at hand to verify a 512-bit
  * form bit for bit. When both caches have one type and hd is a multiple of 16, K and V are
- * read in place (direct_avx2), with the next tile prefetched; otherwise through f32 tiles. */
+ * read in place, with the next tile prefetched; otherwise through f32 tiles (tile_avx2 either way). */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
@@ -103,160 +103,73 @@ TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, fl
     _mm256_storeu_ps(l + 8, l1);
 }
 
-TK_AVX2 static void finish(const tk_att_scratch *a, int64_t n_q, int64_t hd, int64_t hdp, float *out, float *partial) {
-    for (int64_t m = 0; m < n_q; m++) {
-        if (partial) {
-            float *r = partial + m * tk_att_partial_floats(hd);
-            memcpy(r, a->o + m * hdp, (size_t)hdp * 4);
-            memcpy(r + hdp, a->l + m * TK_ATT_LANES, TK_ATT_LANES * 4);
-            r[hdp + TK_ATT_LANES] = a->m[m];
-        } else {
-            const float inv = 1.0f / tk_att_tree16(a->l + m * TK_ATT_LANES);
-            const __m256 iv = _mm256_set1_ps(inv);
-            int64_t i = 0;
-            for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + m * hd + i, _mm256_mul_ps(_mm256_loadu_ps(a->o + m * hdp + i), iv));
-            for (; i < hd; i++) out[m * hd + i] = a->o[m * hdp + i] * inv;
-        }
-    }
-}
-
-TK_AVX2 static void init(tk_att_scratch *a, const float *q, int64_t n_q, int64_t hd, int64_t hdp) {
-    for (int64_t m = 0; m < n_q; m++) {
-        for (int64_t i = 0; i < hdp; i++) { a->q[m * hdp + i] = i < hd ? q[m * hd + i] : 0.0f; a->o[m * hdp + i] = 0.0f; }
-        for (int l = 0; l < TK_ATT_LANES; l++) a->l[m * TK_ATT_LANES + l] = 0.0f;
-        a->m[m] = -INFINITY;
-    }
-}
-
-/* ---- AVX2 ---- */
-
-/* Scores of 4 heads (or 1) against the tile's keys: the K row is loaded once for the heads. */
-TK_AVX2 static void scores4_avx2(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
+/* One tile of nt positions (rows krb / vrb bytes apart, stored as `type`, head vectors of hdp
+ * values, hdp a multiple of 16): scores, the online-softmax update, the weighted V sum. Called on
+ * the cache itself (both types equal, hd = hdp) or on f32 tiles made by load_tile. */
+TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
+        int64_t nt, int64_t hdp, float scale, int prefetch) {
     for (int64_t t = 0; t < nt; t++) {
-        const float *kr = kt + t * hdp;
-        __m256 a[4][2];
-        for (int m = 0; m < 4; m++) { a[m][0] = _mm256_setzero_ps(); a[m][1] = a[m][0]; }
-        for (int64_t i = 0; i < hdp; i += 16) {
-            const __m256 k0 = _mm256_loadu_ps(kr + i), k1 = _mm256_loadu_ps(kr + i + 8);
-            for (int m = 0; m < 4; m++) {
-                a[m][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + m * hdp + i), k0, a[m][0]);
-                a[m][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + m * hdp + i + 8), k1, a[m][1]);
-            }
-        }
-        for (int m = 0; m < 4; m++) p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a[m][0], a[m][1])) * scale;
-    }
-}
-
-TK_AVX2 static void scores1_avx2(const float *qp, const float *kt, int64_t nt, int64_t hdp, float scale, float *p) {
-    for (int64_t t = 0; t < nt; t++) {
-        const float *kr = kt + t * hdp;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-        for (int64_t i = 0; i < hdp; i += 16) {
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i), _mm256_loadu_ps(kr + i), a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i + 8), _mm256_loadu_ps(kr + i + 8), a1);
-        }
-        p[t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
-    }
-}
-
-/* o[i] = fma(p[t], v[t][i], o[i]) for t in order. Four heads at a time: 16 outputs of each in
- * registers (8 independent FMA chains) and each V load serving the four; one head: 64 outputs. */
-TK_AVX2 static void accumulate4_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
-    for (int64_t i = 0; i < hdp; i += 16) {
-        __m256 a[4][2];
-        for (int m = 0; m < 4; m++) { a[m][0] = _mm256_loadu_ps(o + m * hdp + i); a[m][1] = _mm256_loadu_ps(o + m * hdp + i + 8); }
-        for (int64_t t = 0; t < nt; t++) {
-            const __m256 v0 = _mm256_loadu_ps(vt + t * hdp + i), v1 = _mm256_loadu_ps(vt + t * hdp + i + 8);
-            for (int m = 0; m < 4; m++) {
-                const __m256 pv = _mm256_broadcast_ss(p + m * TK_ATT_TILE + t);
-                a[m][0] = _mm256_fmadd_ps(pv, v0, a[m][0]);
-                a[m][1] = _mm256_fmadd_ps(pv, v1, a[m][1]);
-            }
-        }
-        for (int m = 0; m < 4; m++) { _mm256_storeu_ps(o + m * hdp + i, a[m][0]); _mm256_storeu_ps(o + m * hdp + i + 8, a[m][1]); }
-    }
-}
-
-TK_AVX2 static void accumulate1_avx2(const float *p, const float *vt, int64_t nt, int64_t hdp, float *o) {
-    for (int64_t i = 0; i < hdp; i += 16) {
-        __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
-        for (int64_t t = 0; t < nt; t++) {
-            const __m256 pv = _mm256_broadcast_ss(p + t);
-            o0 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vt + t * hdp + i), o0);
-            o1 = _mm256_fmadd_ps(pv, _mm256_loadu_ps(vt + t * hdp + i + 8), o1);
-        }
-        _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
-    }
-}
-
-/* The kernel reading K and V in place (both of one type, hd a multiple of 16): the same
- * arithmetic as the tile path, without the conversion buffers. */
-TK_AVX2 __attribute__((always_inline)) static inline void direct_avx2(
-        int32_t type, tk_att_scratch *a, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t krb, int64_t vrb,
-        int64_t j0, int64_t j1, int64_t hd, float scale) {
-    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
-        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
-        for (int64_t t = 0; t < nt; t++) {
-            const uint8_t *kr = k + (j + t) * krb;
-            /* the rows a tile ahead, every cache line (the stream is read once) */
+        const uint8_t *kr = kb + t * krb;
+        if (prefetch) {   /* the rows a tile ahead, every cache line (the stream is read once) */
             for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
-            for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(v + (j + t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
-            int64_t m = 0;
-            for (; m + 4 <= n_q; m += 4) {
-                const float *qp = a->q + m * hd;
-                __m256 acc[4][2];
-                for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
-                for (int64_t i = 0; i < hd; i += 16) {
-                    const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
-                    for (int h = 0; h < 4; h++) {
-                        acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hd + i), k0, acc[h][0]);
-                        acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hd + i + 8), k1, acc[h][1]);
-                    }
-                }
-                for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(acc[h][0], acc[h][1])) * scale;
-            }
-            for (; m < n_q; m++) {
-                const float *qp = a->q + m * hd;
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-                for (int64_t i = 0; i < hd; i += 16) {
-                    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i), ld8(type, kr, i), a0);
-                    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i + 8), ld8(type, kr, i + 8), a1);
-                }
-                a->p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
-            }
+            for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
         }
-        for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hd, hd, a->l + m * TK_ATT_LANES, a->m + m);
-        const uint8_t *vb = v + j * vrb;
         int64_t m = 0;
-        for (; m + 4 <= n_q; m += 4) {
-            float *o = a->o + m * hd;
-            const float *p = a->p + m * TK_ATT_TILE;
-            for (int64_t i = 0; i < hd; i += 16) {
-                __m256 acc[4][2];
-                for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_loadu_ps(o + h * hd + i); acc[h][1] = _mm256_loadu_ps(o + h * hd + i + 8); }
-                for (int64_t t = 0; t < nt; t++) {
-                    const __m256 v0 = ld8(type, vb + t * vrb, i), v1 = ld8(type, vb + t * vrb, i + 8);
-                    for (int h = 0; h < 4; h++) {
-                        const __m256 pv = _mm256_broadcast_ss(p + h * TK_ATT_TILE + t);
-                        acc[h][0] = _mm256_fmadd_ps(pv, v0, acc[h][0]);
-                        acc[h][1] = _mm256_fmadd_ps(pv, v1, acc[h][1]);
-                    }
+        for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */
+            const float *qp = a->q + m * hdp;
+            __m256 acc[4][2];
+            for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
+            for (int64_t i = 0; i < hdp; i += 16) {
+                const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
+                for (int h = 0; h < 4; h++) {
+                    acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i), k0, acc[h][0]);
+                    acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i + 8), k1, acc[h][1]);
                 }
-                for (int h = 0; h < 4; h++) { _mm256_storeu_ps(o + h * hd + i, acc[h][0]); _mm256_storeu_ps(o + h * hd + i + 8, acc[h][1]); }
             }
+            for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(acc[h][0], acc[h][1])) * scale;
         }
         for (; m < n_q; m++) {
-            float *o = a->o + m * hd;
-            const float *p = a->p + m * TK_ATT_TILE;
-            for (int64_t i = 0; i < hd; i += 16) {
-                __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
-                for (int64_t t = 0; t < nt; t++) {
-                    const __m256 pv = _mm256_broadcast_ss(p + t);
-                    o0 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i), o0);
-                    o1 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i + 8), o1);
-                }
-                _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
+            const float *qp = a->q + m * hdp;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+            for (int64_t i = 0; i < hdp; i += 16) {
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i), ld8(type, kr, i), a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp + i + 8), ld8(type, kr, i + 8), a1);
             }
+            a->p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
+        }
+    }
+    for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hdp, hdp, a->l + m * TK_ATT_LANES, a->m + m);
+    /* o[i] = fma(p[t], v[t][i], o[i]) for t in order; four heads share each V load (8 FMA chains) */
+    int64_t m = 0;
+    for (; m + 4 <= n_q; m += 4) {
+        float *o = a->o + m * hdp;
+        const float *p = a->p + m * TK_ATT_TILE;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            __m256 acc[4][2];
+            for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_loadu_ps(o + h * hdp + i); acc[h][1] = _mm256_loadu_ps(o + h * hdp + i + 8); }
+            for (int64_t t = 0; t < nt; t++) {
+                const __m256 v0 = ld8(type, vb + t * vrb, i), v1 = ld8(type, vb + t * vrb, i + 8);
+                for (int h = 0; h < 4; h++) {
+                    const __m256 pv = _mm256_broadcast_ss(p + h * TK_ATT_TILE + t);
+                    acc[h][0] = _mm256_fmadd_ps(pv, v0, acc[h][0]);
+                    acc[h][1] = _mm256_fmadd_ps(pv, v1, acc[h][1]);
+                }
+            }
+            for (int h = 0; h < 4; h++) { _mm256_storeu_ps(o + h * hdp + i, acc[h][0]); _mm256_storeu_ps(o + h * hdp + i + 8, acc[h][1]); }
+        }
+    }
+    for (; m < n_q; m++) {
+        float *o = a->o + m * hdp;
+        const float *p = a->p + m * TK_ATT_TILE;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
+            for (int64_t t = 0; t < nt; t++) {
+                const __m256 pv = _mm256_broadcast_ss(p + t);
+                o0 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i), o0);
+                o1 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i + 8), o1);
+            }
+            _mm256_storeu_ps(o + i, o0); _mm256_storeu_ps(o + i + 8, o1);
         }
     }
 }
@@ -265,28 +178,22 @@ TK_AVX2 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, co
                                int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
                                float *scratch, float *out, float *partial) {
     const int64_t hdp = tk_att_hdp(hd);
-    tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
-    init(&a, q, n_q, hd, hdp);
-    if (hd == hdp && k_type == v_type) {
-        /* one specialised body per type */
-        if (k_type == TK_KV_F16) direct_avx2(TK_KV_F16, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
-        else if (k_type == TK_KV_Q8_0) direct_avx2(TK_KV_Q8_0, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
-        else direct_avx2(TK_KV_F32, &a, n_q, k, v, k_row_bytes, v_row_bytes, j0, j1, hd, scale);
-        finish(&a, n_q, hd, hdp, out, partial);
-        return;
-    }
+    const tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    tk_att_init(&a, q, n_q, hd, hdp);
+    const int in_place = hd == hdp && k_type == v_type;
     for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
-        load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
-        int64_t m = 0;
-        for (; m + 4 <= n_q; m += 4) scores4_avx2(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
-        for (; m < n_q; m++) scores1_avx2(a.q + m * hdp, a.kt, nt, hdp, scale, a.p + m * TK_ATT_TILE);
-        for (m = 0; m < n_q; m++) softmax_tile(a.p + m * TK_ATT_TILE, nt, a.o + m * hdp, hdp, a.l + m * TK_ATT_LANES, a.m + m);
-        load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
-        for (m = 0; m + 4 <= n_q; m += 4) accumulate4_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
-        for (; m < n_q; m++) accumulate1_avx2(a.p + m * TK_ATT_TILE, a.vt, nt, hdp, a.o + m * hdp);
+        const uint8_t *kb = k + j * k_row_bytes, *vb = v + j * v_row_bytes;
+        /* one specialised body per type */
+        if (in_place && k_type == TK_KV_F16) tile_avx2(TK_KV_F16, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else if (in_place && k_type == TK_KV_Q8_0) tile_avx2(TK_KV_Q8_0, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else if (in_place) tile_avx2(TK_KV_F32, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else {
+            load_tile(k_type, kb, k_row_bytes, nt, hd, hdp, a.kt);
+            load_tile(v_type, vb, v_row_bytes, nt, hd, hdp, a.vt);
+            tile_avx2(TK_KV_F32, &a, n_q, (const uint8_t *)a.kt, (const uint8_t *)a.vt, 4 * hdp, 4 * hdp, nt, hdp, scale, 0);
+        }
     }
-    finish(&a, n_q, hd, hdp, out, partial);
+    tk_att_finish(&a, n_q, hd, hdp, out, partial);
 }
-
 #endif
