@@ -4,7 +4,9 @@
  * weights, the −1 of each code taken off with the lane's activation sum, one FMA a lane and group,
  * the same final tree), so the outputs equal the scalar twin's bit for bit. A group costs one code
  * load, the shifts that expose its planes, the dot products, a conversion and an FMA; no horizontal
- * sum. Rows outside, up to 4 tokens inside. */
+ * sum. AVX2: decode takes 2 rows at a time (independent FMA chains); prompts take 4 tokens at a time,
+ * token groups outside and rows inside, so a chunk's weights stay in L2 while the tokens' activations
+ * stay in L1. AVX-512: rows outside, up to 4 tokens inside. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -22,68 +24,107 @@ TK_AVX2F static inline float scale_f16c(const uint8_t *blk) {
     return _cvtsh_ss(h);
 }
 
-TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
-                                int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
-                                int64_t n, float *out, int64_t ldo) {
-    const __m256i ones = _mm256_set1_epi16(1), m3 = _mm256_set1_epi8(3);
-    const __m256i sh01 = _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2), sh23 = _mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = blocks + r * n_groups * bb;
-        for (int64_t t0 = 0; t0 < n; t0 += NT) {
-            const int64_t nt = n - t0 < NT ? n - t0 : NT;
-            __m256 lo[NT], hi[NT];
-            for (int t = 0; t < NT; t++) { lo[t] = _mm256_setzero_ps(); hi[t] = _mm256_setzero_ps(); }
-            for (int64_t g = 0; g < n_groups; g++) {
-                const uint8_t *blk = row + g * bb;
-                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
-                const __m256 d = _mm256_set1_ps(scale_f16c(blk));
-                if (group == 64) {
-                    /* 16 code bytes; planes 0,1 in one register, 2,3 in the other (32 permuted positions each) */
-                    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
-                    const __m256i c01 = _mm256_and_si256(_mm256_srlv_epi32(v, sh01), m3);
-                    const __m256i c23 = _mm256_and_si256(_mm256_srlv_epi32(v, sh23), m3);
-                    for (int64_t t = 0; t < nt; t++) {
-                        const int8_t *qg = qp + (t0 + t) * Kp + g * 64;
-                        const int32_t *ls = lsum + ((t0 + t) * n_groups + g) * 16;
-                        const __m256i a = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(c01, _mm256_loadu_si256((const __m256i *)qg)), ones),
-                                                           _mm256_loadu_si256((const __m256i *)ls));
-                        const __m256i b = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(c23, _mm256_loadu_si256((const __m256i *)(qg + 32))), ones),
-                                                           _mm256_loadu_si256((const __m256i *)(ls + 8)));
-                        lo[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), lo[t]);
-                        hi[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), hi[t]);
-                    }
-                } else {
-                    /* 32 code bytes: plane k = (v >> 2k) & 3, 32 permuted positions each; positions
-                     * 0..63 are planes 0,1 and 64..127 planes 2,3, whose lanes add */
-                    const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 2));
-                    __m256i c[4];
-                    c[0] = _mm256_and_si256(v, m3);
-                    c[1] = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
-                    c[2] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
-                    c[3] = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
-                    for (int64_t t = 0; t < nt; t++) {
-                        const int8_t *qg = qp + (t0 + t) * Kp + g * 128;
-                        __m256i e[4];
-                        for (int k = 0; k < 4; k++)
-                            e[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(qg + 32 * k))), ones);
-                        const int32_t *ls = lsum + ((t0 + t) * n_groups + g) * 16;
-                        const __m256i a = _mm256_sub_epi32(_mm256_add_epi32(e[0], e[2]), _mm256_loadu_si256((const __m256i *)ls));
-                        const __m256i b = _mm256_sub_epi32(_mm256_add_epi32(e[1], e[3]), _mm256_loadu_si256((const __m256i *)(ls + 8)));
-                        lo[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), lo[t]);
-                        hi[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), hi[t]);
-                    }
-                }
-            }
-            for (int64_t t = 0; t < nt; t++) {
-                float a[16];
-                _mm256_storeu_ps(a, lo[t]);
-                _mm256_storeu_ps(a + 8, hi[t]);
-                out[(t0 + t) * ldo + r] = tk_sum16(a) / s[t0 + t];
-            }
-        }
+/* The 16 lanes of one group and token as two vectors (lanes 0..7, 8..15): exact i32 sums of
+ * (c - 1)·qp, as generic/group_gemm_scalar.c defines them. G = 64: the 16 code bytes broadcast to
+ * both halves, shifted 0/2 (planes 0, 1) and 4/6 (planes 2, 3). G = 128: planes k = (v >> 2k) & 3 of
+ * 32 code bytes, planes 0+2 and 1+3 added in i32. */
+#define TK_ALWAYS static inline __attribute__((always_inline))
+TK_AVX2F TK_ALWAYS void group_codes(const uint8_t *blk, const int G, __m256i c[4]) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    if (G == 64) {
+        const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+        c[0] = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)), m3);
+        c[1] = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6)), m3);
+    } else {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 2));
+        c[0] = _mm256_and_si256(v, m3);
+        c[1] = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+        c[2] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+        c[3] = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
     }
 }
 
+TK_AVX2F TK_ALWAYS void group_lanes(const __m256i c[4], const int G, const int8_t *qg, const int32_t *ls,
+                                    __m256 d, __m256 *lo, __m256 *hi) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i a, b;
+    if (G == 64) {
+        a = _mm256_madd_epi16(_mm256_maddubs_epi16(c[0], _mm256_loadu_si256((const __m256i *)qg)), ones);
+        b = _mm256_madd_epi16(_mm256_maddubs_epi16(c[1], _mm256_loadu_si256((const __m256i *)(qg + 32))), ones);
+    } else {
+        __m256i e[4];
+        for (int k = 0; k < 4; k++)
+            e[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(c[k], _mm256_loadu_si256((const __m256i *)(qg + 32 * k))), ones);
+        a = _mm256_add_epi32(e[0], e[2]);
+        b = _mm256_add_epi32(e[1], e[3]);
+    }
+    a = _mm256_sub_epi32(a, _mm256_loadu_si256((const __m256i *)ls));
+    b = _mm256_sub_epi32(b, _mm256_loadu_si256((const __m256i *)(ls + 8)));
+    *lo = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), *lo);
+    *hi = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), *hi);
+}
+
+TK_AVX2F TK_ALWAYS __m256 group_scale8(const uint8_t *blk) {
+    return _mm256_cvtph_ps(_mm_set1_epi16((short)(blk[0] | blk[1] << 8)));
+}
+
+/* tk_sum16 of the 16 lanes (lo = 0..7, hi = 8..15) in registers: a[i] + a[i+8], then +4, +2, +1 */
+TK_AVX2F TK_ALWAYS float finish(__m256 lo, __m256 hi) {
+    return tk_hsum_ps(_mm256_add_ps(lo, hi));
+}
+
+/* NR rows × NTOK tokens; every (row, token) is its own pair of FMA chains, so the chains of the tile
+ * hide the FMA latency that one row's sequential sum over its groups would expose. */
+TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int G, int64_t n_groups, int64_t r,
+                                   const int NR, const int8_t *qp, int64_t Kp, const int32_t *lsum,
+                                   const float *s, int64_t t0, const int NTOK, float *out, int64_t ldo) {
+    __m256 lo[4][4], hi[4][4];
+    for (int i = 0; i < NR; i++)
+        for (int t = 0; t < NTOK; t++) { lo[i][t] = _mm256_setzero_ps(); hi[i][t] = _mm256_setzero_ps(); }
+    const uint8_t *row0 = blocks + r * n_groups * bb;
+    for (int64_t g = 0; g < n_groups; g++) {
+        for (int i = 0; i < NR; i++) {
+            const uint8_t *blk = row0 + (i * n_groups + g) * bb;
+            if ((g & 3) == 0) {   /* 4 groups = 72 or 136 bytes: the lines ahead of them, once */
+                _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
+                _mm_prefetch((const char *)blk + PF_AHEAD + 64, _MM_HINT_T0);
+                if (G == 128) _mm_prefetch((const char *)blk + PF_AHEAD + 128, _MM_HINT_T0);
+            }
+            const __m256 d = group_scale8(blk);
+            __m256i c[4];
+            group_codes(blk, G, c);
+            for (int t = 0; t < NTOK; t++)
+                group_lanes(c, G, qp + (t0 + t) * Kp + g * G, lsum + ((t0 + t) * n_groups + g) * 16, d,
+                            &lo[i][t], &hi[i][t]);
+        }
+    }
+    for (int i = 0; i < NR; i++)
+        for (int t = 0; t < NTOK; t++) out[(t0 + t) * ldo + r + i] = finish(lo[i][t], hi[i][t]) / s[t0 + t];
+}
+
+TK_AVX2F TK_ALWAYS void group_gemm_g(const uint8_t *blocks, int64_t bb, const int G, int64_t n_groups, int64_t r0,
+                                  int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
+                                  int64_t n, float *out, int64_t ldo) {
+    if (n == 1) {   /* decode: 2 rows at a time */
+        int64_t r = r0;
+        for (; r + 2 <= r1; r += 2) group_tile(blocks, bb, G, n_groups, r, 2, qp, Kp, lsum, s, 0, 1, out, ldo);
+        for (; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, 0, 1, out, ldo);
+        return;
+    }
+    /* prompts: token groups outside, rows inside, so a chunk's weights stay in L2 across the token groups */
+    int64_t t0 = 0;
+    for (; t0 + 4 <= n; t0 += 4)
+        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, t0, 4, out, ldo);
+    for (; t0 < n; t0++)
+        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, t0, 1, out, ldo);
+}
+
+TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
+                                int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
+                                int64_t n, float *out, int64_t ldo) {
+    if (group == 64) group_gemm_g(blocks, bb, 64, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+    else group_gemm_g(blocks, bb, 128, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+}
 TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
                                       int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                       int64_t n, float *out, int64_t ldo) {
