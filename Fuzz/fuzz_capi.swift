@@ -14,8 +14,7 @@ nonisolated(unsafe) var fuzzPath: String = {
     return String(cString: template)
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+func fuzzCAPI(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let fd = open(fuzzPath, O_WRONLY | O_TRUNC | O_CREAT, 0o600)
     guard fd >= 0 else { return 0 }
     if let data, size > 0 { _ = write(fd, data, size) }

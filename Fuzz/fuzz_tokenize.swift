@@ -4,8 +4,7 @@ nonisolated(unsafe) let fuzzTokenizers: [Tokenizer] = [
     try! Tokenizer.load(path: "Examples/train/data"),
 ]
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+func fuzzTokenize(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let b = UnsafeRawBufferPointer(start: data, count: size)
     for t in fuzzTokenizers { FuzzEntryPoints.tokenize(t, b) }
     return 0

@@ -54,7 +54,7 @@ enum GroupScaled {
         }
     }
 
-    /// The tensor for the int8-activation kernels (GroupMatrix): the 2-bit types in place, Q1_0 and
+    /// The tensor for the int8-activation kernels (GroupMatrix): Q2_0, PQ2_0 and Q1_0 in place,
     /// PTQ1_0 converted to 34-byte 2-bit blocks of 128.
     static func grouped(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
         guard let (g, bb) = geometry(type) else { throw t.fail("type \(type) is not group-scaled") }
@@ -70,7 +70,7 @@ enum GroupScaled {
             return t.fail("block \(b) (row \(b / ng), group \(b % ng)) has scale \(tk_f16_to_f32(scaleBits(t.bytes, type, block: b * bb))); a scale must be a finite number")
         }
         switch type {
-        case .q2_0, .q2_0g128, .pq2_0:
+        case .q2_0, .q2_0g128, .pq2_0, .q1_0:
             let bad = tk_group_check_scales(src, Int64(bb), Int64(nBlocks))
             if bad >= 0 { throw badScale(bad) }
             return GroupMatrix(rows: rows, cols: cols, group: g, type: type, blocks: UnsafeRawPointer(src), blockBytes: bb, owner: t.file)
@@ -79,7 +79,7 @@ enum GroupScaled {
             let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
             let pool = threads > 1 && nBlocks >= 4096 ? tk_pool_shared(Int32(threads)) : nil
             defer { if let pool { tk_pool_free(pool) } }
-            let bad = tk_group_convert(pool, src, type == .q1_0 ? 0 : 2, Int64(bb), Int64(nBlocks), buf.raw.assumingMemoryBound(to: UInt8.self))
+            let bad = tk_group_convert(pool, src, Int64(bb), Int64(nBlocks), buf.raw.assumingMemoryBound(to: UInt8.self))
             if bad >= 0 { throw badScale(bad) }
             return GroupMatrix(rows: rows, cols: cols, group: 128, type: type, blocks: UnsafeRawPointer(buf.raw), blockBytes: 34, owner: buf)
         }

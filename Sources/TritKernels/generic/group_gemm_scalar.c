@@ -2,8 +2,10 @@
  * checked against bit for bit (docs/formats.md §8.7).
  *
  * Weights: the 2-bit blocks of Q2_0 / PQ2_0 as the file stores them (used in place), [fp16 d][G/4
- * code bytes], element e at byte e/4, bits 2·(e%4), weight (c − 1)·d; a row is K/G blocks. Q1_0 and
- * PTQ1_0 are converted to the same blocks (G = 128) at load (tk_group_convert).
+ * code bytes], element e at byte e/4, bits 2·(e%4), weight (c − 1)·d; a row is K/G blocks. The 1-bit
+ * blocks of Q1_0 in place too (G = 128, block_bytes 18 = 2 + G/8): element e is bit e%8 of byte e/8,
+ * read as the code c = 2·bit (so the weight is ±d, and the sums are those of the same weights in
+ * 2-bit blocks). PTQ1_0 is converted to 2-bit blocks (G = 128) at load (tk_group_convert).
  * Activations: each token's int8 row permuted per group into bit planes (tk_group_permute):
  * qp[g·G + k·G/4 + i] = q[g·G + 4i + k], so plane k of a group meets the codes (byte i >> 2k) & 3.
  * The arithmetic, in the lanes of one 512-bit VNNI register so that every variant does the same
@@ -31,6 +33,7 @@ void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t gr
                           int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                           int64_t n, float *out, int64_t ldo) {
     const int64_t plane = group / 4;
+    const int one_bit = tk_group_one_bit(group, block_bytes);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *row = blocks + r * n_groups * block_bytes;
         for (int64_t t = 0; t < n; t++) {
@@ -43,8 +46,9 @@ void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t gr
                     int32_t lane = -lsum[(t * n_groups + g) * 16 + L];
                     for (int64_t h = 0; h < group; h += 64)
                         for (int b = 0; b < 4; b++) {
-                            const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane;
-                            lane += ((blk[2 + i] >> (2 * k)) & 3) * qt[g * group + p];
+                            const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane, e = 4 * i + k;
+                            const int c = one_bit ? ((blk[2 + e / 8] >> (e % 8)) & 1) * 2 : (blk[2 + i] >> (2 * k)) & 3;
+                            lane += c * qt[g * group + p];
                         }
                     acc[L] = fmaf(d, (float)lane, acc[L]);
                 }
@@ -83,47 +87,28 @@ int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_
     return -1;
 }
 
-/* One Q1_0 (kind 0) or PTQ1_0 (kind 2) block of 128 to a 34-byte 2-bit block. Returns 0 if the
- * scale is not finite. */
-static int convert_block(const uint8_t *src, int kind, uint8_t *dst) {
+/* One PTQ1_0 block of 128 (scale last) to a 34-byte 2-bit block. Returns 0 if the scale is not finite. */
+static int convert_block(const uint8_t *src, uint8_t *dst) {
     static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
     uint16_t h;
-    memcpy(&h, src + (kind == 2 ? 26 : 0), 2);
+    memcpy(&h, src + 26, 2);
     if ((h & 0x7c00) == 0x7c00) return 0;
     memcpy(dst, &h, 2);
     memset(dst + 2, 0, 32);
-    if (kind == 0) {   /* 8 bits → 2 code bytes: bit k set → code 2 at bits 2·(k%4) of byte k/4 */
-        for (int i = 0; i < 16; i++) {
-            const uint8_t b = src[2 + i];
-            uint8_t lo = 0, hi = 0;
-            for (int k = 0; k < 4; k++) {
-                lo |= (uint8_t)(((b >> k) & 1) << (2 * k + 1));
-                hi |= (uint8_t)(((b >> (k + 4)) & 1) << (2 * k + 1));
-            }
-            dst[2 + 2 * i] = lo;
-            dst[3 + 2 * i] = hi;
-        }
-        return 1;
-    }
     for (int e = 0; e < 128; e++) {
-        uint8_t c;
-        if (kind == 0) {
-            c = ((src[2 + e / 8] >> (e % 8)) & 1) ? 2 : 0;
-        } else {
-            int byte, nth;
-            if (e < 80) { byte = e % 16; nth = e / 16; }
-            else if (e < 120) { byte = 16 + (e - 80) % 8; nth = (e - 80) / 8; }
-            else { byte = 24 + (e - 120) % 2; nth = (e - 120) / 2; }
-            const uint8_t v = (uint8_t)(src[byte] * pow3[nth]);
-            c = (uint8_t)(((uint16_t)v * 3) >> 8);   /* trit + 1 */
-        }
+        int byte, nth;
+        if (e < 80) { byte = e % 16; nth = e / 16; }
+        else if (e < 120) { byte = 16 + (e - 80) % 8; nth = (e - 80) / 8; }
+        else { byte = 24 + (e - 120) % 2; nth = (e - 120) / 2; }
+        const uint8_t v = (uint8_t)(src[byte] * pow3[nth]);
+        const uint8_t c = (uint8_t)(((uint16_t)v * 3) >> 8);   /* trit + 1 */
         dst[2 + e / 4] |= (uint8_t)(c << (2 * (e % 4)));
     }
     return 1;
 }
 
 typedef struct {
-    const uint8_t *src; int kind; int64_t src_bytes, n_blocks; uint8_t *dst;
+    const uint8_t *src; int64_t src_bytes, n_blocks; uint8_t *dst;
     _Atomic int64_t next, bad;
 } convert_job;
 
@@ -134,7 +119,7 @@ static void convert_worker(void *p, int ith, int nth) {
     for (int64_t b0; (b0 = atomic_fetch_add(&j->next, step)) < j->n_blocks;) {
         const int64_t b1 = b0 + step < j->n_blocks ? b0 + step : j->n_blocks;
         for (int64_t b = b0; b < b1; b++)
-            if (!convert_block(j->src + b * j->src_bytes, j->kind, j->dst + b * 34)) {
+            if (!convert_block(j->src + b * j->src_bytes, j->dst + b * 34)) {
                 int64_t cur = atomic_load(&j->bad);
                 while ((cur < 0 || b < cur) && !atomic_compare_exchange_weak(&j->bad, &cur, b)) {}
                 break;
@@ -142,8 +127,8 @@ static void convert_worker(void *p, int ith, int nth) {
     }
 }
 
-int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int kind, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst) {
-    convert_job j = {src, kind, src_block_bytes, n_blocks, dst, 0, -1};
+int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst) {
+    convert_job j = {src, src_block_bytes, n_blocks, dst, 0, -1};
     tk_pool_run(pool, convert_worker, &j);
     return atomic_load(&j.bad);
 }

@@ -109,11 +109,14 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
 
 /* The group-scaled types with int8 activations (docs/formats.md §8.7): 2-bit blocks as Q2_0 / PQ2_0
  * store them, [fp16 d][group/4 code bytes] (element e at byte e/4, bits 2·(e%4), weight (c − 1)·d, so
- * code 3 is +2), n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
+ * code 3 is +2), or, for group 128 with block_bytes 18 (tk_group_one_bit), Q1_0's 1-bit blocks
+ * [fp16 d][16 bytes] (element e at bit e%8 of byte e/8, read as code 2·bit: weight ±d);
+ * n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
  * permuted into bit planes (tk_group_permute); lsum[(t·n_groups + g)·16 + L]: the sums of qp over
  * each lane's positions (for the −1 of c − 1).
  * out[t·ldo + r] = (Σ_g d_g · Σ_{j∈g} (c_j − 1)·q_j) / s[t], in the float order that
  * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
+static inline int tk_group_one_bit(int64_t group, int64_t block_bytes) { return group == 128 && block_bytes == 18; }
 typedef void (*tk_group_gemm_fn)(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
                                  int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum,
                                  const float *s, int64_t n, float *out, int64_t ldo);
@@ -175,9 +178,9 @@ void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks
                        const float *s, int64_t n, float *out, int64_t ldo);
 /* The first of n_blocks blocks (block_bytes apart, fp16 scale first) whose scale is inf or NaN, or -1. */
 int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks);
-/* Q1_0 (kind 0, 18-byte blocks) or PTQ1_0 (kind 2, 28-byte blocks, scale last) to 34-byte 2-bit
- * blocks of 128 on the pool's threads (pool may be NULL); the first block whose scale is not finite, or -1. */
-int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int kind, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst);
+/* PTQ1_0 (28-byte blocks, scale last) to 34-byte 2-bit blocks of 128 on the pool's threads (pool may
+ * be NULL); the first block whose scale is not finite, or -1. */
+int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst);
 
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);

@@ -4,7 +4,8 @@
  * weights, the −1 of each code taken off with the lane's activation sum, one FMA a lane and group,
  * the same final tree), so the outputs equal the scalar twin's bit for bit. A group costs one code
  * load, the shifts that expose its planes, the dot products, a conversion and an FMA; no horizontal
- * sum. AVX2: decode takes 2 rows at a time (independent FMA chains); prompts take 4 tokens at a time,
+ * sum. Q1_0's 1-bit blocks are read as codes 0 / 2 (a shuffle spreads the bit bytes, a mask and a
+ * compare per plane); the AVX-512 variant hands them to the AVX2 form. AVX2: decode takes 2 rows at a time (independent FMA chains); prompts take 4 tokens at a time,
  * token groups outside and rows inside, so a chunk's weights stay in L2 while the tokens' activations
  * stay in L1. AVX-512: rows outside, up to 4 tokens inside. */
 #if defined(__x86_64__)
@@ -29,9 +30,25 @@ TK_AVX2F static inline float scale_f16c(const uint8_t *blk) {
  * both halves, shifted 0/2 (planes 0, 1) and 4/6 (planes 2, 3). G = 128: planes k = (v >> 2k) & 3 of
  * 32 code bytes, planes 0+2 and 1+3 added in i32. */
 #define TK_ALWAYS static inline __attribute__((always_inline))
-TK_AVX2F TK_ALWAYS void group_codes(const uint8_t *blk, const int G, __m256i c[4]) {
+TK_AVX2F TK_ALWAYS void group_codes(const uint8_t *blk, const int G, const int ONE_BIT, __m256i c[4]) {
     const __m256i m3 = _mm256_set1_epi8(3);
-    if (G == 64) {
+    if (ONE_BIT) {
+        /* plane k, byte i: element 4i + k = bit 4(i%2) + k of code byte i/2. Each 16-bit word of the
+         * spread bytes holds code byte b twice; its low byte becomes b's low nibble, its high byte b's
+         * high nibble, and a 16-entry table per plane maps a nibble to the code (0 or 2) of its bit k */
+        const __m256i x = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
+        const __m256i w = _mm256_shuffle_epi8(x, _mm256_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
+                                                                   8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15));
+        const __m256i nib = _mm256_or_si256(_mm256_and_si256(w, _mm256_set1_epi16(0x000f)),
+                                            _mm256_and_si256(_mm256_srli_epi16(w, 4), _mm256_set1_epi16(0x0f00)));
+        for (int k = 0; k < 4; k++) {
+            const char b[16] = {0, 2 * (1 >> k & 1), 2 * (2 >> k & 1), 2 * (3 >> k & 1), 2 * (4 >> k & 1), 2 * (5 >> k & 1),
+                                2 * (6 >> k & 1), 2 * (7 >> k & 1), 2 * (8 >> k & 1), 2 * (9 >> k & 1), 2 * (10 >> k & 1),
+                                2 * (11 >> k & 1), 2 * (12 >> k & 1), 2 * (13 >> k & 1), 2 * (14 >> k & 1), 2 * (15 >> k & 1)};
+            const __m256i lut = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)b));
+            c[k] = _mm256_shuffle_epi8(lut, nib);
+        }
+    } else if (G == 64) {
         const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 2)));
         c[0] = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2)), m3);
         c[1] = _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(4, 4, 4, 4, 6, 6, 6, 6)), m3);
@@ -75,7 +92,7 @@ TK_AVX2F TK_ALWAYS float finish(__m256 lo, __m256 hi) {
 
 /* NR rows × NTOK tokens; every (row, token) is its own pair of FMA chains, so the chains of the tile
  * hide the FMA latency that one row's sequential sum over its groups would expose. */
-TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int G, int64_t n_groups, int64_t r,
+TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int G, const int ONE_BIT, int64_t n_groups, int64_t r,
                                    const int NR, const int8_t *qp, int64_t Kp, const int32_t *lsum,
                                    const float *s, int64_t t0, const int NTOK, float *out, int64_t ldo) {
     __m256 lo[4][4], hi[4][4];
@@ -92,7 +109,7 @@ TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int 
             }
             const __m256 d = group_scale8(blk);
             __m256i c[4];
-            group_codes(blk, G, c);
+            group_codes(blk, G, ONE_BIT, c);
             for (int t = 0; t < NTOK; t++)
                 group_lanes(c, G, qp + (t0 + t) * Kp + g * G, lsum + ((t0 + t) * n_groups + g) * 16, d,
                             &lo[i][t], &hi[i][t]);
@@ -102,32 +119,37 @@ TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int 
         for (int t = 0; t < NTOK; t++) out[(t0 + t) * ldo + r + i] = finish(lo[i][t], hi[i][t]) / s[t0 + t];
 }
 
-TK_AVX2F TK_ALWAYS void group_gemm_g(const uint8_t *blocks, int64_t bb, const int G, int64_t n_groups, int64_t r0,
+TK_AVX2F TK_ALWAYS void group_gemm_g(const uint8_t *blocks, int64_t bb, const int G, const int ONE_BIT, int64_t n_groups, int64_t r0,
                                   int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                   int64_t n, float *out, int64_t ldo) {
     if (n == 1) {   /* decode: 2 rows at a time */
         int64_t r = r0;
-        for (; r + 2 <= r1; r += 2) group_tile(blocks, bb, G, n_groups, r, 2, qp, Kp, lsum, s, 0, 1, out, ldo);
-        for (; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, 0, 1, out, ldo);
+        for (; r + 2 <= r1; r += 2) group_tile(blocks, bb, G, ONE_BIT, n_groups, r, 2, qp, Kp, lsum, s, 0, 1, out, ldo);
+        for (; r < r1; r++) group_tile(blocks, bb, G, ONE_BIT, n_groups, r, 1, qp, Kp, lsum, s, 0, 1, out, ldo);
         return;
     }
     /* prompts: token groups outside, rows inside, so a chunk's weights stay in L2 across the token groups */
     int64_t t0 = 0;
     for (; t0 + 4 <= n; t0 += 4)
-        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, t0, 4, out, ldo);
+        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, ONE_BIT, n_groups, r, 1, qp, Kp, lsum, s, t0, 4, out, ldo);
     for (; t0 < n; t0++)
-        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, n_groups, r, 1, qp, Kp, lsum, s, t0, 1, out, ldo);
+        for (int64_t r = r0; r < r1; r++) group_tile(blocks, bb, G, ONE_BIT, n_groups, r, 1, qp, Kp, lsum, s, t0, 1, out, ldo);
 }
 
 TK_AVX2F void tk_group_gemm_avx2(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
                                 int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                 int64_t n, float *out, int64_t ldo) {
-    if (group == 64) group_gemm_g(blocks, bb, 64, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
-    else group_gemm_g(blocks, bb, 128, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+    if (group == 64) group_gemm_g(blocks, bb, 64, 0, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+    else if (tk_group_one_bit(group, bb)) group_gemm_g(blocks, bb, 128, 1, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+    else group_gemm_g(blocks, bb, 128, 0, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
 }
 TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t bb, int64_t group, int64_t n_groups, int64_t r0,
                                       int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
                                       int64_t n, float *out, int64_t ldo) {
+    if (tk_group_one_bit(group, bb)) {   /* Q1_0's 1-bit blocks: the AVX2 form (no 512-bit one yet) */
+        tk_group_gemm_avx2(blocks, bb, group, n_groups, r0, r1, qp, Kp, lsum, s, n, out, ldo);
+        return;
+    }
     const __m512i m3 = _mm512_set1_epi8(3);
     const __m512i sh64 = _mm512_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2, 4, 4, 4, 4, 6, 6, 6, 6);
     const __m512i sh01 = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2);
