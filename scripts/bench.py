@@ -21,6 +21,8 @@ import statistics
 import subprocess
 import sys
 
+import llama_bench
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
 
@@ -30,17 +32,6 @@ def run_bench(model, threads, reps, head, kernel):
     env = dict(os.environ, TRIT_KERNEL=kernel) if kernel else None
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out)
-
-
-def run_bitnet(bench, model, threads, reps):
-    """bitnet.cpp's llama-bench -p 128 -n 64: {(test, threads): [samples]}."""
-    cmd = [bench, "-m", model, "-p", "128", "-n", "64", "-r", str(reps), "-t", threads, "-o", "json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    rows = {}
-    for r in json.loads(out):
-        test = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
-        rows[(test, r["n_threads"])] = r.get("samples_ts") or [r["avg_ts"]]
-    return rows
 
 
 def main():
@@ -69,7 +60,7 @@ def main():
             if mode == "bitnet.cpp":
                 if a.bitnet_bench:
                     print(f"round {r + 1}/{a.rounds}: bitnet.cpp", file=sys.stderr)
-                    for k, v in run_bitnet(a.bitnet_bench, model, a.threads, a.reps).items():
+                    for k, v in llama_bench.run(a.bitnet_bench, model, a.threads, a.reps, 128, 64).items():
                         peer.setdefault(k, []).extend(v)
                 continue
             print(f"round {r + 1}/{a.rounds}: {mode}", file=sys.stderr)

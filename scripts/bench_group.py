@@ -19,6 +19,8 @@ import statistics
 import subprocess
 import sys
 
+import llama_bench
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
 
@@ -26,17 +28,6 @@ TRIT = os.path.join(ROOT, "build", "bin", "trit")
 def trit_bench(model, threads, reps, p, n):
     cmd = [TRIT, "bench", "-m", model, "-p", str(p), "-n", str(n), "-r", str(reps), "-t", threads, "--json"]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-
-
-def llama_bench(bench, model, threads, reps, p, n):
-    """llama-bench -p P -n N: {(test, threads): [samples]}."""
-    cmd = [bench, "-m", model, "-p", str(p), "-n", str(n), "-r", str(reps), "-t", threads, "-o", "json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    rows = {}
-    for r in json.loads(out):
-        test = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
-        rows[(test, r["n_threads"])] = r.get("samples_ts") or [r["avg_ts"]]
-    return rows
 
 
 def main():
@@ -78,7 +69,7 @@ def main():
             once = t in a.llama_once.split(",")
             if a.llama_bench and (r == 0 or not once):
                 print(f"round {r + 1}/{a.rounds}: llama.cpp {t}", file=sys.stderr)
-                for k, v in llama_bench(a.llama_bench, model, a.threads, 1 if once else a.reps, a.p, a.n).items():
+                for k, v in llama_bench.run(a.llama_bench, model, a.threads, 1 if once else a.reps, a.p, a.n).items():
                     peer.setdefault((t,) + k, []).extend(v)
 
     print(f"{a.preset} files from `trit synth`; {a.rounds} alternating rounds × {a.reps} runs; "
