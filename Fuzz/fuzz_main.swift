@@ -1,6 +1,6 @@
 // The one libFuzzer entry point of build/fuzz/fuzz_all: every target is compiled into the same
 // binary (one ASan build of the engine instead of one per target) and TRIT_FUZZ_TARGET names the
-// one to run (scripts/fuzz.sh sets it). An unknown or missing name stops the run at the first input.
+// one to run (scripts/fuzz.sh sets it). An unknown or missing name stops the run before any input.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,6 +19,13 @@ nonisolated(unsafe) let fuzzTarget: (UnsafePointer<UInt8>?, Int) -> Int32 = {
         exit(2)
     }
 }()
+
+/// libFuzzer calls this once before the first input: the target is chosen (or the run refused) here.
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?) -> Int32 {
+    _ = fuzzTarget
+    return 0
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {

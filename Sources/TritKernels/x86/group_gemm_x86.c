@@ -4,10 +4,11 @@
  * weights, the −1 of each code taken off with the lane's activation sum, one FMA a lane and group,
  * the same final tree), so the outputs equal the scalar twin's bit for bit. A group costs one code
  * load, the shifts that expose its planes, the dot products, a conversion and an FMA; no horizontal
- * sum. Q1_0's 1-bit blocks are read as codes 0 / 2 (a shuffle spreads the bit bytes, a mask and a
- * compare per plane); the AVX-512 variant hands them to the AVX2 form. AVX2: decode takes 2 rows at a time (independent FMA chains); prompts take 4 tokens at a time,
- * token groups outside and rows inside, so a chunk's weights stay in L2 while the tokens' activations
- * stay in L1. AVX-512: rows outside, up to 4 tokens inside. */
+ * sum. Q1_0's 1-bit blocks are read as the codes 0 / 2 (a shuffle spreads the bit bytes, a 16-entry
+ * table per plane maps their nibbles to codes); the AVX-512 variant hands them to the AVX2 form.
+ * AVX2: decode takes 2 rows at a time (independent FMA chains); prompts take 4 tokens at a time,
+ * token groups outside and rows inside, so a chunk's weights stay in L2 while the tokens'
+ * activations stay in L1. AVX-512: rows outside, up to 4 tokens inside. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -28,7 +29,7 @@ TK_AVX2F static inline float scale_f16c(const uint8_t *blk) {
 /* The 16 lanes of one group and token as two vectors (lanes 0..7, 8..15): exact i32 sums of
  * (c - 1)·qp, as generic/group_gemm_scalar.c defines them. G = 64: the 16 code bytes broadcast to
  * both halves, shifted 0/2 (planes 0, 1) and 4/6 (planes 2, 3). G = 128: planes k = (v >> 2k) & 3 of
- * 32 code bytes, planes 0+2 and 1+3 added in i32. */
+ * 32 code bytes (or the codes of Q1_0's 16 bit bytes), planes 0+2 and 1+3 added in i32. */
 #define TK_ALWAYS static inline __attribute__((always_inline))
 TK_AVX2F TK_ALWAYS void group_codes(const uint8_t *blk, const int G, const int ONE_BIT, __m256i c[4]) {
     const __m256i m3 = _mm256_set1_epi8(3);
@@ -102,10 +103,10 @@ TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int 
     for (int64_t g = 0; g < n_groups; g++) {
         for (int i = 0; i < NR; i++) {
             const uint8_t *blk = row0 + (i * n_groups + g) * bb;
-            if ((g & 3) == 0) {   /* 4 groups = 72 or 136 bytes: the lines ahead of them, once */
+            if ((g & 3) == 0) {   /* 4 blocks = 72 (18-byte blocks) or 136 bytes: the lines ahead of them, once */
                 _mm_prefetch((const char *)blk + PF_AHEAD, _MM_HINT_T0);
                 _mm_prefetch((const char *)blk + PF_AHEAD + 64, _MM_HINT_T0);
-                if (G == 128) _mm_prefetch((const char *)blk + PF_AHEAD + 128, _MM_HINT_T0);
+                if (G == 128 && !ONE_BIT) _mm_prefetch((const char *)blk + PF_AHEAD + 128, _MM_HINT_T0);
             }
             const __m256 d = group_scale8(blk);
             __m256i c[4];
