@@ -49,26 +49,39 @@ def test_no_progress_bars_in_logs_and_errors_on_their_own_line(built, tmp_path):
     assert r.returncode == 1 and "\ntrit run: error:" in r.stderr, r.stderr
 
 
+def _read_until(p, n):
+    """Read at least n bytes of stdout (trit flushes each piece). Signalling after output is seen,
+    not after a fixed sleep, keeps these tests right on a machine fast enough to finish 4096
+    tokens of the tiny model in a second."""
+    got = b""
+    while len(got) < n:
+        chunk = os.read(p.stdout.fileno(), 4096)
+        assert chunk, ("stdout closed early", got)
+        got += chunk
+    return got
+
+
 def test_ctrl_c_stops_run_and_prints_timings(built):
     p = subprocess.Popen([TRIT, "run", "-m", MODEL, "-p", "Every", "-n", "-1", "-c", "4096", "-t", "1", "--ignore-eos"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
-    time.sleep(1.5)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _read_until(p, len("Every") + 8)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
+    err = err.decode("utf-8", "replace")
     assert p.returncode == 0, (p.returncode, err)
     assert "[interrupted]" in err and "generation  =" in err and "stopped by  = aborted" in err
 
 
 def test_ctrl_c_in_chat_returns_to_the_prompt(built):
     p = subprocess.Popen([TRIT, "chat", "-m", MODEL, "-n", "-1", "-c", "4096", "-t", "1", "--ignore-eos"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         errors="replace")
-    p.stdin.write("Tell me a long story\n")
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"Tell me a long story\n")
     p.stdin.flush()
-    time.sleep(1.5)
+    _read_until(p, 8)               # the reply has started
     p.send_signal(signal.SIGINT)
     time.sleep(0.5)
-    out, err = p.communicate("And another\n\n", timeout=120)
+    out, err = p.communicate(b"And another\n\n", timeout=120)
+    err = err.decode("utf-8", "replace")
     assert p.returncode == 0, (p.returncode, err)
     assert "[interrupted]" in err
     assert err.count("> ") >= 3     # the prompt came back for the second message and the empty line
