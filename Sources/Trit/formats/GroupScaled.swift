@@ -85,6 +85,42 @@ enum GroupScaled {
         }
     }
 
+    /// TQ1_0 / TQ2_0 tensors whose 256-weight blocks carry different scales (TriLM-style files; BitNet
+    /// files have one scale a tensor and use the ternary kernels): each block becomes two 128-groups of
+    /// 2-bit codes t + 1 with the block's scale, for the group kernels. Weight t·d, exactly as stored.
+    static func fromTQ(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
+        let (bb, decode): (Int, TensorConversion.BlockDecoder) = type == .tq2_0
+            ? (66, TensorConversion.decodeTQ2Block) : (54, TensorConversion.decodeTQ1Block)
+        try t.requireShape([cols, rows])
+        guard cols % 256 == 0 else { throw t.fail("\(t.typeName) rows of \(cols) weights are not whole 256-weight blocks") }
+        let nBlocks = try checkedMul(rows, cols / 256, t.name)
+        guard t.bytes.count >= (try checkedMul(nBlocks, bb, t.name)) else {
+            throw t.fail("\(t.bytes.count) bytes, \(t.typeName) needs \(nBlocks * bb)")
+        }
+        let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let buf = try AlignedBuffer(byteCount: try checkedMul(nBlocks, 2 * 34, t.name), what: "tensor \(t.name)")
+        let dst = buf.raw.assumingMemoryBound(to: UInt8.self)
+        let v = UnsafeMutablePointer<Int8>.allocate(capacity: 256)
+        defer { v.deallocate() }
+        for blk in 0..<nBlocks {
+            let p = src + blk * bb
+            let bits = UnsafeRawPointer(p + bb - 2).loadUnaligned(as: UInt16.self)
+            guard tk_f16_to_f32(bits).isFinite else {
+                throw t.fail("block \(blk) (row \(blk / (cols / 256))) has scale \(tk_f16_to_f32(bits)); a scale must be a finite number")
+            }
+            decode(p, v)
+            for half in 0..<2 {
+                let o = dst + (2 * blk + half) * 34
+                o[0] = UInt8(bits & 0xFF); o[1] = UInt8(bits >> 8)
+                let e = v + 128 * half
+                for i in 0..<32 {
+                    o[2 + i] = UInt8(e[4 * i] + 1) | UInt8(e[4 * i + 1] + 1) << 2 | UInt8(e[4 * i + 2] + 1) << 4 | UInt8(e[4 * i + 3] + 1) << 6
+                }
+            }
+        }
+        return GroupMatrix(rows: rows, cols: cols, group: 128, type: type, blocks: UnsafeRawPointer(buf.raw), blockBytes: 34, owner: buf)
+    }
+
     /// The tensor as a dense F16 matrix (rows × cols), weights code·d. Exact: code·d is a multiple of
     /// an fp16 value by −1, 0, 1 or 2 (F32 is used if a doubled scale would overflow fp16). The
     /// float-activation path: the kernels multiply f32 activations with these weights.

@@ -196,6 +196,19 @@ enum TensorConversion {
 
     /// TQ1_0/TQ2_0: 256-weight blocks with an f16 scale each; BitNet needs one scale per
     /// tensor, so all non-zero block scales must agree.
+    /// Whether every non-zero block scale of a TQ1_0/TQ2_0 tensor has the same magnitude (BitNet's one
+    /// scale a tensor); false for TriLM-style files, which GroupScaled.fromTQ loads instead.
+    static func tqHasOneScale(_ t: RawTensor, blockBytes: Int) -> Bool {
+        let n = t.bytes.count / blockBytes
+        var beta: Float = 0
+        for i in 0..<n {
+            let a = abs(tk_f16_to_f32(t.bytes.loadUnaligned(fromByteOffset: i * blockBytes + blockBytes - 2, as: UInt16.self)))
+            if a == 0 || !a.isFinite { continue }   // a non-finite scale is refused by either loader
+            if beta == 0 { beta = a } else if a != beta { return false }
+        }
+        return true
+    }
+
     static func fromTQ(_ t: RawTensor, rows: Int, cols: Int, blockBytes: Int, decode: BlockDecoder) throws -> TernaryMatrix {
         guard cols % 256 == 0 else { throw t.fail("\(t.typeName) rows of \(cols) weights are not whole 256-weight blocks") }
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)

@@ -6,8 +6,10 @@ enum GGUFModelLoader {
     }
 
     /// `floatActivations`: group-scaled linears decoded to F16 (the float path) instead of the
-    /// int8-activation kernels' layout.
-    static func load(_ g: GGUFFile, floatActivations: Bool = false, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+    /// int8-activation kernels' layout. `tqOnGroupKernels`: TQ1_0/TQ2_0 linears on the group kernels
+    /// even when a tensor has one scale (tests: the TriLM path checked against a BitNet reference).
+    static func load(_ g: GGUFFile, floatActivations: Bool = false, tqOnGroupKernels: Bool = false,
+                     progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
@@ -119,6 +121,11 @@ enum GGUFModelLoader {
                 if floatActivations { return .dense(try GroupScaled.dense(t, type: type, rows: rows, cols: cols)) }
                 return .grouped(try GroupScaled.grouped(t, type: type, rows: rows, cols: cols))
             }
+            if type == .tq1_0 || type == .tq2_0,
+               tqOnGroupKernels || !TensorConversion.tqHasOneScale(t, blockBytes: type == .tq2_0 ? 66 : 54) {
+                // block scales that differ (TriLM-style): the group kernels, one scale a 128-group
+                return .grouped(try GroupScaled.fromTQ(t, type: type, rows: rows, cols: cols))
+            }
             if spec.linears == .asStored || denseLinears, t.floatKind != nil || type == .q8_0 || type == .q6_K {
                 // `llama` with float linears: the FP16 baseline, run densely.
                 return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
@@ -158,6 +165,9 @@ enum GGUFModelLoader {
         var ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
         if let t = g.tensor("blk.0.attn_q.weight"), let (grp, _) = GroupScaled.geometry(t.type) {
             ft = "\(t.type.description), groups of \(grp), \(floatActivations ? "float" : "int8") activations"
+        }
+        if case .grouped(let gm) = layers.first?.wq, gm.type == .tq1_0 || gm.type == .tq2_0 {
+            ft = "\(gm.type.description), per-block scales (group kernels, 128-groups, int8 activations)"
         }
         if !g.legacyQ2Tensors.isEmpty {
             meta.append(("warning", "\(g.legacyQ2Tensors.count) type-42 tensors read as the early PrismML Q2_0 layout (128-groups), from their data sizes"))
