@@ -88,18 +88,65 @@ TK_VNNI static void rows_tokens(const int8_t *w, const float *wscale, int64_t Kp
         }
     }
 }
+/* NR rows × 4 tokens (qt may repeat a token for a short group), 512-bit: a row's 64 bytes serve
+ * the 4 tokens and its Σw, so the batched head (decode rows of several sequences) reads each row
+ * tile from memory once; the next tile's rows are prefetched as this one is read. */
+#define TK_ALWAYS static inline __attribute__((always_inline))
+TK_VNNI TK_ALWAYS void rows_tokens4(const int8_t *w, int64_t Kp, int64_t r, const int NR, const int8_t *const qt[4],
+                                    int32_t out[4][4]) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
+    const int8_t *w0 = w + r * Kp;
+    __m512i a[4][4], sw[4];
+    for (int i = 0; i < NR; i++) {
+        sw[i] = _mm512_setzero_si512();
+        for (int t = 0; t < 4; t++) a[i][t] = sw[i];
+    }
+    for (int64_t k = 0; k < Kp; k += 64) {
+        __m512i qv[4];
+        for (int t = 0; t < 4; t++) qv[t] = _mm512_xor_si512(_mm512_loadu_si512(qt[t] + k), flip);
+        for (int i = 0; i < NR; i++) {
+            _mm_prefetch((const char *)(w0 + (NR + i) * Kp + k), _MM_HINT_T0);
+            const __m512i x = _mm512_loadu_si512(w0 + i * Kp + k);
+            sw[i] = _mm512_dpbusd_epi32(sw[i], ones, x);   /* Σw, for the +128 offset */
+            for (int t = 0; t < 4; t++) a[i][t] = _mm512_dpbusd_epi32(a[i][t], qv[t], x);
+        }
+    }
+    for (int i = 0; i < NR; i++) {
+        const int32_t off = 128 * _mm512_reduce_add_epi32(sw[i]);
+        for (int t = 0; t < 4; t++) out[i][t] = _mm512_reduce_add_epi32(a[i][t]) - off;
+    }
+}
+
 TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                                   const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
-    if (n != 1 || Kp % 64 != 0) {
+    if (Kp % 64 != 0) {
         rows_tokens(w, wscale, Kp, r0, r1, q, s, n, out, ldo);
         return;
     }
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        int32_t acc[4];
-        rows4_token1(w, Kp, r, q, acc);
-        for (int i = 0; i < 4; i++) out[r + i] = (float)acc[i] * wscale[r + i] / s[0];
+    if (n == 1) {
+        int64_t r = r0;
+        for (; r + 4 <= r1; r += 4) {
+            int32_t acc[4];
+            rows4_token1(w, Kp, r, q, acc);
+            for (int i = 0; i < 4; i++) out[r + i] = (float)acc[i] * wscale[r + i] / s[0];
+        }
+        if (r < r1) rows_tokens(w, wscale, Kp, r, r1, q, s, 1, out, ldo);
+        return;
     }
-    if (r < r1) rows_tokens(w, wscale, Kp, r, r1, q, s, 1, out, ldo);
+    /* rows outside, groups of 4 tokens inside: a row tile (4 × Kp bytes) stays in L1 for every group */
+    for (int64_t r = r0; r < r1;) {
+        const int nr = r + 4 <= r1 ? 4 : 1;
+        for (int64_t t0 = 0; t0 < n; t0 += 4) {
+            const int64_t nt = n - t0 < 4 ? n - t0 : 4;
+            const int8_t *qt[4];
+            for (int t = 0; t < 4; t++) qt[t] = q + (t0 + (t < nt ? t : 0)) * Kp;
+            int32_t acc[4][4];
+            if (nr == 4) rows_tokens4(w, Kp, r, 4, qt, acc);
+            else rows_tokens4(w, Kp, r, 1, qt, acc);
+            for (int i = 0; i < nr; i++)
+                for (int64_t t = 0; t < nt; t++) out[(t0 + t) * ldo + r + i] = (float)acc[i][t] * wscale[r + i] / s[t0 + t];
+        }
+        r += nr;
+    }
 }
 #endif

@@ -162,7 +162,8 @@ final class KernelVariantTests: XCTestCase {
 final class Int8HeadTests: XCTestCase {
     func testI8GemmVariantsEqualScalar() {
         var rng = Xoshiro256(seed: 8)
-        for (rows, kp, n) in [(5, 128, 1), (33, 256, 3), (8, 2560, 2), (7, 2560, 1), (13, 384, 1)] {
+        for (rows, kp, n) in [(5, 128, 1), (33, 256, 3), (8, 2560, 2), (7, 2560, 1), (13, 384, 1), (9, 2560, 8), (11, 640, 5),
+                              (6, 384, 13), (4, 96, 4)] {   // batched rows: token groups of 4 and their tails, Kp % 64 ≠ 0
             let w = (0..<(rows * kp)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
             let q = (0..<(n * kp)).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
             let sc = (0..<rows).map { _ in Float(rng.nextUnit()) }, s = (0..<n).map { _ in Float(1 + rng.nextUnit()) }
