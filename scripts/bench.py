@@ -4,7 +4,8 @@ certified) and bitnet.cpp's llama-bench on the same file, side by side.
 
 The engines run in alternating rounds (trit exact, trit int8, trit certified, bitnet.cpp, ...) so that
 a noisy neighbour slows all alike; each test's median is over the samples of all its rounds, and
-the roofline uses the best read-bandwidth probe of the rounds. Ratios are trit / bitnet.cpp on
+the share of the roofline is the median over runs of each run's GB/s over the probe that followed it
+(scripts/roofline.py). Ratios are trit / bitnet.cpp on
 medians from the same run.
 
     python3 scripts/bench.py [--model PATH] [--rounds 3] [--reps 3] [--threads 1,2]
@@ -22,6 +23,7 @@ import subprocess
 import sys
 
 import llama_bench
+import roofline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
@@ -54,7 +56,7 @@ def main():
         if not os.path.exists(model):
             subprocess.run([TRIT, "synth", "--preset", "2b4t", "--type", "i2_s", "-o", model], check=True)
 
-    samples, info, peer = {}, {}, {}
+    samples, info, peer, probes = {}, {}, {}, {}
     for r in range(a.rounds):
         for mode in a.modes.split(",") + ["bitnet.cpp"]:
             if mode == "bitnet.cpp":
@@ -67,6 +69,7 @@ def main():
             for row in run_bench(model, a.threads, a.reps, mode, a.kernel):
                 key = (mode, row["test"], row["threads"])
                 samples.setdefault(key, []).extend(row["samples"])
+                probes.setdefault(key, []).extend(row.get("read_bandwidth_samples", []))
                 prev = info.get(key, {})
                 row["read_bandwidth_gb_per_s"] = max(row["read_bandwidth_gb_per_s"], prev.get("read_bandwidth_gb_per_s", 0))
                 row["peak_rss_bytes"] = max(row["peak_rss_bytes"], prev.get("peak_rss_bytes", 0))
@@ -90,8 +93,8 @@ def main():
         if test.startswith("tg"):
             bpt = row["weight_bytes_per_token"]
             gbps = bpt * med / 1e9
-            bw = row["read_bandwidth_gb_per_s"]
-            cols += [f"{bpt / 2**20:.0f} MiB", f"{gbps:.2f}", f"{bw:.2f}", f"{100 * gbps / bw:.0f}%" if bw else "-"]
+            share, bw = roofline.paired(bpt, s, probes.get(key, []))
+            cols += [f"{bpt / 2**20:.0f} MiB", f"{gbps:.2f}", f"{bw:.2f}" if bw else "-", f"{share:.0f}%" if bw else "-"]
         else:
             cols += ["-", "-", f"{row['read_bandwidth_gb_per_s']:.2f}", "-"]
         cols += [f"{ref:.2f}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]

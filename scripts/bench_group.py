@@ -6,9 +6,9 @@ files (Qwen3 with Q2_0 / Q1_0 projections, from `trit synth`), side by side.
                                    [--threads 2] [--llama-bench PATH/llama-bench] [--dir DIR]
 
 The engines run in alternating rounds (trit, llama.cpp, trit, ...) so that a noisy neighbour slows
-both alike; each test's median is over the samples of all its rounds, the roofline uses the best
-read-bandwidth probe of trit's rounds (bytes per generated token: weights + KV cache read, as
-`trit bench` counts them). Ratios are trit / llama.cpp on medians of the same run. --llama-bench is
+both alike; each test's median is over the samples of all its rounds; the share of the roofline is
+the median over trit's runs of each run's GB/s over the probe that followed it (scripts/roofline.py;
+bytes per generated token: weights + KV cache read, as `trit bench` counts them). Ratios are trit / llama.cpp on medians of the same run. --llama-bench is
 upstream llama.cpp's llama-bench (../shared/peers/build-llama-cpp.sh builds it from PyPI's
 llama-cpp-python sdist, which has Q1_0 and Q2_0); without it the llama.cpp columns stay empty.
 Files are written once into --dir (default ~/.cache/trit-bench; 4.5 GB for bonsai-8b Q2_0)."""
@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 import llama_bench
+import roofline
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRIT = os.path.join(ROOT, "build", "bin", "trit")
@@ -55,13 +56,14 @@ def main():
             subprocess.run([TRIT, "synth", "--preset", a.preset, "--type", t, "-o", path], check=True)
         models[t] = path
 
-    samples, info, peer = {}, {}, {}
+    samples, info, peer, probes = {}, {}, {}, {}
     for r in range(a.rounds):
         for t, model in models.items():
             print(f"round {r + 1}/{a.rounds}: trit {t}", file=sys.stderr)
             for row in trit_bench(model, a.threads, a.reps, a.p, a.n):
                 key = (t, row["test"], row["threads"])
                 samples.setdefault(key, []).extend(row["samples"])
+                probes.setdefault(key, []).extend(row.get("read_bandwidth_samples", []))
                 prev = info.get(key, {})
                 row["read_bandwidth_gb_per_s"] = max(row["read_bandwidth_gb_per_s"], prev.get("read_bandwidth_gb_per_s", 0))
                 row["peak_rss_bytes"] = max(row["peak_rss_bytes"], prev.get("peak_rss_bytes", 0))
@@ -87,8 +89,9 @@ def main():
         cols = [t, test, str(threads), f"{med:.2f}", f"{sd:.2f}",
                 f"{ref:.2f}" if ref else "-", f"{rsd:.2f}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
         if test.startswith("tg"):
-            bpt, bw = row["bytes_per_token"], row["read_bandwidth_gb_per_s"]
-            cols += [f"{bpt / 2**30:.2f} GiB", f"{100 * bpt * med / 1e9 / bw:.0f}% of {bw:.1f} GB/s" if bw else "-"]
+            bpt = row["bytes_per_token"]
+            share, bw = roofline.paired(bpt, s, probes.get(key, []))
+            cols += [f"{bpt / 2**30:.2f} GiB", f"{share:.0f}% of {bw:.1f} GB/s" if bw else "-"]
         else:
             cols += ["-", "-"]
         print("| " + " | ".join(cols) + " |")

@@ -27,6 +27,7 @@ enum BenchCommand {
     struct Row {
         var test: String; var threads: Int; var tps: Double; var stdev: Double; var samples: [Double]
         var bytesPerToken: Int; var gbps: Double; var readGBps: Double
+        var readSamples: [Double] = []   // the probe after each run, paired with `samples`
     }
 
     static func run(_ args: [String]) throws {
@@ -37,7 +38,8 @@ enum BenchCommand {
             Measure prompt processing (ppN: N tokens in one evaluation, from an empty context) and
             generation (tgN: N tokens one at a time) in tokens/s over repeated runs: median and standard
             deviation, runs of the tests interleaved. Also: load time, peak memory, weight bytes read per
-            generated token, the achieved GB/s and the machine's read bandwidth measured in the same run.
+            generated token, the achieved GB/s and the machine's read bandwidth: after every run, the bytes a
+            token reads streamed as fast as the machine can (the median of the runs is the roofline).
             With -d, every test runs after DEPTH random tokens already fill the cache (llama-bench's
             depth), and the bytes per generated token count the cache read as well (-ctk/-ctv set its type).
             Use `trit synth` to make a model of a real shape.
@@ -99,9 +101,10 @@ enum BenchCommand {
                                            kvType: kType, valueType: vType)
             // warm-up: touches every weight page once
             try state.evaluate([promptTokens[0]]); state.reset()
+            let probe = p.flag("--no-bandwidth") ? nil : SpanProbe(model: model, threads: t)
             let depthTokens = (0..<depths.max()!).map { _ in Int32(rng.next() % UInt64(vocab)) }
             for depth in depths {
-                var pp: [Double] = [], tg: [Double] = []
+                var pp: [Double] = [], tg: [Double] = [], bw: [Double] = []
                 // the cache is filled to the depth once; each run cuts back to it
                 state.reset()
                 if depth > 0 {
@@ -129,6 +132,7 @@ enum BenchCommand {
                         }
                         tg.append(Double(nG) / (monotonicSeconds() - t0))
                     }
+                    if let probe { bw.append(probe.measure() / 1e9) }   // this run's roofline
                 }
                 endProgressLine()
                 // the cache read per generated token: every layer's K and V rows of the positions it attends to
@@ -136,7 +140,7 @@ enum BenchCommand {
                 let kvRead = kvPerPosition * (depth + (nG + 1) / 2)
                 if nP > 0 {
                     rows.append(Row(test: "pp\(nP)\(at)", threads: t, tps: median(pp), stdev: stdev(pp), samples: pp,
-                                    bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: 0))
+                                    bytesPerToken: bpt / max(1, batch), gbps: 0, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw))
                 }
                 if let cs = state.certifiedStats {
                     certifiedStats.append(cs)
@@ -149,18 +153,12 @@ enum BenchCommand {
                 if nG > 0 {
                     let m = median(tg)
                     rows.append(Row(test: "tg\(nG)\(at)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt + kvRead,
-                                    gbps: Double(bpt + kvRead) * m / 1e9, readGBps: 0))
+                                    gbps: Double(bpt + kvRead) * m / 1e9, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw))
                 }
             }
         }
-        // peak memory of the model runs, read before the bandwidth probe allocates its buffer
+        // peak memory of the model runs (the probe reads the model's own pages and adds none)
         let rss = MemoryProbe.peakRSS()
-        if !p.flag("--no-bandwidth") {
-            for t in threadsToRun {
-                let bw = try MemoryProbe.readBandwidth(threads: t) / 1e9
-                for i in rows.indices where rows[i].threads == t { rows[i].readGBps = bw }
-            }
-        }
         // the certified head: candidates per generated token over every run
         let cand = certifiedStats.flatMap { $0.candidates }.sorted()
         let fullSteps = certifiedStats.reduce(0) { $0 + $1.fullSteps }
@@ -174,7 +172,7 @@ enum BenchCommand {
                 s += "  {\"model\": \"\(jsonEscape(path))\", \"file_type\": \"\(jsonEscape(model.fileType))\", \"test\": \"\(r.test)\", \"threads\": \(r.threads), "
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"stdev\": \(fmt(r.stdev, 3)), \"samples\": [\(r.samples.map { fmt($0, 3) }.joined(separator: ", "))], "
                 s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"bytes_per_token\": \(r.test.hasPrefix("tg") ? r.bytesPerToken : 0), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
-                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\"\(candJSON)}"
+                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"read_bandwidth_samples\": [\(r.readSamples.map { fmt($0, 2) }.joined(separator: ", "))], \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\"\(candJSON)}"
                 s += i + 1 < rows.count ? ",\n" : "\n"
             }
             print(s + "]")

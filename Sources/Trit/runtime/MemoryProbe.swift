@@ -5,27 +5,6 @@ import Glibc
 
 /// Measurements `trit bench` reports next to the speeds.
 public enum MemoryProbe {
-    /// Read bandwidth in bytes/s: `threads` threads stream a 1 GiB buffer, best of `reps` (the roofline is the best the machine did).
-    public static func readBandwidth(threads: Int, bytes: Int = 1 << 30, reps: Int = 5) throws -> Double {
-        let buf = try AlignedBuffer(byteCount: bytes, what: "bandwidth probe")
-        // fault the pages in with data unique to each page: pages of one repeated byte can be merged
-        // by the host (KSM) into one physical page that then reads from cache (seen on a VM: the
-        // probe jumped between 48 and 75 GB/s while the kernels streamed 46-53)
-        let words = buf.raw.assumingMemoryBound(to: UInt64.self)
-        for i in 0..<(bytes / 8) { words[i] = UInt64(i) &* 0x9E37_79B9_7F4A_7C15 }
-        let pool = tk_pool_create(Int32(threads))
-        defer { tk_pool_free(pool) }
-        var best = 0.0
-        var sink: UInt64 = 0
-        for _ in 0..<reps {
-            let t0 = monotonicSeconds()
-            sink ^= tk_read_memory(pool, buf.raw, bytes)
-            best = max(best, Double(bytes) / (monotonicSeconds() - t0))
-        }
-        if sink == 0x5EED { print("") }  // keep the reads
-        return best
-    }
-
     /// Peak resident set size of this process, in bytes.
     public static func peakRSS() -> Int {
         var u = rusage()
@@ -47,7 +26,67 @@ public enum MemoryProbe {
     }
 }
 
+extension Linear {
+    /// Where this projection's bytes are (as the kernels read them).
+    var span: (UnsafeRawPointer, Int) {
+        switch self {
+        case .ternary(let t): return (UnsafeRawPointer(t.codes), t.byteCount)
+        case .dense(let d): return (d.data, d.byteCount)
+        case .grouped(let g): return (g.blocks, g.byteCount)
+        }
+    }
+}
+
+/// The read-bandwidth probe over a model's decode spans (`Model.decodeSpans`): the bytes a token
+/// reads, streamed as fast as the machine can, already resident (no memory is added, so peak RSS is
+/// unchanged). `trit bench` runs it after every generation run, so each speed has a roofline
+/// measured within a second of it (a VM's bandwidth moves between runs).
+public final class SpanProbe {
+    let pool: OpaquePointer?
+    let spans: [(UnsafeRawPointer, Int)]
+    public let bytes: Int
+
+    public init(model: Model, threads: Int) {
+        spans = model.decodeSpans
+        bytes = spans.reduce(0) { $0 + $1.1 }
+        pool = tk_pool_create(Int32(threads))
+    }
+    deinit { if let pool { tk_pool_free(pool) } }
+
+    /// Bytes/s, best of `reps` passes.
+    public func measure(reps: Int = 2) -> Double {
+        var best = 0.0
+        var sink: UInt64 = 0
+        for _ in 0..<reps {
+            let t0 = monotonicSeconds()
+            for (p, n) in spans { sink ^= tk_read_memory(pool, p, n) }
+            best = max(best, Double(bytes) / (monotonicSeconds() - t0))
+        }
+        if sink == 0x5EED { print("") }  // keep the reads
+        return best
+    }
+}
+
 extension Model {
+    /// The byte ranges a decoded token reads (every linear, the head), in address order, merged
+    /// where they are less than 64 KiB apart (the gaps, norms and small vectors, are read too).
+    public var decodeSpans: [(UnsafeRawPointer, Int)] {
+        var spans: [(UnsafeRawPointer, Int)] = []
+        if let h8 = int8Output { spans.append((UnsafeRawPointer(h8.weights.raw), h8.rows * h8.paddedCols)) }
+        else { spans.append((output.data, output.byteCount)) }
+        for l in layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { spans.append(lin.span) } }
+        spans.sort { $0.0 < $1.0 }
+        var merged: [(UnsafeRawPointer, Int)] = []
+        for (p, n) in spans where n > 0 {
+            if let last = merged.last, p >= last.0, p <= last.0 + last.1 + 65536 {
+                merged[merged.count - 1].1 = max(last.1, p + n - last.0)
+            } else {
+                merged.append((p, n))
+            }
+        }
+        return merged
+    }
+
     /// Bytes of weights one decoded token reads: every linear once, the output head once.
     public var bytesPerDecodedToken: Int {
         var n = int8Output?.byteCount ?? output.byteCount
