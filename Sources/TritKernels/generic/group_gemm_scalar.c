@@ -11,8 +11,8 @@
  * The arithmetic, in the lanes of one 512-bit VNNI register so that every variant does the same
  * float operations in the same order:
  *   lane L (0..15) of group g: the exact integer Σ_{b<4} (c − 1)·qp over permuted positions
- *     64h + 4L + b, summed over the group's 64-position halves h (computed as Σ c·qp − lsum, lsum the
- *     token's sum of qp over the lane's positions, from tk_group_permute);
+ *     64h + 4L + b, summed over the group's 64-position halves h (computed as nlsum + Σ c·qp, nlsum
+ *     minus the token's sum of qp over the lane's positions, from tk_group_permute);
  *   acc[L] = fma(d_g, (float)lane_L, acc[L]) over the groups in order;
  *   y = sum16(acc) / s, sum16 a fixed tree: a[i] + a[i+8], then +4, +2, +1. */
 #include <math.h>
@@ -43,7 +43,7 @@ void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t gr
                 const uint8_t *blk = row + g * block_bytes;
                 const float d = tk_group_scale(blk);
                 for (int L = 0; L < 16; L++) {
-                    int32_t lane = -lsum[(t * n_groups + g) * 16 + L];
+                    int32_t lane = lsum[(t * n_groups + g) * 16 + L];   /* −Σ qp: the −1 of c − 1 */
                     for (int64_t h = 0; h < group; h += 64)
                         for (int b = 0; b < 4; b++) {
                             const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane, e = 4 * i + k;
@@ -71,7 +71,7 @@ void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int
                 int32_t sum = 0;
                 for (int64_t h = 0; h < group; h += 64)
                     for (int b = 0; b < 4; b++) sum += dst[h + 4 * L + b];
-                ls[L] = sum;
+                ls[L] = -sum;   /* negated: a VNNI lane starts from it (vpdpbusd's accumulator) */
             }
         }
 }

@@ -112,8 +112,8 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
  * code 3 is +2), or, for group 128 with block_bytes 18 (tk_group_one_bit), Q1_0's 1-bit blocks
  * [fp16 d][16 bytes] (element e at bit e%8 of byte e/8, read as code 2·bit: weight ±d);
  * n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
- * permuted into bit planes (tk_group_permute); lsum[(t·n_groups + g)·16 + L]: the sums of qp over
- * each lane's positions (for the −1 of c − 1).
+ * permuted into bit planes (tk_group_permute); lsum[(t·n_groups + g)·16 + L]: minus the sums of qp
+ * over each lane's positions (the −1 of c − 1).
  * out[t·ldo + r] = (Σ_g d_g · Σ_{j∈g} (c_j − 1)·q_j) / s[t], in the float order that
  * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
 static inline int tk_group_one_bit(int64_t group, int64_t block_bytes) { return group == 128 && block_bytes == 18; }
@@ -170,8 +170,8 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
 
 /* The bit-plane permutation of n int8 rows (stride Kp) per group of `group` (64 or 128):
- * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and lsum[(t·n_groups + g)·16 + L], the sum of qp over the
- * positions of lane L (64h + 4L + b, b < 4, every 64-position half h). */
+ * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and lsum[(t·n_groups + g)·16 + L], minus the sum of qp over
+ * the positions of lane L (64h + 4L + b, b < 4, every 64-position half h). */
 void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *lsum);
 void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
                        int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *lsum,

@@ -18,12 +18,6 @@
 #define TK_AVX2F __attribute__((target("avx2,fma,f16c")))
 #define TK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
-TK_AVX2F static inline float scale_f16c(const uint8_t *blk) {
-    uint16_t h;
-    memcpy(&h, blk, 2);
-    return _cvtsh_ss(h);
-}
-
 /* The 16 lanes of one group and token as two vectors (lanes 0..7, 8..15): exact i32 sums of
  * (c - 1)·qp, as generic/group_gemm_scalar.c defines them. G = 64: the 16 code bytes broadcast to
  * both halves, shifted 0/2 (planes 0, 1) and 4/6 (planes 2, 3). G = 128: planes k = (v >> 2k) & 3 of
@@ -74,8 +68,8 @@ TK_AVX2F TK_ALWAYS void group_lanes(const __m256i c[4], const int G, const int8_
         a = _mm256_add_epi32(e[0], e[2]);
         b = _mm256_add_epi32(e[1], e[3]);
     }
-    a = _mm256_sub_epi32(a, _mm256_loadu_si256((const __m256i *)ls));
-    b = _mm256_sub_epi32(b, _mm256_loadu_si256((const __m256i *)(ls + 8)));
+    a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)ls));   /* ls = −Σ qp of the lane */
+    b = _mm256_add_epi32(b, _mm256_loadu_si256((const __m256i *)(ls + 8)));
     *lo = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(a), *lo);
     *hi = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(b), *hi);
 }
@@ -181,9 +175,9 @@ TK_VNNI TK_ALWAYS void group_codes512(const uint8_t *blk, const int G, const int
 
 TK_VNNI TK_ALWAYS void group_lanes512(const __m512i c[2], const int G, const int8_t *qg, const int32_t *ls,
                                       __m512 d, __m512 *acc) {
-    __m512i a = _mm512_dpbusd_epi32(_mm512_setzero_si512(), c[0], _mm512_loadu_si512(qg));
+    /* the lanes start from −Σ qp (the −1 of c − 1), so the sums need no subtraction */
+    __m512i a = _mm512_dpbusd_epi32(_mm512_loadu_si512(ls), c[0], _mm512_loadu_si512(qg));
     if (G == 128) a = _mm512_dpbusd_epi32(a, c[1], _mm512_loadu_si512(qg + 64));
-    a = _mm512_sub_epi32(a, _mm512_loadu_si512(ls));
     *acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(a), *acc);
 }
 
@@ -210,7 +204,9 @@ TK_VNNI TK_ALWAYS void group_tile512(const uint8_t *blocks, int64_t bb, const in
                 _mm_prefetch((const char *)blk + ahead + 64, _MM_HINT_T0);
                 if (G == 128 && !ONE_BIT) _mm_prefetch((const char *)blk + ahead + 128, _MM_HINT_T0);
             }
-            const __m512 d = _mm512_set1_ps(scale_f16c(blk));
+            short h;
+            memcpy(&h, blk, 2);
+            const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16(h));   /* broadcast, then one conversion */
             __m512i c[2];
             group_codes512(blk, G, ONE_BIT, c);
             for (int t = 0; t < NTOK; t++)
