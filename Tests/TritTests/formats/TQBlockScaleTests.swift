@@ -135,6 +135,18 @@ final class TQBlockScaleTests: XCTestCase {
             let tensor = RawTensor(name: "w", origin: "test", shape: [cols, rows], encoding: .ggml(type),
                                    bytes: try f.bytes(0, bytes.count, what: "w"), file: f)
             let raw = try GroupScaled.fromTQ(tensor, type: type, rows: rows, cols: cols)
+            // a non-finite block scale is refused, naming the block
+            var bad = bytes
+            bad[3 * bb + bb - 2] = 0x00; bad[3 * bb + bb - 1] = 0x7E   // fp16 NaN in block 3
+            let badPath = path + ".nan"
+            try Data(bad).write(to: URL(fileURLWithPath: badPath))
+            defer { unlink(badPath) }
+            let bf = try MappedFile(path: badPath)
+            let badTensor = RawTensor(name: "w", origin: "test", shape: [cols, rows], encoding: .ggml(type),
+                                      bytes: try bf.bytes(0, bad.count, what: "w"), file: bf)
+            XCTAssertThrowsError(try GroupScaled.fromTQ(badTensor, type: type, rows: rows, cols: cols)) { e in
+                XCTAssertTrue("\(e)".contains("block 3") && "\(e)".contains("finite"), "\(e)")
+            }
             let blocks = UnsafeRawBufferPointer(start: raw.blocks, count: raw.byteCount)
             var c = [Int8](repeating: 0, count: 128)
             for g in 0..<(rows * cols / 128) {
