@@ -14,7 +14,7 @@ static const tk_kernels k_avx2 = {"avx2", tk_ternary_gemm_avx2, tk_dense_gemm_av
                                  tk_quantize_weight_rows_avx2, tk_head_bounds_avx2, tk_kth_largest_avx2,
                                  tk_collect_at_least_avx2, tk_head_row_bounds_avx2, tk_group_gemm_avx2};
 static const tk_kernels k_vnni = {"avx512vnni", tk_ternary_gemm_avx512vnni, tk_dense_gemm_avx512, tk_i8_gemm_avx512vnni,
-                                 tk_quantize_rows_avx2, tk_attention_avx2, tk_rmsnorm_avx2,
+                                 tk_quantize_rows_avx2, tk_attention_avx512, tk_rmsnorm_avx2,
                                  tk_quantize_weight_rows_avx2, tk_head_bounds_avx2, tk_kth_largest_avx2,
                                  tk_collect_at_least_avx2, tk_head_row_bounds_avx2, tk_group_gemm_avx512vnni};
 

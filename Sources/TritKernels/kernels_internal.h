@@ -148,6 +148,9 @@ void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
                        int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
                        float *scratch, float *out, float *partial);
+void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
+                         int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
+                         float *scratch, float *out, float *partial);
 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);

@@ -1,9 +1,8 @@
 /* The AVX2 form of the attention kernel: the arithmetic of generic/attention.c (its scalar
  * twin) in 8-float registers, equal bit for bit. The 16 lanes of a dot are two ymm registers
  * (elements i..i+7, i+8..i+15); their tree is (lo + hi) then tk_hsum_ps. The exp polynomial is
- * the twin's, op for op. The AVX-512 table uses this form too: the cache stream, not the
- * arithmetic, bounds decoding at depth, and no AVX-512 machine was at hand to verify a 512-bit
- * form bit for bit. When both caches have one type and hd is a multiple of 16, K and V are
+ * the twin's, op for op (attention_avx512.c holds the 16 lanes in one register). When both
+ * caches have one type and hd is a multiple of 16, K and V are
  * read in place, with the next tile prefetched; otherwise through f32 tiles (tile_avx2 either way). */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)

@@ -1,0 +1,172 @@
+/* The AVX-512 form of the attention kernel: the arithmetic of generic/attention.c (its scalar
+ * twin) with its 16 lanes in one zmm register, equal bit for bit (the AVX2 form holds them in two
+ * ymm registers: elements i..i+7 and i+8..i+15; here lane L is element i + L, and the tree is the
+ * same: halves added, then tk_hsum_ps). The exp polynomial is the twin's, op for op, 16 at a time;
+ * the softmax's L lane L sums the probabilities of positions t ≡ L (mod 16) in order, as there. In
+ * place when both caches have one type and hd is a multiple of 16; otherwise through f32 tiles. */
+#if defined(__x86_64__)
+#pragma clang fp contract(off)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+#include "trit_kernels.h"
+#include "../kernels_internal.h"
+#include "simd_x86.h"
+
+#define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+TK_AVX512 static inline float hsum16(__m512 v) {
+    return tk_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+}
+
+TK_AVX512 static inline __m512 exp16(__m512 x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(TK_EXP_LO));
+    x = _mm512_min_ps(x, _mm512_setzero_ps());
+    const __m512 n = _mm512_roundscale_ps(_mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(TK_EXP_LOG2E)), _mm512_set1_ps(0.5f)),
+                                          _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-TK_EXP_LN2_HI), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(-TK_EXP_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(TK_EXP_C7);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C5));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C4));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(TK_EXP_C3));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(_mm512_set1_ps(x))); }
+
+/* Elements i..i+15 of a stored head vector as f32, exactly as the twin's tile loader writes them
+ * (hd a multiple of 16, so 16 elements never straddle a Q8_0 block). */
+TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
+    if (type == TK_KV_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
+    if (type == TK_KV_Q8_0) {
+        const uint8_t *b = row + (i / 32) * 34;
+        uint16_t dh;
+        memcpy(&dh, b, 2);
+        const __m512 d = _mm512_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(dh))));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + i % 32)))), d);
+    }
+    return _mm512_loadu_ps((const float *)row + i);
+}
+
+/* nt stored head vectors as rows of hdp floats, zero padded (any hd; the twin's values). */
+TK_AVX512 static void load_tile(int32_t type, const uint8_t *src, int64_t row_bytes, int64_t nt, int64_t hd,
+                                int64_t hdp, float *dst) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *s = src + t * row_bytes;
+        float *d = dst + t * hdp;
+        for (int64_t i = 0; i < hd; i++) {
+            if (type == TK_KV_F32) memcpy(d + i, s + 4 * i, 4);
+            else if (type == TK_KV_F16) { uint16_t b; memcpy(&b, s + 2 * i, 2); d[i] = tk_f16_to_f32(b); }
+            else {
+                const uint8_t *blk = s + (i / 32) * 34;
+                uint16_t dh; memcpy(&dh, blk, 2);
+                d[i] = (float)(int8_t)blk[2 + i % 32] * tk_f16_to_f32(dh);
+            }
+        }
+        for (int64_t i = hd; i < hdp; i++) d[i] = 0.0f;
+    }
+}
+
+/* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
+TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
+    float tmax = p[0];
+    for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    const float mnew = tmax > *mrun ? tmax : *mrun;
+    const __m512 alpha = _mm512_set1_ps(att_exp1(*mrun - mnew));
+    *mrun = mnew;
+    __m512 lv = _mm512_mul_ps(_mm512_loadu_ps(l), alpha);
+    for (int64_t i = 0; i < hdp; i += 16) _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_loadu_ps(o + i), alpha));
+    const __m512 mv = _mm512_set1_ps(mnew);
+    for (int64_t t0 = 0; t0 < nt; t0 += 16) {
+        const __mmask16 live = nt - t0 >= 16 ? 0xFFFF : (__mmask16)((1u << (nt - t0)) - 1);
+        const __m512 e = _mm512_maskz_mov_ps(live, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, p + t0), mv)));
+        _mm512_mask_storeu_ps(p + t0, live, e);
+        /* the lanes past nt add +0 where the AVX2 form adds nothing: the same sums (L is never −0) */
+        lv = _mm512_add_ps(lv, e);
+    }
+    _mm512_storeu_ps(l, lv);
+}
+
+/* One tile of nt positions: scores, the online-softmax update, the weighted V sum. */
+TK_AVX512 __attribute__((always_inline)) static inline void tile512(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
+        int64_t nt, int64_t hdp, float scale, int prefetch) {
+    for (int64_t t = 0; t < nt; t++) {
+        const uint8_t *kr = kb + t * krb;
+        if (prefetch) {   /* the rows a tile ahead, every cache line (the stream is read once) */
+            for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
+            for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
+        }
+        int64_t m = 0;
+        for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */
+            const float *qp = a->q + m * hdp;
+            __m512 acc[4];
+            for (int h = 0; h < 4; h++) acc[h] = _mm512_setzero_ps();
+            for (int64_t i = 0; i < hdp; i += 16) {
+                const __m512 kv = ld16(type, kr, i);
+                for (int h = 0; h < 4; h++) acc[h] = _mm512_fmadd_ps(_mm512_loadu_ps(qp + h * hdp + i), kv, acc[h]);
+            }
+            for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = hsum16(acc[h]) * scale;
+        }
+        for (; m < n_q; m++) {
+            const float *qp = a->q + m * hdp;
+            __m512 acc = _mm512_setzero_ps();
+            for (int64_t i = 0; i < hdp; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qp + i), ld16(type, kr, i), acc);
+            a->p[m * TK_ATT_TILE + t] = hsum16(acc) * scale;
+        }
+    }
+    for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hdp, hdp, a->l + m * TK_ATT_LANES, a->m + m);
+    /* o[i] = fma(p[t], v[t][i], o[i]) for t in order; four heads share each V load */
+    int64_t m = 0;
+    for (; m + 4 <= n_q; m += 4) {
+        float *o = a->o + m * hdp;
+        const float *p = a->p + m * TK_ATT_TILE;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            __m512 acc[4];
+            for (int h = 0; h < 4; h++) acc[h] = _mm512_loadu_ps(o + h * hdp + i);
+            for (int64_t t = 0; t < nt; t++) {
+                const __m512 vv = ld16(type, vb + t * vrb, i);
+                for (int h = 0; h < 4; h++) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * TK_ATT_TILE + t]), vv, acc[h]);
+            }
+            for (int h = 0; h < 4; h++) _mm512_storeu_ps(o + h * hdp + i, acc[h]);
+        }
+    }
+    for (; m < n_q; m++) {
+        float *o = a->o + m * hdp;
+        const float *p = a->p + m * TK_ATT_TILE;
+        for (int64_t i = 0; i < hdp; i += 16) {
+            __m512 acc = _mm512_loadu_ps(o + i);
+            for (int64_t t = 0; t < nt; t++) acc = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), ld16(type, vb + t * vrb, i), acc);
+            _mm512_storeu_ps(o + i, acc);
+        }
+    }
+}
+
+TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                                   int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                                   float scale, float *scratch, float *out, float *partial) {
+    const int64_t hdp = tk_att_hdp(hd);
+    const tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    tk_att_init(&a, q, n_q, hd, hdp);
+    const int in_place = hd == hdp && k_type == v_type;
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        const uint8_t *kb = k + j * k_row_bytes, *vb = v + j * v_row_bytes;
+        if (in_place && k_type == TK_KV_F16) tile512(TK_KV_F16, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else if (in_place && k_type == TK_KV_Q8_0) tile512(TK_KV_Q8_0, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else if (in_place) tile512(TK_KV_F32, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale, 1);
+        else {
+            load_tile(k_type, kb, k_row_bytes, nt, hd, hdp, a.kt);
+            load_tile(v_type, vb, v_row_bytes, nt, hd, hdp, a.vt);
+            tile512(TK_KV_F32, &a, n_q, (const uint8_t *)a.kt, (const uint8_t *)a.vt, 4 * hdp, 4 * hdp, nt, hdp, scale, 0);
+        }
+    }
+    tk_att_finish(&a, n_q, hd, hdp, out, partial);
+}
+#endif
