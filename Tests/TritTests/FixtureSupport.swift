@@ -28,6 +28,39 @@ enum Fixtures {
             margins: (j["greedy_top2_margin"] as! [NSNumber]).map { $0.doubleValue })
     }
 
+    /// Max |Δlogit| of the prompt's rows (`logits`, row-major, `vocab` wide) against the reference, and
+    /// whether the argmax equals the reference's wherever its top-2 margin is ≥ 0.2.
+    static func compare(_ logits: [Float], _ ref: Reference, vocab: Int) -> (maxAbs: Float, argmaxOK: Bool) {
+        var maxAbs: Float = 0
+        var argmaxOK = true
+        for (i, row) in ref.logits.enumerated() {
+            var best = 0, refBest = 0
+            for j in 0..<vocab {
+                maxAbs = max(maxAbs, abs(logits[i * vocab + j] - row[j]))
+                if logits[i * vocab + j] > logits[i * vocab + best] { best = j }
+                if row[j] > row[refBest] { refBest = j }
+            }
+            var sorted = row; sorted.sort(by: >)
+            if sorted[0] - sorted[1] >= 0.2 && best != refBest { argmaxOK = false }
+        }
+        return (maxAbs, argmaxOK)
+    }
+
+    /// From a state that has read the prompt: how many of the reference's greedy tokens our argmax
+    /// matches before the first difference (the reference's tokens are evaluated throughout).
+    static func greedyMatch(_ state: InferenceState, _ ref: Reference) throws -> Int {
+        var match = 0
+        var diverged = false
+        for step in 0..<ref.greedy.count {
+            let l = state.lastLogits
+            var best = 0
+            for j in 1..<l.count where l[j] > l[best] { best = j }
+            if !diverged && Int32(best) == ref.greedy[step] { match += 1 } else { diverged = true }
+            try state.evaluate([ref.greedy[step]])   // follow the reference path
+        }
+        return match
+    }
+
     /// Every (model file or folder, reference) pair the fixtures provide.
     static let cases: [(model: String, reference: String)] = [
         ("b158-tiny/model.f32.gguf", "b158-tiny/reference.json"),

@@ -89,8 +89,8 @@ enum GroupScaled {
     /// files have one scale a tensor and use the ternary kernels): each block becomes two 128-groups of
     /// 2-bit codes t + 1 with the block's scale, for the group kernels. Weight t·d, exactly as stored.
     static func fromTQ(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
-        let (bb, decode): (Int, TensorConversion.BlockDecoder) = type == .tq2_0
-            ? (66, TensorConversion.decodeTQ2Block) : (54, TensorConversion.decodeTQ1Block)
+        guard type == .tq1_0 || type == .tq2_0, let (_, bb) = type.blockGeometry else { throw t.fail("type \(type) is not TQ1_0/TQ2_0") }
+        let decode = type == .tq2_0 ? TensorConversion.decodeTQ2Block : TensorConversion.decodeTQ1Block
         try t.requireShape([cols, rows])
         guard cols % 256 == 0 else { throw t.fail("\(t.typeName) rows of \(cols) weights are not whole 256-weight blocks") }
         let nBlocks = try checkedMul(rows, cols / 256, t.name)

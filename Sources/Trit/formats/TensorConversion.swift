@@ -194,11 +194,10 @@ enum TensorConversion {
         for j in 0..<4 { for n in 0..<4 { out[240 + j + 4 * n] = trit(b[48 + j], n) } }
     }
 
-    /// TQ1_0/TQ2_0: 256-weight blocks with an f16 scale each; BitNet needs one scale per
-    /// tensor, so all non-zero block scales must agree.
     /// Whether every non-zero block scale of a TQ1_0/TQ2_0 tensor has the same magnitude (BitNet's one
     /// scale a tensor); false for TriLM-style files, which GroupScaled.fromTQ loads instead.
-    static func tqHasOneScale(_ t: RawTensor, blockBytes: Int) -> Bool {
+    static func tqHasOneScale(_ t: RawTensor, type: GGMLType) -> Bool {
+        guard let (_, blockBytes) = type.blockGeometry else { return false }
         let n = t.bytes.count / blockBytes
         var beta: Float = 0
         for i in 0..<n {
@@ -209,6 +208,8 @@ enum TensorConversion {
         return true
     }
 
+    /// TQ1_0/TQ2_0: 256-weight blocks with an f16 scale each; BitNet needs one scale per
+    /// tensor, so all non-zero block scales must agree.
     static func fromTQ(_ t: RawTensor, rows: Int, cols: Int, blockBytes: Int, decode: BlockDecoder) throws -> TernaryMatrix {
         guard cols % 256 == 0 else { throw t.fail("\(t.typeName) rows of \(cols) weights are not whole 256-weight blocks") }
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)

@@ -122,7 +122,7 @@ enum GGUFModelLoader {
                 return .grouped(try GroupScaled.grouped(t, type: type, rows: rows, cols: cols))
             }
             if type == .tq1_0 || type == .tq2_0,
-               tqOnGroupKernels || !TensorConversion.tqHasOneScale(t, blockBytes: type == .tq2_0 ? 66 : 54) {
+               tqOnGroupKernels || !TensorConversion.tqHasOneScale(t, type: type) {
                 // block scales that differ (TriLM-style): the group kernels, one scale a 128-group
                 return .grouped(try GroupScaled.fromTQ(t, type: type, rows: rows, cols: cols))
             }

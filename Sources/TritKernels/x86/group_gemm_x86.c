@@ -18,11 +18,21 @@
 #define TK_AVX2F __attribute__((target("avx2,fma,f16c")))
 #define TK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
+/* Every 4 blocks (72 bytes of 18-byte blocks, or 136), their lines `ahead` bytes on: the same block
+ * of the next tile. A tile's rows are read side by side, so a fixed distance ahead of one row lands
+ * in a row being read already once rows are longer than it (measured, one core, 4096 × 196608 Q2_0:
+ * 1536 bytes ahead 13-15 GB/s, the next tile 25-27 GB/s). */
+#define TK_ALWAYS static inline __attribute__((always_inline))
+TK_ALWAYS void prefetch_ahead(const uint8_t *blk, int64_t ahead, const int G, const int ONE_BIT) {
+    _mm_prefetch((const char *)blk + ahead, _MM_HINT_T0);
+    _mm_prefetch((const char *)blk + ahead + 64, _MM_HINT_T0);
+    if (G == 128 && !ONE_BIT) _mm_prefetch((const char *)blk + ahead + 128, _MM_HINT_T0);
+}
+
 /* The 16 lanes of one group and token as two vectors (lanes 0..7, 8..15): exact i32 sums of
  * (c - 1)·qp, as generic/group_gemm_scalar.c defines them. G = 64: the 16 code bytes broadcast to
  * both halves, shifted 0/2 (planes 0, 1) and 4/6 (planes 2, 3). G = 128: planes k = (v >> 2k) & 3 of
  * 32 code bytes (or the codes of Q1_0's 16 bit bytes), planes 0+2 and 1+3 added in i32. */
-#define TK_ALWAYS static inline __attribute__((always_inline))
 TK_AVX2F TK_ALWAYS void group_codes(const uint8_t *blk, const int G, const int ONE_BIT, __m256i c[4]) {
     const __m256i m3 = _mm256_set1_epi8(3);
     if (ONE_BIT) {
@@ -92,18 +102,11 @@ TK_AVX2F TK_ALWAYS void group_tile(const uint8_t *blocks, int64_t bb, const int 
     for (int i = 0; i < NR; i++)
         for (int t = 0; t < NTOK; t++) { lo[i][t] = _mm256_setzero_ps(); hi[i][t] = _mm256_setzero_ps(); }
     const uint8_t *row0 = blocks + r * n_groups * bb;
-    /* prefetch the same block of the next tile: a tile's rows are read side by side, so a fixed
-     * distance ahead of one row lands in a row being read already once rows are longer than it
-     * (measured, one core, 4096 × 196608 Q2_0: 1536 bytes ahead 13-15 GB/s, next tile 25-27 GB/s) */
-    const int64_t ahead = NR * n_groups * bb;
+    const int64_t ahead = NR * n_groups * bb;   /* the next tile's rows (prefetch_ahead) */
     for (int64_t g = 0; g < n_groups; g++) {
         for (int i = 0; i < NR; i++) {
             const uint8_t *blk = row0 + (i * n_groups + g) * bb;
-            if ((g & 3) == 0) {   /* 4 blocks = 72 (18-byte blocks) or 136 bytes: the lines ahead of them, once */
-                _mm_prefetch((const char *)blk + ahead, _MM_HINT_T0);
-                _mm_prefetch((const char *)blk + ahead + 64, _MM_HINT_T0);
-                if (G == 128 && !ONE_BIT) _mm_prefetch((const char *)blk + ahead + 128, _MM_HINT_T0);
-            }
+            if ((g & 3) == 0) prefetch_ahead(blk, ahead, G, ONE_BIT);
             const __m256 d = group_scale8(blk);
             __m256i c[4];
             group_codes(blk, G, ONE_BIT, c);
@@ -192,18 +195,11 @@ TK_VNNI TK_ALWAYS void group_tile512(const uint8_t *blocks, int64_t bb, const in
     for (int i = 0; i < NR; i++)
         for (int t = 0; t < NTOK; t++) acc[i][t] = _mm512_setzero_ps();
     const uint8_t *row0 = blocks + r * n_groups * bb;
-    /* prefetch the same block of the next tile: a tile's rows are read side by side, so a fixed
-     * distance ahead of one row lands in a row being read already once rows are longer than it
-     * (measured, one core, 4096 × 196608 Q2_0: 1536 bytes ahead 13-15 GB/s, next tile 25-27 GB/s) */
-    const int64_t ahead = NR * n_groups * bb;
+    const int64_t ahead = NR * n_groups * bb;   /* the next tile's rows (prefetch_ahead) */
     for (int64_t g = 0; g < n_groups; g++) {
         for (int i = 0; i < NR; i++) {
             const uint8_t *blk = row0 + (i * n_groups + g) * bb;
-            if ((g & 3) == 0) {
-                _mm_prefetch((const char *)blk + ahead, _MM_HINT_T0);
-                _mm_prefetch((const char *)blk + ahead + 64, _MM_HINT_T0);
-                if (G == 128 && !ONE_BIT) _mm_prefetch((const char *)blk + ahead + 128, _MM_HINT_T0);
-            }
+            if ((g & 3) == 0) prefetch_ahead(blk, ahead, G, ONE_BIT);
             short h;
             memcpy(&h, blk, 2);
             const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16(h));   /* broadcast, then one conversion */

@@ -41,28 +41,8 @@ final class TQBlockScaleTests: XCTestCase {
         let state = try InferenceState(model: model, nCtx: 128, nThreads: 2, kernel: kernel)
         var logits = [Float](repeating: 0, count: ref.tokens.count * vocab)
         try logits.withUnsafeMutableBufferPointer { try state.evaluate(ref.tokens, allLogits: $0.baseAddress) }
-        var maxAbs: Float = 0
-        var argmaxOK = true
-        for (i, row) in ref.logits.enumerated() {
-            var best = 0, refBest = 0
-            for j in 0..<vocab {
-                maxAbs = max(maxAbs, abs(logits[i * vocab + j] - row[j]))
-                if logits[i * vocab + j] > logits[i * vocab + best] { best = j }
-                if row[j] > row[refBest] { refBest = j }
-            }
-            let top = row.sorted(by: >)
-            if top[0] - top[1] >= 0.2 && best != refBest { argmaxOK = false }
-        }
-        var match = 0
-        for g in ref.greedy {
-            let l = state.lastLogits
-            var best = 0
-            for j in 1..<l.count where l[j] > l[best] { best = j }
-            guard Int32(best) == g else { break }
-            match += 1
-            try state.evaluate([g])
-        }
-        return (maxAbs, match, argmaxOK)
+        let (maxAbs, argmaxOK) = Fixtures.compare(logits, ref, vocab: vocab)
+        return (maxAbs, try Fixtures.greedyMatch(state, ref), argmaxOK)
     }
 
     /// The group kernels on the unedited BitNet fixtures (one scale a tensor, forced onto the TriLM
@@ -108,6 +88,15 @@ final class TQBlockScaleTests: XCTestCase {
         }
     }
 
+    /// `bytes` as a mapped tensor of `type` (rows × cols).
+    func tensor(_ bytes: [UInt8], _ type: GGMLType, rows: Int, cols: Int) throws -> RawTensor {
+        let path = NSTemporaryDirectory() + "trit-tq-t-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let f = try MappedFile(path: path)
+        return RawTensor(name: "w", origin: "test", shape: [cols, rows], encoding: .ggml(type), bytes: try f.bytes(0, bytes.count, what: "w"), file: f)
+    }
+
     /// Hand-built blocks: the converted 128-groups hold t + 1 for every weight of the 256-block and
     /// the block's own scale (read back with the 2-bit codec of PQ2_0).
     func testConversionKeepsEveryWeightAndItsBlockScale() throws {
@@ -128,22 +117,11 @@ final class TQBlockScaleTests: XCTestCase {
                 let h = tk_f32_to_f16(s)
                 bytes[b * bb + bb - 2] = UInt8(h & 0xFF); bytes[b * bb + bb - 1] = UInt8(h >> 8)
             }
-            let path = NSTemporaryDirectory() + "trit-tq-t-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            try Data(bytes).write(to: URL(fileURLWithPath: path))
-            defer { unlink(path) }
-            let f = try MappedFile(path: path)
-            let tensor = RawTensor(name: "w", origin: "test", shape: [cols, rows], encoding: .ggml(type),
-                                   bytes: try f.bytes(0, bytes.count, what: "w"), file: f)
-            let raw = try GroupScaled.fromTQ(tensor, type: type, rows: rows, cols: cols)
+            let raw = try GroupScaled.fromTQ(try tensor(bytes, type, rows: rows, cols: cols), type: type, rows: rows, cols: cols)
             // a non-finite block scale is refused, naming the block
             var bad = bytes
             bad[3 * bb + bb - 2] = 0x00; bad[3 * bb + bb - 1] = 0x7E   // fp16 NaN in block 3
-            let badPath = path + ".nan"
-            try Data(bad).write(to: URL(fileURLWithPath: badPath))
-            defer { unlink(badPath) }
-            let bf = try MappedFile(path: badPath)
-            let badTensor = RawTensor(name: "w", origin: "test", shape: [cols, rows], encoding: .ggml(type),
-                                      bytes: try bf.bytes(0, bad.count, what: "w"), file: bf)
+            let badTensor = try tensor(bad, type, rows: rows, cols: cols)
             XCTAssertThrowsError(try GroupScaled.fromTQ(badTensor, type: type, rows: rows, cols: cols)) { e in
                 XCTAssertTrue("\(e)".contains("block 3") && "\(e)".contains("finite"), "\(e)")
             }

@@ -33,18 +33,7 @@ final class FixtureLogitsTests: XCTestCase {
         let state = try InferenceState(model: model, nCtx: 128, nThreads: 2, kernel: kernel)
         var logits = [Float](repeating: 0, count: ref.tokens.count * vocab)
         try logits.withUnsafeMutableBufferPointer { try state.evaluate(ref.tokens, allLogits: $0.baseAddress) }
-        var maxAbs: Float = 0
-        var argmaxOK = true
-        for (i, row) in ref.logits.enumerated() {
-            var best = 0, refBest = 0
-            for j in 0..<vocab {
-                maxAbs = max(maxAbs, abs(logits[i * vocab + j] - row[j]))
-                if logits[i * vocab + j] > logits[i * vocab + best] { best = j }
-                if row[j] > row[refBest] { refBest = j }
-            }
-            var sorted = row; sorted.sort(by: >)
-            if sorted[0] - sorted[1] >= 0.2 && best != refBest { argmaxOK = false }
-        }
+        let (maxAbs, argmaxOK) = Fixtures.compare(logits, ref, vocab: vocab)
 
         // token-at-a-time evaluation gives the same last logits as the batched call
         let single = try InferenceState(model: model, nCtx: 128, nThreads: 1, kernel: kernel)
@@ -54,15 +43,7 @@ final class FixtureLogitsTests: XCTestCase {
         for j in 0..<a.count { XCTAssertEqual(a[j], b[j], accuracy: 1e-5, "\(modelPath): batched vs one-by-one at \(j)") }
 
         // greedy continuation with the KV cache
-        var match = 0
-        var diverged = false
-        for step in 0..<ref.greedy.count {
-            let l = state.lastLogits
-            var best = 0
-            for j in 1..<l.count where l[j] > l[best] { best = j }
-            if !diverged && Int32(best) == ref.greedy[step] { match += 1 } else { diverged = true }
-            try state.evaluate([ref.greedy[step]])   // follow the reference path
-        }
+        let match = try Fixtures.greedyMatch(state, ref)
         let required = ref.margins.firstIndex(where: { $0 < 0.1 }) ?? ref.greedy.count
         return Result(maxAbs: maxAbs, argmaxOK: argmaxOK, greedyMatch: match, greedyRequired: required)
     }
