@@ -56,11 +56,9 @@ void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, floa
  * non-finite flag, then the finish (the scalar form and the vector forms' tails). */
 void tk_head_row_rest(const void *w, tk_dtype dtype, int64_t K, int64_t r, int64_t k0, const int8_t *qr, float sc,
                       float err, float m, int64_t l1, int bad, float *a, float *b);
-void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
-                          int64_t n, float *out, int64_t ldo);
-/* The group kernels' fixed sum of 16 lanes (group_gemm_scalar.c). */
-float tk_sum16(const float *a);
+void tk_group_gemm_scalar(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                          const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                          int64_t ldo);
 /* Inserts v into the k largest (descending) in top; returns the new k-th. */
 float tk_kth_insert(float *top, int64_t k, float v);
 
@@ -124,12 +122,12 @@ int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, floa
                             float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
-void tk_group_gemm_avx2(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                        int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
-                        int64_t n, float *out, int64_t ldo);
-void tk_group_gemm_avx512vnni(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                              int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
-                              int64_t n, float *out, int64_t ldo);
+void tk_group_gemm_avx2(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                        const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                        int64_t ldo);
+void tk_group_gemm_avx512vnni(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
+                              int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
+                              float *out, int64_t ldo);
 void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                              const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,

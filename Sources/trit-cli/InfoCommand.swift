@@ -33,7 +33,7 @@ enum InfoCommand {
             switch l {
             case .ternary(let t): return "\(name) \(t.rows)x\(t.cols) ternary β=\(t.scale)\(t.isMapped ? " (in place)" : "")"
             case .dense(let d): return "\(name) \(d.rows)x\(d.cols) dense"
-            case .grouped(let g): return "\(name) \(g.rows)x\(g.cols) \(g.type) groups of \(g.group)\(g.isMapped ? " (in place)" : "")"
+            case .grouped(let g): return "\(name) \(g.rows)x\(g.cols) \(g.type) groups of \(g.group)"
             }
         }.joined(separator: ", "))
         if m.source == .gguf {

@@ -54,8 +54,9 @@ enum GroupScaled {
         }
     }
 
-    /// The tensor for the int8-activation kernels (GroupMatrix): Q2_0, PQ2_0 and Q1_0 in place,
-    /// PTQ1_0 converted to 34-byte 2-bit blocks of 128.
+    /// The tensor for the int8-activation kernels (GroupMatrix): the file's blocks rearranged into the
+    /// kernels' 16-row tiles (PTQ1_0's trits become 2-bit codes). The file's pages are let go after, so
+    /// the resident set holds the tiles only (about the file's size: 16 fp16 scales per 16 blocks).
     static func grouped(_ t: RawTensor, type: GGMLType, rows: Int, cols: Int) throws -> GroupMatrix {
         guard let (g, bb) = geometry(type) else { throw t.fail("type \(type) is not group-scaled") }
         try t.requireShape([cols, rows])
@@ -64,25 +65,27 @@ enum GroupScaled {
         guard t.bytes.count >= (try checkedMul(nBlocks, bb, t.name)) else {
             throw t.fail("\(t.bytes.count) bytes, \(type) needs \(nBlocks * bb)")
         }
-        let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        func badScale(_ blk: Int64) -> TritError {
-            let b = Int(blk)
-            return t.fail("block \(b) (row \(b / ng), group \(b % ng)) has scale \(tk_f16_to_f32(scaleBits(t.bytes, type, block: b * bb))); a scale must be a finite number")
+        let kind: Int32 = type == .q1_0 ? TK_GROUP_Q1_0 : type == .ptq1_0 ? TK_GROUP_PTQ1_0 : TK_GROUP_2BIT
+        let m = try tile(t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), kind: kind, group: g, rows: rows, cols: cols,
+                         type: type, name: t.name) { blk in
+            t.fail("block \(blk) (row \(blk / ng), group \(blk % ng)) has scale \(tk_f16_to_f32(scaleBits(t.bytes, type, block: blk * bb))); a scale must be a finite number")
         }
-        switch type {
-        case .q2_0, .q2_0g128, .pq2_0, .q1_0:
-            let bad = tk_group_check_scales(src, Int64(bb), Int64(nBlocks))
-            if bad >= 0 { throw badScale(bad) }
-            return GroupMatrix(rows: rows, cols: cols, group: g, type: type, blocks: UnsafeRawPointer(src), blockBytes: bb, owner: t.file)
-        default:
-            let buf = try AlignedBuffer(byteCount: try checkedMul(nBlocks, 34, t.name), what: "tensor \(t.name)")
-            let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-            let pool = threads > 1 && nBlocks >= 4096 ? tk_pool_shared(Int32(threads)) : nil
-            defer { if let pool { tk_pool_free(pool) } }
-            let bad = tk_group_convert(pool, src, Int64(bb), Int64(nBlocks), buf.raw.assumingMemoryBound(to: UInt8.self))
-            if bad >= 0 { throw badScale(bad) }
-            return GroupMatrix(rows: rows, cols: cols, group: 128, type: type, blocks: UnsafeRawPointer(buf.raw), blockBytes: 34, owner: buf)
-        }
+        t.file.dontNeed(t.bytes.baseAddress!, nBlocks * bb)
+        return m
+    }
+
+    /// Blocks of one kind (tk_group_tile) to a GroupMatrix, on all cores for large tensors.
+    static func tile(_ src: UnsafePointer<UInt8>, kind: Int32, group g: Int, rows: Int, cols: Int, type: GGMLType,
+                     name: String, badScale: (Int) -> TritError) throws -> GroupMatrix {
+        let oneBit = kind == TK_GROUP_Q1_0, ng = cols / g
+        let bytes = try checkedMul(try checkedMul((rows + 15) / 16, ng, name), Int(tk_group_tile_bytes(Int64(g), oneBit ? 1 : 0)), name)
+        let buf = try AlignedBuffer(byteCount: bytes, what: "tensor \(name)", hugePages: true)
+        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let pool = threads > 1 && rows * ng >= 4096 ? tk_pool_shared(Int32(threads)) : nil
+        defer { if let pool { tk_pool_free(pool) } }
+        let bad = tk_group_tile(pool, src, kind, Int64(g), Int64(rows), Int64(ng), buf.raw.assumingMemoryBound(to: UInt8.self))
+        if bad >= 0 { throw badScale(Int(bad)) }
+        return GroupMatrix(rows: rows, cols: cols, group: g, type: type, oneBit: oneBit, tiles: buf)
     }
 
     /// TQ1_0 / TQ2_0 tensors whose 256-weight blocks carry different scales (TriLM-style files; BitNet
@@ -98,8 +101,9 @@ enum GroupScaled {
             throw t.fail("\(t.bytes.count) bytes, \(t.typeName) needs \(nBlocks * bb)")
         }
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let buf = try AlignedBuffer(byteCount: try checkedMul(nBlocks, 2 * 34, t.name), what: "tensor \(t.name)")
-        let dst = buf.raw.assumingMemoryBound(to: UInt8.self)
+        // first as 34-byte 2-bit blocks of 128 (row-major, as a Q2_0-style file would hold them), then tiled
+        let blocks = try AlignedBuffer(byteCount: try checkedMul(nBlocks, 2 * 34, t.name), what: "tensor \(t.name)")
+        let dst = blocks.raw.assumingMemoryBound(to: UInt8.self)
         let v = UnsafeMutablePointer<Int8>.allocate(capacity: 256)
         defer { v.deallocate() }
         for blk in 0..<nBlocks {
@@ -118,7 +122,11 @@ enum GroupScaled {
                 }
             }
         }
-        return GroupMatrix(rows: rows, cols: cols, group: 128, type: type, blocks: UnsafeRawPointer(buf.raw), blockBytes: 34, owner: buf)
+        let m = try tile(dst, kind: TK_GROUP_2BIT, group: 128, rows: rows, cols: cols, type: type, name: t.name) { blk in
+            t.fail("block \(blk / 2) has a scale that is not a finite number")
+        }
+        t.file.dontNeed(t.bytes.baseAddress!, nBlocks * bb)
+        return m
     }
 
     /// The tensor as a dense F16 matrix (rows × cols), weights code·d. Exact: code·d is a multiple of

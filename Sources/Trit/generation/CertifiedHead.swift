@@ -89,7 +89,7 @@ extension InferenceState {
         guard let h8 = model.int8Output else { return }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self)
-        permutedGroup = 0
+        summedGroup = 0
         kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr,
                                       xsum.raw.assumingMemoryBound(to: Int32.self))
         h8.scales.withUnsafeBufferPointer { sc in

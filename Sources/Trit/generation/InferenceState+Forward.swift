@@ -125,7 +125,7 @@ extension InferenceState {
         let x = self.x.ptr, xb = self.xb.ptr
         for i in 0..<rows { rmsnormRows(x + row(i) * dim, model.outputNorm, dim, 1, into: xb + i * dim) }
         if let h8 = model.int8Output, model.headMode == .int8 {
-            permutedGroup = 0
+            summedGroup = 0
             kernels.pointee.quantize_rows(xb, Int64(dim), Int64(dim), Int64(rows), xq.raw.assumingMemoryBound(to: Int8.self),
                                           Int64(h8.paddedCols), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self))
             h8.scales.withUnsafeBufferPointer { sc in
@@ -162,7 +162,7 @@ extension InferenceState {
                  xsum.raw.assumingMemoryBound(to: Int32.self), n, cols, kp)
         }
         quantizationCalls += 1
-        permutedGroup = 0   // xqp no longer holds these rows
+        summedGroup = 0   // xgsum no longer holds these rows
         return kp
     }
 
@@ -180,15 +180,14 @@ extension InferenceState {
                               input, Int64(d.cols), Int64(n), out, Int64(d.rows))
         case .grouped(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
-            let q = xq.raw.assumingMemoryBound(to: Int8.self), qp = xqp.raw.assumingMemoryBound(to: Int8.self)
-            let gs = xlsum.raw.assumingMemoryBound(to: Int32.self)
-            // q, k and v share one quantized input: it is permuted once for their group size
-            if permutedGroup != m.group {
-                tk_group_permute(q, Int64(m.paddedCols), Int64(n), Int64(m.group), Int64(m.nGroups), qp, gs)
-                permutedGroup = m.group
+            let q = xq.raw.assumingMemoryBound(to: Int8.self), gs = xgsum.raw.assumingMemoryBound(to: Int32.self)
+            // q, k and v share one quantized input: its group sums are made once for their group size
+            if summedGroup != m.group {
+                tk_group_sums(q, Int64(m.paddedCols), Int64(n), Int64(m.group), Int64(m.nGroups), gs)
+                summedGroup = m.group
             }
-            tk_group_gemm_par(pool, kernels.pointee.group_gemm, m.blocks.assumingMemoryBound(to: UInt8.self), Int64(m.blockBytes),
-                              Int64(m.group), Int64(m.nGroups), Int64(m.rows), qp, Int64(m.paddedCols), gs,
+            tk_group_gemm_par(pool, kernels.pointee.group_gemm, m.tiles.raw.assumingMemoryBound(to: UInt8.self),
+                              Int64(m.group), m.oneBit ? 1 : 0, Int64(m.nGroups), Int64(m.rows), q, Int64(m.paddedCols), gs,
                               xs.ptr, Int64(n), out, Int64(m.rows))
         }
     }

@@ -26,9 +26,8 @@ public final class InferenceState {
     let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
-    let xlsum: AlignedBuffer       // int32 [maxBatch][maxKp/4]: lane sums of xqp (group-scaled linears)
-    let xqp: AlignedBuffer         // int8 [maxBatch][maxKp]: xq permuted into bit planes per group (group-scaled)
-    var permutedGroup = 0          // the group size xqp/xlsum were made for from the current xq (0: none)
+    let xgsum: AlignedBuffer       // int32 [maxBatch][maxKp/64]: −Σ xq per group (group-scaled linears)
+    var summedGroup = 0            // the group size xgsum was made for from the current xq (0: none)
     let attScratch: FloatArray     // [nThreads][attScratchStride]: attention tiles, one per pool thread
     let attScratchStride: Int
     let attPartials: FloatArray    // [chunk][maxBatch][nHeads] partial sums of rows longer than a chunk
@@ -114,8 +113,7 @@ public final class InferenceState {
         xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
-        xlsum = try AlignedBuffer(byteCount: B * (maxKp / 4) * 4, what: "activation sums")
-        xqp = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
+        xgsum = try AlignedBuffer(byteCount: B * (maxKp / 64) * 4, what: "activation sums")
         let group = c.nHeads / max(c.nKVHeads, 1)
         attScratchStride = (Int(tk_att_scratch_floats(Int64(group), Int64(c.headDim))) + 15) / 16 * 16
         attScratch = try FloatArray(count: nThreads * attScratchStride, what: "attention scratch")

@@ -39,7 +39,7 @@ public enum SavedState {
             switch l.wq {
             case .ternary(let t): mix(1); sample(UnsafeRawPointer(t.codes), t.byteCount)
             case .dense(let d): mix(2); sample(d.data, d.byteCount)
-            case .grouped(let g): mix(3); sample(UnsafeRawPointer(g.blocks), g.byteCount)
+            case .grouped(let g): mix(3); sample(g.data, g.byteCount)
             }
         }
         if let tok = m.tokenizer {

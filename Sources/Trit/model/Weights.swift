@@ -87,27 +87,44 @@ public enum Linear: Sendable {
     }
 }
 
-/// A group-scaled linear for the int8-activation kernels (docs/formats.md §8.7): 2-bit blocks
-/// [fp16 d][group/4 code bytes] as Q2_0 / PQ2_0 store them (used in place from the mapped file;
-/// Q1_0 and PTQ1_0 are converted to 128-groups at load), `nGroups` blocks a row.
+/// A group-scaled linear for the int8-activation kernels (docs/formats.md §8.7), in the kernels'
+/// 16-row tiles (trit_kernels.h, made at load by tk_group_tile): 2-bit codes, or Q1_0's bits.
 public final class GroupMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
     public let group: Int
     public let type: GGMLType       // the file's type
-    let blocks: UnsafeRawPointer
-    let blockBytes: Int
-    let owner: AnyObject            // the MappedFile (in place) or the AlignedBuffer (converted)
+    let oneBit: Bool
+    let tiles: AlignedBuffer
 
-    init(rows: Int, cols: Int, group: Int, type: GGMLType, blocks: UnsafeRawPointer, blockBytes: Int, owner: AnyObject) {
+    init(rows: Int, cols: Int, group: Int, type: GGMLType, oneBit: Bool, tiles: AlignedBuffer) {
         self.rows = rows; self.cols = cols; self.group = group; self.type = type
-        self.blocks = blocks; self.blockBytes = blockBytes; self.owner = owner
+        self.oneBit = oneBit; self.tiles = tiles
     }
 
     public var nGroups: Int { cols / group }
     public var paddedCols: Int { (cols + 127) / 128 * 128 }
-    public var byteCount: Int { rows * nGroups * blockBytes }
-    public var isMapped: Bool { owner is MappedFile }
+    var tileGroupBytes: Int { Int(tk_group_tile_bytes(Int64(group), oneBit ? 1 : 0)) }
+    public var byteCount: Int { (rows + 15) / 16 * nGroups * tileGroupBytes }
+    var data: UnsafeRawPointer { UnsafeRawPointer(tiles.raw) }
+
+    /// The scale of group g of row r, read from the tiles.
+    func scale(row r: Int, group g: Int) -> Float {
+        let o = ((r / 16) * nGroups + g) * tileGroupBytes + 2 * (r % 16)
+        return tk_f16_to_f32(data.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+    }
+
+    /// The weight of row r, column k in units of its group's scale (c − 1: −1...+2), read from the tiles.
+    func code(row r: Int, col k: Int) -> Int {
+        let g = k / group, w = k % group, i = r % 16
+        let codes = data + ((r / 16) * nGroups + g) * tileGroupBytes + 32
+        if oneBit {
+            let byte = codes.load(fromByteOffset: 64 * (w / 32) + 4 * i + w % 4, as: UInt8.self)
+            return Int((byte >> UInt8((w % 32) / 4)) & 1) * 2 - 1
+        }
+        let byte = codes.load(fromByteOffset: 64 * (w / 16) + 4 * i + w % 4, as: UInt8.self)
+        return Int((byte >> UInt8(2 * ((w % 16) / 4))) & 3) - 1
+    }
 }
 
 /// The weights of one transformer block. Shapes in (out × in).

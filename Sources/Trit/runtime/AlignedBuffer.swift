@@ -12,16 +12,30 @@ public final class AlignedBuffer: @unchecked Sendable {
     let mapped: Int   // bytes mapped with mmap, 0 for malloc'd memory
     static let mmapThreshold = 1 << 20
 
-    public init(byteCount: Int, what: @autoclosure () -> String) throws {
+    /// `hugePages`: a buffer of 2 MiB or more is aligned to 2 MiB and asks for transparent huge pages
+    /// (weights made at load: one page fault and one TLB entry per 2 MiB instead of per 4 KiB; measured,
+    /// tiling the 4.1 GiB Q2_0 8B file: most of the load was the kernel's 4 KiB page faults).
+    public init(byteCount: Int, what: @autoclosure () -> String, hugePages: Bool = false) throws {
         let n = max(byteCount, 64)
         guard byteCount >= 0 else { throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())") }
         if n >= Self.mmapThreshold {
-            let p = mmap(nil, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            let huge = 1 << 21, wantHuge = hugePages && n >= huge
+            let len = wantHuge ? (n + huge - 1) / huge * huge : n
+            let p = mmap(nil, wantHuge ? len + huge : len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let p, p != MAP_FAILED else {
                 throw TritError(.outOfMemory, "cannot allocate \(byteCount) bytes for \(what())")
             }
-            raw = p
-            mapped = n
+            if wantHuge {
+                // keep the 2 MiB-aligned len bytes inside the mapping, unmap the slack on both sides
+                let start = (Int(bitPattern: p) + huge - 1) / huge * huge, head = start - Int(bitPattern: p)
+                if head > 0 { munmap(p, head) }
+                if huge - head > 0 { munmap(UnsafeMutableRawPointer(bitPattern: start + len), huge - head) }
+                raw = UnsafeMutableRawPointer(bitPattern: start)!
+                _ = madvise(raw, len, MADV_HUGEPAGE)
+            } else {
+                raw = p
+            }
+            mapped = len
         } else {
             var p: UnsafeMutableRawPointer? = nil
             if posix_memalign(&p, 64, n) != 0 || p == nil {

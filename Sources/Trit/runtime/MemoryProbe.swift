@@ -32,7 +32,7 @@ extension Linear {
         switch self {
         case .ternary(let t): return (UnsafeRawPointer(t.codes), t.byteCount)
         case .dense(let d): return (d.data, d.byteCount)
-        case .grouped(let g): return (g.blocks, g.byteCount)
+        case .grouped(let g): return (g.data, g.byteCount)
         }
     }
 }

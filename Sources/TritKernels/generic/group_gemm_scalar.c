@@ -1,94 +1,63 @@
 /* Group-scaled product with int8 activations, scalar: the definition the vector variants are
- * checked against bit for bit (docs/formats.md §8.7).
+ * checked against bit for bit (docs/formats.md §8.7), and the load-time tiling it reads.
  *
- * Weights: the 2-bit blocks of Q2_0 / PQ2_0 as the file stores them (used in place), [fp16 d][G/4
- * code bytes], element e at byte e/4, bits 2·(e%4), weight (c − 1)·d; a row is K/G blocks. The 1-bit
- * blocks of Q1_0 in place too (G = 128, block_bytes 18 = 2 + G/8): element e is bit e%8 of byte e/8,
- * read as the code c = 2·bit (so the weight is ±d, and the sums are those of the same weights in
- * 2-bit blocks). PTQ1_0 is converted to 2-bit blocks (G = 128) at load (tk_group_convert).
- * Activations: each token's int8 row permuted per group into bit planes (tk_group_permute):
- * qp[g·G + k·G/4 + i] = q[g·G + 4i + k], so plane k of a group meets the codes (byte i >> 2k) & 3.
- * The arithmetic, in the lanes of one 512-bit VNNI register so that every variant does the same
- * float operations in the same order:
- *   lane L (0..15) of group g: the exact integer Σ_{b<4} (c − 1)·qp over permuted positions
- *     64h + 4L + b, summed over the group's 64-position halves h (computed as nlsum + Σ c·qp, nlsum
- *     minus the token's sum of qp over the lane's positions, from tk_group_permute);
- *   acc[L] = fma(d_g, (float)lane_L, acc[L]) over the groups in order;
- *   y = sum16(acc) / s, sum16 a fixed tree: a[i] + a[i+8], then +4, +2, +1. */
+ * Tiles (trit_kernels.h): 16 rows, a group's 16 fp16 scales then its codes in 64-byte chunks whose
+ * byte 4i + b holds row i's codes of the weights 16t + 4s + b (2-bit, s the 2-bit field) or
+ * 32t + 4s + b (1-bit, s the bit). Activations in natural order.
+ * Arithmetic: per row and group the exact integer isum = −Σ q + Σ c·q (c the code; the 1-bit code
+ * is 2·bit, so c − 1 = ±1), then acc = fma(d, (float)isum, acc) over the groups in order and
+ * out = acc / s. |isum| ≤ 2·127·128 < 2^24, so (float)isum is exact. */
 #include <math.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 
-float tk_sum16(const float *a) {
-    float b[8], c[4], d[2];
-    for (int i = 0; i < 8; i++) b[i] = a[i] + a[i + 8];
-    for (int i = 0; i < 4; i++) c[i] = b[i] + b[i + 4];
-    for (int i = 0; i < 2; i++) d[i] = c[i] + c[i + 2];
-    return d[0] + d[1];
+/* The code of row i's weight w in one tile group (its chunks at `codes`). */
+static inline int tile_code(const uint8_t *codes, int one_bit, int i, int64_t w) {
+    if (one_bit) {
+        const int64_t t = w / 32, s = (w % 32) / 4, b = w % 4;
+        return ((codes[64 * t + 4 * i + b] >> s) & 1) * 2;
+    }
+    const int64_t t = w / 16, s = (w % 16) / 4, b = w % 4;
+    return (codes[64 * t + 4 * i + b] >> (2 * s)) & 3;
 }
 
-void tk_group_gemm_scalar(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                          int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum, const float *s,
-                          int64_t n, float *out, int64_t ldo) {
-    const int64_t plane = group / 4;
-    const int one_bit = tk_group_one_bit(group, block_bytes);
+void tk_group_gemm_scalar(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                          const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                          int64_t ldo) {
+    const int64_t tb = tk_group_tile_bytes(group, one_bit);
     for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *row = blocks + r * n_groups * block_bytes;
+        const uint8_t *tile = tiles + (r / 16) * n_groups * tb;
+        const int i = (int)(r % 16);
         for (int64_t t = 0; t < n; t++) {
-            const int8_t *qt = qp + t * Kp;
-            float acc[16] = {0};
+            float acc = 0;
             for (int64_t g = 0; g < n_groups; g++) {
-                const uint8_t *blk = row + g * block_bytes;
-                const float d = tk_group_scale(blk);
-                for (int L = 0; L < 16; L++) {
-                    int32_t lane = lsum[(t * n_groups + g) * 16 + L];   /* −Σ qp: the −1 of c − 1 */
-                    for (int64_t h = 0; h < group; h += 64)
-                        for (int b = 0; b < 4; b++) {
-                            const int64_t p = h + 4 * L + b, k = p / plane, i = p % plane, e = 4 * i + k;
-                            const int c = one_bit ? ((blk[2 + e / 8] >> (e % 8)) & 1) * 2 : (blk[2 + i] >> (2 * k)) & 3;
-                            lane += c * qt[g * group + p];
-                        }
-                    acc[L] = fmaf(d, (float)lane, acc[L]);
-                }
+                const uint8_t *blk = tile + g * tb;
+                const int8_t *qg = q + t * Kp + g * group;
+                int32_t isum = nsum[t * n_groups + g];
+                for (int64_t w = 0; w < group; w++) isum += tile_code(blk + 32, one_bit, i, w) * qg[w];
+                acc = fmaf(tk_group_scale(blk + 2 * i), (float)isum, acc);
             }
-            out[t * ldo + r] = tk_sum16(acc) / s[t];
+            out[t * ldo + r] = acc / s[t];
         }
     }
 }
 
-void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *lsum) {
-    const int64_t plane = group / 4;
+void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *nsum) {
     for (int64_t t = 0; t < n; t++)
         for (int64_t g = 0; g < n_groups; g++) {
-            const int8_t *src = q + t * Kp + g * group;
-            int8_t *dst = qp + t * Kp + g * group;
-            for (int64_t i = 0; i < plane; i++)
-                for (int k = 0; k < 4; k++) dst[k * plane + i] = src[4 * i + k];
-            int32_t *ls = lsum + (t * n_groups + g) * 16;
-            for (int L = 0; L < 16; L++) {
-                int32_t sum = 0;
-                for (int64_t h = 0; h < group; h += 64)
-                    for (int b = 0; b < 4; b++) sum += dst[h + 4 * L + b];
-                ls[L] = -sum;   /* negated: a VNNI lane starts from it (vpdpbusd's accumulator) */
-            }
+            const int8_t *qg = q + t * Kp + g * group;
+            int32_t sum = 0;
+            for (int64_t j = 0; j < group; j++) sum += qg[j];
+            nsum[t * n_groups + g] = -sum;
         }
 }
 
-/* ---- load ---- */
-
-int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks) {
-    for (int64_t b = 0; b < n_blocks; b++) {
-        uint16_t h;
-        memcpy(&h, blocks + b * block_bytes, 2);
-        if ((h & 0x7c00) == 0x7c00) return b;   /* exponent all ones: inf or NaN */
-    }
-    return -1;
-}
+/* ---- load: the file's blocks to tiles ---- */
 
 /* One PTQ1_0 block of 128 (scale last) to a 34-byte 2-bit block. Returns 0 if the scale is not finite. */
-static int convert_block(const uint8_t *src, uint8_t *dst) {
+static int ptq1_block(const uint8_t *src, uint8_t *dst) {
     static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
     uint16_t h;
     memcpy(&h, src + 26, 2);
@@ -107,28 +76,89 @@ static int convert_block(const uint8_t *src, uint8_t *dst) {
     return 1;
 }
 
-typedef struct {
-    const uint8_t *src; int64_t src_bytes, n_blocks; uint8_t *dst;
-    _Atomic int64_t next, bad;
-} convert_job;
+/* 2-bit: the 16 codes of 4 file bytes (weight 4j + b at byte j, bits 2b) to the tile's 4 bytes (byte b,
+ * bits 2j): a transpose of a 4 × 4 matrix of 2-bit fields, field (j, b) at bit 8j + 2b, by two
+ * delta swaps (the 2 × 2 corners of each 2 × 2 block, then the off-diagonal 2 × 2 blocks). */
+static inline uint32_t transpose_2bit(uint32_t x) {
+    uint32_t t = ((x >> 6) ^ x) & 0x00CC00CCu;
+    x ^= t ^ (t << 6);
+    t = ((x >> 12) ^ x) & 0x0000F0F0u;
+    return x ^ t ^ (t << 12);
+}
 
-static void convert_worker(void *p, int ith, int nth) {
-    convert_job *j = p;
-    (void)ith; (void)nth;
-    const int64_t step = 4096;
-    for (int64_t b0; (b0 = atomic_fetch_add(&j->next, step)) < j->n_blocks;) {
-        const int64_t b1 = b0 + step < j->n_blocks ? b0 + step : j->n_blocks;
-        for (int64_t b = b0; b < b1; b++)
-            if (!convert_block(j->src + b * j->src_bytes, j->dst + b * 34)) {
-                int64_t cur = atomic_load(&j->bad);
-                while ((cur < 0 || b < cur) && !atomic_compare_exchange_weak(&j->bad, &cur, b)) {}
-                break;
+/* 1-bit: the 32 bits of 4 file bytes (weight 4s + b at bit 4s + b) to the tile's 4 bytes (byte b, bit s). */
+static inline uint32_t transpose_1bit(uint32_t x) {
+    uint32_t y = 0;
+    for (int s = 0; s < 8; s++)
+        for (int b = 0; b < 4; b++) y |= ((x >> (4 * s + b)) & 1u) << (8 * b + s);
+    return y;
+}
+
+static int64_t src_block_bytes(int kind, int64_t group) {
+    return kind == TK_GROUP_Q1_0 ? 2 + group / 8 : kind == TK_GROUP_PTQ1_0 ? 28 : 2 + group / 4;
+}
+
+/* Tile T of the tensor; returns the first bad block of the tile in file order (row by row), or -1. */
+static int64_t tile_one(const uint8_t *src, int kind, int64_t group, int64_t rows, int64_t n_groups, int64_t T,
+                        uint8_t *dst) {
+    const int one_bit = kind == TK_GROUP_Q1_0;
+    const int64_t tb = tk_group_tile_bytes(group, one_bit), sb = src_block_bytes(kind, group);
+    uint8_t tmp[34];
+    int64_t bad = -1;
+    for (int64_t g = 0; g < n_groups; g++) {
+        uint8_t *o = dst + (T * n_groups + g) * tb;
+        for (int i = 0; i < 16; i++) {
+            if (T * 16 + i >= rows) {   /* a padding row: scale 0, codes 0 */
+                memset(o + 2 * i, 0, 2);
+                for (int64_t t = 0; t < (one_bit ? group / 32 : group / 16); t++) memset(o + 32 + 64 * t + 4 * i, 0, 4);
+                continue;
             }
+            const int64_t blk = (T * 16 + i) * n_groups + g;
+            const uint8_t *b = src + blk * sb;
+            if (kind == TK_GROUP_PTQ1_0) {
+                if (!ptq1_block(b, tmp)) { if (bad < 0 || blk < bad) bad = blk; continue; }
+                b = tmp;
+            } else if ((b[1] & 0x7c) == 0x7c) {   /* fp16 exponent all ones: inf or NaN */
+                if (bad < 0 || blk < bad) bad = blk;
+                continue;
+            }
+            o[2 * i] = b[0];
+            o[2 * i + 1] = b[1];
+            for (int64_t t = 0; t < (one_bit ? group / 32 : group / 16); t++) {
+                uint32_t x;
+                memcpy(&x, b + 2 + 4 * t, 4);
+                const uint32_t y = one_bit ? transpose_1bit(x) : transpose_2bit(x);
+                memcpy(o + 32 + 64 * t + 4 * i, &y, 4);
+            }
+        }
+    }
+    return bad;
+}
+
+typedef struct {
+    const uint8_t *src; int kind; int64_t group, rows, n_groups; uint8_t *dst;
+    _Atomic int64_t next, bad;
+} tile_job;
+
+static void tile_worker(void *p, int ith, int nth) {
+    tile_job *j = p;
+    (void)ith; (void)nth;
+    const int64_t n_tiles = (j->rows + 15) / 16, step = 16;
+    for (int64_t t0; (t0 = atomic_fetch_add(&j->next, step)) < n_tiles;) {
+        const int64_t t1 = t0 + step < n_tiles ? t0 + step : n_tiles;
+        for (int64_t T = t0; T < t1; T++) {
+            const int64_t b = tile_one(j->src, j->kind, j->group, j->rows, j->n_groups, T, j->dst);
+            if (b < 0) continue;
+            int64_t cur = atomic_load(&j->bad);
+            while ((cur < 0 || b < cur) && !atomic_compare_exchange_weak(&j->bad, &cur, b)) {}
+            return;
+        }
     }
 }
 
-int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst) {
-    convert_job j = {src, src_block_bytes, n_blocks, dst, 0, -1};
-    tk_pool_run(pool, convert_worker, &j);
+int64_t tk_group_tile(tk_pool *pool, const uint8_t *src, int src_kind, int64_t group, int64_t rows, int64_t n_groups,
+                      uint8_t *dst) {
+    tile_job j = {src, src_kind, group, rows, n_groups, dst, 0, -1};
+    tk_pool_run(pool, tile_worker, &j);
     return atomic_load(&j.bad);
 }

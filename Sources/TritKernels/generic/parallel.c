@@ -186,24 +186,25 @@ void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n) {
 
 typedef struct {
     tk_group_gemm_fn fn;
-    const uint8_t *blocks; int64_t block_bytes, group, n_groups, rows;
-    const int8_t *qp; int64_t Kp; const int32_t *lsum; const float *s; int64_t n; float *out; int64_t ldo;
+    const uint8_t *tiles; int64_t group; int one_bit; int64_t n_groups, rows;
+    const int8_t *q; int64_t Kp; const int32_t *nsum; const float *s; int64_t n; float *out; int64_t ldo;
     tk_row_sched *sched;
 } group_job;
 
+/* Chunks are multiples of 48 rows, so of the kernels' 16-row tiles. */
 static void group_worker(void *p, int ith, int nth) {
     group_job *j = p;
     int64_t r0, r1;
     (void)nth;
     while (next_chunk(j->sched, ith, &r0, &r1))
-        j->fn(j->blocks, j->block_bytes, j->group, j->n_groups, r0, r1, j->qp, j->Kp, j->lsum, j->s, j->n, j->out, j->ldo);
+        j->fn(j->tiles, j->group, j->one_bit, j->n_groups, r0, r1, j->q, j->Kp, j->nsum, j->s, j->n, j->out, j->ldo);
 }
 
-void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
-                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *lsum,
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *tiles, int64_t group, int one_bit,
+                       int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *nsum,
                        const float *s, int64_t n, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, n_groups * block_bytes, n, tk_pool_size(pool));
-    group_job j = {fn, blocks, block_bytes, group, n_groups, rows, qp, Kp, lsum, s, n, out, ldo, &sc};
+    sched_init(&sc, rows, n_groups * tk_group_tile_bytes(group, one_bit) / 16, n, tk_pool_size(pool));
+    group_job j = {fn, tiles, group, one_bit, n_groups, rows, q, Kp, nsum, s, n, out, ldo, &sc};
     tk_pool_run(pool, group_worker, &j);
 }

@@ -107,18 +107,25 @@ typedef void (*tk_head_row_bounds_fn)(const void *w, tk_dtype dtype, int64_t K, 
 #define TK_HEAD_ABS 1e-30f      /* covers underflow in the int8 logit's two f32 operations */
 #define TK_HEAD_MAX_K 256
 
-/* The group-scaled types with int8 activations (docs/formats.md §8.7): 2-bit blocks as Q2_0 / PQ2_0
- * store them, [fp16 d][group/4 code bytes] (element e at byte e/4, bits 2·(e%4), weight (c − 1)·d, so
- * code 3 is +2), or, for group 128 with block_bytes 18 (tk_group_one_bit), Q1_0's 1-bit blocks
- * [fp16 d][16 bytes] (element e at bit e%8 of byte e/8, read as code 2·bit: weight ±d);
- * n_groups blocks of block_bytes a row; qp: n rows of Kp int8, each group's values
- * permuted into bit planes (tk_group_permute); lsum[(t·n_groups + g)·16 + L]: minus the sums of qp
- * over each lane's positions (the −1 of c − 1).
- * out[t·ldo + r] = (Σ_g d_g · Σ_{j∈g} (c_j − 1)·q_j) / s[t], in the float order that
- * generic/group_gemm_scalar.c defines (16 lanes, one FMA a lane and group, a fixed final tree). */
-static inline int tk_group_one_bit(int64_t group, int64_t block_bytes) { return group == 128 && block_bytes == 18; }
-typedef void (*tk_group_gemm_fn)(const uint8_t *blocks, int64_t block_bytes, int64_t group, int64_t n_groups,
-                                 int64_t r0, int64_t r1, const int8_t *qp, int64_t Kp, const int32_t *lsum,
+/* The group-scaled types with int8 activations (docs/formats.md §8.7) run on tiles made at load
+ * (tk_group_tile): rows in tiles of 16 (the last one padded with rows of scale 0), each tile's groups
+ * in order, tk_group_tile_bytes(G, one_bit) bytes a group:
+ *   [16 fp16 scales d, rows 16T..16T+15][64-byte chunks]
+ *   2-bit (weight (c − 1)·d, so code 3 is +2): G/16 chunks; chunk t, byte 4i + b, bits 2s..2s+1 hold
+ *     the code of row i's weight 16t + 4s + b of the group;
+ *   1-bit (Q1_0, weight ±d, read as the code c = 2·bit): G/32 chunks; chunk t, byte 4i + b, bit s
+ *     holds row i's weight 32t + 4s + b.
+ * So the 4 codes of a row in one byte lane meet 4 consecutive activations, the same 4 for the 16 rows
+ * of the tile: one broadcast and one 512-bit dot product take 64 weights of 16 rows, and each lane of
+ * the result is one row's (no horizontal sum).
+ * q: n rows of Kp int8 activations in natural order; nsum[t·n_groups + g] = −Σ q over group g of token
+ * t (tk_group_sums: the −1 of c − 1). Rows [r0, r1), r0 a multiple of 16 (r1 too unless it is the
+ * last row):
+ *   out[t·ldo + r] = acc / s[t], acc = fma(d_{r,g}, (float)isum_{r,g}, acc) over the groups in order,
+ *   isum the exact integer nsum + Σ_{j∈g} c_j·q_j; every variant gives the same bits. */
+static inline int64_t tk_group_tile_bytes(int64_t group, int one_bit) { return 32 + (one_bit ? 2 : 4) * group; }
+typedef void (*tk_group_gemm_fn)(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups,
+                                 int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum,
                                  const float *s, int64_t n, float *out, int64_t ldo);
 
 /* A set of kernels for one instruction set. */
@@ -169,18 +176,21 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
  * computed in double and rounded up. Returns 0 when h is not finite. */
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
 
-/* The bit-plane permutation of n int8 rows (stride Kp) per group of `group` (64 or 128):
- * qp[g·G + k·G/4 + i] = q[g·G + 4i + k]; and lsum[(t·n_groups + g)·16 + L], minus the sum of qp over
- * the positions of lane L (64h + 4L + b, b < 4, every 64-position half h). */
-void tk_group_permute(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int8_t *qp, int32_t *lsum);
-void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *blocks, int64_t block_bytes, int64_t group,
-                       int64_t n_groups, int64_t rows, const int8_t *qp, int64_t Kp, const int32_t *lsum,
+/* nsum[t·n_groups + g] = −Σ_{j<group} q[t·Kp + g·group + j], for the group kernels. */
+void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *nsum);
+void tk_group_gemm_par(tk_pool *pool, tk_group_gemm_fn fn, const uint8_t *tiles, int64_t group, int one_bit,
+                       int64_t n_groups, int64_t rows, const int8_t *q, int64_t Kp, const int32_t *nsum,
                        const float *s, int64_t n, float *out, int64_t ldo);
-/* The first of n_blocks blocks (block_bytes apart, fp16 scale first) whose scale is inf or NaN, or -1. */
-int64_t tk_group_check_scales(const uint8_t *blocks, int64_t block_bytes, int64_t n_blocks);
-/* PTQ1_0 (28-byte blocks, scale last) to 34-byte 2-bit blocks of 128 on the pool's threads (pool may
- * be NULL); the first block whose scale is not finite, or -1. */
-int64_t tk_group_convert(tk_pool *pool, const uint8_t *src, int64_t src_block_bytes, int64_t n_blocks, uint8_t *dst);
+/* The file's blocks of a rows × (n_groups·group) tensor (row-major blocks) to the kernels' tiles (dst:
+ * ceil(rows/16)·n_groups·tk_group_tile_bytes bytes), on the pool's threads (pool may be NULL).
+ * src_kind: TK_GROUP_2BIT ([fp16 d][group/4 code bytes]: Q2_0, legacy id 42, PQ2_0), TK_GROUP_Q1_0
+ * ([fp16 d][16 bit bytes], group 128), TK_GROUP_PTQ1_0 (28 bytes, base-3 trits, scale last, group 128).
+ * Returns the first block (in file order) whose scale is inf or NaN, or -1. */
+#define TK_GROUP_2BIT 0
+#define TK_GROUP_Q1_0 1
+#define TK_GROUP_PTQ1_0 2
+int64_t tk_group_tile(tk_pool *pool, const uint8_t *src, int src_kind, int64_t group, int64_t rows, int64_t n_groups,
+                      uint8_t *dst);
 
 /* Element conversions. */
 float tk_f16_to_f32(uint16_t h);

@@ -89,15 +89,43 @@ final class GroupScaledTests: XCTestCase {
 
     // MARK: the int8-activation kernels
 
+    /// The kernels' tiles hold every weight and scale of the file's blocks, for each source kind
+    /// (2-bit in groups of 64 and 128, Q1_0's bits, PTQ1_0's trits), with rows that leave a partial tile.
+    func testTilesHoldEveryWeightAndScale() throws {
+        var rng = Xoshiro256(seed: 5)
+        for (type, rows, cols) in [(GGMLType.q2_0, 19, 128), (.pq2_0, 17, 256), (.q1_0, 33, 256), (.ptq1_0, 18, 128)] {
+            let (g, bb) = GroupScaled.geometry(type)!
+            var bytes = (0..<(rows * cols / g * bb)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            for blk in 0..<(rows * cols / g) {
+                let h = tk_f32_to_f16(Float(blk + 1) / 64)
+                let o = blk * bb + (type == .ptq1_0 ? 26 : 0)
+                bytes[o] = UInt8(h & 0xFF); bytes[o + 1] = UInt8(h >> 8)
+            }
+            let m = try GroupScaled.grouped(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
+            var c = [Int8](repeating: 0, count: g)
+            bytes.withUnsafeBytes { b in
+                for r in 0..<rows {
+                    for gi in 0..<(cols / g) {
+                        let blk = r * (cols / g) + gi
+                        XCTAssertEqual(m.scale(row: r, group: gi), Float(blk + 1) / 64, "\(type) row \(r) group \(gi)")
+                        c.withUnsafeMutableBufferPointer { GroupScaled.codes(b, type, block: blk * bb, into: $0.baseAddress!) }
+                        let got = (0..<g).map { Int8(m.code(row: r, col: gi * g + $0)) }
+                        XCTAssertEqual(got, c, "\(type) row \(r) group \(gi)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Every variant gives the scalar twin's bits; the scalar twin equals Σ_g d_g·Σ (c − 1)·q / s
-    /// computed directly. Groups of 64 and 128, widths that leave half a 128-block (192, 320), code 3
-    /// (+2) in the data, 1 to 9 tokens.
+    /// computed directly from the dense decoding of the file's blocks (so the tiling is checked too).
+    /// Groups of 64 and 128, widths that leave half a 128-block (192, 320), row counts that leave a
+    /// partial 16-row tile, code 3 (+2) in the data, 1 to 9 tokens.
     func testGroupGemmVariantsEqualScalar() throws {
         var rng = Xoshiro256(seed: 12)
-        for (type, rows, cols) in [(GGMLType.q2_0, 7, 192), (.q2_0, 9, 1024), (.q2_0, 5, 320), (.pq2_0, 6, 640),
-                                   (.ptq1_0, 5, 256), (.q1_0, 11, 384), (.q2_0, 3, 2368), (.q2_0g128, 4, 2432)] {
+        for (type, rows, cols) in [(GGMLType.q2_0, 37, 192), (.q2_0, 9, 1024), (.q2_0, 21, 320), (.pq2_0, 6, 640),
+                                   (.ptq1_0, 35, 256), (.q1_0, 41, 384), (.q2_0, 3, 2368), (.q2_0g128, 20, 2432)] {
             let (g, bb) = GroupScaled.geometry(type)!
-            _ = g
             var bytes = [UInt8](repeating: 0, count: rows * cols / g * bb)
             for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
             for blk in 0..<(rows * cols / g) {   // finite scales
@@ -107,17 +135,17 @@ final class GroupScaledTests: XCTestCase {
             }
             let m = try GroupScaled.grouped(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
             let dense = try GroupScaled.dense(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
-            for n in [1, 2, 3, 4, 6, 9] {   // token tiles of 4 and their tails
+            for n in [1, 2, 3, 4, 6, 9] {   // token tiles of 4 (2 in AVX2) and their tails
                 let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 4 - 2) }
                 let kp = m.paddedCols
                 var q = [Int8](repeating: 0, count: n * kp), sc = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
                 tk_quantize_rows(x, Int64(cols), Int64(cols), Int64(n), &q, Int64(kp), &sc, &qs)
-                var gs = [Int32](repeating: 0, count: n * m.nGroups * 16), qp = [Int8](repeating: 0, count: n * kp)
-                tk_group_permute(q, Int64(kp), Int64(n), Int64(m.group), Int64(m.nGroups), &qp, &gs)
-                func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
-                    var out = [Float](repeating: 0, count: n * rows)
-                    k.pointee.group_gemm(m.blocks.assumingMemoryBound(to: UInt8.self), Int64(m.blockBytes), Int64(m.group),
-                                         Int64(m.nGroups), 0, Int64(rows), qp, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
+                var gs = [Int32](repeating: 0, count: n * m.nGroups)
+                tk_group_sums(q, Int64(kp), Int64(n), Int64(m.group), Int64(m.nGroups), &gs)
+                func run(_ k: UnsafePointer<tk_kernels>, from r0: Int = 0) -> [Float] {
+                    var out = [Float](repeating: -7, count: n * rows)
+                    k.pointee.group_gemm(m.tiles.raw.assumingMemoryBound(to: UInt8.self), Int64(m.group), m.oneBit ? 1 : 0,
+                                         Int64(m.nGroups), Int64(r0), Int64(rows), q, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
                     return out
                 }
                 let ref = run(tk_kernels_named("scalar")!)
@@ -131,20 +159,15 @@ final class GroupScaledTests: XCTestCase {
                                        "\(type) \(rows)x\(cols) n=\(n) row \(r)")
                     }
                 }
-                // rows r0..<rows only (a chunk that does not start at row 0; odd counts leave a row outside the 2-row tiles)
-                func runFrom(_ k: UnsafePointer<tk_kernels>, _ r0: Int) -> [Float] {
-                    var out = [Float](repeating: -7, count: n * rows)
-                    k.pointee.group_gemm(m.blocks.assumingMemoryBound(to: UInt8.self), Int64(m.blockBytes), Int64(m.group),
-                                         Int64(m.nGroups), Int64(r0), Int64(rows), qp, Int64(kp), gs, sc, Int64(n), &out, Int64(rows))
-                    return out
-                }
                 for name in variantsUnderTest() {
                     XCTAssertEqual(run(tk_kernels_named(name)!).map(\.bitPattern), ref.map(\.bitPattern), "\(name) \(type) \(rows)x\(cols) n=\(n)")
-                    let part = runFrom(tk_kernels_named(name)!, 1)
+                    guard rows > 16 else { continue }
+                    // rows 16..<rows only (a chunk that starts at the second tile and ends in a partial one)
+                    let part = run(tk_kernels_named(name)!, from: 16)
                     for t in 0..<n {
-                        XCTAssertEqual(part[t * rows], -7, "\(name): row 0 is outside the range")
-                        for r in 1..<rows {
-                            XCTAssertEqual(part[t * rows + r].bitPattern, ref[t * rows + r].bitPattern, "\(name) \(type) rows 1..<\(rows) n=\(n)")
+                        XCTAssertTrue(part[(t * rows)..<(t * rows + 16)].allSatisfy { $0 == -7 }, "\(name): rows 0..<16 are outside the range")
+                        for r in 16..<rows {
+                            XCTAssertEqual(part[t * rows + r].bitPattern, ref[t * rows + r].bitPattern, "\(name) \(type) rows 16..<\(rows) n=\(n)")
                         }
                     }
                 }
