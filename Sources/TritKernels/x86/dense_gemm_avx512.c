@@ -99,16 +99,15 @@ ROW1(row1_f16, TK_F16, 2)
 ROW1(row1_bf16, TK_BF16, 2)
 ROW1(row1_f32, TK_F32, 4)
 
-TK_AVX512 static float row1(const void *w, tk_dtype dtype, int64_t K, int64_t r, const float *x) {
-    return dtype == TK_F16 ? row1_f16(w, K, r, x) : dtype == TK_BF16 ? row1_bf16(w, K, r, x) : row1_f32(w, K, r, x);
-}
+typedef float (*row1_fn)(const void *, int64_t, int64_t, const float *);
+static row1_fn row1_for(tk_dtype dtype) { return dtype == TK_F16 ? row1_f16 : dtype == TK_BF16 ? row1_bf16 : row1_f32; }
 
 TK_AVX512 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                     const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
     const tile_fn *tiles = dtype == TK_F16 ? tiles_f16 : dtype == TK_BF16 ? tiles_bf16 : tiles_f32;
-    if (n == 1) {   /* one token: row by row (row1) */
-        if (dtype == TK_F16) for (int64_t r = r0; r < r1; r++) out[r] = row1_f16(w, K, r, x);
-        else for (int64_t r = r0; r < r1; r++) out[r] = row1(w, dtype, K, r, x);
+    const row1_fn row1 = row1_for(dtype);
+    if (n == 1) {   /* one token: row by row */
+        for (int64_t r = r0; r < r1; r++) out[r] = row1(w, K, r, x);
         return;
     }
     int64_t r = r0;
@@ -118,6 +117,6 @@ TK_AVX512 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, in
             tiles[nt - 1](w, K, r, x + t * ldx, ldx, out + t * ldo, ldo);
         }
     for (; r < r1; r++)
-        for (int64_t t = 0; t < n; t++) out[t * ldo + r] = row1(w, dtype, K, r, x + t * ldx);
+        for (int64_t t = 0; t < n; t++) out[t * ldo + r] = row1(w, K, r, x + t * ldx);
 }
 #endif
