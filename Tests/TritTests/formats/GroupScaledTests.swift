@@ -117,6 +117,24 @@ final class GroupScaledTests: XCTestCase {
         }
     }
 
+    /// A scale that is inf or NaN is refused by the tiling for every source kind, naming the first bad
+    /// block in file order even when a later row of the same tile has a bad block in an earlier group.
+    func testTilingRefusesANonFiniteScaleNamingTheFirstBlock() throws {
+        for type in [GGMLType.q2_0, .pq2_0, .q1_0, .ptq1_0] {
+            let (g, bb) = GroupScaled.geometry(type)!
+            let rows = 3, ng = 6, cols = ng * g
+            var bytes = [UInt8](repeating: 0x55, count: rows * ng * bb)
+            let so = type == .ptq1_0 ? 26 : 0
+            for blk in 0..<(rows * ng) { bytes[blk * bb + so] = 0x00; bytes[blk * bb + so + 1] = 0x3C }   // 1.0
+            // row 0 group 5 (block 5) is NaN, row 1 group 0 (block 6) is inf: block 5 comes first
+            bytes[5 * bb + so] = 0x00; bytes[5 * bb + so + 1] = 0x7E
+            bytes[6 * bb + so] = 0x00; bytes[6 * bb + so + 1] = 0x7C
+            XCTAssertThrowsError(try GroupScaled.grouped(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)) { e in
+                XCTAssertTrue("\(e)".contains("block 5 (row 0, group 5)") && "\(e)".contains("finite"), "\(type): \(e)")
+            }
+        }
+    }
+
     /// Every variant gives the scalar twin's bits; the scalar twin equals Σ_g d_g·Σ (c − 1)·q / s
     /// computed directly from the dense decoding of the file's blocks (so the tiling is checked too).
     /// Groups of 64 and 128, widths that leave half a 128-block (192, 320), row counts that leave a
