@@ -32,17 +32,20 @@ TK_AVX512 static inline __m512 load16(const void *w, tk_dtype dtype, int64_t i) 
 }
 
 /* 4 rows from r × NT tokens from x (stride ldx) into out (stride ldo). One dtype and one token
- * count per instantiation, so nothing is re-decided in the inner loop. */
+ * count per instantiation, so nothing is re-decided in the inner loop. `stream`: the first token
+ * group, which reads the 4 rows from memory, prefetches the span ahead as it goes (the further
+ * groups find the rows in L1). Without it a group of 4 tokens waited on memory: one core, a 32064 ×
+ * 2560 F16 slice, Zen 4 VM: 4 tokens 18.4 ms (43% of the FMA peak), 8 tokens 20.1 ms. */
 #define TILE(NAME, DTYPE, ESZ, NT)                                                                   \
 TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, int64_t ldx,         \
-                           float *out, int64_t ldo) {                                                \
+                           float *out, int64_t ldo, int stream) {                                    \
     const int64_t K16 = K / 16 * 16;                                                                 \
     const char *span = (const char *)w + r * K * ESZ;                                                \
     const int64_t dist = 4 * K * ESZ > PF_MIN ? 4 * K * ESZ : PF_MIN;                                \
     __m512 a[4][NT];                                                                                 \
     for (int i = 0; i < 4; i++) for (int t = 0; t < NT; t++) a[i][t] = _mm512_setzero_ps();         \
     for (int64_t k = 0; k < K16; k += 16) {                                                          \
-        if (NT == 1 && (k & 31) == 0) {   /* 4 rows × 32 elements ahead: as many lines prefetched */ \
+        if (stream && (k & 31) == 0) {   /* 4 rows × 32 elements ahead: as many lines prefetched */  \
             const char *pf = span + 4 * k * ESZ + dist;                                              \
             for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T1);               \
             for (int l = 0; l < 2 * ESZ; l++) _mm_prefetch(span + 4 * k * ESZ + PF_NEAR + 64 * l, _MM_HINT_T0); \
@@ -67,7 +70,7 @@ TILES(f16, TK_F16, 2)
 TILES(bf16, TK_BF16, 2)
 TILES(f32, TK_F32, 4)
 
-typedef void (*tile_fn)(const void *, int64_t, int64_t, const float *, int64_t, float *, int64_t);
+typedef void (*tile_fn)(const void *, int64_t, int64_t, const float *, int64_t, float *, int64_t, int);
 static const tile_fn tiles_f16[4] = {tile_f16_1, tile_f16_2, tile_f16_3, tile_f16_4};
 static const tile_fn tiles_bf16[4] = {tile_bf16_1, tile_bf16_2, tile_bf16_3, tile_bf16_4};
 static const tile_fn tiles_f32[4] = {tile_f32_1, tile_f32_2, tile_f32_3, tile_f32_4};
@@ -114,7 +117,7 @@ TK_AVX512 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, in
     for (; r + 4 <= r1; r += 4)
         for (int64_t t = 0; t < n; t += 4) {
             const int64_t nt = n - t < 4 ? n - t : 4;
-            tiles[nt - 1](w, K, r, x + t * ldx, ldx, out + t * ldo, ldo);
+            tiles[nt - 1](w, K, r, x + t * ldx, ldx, out + t * ldo, ldo, t == 0);
         }
     for (; r < r1; r++)
         for (int64_t t = 0; t < n; t++) out[t * ldo + r] = row1(w, K, r, x + t * ldx);
