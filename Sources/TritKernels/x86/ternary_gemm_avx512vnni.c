@@ -117,7 +117,7 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
 /* Up to this many tokens, rows go outside the token groups (see the end of the kernel). */
 #define SMALL_BATCH 64
 
-/* ROWS rows from r × TOK tokens qt[0..TOK) (token pointers may repeat for a short tail), with
+/* ROWS rows from r × TOK tokens qt[0..TOK), with
  * the mask-only decode: two accumulators (scales 64|16 and 4|1) per row and token. With `stream`
  * (the first token group of a batch of decode rows, which reads the rows from memory) it
  * prefetches as the one-token tile does, two lines a block PF_DIST and PF_NEAR past the position
@@ -155,9 +155,14 @@ TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_b
     }                                                                                                  \
     for (int j = 0; j < ROWS; j++) for (int i = 0; i < TOK; i++) out[j][i] = unscale(a[j][i], b[j][i]); \
 }
-TILE(3, 4)   /* PT_ROWS × PT_TOK */
-TILE(1, 4)   /* the remainder rows */
+/* PT_ROWS × PT_TOK and the remainder rows, each also for a tail of 1-3 tokens (a batch of 5 decode
+ * rows costs 5 tokens' products, not 8) */
+TILE(3, 1) TILE(3, 2) TILE(3, 3) TILE(3, 4)
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4)
 _Static_assert(PT_ROWS == 3 && PT_TOK == 4, "the tiles instantiated above");
+typedef void (*tile_fn)(const uint8_t *, int64_t, int64_t, const int8_t *const *, int64_t, int32_t[][PT_TOK], int);
+static const tile_fn tiles3[PT_TOK] = {rows3_tokens1, rows3_tokens2, rows3_tokens3, rows3_tokens4};
+static const tile_fn tiles1[PT_TOK] = {rows1_tokens1, rows1_tokens2, rows1_tokens3, rows1_tokens4};
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
@@ -202,8 +207,7 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
             for (int64_t g = 0; g < ng; g++) {
                 const int64_t t0 = g * PT_TOK, nt = n - t0 < PT_TOK ? n - t0 : PT_TOK;
                 int32_t acc[PT_ROWS][PT_TOK];
-                if (rows == PT_ROWS) rows3_tokens4(codes, row_bytes, r, qt[g], nblocks, acc, g == 0);
-                else rows1_tokens4(codes, row_bytes, r, qt[g], nblocks, acc, g == 0);
+                (rows == PT_ROWS ? tiles3 : tiles1)[nt - 1](codes, row_bytes, r, qt[g], nblocks, acc, g == 0);
                 for (int j = 0; j < rows; j++)
                     for (int64_t i = 0; i < nt; i++) {
                         const int64_t t = t0 + i;
@@ -223,8 +227,7 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
         for (int64_t r = r0; r < r1;) {
             const int rows = r + PT_ROWS <= r1 ? PT_ROWS : 1;
             int32_t acc[PT_ROWS][PT_TOK];
-            if (rows == PT_ROWS) rows3_tokens4(codes, row_bytes, r, qt, nblocks, acc, 0);
-            else rows1_tokens4(codes, row_bytes, r, qt, nblocks, acc, 0);
+            (rows == PT_ROWS ? tiles3 : tiles1)[nt - 1](codes, row_bytes, r, qt, nblocks, acc, 0);
             for (int j = 0; j < rows; j++)
                 for (int64_t i = 0; i < nt; i++) {
                     const int64_t t = t0 + i;
