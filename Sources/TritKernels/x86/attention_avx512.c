@@ -73,9 +73,9 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         int64_t nt, int64_t hdp, float scale) {
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *kr = kb + t * krb;
-        /* the rows a tile ahead, every cache line (the stream is read once) */
-        for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
-        for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
+        /* the rows TK_ATT_PREFETCH_POS ahead, every cache line, into L2 */
+        for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
+        for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
         int64_t m = 0;
         for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */
             const float *qp = a->q + m * hdp;
