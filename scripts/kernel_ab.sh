@@ -1,0 +1,51 @@
+#!/bin/bash
+# Old against new for one x86 kernel, alternating in one process (see kernel_ab/harness.c):
+#   scripts/kernel_ab.sh KERNEL REV_A [REV_B] [--avx2] [-- HARNESS ARGS]
+# KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the
+# working tree). --avx2: the AVX2 form instead of the AVX-512 one. HARNESS ARGS: n (tokens, or KV
+# positions for attention), rows (KV heads for attention), KV type (0 f32, 1 f16, 8 q8_0).
+# Examples: scripts/kernel_ab.sh dense HEAD~3 HEAD -- 4
+#           scripts/kernel_ab.sh attention HEAD~1 HEAD -- 4096 150 1
+# The generic helpers (conversions, scratch sizes) come from the working tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kernel=$1 rev_a=$2; shift 2
+rev_b=-; if [ $# -gt 0 ] && [ "$1" != "--" ] && [ "$1" != "--avx2" ]; then rev_b=$1; shift; fi
+isa=avx512; if [ $# -gt 0 ] && [ "$1" = "--avx2" ]; then isa=avx2; shift; fi
+[ $# -gt 0 ] && [ "$1" = "--" ] && shift
+X=Sources/TritKernels/x86
+case $kernel/$isa in
+    attention/avx512) files="$X/attention_avx512.c $X/attention_x86.c" sym=tk_attention_avx512 name=att ;;
+    attention/avx2) files="$X/attention_avx512.c $X/attention_x86.c" sym=tk_attention_avx2 name=att ;;
+    dense/avx512) files="$X/dense_gemm_avx512.c" sym=tk_dense_gemm_avx512 name=dense ;;
+    dense/avx2) files="$X/ternary_gemm_avx2.c" sym=tk_dense_gemm_avx2 name=dense ;;
+    ternary/avx512) files="$X/ternary_gemm_avx512vnni.c" sym=tk_ternary_gemm_avx512vnni name=ternary ;;
+    ternary/avx2) files="$X/ternary_gemm_avx2.c" sym=tk_ternary_gemm_avx2 name=ternary ;;
+    i8/avx512) files="$X/i8_gemm_x86.c" sym=tk_i8_gemm_avx512vnni name=i8 ;;
+    i8/avx2) files="$X/i8_gemm_x86.c" sym=tk_i8_gemm_avx2 name=i8 ;;
+    *) echo "unknown kernel $kernel" >&2; exit 2 ;;
+esac
+cc=${CC:-clang}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+inc="-ISources/TritKernels/include -ISources/TritKernels -I$X"
+for v in A B; do
+    rev=$rev_a; [ $v = B ] && rev=$rev_b
+    objs=()
+    for f in $files; do
+        src=$tmp/$v-$(basename "$f")
+        if [ "$rev" = - ]; then cp "$f" "$src"; else git show "$rev:$f" > "$src"; fi
+        # the relative includes of the source resolve through -I$X (x86/../kernels_internal.h)
+        $cc -O2 $inc -c "$src" -o "$src.o"
+        objs+=("$src.o")
+    done
+    ld -r -o "$tmp/$v.o" "${objs[@]}"
+    objcopy --redefine-sym "$sym=${name}_$v" -G "${name}_$v" "$tmp/$v.o"
+done
+# the harness names all four kernels; the three it does not time are stubs
+stubs=$tmp/stubs.c
+for n in att dense ternary i8; do [ $n = $name ] || printf 'void %s_A(void) {}\nvoid %s_B(void) {}\n' $n $n >> "$stubs"; done
+$cc -O2 $inc -w -c "$stubs" -o "$tmp/stubs.o"
+$cc -O2 $inc -o "$tmp/harness" scripts/kernel_ab/harness.c "$tmp/A.o" "$tmp/B.o" "$tmp/stubs.o" \
+    Sources/TritKernels/generic/attention.c Sources/TritKernels/generic/quantize.c -lm
+echo "A = ${rev_a}, B = $([ "$rev_b" = - ] && echo "the working tree" || echo "$rev_b"), $sym"
+"$tmp/harness" "$name" "$@"

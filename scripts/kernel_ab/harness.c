@@ -1,0 +1,97 @@
+/* Old against new: one kernel compiled from two versions of its source (as A and B, see
+ * ../kernel_ab.sh), called alternately in one process on the same data, so the machine's minute-to-
+ * minute bandwidth moves both alike. Prints both medians, the median of the per-round ratios B/A,
+ * and whether the outputs are equal bit for bit (they must be: every variant equals its twin). */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "trit_kernels.h"
+
+#define ROUNDS 15
+#define PAIR(ret, name, args) ret name##_A args; ret name##_B args;
+PAIR(void, att, (const float *, int64_t, const uint8_t *, const uint8_t *, int64_t, int64_t, int32_t, int32_t, int64_t,
+                 int64_t, int64_t, float, float *, float *, float *))
+PAIR(void, dense, (const void *, tk_dtype, int64_t, int64_t, int64_t, const float *, int64_t, int64_t, float *, int64_t))
+PAIR(void, ternary, (const uint8_t *, int64_t, int64_t, int64_t, const int8_t *, const float *, const int32_t *, int64_t,
+                     float, float *, int64_t))
+PAIR(void, i8, (const int8_t *, const float *, int64_t, int64_t, int64_t, const int8_t *, const float *, int64_t, float *,
+                int64_t))
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+static uint32_t rng = 12345;
+static uint32_t next(void) { rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5; return rng; }
+
+int main(int argc, char **argv) {
+    if (argc < 2) { fprintf(stderr, "usage: harness att|dense|ternary|i8 [n] [rows-or-heads] [kv-type]\n"); return 2; }
+    const char *k = argv[1];
+    const int64_t n = argc > 2 ? atoll(argv[2]) : 4, big = argc > 3 ? atoll(argv[3]) : 0;
+    const int32_t kt = argc > 4 ? atoi(argv[4]) : TK_KV_F16;
+    double t[2][ROUNDS], ratio[ROUNDS];
+    float *out[2];
+    int64_t nout = 0;
+    /* each kernel's arguments, then one call of version w */
+#define TIME_ROUNDS(CALL)                                                                        \
+    for (int r = 0; r < ROUNDS; r++)                                                             \
+        for (int w = 0; w < 2; w++) { const double t0 = now(); CALL; t[w][r] = now() - t0; }
+    if (!strcmp(k, "att")) {   /* n KV positions (default 4096) of `big` KV heads (150: 2B4T's 30 × 5), 4 queries each */
+        const int64_t N = argc > 2 ? n : 4096, H = big ? big : 150, hd = 128, rb = tk_kv_head_bytes(kt, hd);
+        uint8_t *kc = malloc(H * N * rb), *vc = malloc(H * N * rb);
+        float row[128], q[512], *scr = malloc(tk_att_scratch_floats(4, hd) * sizeof(float));
+        for (int64_t r = 0; r < H * N; r++) {
+            for (int i = 0; i < hd; i++) row[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
+            tk_kv_store(kt, row, 1, hd, kc + r * rb);
+            for (int i = 0; i < hd; i++) row[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
+            tk_kv_store(kt, row, 1, hd, vc + r * rb);
+        }
+        for (int i = 0; i < 512; i++) q[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
+        nout = 512 * H;
+        out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+        TIME_ROUNDS(for (int64_t h = 0; h < H; h++) (w ? att_B : att_A)(q, 4, kc + h * N * rb, vc + h * N * rb, rb, rb, kt, kt, 0, N,
+                                                                     hd, 0.088f, scr, out[w] + 512 * h, NULL))
+    } else if (!strcmp(k, "dense")) {   /* n tokens over `big` rows (default 32064) × 2560 F16 */
+        const int64_t R = big ? big : 32064, K = 2560;
+        uint16_t *wm = malloc(R * K * 2);
+        float *x = malloc(n * K * 4);
+        for (int64_t i = 0; i < R * K; i++) wm[i] = (uint16_t)(0x3000 + next() % 0x800) | (uint16_t)((next() & 1) << 15);
+        for (int64_t i = 0; i < n * K; i++) x[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
+        nout = n * R;
+        out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+        TIME_ROUNDS((w ? dense_B : dense_A)(wm, TK_F16, K, 0, R, x, K, n, out[w], R))
+    } else if (!strcmp(k, "ternary")) {   /* n tokens over `big` rows (default 55296) × 2560 I2_S codes */
+        const int64_t R = big ? big : 55296, K = 2560, rb = K / 4;
+        uint8_t *codes = malloc(R * rb);
+        int8_t *q = malloc(n * K);
+        float *s = malloc(n * 4);
+        int32_t *qs = malloc(n * 4);
+        for (int64_t i = 0; i < R * rb; i++) { uint8_t b = 0; for (int j = 0; j < 4; j++) b = (uint8_t)(b << 2 | next() % 3); codes[i] = b; }
+        for (int64_t i = 0; i < n * K; i++) q[i] = (int8_t)(next() % 255 - 127);
+        for (int64_t i = 0; i < n; i++) { s[i] = 1.0f + i; qs[i] = 0; for (int64_t c = 0; c < K; c++) qs[i] += q[i * K + c]; }
+        nout = n * R;
+        out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+        TIME_ROUNDS((w ? ternary_B : ternary_A)(codes, rb, 0, R, q, s, qs, n, 0.5f, out[w], R))
+    } else if (!strcmp(k, "i8")) {   /* n tokens over `big` rows (default 32064) × 2560 int8 */
+        const int64_t R = big ? big : 32064, K = 2560;
+        int8_t *wm = malloc(R * K), *q = malloc(n * K);
+        float *ws = malloc(R * 4), *s = malloc(n * 4);
+        for (int64_t i = 0; i < R * K; i++) wm[i] = (int8_t)(next() % 255 - 127);
+        for (int64_t i = 0; i < n * K; i++) q[i] = (int8_t)(next() % 255 - 127);
+        for (int64_t i = 0; i < R; i++) ws[i] = 0.01f;
+        for (int64_t i = 0; i < n; i++) s[i] = 1.0f + i;
+        nout = n * R;
+        out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
+        TIME_ROUNDS((w ? i8_B : i8_A)(wm, ws, K, 0, R, q, s, n, out[w], R))
+    } else {
+        fprintf(stderr, "unknown kernel %s\n", k);
+        return 2;
+    }
+    for (int r = 0; r < ROUNDS; r++) ratio[r] = t[1][r] / t[0][r];
+    qsort(t[0], ROUNDS, sizeof(double), cmp); qsort(t[1], ROUNDS, sizeof(double), cmp); qsort(ratio, ROUNDS, sizeof(double), cmp);
+    const int same = memcmp(out[0], out[1], (size_t)nout * 4) == 0;
+    printf("%s n=%lld: A %.2f ms, B %.2f ms (medians of %d alternating rounds); B/A %.3f (%.3f-%.3f); outputs %s\n", k,
+           (long long)n, t[0][ROUNDS / 2] * 1e3, t[1][ROUNDS / 2] * 1e3, ROUNDS, ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1],
+           same ? "equal" : "DIFFER");
+    return same ? 0 : 1;
+}
