@@ -167,10 +167,17 @@ TK_VNNI TK_ALWAYS void gemm512(const uint8_t *tiles, const int G, const int ONE_
         for (int64_t r = r0; r < r1; r += 16)
             tile512(tiles + (r / 16) * n_groups * tb, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups,
                     s + t0, PROMPT_TOKENS, out + t0 * ldo + r, ldo, r1 - r < 16 ? (int)(r1 - r) : 16);
-    for (; t0 < n; t0++)
-        for (int64_t r = r0; r < r1; r += 16)
-            tile512(tiles + (r / 16) * n_groups * tb, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups,
-                    s + t0, 1, out + t0 * ldo + r, ldo, r1 - r < 16 ? (int)(r1 - r) : 16);
+    /* the last 1-3 tokens in one pass over the tiles (two decode rows read the weights once, not twice:
+     * Bonsai-1.7B, `trit bench -p 128 -b B -n 0 -t 2`, builds alternating: Q2_0 B=2 94-96 → 109-117 t/s,
+     * B=3 100-107 → 137-157; Q1_0 B=2 133-136 → 181-190, B=3 138-142 → 202) */
+    const int64_t rest = n - t0;
+    for (int64_t r = r0; rest > 0 && r < r1; r += 16) {
+        const uint8_t *tile = tiles + (r / 16) * n_groups * tb;
+        const int nv = r1 - r < 16 ? (int)(r1 - r) : 16;
+        if (rest == 1) tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 1, out + t0 * ldo + r, ldo, nv);
+        else if (rest == 2) tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 2, out + t0 * ldo + r, ldo, nv);
+        else tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 3, out + t0 * ldo + r, ldo, nv);
+    }
 }
 
 TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
