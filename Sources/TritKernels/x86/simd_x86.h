@@ -5,10 +5,10 @@
 #include "trit_kernels.h"
 
 /* How far ahead the attention kernels prefetch the K and V rows they stream, in positions, and
- * into L2 (T1): measured on the Zen 4 VM, one core, 150 KV heads × 4096 F16 positions (0.29 GiB,
- * 2B4T's cache at depth 4096), alternating in one process: one tile (32) ahead into L1 0.69-0.79 ×
- * slower than 96 into L2; 64 to 192 into L2 equal. Into L1 the next tiles' 16 KB pushed out the
- * tile being read. */
+ * into L2 (T1). Measured on the Zen 4 VM, one core, 150 KV heads × 4096 F16 positions (0.29 GiB,
+ * 2B4T's cache at depth 4096), old and new alternating in one process (scripts/kernel_ab.sh
+ * attention): 96 positions into L2 takes 0.63-0.79 × the time of one tile (32) into L1, where the
+ * next tiles' 16 KB pushed out the tile being read; 64 to 192 into L2 measured equal. */
 #define TK_ATT_PREFETCH_POS 96
 
 /* Sum of the eight i32 lanes. */

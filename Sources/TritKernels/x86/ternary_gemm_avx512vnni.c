@@ -117,8 +117,8 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
 /* Up to this many tokens, rows go outside the token groups (see the end of the kernel). */
 #define SMALL_BATCH 64
 
-/* ROWS rows from r × TOK tokens qt[0..TOK), with
- * the mask-only decode: two accumulators (scales 64|16 and 4|1) per row and token. With `stream`
+/* ROWS rows from r × TOK tokens qt[0..TOK), with the mask-only decode: two accumulators (scales
+ * 64|16 and 4|1) per row and token. With `stream`
  * (the first token group of a batch of decode rows, which reads the rows from memory) it
  * prefetches as the one-token tile does, two lines a block PF_DIST and PF_NEAR past the position
  * in the tile's span, so the next tiles' lines arrive while this one computes. */
