@@ -1,6 +1,7 @@
 #!/bin/bash
 # Old against new for one x86 kernel, alternating in one process (see kernel_ab/harness.c):
 #   scripts/kernel_ab.sh KERNEL REV_A [REV_B] [--avx2] [-- HARNESS ARGS]
+# ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
 # KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the
 # working tree). --avx2: the AVX2 form instead of the AVX-512 one. HARNESS ARGS: n (tokens, or KV
 # positions for attention), rows (KV heads for attention), KV type (0 f32, 1 f16, 8 q8_0).
@@ -46,6 +47,6 @@ stubs=$tmp/stubs.c
 for n in att dense ternary i8; do [ $n = $name ] || printf 'void %s_A(void) {}\nvoid %s_B(void) {}\n' $n $n >> "$stubs"; done
 $cc -O2 $inc -w -c "$stubs" -o "$tmp/stubs.o"
 $cc -O2 $inc -o "$tmp/harness" scripts/kernel_ab/harness.c "$tmp/A.o" "$tmp/B.o" "$tmp/stubs.o" \
-    Sources/TritKernels/generic/attention.c Sources/TritKernels/generic/quantize.c -lm
+    Sources/TritKernels/generic/attention.c Sources/TritKernels/generic/quantize.c -lm -lpthread
 echo "A = ${rev_a}, B = $([ "$rev_b" = - ] && echo "the working tree" || echo "$rev_b"), $sym"
 "$tmp/harness" "$name" "$@"

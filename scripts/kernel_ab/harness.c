@@ -7,9 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include "trit_kernels.h"
 
-#define ROUNDS 15
+#ifndef ROUNDS
+#define ROUNDS 15   /* more for a profile: CC="clang -DROUNDS=301" */
+#endif
 #define PAIR(ret, name, args) ret name##_A args; ret name##_B args;
 PAIR(void, att, (const float *, int64_t, const uint8_t *, const uint8_t *, int64_t, int64_t, int32_t, int32_t, int64_t,
                  int64_t, int64_t, float, float *, float *, float *))
@@ -18,6 +21,22 @@ PAIR(void, ternary, (const uint8_t *, int64_t, int64_t, int64_t, const int8_t *,
                      float, float *, int64_t))
 PAIR(void, i8, (const int8_t *, const float *, int64_t, int64_t, int64_t, const int8_t *, const float *, int64_t, float *,
                 int64_t))
+
+/* attention on two threads (ATT_THREADS=2): each call's KV heads split in halves, the second half on
+ * a thread of its own, so both cores stream the cache at once as in the engine's decode */
+typedef struct { int w; int64_t h0, h1, N, rb, hd; int32_t kt; const uint8_t *kc, *vc; const float *q; float *scr, *out; } att_part;
+static void att_run(att_part *p);
+static void *att_thread(void *p) { att_run(p); return NULL; }
+
+static void att_call(int w, int two, int64_t H, int64_t N, int64_t rb, int64_t hd, int32_t kt, const uint8_t *kc,
+                     const uint8_t *vc, const float *q, float *scr, float *scr2, float *out) {
+    att_part p0 = {w, 0, two ? H / 2 : H, N, rb, hd, kt, kc, vc, q, scr, out}, p1 = p0;
+    pthread_t th;
+    p1.h0 = p0.h1; p1.h1 = H; p1.scr = scr2;
+    if (two) pthread_create(&th, NULL, att_thread, &p1);
+    att_run(&p0);
+    if (two) pthread_join(th, NULL);
+}
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
 static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
@@ -49,8 +68,9 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 512; i++) q[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
         nout = 512 * H;
         out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
-        TIME_ROUNDS(for (int64_t h = 0; h < H; h++) (w ? att_B : att_A)(q, 4, kc + h * N * rb, vc + h * N * rb, rb, rb, kt, kt, 0, N,
-                                                                     hd, 0.088f, scr, out[w] + 512 * h, NULL))
+        const int two = getenv("ATT_THREADS") && atoi(getenv("ATT_THREADS")) == 2;
+        float *scr2 = malloc(tk_att_scratch_floats(4, hd) * sizeof(float));
+        TIME_ROUNDS(att_call(w, two, H, N, rb, hd, kt, kc, vc, q, scr, scr2, out[w]))
     } else if (!strcmp(k, "dense")) {   /* n tokens over `big` rows (default 32064) × 2560 F16 */
         const int64_t R = big ? big : 32064, K = 2560;
         uint16_t *wm = malloc(R * K * 2);
@@ -94,4 +114,10 @@ int main(int argc, char **argv) {
            (long long)n, t[0][ROUNDS / 2] * 1e3, t[1][ROUNDS / 2] * 1e3, ROUNDS, ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1],
            same ? "equal" : "DIFFER");
     return same ? 0 : 1;
+}
+
+static void att_run(att_part *p) {
+    for (int64_t h = p->h0; h < p->h1; h++)
+        (p->w ? att_B : att_A)(p->q, 4, p->kc + h * p->N * p->rb, p->vc + h * p->N * p->rb, p->rb, p->rb, p->kt, p->kt, 0, p->N,
+                               p->hd, 0.088f, p->scr, p->out + 512 * h, NULL);
 }

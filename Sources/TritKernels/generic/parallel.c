@@ -136,7 +136,8 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
     tk_pool_run(pool, i8_worker, &j);
 }
 
-/* Items (row t, KV head g, chunk c), c fastest; chunks a row does not have are skipped. */
+/* Items (KV head g, chunk c, row t), t fastest: the rows of a prompt that read one chunk of the cache
+ * follow each other, so it stays in cache between them; chunks a row does not have are skipped. */
 static void attention_worker(void *p, int ith, int nth) {
     tk_attention_job *j = p;
     const int64_t n_kv_heads = j->n_heads / j->group;
@@ -144,8 +145,8 @@ static void attention_worker(void *p, int ith, int nth) {
     float *scratch = j->scratch + (int64_t)ith * j->scratch_stride;
     (void)nth;
     for (int64_t i; (i = __atomic_fetch_add(&j->next_item, 1, __ATOMIC_RELAXED)) < j->n_items;) {
-        const int64_t c = i % j->max_chunks, tg = i / j->max_chunks;
-        const int64_t t = tg / n_kv_heads, g = tg % n_kv_heads;
+        const int64_t t = i % j->n_kv_rows, gc = i / j->n_kv_rows;
+        const int64_t g = gc / j->max_chunks, c = gc % j->max_chunks;
         const int64_t n_kv = j->n_kv[t], j0 = c * TK_ATT_CHUNK;
         if (j0 >= n_kv) continue;
         const int64_t j1 = n_kv - j0 < TK_ATT_CHUNK ? n_kv : j0 + TK_ATT_CHUNK;

@@ -39,6 +39,22 @@ TK_AVX512 static inline __m512 exp16(__m512 x) {
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
+/* Sixteen scores at once: r[k] holds the lane partial sums of one (head, position); tk_att_tree16's
+ * pairs (lanes l and l + 8, then + 4, + 2, + 1) are added for all 16 in 15 adds, the operands paired
+ * across registers by shuffles (a + b is b + a, bit for bit). Lane 4q + c of the result is the sum
+ * of r[4c + q]. */
+TK_AVX512 __attribute__((always_inline)) static inline __m512 tree16x16(const __m512 *r) {
+    __m512 s[8], t[4], u[2];
+    for (int k = 0; k < 8; k++)   /* lanes l + (l + 8): [r2k | r2k+1], 8 lanes each */
+        s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * k], r[2 * k + 1], 0x44), _mm512_shuffle_f32x4(r[2 * k], r[2 * k + 1], 0xEE));
+    for (int k = 0; k < 4; k++)   /* + 4: quarter q is r[4k + q], 4 lanes */
+        t[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0x88), _mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0xDD));
+    for (int k = 0; k < 2; k++)   /* + 2: quarter q is r[8k + q], r[8k + 4 + q], 2 lanes each */
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44), _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xEE));
+    /* + 1: quarter q is r[q], r[4 + q], r[8 + q], r[12 + q] */
+    return _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], 0x88), _mm512_shuffle_ps(u[0], u[1], 0xDD));
+}
+
 TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(_mm512_set1_ps(x))); }
 
 /* Elements i..i+15 of a stored F16 or F32 head vector as f32, as the twin's tile loader writes them. */
@@ -67,11 +83,65 @@ TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, 
     _mm512_storeu_ps(l, lv);
 }
 
+/* The scores of heads m..m+hb-1 at positions t..t+16/hb-1 (hb = 4, 2 or 1, a constant where inlined):
+ * the twin's 16-lane dots, one K load for hb heads, the 16 trees together. Score (h, p) is lane
+ * l = (16 / hb)·h + p, so its sums go to r[4(l mod 4) + l / 4]; head h's scores are lanes
+ * (16 / hb)·h onwards, stored in one piece. pf_v (the first block of a tile's positions): the K and V
+ * lines TK_ATT_PREFETCH_POS rows ahead are prefetched as the dots reach them (a burst of them stalls). */
+TK_AVX512 __attribute__((always_inline)) static inline void scores16(
+        int32_t type, const tk_att_scratch *a, int64_t m, int hb, const uint8_t *kb, int64_t krb, const uint8_t *pf_v,
+        int64_t vrb, int64_t t, int64_t hdp, float scale) {
+    const int64_t esz = type == TK_KV_F16 ? 2 : 4;
+    const int pb = 16 / hb;
+    const float *qp = a->q + m * hdp;
+    __m512 acc[16];
+    for (int r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < hdp; i += 16) {
+        __m512 qv[4];
+        for (int h = 0; h < hb; h++) qv[h] = _mm512_loadu_ps(qp + h * hdp + i);
+        for (int p = 0; p < pb; p++) {
+            const __m512 kv = ld16(type, kb + (t + p) * krb, i);
+            if (pf_v && (i * esz) % 64 == 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
+                _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + i * esz), _MM_HINT_T1);
+                _mm_prefetch((const char *)(pf_v + (t + p + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
+            }
+            for (int h = 0; h < hb; h++) {
+                const int l = pb * h + p;
+                acc[4 * (l % 4) + l / 4] = _mm512_fmadd_ps(qv[h], kv, acc[4 * (l % 4) + l / 4]);
+            }
+        }
+    }
+    const __m512 sc = _mm512_mul_ps(tree16x16(acc), _mm512_set1_ps(scale));
+    float *dst = a->p + m * TK_ATT_TILE + t;
+    if (hb == 1) {
+        _mm512_storeu_ps(dst, sc);
+    } else if (hb == 2) {
+        _mm256_storeu_ps(dst, _mm512_castps512_ps256(sc));
+        _mm256_storeu_ps(dst + TK_ATT_TILE, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sc), 1)));
+    } else {
+        _mm_storeu_ps(dst, _mm512_castps512_ps128(sc));
+        _mm_storeu_ps(dst + TK_ATT_TILE, _mm512_extractf32x4_ps(sc, 1));
+        _mm_storeu_ps(dst + 2 * TK_ATT_TILE, _mm512_extractf32x4_ps(sc, 2));
+        _mm_storeu_ps(dst + 3 * TK_ATT_TILE, _mm512_extractf32x4_ps(sc, 3));
+    }
+}
+
 /* One tile of nt positions: scores, the online-softmax update, the weighted V sum. */
 TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
         int64_t nt, int64_t hdp, float scale) {
-    for (int64_t t = 0; t < nt; t++) {
+    /* blocks of hb heads × 16 / hb positions (hb = 4, 2 or 1 as n_q allows), then the rest one position at a time */
+    const int hb = n_q % 4 == 0 ? 4 : n_q % 2 == 0 ? 2 : 1;
+    int64_t t = 0;
+    for (; t + 16 / hb <= nt; t += 16 / hb) {
+        for (int64_t m = 0; m < n_q; m += hb) {
+            const uint8_t *pf = m == 0 ? vb : NULL;
+            if (hb == 4) scores16(type, a, m, 4, kb, krb, pf, vrb, t, hdp, scale);
+            else if (hb == 2) scores16(type, a, m, 2, kb, krb, pf, vrb, t, hdp, scale);
+            else scores16(type, a, m, 1, kb, krb, pf, vrb, t, hdp, scale);
+        }
+    }
+    for (; t < nt; t++) {
         const uint8_t *kr = kb + t * krb;
         /* the rows TK_ATT_PREFETCH_POS ahead, every cache line, into L2 */
         for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);

@@ -102,6 +102,51 @@ TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, fl
     _mm256_storeu_ps(l + 8, l1);
 }
 
+/* Eight scores at once: x[k] holds the 8 lanes lo + hi of one (head, position); tk_hsum_ps's pairs
+ * (lanes l and l + 4, + 2, + 1) are added for all 8 in 7 adds, the operands paired across registers
+ * by shuffles (a + b is b + a, bit for bit). Lane 4h + c of the result is the sum of x[2c + h]. */
+TK_AVX2 __attribute__((always_inline)) static inline __m256 tree8x8(const __m256 *x) {
+    __m256 s[4], t[2];
+    for (int k = 0; k < 4; k++)   /* + 4: half h is x[2k + h] */
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(x[2 * k], x[2 * k + 1], 0x20), _mm256_permute2f128_ps(x[2 * k], x[2 * k + 1], 0x31));
+    for (int k = 0; k < 2; k++)   /* + 2: half h is x[4k + h], x[4k + 2 + h], 2 lanes each */
+        t[k] = _mm256_add_ps(_mm256_shuffle_ps(s[2 * k], s[2 * k + 1], 0x44), _mm256_shuffle_ps(s[2 * k], s[2 * k + 1], 0xEE));
+    /* + 1: half h is x[h], x[2 + h], x[4 + h], x[6 + h] */
+    return _mm256_add_ps(_mm256_shuffle_ps(t[0], t[1], 0x88), _mm256_shuffle_ps(t[0], t[1], 0xDD));
+}
+
+/* The scores of heads m..m+3 at positions t and t + 1: the twin's dots (lo, hi lanes, one K load for
+ * 4 heads), then their 8 trees together. Score (head h, position p) is lane l = 2h + p, its lo + hi
+ * goes to x[2(l mod 4) + l / 4]. */
+TK_AVX2 __attribute__((always_inline)) static inline void scores4x2(
+        int32_t type, const tk_att_scratch *a, int64_t m, const uint8_t *kb, int64_t krb, int64_t t, int64_t hdp, float scale) {
+    const float *qp = a->q + m * hdp;
+    __m256 x[8];
+    for (int p = 0; p < 2; p++) {
+        const uint8_t *kr = kb + (t + p) * krb;
+        __m256 acc[4][2];
+        for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
+        for (int64_t i = 0; i < hdp; i += 16) {
+            const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
+            for (int h = 0; h < 4; h++) {
+                acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i), k0, acc[h][0]);
+                acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i + 8), k1, acc[h][1]);
+            }
+        }
+        for (int h = 0; h < 4; h++) {
+            const int l = 2 * h + p;
+            x[2 * (l % 4) + l / 4] = _mm256_add_ps(acc[h][0], acc[h][1]);
+        }
+    }
+    const __m256 sc = _mm256_mul_ps(tree8x8(x), _mm256_set1_ps(scale));
+    const __m128 lo = _mm256_castps256_ps128(sc), hi = _mm256_extractf128_ps(sc, 1);
+    float *dst = a->p + m * TK_ATT_TILE + t;
+    _mm_storel_pi((__m64 *)dst, lo);
+    _mm_storeh_pi((__m64 *)(dst + TK_ATT_TILE), lo);
+    _mm_storel_pi((__m64 *)(dst + 2 * TK_ATT_TILE), hi);
+    _mm_storeh_pi((__m64 *)(dst + 3 * TK_ATT_TILE), hi);
+}
+
 /* One tile of nt positions (rows krb / vrb bytes apart, stored as `type`, head vectors of hdp
  * values, hdp a multiple of 16): scores, the online-softmax update, the weighted V sum. Called on
  * the cache itself (both types equal, hd = hdp) or on f32 tiles made by load_tile. */
@@ -110,12 +155,25 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
         int64_t nt, int64_t hdp, float scale, int prefetch) {
     for (int64_t t = 0; t < nt; t++) {
         const uint8_t *kr = kb + t * krb;
+        const int pair = n_q % 4 == 0 && t + 2 <= nt && t % 2 == 0;   /* positions t, t + 1 by scores4x2 */
         if (prefetch && type == TK_KV_Q8_0) {   /* a tile ahead into L1: Q8_0 measured ~7% slower with the L2 form */
             for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
             for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
         } else if (prefetch) {   /* the rows TK_ATT_PREFETCH_POS ahead, every cache line, into L2 */
             for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
             for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
+        }
+        if (pair) {
+            if (prefetch && type == TK_KV_Q8_0) {   /* the second row's prefetch, as above */
+                for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + (1 + TK_ATT_TILE) * krb + b), _MM_HINT_T0);
+                for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + 1 + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
+            } else if (prefetch) {
+                for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + (1 + TK_ATT_PREFETCH_POS) * krb + b), _MM_HINT_T1);
+                for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + 1 + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
+            }
+            for (int64_t m = 0; m < n_q; m += 4) scores4x2(type, a, m, kb, krb, t, hdp, scale);
+            t++;
+            continue;
         }
         int64_t m = 0;
         for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */

@@ -67,10 +67,13 @@ final class AttentionKernelTests: XCTestCase {
     }
 
     /// (positions of each row, hd, query heads, KV heads): one position, tile edges (31, 32, 33),
-    /// heads not a multiple of 16 or 32, 1-8 query heads per KV head, rows across the chunk edge.
+    /// heads not a multiple of 16 or 32, 1-8 query heads per KV head, rows across the chunk edge;
+    /// 1, 2, 3 and 4 query heads per KV head over whole blocks of 16 scores (AVX-512's blocks of
+    /// 16 / 4, 16 / 2 and 16 positions) and their tails.
     static let shapes: [([Int], Int, Int, Int)] = [
         ([1], 64, 1, 1), ([7, 1, 31], 128, 20, 5), ([33, 32], 100, 3, 1), ([5], 12, 2, 2), ([40, 39, 64], 128, 25, 5),
         ([9], 64, 16, 2), ([70, 3], 48, 6, 3), ([1024, 1025], 128, 8, 2), ([2100, 5, 1500], 16, 4, 1),
+        ([50, 17], 64, 3, 3), ([40], 32, 6, 2),
     ]
 
     func testVariantsEqualTheScalarTwinBitForBit() throws {
