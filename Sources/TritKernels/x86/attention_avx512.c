@@ -65,8 +65,19 @@ TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type,
 
 /* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
 TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
-    float tmax = p[0];
-    for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    /* the twin's maximum (p[t] > max replaces it) lane by lane, max_ps(p, m) being p > m ? p : m; the
+     * lanes' maximum has its value, and its bits unless that is a zero (−0 and +0 tie: first wins there)
+     * or p[0] is a NaN, which take the twin's loop */
+    __m512 mx = _mm512_set1_ps(p[0]);
+    for (int64_t t0 = 0; t0 < nt; t0 += 16) {
+        const __mmask16 live = nt - t0 >= 16 ? 0xFFFF : (__mmask16)((1u << (nt - t0)) - 1);
+        mx = _mm512_mask_max_ps(mx, live, _mm512_maskz_loadu_ps(live, p + t0), mx);
+    }
+    float tmax = _mm512_reduce_max_ps(mx);
+    if (tmax == 0.0f || tmax != tmax) {
+        tmax = p[0];
+        for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    }
     const float mnew = tmax > *mrun ? tmax : *mrun;
     const __m512 alpha = _mm512_set1_ps(att_exp1(*mrun - mnew));
     *mrun = mnew;

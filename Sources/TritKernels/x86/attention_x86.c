@@ -83,8 +83,16 @@ TK_AVX2 __attribute__((always_inline)) static inline __m256 ld8(int32_t type, co
 
 /* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
 TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
-    float tmax = p[0];
-    for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    /* the twin's maximum lane by lane, as in the AVX-512 form (max_ps(p, m) is p > m ? p : m) */
+    __m256 mx = _mm256_set1_ps(p[0]);
+    int64_t t = 0;
+    for (; t + 8 <= nt; t += 8) mx = _mm256_max_ps(_mm256_loadu_ps(p + t), mx);
+    float tmax = tk_hmax_ps(mx);
+    for (; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    if (tmax == 0.0f || tmax != tmax) {
+        tmax = p[0];
+        for (t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+    }
     const float mnew = tmax > *mrun ? tmax : *mrun;
     const __m256 alpha = _mm256_set1_ps(att_exp1(*mrun - mnew));
     *mrun = mnew;
