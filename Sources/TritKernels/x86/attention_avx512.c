@@ -114,7 +114,6 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
             const __m512 kv = ld16(type, kb + (t + p) * krb, i);
             if (pf_v && (i * esz) % 64 == 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
                 _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + i * esz), _MM_HINT_T1);
-                _mm_prefetch((const char *)(pf_v + (t + p + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
             }
             for (int h = 0; h < hb; h++) {
                 const int l = pb * h + p;
@@ -141,6 +140,7 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
 TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
         int64_t nt, int64_t hdp, float scale) {
+    const int64_t esz = type == TK_KV_F16 ? 2 : 4;
     /* blocks of hb heads × 16 / hb positions (hb = 4, 2 or 1 as n_q allows), then the rest one position at a time */
     const int hb = n_q % 4 == 0 ? 4 : n_q % 2 == 0 ? 2 : 1;
     int64_t t = 0;
@@ -156,7 +156,6 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         const uint8_t *kr = kb + t * krb;
         /* the rows TK_ATT_PREFETCH_POS ahead, every cache line, into L2 */
         for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
-        for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
         int64_t m = 0;
         for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */
             const float *qp = a->q + m * hdp;
@@ -184,7 +183,9 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc[4];
             for (int h = 0; h < 4; h++) acc[h] = _mm512_loadu_ps(o + h * hdp + i);
+            const int pf = m == 0 && (i * esz) % 64 == 0;   /* V lines TK_ATT_PREFETCH_POS rows ahead, into L2 */
             for (int64_t t = 0; t < nt; t++) {
+                if (pf) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
                 const __m512 vv = ld16(type, vb + t * vrb, i);
                 for (int h = 0; h < 4; h++) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * TK_ATT_TILE + t]), vv, acc[h]);
             }
@@ -196,7 +197,11 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         const float *p = a->p + m * TK_ATT_TILE;
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc = _mm512_loadu_ps(o + i);
-            for (int64_t t = 0; t < nt; t++) acc = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), ld16(type, vb + t * vrb, i), acc);
+            const int pf = m == 0 && (i * esz) % 64 == 0;
+            for (int64_t t = 0; t < nt; t++) {
+                if (pf) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
+                acc = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), ld16(type, vb + t * vrb, i), acc);
+            }
             _mm512_storeu_ps(o + i, acc);
         }
     }
