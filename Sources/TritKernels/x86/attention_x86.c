@@ -155,6 +155,18 @@ TK_AVX2 __attribute__((always_inline)) static inline void scores4x2(
     _mm_storeh_pi((__m64 *)(dst + 3 * TK_ATT_TILE), hi);
 }
 
+/* F16 and F32: the V rows' prefetch (TK_ATT_PREFETCH_POS rows ahead, into L2) is issued during the V
+ * sums, in the pass over elements i..i+15 the line at offset v_pf_offset (-1: none) of each row, so
+ * the stream is requested through the whole tile. Q8_0 keeps it with the K rows' (measured faster). */
+TK_AVX2 static inline int64_t v_pf_offset(int32_t type, int64_t i, int64_t vrb, int on) {
+    const int64_t off = i * (type == TK_KV_F16 ? 2 : 4);
+    return on && type != TK_KV_Q8_0 && off < vrb && off % 64 == 0 ? off : -1;
+}
+TK_AVX2 __attribute__((always_inline)) static inline void v_prefetch(int32_t type, const uint8_t *row_line, int64_t vrb) {
+    (void)type;
+    _mm_prefetch((const char *)(row_line + TK_ATT_PREFETCH_POS * vrb), _MM_HINT_T1);
+}
+
 /* One tile of nt positions (rows krb / vrb bytes apart, stored as `type`, head vectors of hdp
  * values, hdp a multiple of 16): scores, the online-softmax update, the weighted V sum. Called on
  * the cache itself (both types equal, hd = hdp) or on f32 tiles made by load_tile. */
@@ -169,7 +181,6 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
             for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
         } else if (prefetch) {   /* the rows TK_ATT_PREFETCH_POS ahead, every cache line, into L2 */
             for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
-            for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
         }
         if (pair) {
             if (prefetch && type == TK_KV_Q8_0) {   /* the second row's prefetch, as above */
@@ -177,7 +188,6 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
                 for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + 1 + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
             } else if (prefetch) {
                 for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + (1 + TK_ATT_PREFETCH_POS) * krb + b), _MM_HINT_T1);
-                for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + 1 + TK_ATT_PREFETCH_POS) * vrb + b), _MM_HINT_T1);
             }
             for (int64_t m = 0; m < n_q; m += 4) scores4x2(type, a, m, kb, krb, t, hdp, scale);
             t++;
@@ -216,7 +226,9 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
         for (int64_t i = 0; i < hdp; i += 16) {
             __m256 acc[4][2];
             for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_loadu_ps(o + h * hdp + i); acc[h][1] = _mm256_loadu_ps(o + h * hdp + i + 8); }
+            const int64_t off = v_pf_offset(type, i, vrb, prefetch && m == 0);
             for (int64_t t = 0; t < nt; t++) {
+                if (off >= 0) v_prefetch(type, vb + t * vrb + off, vrb);
                 const __m256 v0 = ld8(type, vb + t * vrb, i), v1 = ld8(type, vb + t * vrb, i + 8);
                 for (int h = 0; h < 4; h++) {
                     const __m256 pv = _mm256_broadcast_ss(p + h * TK_ATT_TILE + t);
@@ -232,7 +244,9 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
         const float *p = a->p + m * TK_ATT_TILE;
         for (int64_t i = 0; i < hdp; i += 16) {
             __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
+            const int64_t off = v_pf_offset(type, i, vrb, prefetch && m == 0);
             for (int64_t t = 0; t < nt; t++) {
+                if (off >= 0) v_prefetch(type, vb + t * vrb + off, vrb);
                 const __m256 pv = _mm256_broadcast_ss(p + t);
                 o0 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i), o0);
                 o1 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i + 8), o1);
