@@ -45,12 +45,18 @@ TK_AVX512 static inline __m512 exp16(__m512 x) {
  * of r[4c + q]. */
 TK_AVX512 __attribute__((always_inline)) static inline __m512 tree16x16(const __m512 *r) {
     __m512 s[8], t[4], u[2];
-    for (int k = 0; k < 8; k++)   /* lanes l + (l + 8): [r2k | r2k+1], 8 lanes each */
-        s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * k], r[2 * k + 1], 0x44), _mm512_shuffle_f32x4(r[2 * k], r[2 * k + 1], 0xEE));
-    for (int k = 0; k < 4; k++)   /* + 4: quarter q is r[4k + q], 4 lanes */
-        t[k] = _mm512_add_ps(_mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0x88), _mm512_shuffle_f32x4(s[2 * k], s[2 * k + 1], 0xDD));
-    for (int k = 0; k < 2; k++)   /* + 2: quarter q is r[8k + q], r[8k + 4 + q], 2 lanes each */
-        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0x44), _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], 0xEE));
+    for (int k = 0; k < 8; k++) {   /* lanes l + (l + 8): [r2k | r2k+1], 8 lanes each */
+        const __m512 a = r[2 * k], b = r[2 * k + 1];
+        s[k] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    }
+    for (int k = 0; k < 4; k++) {   /* + 4: quarter q is r[4k + q], 4 lanes */
+        const __m512 a = s[2 * k], b = s[2 * k + 1];
+        t[k] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+    }
+    for (int k = 0; k < 2; k++) {   /* + 2: quarter q is r[8k + q], r[8k + 4 + q], 2 lanes each */
+        const __m512 a = t[2 * k], b = t[2 * k + 1];
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE));
+    }
     /* + 1: quarter q is r[q], r[4 + q], r[8 + q], r[12 + q] */
     return _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], 0x88), _mm512_shuffle_ps(u[0], u[1], 0xDD));
 }

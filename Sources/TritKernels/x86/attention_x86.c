@@ -110,15 +110,35 @@ TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, fl
     _mm256_storeu_ps(l + 8, l1);
 }
 
+/* Four heads' dots with one K row (one K load for the 4): the twin's lanes as lo + hi, 8 lanes each,
+ * before the tree. */
+TK_AVX2 __attribute__((always_inline)) static inline void dots4(int32_t type, const float *qp, const uint8_t *kr, int64_t hdp,
+                                                                 __m256 *d) {
+    __m256 acc[4][2];
+    for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
+    for (int64_t i = 0; i < hdp; i += 16) {
+        const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
+        for (int h = 0; h < 4; h++) {
+            acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i), k0, acc[h][0]);
+            acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i + 8), k1, acc[h][1]);
+        }
+    }
+    for (int h = 0; h < 4; h++) d[h] = _mm256_add_ps(acc[h][0], acc[h][1]);
+}
+
 /* Eight scores at once: x[k] holds the 8 lanes lo + hi of one (head, position); tk_hsum_ps's pairs
  * (lanes l and l + 4, + 2, + 1) are added for all 8 in 7 adds, the operands paired across registers
  * by shuffles (a + b is b + a, bit for bit). Lane 4h + c of the result is the sum of x[2c + h]. */
 TK_AVX2 __attribute__((always_inline)) static inline __m256 tree8x8(const __m256 *x) {
     __m256 s[4], t[2];
-    for (int k = 0; k < 4; k++)   /* + 4: half h is x[2k + h] */
-        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(x[2 * k], x[2 * k + 1], 0x20), _mm256_permute2f128_ps(x[2 * k], x[2 * k + 1], 0x31));
-    for (int k = 0; k < 2; k++)   /* + 2: half h is x[4k + h], x[4k + 2 + h], 2 lanes each */
-        t[k] = _mm256_add_ps(_mm256_shuffle_ps(s[2 * k], s[2 * k + 1], 0x44), _mm256_shuffle_ps(s[2 * k], s[2 * k + 1], 0xEE));
+    for (int k = 0; k < 4; k++) {   /* + 4: half h is x[2k + h] */
+        const __m256 a = x[2 * k], b = x[2 * k + 1];
+        s[k] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+    }
+    for (int k = 0; k < 2; k++) {   /* + 2: half h is x[4k + h], x[4k + 2 + h], 2 lanes each */
+        const __m256 a = s[2 * k], b = s[2 * k + 1];
+        t[k] = _mm256_add_ps(_mm256_shuffle_ps(a, b, 0x44), _mm256_shuffle_ps(a, b, 0xEE));
+    }
     /* + 1: half h is x[h], x[2 + h], x[4 + h], x[6 + h] */
     return _mm256_add_ps(_mm256_shuffle_ps(t[0], t[1], 0x88), _mm256_shuffle_ps(t[0], t[1], 0xDD));
 }
@@ -127,23 +147,15 @@ TK_AVX2 __attribute__((always_inline)) static inline __m256 tree8x8(const __m256
  * 4 heads), then their 8 trees together. Score (head h, position p) is lane l = 2h + p, its lo + hi
  * goes to x[2(l mod 4) + l / 4]. */
 TK_AVX2 __attribute__((always_inline)) static inline void scores4x2(
-        int32_t type, const tk_att_scratch *a, int64_t m, const uint8_t *kb, int64_t krb, int64_t t, int64_t hdp, float scale) {
-    const float *qp = a->q + m * hdp;
+        int32_t type, const tk_att_scratch *a, int64_t m, const uint8_t *kb, int64_t krb, int64_t t, int64_t hdp,
+        float scale) {
     __m256 x[8];
     for (int p = 0; p < 2; p++) {
-        const uint8_t *kr = kb + (t + p) * krb;
-        __m256 acc[4][2];
-        for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
-        for (int64_t i = 0; i < hdp; i += 16) {
-            const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
-            for (int h = 0; h < 4; h++) {
-                acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i), k0, acc[h][0]);
-                acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i + 8), k1, acc[h][1]);
-            }
-        }
+        __m256 d[4];
+        dots4(type, a->q + m * hdp, kb + (t + p) * krb, hdp, d);
         for (int h = 0; h < 4; h++) {
             const int l = 2 * h + p;
-            x[2 * (l % 4) + l / 4] = _mm256_add_ps(acc[h][0], acc[h][1]);
+            x[2 * (l % 4) + l / 4] = d[h];
         }
     }
     const __m256 sc = _mm256_mul_ps(tree8x8(x), _mm256_set1_ps(scale));
@@ -162,8 +174,7 @@ TK_AVX2 static inline int64_t v_pf_offset(int32_t type, int64_t i, int64_t vrb, 
     const int64_t off = i * (type == TK_KV_F16 ? 2 : 4);
     return on && type != TK_KV_Q8_0 && off < vrb && off % 64 == 0 ? off : -1;
 }
-TK_AVX2 __attribute__((always_inline)) static inline void v_prefetch(int32_t type, const uint8_t *row_line, int64_t vrb) {
-    (void)type;
+TK_AVX2 __attribute__((always_inline)) static inline void v_prefetch(const uint8_t *row_line, int64_t vrb) {
     _mm_prefetch((const char *)(row_line + TK_ATT_PREFETCH_POS * vrb), _MM_HINT_T1);
 }
 
@@ -183,11 +194,13 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
             for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
         }
         if (pair) {
-            if (prefetch && type == TK_KV_Q8_0) {   /* the second row's prefetch, as above */
-                for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + (1 + TK_ATT_TILE) * krb + b), _MM_HINT_T0);
-                for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (t + 1 + TK_ATT_TILE) * vrb + b), _MM_HINT_T0);
+            const uint8_t *kr1 = kr + krb, *vr1 = vb + (t + 1) * vrb;   /* the second row's prefetch, as above */
+            if (prefetch && type == TK_KV_Q8_0) {
+                for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr1 + TK_ATT_TILE * krb + b), _MM_HINT_T0);
+                for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vr1 + TK_ATT_TILE * vrb + b), _MM_HINT_T0);
             } else if (prefetch) {
-                for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + (1 + TK_ATT_PREFETCH_POS) * krb + b), _MM_HINT_T1);
+                for (int64_t b = 0; b < krb; b += 64)
+                    _mm_prefetch((const char *)(kr1 + TK_ATT_PREFETCH_POS * krb + b), _MM_HINT_T1);
             }
             for (int64_t m = 0; m < n_q; m += 4) scores4x2(type, a, m, kb, krb, t, hdp, scale);
             t++;
@@ -195,17 +208,9 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
         }
         int64_t m = 0;
         for (; m + 4 <= n_q; m += 4) {   /* four heads share each K load */
-            const float *qp = a->q + m * hdp;
-            __m256 acc[4][2];
-            for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
-            for (int64_t i = 0; i < hdp; i += 16) {
-                const __m256 k0 = ld8(type, kr, i), k1 = ld8(type, kr, i + 8);
-                for (int h = 0; h < 4; h++) {
-                    acc[h][0] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i), k0, acc[h][0]);
-                    acc[h][1] = _mm256_fmadd_ps(_mm256_loadu_ps(qp + h * hdp + i + 8), k1, acc[h][1]);
-                }
-            }
-            for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(acc[h][0], acc[h][1])) * scale;
+            __m256 d[4];
+            dots4(type, a->q + m * hdp, kr, hdp, d);
+            for (int h = 0; h < 4; h++) a->p[(m + h) * TK_ATT_TILE + t] = tk_hsum_ps(d[h]) * scale;
         }
         for (; m < n_q; m++) {
             const float *qp = a->q + m * hdp;
@@ -228,7 +233,7 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
             for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_loadu_ps(o + h * hdp + i); acc[h][1] = _mm256_loadu_ps(o + h * hdp + i + 8); }
             const int64_t off = v_pf_offset(type, i, vrb, prefetch && m == 0);
             for (int64_t t = 0; t < nt; t++) {
-                if (off >= 0) v_prefetch(type, vb + t * vrb + off, vrb);
+                if (off >= 0) v_prefetch(vb + t * vrb + off, vrb);
                 const __m256 v0 = ld8(type, vb + t * vrb, i), v1 = ld8(type, vb + t * vrb, i + 8);
                 for (int h = 0; h < 4; h++) {
                     const __m256 pv = _mm256_broadcast_ss(p + h * TK_ATT_TILE + t);
@@ -246,7 +251,7 @@ TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
             __m256 o0 = _mm256_loadu_ps(o + i), o1 = _mm256_loadu_ps(o + i + 8);
             const int64_t off = v_pf_offset(type, i, vrb, prefetch && m == 0);
             for (int64_t t = 0; t < nt; t++) {
-                if (off >= 0) v_prefetch(type, vb + t * vrb + off, vrb);
+                if (off >= 0) v_prefetch(vb + t * vrb + off, vrb);
                 const __m256 pv = _mm256_broadcast_ss(p + t);
                 o0 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i), o0);
                 o1 = _mm256_fmadd_ps(pv, ld8(type, vb + t * vrb, i + 8), o1);
