@@ -3,13 +3,15 @@
  * ymm registers: elements i..i+7 and i+8..i+15; here lane L is element i + L, and the tree is the
  * same: halves added, then tk_hsum_ps). The exp polynomial is the twin's, op for op, 16 at a time;
  * the softmax's L lane L sums the probabilities of positions t ≡ L (mod 16) in order, as there. It
- * reads F16 or F32 caches in place (both of one type, hd a multiple of 16); every other case goes to
- * the AVX2 form, which gives the same bits: a Q8_0 cache measured faster there (pp512 at depth 4096,
- * Zen 4: 80.8 t/s against 55.4 in 512-bit), and mixed types or padded heads are rare. */
+ * reads F16, F32 or Q8_0 caches in place (both of one type, hd a multiple of 16); mixed types and
+ * padded heads go to the AVX2 form, which gives the same bits. (A Q8_0 cache once went there too,
+ * measured faster than the 512-bit form of then; with the dots in blocks of 16 the 512-bit form is
+ * the faster: scripts/kernel_ab.sh attention 216a582 - -- 1024 30 8, 0.90x.) */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
@@ -66,7 +68,21 @@ TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(
 /* Elements i..i+15 of a stored F16 or F32 head vector as f32, as the twin's tile loader writes them. */
 TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
     if (type == TK_KV_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
+    if (type == TK_KV_Q8_0) {   /* int8 × its block's fp16 scale: exact in f32, as the twin's */
+        const uint8_t *b = row + (i / 32) * 34;
+        uint16_t dh;
+        memcpy(&dh, b, 2);
+        const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16((short)dh));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + i % 32)))), d);
+    }
     return _mm512_loadu_ps((const float *)row + i);
+}
+
+/* The byte offset in a row whose line is prefetched while elements i..i+15 are read, or -1: every
+ * 64-byte line of an F16 or F32 row once; a Q8_0 row (34-byte blocks) at 0, 64, 128, ... */
+TK_AVX512 static inline int64_t pf_offset(int32_t type, int64_t i, int64_t row_bytes) {
+    const int64_t off = type == TK_KV_Q8_0 ? i / 16 * 64 : i * (type == TK_KV_F16 ? 2 : 4);
+    return off % 64 == 0 && off < row_bytes ? off : -1;
 }
 
 /* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
@@ -108,7 +124,6 @@ TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, 
 TK_AVX512 __attribute__((always_inline)) static inline void scores16(
         int32_t type, const tk_att_scratch *a, int64_t m, int hb, const uint8_t *kb, int64_t krb, const uint8_t *pf_v,
         int64_t vrb, int64_t t, int64_t hdp, float scale) {
-    const int64_t esz = type == TK_KV_F16 ? 2 : 4;
     const int pb = 16 / hb;
     const float *qp = a->q + m * hdp;
     __m512 acc[16];
@@ -118,8 +133,9 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
         for (int h = 0; h < hb; h++) qv[h] = _mm512_loadu_ps(qp + h * hdp + i);
         for (int p = 0; p < pb; p++) {
             const __m512 kv = ld16(type, kb + (t + p) * krb, i);
-            if (pf_v && (i * esz) % 64 == 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
-                _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + i * esz), _MM_HINT_T1);
+            const int64_t off = pf_v ? pf_offset(type, i, krb) : -1;
+            if (off >= 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
+                _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + off), _MM_HINT_T1);
             }
             for (int h = 0; h < hb; h++) {
                 const int l = pb * h + p;
@@ -146,7 +162,6 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
 TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
         int64_t nt, int64_t hdp, float scale) {
-    const int64_t esz = type == TK_KV_F16 ? 2 : 4;
     /* blocks of hb heads × 16 / hb positions (hb = 4, 2 or 1 as n_q allows), then the rest one position at a time */
     const int hb = n_q % 4 == 0 ? 4 : n_q % 2 == 0 ? 2 : 1;
     int64_t t = 0;
@@ -189,9 +204,9 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc[4];
             for (int h = 0; h < 4; h++) acc[h] = _mm512_loadu_ps(o + h * hdp + i);
-            const int pf = m == 0 && (i * esz) % 64 == 0;   /* V lines TK_ATT_PREFETCH_POS rows ahead, into L2 */
+            const int64_t off = m == 0 ? pf_offset(type, i, vrb) : -1;   /* V lines TK_ATT_PREFETCH_POS rows ahead, into L2 */
             for (int64_t t = 0; t < nt; t++) {
-                if (pf) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
+                if (off >= 0) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + off), _MM_HINT_T1);
                 const __m512 vv = ld16(type, vb + t * vrb, i);
                 for (int h = 0; h < 4; h++) acc[h] = _mm512_fmadd_ps(_mm512_set1_ps(p[h * TK_ATT_TILE + t]), vv, acc[h]);
             }
@@ -203,9 +218,9 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         const float *p = a->p + m * TK_ATT_TILE;
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc = _mm512_loadu_ps(o + i);
-            const int pf = m == 0 && (i * esz) % 64 == 0;
+            const int64_t off = m == 0 ? pf_offset(type, i, vrb) : -1;
             for (int64_t t = 0; t < nt; t++) {
-                if (pf) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + i * esz), _MM_HINT_T1);
+                if (off >= 0) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + off), _MM_HINT_T1);
                 acc = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), ld16(type, vb + t * vrb, i), acc);
             }
             _mm512_storeu_ps(o + i, acc);
@@ -217,7 +232,7 @@ TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k
                                    int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
                                    float scale, float *scratch, float *out, float *partial) {
     const int64_t hdp = tk_att_hdp(hd);
-    if (k_type != v_type || k_type == TK_KV_Q8_0 || hd != hdp) {
+    if (k_type != v_type || hd != hdp) {
         tk_attention_avx2(q, n_q, k, v, k_row_bytes, v_row_bytes, k_type, v_type, j0, j1, hd, scale, scratch, out, partial);
         return;
     }
@@ -227,6 +242,7 @@ TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
         const uint8_t *kb = k + j * k_row_bytes, *vb = v + j * v_row_bytes;
         if (k_type == TK_KV_F16) tile512(TK_KV_F16, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
+        else if (k_type == TK_KV_Q8_0) tile512(TK_KV_Q8_0, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
         else tile512(TK_KV_F32, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
     }
     tk_att_finish(&a, n_q, hd, hdp, out, partial);
