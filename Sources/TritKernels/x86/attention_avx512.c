@@ -6,7 +6,7 @@
  * reads F16, F32 or Q8_0 caches in place (both of one type, hd a multiple of 16); mixed types and
  * padded heads go to the AVX2 form, which gives the same bits. (A Q8_0 cache once went there too,
  * measured faster than the 512-bit form of then; with the dots in blocks of 16 the 512-bit form is
- * the faster: scripts/kernel_ab.sh attention 216a582 - -- 1024 30 8, 0.90x.) */
+ * the faster: scripts/kernel_ab.sh attention 216a582 60e22ee -- 1024 30 8, 0.90x.) */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
