@@ -65,7 +65,7 @@ TK_AVX512 __attribute__((always_inline)) static inline __m512 tree16x16(const __
 
 TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(_mm512_set1_ps(x))); }
 
-/* Elements i..i+15 of a stored F16 or F32 head vector as f32, as the twin's tile loader writes them. */
+/* Elements i..i+15 of a stored F16, F32 or Q8_0 head vector as f32, as the twin's tile loader writes them. */
 TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
     if (type == TK_KV_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
     if (type == TK_KV_Q8_0) {   /* int8 × its block's fp16 scale: exact in f32, as the twin's */
@@ -73,7 +73,8 @@ TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type,
         uint16_t dh;
         memcpy(&dh, b, 2);
         const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16((short)dh));
-        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(b + 2 + i % 32)))), d);
+        const __m128i q8 = _mm_loadu_si128((const __m128i *)(b + 2 + i % 32));
+        return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q8)), d);
     }
     return _mm512_loadu_ps((const float *)row + i);
 }
@@ -119,11 +120,11 @@ TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, 
 /* The scores of heads m..m+hb-1 at positions t..t+16/hb-1 (hb = 4, 2 or 1, a constant where inlined):
  * the twin's 16-lane dots, one K load for hb heads, the 16 trees together. Score (h, p) is lane
  * l = (16 / hb)·h + p, so its sums go to r[4(l mod 4) + l / 4]; head h's scores are lanes
- * (16 / hb)·h onwards, stored in one piece. pf_v (the first block of a tile's positions): the K and V
- * lines TK_ATT_PREFETCH_POS rows ahead are prefetched as the dots reach them (a burst of them stalls). */
+ * (16 / hb)·h onwards, stored in one piece. pf (the first block of a tile's positions): the K lines
+ * TK_ATT_PREFETCH_POS rows ahead are prefetched as the dots reach them (a burst of them stalls). */
 TK_AVX512 __attribute__((always_inline)) static inline void scores16(
-        int32_t type, const tk_att_scratch *a, int64_t m, int hb, const uint8_t *kb, int64_t krb, const uint8_t *pf_v,
-        int64_t vrb, int64_t t, int64_t hdp, float scale) {
+        int32_t type, const tk_att_scratch *a, int64_t m, int hb, const uint8_t *kb, int64_t krb, int pf, int64_t t,
+        int64_t hdp, float scale) {
     const int pb = 16 / hb;
     const float *qp = a->q + m * hdp;
     __m512 acc[16];
@@ -133,7 +134,7 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
         for (int h = 0; h < hb; h++) qv[h] = _mm512_loadu_ps(qp + h * hdp + i);
         for (int p = 0; p < pb; p++) {
             const __m512 kv = ld16(type, kb + (t + p) * krb, i);
-            const int64_t off = pf_v ? pf_offset(type, i, krb) : -1;
+            const int64_t off = pf ? pf_offset(type, i, krb) : -1;
             if (off >= 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
                 _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + off), _MM_HINT_T1);
             }
@@ -167,10 +168,10 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
     int64_t t = 0;
     for (; t + 16 / hb <= nt; t += 16 / hb) {
         for (int64_t m = 0; m < n_q; m += hb) {
-            const uint8_t *pf = m == 0 ? vb : NULL;
-            if (hb == 4) scores16(type, a, m, 4, kb, krb, pf, vrb, t, hdp, scale);
-            else if (hb == 2) scores16(type, a, m, 2, kb, krb, pf, vrb, t, hdp, scale);
-            else scores16(type, a, m, 1, kb, krb, pf, vrb, t, hdp, scale);
+            const int pf = m == 0;
+            if (hb == 4) scores16(type, a, m, 4, kb, krb, pf, t, hdp, scale);
+            else if (hb == 2) scores16(type, a, m, 2, kb, krb, pf, t, hdp, scale);
+            else scores16(type, a, m, 1, kb, krb, pf, t, hdp, scale);
         }
     }
     for (; t < nt; t++) {
