@@ -79,13 +79,6 @@ TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type,
     return _mm512_loadu_ps((const float *)row + i);
 }
 
-/* The byte offset in a row whose line is prefetched while elements i..i+15 are read, or -1: every
- * 64-byte line of an F16 or F32 row once; a Q8_0 row (34-byte blocks) at 0, 64, 128, ... */
-TK_AVX512 static inline int64_t pf_offset(int32_t type, int64_t i, int64_t row_bytes) {
-    const int64_t off = type == TK_KV_Q8_0 ? i / 16 * 64 : i * (type == TK_KV_F16 ? 2 : 4);
-    return off % 64 == 0 && off < row_bytes ? off : -1;
-}
-
 /* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
 TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
     /* the twin's maximum (p[t] > max replaces it) lane by lane, max_ps(p, m) being p > m ? p : m; the
@@ -132,12 +125,11 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
     for (int64_t i = 0; i < hdp; i += 16) {
         __m512 qv[4];
         for (int h = 0; h < hb; h++) qv[h] = _mm512_loadu_ps(qp + h * hdp + i);
+        const int64_t off = pf ? tk_att_pf_offset(type, i, krb) : -1;
         for (int p = 0; p < pb; p++) {
             const __m512 kv = ld16(type, kb + (t + p) * krb, i);
-            const int64_t off = pf ? pf_offset(type, i, krb) : -1;
-            if (off >= 0) {   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
+            if (off >= 0)   /* the line of these rows TK_ATT_PREFETCH_POS ahead, into L2 */
                 _mm_prefetch((const char *)(kb + (t + p + TK_ATT_PREFETCH_POS) * krb + off), _MM_HINT_T1);
-            }
             for (int h = 0; h < hb; h++) {
                 const int l = pb * h + p;
                 acc[4 * (l % 4) + l / 4] = _mm512_fmadd_ps(qv[h], kv, acc[4 * (l % 4) + l / 4]);
@@ -205,7 +197,7 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc[4];
             for (int h = 0; h < 4; h++) acc[h] = _mm512_loadu_ps(o + h * hdp + i);
-            const int64_t off = m == 0 ? pf_offset(type, i, vrb) : -1;   /* V lines TK_ATT_PREFETCH_POS rows ahead, into L2 */
+            const int64_t off = m == 0 ? tk_att_pf_offset(type, i, vrb) : -1;   /* V lines TK_ATT_PREFETCH_POS rows ahead, into L2 */
             for (int64_t t = 0; t < nt; t++) {
                 if (off >= 0) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + off), _MM_HINT_T1);
                 const __m512 vv = ld16(type, vb + t * vrb, i);
@@ -219,7 +211,7 @@ TK_AVX512 __attribute__((always_inline)) static inline void tile512(
         const float *p = a->p + m * TK_ATT_TILE;
         for (int64_t i = 0; i < hdp; i += 16) {
             __m512 acc = _mm512_loadu_ps(o + i);
-            const int64_t off = m == 0 ? pf_offset(type, i, vrb) : -1;
+            const int64_t off = m == 0 ? tk_att_pf_offset(type, i, vrb) : -1;
             for (int64_t t = 0; t < nt; t++) {
                 if (off >= 0) _mm_prefetch((const char *)(vb + (t + TK_ATT_PREFETCH_POS) * vrb + off), _MM_HINT_T1);
                 acc = _mm512_fmadd_ps(_mm512_set1_ps(p[t]), ld16(type, vb + t * vrb, i), acc);

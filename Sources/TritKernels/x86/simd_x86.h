@@ -11,6 +11,14 @@
  * next tiles' 16 KB pushed out the tile being read; 64 to 192 into L2 measured equal. */
 #define TK_ATT_PREFETCH_POS 96
 
+/* The byte offset in a cache row whose line the attention kernels prefetch while they read its
+ * elements i..i+15, or -1: every 64-byte line of an F16 or F32 row once; a Q8_0 row (34-byte blocks)
+ * at 0, 64, 128, ... */
+static inline int64_t tk_att_pf_offset(int32_t type, int64_t i, int64_t row_bytes) {
+    const int64_t off = type == TK_KV_Q8_0 ? i / 16 * 64 : i * (type == TK_KV_F16 ? 2 : 4);
+    return off % 64 == 0 && off < row_bytes ? off : -1;
+}
+
 /* Sum of the eight i32 lanes. */
 __attribute__((target("avx2"))) static inline int32_t tk_hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
