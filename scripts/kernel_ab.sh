@@ -2,6 +2,9 @@
 # Old against new for one x86 kernel, alternating in one process (see kernel_ab/harness.c):
 #   scripts/kernel_ab.sh KERNEL REV_A [REV_B] [--avx2] [-- HARNESS ARGS]
 # ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
+# CHUNK=ROWS (dense, ternary): calls over ROWS rows at a time, as the engine's threads take chunks
+# (parallel.c caps a several-token chunk at 512 KB of weights: 96 rows of a 2560-wide F16 head).
+# HARNESS_WRAP="perf record ...": a command the harness runs under.
 # KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the
 # working tree). --avx2: the AVX2 form instead of the AVX-512 one. HARNESS ARGS: n (tokens, or KV
 # positions for attention), rows (KV heads for attention), KV type (0 f32, 1 f16, 8 q8_0).
@@ -49,4 +52,4 @@ $cc -O2 $inc -w -c "$stubs" -o "$tmp/stubs.o"
 $cc -O2 $inc -o "$tmp/harness" scripts/kernel_ab/harness.c "$tmp/A.o" "$tmp/B.o" "$tmp/stubs.o" \
     Sources/TritKernels/generic/attention.c Sources/TritKernels/generic/quantize.c -lm -lpthread
 echo "A = ${rev_a}, B = $([ "$rev_b" = - ] && echo "the working tree" || echo "$rev_b"), $sym"
-"$tmp/harness" "$name" "$@"
+${HARNESS_WRAP:-} "$tmp/harness" "$name" "$@"

@@ -48,6 +48,9 @@ int main(int argc, char **argv) {
     const char *k = argv[1];
     const int64_t n = argc > 2 ? atoll(argv[2]) : 4, big = argc > 3 ? atoll(argv[3]) : 0;
     const int32_t kt = argc > 4 ? atoi(argv[4]) : TK_KV_F16;
+    /* CHUNK=ROWS (dense, ternary): calls over ROWS rows at a time, as the engine's threads take
+     * chunks sized for L2 (parallel.c), instead of one call over every row */
+    const int64_t chunk = getenv("CHUNK") && atoll(getenv("CHUNK")) > 0 ? atoll(getenv("CHUNK")) : INT64_MAX;
     double t[2][ROUNDS], ratio[ROUNDS];
     float *out[2];
     int64_t nout = 0;
@@ -79,7 +82,8 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < n * K; i++) x[i] = (float)(next() % 2001) / 1000.0f - 1.0f;
         nout = n * R;
         out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
-        TIME_ROUNDS((w ? dense_B : dense_A)(wm, TK_F16, K, 0, R, x, K, n, out[w], R))
+        TIME_ROUNDS(for (int64_t r0 = 0; r0 < R; r0 += chunk)
+                        (w ? dense_B : dense_A)(wm, TK_F16, K, r0, r0 + chunk < R ? r0 + chunk : R, x, K, n, out[w], R))
     } else if (!strcmp(k, "ternary")) {   /* n tokens over `big` rows (default 55296) × 2560 I2_S codes */
         const int64_t R = big ? big : 55296, K = 2560, rb = K / 4;
         uint8_t *codes = malloc(R * rb);
@@ -91,7 +95,8 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < n; i++) { s[i] = 1.0f + i; qs[i] = 0; for (int64_t c = 0; c < K; c++) qs[i] += q[i * K + c]; }
         nout = n * R;
         out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
-        TIME_ROUNDS((w ? ternary_B : ternary_A)(codes, rb, 0, R, q, s, qs, n, 0.5f, out[w], R))
+        TIME_ROUNDS(for (int64_t r0 = 0; r0 < R; r0 += chunk)
+                        (w ? ternary_B : ternary_A)(codes, rb, r0, r0 + chunk < R ? r0 + chunk : R, q, s, qs, n, 0.5f, out[w], R))
     } else if (!strcmp(k, "i8")) {   /* n tokens over `big` rows (default 32064) × 2560 int8 */
         const int64_t R = big ? big : 32064, K = 2560;
         int8_t *wm = malloc(R * K), *q = malloc(n * K);

@@ -1,8 +1,16 @@
-/* AVX2 ternary product: vpmaddubsw (u8 code x s8 activation -> i16 pairs), vpmaddwd to i32.
- * Same loop shape as generic/ternary_gemm_scalar.c. A block's 32 bytes are decoded once into
- * four 32-code vectors and reused for up to 4 tokens (weight reuse in prompt processing).
- * Overflow: a code is <= 2 and |q| <= 128, so a vpmaddubsw pair is <= 512 and the sum of the
- * four groups of one block <= 2048 fits in i16 before widening. */
+/* AVX2 ternary product: vpmaddubsw (u8 code x s8 activation -> i16 pairs), the i16 sums of up to
+ * ACC16_BLOCKS blocks widened to i32 by one vpmaddwd. Same integer sums as
+ * generic/ternary_gemm_scalar.c (integer adds are exact in any order).
+ *
+ * A block's 32 bytes hold 4 strips of 32 codes (strip g at bit shift 6-2g); each strip is decoded
+ * (shift, and) when it is used and multiplied into the tile's NT <= 4 tokens: per 128 weights and
+ * token 4 vpmaddubsw and 4 i16 adds (the old per-block vpmaddwd and i32 add are gone), the decode
+ * shared by the tokens. One row a tile: a 2-row × 4-token tile needs more than the 16 ymm registers
+ * once the compiler interleaves the strips, and spilled (1.3× slower on Zen 3).
+ *
+ * Overflow: a code is <= 2 and q is in [-128, 127], so a vpmaddubsw pair is in [-512, 508] (no
+ * saturation), a block's four strips add [-2048, 2032] to an i16 lane, and ACC16_BLOCKS = 16 blocks
+ * stay in [-32768, 32512]: the most that fit (17 would not; the extreme-sums test checks it). */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "trit_kernels.h"
@@ -10,50 +18,75 @@
 #include "simd_x86.h"
 
 #define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TK_AVX2_INLINE __attribute__((target("avx2,fma,f16c"), always_inline)) static inline
 
-TK_AVX2 static inline __m256i block_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3,
-                                       const int8_t *qb, __m256i ones16) {
-    __m256i p = _mm256_maddubs_epi16(c0, _mm256_loadu_si256((const __m256i *)(qb + 0)));
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c1, _mm256_loadu_si256((const __m256i *)(qb + 32))));
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c2, _mm256_loadu_si256((const __m256i *)(qb + 64))));
-    p = _mm256_add_epi16(p, _mm256_maddubs_epi16(c3, _mm256_loadu_si256((const __m256i *)(qb + 96))));
-    return _mm256_madd_epi16(p, ones16);
+#define ACC16_BLOCKS 16
+/* Bytes ahead of the current weight position prefetched into L2 while a tile's rows are read from
+ * memory (decode, and a prompt's first token group): rows are consecutive, so the weights stream
+ * linearly (the hardware prefetcher alone loses much of the bandwidth on short rows). */
+#define PF_DIST 12288
+
+/* The lane sums of a[0..nt) as the low lanes of one vector (hadd pairs lanes; integer sums are
+ * exact in any order). */
+TK_AVX2_INLINE __m128i hsum4_i32(const __m256i *a, int nt) {
+    const __m256i z = _mm256_setzero_si256();
+    const __m256i h01 = _mm256_hadd_epi32(a[0], nt > 1 ? a[1] : z), h23 = _mm256_hadd_epi32(nt > 2 ? a[2] : z, nt > 3 ? a[3] : z);
+    const __m256i h = _mm256_hadd_epi32(h01, h23);
+    return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* One row × tokens [0, NT) of q (token stride kp): the NT integer sums Σ code·q. */
+TK_AVX2_INLINE __m128i row_tokens(const uint8_t *row, const int8_t *q, int64_t kp, int64_t nblocks, int NT,
+                                  int prefetch) {
+    const __m256i mask = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1);
+    __m256i acc[4];
+    for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_si256();
+    for (int64_t b0 = 0; b0 < nblocks; b0 += ACC16_BLOCKS) {
+        const int64_t b1 = b0 + ACC16_BLOCKS < nblocks ? b0 + ACC16_BLOCKS : nblocks;
+        __m256i p[4];
+        for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
+        for (int64_t b = b0; b < b1; b++) {
+            const uint8_t *blk = row + b * TK_BLOCK_BYTES;
+            if (prefetch) _mm_prefetch((const char *)(blk + PF_DIST), _MM_HINT_T1);
+            const __m256i w = _mm256_loadu_si256((const __m256i *)blk);
+            const int8_t *qb = q + b * TK_BLOCK;
+            for (int g = 0; g < 4; g++) {
+                const __m256i c = _mm256_and_si256(g == 3 ? w : _mm256_srli_epi16(w, 6 - 2 * g), mask);
+                for (int t = 0; t < NT; t++)
+                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(c, _mm256_loadu_si256((const __m256i *)(qb + t * kp + 32 * g))));
+            }
+        }
+        for (int t = 0; t < NT; t++) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p[t], ones16));
+    }
+    return hsum4_i32(acc, NT);
+}
+
+/* Rows [r0, r1) × NT tokens from t0. */
+TK_AVX2_INLINE void rows_tokens(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                const int8_t *q, const float *s, const int32_t *qsum, int64_t t0, int NT,
+                                int prefetch, float beta, float *out, int64_t ldo) {
+    const int64_t nblocks = row_bytes / TK_BLOCK_BYTES, kp = nblocks * TK_BLOCK;
+    const int8_t *qt = q + t0 * kp;
+    int32_t sums[4];
+    for (int64_t r = r0; r < r1; r++) {
+        _mm_storeu_si128((__m128i *)sums, row_tokens(codes + r * row_bytes, qt, kp, nblocks, NT, prefetch));
+        for (int t = 0; t < NT; t++) out[(t0 + t) * ldo + r] = (float)(sums[t] - qsum[t0 + t]) / s[t0 + t] * beta;
+    }
 }
 
 TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                  const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                                  float beta, float *out, int64_t ldo) {
-    const int64_t nblocks = row_bytes / TK_BLOCK_BYTES;
-    const int64_t kp = nblocks * TK_BLOCK;
-    const __m256i mask = _mm256_set1_epi8(3);
-    const __m256i ones16 = _mm256_set1_epi16(1);
-    /* token groups outside, rows inside: the group's activations stay in L1 */
+    /* token groups outside, rows inside: the group's activations stay in L1 while the call's rows
+     * (a chunk sized for L2 by parallel.c) stream past; the first group reads them from memory */
     for (int64_t t0 = 0; t0 < n; t0 += 4) {
         const int64_t nt = n - t0 < 4 ? n - t0 : 4;
-        for (int64_t r = r0; r < r1; r++) {
-            const uint8_t *row = codes + r * row_bytes;
-            __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            const int8_t *q0 = q + t0 * kp;
-            for (int64_t b = 0; b < nblocks; b++) {
-                /* rows are consecutive, so the weights stream linearly: prefetch well ahead (the
-                 * hardware prefetcher alone loses much of the bandwidth on short rows) */
-                _mm_prefetch((const char *)(row + b * TK_BLOCK_BYTES + 12288), _MM_HINT_T1);
-                const __m256i w = _mm256_loadu_si256((const __m256i *)(row + b * TK_BLOCK_BYTES));
-                const __m256i c0 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);
-                const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
-                const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);
-                const __m256i c3 = _mm256_and_si256(w, mask);
-                const int8_t *qb = q0 + b * TK_BLOCK;
-                acc0 = _mm256_add_epi32(acc0, block_dot(c0, c1, c2, c3, qb, ones16));
-                if (nt > 1) acc1 = _mm256_add_epi32(acc1, block_dot(c0, c1, c2, c3, qb + kp, ones16));
-                if (nt > 2) acc2 = _mm256_add_epi32(acc2, block_dot(c0, c1, c2, c3, qb + 2 * kp, ones16));
-                if (nt > 3) acc3 = _mm256_add_epi32(acc3, block_dot(c0, c1, c2, c3, qb + 3 * kp, ones16));
-            }
-            const __m256i accs[4] = {acc0, acc1, acc2, acc3};
-            for (int64_t i = 0; i < nt; i++) {
-                const int64_t t = t0 + i;
-                out[t * ldo + r] = (float)(tk_hsum_i32(accs[i]) - qsum[t]) / s[t] * beta;
-            }
+        const int pf = t0 == 0;
+        switch (nt) {
+        case 1: rows_tokens(codes, row_bytes, r0, r1, q, s, qsum, t0, 1, pf, beta, out, ldo); break;
+        case 2: rows_tokens(codes, row_bytes, r0, r1, q, s, qsum, t0, 2, pf, beta, out, ldo); break;
+        case 3: rows_tokens(codes, row_bytes, r0, r1, q, s, qsum, t0, 3, pf, beta, out, ldo); break;
+        default: rows_tokens(codes, row_bytes, r0, r1, q, s, qsum, t0, 4, pf, beta, out, ldo); break;
         }
     }
 }

@@ -53,6 +53,33 @@ final class KernelVariantTests: XCTestCase {
         }
     }
 
+    /// The extremes of the integer sums: every weight +1 (code 2) against activations of -128 or 127,
+    /// so a kernel that keeps 16-bit partial sums (the AVX2 form, 16 blocks at a time) is at its bound
+    /// (16 blocks x -2048 = -32768 a lane); 17 blocks per partial sum overflow and differ here (checked).
+    func testTernaryGemmExtremeSumsEqualScalar() throws {
+        let scalar = tk_kernels_named("scalar")!
+        let rows = 4, cols = 8192, n = 3
+        let m = try TernaryPacking.build(rows: rows, cols: cols, scale: 1, what: "t") { _, v in
+            for c in 0..<cols { v[c] = 1 }
+        }
+        let kp = m.paddedCols
+        var q = [Int8](repeating: -128, count: n * kp)
+        for c in 0..<kp { q[kp + c] = 127; q[2 * kp + c] = c % 2 == 0 ? -128 : 127 }
+        let s = [Float](repeating: 1, count: n)
+        let qs = (0..<n).map { t in Int32(q[(t * kp)..<((t + 1) * kp)].reduce(0) { $0 + Int($1) }) }
+        func run(_ k: UnsafePointer<tk_kernels>) -> [Float] {
+            var out = [Float](repeating: 0, count: n * rows)
+            k.pointee.ternary_gemm(m.codes, Int64(m.rowBytes), 0, Int64(rows), q, s, qs, Int64(n), m.scale, &out, Int64(rows))
+            return out
+        }
+        let ref = run(scalar)
+        XCTAssertEqual(ref[0], Float(-128 * cols) * m.scale)
+        XCTAssertEqual(ref[rows], Float(127 * cols) * m.scale)
+        for name in variantsUnderTest() {
+            XCTAssertEqual(run(tk_kernels_named(name)!), ref, name)
+        }
+    }
+
     func testDenseGemmVariants() throws {
         var rng = Xoshiro256(seed: 5)
         // one-token shapes cover the 4-row tiles, remainder rows and the 32/16/scalar K steps
