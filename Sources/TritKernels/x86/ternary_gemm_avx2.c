@@ -93,85 +93,138 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
 
 /* Dense product. One token (decode, the output head): 4 rows at once with 2 accumulators each,
  * so 8 independent FMA chains hide the FMA latency (one chain per row ran ~4× slower); a row's
- * logit does not depend on the rows computed with it (the certified head recomputes single rows). Several
- * tokens: 2 rows × 4 tokens, each weight vector loaded once for 4 tokens. */
+ * logit does not depend on the rows computed with it (the certified head recomputes single rows).
+ *
+ * Several tokens: 2 rows × 4 tokens, each weight vector converted once for 4 tokens, one FMA chain
+ * per (row, token) over k in steps of 8. K is cut into DENSE_KB blocks so the 4 tokens' activations
+ * of a block (16 KB) stay in L1 while the row pairs go past; the chains wait in a stack buffer
+ * between blocks, so the sums are bit for bit the unblocked ones. Unblocked, every row pair read the
+ * 4 × K activations (40 KB for K = 2560) from L2 and the kernel ran at half the FMA rate on Zen 3.
+ * Rows go in sub-blocks of DENSE_RB (80 KB of F16 weights at K = 2560, in L2 for every token group);
+ * while the first token group computes one, the next is prefetched linearly. */
+#define DENSE_KB 1024
+#define DENSE_RB 16
+
+/* The scalar tail of one (row, token) sum: elements [K8, K) in order. */
+TK_AVX2_INLINE float dense_tail(float sum, const void *w, tk_dtype dtype, int64_t wi, const float *x, int64_t K8,
+                                int64_t K) {
+    for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, wi + kk) * x[kk];
+    return sum;
+}
+
+/* Elements [kb, ke) of rows r and r1 (r1 == r for an odd last row) × NT tokens into the chains
+ * acc[0][0..NT) and acc[1][0..NT); with PF, one line of the span at pf every 64 bytes read. */
+TK_AVX2_INLINE void dense_pair(const void *w, tk_dtype DT, int64_t K, int64_t r, int64_t r1, const float *x,
+                               int64_t ldx, int NT, int64_t kb, int64_t ke, int PF, const char *pf, __m256 acc[2][4]) {
+    __m256 a[2][4];
+    for (int i = 0; i < NT; i++) { a[0][i] = acc[0][i]; a[1][i] = acc[1][i]; }
+    for (int64_t k = kb; k < ke; k += 8) {
+        if (PF && ((k - kb) * (DT == TK_F32 ? 8 : 4) & 63) == 0) _mm_prefetch(pf + (k - kb) * (DT == TK_F32 ? 8 : 4), _MM_HINT_T1);
+        const __m256 w0 = tk_dense8(w, DT, r * K + k), w1 = tk_dense8(w, DT, r1 * K + k);
+        for (int i = 0; i < NT; i++) {
+            const __m256 xv = _mm256_loadu_ps(x + i * ldx + k);
+            a[0][i] = _mm256_fmadd_ps(w0, xv, a[0][i]);
+            a[1][i] = _mm256_fmadd_ps(w1, xv, a[1][i]);
+        }
+    }
+    for (int i = 0; i < NT; i++) { acc[0][i] = a[0][i]; acc[1][i] = a[1][i]; }
+}
+
+/* Rows [rb0, rb1) (at most DENSE_RB) × tokens [0, NT) of x. */
+TK_AVX2_INLINE void dense_sub(const void *w, tk_dtype DT, int64_t K, int64_t rb0, int64_t rb1, int64_t rows_end,
+                              const float *x, int64_t ldx, int NT, int PF, float *out, int64_t ldo) {
+    const int64_t K8 = K / 8 * 8, esz = DT == TK_F32 ? 4 : 2;
+    __m256 acc[DENSE_RB / 2][2][4];
+    for (int64_t j = 0; j < (rb1 - rb0 + 1) / 2; j++)
+        for (int i = 0; i < NT; i++) acc[j][0][i] = acc[j][1][i] = _mm256_setzero_ps();
+    /* the next sub-block's span, prefetched at the rate this one is read (whole if it exists) */
+    const char *next = (const char *)w + rb1 * K * esz;
+    const int pf = PF && rb1 < rows_end;
+    int64_t pf_off = 0;
+    for (int64_t kb = 0; kb < K8; kb += DENSE_KB) {
+        const int64_t ke = kb + DENSE_KB < K8 ? kb + DENSE_KB : K8;
+        for (int64_t r = rb0; r < rb1; r += 2) {
+            const int64_t r1 = r + 1 < rb1 ? r + 1 : r;
+            if (pf) dense_pair(w, DT, K, r, r1, x, ldx, NT, kb, ke, 1, next + pf_off, acc[(r - rb0) / 2]);
+            else dense_pair(w, DT, K, r, r1, x, ldx, NT, kb, ke, 0, next, acc[(r - rb0) / 2]);
+            pf_off += 2 * (ke - kb) * esz;
+        }
+    }
+    for (int64_t r = rb0; r < rb1; r++)
+        for (int i = 0; i < NT; i++)
+            out[i * ldo + r] = dense_tail(tk_hsum_ps(acc[(r - rb0) / 2][(r - rb0) % 2][i]), w, DT, r * K, x + i * ldx, K8, K);
+}
+
+TK_AVX2_INLINE void dense_multi(const void *w, tk_dtype DT, int64_t K, int64_t r0, int64_t r1, const float *x,
+                                int64_t ldx, int64_t n, float *out, int64_t ldo) {
+    const int64_t esz = DT == TK_F32 ? 4 : 2;
+    /* the first sub-block's span before it is read (the later ones by the one before) */
+    for (int64_t b = 0; b < (r1 - r0 < DENSE_RB ? r1 - r0 : DENSE_RB) * K * esz; b += 64)
+        _mm_prefetch((const char *)w + r0 * K * esz + b, _MM_HINT_T1);
+    for (int64_t rb0 = r0; rb0 < r1; rb0 += DENSE_RB) {
+        const int64_t rb1 = rb0 + DENSE_RB < r1 ? rb0 + DENSE_RB : r1;
+        for (int64_t t0 = 0; t0 < n; t0 += 4) {
+            const float *xt = x + t0 * ldx;
+            float *ot = out + t0 * ldo;
+            const int pf = t0 == 0;
+            switch (n - t0 < 4 ? n - t0 : 4) {
+            case 1: dense_sub(w, DT, K, rb0, rb1, r1, xt, ldx, 1, pf, ot, ldo); break;
+            case 2: dense_sub(w, DT, K, rb0, rb1, r1, xt, ldx, 2, pf, ot, ldo); break;
+            case 3: dense_sub(w, DT, K, rb0, rb1, r1, xt, ldx, 3, pf, ot, ldo); break;
+            default: dense_sub(w, DT, K, rb0, rb1, r1, xt, ldx, 4, pf, ot, ldo); break;
+            }
+        }
+    }
+}
+
 TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
     const int64_t K8 = K / 8 * 8, K16 = K / 16 * 16;
-    if (n == 1) {
-        int64_t r = r0;
-        for (; r + 4 <= r1; r += 4) {
-            __m256 a[4][2];
-            for (int i = 0; i < 4; i++) { a[i][0] = _mm256_setzero_ps(); a[i][1] = _mm256_setzero_ps(); }
-            int64_t k = 0;
-            const int64_t esz = dtype == TK_F32 ? 4 : 2;
-            /* the head is streamed once per token: the 4 rows are one contiguous span, prefetched
-             * linearly at least one span ahead (4 rows × 16 elements consumed per step) */
-            const char *span = (const char *)w + r * K * esz;
-            const int64_t dist = 4 * K * esz > 12288 ? 4 * K * esz : 12288;
-            for (; k < K16; k += 16) {
-                for (int64_t l = 0; l < esz; l++) _mm_prefetch(span + 4 * k * esz + dist + 64 * l, _MM_HINT_T1);
-                const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
-                for (int i = 0; i < 4; i++) {
-                    a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
-                    a[i][1] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k + 8), x1, a[i][1]);
-                }
-            }
-            for (; k < K8; k += 8) {
-                const __m256 x0 = _mm256_loadu_ps(x + k);
-                for (int i = 0; i < 4; i++) a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
-            }
-            for (int i = 0; i < 4; i++) {
-                float sum = tk_hsum_ps(_mm256_add_ps(a[i][0], a[i][1]));
-                for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + i) * K + kk) * x[kk];
-                out[r + i] = sum;
-            }
-        }
-        for (; r < r1; r++) {   /* a row alone: the same arithmetic as in a 4-row tile (row-invariant) */
-            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-            int64_t k = 0;
-            for (; k < K16; k += 16) {
-                a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-                a1 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k + 8), _mm256_loadu_ps(x + k + 8), a1);
-            }
-            for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-            float sum = tk_hsum_ps(_mm256_add_ps(a0, a1));
-            for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
-            out[r] = sum;
-        }
+    if (n > 1) {
+        if (dtype == TK_F16) dense_multi(w, TK_F16, K, r0, r1, x, ldx, n, out, ldo);
+        else if (dtype == TK_BF16) dense_multi(w, TK_BF16, K, r0, r1, x, ldx, n, out, ldo);
+        else dense_multi(w, TK_F32, K, r0, r1, x, ldx, n, out, ldo);
         return;
     }
-    for (int64_t r = r0; r < r1; r += 2) {
-        const int rows = r + 2 <= r1 ? 2 : 1;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int64_t nt = n - t0 < 4 ? n - t0 : 4;
-            __m256 a[2][4];
-            for (int j = 0; j < 2; j++) for (int i = 0; i < 4; i++) a[j][i] = _mm256_setzero_ps();
-            const float *x0 = x + t0 * ldx;
-            /* the first token group reads the 2 rows from memory: prefetch their span ahead (2 rows
-             * × 32 elements a line per 32 / 8 steps for F16), as the one-token loop does */
-            const int64_t esz = dtype == TK_F32 ? 4 : 2;
-            const char *span = (const char *)w + r * K * esz;
-            const int64_t dist = 2 * K * esz > 12288 ? 2 * K * esz : 12288;
-            for (int64_t k = 0; k < K8; k += 8) {
-                if (t0 == 0 && (k & 31) == 0)
-                    for (int64_t l = 0; l < esz; l++) _mm_prefetch(span + 2 * k * esz + dist + 64 * l, _MM_HINT_T1);
-                const __m256 w0 = tk_dense8(w, dtype, r * K + k);
-                const __m256 w1 = rows == 2 ? tk_dense8(w, dtype, (r + 1) * K + k) : w0;
-                for (int64_t i = 0; i < nt; i++) {
-                    const __m256 xv = _mm256_loadu_ps(x0 + i * ldx + k);
-                    a[0][i] = _mm256_fmadd_ps(w0, xv, a[0][i]);
-                    a[1][i] = _mm256_fmadd_ps(w1, xv, a[1][i]);
-                }
-            }
-            for (int j = 0; j < rows; j++) {
-                for (int64_t i = 0; i < nt; i++) {
-                    float sum = tk_hsum_ps(a[j][i]);
-                    for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + j) * K + kk) * x0[i * ldx + kk];
-                    out[(t0 + i) * ldo + r + j] = sum;
-                }
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+        __m256 a[4][2];
+        for (int i = 0; i < 4; i++) { a[i][0] = _mm256_setzero_ps(); a[i][1] = _mm256_setzero_ps(); }
+        int64_t k = 0;
+        const int64_t esz = dtype == TK_F32 ? 4 : 2;
+        /* the head is streamed once per token: the 4 rows are one contiguous span, prefetched
+         * linearly at least one span ahead (4 rows × 16 elements consumed per step) */
+        const char *span = (const char *)w + r * K * esz;
+        const int64_t dist = 4 * K * esz > 12288 ? 4 * K * esz : 12288;
+        for (; k < K16; k += 16) {
+            for (int64_t l = 0; l < esz; l++) _mm_prefetch(span + 4 * k * esz + dist + 64 * l, _MM_HINT_T1);
+            const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+            for (int i = 0; i < 4; i++) {
+                a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
+                a[i][1] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k + 8), x1, a[i][1]);
             }
         }
+        for (; k < K8; k += 8) {
+            const __m256 x0 = _mm256_loadu_ps(x + k);
+            for (int i = 0; i < 4; i++) a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
+        }
+        for (int i = 0; i < 4; i++) {
+            float sum = tk_hsum_ps(_mm256_add_ps(a[i][0], a[i][1]));
+            for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + i) * K + kk) * x[kk];
+            out[r + i] = sum;
+        }
+    }
+    for (; r < r1; r++) {   /* a row alone: the same arithmetic as in a 4-row tile (row-invariant) */
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int64_t k = 0;
+        for (; k < K16; k += 16) {
+            a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
+            a1 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+        }
+        for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
+        float sum = tk_hsum_ps(_mm256_add_ps(a0, a1));
+        for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
+        out[r] = sum;
     }
 }
 #endif
