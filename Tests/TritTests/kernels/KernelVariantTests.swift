@@ -25,8 +25,9 @@ final class KernelVariantTests: XCTestCase {
         var rng = Xoshiro256(seed: 99)
         let scalar = tk_kernels_named("scalar")!
         for (rows, cols, n) in [(7, 128, 1), (33, 640, 5), (16, 8640, 2), (5, 100, 3), (64, 2560, 9), (3, 300, 4), (11, 384, 2), (50, 256, 7),
-                                (20, 384, 16), (13, 256, 17), (8, 640, 22), (10, 256, 66), (7, 128, 67)] {
+                                (20, 384, 16), (13, 256, 17), (8, 640, 22), (10, 256, 66), (7, 128, 67), (9, 512, 13), (5, 1024, 7)] {
             // up to 64 tokens: rows outside; more: token groups outside; tails of 1-3 tokens in both
+            // (AVX2: groups of 8 tokens up to 3072 columns, 4 beyond; tails of 1-7)
             let vals = (0..<(rows * cols)).map { _ in Int8(Int(rng.next() % 3)) - 1 }
             let m = try TernaryPacking.build(rows: rows, cols: cols, scale: 0.37, what: "t") { r, v in
                 for c in 0..<cols { v[c] = vals[r * cols + c] }
