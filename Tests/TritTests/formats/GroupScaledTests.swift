@@ -153,7 +153,7 @@ final class GroupScaledTests: XCTestCase {
             }
             let m = try GroupScaled.grouped(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
             let dense = try GroupScaled.dense(try tensor(bytes, type, shape: [cols, rows]), type: type, rows: rows, cols: cols)
-            for n in [1, 2, 3, 4, 6, 7, 9] {   // token tiles of 4 (2 in AVX2) and their tails of 1-3
+            for n in [1, 2, 3, 4, 6, 7, 9] {   // token tiles of 4 and their tails of 1-3 (one pass)
                 let x = (0..<(n * cols)).map { _ in Float(rng.nextUnit() * 4 - 2) }
                 let kp = m.paddedCols
                 var q = [Int8](repeating: 0, count: n * kp), sc = [Float](repeating: 0, count: n), qs = [Int32](repeating: 0, count: n)
