@@ -103,9 +103,11 @@ TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64
     }
 }
 
-/* Dense product. One token (decode, the output head): 4 rows at once with 2 accumulators each,
- * so 8 independent FMA chains hide the FMA latency (one chain per row ran ~4× slower); a row's
- * logit does not depend on the rows computed with it (the certified head recomputes single rows).
+/* Dense product. Every (row, token) is one FMA chain over k in steps of 8, tk_hsum_ps, then the
+ * scalar tail, whatever the tile: so a row's logit does not depend on the rows computed with it (the
+ * certified head recomputes single rows) nor a token's on the tokens of its batch (the engine's batch
+ * invariance, bit for bit; until 2026-12-06 one token summed in two chains, a batch in one).
+ * One token (decode, the output head): 8 rows at once, 8 independent chains to hide the latency.
  *
  * Several tokens: 2 rows × 4 tokens, each weight vector converted once for 4 tokens, one FMA chain
  * per (row, token) over k in steps of 8. K is cut into DENSE_KB blocks so the 4 tokens' activations
@@ -189,54 +191,44 @@ TK_AVX2_INLINE void dense_multi(const void *w, tk_dtype DT, int64_t K, int64_t r
     }
 }
 
+/* One token: rows [r0, r1), DENSE_ROWS1 at once with one FMA chain each (8 independent chains hide
+ * the FMA latency), each row's sum exactly as a (row, token) of dense_sub computes it. */
+#define DENSE_ROWS1 8
+TK_AVX2_INLINE void dense_one(const void *w, tk_dtype DT, int64_t K, int64_t r0, int64_t r1, const float *x,
+                              float *out) {
+    const int64_t K8 = K / 8 * 8, esz = DT == TK_F32 ? 4 : 2;
+    int64_t r = r0;
+    for (; r + DENSE_ROWS1 <= r1; r += DENSE_ROWS1) {
+        __m256 a[DENSE_ROWS1];
+        for (int i = 0; i < DENSE_ROWS1; i++) a[i] = _mm256_setzero_ps();
+        /* the head is streamed once per token: the rows are one contiguous span, prefetched
+         * linearly at least one span ahead (DENSE_ROWS1 rows × 8 elements consumed per step) */
+        const char *span = (const char *)w + r * K * esz;
+        const int64_t dist = DENSE_ROWS1 * K * esz > 12288 ? DENSE_ROWS1 * K * esz : 12288;
+        for (int64_t k = 0; k < K8; k += 8) {
+            for (int64_t l = 0; l < DENSE_ROWS1 * 8 * esz; l += 64) _mm_prefetch(span + DENSE_ROWS1 * k * esz + dist + l, _MM_HINT_T1);
+            const __m256 xv = _mm256_loadu_ps(x + k);
+            for (int i = 0; i < DENSE_ROWS1; i++) a[i] = _mm256_fmadd_ps(tk_dense8(w, DT, (r + i) * K + k), xv, a[i]);
+        }
+        for (int i = 0; i < DENSE_ROWS1; i++) out[r + i] = dense_tail(tk_hsum_ps(a[i]), w, DT, (r + i) * K, x, K8, K);
+    }
+    for (; r < r1; r++) {   /* a row alone (the certified head's exact rows): the same sum */
+        __m256 a = _mm256_setzero_ps();
+        for (int64_t k = 0; k < K8; k += 8) a = _mm256_fmadd_ps(tk_dense8(w, DT, r * K + k), _mm256_loadu_ps(x + k), a);
+        out[r] = dense_tail(tk_hsum_ps(a), w, DT, r * K, x, K8, K);
+    }
+}
+
 TK_AVX2 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
-    const int64_t K8 = K / 8 * 8, K16 = K / 16 * 16;
-    if (n > 1) {
-        if (dtype == TK_F16) dense_multi(w, TK_F16, K, r0, r1, x, ldx, n, out, ldo);
-        else if (dtype == TK_BF16) dense_multi(w, TK_BF16, K, r0, r1, x, ldx, n, out, ldo);
-        else dense_multi(w, TK_F32, K, r0, r1, x, ldx, n, out, ldo);
+    if (n == 1) {
+        if (dtype == TK_F16) dense_one(w, TK_F16, K, r0, r1, x, out);
+        else if (dtype == TK_BF16) dense_one(w, TK_BF16, K, r0, r1, x, out);
+        else dense_one(w, TK_F32, K, r0, r1, x, out);
         return;
     }
-    int64_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-        __m256 a[4][2];
-        for (int i = 0; i < 4; i++) { a[i][0] = _mm256_setzero_ps(); a[i][1] = _mm256_setzero_ps(); }
-        int64_t k = 0;
-        const int64_t esz = dtype == TK_F32 ? 4 : 2;
-        /* the head is streamed once per token: the 4 rows are one contiguous span, prefetched
-         * linearly at least one span ahead (4 rows × 16 elements consumed per step) */
-        const char *span = (const char *)w + r * K * esz;
-        const int64_t dist = 4 * K * esz > 12288 ? 4 * K * esz : 12288;
-        for (; k < K16; k += 16) {
-            for (int64_t l = 0; l < esz; l++) _mm_prefetch(span + 4 * k * esz + dist + 64 * l, _MM_HINT_T1);
-            const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
-            for (int i = 0; i < 4; i++) {
-                a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
-                a[i][1] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k + 8), x1, a[i][1]);
-            }
-        }
-        for (; k < K8; k += 8) {
-            const __m256 x0 = _mm256_loadu_ps(x + k);
-            for (int i = 0; i < 4; i++) a[i][0] = _mm256_fmadd_ps(tk_dense8(w, dtype, (r + i) * K + k), x0, a[i][0]);
-        }
-        for (int i = 0; i < 4; i++) {
-            float sum = tk_hsum_ps(_mm256_add_ps(a[i][0], a[i][1]));
-            for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, (r + i) * K + kk) * x[kk];
-            out[r + i] = sum;
-        }
-    }
-    for (; r < r1; r++) {   /* a row alone: the same arithmetic as in a 4-row tile (row-invariant) */
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        int64_t k = 0;
-        for (; k < K16; k += 16) {
-            a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-            a1 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k + 8), _mm256_loadu_ps(x + k + 8), a1);
-        }
-        for (; k < K8; k += 8) a0 = _mm256_fmadd_ps(tk_dense8(w, dtype, r * K + k), _mm256_loadu_ps(x + k), a0);
-        float sum = tk_hsum_ps(_mm256_add_ps(a0, a1));
-        for (int64_t kk = K8; kk < K; kk++) sum += tk_dense_element(w, dtype, r * K + kk) * x[kk];
-        out[r] = sum;
-    }
+    if (dtype == TK_F16) dense_multi(w, TK_F16, K, r0, r1, x, ldx, n, out, ldo);
+    else if (dtype == TK_BF16) dense_multi(w, TK_BF16, K, r0, r1, x, ldx, n, out, ldo);
+    else dense_multi(w, TK_F32, K, r0, r1, x, ldx, n, out, ldo);
 }
 #endif
