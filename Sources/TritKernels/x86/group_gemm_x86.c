@@ -88,28 +88,36 @@ TK_AVX2F TK_ALWAYS void tile256(const uint8_t *tile, const int G, const int ONE_
     }
 }
 
-/* Prompts: AVX2_TOKENS tokens a pass over the tiles, then the last 1-3 tokens in one pass (as the
- * VNNI form). Bonsai-1.7B on Zen 3 (AVX2 only), `trit bench -p 128 [-b 3] -n 0 -t 2`, builds
- * alternating, against 2-token passes and tails one token a pass: Q2_0 pp128 92.7-97.5 ->
- * 106.4-108.8 t/s, -b 3 95.9-98.6 -> 115.9-117.4; Q1_0 111.8-123.3 -> 114.4-131.3. */
-#define AVX2_TOKENS 4
+/* The passes over the tiles of both forms (TILE: tile256 or tile512): prompts PROMPT_TOKENS tokens a
+ * pass, then the last 1-3 tokens of a batch in one pass (two decode rows read the weights once, not
+ * twice). VNNI on Zen 4, Bonsai-1.7B, `trit bench -p 128 -b B -n 0 -t 2`, builds alternating: Q2_0
+ * B=2 94-96 → 109-117 t/s, B=3 100-107 → 137-157; Q1_0 B=2 133-136 → 181-190, B=3 138-142 → 202.
+ * AVX2 on Zen 3 (2026-12-06), against 2-token passes and tails one token a pass: Q2_0 pp128
+ * 92.7-97.5 -> 106.4-108.8 t/s, -b 3 95.9-98.6 -> 115.9-117.4; Q1_0 111.8-123.3 -> 114.4-131.3. */
+#define PROMPT_TOKENS 4
+#define GROUP_PASSES(TILE)                                                                                      \
+    const int64_t tb = tk_group_tile_bytes(G, ONE_BIT);                                                        \
+    int64_t t0 = 0;                                                                                            \
+    for (; t0 + PROMPT_TOKENS <= n; t0 += PROMPT_TOKENS)                                                       \
+        for (int64_t r = r0; r < r1; r += 16)                                                                  \
+            TILE(tiles + (r / 16) * n_groups * tb, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, \
+                 s + t0, PROMPT_TOKENS, out + t0 * ldo + r, ldo, r1 - r < 16 ? (int)(r1 - r) : 16);            \
+    const int64_t rest = n - t0;                                                                               \
+    for (int64_t r = r0; rest > 0 && r < r1; r += 16) {                                                        \
+        const uint8_t *tile = tiles + (r / 16) * n_groups * tb;                                                \
+        const int nv = r1 - r < 16 ? (int)(r1 - r) : 16;                                                       \
+        const int8_t *qt = q + t0 * Kp;                                                                        \
+        const int32_t *nt = nsum + t0 * n_groups;                                                              \
+        float *o = out + t0 * ldo + r;                                                                         \
+        if (rest == 1) TILE(tile, G, ONE_BIT, n_groups, qt, Kp, nt, s + t0, 1, o, ldo, nv);                    \
+        else if (rest == 2) TILE(tile, G, ONE_BIT, n_groups, qt, Kp, nt, s + t0, 2, o, ldo, nv);               \
+        else TILE(tile, G, ONE_BIT, n_groups, qt, Kp, nt, s + t0, 3, o, ldo, nv);                              \
+    }
+
 TK_AVX2F TK_ALWAYS void gemm256(const uint8_t *tiles, const int G, const int ONE_BIT, int64_t n_groups, int64_t r0,
                                 int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
                                 float *out, int64_t ldo) {
-    const int64_t tb = tk_group_tile_bytes(G, ONE_BIT);
-    int64_t t0 = 0;
-    for (; t0 + AVX2_TOKENS <= n; t0 += AVX2_TOKENS)
-        for (int64_t r = r0; r < r1; r += 16)
-            tile256(tiles + (r / 16) * n_groups * tb, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups,
-                    s + t0, AVX2_TOKENS, out + t0 * ldo + r, ldo, r1 - r < 16 ? (int)(r1 - r) : 16);
-    const int64_t rest = n - t0;
-    for (int64_t r = r0; rest > 0 && r < r1; r += 16) {
-        const uint8_t *tile = tiles + (r / 16) * n_groups * tb;
-        const int nv = r1 - r < 16 ? (int)(r1 - r) : 16;
-        if (rest == 1) tile256(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 1, out + t0 * ldo + r, ldo, nv);
-        else if (rest == 2) tile256(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 2, out + t0 * ldo + r, ldo, nv);
-        else tile256(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 3, out + t0 * ldo + r, ldo, nv);
-    }
+    GROUP_PASSES(tile256)
 }
 
 TK_AVX2F void tk_group_gemm_avx2(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
@@ -166,27 +174,10 @@ TK_VNNI TK_ALWAYS void tile512(const uint8_t *tile, const int G, const int ONE_B
     for (int t = 0; t < NT; t++) _mm512_mask_storeu_ps(out + t * ldo, m, _mm512_div_ps(f[t], _mm512_set1_ps(s[t])));
 }
 
-#define PROMPT_TOKENS 4
 TK_VNNI TK_ALWAYS void gemm512(const uint8_t *tiles, const int G, const int ONE_BIT, int64_t n_groups, int64_t r0,
                                int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
                                float *out, int64_t ldo) {
-    const int64_t tb = tk_group_tile_bytes(G, ONE_BIT);
-    int64_t t0 = 0;
-    for (; t0 + PROMPT_TOKENS <= n; t0 += PROMPT_TOKENS)
-        for (int64_t r = r0; r < r1; r += 16)
-            tile512(tiles + (r / 16) * n_groups * tb, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups,
-                    s + t0, PROMPT_TOKENS, out + t0 * ldo + r, ldo, r1 - r < 16 ? (int)(r1 - r) : 16);
-    /* the last 1-3 tokens in one pass over the tiles (two decode rows read the weights once, not twice:
-     * Bonsai-1.7B, `trit bench -p 128 -b B -n 0 -t 2`, builds alternating: Q2_0 B=2 94-96 → 109-117 t/s,
-     * B=3 100-107 → 137-157; Q1_0 B=2 133-136 → 181-190, B=3 138-142 → 202) */
-    const int64_t rest = n - t0;
-    for (int64_t r = r0; rest > 0 && r < r1; r += 16) {
-        const uint8_t *tile = tiles + (r / 16) * n_groups * tb;
-        const int nv = r1 - r < 16 ? (int)(r1 - r) : 16;
-        if (rest == 1) tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 1, out + t0 * ldo + r, ldo, nv);
-        else if (rest == 2) tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 2, out + t0 * ldo + r, ldo, nv);
-        else tile512(tile, G, ONE_BIT, n_groups, q + t0 * Kp, Kp, nsum + t0 * n_groups, s + t0, 3, out + t0 * ldo + r, ldo, nv);
-    }
+    GROUP_PASSES(tile512)
 }
 
 TK_VNNI void tk_group_gemm_avx512vnni(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
