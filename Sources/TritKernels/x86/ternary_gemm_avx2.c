@@ -30,7 +30,8 @@
  * any order). */
 TK_AVX2_INLINE void hsum4_i32(const __m256i *a, int nt, int32_t *sums) {
     const __m256i z = _mm256_setzero_si256();
-    const __m256i h01 = _mm256_hadd_epi32(a[0], nt > 1 ? a[1] : z), h23 = _mm256_hadd_epi32(nt > 2 ? a[2] : z, nt > 3 ? a[3] : z);
+    const __m256i h01 = _mm256_hadd_epi32(a[0], nt > 1 ? a[1] : z);
+    const __m256i h23 = _mm256_hadd_epi32(nt > 2 ? a[2] : z, nt > 3 ? a[3] : z);
     const __m256i h = _mm256_hadd_epi32(h01, h23);
     _mm_storeu_si128((__m128i *)sums, _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
 }
@@ -53,8 +54,10 @@ TK_AVX2_INLINE void row_tokens(const uint8_t *row, const int8_t *q, int64_t kp, 
             const int8_t *qb = q + b * TK_BLOCK;
             for (int g = 0; g < 4; g++) {
                 const __m256i c = _mm256_and_si256(g == 3 ? w : _mm256_srli_epi16(w, 6 - 2 * g), mask);
-                for (int t = 0; t < NT; t++)
-                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(c, _mm256_loadu_si256((const __m256i *)(qb + t * kp + 32 * g))));
+                for (int t = 0; t < NT; t++) {
+                    const __m256i qv = _mm256_loadu_si256((const __m256i *)(qb + t * kp + 32 * g));
+                    p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(c, qv));
+                }
             }
         }
         for (int t = 0; t < NT; t++) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p[t], ones16));
@@ -132,8 +135,9 @@ TK_AVX2_INLINE void dense_pair(const void *w, tk_dtype DT, int64_t K, int64_t r,
                                int64_t ldx, int NT, int64_t kb, int64_t ke, int PF, const char *pf, __m256 acc[2][4]) {
     __m256 a[2][4];
     for (int i = 0; i < NT; i++) { a[0][i] = acc[0][i]; a[1][i] = acc[1][i]; }
+    const int64_t pair_esz = DT == TK_F32 ? 8 : 4;   /* bytes of the two rows an element */
     for (int64_t k = kb; k < ke; k += 8) {
-        if (PF && ((k - kb) * (DT == TK_F32 ? 8 : 4) & 63) == 0) _mm_prefetch(pf + (k - kb) * (DT == TK_F32 ? 8 : 4), _MM_HINT_T1);
+        if (PF && ((k - kb) * pair_esz & 63) == 0) _mm_prefetch(pf + (k - kb) * pair_esz, _MM_HINT_T1);
         const __m256 w0 = tk_dense8(w, DT, r * K + k), w1 = tk_dense8(w, DT, r1 * K + k);
         for (int i = 0; i < NT; i++) {
             const __m256 xv = _mm256_loadu_ps(x + i * ldx + k);
@@ -166,7 +170,8 @@ TK_AVX2_INLINE void dense_sub(const void *w, tk_dtype DT, int64_t K, int64_t rb0
     }
     for (int64_t r = rb0; r < rb1; r++)
         for (int i = 0; i < NT; i++)
-            out[i * ldo + r] = dense_tail(tk_hsum_ps(acc[(r - rb0) / 2][(r - rb0) % 2][i]), w, DT, r * K, x + i * ldx, K8, K);
+            out[i * ldo + r] = dense_tail(tk_hsum_ps(acc[(r - rb0) / 2][(r - rb0) % 2][i]), w, DT, r * K, x + i * ldx,
+                                          K8, K);
 }
 
 TK_AVX2_INLINE void dense_multi(const void *w, tk_dtype DT, int64_t K, int64_t r0, int64_t r1, const float *x,
@@ -206,7 +211,8 @@ TK_AVX2_INLINE void dense_one(const void *w, tk_dtype DT, int64_t K, int64_t r0,
         const char *span = (const char *)w + r * K * esz;
         const int64_t dist = DENSE_ROWS1 * K * esz > 12288 ? DENSE_ROWS1 * K * esz : 12288;
         for (int64_t k = 0; k < K8; k += 8) {
-            for (int64_t l = 0; l < DENSE_ROWS1 * 8 * esz; l += 64) _mm_prefetch(span + DENSE_ROWS1 * k * esz + dist + l, _MM_HINT_T1);
+            for (int64_t l = 0; l < DENSE_ROWS1 * 8 * esz; l += 64)
+                _mm_prefetch(span + DENSE_ROWS1 * k * esz + dist + l, _MM_HINT_T1);
             const __m256 xv = _mm256_loadu_ps(x + k);
             for (int i = 0; i < DENSE_ROWS1; i++) a[i] = _mm256_fmadd_ps(tk_dense8(w, DT, (r + i) * K + k), xv, a[i]);
         }
