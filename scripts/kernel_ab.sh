@@ -2,7 +2,7 @@
 # Old against new for one x86 kernel, alternating in one process (see kernel_ab/harness.c):
 #   scripts/kernel_ab.sh KERNEL REV_A [REV_B] [--avx2] [-- HARNESS ARGS]
 # ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
-# CHUNK=ROWS (dense, ternary): calls over ROWS rows at a time, as the engine's threads take chunks
+# CHUNK=ROWS (dense, ternary, i8): calls over ROWS rows at a time, as the engine's threads take chunks
 # (parallel.c caps a several-token chunk at 512 KB of weights: 96 rows of a 2560-wide F16 head).
 # HARNESS_WRAP="perf record ...": a command the harness runs under.
 # KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the

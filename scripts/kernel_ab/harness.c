@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
     const char *k = argv[1];
     const int64_t n = argc > 2 ? atoll(argv[2]) : 4, big = argc > 3 ? atoll(argv[3]) : 0;
     const int32_t kt = argc > 4 ? atoi(argv[4]) : TK_KV_F16;
-    /* CHUNK=ROWS (dense, ternary): calls over ROWS rows at a time, as the engine's threads take
+    /* CHUNK=ROWS (dense, ternary, i8): calls over ROWS rows at a time, as the engine's threads take
      * chunks sized for L2 (parallel.c), instead of one call over every row */
     const int64_t chunk = getenv("CHUNK") && atoll(getenv("CHUNK")) > 0 ? atoll(getenv("CHUNK")) : INT64_MAX;
     double t[2][ROUNDS], ratio[ROUNDS];
@@ -107,7 +107,8 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < n; i++) s[i] = 1.0f + i;
         nout = n * R;
         out[0] = malloc(nout * 4); out[1] = malloc(nout * 4);
-        TIME_ROUNDS((w ? i8_B : i8_A)(wm, ws, K, 0, R, q, s, n, out[w], R))
+        TIME_ROUNDS(for (int64_t r0 = 0; r0 < R; r0 += chunk)
+                        (w ? i8_B : i8_A)(wm, ws, K, r0, r0 + chunk < R ? r0 + chunk : R, q, s, n, out[w], R))
     } else {
         fprintf(stderr, "unknown kernel %s\n", k);
         return 2;
