@@ -32,14 +32,6 @@ extension InferenceState {
 
         for (l, w) in model.layers.enumerated() {
             if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
-            // the cache of (sequence, layer) for row t
-            @inline(__always) func kCache(_ t: Int) -> UnsafeMutablePointer<UInt8> {
-                keyCache.raw.assumingMemoryBound(to: UInt8.self) + (rowSeq[t] * nLayers + l) * nCtx * keyRowBytes
-            }
-            @inline(__always) func vCache(_ t: Int) -> UnsafeMutablePointer<UInt8> {
-                valueCache.raw.assumingMemoryBound(to: UInt8.self) + (rowSeq[t] * nLayers + l) * nCtx * valueRowBytes
-            }
-
             // attention: norm, q/k/v projections (one activation quantization for all three)
             rmsnormRows(x, w.attnNorm, dim, n, into: xb)
             let qa = quantizeFirstTernary(w.wq, w.wk, w.wv, xb, cols: dim, n: n)
@@ -52,25 +44,21 @@ extension InferenceState {
                 rmsnormRows(k, kn, hd, n * c.nKVHeads, into: k)
             }
             for t in 0..<n {
-                let pos = rowPos[t]
                 for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
                 for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-                for h in 0..<c.nKVHeads {
-                    tk_kv_store(keyType.rawValue, k + t * kvDim + h * hd, 1, Int64(hd), kCache(t) + (h * nCtx + pos) * keyHeadBytes)
-                    tk_kv_store(valueType.rawValue, v + t * kvDim + h * hd, 1, Int64(hd), vCache(t) + (h * nCtx + pos) * valueHeadBytes)
-                }
+                kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
             }
             // causal attention over the pool: (row, KV head, chunk of positions) items; query head
             // h reads KV head h / (nHeads / nKVHeads) (GQA)
             for t in 0..<n {
-                rowKeys[t] = UnsafePointer(kCache(t))
-                rowValues[t] = UnsafePointer(vCache(t))
+                rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l))
+                rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l))
                 rowKV[t] = Int64(rowPos[t] + 1)
             }
             var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
-                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(keyHeadBytes), v_row_bytes: Int64(valueHeadBytes),
-                                       k_head_stride: Int64(nCtx * keyHeadBytes), v_head_stride: Int64(nCtx * valueHeadBytes),
-                                       k_type: keyType.rawValue, v_type: valueType.rawValue,
+                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes), v_row_bytes: Int64(kv.valueHeadBytes),
+                                       k_head_stride: Int64(nCtx * kv.keyHeadBytes), v_head_stride: Int64(nCtx * kv.valueHeadBytes),
+                                       k_type: kv.keyType.rawValue, v_type: kv.valueType.rawValue,
                                        n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
                                        scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,
                                        scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,

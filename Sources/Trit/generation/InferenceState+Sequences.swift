@@ -4,9 +4,8 @@ import Glibc
 
 /// Several sequences in one context: batches whose rows belong to different sequences, logits
 /// only for the rows that want them, and the per-sequence cache operations a server needs
-/// (remove from a position on, copy a prefix). The cache of sequence s and layer l is
-/// one block per KV head of `nCtx` head vectors in the KV type; memory is committed as rows are written and given back when
-/// a sequence is cut.
+/// (remove from a position on, copy a prefix), each through the sequences' memory
+/// (SequenceMemory), which refuses what it cannot do.
 extension InferenceState {
     /// Positions every sequence holds together.
     public var cellsUsed: Int { seqPast.reduce(0, +) }
@@ -83,18 +82,48 @@ extension InferenceState {
         }
     }
 
+    /// Forgets every position of one sequence.
+    public func reset(sequence s: Int) throws {
+        guard s >= 0, s < nSeq else { throw TritError.argument("sequence \(s) is out of range (the context has \(nSeq))") }
+        try rollBack(sequence: s, to: 0)
+    }
+
+    /// Keeps the first `n` positions of sequence 0. The kept logits belong to the last position:
+    /// removing any position invalidates them.
+    public func truncate(to n: Int) throws {
+        guard n >= 0, n <= nPast else { throw TritError.argument("cannot truncate to \(n) positions: the context holds \(nPast)") }
+        try rollBack(sequence: 0, to: n)
+    }
+
     /// Removes the positions of sequence `s` from `p` on (p ≥ its length: nothing), giving
     /// their memory back.
     public func removeTokens(of s: Int, from p: Int) throws {
         guard s >= 0, s < nSeq else { throw TritError.argument("sequence \(s) is out of range (the context has \(nSeq))") }
         guard p >= 0 else { throw TritError.argument("position \(p) is negative") }
         guard p < seqPast[s] else { return }
-        seqPast[s] = p
-        if s == 0 { hasLogits = false }
-        release(s, from: p)
+        try rollBack(sequence: s, to: p)
     }
 
-    /// Makes sequence `dst` hold the first `count` positions of sequence `src` (its cache rows
+    /// True when sequence `s` can be cut back to its first `p` positions (a KV cache can go back
+    /// anywhere; a recurrent state cannot).
+    public func canRollBack(sequence s: Int, to p: Int) -> Bool {
+        s >= 0 && s < nSeq && memory.canRollBack(sequence: s, length: seqPast[s], to: p)
+    }
+
+    /// Cuts sequence s back to p ≤ its length through the memory, or refuses (TritError .state)
+    /// when the memory cannot go back there: never a continuation from the wrong state.
+    func rollBack(sequence s: Int, to p: Int) throws {
+        let length = seqPast[s]
+        guard p < length else { return }
+        guard memory.canRollBack(sequence: s, length: length, to: p) else {
+            throw TritError(.state, "this model's memory cannot go back to position \(p) of sequence \(s) (it holds \(length)); reset the sequence and evaluate its tokens again")
+        }
+        memory.rollBack(sequence: s, length: length, to: p)
+        seqPast[s] = p
+        if s == 0 { hasLogits = false }
+    }
+
+    /// Makes sequence `dst` hold the first `count` positions of sequence `src` (its memory
     /// copied, not recomputed): a shared prefix such as a system prompt is evaluated once.
     public func copyPrefix(from src: Int, to dst: Int, count: Int) throws {
         guard src >= 0, src < nSeq, dst >= 0, dst < nSeq else {
@@ -104,36 +133,15 @@ extension InferenceState {
             throw TritError.argument("cannot copy \(count) positions: sequence \(src) holds \(seqPast[src])")
         }
         if src == dst { return try removeTokens(of: dst, from: count) }
+        guard memory.canRollBack(sequence: src, length: seqPast[src], to: count) else {
+            throw TritError(.state, "this model's memory cannot copy the first \(count) of the \(seqPast[src]) positions of sequence \(src)")
+        }
         guard cellsUsed - seqPast[dst] + count <= cellCapacity else {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; copying \(count) does not fit")
         }
-        // each (layer, KV head) holds its positions contiguously
-        let blocks = model.config.nLayers * model.config.nKVHeads
-        for (cache, hb) in [(keyCache, keyHeadBytes), (valueCache, valueHeadBytes)] {
-            for b in 0..<blocks {
-                let from = (src * blocks + b) * nCtx * hb, to = (dst * blocks + b) * nCtx * hb
-                (cache.raw + to).copyMemory(from: cache.raw + from, byteCount: count * hb)
-            }
-        }
+        memory.copyPrefix(from: src, to: dst, count: count, dstLength: seqPast[dst])
         (seqTokens + dst * nCtx).update(from: seqTokens + src * nCtx, count: count)
-        let old = seqPast[dst]
         seqPast[dst] = count
         if dst == 0 { hasLogits = false }
-        if count < old { release(dst, from: count) }
-    }
-
-    /// Gives the pages of sequence s's rows from position p on back to the system.
-    func release(_ s: Int, from p: Int) {
-        let blocks = model.config.nLayers * model.config.nKVHeads
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        for (cache, hb) in [(keyCache, keyHeadBytes), (valueCache, valueHeadBytes)] where cache.mapped > 0 {
-            for b in 0..<blocks {
-                let base = UInt(bitPattern: cache.raw + ((s * blocks + b) * nCtx + p) * hb)
-                let end = UInt(bitPattern: cache.raw + (s * blocks + b + 1) * nCtx * hb)
-                let first = (base + UInt(page) - 1) / UInt(page) * UInt(page)
-                let last = end / UInt(page) * UInt(page)
-                if last > first { madvise(UnsafeMutableRawPointer(bitPattern: first), Int(last - first), MADV_DONTNEED) }
-            }
-        }
     }
 }

@@ -23,37 +23,31 @@ extension InferenceState {
             throw TritError.argument("cannot drop positions \(nKeep)..<\(nKeep + nDiscard): sequence \(s) holds \(past)")
         }
         guard nDiscard > 0 else { return }
-        let c = model.config, hd = c.headDim, half = hd / 2
-        let blocks = c.nLayers * c.nKVHeads
-        let neox = c.rope == .neox
-        var vec = [Float](repeating: 0, count: hd)
+        guard memory.canShift else {
+            throw TritError(.state, "this model's memory cannot drop positions from the middle of a sequence (no context shift)")
+        }
+        let half = model.config.headDim / 2
+        let neox = model.config.rope == .neox
         var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
-        let kBase = keyCache.raw.assumingMemoryBound(to: UInt8.self)
-        let vBase = valueCache.raw.assumingMemoryBound(to: UInt8.self)
-        for p in (nKeep + nDiscard)..<past {
-            let q = p - nDiscard
+        var rotationFrom = -1
+        memory.shift(sequence: s, length: past, keep: nKeep, discard: nDiscard) { vec, p, q in
             // the rotation from position p to position q, the same for every layer and head
-            for i in 0..<half {
-                let delta = Double(Float(q) * invFreq[i]) - Double(Float(p) * invFreq[i])
-                cs[i] = Float(cos(delta)); sn[i] = Float(sin(delta))
-            }
-            for b in 0..<blocks {
-                let kHead = kBase + ((s * blocks + b) * nCtx) * keyHeadBytes
-                tk_kv_load(keyType.rawValue, kHead + p * keyHeadBytes, 1, Int64(hd), &vec)
+            if rotationFrom != p {
                 for i in 0..<half {
-                    let (a, bb) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
-                    let x0 = vec[a], x1 = vec[bb]
-                    vec[a] = x0 * cs[i] - x1 * sn[i]
-                    vec[bb] = x0 * sn[i] + x1 * cs[i]
+                    let delta = Double(Float(q) * invFreq[i]) - Double(Float(p) * invFreq[i])
+                    cs[i] = Float(cos(delta)); sn[i] = Float(sin(delta))
                 }
-                tk_kv_store(keyType.rawValue, vec, 1, Int64(hd), kHead + q * keyHeadBytes)
-                let vHead = vBase + ((s * blocks + b) * nCtx) * valueHeadBytes
-                (vHead + q * valueHeadBytes).update(from: vHead + p * valueHeadBytes, count: valueHeadBytes)
+                rotationFrom = p
+            }
+            for i in 0..<half {
+                let (a, b) = neox ? (i, i + half) : (2 * i, 2 * i + 1)
+                let x0 = vec[a], x1 = vec[b]
+                vec[a] = x0 * cs[i] - x1 * sn[i]
+                vec[b] = x0 * sn[i] + x1 * cs[i]
             }
         }
         let toks = seqTokens + s * nCtx
         (toks + nKeep).update(from: toks + nKeep + nDiscard, count: past - nKeep - nDiscard)
         seqPast[s] = past - nDiscard
-        release(s, from: past - nDiscard)
     }
 }

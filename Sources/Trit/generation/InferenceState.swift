@@ -33,11 +33,13 @@ public final class InferenceState {
     let attPartials: FloatArray    // [chunk][maxBatch][nHeads] partial sums of rows longer than a chunk
     let rowKeys, rowValues: UnsafeMutablePointer<UnsafePointer<UInt8>?>  // [maxBatch]: cache of each row (one layer)
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
+    /// The sequences' memory: keys and values of the attention layers (SequenceMemory.swift).
+    let kv: KVCache
+    /// The same, behind the interface every per-sequence operation goes through.
+    var memory: SequenceMemory { kv }
     /// How keys and values are stored.
-    public let keyType, valueType: KVCacheType
-    let keyHeadBytes, valueHeadBytes: Int  // one head vector of one position
-    let keyRowBytes, valueRowBytes: Int    // one position's KV heads
-    let keyCache, valueCache: AlignedBuffer  // [seq][layer][KV head][nCtx][head bytes]: head-major, streamed by attention
+    public var keyType: KVCacheType { kv.keyType }
+    public var valueType: KVCacheType { kv.valueType }
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
     let seqTokenBuffer: AlignedBuffer      // int32 [nSeq][nCtx]: the tokens each sequence holds
     var seqTokens: UnsafeMutablePointer<Int32> { seqTokenBuffer.raw.assumingMemoryBound(to: Int32.self) }
@@ -86,19 +88,8 @@ public final class InferenceState {
         self.nCtx = nCtx
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
-        keyType = kvType
-        valueType = vType ?? kvType
-        keyHeadBytes = keyType.headBytes(c.headDim)
-        valueHeadBytes = self.valueType.headBytes(c.headDim)
-        keyRowBytes = c.nKVHeads * keyHeadBytes
-        valueRowBytes = c.nKVHeads * valueHeadBytes
-        let positions = try checkedMul(try checkedMul(c.nLayers, nCtx, "KV cache"), nSeq, "KV cache")
-        let kvBytes = try checkedMul(positions, keyRowBytes + valueRowBytes, "KV cache")
-        // the cache is mapped lazily, so refuse what this machine could never hold
-        let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) &* Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard kvBytes <= (1 << 46), physical <= 0 || kvBytes <= physical else {
-            throw TritError(.outOfMemory, "a KV cache of \(nCtx) positions × \(nSeq) sequence(s) needs \(kvBytes) bytes, more than this machine's memory (\(physical) bytes); choose a smaller n_ctx")
-        }
+        kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: c.nLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
+                         keyType: kvType, valueType: vType ?? kvType)
         let B = maxBatch
         x = try FloatArray(count: B * c.dim, what: "activations")
         xb = try FloatArray(count: B * max(c.dim, c.qDim), what: "activations")
@@ -122,8 +113,6 @@ public final class InferenceState {
         attPartials = try FloatArray(count: chunks > 1 ? try checkedMul(chunks * B * c.nHeads, Int(tk_att_partial_floats(Int64(c.headDim))),
                                                                        "attention partials") : 0,
                                      what: "attention partials")
-        keyCache = try AlignedBuffer(byteCount: positions * keyRowBytes, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
-        valueCache = try AlignedBuffer(byteCount: positions * valueRowBytes, what: "KV cache (\(kvBytes) bytes for n_ctx \(nCtx))")
         rowSeq = .allocate(capacity: B)
         seqTokenBuffer = try AlignedBuffer(byteCount: try checkedMul(nSeq * nCtx, 4, "token lists"), what: "token lists")
         headRowBuffer = .allocate(capacity: B)
@@ -179,24 +168,11 @@ public final class InferenceState {
     /// The tokens sequence 0 holds (the single-sequence API's context), in order.
     public var tokens: [Int32] { tokens(of: 0) }
 
-    /// Forgets every position (the next evaluate starts at position 0).
+    /// Forgets every position of every sequence, giving their memory back (the next evaluate
+    /// starts at position 0).
     public func reset() {
-        for i in 0..<nSeq { seqPast[i] = 0 }
+        for s in 0..<nSeq { memory.rollBack(sequence: s, length: seqPast[s], to: 0); seqPast[s] = 0 }
         hasLogits = false
-    }
-
-    /// Forgets every position of one sequence.
-    public func reset(sequence s: Int) throws {
-        guard s >= 0, s < nSeq else { throw TritError.argument("sequence \(s) is out of range (the context has \(nSeq))") }
-        seqPast[s] = 0
-    }
-
-    /// Keeps the first `n` positions of the cache. The kept logits belong to the last position:
-    /// removing any position invalidates them.
-    public func truncate(to n: Int) throws {
-        guard n >= 0, n <= nPast else { throw TritError.argument("cannot truncate to \(n) positions: the context holds \(nPast)") }
-        if n < nPast { hasLogits = false }
-        nPast = n
     }
 
     /// Appends `tokens` at positions nPast..., updating the cache. When `allLogits` is given it

@@ -3,19 +3,29 @@ import Glibc
 #endif
 
 /// A context's state as bytes (llama.cpp's session / prompt-cache file): sequence 0's tokens, its
-/// KV cache and its last logits, for a context of the same model and KV types. Little-endian:
+/// memory (SequenceMemory) and its last logits, for a context of the same model and KV types.
+/// Little-endian:
 ///
-///     "TRITSTAT" | u32 version (1) | u64 model fingerprint | u32 name length | name bytes
+///     "TRITSTAT" | u32 version (2) | u64 model fingerprint | u32 name length | name bytes
 ///     | i32 type_k | i32 type_v | u32 n_layer | u32 n_head_kv | u32 head_dim | u32 n_vocab
 ///     | u32 n_tokens | i32 × n_tokens | u8 has_logits | f32 × n_vocab when has_logits
-///     | per layer and KV head: n_tokens key heads, then n_tokens value heads (the cache's bytes)
+///     | u32 memory kind (MemoryKind) | u64 memory bytes | the memory's bytes (its `serialize`)
 ///     | u64 FNV-1a of everything before
+///
+/// Version 1 (trit 0.1 before the memory interface) has no kind and length: its memory bytes are
+/// a KV cache's (per layer and KV head: n_tokens key heads, then n_tokens value heads), and it
+/// still loads. Other versions are refused with their number.
 ///
 /// The fingerprint hashes the model's shape, its vocabulary and samples of its weights, so a
 /// state from another model is refused by name; every field is checked before anything changes.
 public enum SavedState {
     static let magic: [UInt8] = Array("TRITSTAT".utf8)
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+
+    /// What kind of memory a state holds (the `memory kind` field).
+    enum MemoryKind: UInt32 {
+        case kvCache = 1
+    }
 
     static func fnv1a(_ bytes: UnsafeRawBufferPointer, _ h0: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
         var h = h0
@@ -85,11 +95,9 @@ extension InferenceState {
         let logits = lastLogits
         out.append(hasLogits ? 1 : 0)
         if hasLogits { for x in logits { u32(x.bitPattern) } }
-        let blocks = c.nLayers * c.nKVHeads
-        for b in 0..<blocks {
-            out += UnsafeRawBufferPointer(start: keyCache.raw + b * nCtx * keyHeadBytes, count: n * keyHeadBytes)
-            out += UnsafeRawBufferPointer(start: valueCache.raw + b * nCtx * valueHeadBytes, count: n * valueHeadBytes)
-        }
+        u32(memory.kind.rawValue)
+        u64(UInt64(memory.serializedBytes(count: n)))
+        memory.serialize(sequence: 0, count: n, into: &out)
         u64(out.withUnsafeBytes { SavedState.fnv1a($0) })
         return out
     }
@@ -102,7 +110,9 @@ extension InferenceState {
         var r = StateReader(b: b)
         guard Array(try r.bytes(8, "the header")) == SavedState.magic else { throw TritError.format("not a trit state (bad magic)") }
         let version = try r.u32("the version")
-        guard version == SavedState.version else { throw TritError.unsupported("state version \(version) is not supported (this is \(SavedState.version))") }
+        guard version == 1 || version == SavedState.version else {
+            throw TritError.unsupported("state version \(version) is not supported (this trit reads versions 1 and \(SavedState.version))")
+        }
         // the checksum first: a cut or altered file says so, whatever field it hit
         guard b.count >= 8 + 4 + 8 else { throw TritError.format("the state is truncated") }
         var tail = StateReader(b: b, at: b.count - 8)
@@ -138,21 +148,24 @@ extension InferenceState {
         let flag = try r.bytes(1, "the logits flag")[0]
         guard flag <= 1 else { throw TritError.format("the state's logits flag is \(flag)") }
         let logits = flag == 1 ? try r.bytes(4 * c.vocabSize, "the logits") : nil
-        let blocks = c.nLayers * c.nKVHeads
-        let kvBytes = blocks * n * (keyHeadBytes + valueHeadBytes)
-        guard r.at + kvBytes + 8 == b.count else {
-            throw TritError.format("the state has \(b.count) bytes; \(n) positions need \(r.at + kvBytes + 8)")
+        if version >= 2 {
+            let kind = try r.u32("the memory kind")
+            guard kind == memory.kind.rawValue else {
+                throw TritError.argument("the state holds memory of kind \(kind); this context's is \(memory.kind.rawValue) (\(memory.kind))")
+            }
+            let bytes = try r.u64("the memory size")
+            guard bytes == UInt64(memory.serializedBytes(count: n)) else {
+                throw TritError.format("the state's memory has \(bytes) bytes; \(n) positions need \(memory.serializedBytes(count: n))")
+            }
+        }
+        let memBytes = memory.serializedBytes(count: n)
+        guard r.at + memBytes + 8 == b.count else {
+            throw TritError.format("the state has \(b.count) bytes; \(n) positions need \(r.at + memBytes + 8)")
         }
         // validated: now the context changes
-        for bl in 0..<blocks {
-            (keyCache.raw + bl * nCtx * keyHeadBytes).copyMemory(from: try r.bytes(n * keyHeadBytes, "keys").baseAddress!, byteCount: n * keyHeadBytes)
-            (valueCache.raw + bl * nCtx * valueHeadBytes).copyMemory(from: try r.bytes(n * valueHeadBytes, "values").baseAddress!,
-                                                                      byteCount: n * valueHeadBytes)
-        }
-        let old = nPast
+        memory.deserialize(sequence: 0, count: n, length: nPast, from: try r.bytes(memBytes, "the memory"))
         ids.withUnsafeBufferPointer { seqTokens.update(from: $0.baseAddress!, count: n) }
         nPast = n
-        if n < old { release(0, from: n) }
         headPending = false
         if let logits {
             UnsafeMutableRawPointer(logitsBuffer.ptr).copyMemory(from: logits.baseAddress!, byteCount: 4 * c.vocabSize)

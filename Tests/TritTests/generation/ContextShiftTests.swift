@@ -73,8 +73,8 @@ final class ContextShiftTests: XCTestCase {
         var worst: Float = 0, a = [Float](repeating: 0, count: c.headDim), b = a
         for h in 0..<c.nKVHeads {
             for p in 0..<s.nPast {
-                tk_kv_load(0, s.keyCache.raw.assumingMemoryBound(to: UInt8.self) + (h * 64 + p) * s.keyHeadBytes, 1, Int64(c.headDim), &a)
-                tk_kv_load(0, fresh.keyCache.raw.assumingMemoryBound(to: UInt8.self) + (h * 64 + p) * s.keyHeadBytes, 1, Int64(c.headDim), &b)
+                tk_kv_load(0, s.kv.keys(sequence: 0, layer: 0) + (h * 64 + p) * s.kv.keyHeadBytes, 1, Int64(c.headDim), &a)
+                tk_kv_load(0, fresh.kv.keys(sequence: 0, layer: 0) + (h * 64 + p) * s.kv.keyHeadBytes, 1, Int64(c.headDim), &b)
                 worst = max(worst, maxDiff(a, b))
             }
         }
