@@ -15,7 +15,7 @@ enum InfoCommand {
         let c = m.config
         print("model          \(path)")
         print("format         \(m.source.rawValue), \(m.fileType)\(m.name.isEmpty ? "" : ", name \"\(m.name)\"")")
-        print("architecture   \(c.architecture) (activation \(c.activation.rawValue), sub-norms \(c.subNorms ? "yes" : "no"), RoPE \(c.rope.rawValue), θ \(c.ropeTheta))")
+        print("architecture   \(c.architecture) (\(c.arch.summary), RoPE \(c.rope.rawValue), θ \(c.ropeTheta))")
         print("shape          \(c.nLayers) layers, dim \(c.dim), ffn \(c.ffnDim), heads \(c.nHeads) (kv \(c.nKVHeads), head dim \(c.headDim)), vocab \(c.vocabSize)")
         print("context        trained with \(c.contextLength) tokens")
         print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
@@ -28,8 +28,8 @@ enum InfoCommand {
             print("tokenizer      none")
         }
         print("chat format    \(ChatTemplate.detect(for: m).rawValue)")
-        print("layer 0        " + [("q", m.layers[0].wq), ("k", m.layers[0].wk), ("v", m.layers[0].wv), ("o", m.layers[0].wo),
-                                  ("gate", m.layers[0].gate), ("up", m.layers[0].up), ("down", m.layers[0].down)].map { name, l in
+        print("layer 0        " + m.layers[0].linears.map { p, l in
+            let name = p.name
             switch l {
             case .ternary(let t): return "\(name) \(t.rows)x\(t.cols) ternary β=\(t.scale)\(t.isMapped ? " (in place)" : "")"
             case .dense(let d): return "\(name) \(d.rows)x\(d.cols) dense"

@@ -38,7 +38,7 @@ enum PaperBench {
                 if type == .i2s {
                     // energy of the linear layers' products per token (no attention, no head)
                     var macs = 0.0
-                    for l in m.layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { macs += Double(lin.rows * lin.cols) } }
+                    for l in m.layers { for (_, lin) in l.linears { macs += Double(lin.rows * lin.cols) } }
                     let fp45 = macs * (energy45.fp16Add + energy45.fp16Mul), fp7 = macs * (energy7.fp16Add + energy7.fp16Mul)
                     let t45 = macs * energy45.int8Add, t7 = macs * energy7.int8Add
                     energyRows.append("| \(shape.name) | \(fmt(macs / 1e9, 2)) G | \(fmt(fp45 / 1e9, 3)) | \(fmt(t45 / 1e9, 3)) | \(fmt(fp45 / t45, 1))× | \(fmt(fp7 / 1e9, 3)) | \(fmt(t7 / 1e9, 4)) | \(fmt(fp7 / t7, 1))× |")

@@ -16,7 +16,7 @@ public enum ChatTemplate: String, Sendable, CaseIterable {
     public static func detect(for model: Model) -> ChatTemplate {
         guard let tok = model.tokenizer else { return .plain }
         let hasEOT = tok.id(of: "<|eot_id|>") != nil
-        if model.config.architecture.hasPrefix("bitnet"), hasEOT { return .bitnet }
+        if model.config.arch.chatTemplate == .bitnet, hasEOT { return .bitnet }
         if hasEOT, tok.id(of: "<|start_header_id|>") != nil { return .llama3 }
         if tok.id(of: "<|im_start|>") != nil, tok.id(of: "<|im_end|>") != nil { return .chatml }
         return .plain

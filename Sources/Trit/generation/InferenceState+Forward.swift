@@ -3,8 +3,9 @@ import TritKernels
 import Glibc
 #endif
 
-/// The forward pass for a batch of n ≤ maxBatch consecutive tokens (docs/formats.md §1.4; the 1bitLLM and
-/// llama variants differ only in the activation, the sub-norms and the RoPE pairing).
+/// The forward pass for a batch of n ≤ maxBatch consecutive tokens (docs/formats.md §1.4). What a
+/// layer does is its architecture's description (Architecture.swift): the layer kind picks the
+/// mixer, the description's norms, activation and RoPE do the rest.
 extension InferenceState {
     /// Throws only TritError .cancelled, when `shouldAbort` asks between layers; the cache rows
     /// written so far lie beyond the sequences' committed positions, so nothing is changed.
@@ -13,14 +14,11 @@ extension InferenceState {
                  hiddenOut: UnsafeMutablePointer<Float>? = nil, abortable: Bool = true) throws {
         let c = model.config
         let n = tokens.count
-        let dim = c.dim, qDim = c.qDim, kvDim = c.kvDim, ffn = c.ffnDim, hd = c.headDim
-        let nLayers = c.nLayers
+        let dim = c.dim
         let x = self.x.ptr, xb = self.xb.ptr, xb2 = self.xb2.ptr
-        let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
-        let hb = self.hb.ptr, hb2 = self.hb2.ptr
 
         // embedding lookup; the RoPE rotation of each position, shared by all heads and layers
-        let half = hd / 2
+        let half = c.headDim / 2
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
             for i in 0..<half {
@@ -30,57 +28,18 @@ extension InferenceState {
             }
         }
 
-        for (l, w) in model.layers.enumerated() {
+        for (l, layer) in model.layers.enumerated() {
             if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
-            // attention: norm, q/k/v projections (one activation quantization for all three)
-            rmsnormRows(x, w.attnNorm, dim, n, into: xb)
-            let qa = quantizeFirstTernary(w.wq, w.wk, w.wv, xb, cols: dim, n: n)
-            linear(w.wq, xb, n: n, into: q, quantizedKp: qa)
-            linear(w.wk, xb, n: n, into: k, quantizedKp: qa)
-            linear(w.wv, xb, n: n, into: v, quantizedKp: qa)
-            // qwen3: each head of q and k normed over head_dim before the rotation
-            if let qn = w.qNorm, let kn = w.kNorm {
-                rmsnormRows(q, qn, hd, n * c.nHeads, into: q)
-                rmsnormRows(k, kn, hd, n * c.nKVHeads, into: k)
+            // the mixer: norm, the layer kind's mixing of positions, residual
+            rmsnormRows(x, layer.inputNorm, dim, n, into: xb)
+            switch layer.mixer {
+            case .attention(let a): attention(a, layer: l, input: xb, n: n, into: xb2)
             }
-            for t in 0..<n {
-                for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
-                for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-                kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
-            }
-            // causal attention over the pool: (row, KV head, chunk of positions) items; query head
-            // h reads KV head h / (nHeads / nKVHeads) (GQA)
-            for t in 0..<n {
-                rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l))
-                rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l))
-                rowKV[t] = Int64(rowPos[t] + 1)
-            }
-            var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
-                                       k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes), v_row_bytes: Int64(kv.valueHeadBytes),
-                                       k_head_stride: Int64(nCtx * kv.keyHeadBytes), v_head_stride: Int64(nCtx * kv.valueHeadBytes),
-                                       k_type: kv.keyType.rawValue, v_type: kv.valueType.rawValue,
-                                       n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
-                                       scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,
-                                       scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
-                                       max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
-            tk_attention_par(pool, &job, Int64(n))
-            if let sub = w.attnSubNorm { rmsnormRows(att, sub, qDim, n, into: att) }
-            linear(w.wo, att, n: n, into: xb2, quantizedKp: 0)
             for i in 0..<(n * dim) { x[i] += xb2[i] }
 
-            // feed-forward: norm, gate/up, activation, sub-norm, down
-            rmsnormRows(x, w.ffnNorm, dim, n, into: xb)
-            let qf = quantizeFirstTernary(w.gate, w.up, nil, xb, cols: dim, n: n)
-            linear(w.gate, xb, n: n, into: hb, quantizedKp: qf)
-            linear(w.up, xb, n: n, into: hb2, quantizedKp: qf)
-            switch c.activation {
-            case .relu2:
-                for i in 0..<(n * ffn) { let g = max(hb[i], 0); hb[i] = g * g * hb2[i] }
-            case .silu:
-                for i in 0..<(n * ffn) { let g = hb[i]; hb[i] = g / (1 + expf(-g)) * hb2[i] }
-            }
-            if let sub = w.ffnSubNorm { rmsnormRows(hb, sub, ffn, n, into: hb) }
-            linear(w.down, hb, n: n, into: xb2, quantizedKp: 0)
+            // feed-forward: norm, gate/up, activation, down, residual
+            rmsnormRows(x, layer.feedForwardNorm, dim, n, into: xb)
+            feedForward(layer.feedForward, input: xb, n: n, into: xb2)
             for i in 0..<(n * dim) { x[i] += xb2[i] }
         }
         // output norm and head: every row when all logits are wanted, the listed rows of a batch
@@ -102,6 +61,88 @@ extension InferenceState {
         if wantLast {
             hasLogits = true
             headPending = deferHead && logitsOut == nil && headRows == nil
+        }
+    }
+
+    /// Causal softmax attention of layer l over n rows of `input` (already normed) into `out`:
+    /// q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
+    /// over each row's sequence, the output projection.
+    func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
+                   into out: UnsafeMutablePointer<Float>) {
+        let c = model.config, norms = c.arch.norms
+        let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
+        let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
+        // q, k and v read one input: one activation quantization for the three, unless each
+        // normalises it its own way first
+        let own = !norms.beforeProjection.isDisjoint(with: [.q, .k, .v])
+        let qa = own ? 0 : quantizeFirstTernary(a.q.linear, a.k.linear, a.v.linear, input, cols: c.dim, n: n)
+        project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
+        project(a.k, .k, input, n: n, into: k, quantizedKp: qa)
+        project(a.v, .v, input, n: n, into: v, quantizedKp: qa)
+        // qwen3: each head of q and k normed over head_dim before the rotation
+        if norms.qk {
+            rmsnormRows(q, a.qNorm, hd, n * c.nHeads, into: q)
+            rmsnormRows(k, a.kNorm, hd, n * c.nKVHeads, into: k)
+        }
+        for t in 0..<n {
+            for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
+            for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
+            kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
+        }
+        // causal attention over the pool: (row, KV head, chunk of positions) items; query head
+        // h reads KV head h / (nHeads / nKVHeads) (GQA)
+        for t in 0..<n {
+            rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l))
+            rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l))
+            rowKV[t] = Int64(rowPos[t] + 1)
+        }
+        // the scale is 1/√head_dim (Architecture.AttentionScale; other scales are refused at load)
+        var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
+                                   k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes),
+                                   v_row_bytes: Int64(kv.valueHeadBytes),
+                                   k_head_stride: Int64(nCtx * kv.keyHeadBytes), v_head_stride: Int64(nCtx * kv.valueHeadBytes),
+                                   k_type: kv.keyType.rawValue, v_type: kv.valueType.rawValue,
+                                   n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
+                                   scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,
+                                   scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
+                                   max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
+        tk_attention_par(pool, &job, Int64(n))
+        project(a.o, .o, att, n: n, into: out, quantizedKp: 0)
+    }
+
+    /// The gated feed-forward block: down(act(gate·x) ⊙ up·x) of n rows of `input` into `out`.
+    func feedForward(_ f: FeedForwardWeights, input: UnsafeMutablePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>) {
+        let c = model.config, ffn = c.ffnDim
+        let hb = self.hb.ptr, hb2 = self.hb2.ptr
+        let own = !c.arch.norms.beforeProjection.isDisjoint(with: [.gate, .up])
+        let qf = own ? 0 : quantizeFirstTernary(f.gate.linear, f.up.linear, nil, input, cols: c.dim, n: n)
+        project(f.gate, .gate, input, n: n, into: hb, quantizedKp: qf)
+        project(f.up, .up, input, n: n, into: hb2, quantizedKp: qf)
+        switch c.arch.activation {
+        case .relu2:
+            for i in 0..<(n * ffn) { let g = max(hb[i], 0); hb[i] = g * g * hb2[i] }
+        case .silu:
+            for i in 0..<(n * ffn) { let g = hb[i]; hb[i] = g / (1 + expf(-g)) * hb2[i] }
+        case .geluTanh:
+            // 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))), PyTorch's gelu(approximate="tanh")
+            for i in 0..<(n * ffn) {
+                let g = hb[i]
+                hb[i] = 0.5 * g * (1 + tanhf(0.7978845608 * (g + 0.044715 * g * g * g))) * hb2[i]
+            }
+        }
+        project(f.down, .down, hb, n: n, into: out, quantizedKp: 0)
+    }
+
+    /// out = p · input, with p's own RMSNorm of the input first where the architecture puts one
+    /// (Architecture.Norms.beforeProjection: BitNet's sub-norms before o and down).
+    @inline(__always)
+    func project(_ p: Projection, _ which: Architecture.Projections, _ input: UnsafeMutablePointer<Float>, n: Int,
+                 into out: UnsafeMutablePointer<Float>, quantizedKp: Int) {
+        if model.config.arch.norms.beforeProjection.contains(which) {
+            rmsnormRows(input, p.inputNorm, p.linear.cols, n, into: xn.ptr)
+            linear(p.linear, xn.ptr, n: n, into: out, quantizedKp: 0)
+        } else {
+            linear(p.linear, input, n: n, into: out, quantizedKp: quantizedKp)
         }
     }
 

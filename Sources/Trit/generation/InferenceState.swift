@@ -23,6 +23,7 @@ public final class InferenceState {
 
     // Activations, [maxBatch][width] each.
     let x, xb, xb2, q, k, v, att, hb, hb2: FloatArray
+    let xn: FloatArray             // a projection's normed input (Architecture.Norms.beforeProjection)
     let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
@@ -100,6 +101,8 @@ public final class InferenceState {
         att = try FloatArray(count: B * c.qDim, what: "activations")
         hb = try FloatArray(count: B * c.ffnDim, what: "activations")
         hb2 = try FloatArray(count: B * c.ffnDim, what: "activations")
+        xn = try FloatArray(count: c.arch.norms.beforeProjection.isEmpty ? 0 : B * max(c.dim, c.qDim, c.ffnDim),
+                            what: "activations")
         let maxKp = TernaryPacking.rowBytes(cols: max(c.dim, c.qDim, c.ffnDim)) * 4
         xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         xs = try FloatArray(count: B, what: "activation scales")

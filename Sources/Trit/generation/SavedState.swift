@@ -46,7 +46,7 @@ public enum SavedState {
         sample(m.tokenEmbedding.data, m.tokenEmbedding.byteCount)
         sample(m.output.data, m.output.byteCount)
         for l in m.layers {
-            switch l.wq {
+            switch l.linears[0].linear {
             case .ternary(let t): mix(1); sample(UnsafeRawPointer(t.codes), t.byteCount)
             case .dense(let d): mix(2); sample(d.data, d.byteCount)
             case .grouped(let g): mix(3); sample(g.data, g.byteCount)

@@ -1,42 +1,294 @@
-/// What an architecture is, in one place: both loaders look it up by name and fill a ModelConfig
-/// from it (the GGUF and Hugging Face loaders no longer infer behaviour from name prefixes).
-struct Architecture: Sendable {
-    enum Linears: Sendable {
+/// What an architecture is, as data: the layers and their kinds, which norms sit where, the
+/// activation, the rotary embedding, the attention's form, the output, and the names of every
+/// tensor in GGUF and Hugging Face files. Both loaders build a Model from it and the forward pass
+/// (InferenceState+Forward.swift) reads it; nothing else decides what an architecture does.
+///
+/// Adding an architecture = one entry in `Architecture.all` (usually `llamaFamily` with changes)
+/// and its fixture test. Fields whose values the forward pass does not implement yet are refused
+/// at load by `checkImplemented()` with their name, so a description can be written before the
+/// code that runs it, never run wrongly.
+public struct Architecture: Sendable {
+    // MARK: The vocabulary of a description
+
+    /// What mixes positions in a layer.
+    public enum LayerKind: String, Sendable {
+        case attention                   // softmax attention over a KV cache
+        case gatedDeltaNet = "gated DeltaNet"  // linear attention with a recurrent state (qwen35)
+    }
+    /// Which kind each layer is.
+    public enum LayerPattern: Sendable, Equatable {
+        case all(LayerKind)
+        /// Every `interval`-th layer (the last of each group) is `.attention`, the others `other`
+        /// (qwen35's `full_attention_interval`).
+        case attentionEvery(interval: Int, other: LayerKind)
+
+        public func kind(ofLayer l: Int) -> LayerKind {
+            switch self {
+            case .all(let k): return k
+            case .attentionEvery(let n, let other): return (l + 1) % max(n, 1) == 0 ? .attention : other
+            }
+        }
+    }
+    public enum Activation: String, Sendable { case relu2, silu, geluTanh = "gelu_pytorch_tanh" }
+    /// How an RMSNorm applies its gain: x̂·w (Llama) or x̂·(1 + w) (Gemma, qwen35).
+    public enum NormGain: String, Sendable { case weight, onePlusWeight = "1 + weight" }
+    public enum RoPEPairs: String, Sendable {
+        case neox      // pairs (i, i + d/2): HF rotate_half, every native BitNet checkpoint
+        case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
+    }
+    public enum AttentionMask: String, Sendable { case causal, bidirectional }
+    /// Which positions a layer's attention sees.
+    public enum AttentionSpan: Sendable, Equatable {
+        case global
+        /// Sliding-window layers as the file's config lists them (Gemma3 `layer_types`).
+        case slidingFromConfig
+    }
+    public enum AttentionScale: Sendable, Equatable {
+        case inverseSqrtHeadDim            // 1/√head_dim
+        case inverseSqrtOf(configKey: String)   // Gemma3: query_pre_attn_scalar^-½
+    }
+    public enum EmbeddingScale: String, Sendable { case none, sqrtDim = "√hidden" }
+    /// What the last hidden states become.
+    public enum Output: String, Sendable {
+        case head         // logits over the vocabulary (tied or not)
+        case pooling      // an embedding model: pooled, normalised hidden states
+        case headAndPooling = "head and pooling"
+    }
+    /// How the loaders treat float linears.
+    public enum Linears: Sendable {
         case ternarized   // BitNet: float linears become ternary (absmean), ternary types used as they are
         case asStored     // float and group-scaled linears run as stored, ternary types as ternary
     }
-    let name: String                       // GGUF general.architecture; ModelConfig.architecture
-    let activation: ModelConfig.Activation
-    let subNorms: Bool                     // RMSNorm before wo and down (BitNet)
-    let qkNorm: Bool                       // per-head RMSNorm of q and k before RoPE (Qwen3)
-    let ggufRoPE: ModelConfig.RoPEStyle    // GGUF `llama` files permute Q/K: adjacent pairs
-    let linears: Linears
-    let defaultNormEps: Float
 
-    static let all: [Architecture] = [
-        Architecture(name: "bitnet-b1.58", activation: .relu2, subNorms: true, qkNorm: false, ggufRoPE: .neox,
-                     linears: .ternarized, defaultNormEps: 1e-5),
-        Architecture(name: "bitnet-25", activation: .relu2, subNorms: true, qkNorm: false, ggufRoPE: .neox,
-                     linears: .ternarized, defaultNormEps: 1e-5),
-        Architecture(name: "bitnet", activation: .silu, subNorms: true, qkNorm: false, ggufRoPE: .neox,
-                     linears: .ternarized, defaultNormEps: 1e-5),
-        Architecture(name: "llama", activation: .silu, subNorms: false, qkNorm: false, ggufRoPE: .adjacent,
-                     linears: .asStored, defaultNormEps: 1e-5),
-        Architecture(name: "qwen3", activation: .silu, subNorms: false, qkNorm: true, ggufRoPE: .neox,
-                     linears: .asStored, defaultNormEps: 1e-6),
-    ]
-
-    static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
-    static var names: String { all.map(\.name).joined(separator: ", ") }
-
-    /// The architecture of a Hugging Face config (`architectures[0]`, and for BitNet the activation).
-    static func huggingFace(_ archName: String, activation: String) -> Architecture? {
-        switch archName {
-        case "BitNetForCausalLM", "BitnetForCausalLM": return named(activation == "relu2" ? "bitnet-b1.58" : "bitnet")
-        case "LlamaForCausalLM": return named("llama")
-        case "Qwen3ForCausalLM": return named("qwen3")
-        default: return nil
+    /// The projections of a layer, as a bit set (allocation-free to test in the forward pass).
+    public struct Projections: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        public static let q = Projections(rawValue: 1), k = Projections(rawValue: 2), v = Projections(rawValue: 4)
+        public static let o = Projections(rawValue: 8), gate = Projections(rawValue: 16)
+        public static let up = Projections(rawValue: 32), down = Projections(rawValue: 64)
+        public static let each: [Projections] = [.q, .k, .v, .o, .gate, .up, .down]
+        public var name: String {
+            switch self {
+            case .q: return "q"; case .k: return "k"; case .v: return "v"; case .o: return "o"
+            case .gate: return "gate"; case .up: return "up"; case .down: return "down"
+            default: return "projections \(rawValue)"
+            }
         }
     }
-    static let huggingFaceNames = ["BitNetForCausalLM", "BitnetForCausalLM", "LlamaForCausalLM", "Qwen3ForCausalLM"]
+
+    /// Where a norm sits in an attention layer with a feed-forward block.
+    public struct Norms: Sendable {
+        /// RMSNorm of a projection's input, its own gain, right before the projection (BitNet's
+        /// sub-norms are those of o and down; BitNet-embedding has one before every projection).
+        public var beforeProjection: Projections = []
+        /// Per-head RMSNorm of q and k over head_dim before RoPE (Qwen3).
+        public var qk = false
+        /// RMSNorm of the attention / feed-forward output before it is added back (Gemma3).
+        public var postAttention = false
+        public var postFeedForward = false
+        public var gain: NormGain = .weight
+    }
+
+    public struct RoPE: Sendable {
+        /// The pairing in GGUF files (HF checkpoints are always NeoX: rotate_half).
+        public var ggufPairs: RoPEPairs = .neox
+        /// The rotated fraction of head_dim (qwen35: 0.25).
+        public var partialFactor: Float = 1
+        /// A second base for sliding-window layers (Gemma3 `rope_local_base_freq`).
+        public var localBase = false
+    }
+
+    public struct Attention: Sendable {
+        public var mask: AttentionMask = .causal
+        public var span: AttentionSpan = .global
+        public var scale: AttentionScale = .inverseSqrtHeadDim
+        /// q_proj also yields a gate per head; the attention output is multiplied by σ(gate) (qwen35).
+        public var gatedOutput = false
+    }
+
+    /// A tensor's part in the model, the key of the name tables.
+    public enum TensorRole: Hashable, Sendable {
+        case tokenEmbedding, output, outputNorm, ropeFrequencies
+        case inputNorm, feedForwardNorm, postAttentionNorm, postFeedForwardNorm, qNorm, kNorm
+        case linear(Projections)
+        case normBefore(Projections)
+        var isLayerTensor: Bool {
+            switch self { case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies: return false; default: return true }
+        }
+    }
+
+    /// The names of a format's tensors: model tensors by full name, layer tensors after
+    /// "<layerPrefix><layer>."; alternates in order of preference.
+    public struct TensorNames: Sendable {
+        public var layerPrefix: String
+        public var names: [TensorRole: [String]]
+
+        /// The names a tensor may have (empty: the format has no name for it).
+        public func candidates(_ role: TensorRole, layer: Int) -> [String] {
+            let n = names[role] ?? []
+            return role.isLayerTensor ? n.map { "\(layerPrefix)\(layer).\($0)" } : n
+        }
+    }
+
+    // MARK: A description
+
+    public let name: String                  // GGUF general.architecture; ModelConfig.architecture
+    /// HF `architectures[0]` names, each with the `hidden_act` it must have (nil: any implemented).
+    public var huggingFace: [(className: String, activation: Activation?)] = []
+    public var layers: LayerPattern = .all(.attention)
+    public var activation: Activation
+    public var norms = Norms()
+    public var rope = RoPE()
+    public var attention = Attention()
+    public var embeddingScale: EmbeddingScale = .none
+    public var output: Output = .head
+    public var linears: Linears
+    public var defaultNormEps: Float
+    /// The chat format this family's instruct models use when their vocabulary has its tokens.
+    public var chatTemplate: ChatTemplate? = nil
+    public var gguf: TensorNames = Architecture.llamaGGUFNames
+    public var hf: TensorNames = Architecture.llamaHFNames
+    /// Tensors a file may hold that this description knows and does not use (a vision tower, an
+    /// MTP head), by name prefix: listed in a warning, not refused.
+    public var ignoredTensorPrefixes: [String] = []
+
+    /// The tensors of one layer of kind `kind`, in the order the loaders read them.
+    public func layerRoles(_ kind: LayerKind) -> [TensorRole] {
+        var r: [TensorRole] = [.inputNorm]
+        switch kind {
+        case .attention:
+            for p in [Projections.q, .k, .v, .o] {
+                if norms.beforeProjection.contains(p) { r.append(.normBefore(p)) }
+                r.append(.linear(p))
+            }
+            if norms.qk { r += [.qNorm, .kNorm] }
+        case .gatedDeltaNet:
+            break   // its tensors come with its forward pass (qwen35)
+        }
+        if norms.postAttention { r.append(.postAttentionNorm) }
+        r.append(.feedForwardNorm)
+        for p in [Projections.gate, .up, .down] {
+            if norms.beforeProjection.contains(p) { r.append(.normBefore(p)) }
+            r.append(.linear(p))
+        }
+        if norms.postFeedForward { r.append(.postFeedForwardNorm) }
+        return r
+    }
+
+    /// The description in a few words, for `trit info`.
+    public var summary: String {
+        var parts = ["activation \(activation.rawValue)"]
+        let before = Projections.each.filter { norms.beforeProjection.contains($0) }.map(\.name)
+        parts.append(before.isEmpty ? "no norms before projections" : "norms before \(before.joined(separator: ", "))")
+        if norms.qk { parts.append("q/k head norms") }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Refuses, naming the field, a description with values the forward pass does not run yet.
+    func checkImplemented(origin: String) throws {
+        var missing: [String] = []
+        for l in 0..<4 where layers.kind(ofLayer: l) != .attention { missing.append("\(layers.kind(ofLayer: l).rawValue) layers"); break }
+        if activation == .geluTanh { missing.append("the GELU activation") }
+        if norms.gain != .weight { missing.append("the (1 + w) norm gain") }
+        if norms.postAttention || norms.postFeedForward { missing.append("post-attention / post-feed-forward norms") }
+        if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
+        if rope.localBase { missing.append("a second RoPE base for local layers") }
+        if attention.mask != .causal { missing.append("bidirectional attention") }
+        if attention.span != .global { missing.append("sliding-window attention") }
+        if attention.scale != .inverseSqrtHeadDim { missing.append("an attention scale other than 1/√head_dim") }
+        if attention.gatedOutput { missing.append("gated attention output") }
+        if embeddingScale != .none { missing.append("scaled embeddings") }
+        if output != .head { missing.append("pooled outputs (embedding models)") }
+        guard missing.isEmpty else {
+            throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
+        }
+    }
+
+    // MARK: The table
+
+    /// The Llama family's tensor names (llama.cpp's GGUF names; transformers' Llama names).
+    public static let llamaGGUFNames = TensorNames(layerPrefix: "blk.", names: {
+        var n: [TensorRole: [String]] = [
+            .tokenEmbedding: ["token_embd.weight"], .output: ["output.weight"], .outputNorm: ["output_norm.weight"],
+            .ropeFrequencies: ["rope_freqs.weight"],
+            .inputNorm: ["attn_norm.weight"], .feedForwardNorm: ["ffn_norm.weight"],
+            .postAttentionNorm: ["post_attention_norm.weight"], .postFeedForwardNorm: ["post_ffw_norm.weight"],
+            .qNorm: ["attn_q_norm.weight"], .kNorm: ["attn_k_norm.weight"],
+        ]
+        let linear: [(Projections, String)] = [(.q, "attn_q"), (.k, "attn_k"), (.v, "attn_v"), (.o, "attn_output"),
+                                                (.gate, "ffn_gate"), (.up, "ffn_up"), (.down, "ffn_down")]
+        for (p, s) in linear {
+            n[.linear(p)] = [s + ".weight"]
+            n[.normBefore(p)] = [s + "_norm_in.weight"]   // bitnet.cpp's BitNet-embedding names
+        }
+        return n
+    }())
+    public static let llamaHFNames = TensorNames(layerPrefix: "model.layers.", names: {
+        var n: [TensorRole: [String]] = [
+            .tokenEmbedding: ["model.embed_tokens.weight"], .output: ["lm_head.weight"], .outputNorm: ["model.norm.weight"],
+            .inputNorm: ["input_layernorm.weight"], .feedForwardNorm: ["post_attention_layernorm.weight"],
+            .qNorm: ["self_attn.q_norm.weight"], .kNorm: ["self_attn.k_norm.weight"],
+        ]
+        let linear: [(Projections, String)] = [(.q, "self_attn.q_proj"), (.k, "self_attn.k_proj"), (.v, "self_attn.v_proj"),
+                                                (.o, "self_attn.o_proj"), (.gate, "mlp.gate_proj"), (.up, "mlp.up_proj"),
+                                                (.down, "mlp.down_proj")]
+        for (p, s) in linear {
+            n[.linear(p)] = [s + ".weight"]
+            n[.normBefore(p)] = [s + ".norm.weight"]
+        }
+        return n
+    }())
+
+    /// A Llama-shaped block: RMSNorm, attention with RoPE, gated FFN.
+    static func llamaFamily(_ name: String, activation: Activation = .silu, linears: Linears = .asStored,
+                            normEps: Float = 1e-5) -> Architecture {
+        Architecture(name: name, activation: activation, linears: linears, defaultNormEps: normEps)
+    }
+
+    /// BitNet b1.58: ternary linears, a sub-norm before o and before down.
+    static func bitnetFamily(_ name: String, activation: Activation, hf: [(String, Activation?)]) -> Architecture {
+        var a = llamaFamily(name, activation: activation, linears: .ternarized)
+        a.huggingFace = hf
+        a.norms.beforeProjection = [.o, .down]
+        a.gguf.names[.normBefore(.o)] = ["attn_sub_norm.weight"]
+        a.gguf.names[.normBefore(.down)] = ["ffn_sub_norm.weight"]
+        // microsoft/bitnet-b1.58-2B-4T names, then 1bitLLM's
+        a.hf.names[.normBefore(.o)] = ["self_attn.attn_sub_norm.weight", "self_attn.inner_attn_ln.weight"]
+        a.hf.names[.normBefore(.down)] = ["mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight"]
+        a.chatTemplate = .bitnet
+        return a
+    }
+
+    public static let all: [Architecture] = {
+        let bitnetHF = ["BitNetForCausalLM", "BitnetForCausalLM"]
+        var llama = llamaFamily("llama")
+        llama.huggingFace = [("LlamaForCausalLM", nil)]
+        llama.rope.ggufPairs = .adjacent   // the llama converter permutes Q/K rows
+        var qwen3 = llamaFamily("qwen3", normEps: 1e-6)
+        qwen3.huggingFace = [("Qwen3ForCausalLM", .silu)]
+        qwen3.norms.qk = true
+        return [
+            bitnetFamily("bitnet-b1.58", activation: .relu2, hf: bitnetHF.map { ($0, .relu2) }),
+            bitnetFamily("bitnet-25", activation: .relu2, hf: []),
+            bitnetFamily("bitnet", activation: .silu, hf: bitnetHF.map { ($0, .silu) }),
+            llama,
+            qwen3,
+        ]
+    }()
+
+    public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
+    static var names: String { all.map(\.name).joined(separator: ", ") }
+
+    /// The architecture of a Hugging Face config: `architectures[0]` and `hidden_act`.
+    static func huggingFace(_ className: String, activation: String) -> Architecture? {
+        all.first { a in
+            a.huggingFace.contains { $0.className == className && ($0.activation == nil || $0.activation?.rawValue == activation) }
+        }
+    }
+    static var huggingFaceNames: [String] {
+        var seen: [String] = []
+        for a in all { for h in a.huggingFace where !seen.contains(h.className) { seen.append(h.className) } }
+        return seen
+    }
 }

@@ -42,15 +42,14 @@ enum GGUFModelLoader {
         guard nHeads > 0, dim % nHeads == 0 || hasKeyLength else {
             throw TritError.format("\(path): \(arch).embedding_length \(dim) is not a multiple of attention.head_count \(nHeads)")
         }
-        let embd = g.tensor("token_embd.weight")
+        let embd = spec.gguf.candidates(.tokenEmbedding, layer: 0).first.flatMap { g.tensor($0) }
         let vocabFromTensor = embd?.shape.count == 2 ? embd!.shape[1] : nil
         // trit's FP twins (Examples/train) keep float linears in a bitnet architecture
         let denseLinears = g.metadata["trit.dense_linears"]?.bool == true
+        try spec.checkImplemented(origin: path)
         var cfg = ModelConfig(
-            architecture: arch,
-            activation: spec.activation,
-            subNorms: spec.subNorms,
-            rope: spec.ggufRoPE,
+            arch: spec,
+            rope: spec.rope.ggufPairs,
             dim: dim,
             ffnDim: try int("feed_forward_length"),
             nLayers: try int("block_count"),
@@ -61,8 +60,7 @@ enum GGUFModelLoader {
             contextLength: try int("context_length", default: 2048),
             ropeTheta: try float("rope.freq_base", default: 10000),
             normEps: try float("attention.layer_norm_rms_epsilon", default: spec.defaultNormEps),
-            tiedEmbeddings: g.tensor("output.weight") == nil)
-        cfg.qkNorm = spec.qkNorm
+            tiedEmbeddings: !spec.gguf.candidates(.output, layer: 0).contains { g.tensor($0) != nil })
         var keys = ModelConfig.KeyNames()
         keys.dim = "\(arch).embedding_length"; keys.ffnDim = "\(arch).feed_forward_length"
         keys.nLayers = "\(arch).block_count"; keys.nHeads = "\(arch).attention.head_count"
@@ -103,17 +101,7 @@ enum GGUFModelLoader {
             cfg.ropeScaling = rs
         }
 
-        func raw(_ name: String) throws -> RawTensor {
-            guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
-            return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type), bytes: try g.data(of: t), file: g.file)
-        }
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let t = try raw(name)
-            try t.requireShape([n])
-            return try TensorConversion.floats(t)
-        }
-        func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
-            let t = try raw(name)
+        func linear(_ t: RawTensor, rows: Int, cols: Int, _: WeightReader) throws -> Linear {
             guard case .ggml(let type) = t.encoding else { throw t.fail("is not a GGUF tensor") }
             if GroupScaled.geometry(type) != nil {
                 // group-scaled (Bonsai): int8 activations with the group kernels, or code·d decoded to
@@ -132,47 +120,46 @@ enum GGUFModelLoader {
             }
             return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .exactOrAbsmean))
         }
+        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, has: { g.tensor($0) != nil },
+                                  fetch: { name in
+                                      guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
+                                      return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type),
+                                                       bytes: try g.data(of: t), file: g.file)
+                                  }, linear: linear)
 
-        let tokenEmbedding = try TensorConversion.dense(try raw("token_embd.weight"), rows: cfg.vocabSize, cols: dim)
-        let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try raw("output.weight"), rows: cfg.vocabSize, cols: dim)
+        let tokenEmbedding = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
+        let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim)
+        let outputNorm = try reader.vector(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
-            let p = "blk.\(l)."
-            layers.append(LayerWeights(
-                attnNorm: try vector(p + "attn_norm.weight", dim),
-                wq: try linear(p + "attn_q.weight", rows: cfg.qDim, cols: dim),
-                wk: try linear(p + "attn_k.weight", rows: cfg.kvDim, cols: dim),
-                wv: try linear(p + "attn_v.weight", rows: cfg.kvDim, cols: dim),
-                wo: try linear(p + "attn_output.weight", rows: dim, cols: cfg.qDim),
-                attnSubNorm: cfg.subNorms ? try vector(p + "attn_sub_norm.weight", cfg.qDim) : nil,
-                ffnNorm: try vector(p + "ffn_norm.weight", dim),
-                gate: try linear(p + "ffn_gate.weight", rows: cfg.ffnDim, cols: dim),
-                up: try linear(p + "ffn_up.weight", rows: cfg.ffnDim, cols: dim),
-                down: try linear(p + "ffn_down.weight", rows: dim, cols: cfg.ffnDim),
-                ffnSubNorm: cfg.subNorms ? try vector(p + "ffn_sub_norm.weight", cfg.ffnDim) : nil,
-                qNorm: cfg.qkNorm ? try vector(p + "attn_q_norm.weight", cfg.headDim) : nil,
-                kNorm: cfg.qkNorm ? try vector(p + "attn_k_norm.weight", cfg.headDim) : nil))
+            layers.append(try reader.layer(l))
             try progress.layer(l, of: cfg.nLayers)
         }
-        let ropeFreqs = g.tensor("rope_freqs.weight") != nil ? try vector("rope_freqs.weight", cfg.headDim / 2) : nil
+        let ropeFreqs = reader.name(.ropeFrequencies) != nil ? try reader.vector(.ropeFrequencies, cfg.headDim / 2) : nil
+        let (unknown, known) = reader.unusedTensors(of: g.tensors.map(\.name))
+        try reader.refuseUnknown(unknown)
 
         let tokenizer = try GGUFTokenizerLoader.loadIfPresent(g)
         var meta: [(String, String)] = []
         for k in g.metadataOrder where !k.hasPrefix("tokenizer.ggml.") || k.hasSuffix("_id") || k.hasSuffix(".model") || k.hasSuffix(".pre") {
             meta.append((k, g.metadata[k]!.summary))
         }
-        // The file type: the type of the first ternary linear.
-        var ft = g.tensor("blk.0.attn_q.weight").map { $0.type.description } ?? "?"
-        if let t = g.tensor("blk.0.attn_q.weight"), let (grp, _) = GroupScaled.geometry(t.type) {
+        if !known.isEmpty {
+            meta.append(("warning", "\(known.count) tensor(s) this architecture does not use were ignored (\(known.prefix(4).joined(separator: ", ")))"))
+        }
+        // The file type: the type of the first layer's q projection.
+        let q0 = reader.name(.linear(.q)).flatMap { g.tensor($0) }
+        var ft = q0.map { $0.type.description } ?? "?"
+        if let t = q0, let (grp, _) = GroupScaled.geometry(t.type) {
             ft = "\(t.type.description), groups of \(grp), \(floatActivations ? "float" : "int8") activations"
         }
-        if case .grouped(let gm) = layers.first?.wq, gm.type == .tq1_0 || gm.type == .tq2_0 {
+        if case .grouped(let gm)? = layers.first?.linear(.q), gm.type == .tq1_0 || gm.type == .tq2_0 {
             ft = "\(gm.type.description), per-block scales (group kernels, 128-groups, int8 activations)"
         }
         if !g.legacyQ2Tensors.isEmpty {
             meta.append(("warning", "\(g.legacyQ2Tensors.count) type-42 tensors read as the early PrismML Q2_0 layout (128-groups), from their data sizes"))
         }
-        return Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: try vector("output_norm.weight", dim),
+        return Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: outputNorm,
                      output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
     }

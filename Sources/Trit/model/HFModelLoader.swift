@@ -24,12 +24,13 @@ enum HFModelLoader {
         }
         let archName = config["architectures"]?.array?.first?.string ?? ""
         let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
-        guard let spec = Architecture.huggingFace(archName, activation: act) else {
+        guard Architecture.huggingFaceNames.contains(archName) else {
             throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
         }
-        guard act == "relu2" || act == "silu" else {
-            throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported (relu2 or silu)")
+        guard let spec = Architecture.huggingFace(archName, activation: act) else {
+            throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported for \(archName)")
         }
+        try spec.checkImplemented(origin: configPath)
         if config["attention_bias"]?.bool == true {
             throw TritError.unsupported("\(configPath): attention_bias = true is not supported")
         }
@@ -97,12 +98,10 @@ enum HFModelLoader {
             throw TritError.format("\(configPath): hidden_size \(dim) is not a multiple of num_attention_heads \(nHeads)")
         }
         let tensors = try TensorSet(folder: folder)
-        let hasLMHead = tensors.has("lm_head.weight")
+        let hasLMHead = spec.hf.candidates(.output, layer: 0).contains(where: tensors.has)
         var cfg = ModelConfig(
-            architecture: spec.name,
-            activation: act == "relu2" ? .relu2 : .silu,
-            subNorms: tensors.has("model.layers.0.self_attn.attn_sub_norm.weight") || tensors.has("model.layers.0.self_attn.inner_attn_ln.weight"),
-            rope: .neox,
+            arch: spec,
+            rope: .neox,   // transformers' rotate_half, whatever the architecture
             dim: dim,
             ffnDim: try int("intermediate_size"),
             nLayers: try int("num_hidden_layers"),
@@ -114,7 +113,6 @@ enum HFModelLoader {
             ropeTheta: try float("rope_theta", default: 10000),
             normEps: try float("rms_norm_eps", default: 1e-6),
             tiedEmbeddings: !hasLMHead)
-        cfg.qkNorm = spec.qkNorm
         cfg.ropeScaling = ropeScaling
         if config["tie_word_embeddings"]?.bool == false && !hasLMHead {
             throw TritError.format("\(folder): tie_word_embeddings is false but there is no lm_head.weight tensor")
@@ -127,13 +125,7 @@ enum HFModelLoader {
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
 
-        func vector(_ name: String, _ n: Int) throws -> [Float] {
-            let t = try tensors.raw(name)
-            try t.requireShape([n])
-            return try TensorConversion.floats(t)
-        }
-        func linear(_ name: String, rows: Int, cols: Int) throws -> Linear {
-            let t = try tensors.raw(name + ".weight")
+        func linear(_ t: RawTensor, rows: Int, cols: Int, reader: WeightReader) throws -> Linear {
             switch storage {
             case .dense:
                 return .dense(try TensorConversion.dense(t, rows: rows, cols: cols))
@@ -143,7 +135,8 @@ enum HFModelLoader {
                 guard t.encoding == .safetensors("U8") else {
                     throw TritError.format("\(t.origin): tensor \(t.name) has dtype \(t.typeName), expected packed U8 ternary weights (quantization_mode offline)")
                 }
-                let st = try tensors.raw(name + ".weight_scale")
+                // the scale beside the packed weight: NAME.weight → NAME.weight_scale
+                let st = try reader.raw(String(t.name.dropLast(".weight".count)) + ".weight_scale")
                 guard st.elementCount == 1, st.floatKind != nil else {
                     throw TritError.format("\(st.origin): tensor \(st.name) must be one float value")
                 }
@@ -153,33 +146,19 @@ enum HFModelLoader {
                 return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
             }
         }
-        func subNorm(_ l: Int, _ a: String, _ b: String, _ n: Int) throws -> [Float]? {
-            guard cfg.subNorms else { return nil }
-            let p = "model.layers.\(l)."
-            return try vector(tensors.has(p + a) ? p + a : p + b, n)
-        }
+        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, has: tensors.has, fetch: tensors.raw, linear: linear)
 
-        let embd = try TensorConversion.dense(try tensors.raw("model.embed_tokens.weight"), rows: cfg.vocabSize, cols: dim)
-        let head = hasLMHead ? try TensorConversion.dense(try tensors.raw("lm_head.weight"), rows: cfg.vocabSize, cols: dim) : embd
+        let embd = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
+        let head = hasLMHead ? try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim) : embd
+        let outputNorm = try reader.vector(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
-            let p = "model.layers.\(l)."
-            layers.append(LayerWeights(
-                attnNorm: try vector(p + "input_layernorm.weight", dim),
-                wq: try linear(p + "self_attn.q_proj", rows: cfg.qDim, cols: dim),
-                wk: try linear(p + "self_attn.k_proj", rows: cfg.kvDim, cols: dim),
-                wv: try linear(p + "self_attn.v_proj", rows: cfg.kvDim, cols: dim),
-                wo: try linear(p + "self_attn.o_proj", rows: dim, cols: cfg.qDim),
-                attnSubNorm: try subNorm(l, "self_attn.attn_sub_norm.weight", "self_attn.inner_attn_ln.weight", cfg.qDim),
-                ffnNorm: try vector(p + "post_attention_layernorm.weight", dim),
-                gate: try linear(p + "mlp.gate_proj", rows: cfg.ffnDim, cols: dim),
-                up: try linear(p + "mlp.up_proj", rows: cfg.ffnDim, cols: dim),
-                down: try linear(p + "mlp.down_proj", rows: dim, cols: cfg.ffnDim),
-                ffnSubNorm: try subNorm(l, "mlp.ffn_sub_norm.weight", "mlp.ffn_layernorm.weight", cfg.ffnDim),
-                qNorm: cfg.qkNorm ? try vector(p + "self_attn.q_norm.weight", cfg.headDim) : nil,
-                kNorm: cfg.qkNorm ? try vector(p + "self_attn.k_norm.weight", cfg.headDim) : nil))
+            layers.append(try reader.layer(l))
             try progress.layer(l, of: cfg.nLayers)
         }
+        // buffers transformers saves with some checkpoints (recomputed from the config)
+        let (unknown, known) = reader.unusedTensors(of: tensors.byName.keys.sorted(), ignore: { $0.hasSuffix("rotary_emb.inv_freq") })
+        try reader.refuseUnknown(unknown)
         let tokenizer = try HFTokenizerLoader.loadIfPresent(folder: folder, config: config)
         let fileType: String
         switch storage {
@@ -188,6 +167,9 @@ enum HFModelLoader {
         case .dense: fileType = "HF float (dense)"
         }
         var meta: [(String, String)] = []
+        if !known.isEmpty {
+            meta.append(("warning", "\(known.count) tensor(s) this architecture does not use were ignored (\(known.prefix(4).joined(separator: ", ")))"))
+        }
         for (k, v) in config.object ?? [] {
             switch v {
             case .string(let s): meta.append((k, "\"\(s)\""))
@@ -196,7 +178,7 @@ enum HFModelLoader {
             default: break
             }
         }
-        return Model(config: cfg, layers: layers, tokenEmbedding: embd, outputNorm: try vector("model.norm.weight", dim),
+        return Model(config: cfg, layers: layers, tokenEmbedding: embd, outputNorm: outputNorm,
                      output: head, ropeFreqFactors: nil, path: folder, source: .huggingface, fileType: fileType,
                      name: archName, tokenizer: tokenizer, metadata: meta, files: tensors.files)
     }

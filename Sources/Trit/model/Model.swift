@@ -96,9 +96,8 @@ public final class Model: @unchecked Sendable {
         var n = tokenEmbedding.rows * tokenEmbedding.cols + outputNorm.count
         if output !== tokenEmbedding { n += output.rows * output.cols }
         for l in layers {
-            for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.rows * lin.cols }
-            n += (l.qNorm?.count ?? 0) + (l.kNorm?.count ?? 0)
-            n += l.attnNorm.count + l.ffnNorm.count + (l.attnSubNorm?.count ?? 0) + (l.ffnSubNorm?.count ?? 0)
+            for (_, lin) in l.linears { n += lin.rows * lin.cols }
+            for g in l.norms { n += g.count }
         }
         return n
     }
@@ -108,8 +107,8 @@ public final class Model: @unchecked Sendable {
         var n = tokenEmbedding.byteCount + outputNorm.count * 4
         if output !== tokenEmbedding { n += output.byteCount }
         for l in layers {
-            for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.byteCount }
-            n += 4 * (l.attnNorm.count + l.ffnNorm.count + (l.attnSubNorm?.count ?? 0) + (l.ffnSubNorm?.count ?? 0))
+            for (_, lin) in l.linears { n += lin.byteCount }
+            for g in l.norms { n += 4 * g.count }
         }
         return n
     }

@@ -1,15 +1,10 @@
-/// Hyperparameters and the architecture choices the forward pass branches on.
+/// A model's hyperparameters, and the description of its architecture that the forward pass reads.
 public struct ModelConfig: Sendable {
-    public enum Activation: String, Sendable { case relu2, silu }
-    public enum RoPEStyle: String, Sendable {
-        case neox      // pairs (i, i + d/2): HF rotate_half, every native BitNet checkpoint
-        case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
-    }
-
-    public var architecture: String      // Architecture.name: bitnet-b1.58, bitnet-25, bitnet, llama, qwen3
-    public var activation: Activation
-    public var subNorms: Bool
-    public var rope: RoPEStyle
+    /// What the layers do (Architecture.swift).
+    public var arch: Architecture
+    /// The RoPE pairing of this file's Q/K rows (GGUF `llama` files permute them: adjacent pairs).
+    public var rope: Architecture.RoPEPairs
+    public var architecture: String { arch.name }
     public var dim: Int
     public var ffnDim: Int
     public var nLayers: Int
@@ -21,8 +16,6 @@ public struct ModelConfig: Sendable {
     public var ropeTheta: Float
     public var normEps: Float
     public var tiedEmbeddings: Bool
-    /// Per-head RMSNorm of q and k after the projections, before RoPE (qwen3).
-    public var qkNorm = false
     /// Linear or YaRN RoPE scaling from the file (none for most models).
     public var ropeScaling = RoPEScaling()
 

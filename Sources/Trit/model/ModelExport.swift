@@ -12,7 +12,7 @@ public enum ModelExport {
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
         w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
-        let anyDense = m.layers.contains { if case .dense = $0.wq { return true }; return false }
+        let anyDense = m.layers.contains { $0.linears.contains { if case .dense = $0.linear { return true }; return false } }
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
         m.tokenizer?.writeMetadata(to: w)
 
@@ -73,24 +73,47 @@ public enum ModelExport {
                 }
             }
         }
-        try dense("token_embd.weight", m.tokenEmbedding, as: .f16)
-        if let f = m.ropeFreqFactors { vector("rope_freqs.weight", f) }
-        vector("output_norm.weight", m.outputNorm)
-        if !c.tiedEmbeddings { try dense("output.weight", m.output, as: .f16) }
+        // every tensor by the architecture's GGUF name, in its reading order
+        let names = c.arch.gguf
+        func tensorName(_ role: Architecture.TensorRole, _ l: Int = 0) throws -> String {
+            guard let n = names.candidates(role, layer: l).first else {
+                throw TritError.unsupported("architecture \(c.architecture) has no GGUF name for \(role)")
+            }
+            return n
+        }
+        try dense(try tensorName(.tokenEmbedding), m.tokenEmbedding, as: .f16)
+        if let f = m.ropeFreqFactors { vector(try tensorName(.ropeFrequencies), f) }
+        vector(try tensorName(.outputNorm), m.outputNorm)
+        if !c.tiedEmbeddings { try dense(try tensorName(.output), m.output, as: .f16) }
         for (i, l) in m.layers.enumerated() {
-            let p = "blk.\(i)."
-            vector(p + "attn_norm.weight", l.attnNorm)
-            try linear(p + "attn_q.weight", l.wq)
-            try linear(p + "attn_k.weight", l.wk)
-            try linear(p + "attn_v.weight", l.wv)
-            try linear(p + "attn_output.weight", l.wo)
-            if let s = l.attnSubNorm { vector(p + "attn_sub_norm.weight", s) }
-            vector(p + "ffn_norm.weight", l.ffnNorm)
-            try linear(p + "ffn_gate.weight", l.gate)
-            try linear(p + "ffn_up.weight", l.up)
-            try linear(p + "ffn_down.weight", l.down)
-            if let s = l.ffnSubNorm { vector(p + "ffn_sub_norm.weight", s) }
+            guard case .attention(let a) = l.mixer else { continue }
+            for role in c.arch.layerRoles(l.kind) {
+                let n = try tensorName(role, i)
+                switch role {
+                case .inputNorm: vector(n, l.inputNorm)
+                case .feedForwardNorm: vector(n, l.feedForwardNorm)
+                case .postAttentionNorm: vector(n, l.postAttentionNorm)
+                case .postFeedForwardNorm: vector(n, l.postFeedForwardNorm)
+                case .qNorm: vector(n, a.qNorm)
+                case .kNorm: vector(n, a.kNorm)
+                case .linear(let p): try linear(n, projection(p, a, l.feedForward).linear)
+                case .normBefore(let p): vector(n, projection(p, a, l.feedForward).inputNorm)
+                case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies: break
+                }
+            }
         }
         try w.write(to: path, progress: progress)
+    }
+
+    private static func projection(_ p: Architecture.Projections, _ a: AttentionWeights, _ f: FeedForwardWeights) -> Projection {
+        switch p {
+        case .q: return a.q
+        case .k: return a.k
+        case .v: return a.v
+        case .o: return a.o
+        case .gate: return f.gate
+        case .up: return f.up
+        default: return f.down
+        }
     }
 }

@@ -49,7 +49,8 @@ public enum Synth {
         let w = GGUFWriter()
         let a = shape.arch
         let hd = shape.dim / shape.heads
-        let cfg = ModelConfig(architecture: a, activation: .relu2, subNorms: true, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
+        guard let spec = Architecture.named(a) else { throw TritError.argument("unknown architecture \(a)") }
+        let cfg = ModelConfig(arch: spec, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
                               nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads, headDim: hd,
                               vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: 500000, normEps: 1e-5, tiedEmbeddings: true)
         w.setHParams(cfg, arch: a, name: "trit-synth-\(shape.name)", fileType: type.fileType)

@@ -56,7 +56,8 @@ extension Synth {
         }
         let w = GGUFWriter()
         let a = "qwen3"
-        let cfg = ModelConfig(architecture: a, activation: .silu, subNorms: false, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
+        guard let spec = Architecture.named(a) else { throw TritError.argument("unknown architecture \(a)") }
+        let cfg = ModelConfig(arch: spec, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
                               nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads, headDim: shape.headDim,
                               vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: 1_000_000, normEps: 1e-6,
                               tiedEmbeddings: shape.tied)

@@ -127,21 +127,66 @@ public final class GroupMatrix: @unchecked Sendable {
     }
 }
 
-/// The weights of one transformer block. Shapes in (out × in).
+/// The weights of one layer, as its architecture describes them (Architecture.layerRoles).
+/// Shapes in (out × in). A norm the description does not have is an empty array.
 public struct LayerWeights: Sendable {
-    public var attnNorm: [Float]           // [dim]
-    public var wq: Linear                  // [nHeads·hd × dim]
-    public var wk: Linear                  // [nKV·hd × dim]
-    public var wv: Linear                  // [nKV·hd × dim]
-    public var wo: Linear                  // [dim × nHeads·hd]
-    public var attnSubNorm: [Float]?       // [nHeads·hd], before wo (bitnet families)
-    public var ffnNorm: [Float]            // [dim]
-    public var gate: Linear                // [ffn × dim]
-    public var up: Linear                  // [ffn × dim]
-    public var down: Linear                // [dim × ffn]
-    public var ffnSubNorm: [Float]?        // [ffn], before down (bitnet families)
-    public var qNorm: [Float]? = nil       // [headDim], per-head norm of q before RoPE (qwen3)
-    public var kNorm: [Float]? = nil       // [headDim], the same for k
+    public var inputNorm: [Float]          // [dim], before the mixer (attn_norm)
+    public var mixer: Mixer
+    public var postAttentionNorm: [Float] = []   // [dim], on the mixer's output
+    public var feedForwardNorm: [Float]    // [dim]
+    public var feedForward: FeedForwardWeights
+    public var postFeedForwardNorm: [Float] = [] // [dim]
+
+    /// What mixes positions: one case per Architecture.LayerKind the forward pass runs.
+    public enum Mixer: Sendable {
+        case attention(AttentionWeights)
+    }
+
+    public var kind: Architecture.LayerKind {
+        switch mixer { case .attention: return .attention }
+    }
+
+    /// Every linear of the layer, with its projection (for sizes, statistics and tests).
+    public var linears: [(projection: Architecture.Projections, linear: Linear)] {
+        var r: [(Architecture.Projections, Linear)] = []
+        switch mixer {
+        case .attention(let a): r += [(.q, a.q.linear), (.k, a.k.linear), (.v, a.v.linear), (.o, a.o.linear)]
+        }
+        let f = feedForward
+        return r + [(.gate, f.gate.linear), (.up, f.up.linear), (.down, f.down.linear)]
+    }
+
+    /// The linear of projection p (nil when this layer's kind has none).
+    public func linear(_ p: Architecture.Projections) -> Linear? { linears.first { $0.projection == p }?.linear }
+
+    /// Every norm gain of the layer (for sizes).
+    var norms: [[Float]] {
+        var r = [inputNorm, postAttentionNorm, feedForwardNorm, postFeedForwardNorm]
+        switch mixer {
+        case .attention(let a): r += [a.qNorm, a.kNorm, a.q.inputNorm, a.k.inputNorm, a.v.inputNorm, a.o.inputNorm]
+        }
+        let f = feedForward
+        return r + [f.gate.inputNorm, f.up.inputNorm, f.down.inputNorm]
+    }
+}
+
+/// A linear and the RMSNorm gain applied to its input first, where the architecture puts one
+/// (Architecture.Norms.beforeProjection; BitNet's sub-norms); empty otherwise.
+public struct Projection: Sendable {
+    public var linear: Linear
+    public var inputNorm: [Float] = []
+}
+
+/// Softmax attention: q, k, v, o and the optional per-head norms of q and k ([headDim] each).
+public struct AttentionWeights: Sendable {
+    public var q, k, v, o: Projection
+    public var qNorm: [Float] = []
+    public var kNorm: [Float] = []
+}
+
+/// The gated feed-forward block: down(act(gate·x) ⊙ up·x).
+public struct FeedForwardWeights: Sendable {
+    public var gate, up, down: Projection
 }
 
 /// The optional int8 output head (per-row absmax int8, rows padded with zeros to a multiple of

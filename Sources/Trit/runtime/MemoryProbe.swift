@@ -74,7 +74,7 @@ extension Model {
         var spans: [(UnsafeRawPointer, Int)] = []
         if let h8 = int8Output { spans.append((UnsafeRawPointer(h8.weights.raw), h8.rows * h8.paddedCols)) }
         else { spans.append((output.data, output.byteCount)) }
-        for l in layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { spans.append(lin.span) } }
+        for l in layers { for (_, lin) in l.linears { spans.append(lin.span) } }
         spans.sort { $0.0 < $1.0 }
         var merged: [(UnsafeRawPointer, Int)] = []
         for (p, n) in spans where n > 0 {
@@ -90,7 +90,7 @@ extension Model {
     /// Bytes of weights one decoded token reads: every linear once, the output head once.
     public var bytesPerDecodedToken: Int {
         var n = int8Output?.byteCount ?? output.byteCount
-        for l in layers { for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] { n += lin.byteCount } }
+        for l in layers { for (_, lin) in l.linears { n += lin.byteCount } }
         return n
     }
 }

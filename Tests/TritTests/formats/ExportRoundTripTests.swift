@@ -53,14 +53,14 @@ final class ExportRoundTripTests: XCTestCase {
             try Synth.write(tiny, type: t, to: p)
             let m = try Model.load(path: p)
             XCTAssertEqual(m.config.dim, 256)
-            if t == .f16 { if case .dense = m.layers[0].wq {} else { XCTFail("f16 synth runs dense") } }
+            if t == .f16 { if case .dense? = m.layers[0].linear(.q) {} else { XCTFail("f16 synth runs dense") } }
             let s = try InferenceState(model: m, nCtx: 16)
             try s.evaluate([1, 2, 3])
             XCTAssertTrue(s.lastLogits.allSatisfy { $0.isFinite })
         }
         // the same seed writes the same I2_S weights in every format
         let a = try Model.load(path: dir + "/i2_s.gguf"), b = try Model.load(path: dir + "/tq1_0.gguf")
-        guard case .ternary(let ta) = a.layers[2].down, case .ternary(let tb) = b.layers[2].down else { return XCTFail() }
+        guard case .ternary(let ta)? = a.layers[2].linear(.down), case .ternary(let tb)? = b.layers[2].linear(.down) else { return XCTFail() }
         for r in 0..<8 { for c in 0..<ta.cols { XCTAssertEqual(ta.value(row: r, col: c), tb.value(row: r, col: c)) } }
     }
 }

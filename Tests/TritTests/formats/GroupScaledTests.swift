@@ -267,9 +267,9 @@ final class GroupScaledTests: XCTestCase {
             let m = try Model.load(path: path, options: o)
             XCTAssertEqual(m.config.architecture, "qwen3")
             let fast = try Model.load(path: path)
-            guard case .grouped = fast.layers[0].wq else { return XCTFail("\(name): int8 path expected") }
+            guard case .grouped? = fast.layers[0].linear(.q) else { return XCTFail("\(name): int8 path expected") }
             XCTAssertTrue(m.fileType.hasPrefix(type.description + ", groups of"), m.fileType)
-            guard case .dense(let wq) = m.layers[0].wq else { return XCTFail("\(name): wq") }
+            guard case .dense(let wq)? = m.layers[0].linear(.q) else { return XCTFail("\(name): wq") }
             var row = [Float](repeating: 0, count: wq.cols)
             wq.row(0, into: &row)
             // group 0 of row 0: its scale from the file's bytes; Q1_0 weights ±d, the 2-bit types

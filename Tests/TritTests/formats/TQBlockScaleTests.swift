@@ -50,7 +50,7 @@ final class TQBlockScaleTests: XCTestCase {
     func testGroupKernelsMatchTheReferenceOnTQFiles() throws {
         for file in ["b158-tiny/model.tq2_0.gguf", "b158-tiny/model.tq1_0.gguf"] {
             let m = try GGUFModelLoader.load(try GGUFFile(path: Fixtures.root + "/" + file), tqOnGroupKernels: true)
-            guard case .grouped = m.layers[0].down else { return XCTFail("\(file): group kernels expected") }
+            guard case .grouped? = m.layers[0].linear(.down) else { return XCTFail("\(file): group kernels expected") }
             for kernel in variantsUnderTest() {
                 let (d, match, _) = try compare(Fixtures.root + "/" + file, kernel: kernel, groupKernels: true)
                 print("\(file) on the group kernels [\(kernel)]: max |Δlogit| \(d), greedy \(match)/32")
@@ -63,11 +63,11 @@ final class TQBlockScaleTests: XCTestCase {
     func testDifferentBlockScalesRunOnTheGroupKernels() throws {
         for (file, type, bb) in [("b158-tiny/model.tq2_0.gguf", GGMLType.tq2_0, 66), ("b158-tiny/model.tq1_0.gguf", .tq1_0, 54)] {
             let plain = try Model.load(path: Fixtures.root + "/" + file)
-            guard case .ternary = plain.layers[0].wq else { return XCTFail("\(file): one scale a tensor keeps the ternary kernels") }
+            guard case .ternary? = plain.layers[0].linear(.q) else { return XCTFail("\(file): one scale a tensor keeps the ternary kernels") }
             let path = try bumped(file, type: type, blockBytes: bb)
             let m = try Model.load(path: path)
             for l in m.layers {
-                for lin in [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down] {
+                for (_, lin) in l.linears {
                     guard case .grouped(let g) = lin else { return XCTFail("\(file): per-block scales need the group kernels") }
                     XCTAssertEqual(g.group, 128)
                 }
