@@ -296,6 +296,13 @@ trit_status trit_get_logits(trit_context *ctx, const float **logits, int32_t *n_
  * pointer may be NULL. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
 trit_status trit_context_get_size(const trit_context *ctx, int32_t *n_past, int32_t *n_ctx);
 
+/* The context's parameters as in use: every "0 = default" of trit_context_create() replaced by
+ * the value chosen (n_ctx, n_threads, n_seq, n_cells), the others as given. out->size must be
+ * set (sizeof(trit_context_params) or an older, smaller size: fields past it are not written).
+ * Thread-safe as trit_context_get_size. Returns TRIT_OK, TRIT_ERR_ARG (NULL, a freed handle,
+ * out->size unset) or TRIT_ERR_STATE (context busy). */
+trit_status trit_context_get_params(const trit_context *ctx, trit_context_params *out);
+
 /* The tokens the context holds (sequence 0), in order: what the KV cache was computed from.
  * *n_tokens receives their number; with capacity too small nothing is written and
  * TRIT_ERR_BUFFER_TOO_SMALL is returned (tokens may be NULL when capacity is 0).
@@ -379,6 +386,47 @@ trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n
  * Either pointer may be NULL. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
 trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
+/* ---- Sampling parameters ------------------------------------------------------------ */
+
+/* How a token is chosen from a row of logits: used by trit_sampler_create() and, as the
+ * `sampling` member, by trit_generate_params. */
+#define TRIT_SEED_RANDOM UINT64_MAX   /* a seed taken from the system at creation */
+
+typedef struct trit_logit_bias {
+    int32_t token;
+    float bias;                /* added to the token's logit; -INFINITY bans it */
+} trit_logit_bias;
+
+typedef struct trit_sampler_params {
+    uint32_t size;             /* sizeof(trit_sampler_params); set by trit_sampler_default_params() */
+    float temperature;         /* ≤ 0: greedy */
+    int32_t top_k;             /* 0 = off */
+    float top_p;               /* (0, 1]; 1 = off */
+    float min_p;               /* [0, 1]; 0 = off */
+    float repeat_penalty;      /* 1 = off */
+    float presence_penalty;    /* [-100, 100]; 0 = off (OpenAI's meaning) */
+    float frequency_penalty;   /* [-100, 100]; 0 = off (OpenAI's meaning) */
+    int32_t penalty_last_n;    /* the window of the three penalties, in tokens */
+    uint64_t seed;             /* TRIT_SEED_RANDOM: from the system */
+    const trit_logit_bias *logit_bias;   /* copied at creation */
+    size_t n_logit_bias;
+} trit_sampler_params;
+
+/* llama.cpp's defaults: temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, penalties off over
+ * 64 tokens, seed 0xC0FFEE, no bias. Inline; thread-safe. */
+static inline trit_sampler_params trit_sampler_default_params(void) {
+    trit_sampler_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.top_p = 0.95f;
+    p.min_p = 0.05f;
+    p.repeat_penalty = 1.0f;
+    p.penalty_last_n = 64;
+    p.seed = 0xC0FFEE;
+    return p;
+}
+
 /* ---- Generation ------------------------------------------------------------------------- */
 
 typedef struct trit_generate_params {
@@ -401,11 +449,18 @@ typedef struct trit_generate_params {
                                   see trit_context_shift); false: stop with TRIT_STOP_CONTEXT_FULL */
     int32_t n_keep;            /* positions a context shift keeps at the start (≥ 0; e.g. the
                                   system prompt) */
+    trit_sampler_params sampling;  /* the whole sampler (penalties, logit bias, ...): used instead
+                                  of the fields temperature … seed above when sampling.size is
+                                  set (e.g. p.sampling = trit_sampler_default_params()); left 0
+                                  (the default) those fields apply, so code written for them and
+                                  callers built before this member existed (their smaller `size`
+                                  ends before it) keep working unchanged */
 } trit_generate_params;
 
 /* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
  * repeat_penalty 1.0, repeat_last_n 64, seed 0xC0FFEE, no stop strings, ignore_eos false,
- * add_special true, parse_special false, no context shift (n_keep 0). Inline; thread-safe. */
+ * add_special true, parse_special false, no context shift (n_keep 0), sampling unset (size 0:
+ * the fields above apply). Inline; thread-safe. */
 static inline trit_generate_params trit_generate_default_params(void) {
     trit_generate_params p = {0};
     p.size = (uint32_t)sizeof p;
@@ -476,43 +531,6 @@ trit_status trit_generate_tokens(trit_context *ctx, const int32_t *tokens, size_
  * and its random state; the same seed and inputs give the same tokens. Not thread-safe: one
  * thread at a time per sampler. */
 typedef struct trit_sampler trit_sampler;
-
-#define TRIT_SEED_RANDOM UINT64_MAX   /* a seed taken from the system at creation */
-
-typedef struct trit_logit_bias {
-    int32_t token;
-    float bias;                /* added to the token's logit; -INFINITY bans it */
-} trit_logit_bias;
-
-typedef struct trit_sampler_params {
-    uint32_t size;             /* sizeof(trit_sampler_params); set by trit_sampler_default_params() */
-    float temperature;         /* ≤ 0: greedy */
-    int32_t top_k;             /* 0 = off */
-    float top_p;               /* (0, 1]; 1 = off */
-    float min_p;               /* [0, 1]; 0 = off */
-    float repeat_penalty;      /* 1 = off */
-    float presence_penalty;    /* [-100, 100]; 0 = off (OpenAI's meaning) */
-    float frequency_penalty;   /* [-100, 100]; 0 = off (OpenAI's meaning) */
-    int32_t penalty_last_n;    /* the window of the three penalties, in tokens */
-    uint64_t seed;             /* TRIT_SEED_RANDOM: from the system */
-    const trit_logit_bias *logit_bias;   /* copied at creation */
-    size_t n_logit_bias;
-} trit_sampler_params;
-
-/* llama.cpp's defaults: temperature 0.8, top_k 40, top_p 0.95, min_p 0.05, penalties off over
- * 64 tokens, seed 0xC0FFEE, no bias. Inline; thread-safe. */
-static inline trit_sampler_params trit_sampler_default_params(void) {
-    trit_sampler_params p = {0};
-    p.size = (uint32_t)sizeof p;
-    p.temperature = 0.8f;
-    p.top_k = 40;
-    p.top_p = 0.95f;
-    p.min_p = 0.05f;
-    p.repeat_penalty = 1.0f;
-    p.penalty_last_n = 64;
-    p.seed = 0xC0FFEE;
-    return p;
-}
 
 /* A sampler for the model's vocabulary; free with trit_sampler_free(). Returns TRIT_OK,
  * TRIT_ERR_ARG (a parameter out of range, a bias on a token outside the vocabulary) or

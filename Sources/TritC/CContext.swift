@@ -14,8 +14,8 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         let p = try readParams(params, defaults: trit_context_default_params(), "params")
         guard p.n_ctx >= 0 else { throw TritError(.argument, "n_ctx must be ≥ 0, got \(p.n_ctx)") }
         guard p.n_threads >= 0 else { throw TritError(.argument, "n_threads must be ≥ 0, got \(p.n_threads)") }
-        let nCtx = p.n_ctx > 0 ? Int(p.n_ctx) : min(m.config.contextLength, 4096)
-        let nThreads = p.n_threads > 0 ? Int(p.n_threads) : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let nCtx = Defaults.contextSize(Int(p.n_ctx), model: m)
+        let nThreads = Defaults.threads(Int(p.n_threads))
         guard p.n_cells >= 0 else { throw TritError(.argument, "n_cells must be ≥ 0, got \(p.n_cells)") }
         let kt = try KVCacheType.from(id: p.type_k, what: "type_k"), vt = try KVCacheType.from(id: p.type_v, what: "type_v")
         let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch),
@@ -24,7 +24,10 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
             let user = p.abort_user_data
             state.shouldAbort = { cb(user) }
         }
-        out.pointee = try makeHandle(ContextBox(state))
+        var resolved = p
+        resolved.n_ctx = Int32(nCtx); resolved.n_threads = Int32(nThreads)
+        resolved.n_seq = Int32(state.nSeq); resolved.n_cells = Int32(clamping: state.cellCapacity)
+        out.pointee = try makeHandle(ContextBox(state, params: resolved))
     }
 }
 
@@ -68,6 +71,16 @@ public func trit_context_get_size(_ ctx: OpaquePointer?, _ nPast: UnsafeMutableP
         try withContext(ctx) { box in
             nPast?.pointee = Int32(clamping: box.state.nPast)
             nCtx?.pointee = Int32(clamping: box.state.nCtx)
+        }
+    }
+}
+
+@_cdecl("trit_context_get_params")
+public func trit_context_get_params(_ ctx: OpaquePointer?, _ out: UnsafeMutablePointer<trit_context_params>?) -> trit_status {
+    guarded {
+        try withContext(ctx) { box in
+            guard let out else { throw TritError(.argument, "out is NULL") }
+            try writeOut(box.params, to: out, "out")
         }
     }
 }

@@ -46,7 +46,7 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
         let prompt: [Int32]
         if let text = r.prompt {
             let s = try string(text, "prompt")
-            prompt = engine.model.tokenizer!.encode(s, addSpecial: r.add_special, parseSpecial: r.parse_special)
+            prompt = try engine.promptTokens(s, addSpecial: r.add_special, parseSpecial: r.parse_special)
         } else {
             guard let t = r.tokens, r.n_tokens > 0, r.n_tokens <= 1 << 24 else {
                 throw TritError(.argument, "the request has neither a prompt nor tokens")
@@ -57,11 +57,7 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
         req.sampling = try samplingParams(r.sampling)
         req.maxTokens = Int(r.max_tokens)
         req.ignoreEOS = r.ignore_eos
-        guard r.n_stop <= 1024 else { throw TritError(.argument, "n_stop \(r.n_stop) is out of range") }
-        if r.n_stop > 0 {
-            guard let stops = r.stop else { throw TritError(.argument, "stop is NULL but n_stop is \(r.n_stop)") }
-            req.stop = try (0..<r.n_stop).map { try string(stops[$0], "stop[\($0)]") }
-        }
+        req.stop = try stopStrings(r.stop, r.n_stop)
         let user = r.user_data
         req.logprobs = Int(r.logprobs)
         if let cb = r.on_logprobs {

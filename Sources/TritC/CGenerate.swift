@@ -15,28 +15,36 @@ func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
     g.sampling.repeatPenalty = p.repeat_penalty
     g.sampling.repeatLastN = Int(p.repeat_last_n)
     g.sampling.seed = p.seed
+    // the embedded sampler parameters, when the caller set them (trit.h: trit_generate_params.sampling)
+    if p.sampling.size != 0 {
+        g.sampling = try withUnsafePointer(to: p.sampling) { try samplingParams($0) }
+    }
     g.ignoreEOS = p.ignore_eos
     guard p.n_keep >= 0 else { throw TritError(.argument, "n_keep must be ≥ 0, got \(p.n_keep)") }
     g.contextShift = p.context_shift
     g.nKeep = Int(p.n_keep)
-    guard p.n_stop <= 1024 else { throw TritError(.argument, "n_stop \(p.n_stop) is out of range") }
-    if p.n_stop > 0 {
-        guard let stops = p.stop else { throw TritError(.argument, "stop is NULL but n_stop is \(p.n_stop)") }
-        for i in 0..<p.n_stop { g.stop.append(try string(stops[i], "stop[\(i)]")) }
-    }
+    g.stop = try stopStrings(p.stop, p.n_stop)
     return g
+}
+
+/// The stop strings of a C array (trit_generate_params and trit_request share the form).
+func stopStrings(_ stops: UnsafePointer<UnsafePointer<CChar>?>?, _ n: Int) throws -> [String] {
+    guard n <= 1024 else { throw TritError(.argument, "n_stop \(n) is out of range") }
+    guard n > 0 else { return [] }
+    guard let stops else { throw TritError(.argument, "stop is NULL but n_stop is \(n)") }
+    return try (0..<n).map { try string(stops[$0], "stop[\($0)]") }
 }
 
 func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_params>?, _ onPiece: trit_piece_fn?,
                    _ userData: UnsafeMutableRawPointer?, _ result: UnsafeMutablePointer<trit_generate_result>?,
-                   prompt: (Trit.Tokenizer, trit_generate_params, Bool) throws -> [Int32]) -> trit_status {
+                   prompt: (InferenceState, trit_generate_params) throws -> [Int32]) -> trit_status {
     guarded {
         try withContext(ctx) { box in
             let p = try readParams(params, defaults: trit_generate_default_params(), "params")
             if let result { _ = try declaredSize(UnsafeRawPointer(result), "result") }
             let g = try generationParams(p)
-            guard let tok = box.state.model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
-            let ids = try prompt(tok, p, box.state.nPast == 0)
+            guard box.state.model.tokenizer != nil else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
+            let ids = try prompt(box.state, p)
             let res = try box.state.generate(prompt: ids, params: g) { piece in
                 guard let cb = onPiece else { return true }
                 return piece.withMemoryRebound(to: CChar.self) { cb($0.baseAddress, $0.count, userData) }
@@ -66,9 +74,8 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
 public func trit_generate(_ ctx: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ params: UnsafePointer<trit_generate_params>?,
                           _ onPiece: trit_piece_fn?, _ userData: UnsafeMutableRawPointer?,
                           _ result: UnsafeMutablePointer<trit_generate_result>?) -> trit_status {
-    runGeneration(ctx, params, onPiece, userData, result) { tok, p, empty in
-        let text = try string(prompt, "prompt")
-        return tok.encode(text, addSpecial: p.add_special && empty, parseSpecial: p.parse_special)
+    runGeneration(ctx, params, onPiece, userData, result) { state, p in
+        try state.promptTokens(try string(prompt, "prompt"), addSpecial: p.add_special, parseSpecial: p.parse_special)
     }
 }
 
@@ -77,7 +84,7 @@ public func trit_generate_tokens(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<
                                  _ params: UnsafePointer<trit_generate_params>?, _ onPiece: trit_piece_fn?,
                                  _ userData: UnsafeMutableRawPointer?,
                                  _ result: UnsafeMutablePointer<trit_generate_result>?) -> trit_status {
-    runGeneration(ctx, params, onPiece, userData, result) { _, _, _ in
+    runGeneration(ctx, params, onPiece, userData, result) { _, _ in
         guard nTokens >= 0, nTokens <= Int(Int32.max) else { throw TritError(.argument, "n_tokens \(nTokens) is out of range") }
         guard tokens != nil || nTokens == 0 else { throw TritError(.argument, "tokens is NULL") }
         return nTokens == 0 ? [] : Array(UnsafeBufferPointer(start: tokens, count: nTokens))

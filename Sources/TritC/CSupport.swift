@@ -98,8 +98,10 @@ final class TokenizerBox {
 }
 final class ContextBox {
     let state: InferenceState
+    /// The parameters as resolved at creation (trit_context_get_params).
+    let params: trit_context_params
     var lock = pthread_mutex_t()
-    init(_ s: InferenceState) { state = s; pthread_mutex_init(&lock, nil) }
+    init(_ s: InferenceState, params: trit_context_params) { state = s; self.params = params; pthread_mutex_init(&lock, nil) }
     deinit { pthread_mutex_destroy(&lock) }
 }
 

@@ -44,7 +44,7 @@ enum ChatCommand {
                 state.reset()
             }
             let text = (state.nPast > 0 && template == .plain ? "\n" : "") + template.format(msgs)
-            let ids = tok.encode(text, addSpecial: state.nPast == 0, parseSpecial: true)
+            let ids = try state.promptTokens(text, addSpecial: true, parseSpecial: true)
             // Ctrl-C stops the reply and returns to the prompt with the conversation intact
             let res: GenerationResult
             do {

@@ -92,7 +92,7 @@ let kvOpts = [
 /// The KV cache types of -ctk / -ctv (F16 unless told, as llama.cpp).
 func readKVTypes(_ p: Parsed) throws -> (KVCacheType, KVCacheType) {
     func one(_ name: String) throws -> KVCacheType {
-        guard let s = p.string(name) else { return .f16 }
+        guard let s = p.string(name) else { return Defaults.kvType }
         guard let t = KVCacheType(name: s) else { throw CLIError("option \(name) expects f16, q8_0 or f32; got \"\(s)\"") }
         return t
     }
@@ -258,10 +258,10 @@ func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
     return (m, dt)
 }
 
-func defaultThreads() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+func defaultThreads() -> Int { Defaults.threads(0) }
 
 func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
-    let ctx = try p.int("-c", min(m.config.contextLength, 4096))
+    let ctx = Defaults.contextSize(try p.int("-c", 0), model: m)
     if ctx > m.config.contextLength {
         let scaling = m.config.ropeScaling.kind == .none ? "" : " (the file's \(m.config.ropeScaling.kind.rawValue) RoPE scaling is used)"
         stderrPrint("warning: -c \(ctx) is larger than the context the model was trained with (\(m.config.contextLength))\(scaling); text past that length may degrade\n")

@@ -28,13 +28,16 @@ int main(int argc, char **argv) {
     cp.p.n_threads = 1;
     trit_context *ctx = NULL;
     if (trit_context_create(model, &cp.p, &ctx) != TRIT_OK) { printf("context: %s\n", trit_last_error()); return 1; }
-    trit_generate_params gp = trit_generate_default_params();
-    gp.max_tokens = 4;
-    gp.temperature = 0;
+    /* garbage past an older generate struct must not be read as its newer members (the sampler) */
+    struct { trit_generate_params p; unsigned char junk[96]; } gpj;
+    memset(&gpj, 0xFF, sizeof gpj);
+    gpj.p = trit_generate_default_params();
+    gpj.p.max_tokens = 4;
+    gpj.p.temperature = 0;
     guarded_result gr;
     memset(&gr, 0xAB, sizeof gr);
     gr.r.size = sizeof gr.r;
-    if (trit_generate(ctx, "Hello", &gp, NULL, NULL, &gr.r) != TRIT_OK) { printf("generate: %s\n", trit_last_error()); return 1; }
+    if (trit_generate(ctx, "Hello", &gpj.p, NULL, NULL, &gr.r) != TRIT_OK) { printf("generate: %s\n", trit_last_error()); return 1; }
     for (size_t i = 0; i < sizeof gr.canary; i++) if (gr.canary[i] != 0xAB) { printf("result wrote past its size\n"); failed++; break; }
     if (gr.r.n_generated_tokens != 4) { printf("generated %d tokens\n", gr.r.n_generated_tokens); failed++; }
     /* an unset size is an argument error, not a guess */

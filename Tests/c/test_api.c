@@ -1,5 +1,6 @@
 /* The C API against hostile and ordinary callers. Every check prints on failure; the last line
  * is "N passed, M failed". usage: test_api MODEL.gguf TOKENIZER_ONLY_OR_HF_FOLDER */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,26 @@ int main(int argc, char **argv) {
     /* contexts: bad params, impossible sizes */
     trit_context *ctx = NULL;
     trit_context_params cp = trit_context_default_params();
+    /* defaults resolved by the library and read back */
+    {
+        trit_context *dc = NULL;
+        EXPECT(trit_context_create(model, &cp, &dc), TRIT_OK);
+        trit_context_params got = {.size = sizeof got};
+        EXPECT(trit_context_get_params(dc, &got), TRIT_OK);
+        trit_model_info mi = {.size = sizeof mi};
+        EXPECT(trit_model_get_info(model, &mi), TRIT_OK);
+        int32_t want_ctx = mi.n_ctx_train < 4096 ? mi.n_ctx_train : 4096, past = -1, size = -1;
+        EXPECT(trit_context_get_size(dc, &past, &size), TRIT_OK);
+        CHECK(got.n_ctx == want_ctx && size == want_ctx, "default n_ctx %d (size %d), expected %d", got.n_ctx, size, want_ctx);
+        CHECK(got.n_threads >= 1 && got.n_seq == 1 && got.n_cells == want_ctx && got.type_k == TRIT_KV_F16,
+              "resolved params: threads %d seq %d cells %d type_k %d", got.n_threads, got.n_seq, got.n_cells, got.type_k);
+        got.size = 0;
+        EXPECT(trit_context_get_params(dc, &got), TRIT_ERR_ARG);
+        EXPECT(trit_context_get_params(dc, NULL), TRIT_ERR_ARG);
+        trit_context_free(dc);
+        got.size = sizeof got;
+        EXPECT(trit_context_get_params(dc, &got), TRIT_ERR_ARG);
+    }
     EXPECT(trit_context_create(NULL, &cp, &ctx), TRIT_ERR_ARG);
     cp.n_ctx = -1;
     EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
@@ -225,6 +246,41 @@ int main(int argc, char **argv) {
     EXPECT(trit_context_reset(ctx), TRIT_OK);
     EXPECT(trit_generate(ctx, "Every morning", &gp, collect, b, &r), TRIT_OK);
     CHECK(strcmp(a, b) == 0, "same seed, same text");
+    /* the embedded sampler: unset, the flat fields apply; set, it replaces them (its logit bias
+     * bans the greedy first token, its temperature 0 overrides the flat 0.8) */
+    {
+        trit_generate_params g1 = trit_generate_default_params();
+        g1.max_tokens = 4; g1.ignore_eos = true; g1.temperature = 0;
+        char greedy[4096] = "", biased[4096] = "", flat[4096] = "";
+        int32_t first = -1;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g1, collect, greedy, NULL), TRIT_OK);
+        int32_t held[64]; size_t nheld = 0;
+        EXPECT(trit_context_get_tokens(ctx, held, 64, &nheld), TRIT_OK);
+        size_t np = 0;
+        int32_t pids[64];
+        EXPECT(trit_tokenize(tok, "Every morning", 13, true, false, pids, 64, &np), TRIT_OK);
+        if (nheld > np) first = held[np];
+        CHECK(first >= 0, "greedy first token (%zu held, %zu prompt)", nheld, np);
+        trit_logit_bias ban = {first, -INFINITY};
+        trit_generate_params g2 = trit_generate_default_params();
+        g2.max_tokens = 4; g2.ignore_eos = true;   /* flat temperature 0.8: the sampler's 0 wins */
+        g2.sampling = trit_sampler_default_params();
+        g2.sampling.temperature = 0;
+        g2.sampling.logit_bias = &ban; g2.sampling.n_logit_bias = 1;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g2, collect, biased, NULL), TRIT_OK);
+        EXPECT(trit_context_get_tokens(ctx, held, 64, &nheld), TRIT_OK);
+        CHECK(nheld > np && held[np] != first, "embedded logit bias bans the greedy token");
+        g2.sampling.n_logit_bias = 0; g2.sampling.logit_bias = NULL;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g2, collect, flat, NULL), TRIT_OK);
+        CHECK(strcmp(flat, greedy) == 0, "embedded temperature 0 is greedy: '%s' vs '%s'", flat, greedy);
+        g2.sampling.top_p = 0;
+        EXPECT(trit_generate(ctx, "x", &g2, NULL, NULL, NULL), TRIT_ERR_ARG);
+        g2.sampling.top_p = 1; g2.sampling.size = 3;
+        EXPECT(trit_generate(ctx, "x", &g2, NULL, NULL, NULL), TRIT_ERR_ARG);
+    }
     size_t at = 2;   /* a stop string of two ASCII characters from inside the text */
     while (a[at] && a[at + 1] && ((unsigned char)a[at] >= 0x80 || (unsigned char)a[at + 1] >= 0x80)) at++;
     if (a[at] && a[at + 1]) {

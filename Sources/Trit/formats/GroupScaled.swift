@@ -80,7 +80,7 @@ enum GroupScaled {
         let oneBit = kind == TK_GROUP_Q1_0, ng = cols / g
         let bytes = try checkedMul(try checkedMul((rows + 15) / 16, ng, name), Int(tk_group_tile_bytes(Int64(g), oneBit ? 1 : 0)), name)
         let buf = try AlignedBuffer(byteCount: bytes, what: "tensor \(name)", hugePages: true)
-        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let threads = Defaults.onlineCores
         let pool = threads > 1 && rows * ng >= 4096 ? tk_pool_shared(Int32(threads)) : nil
         defer { if let pool { tk_pool_free(pool) } }
         let bad = tk_group_tile(pool, src, kind, Int64(g), Int64(rows), Int64(ng), buf.raw.assumingMemoryBound(to: UInt8.self))

@@ -43,7 +43,20 @@ public func monotonicSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// The tokens of `text` as a prompt. The BOS rule, in one place: the tokenizer's BOS (when
+/// `addSpecial` and the vocabulary adds one) starts a sequence only, never text appended to a
+/// sequence that holds tokens (llama.cpp's `add_special` on a new prompt).
+func promptTokens(_ model: Model, _ text: String, addSpecial: Bool, parseSpecial: Bool, sequenceIsEmpty: Bool) throws -> [Int32] {
+    guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
+    return tok.encode(text, addSpecial: addSpecial && sequenceIsEmpty, parseSpecial: parseSpecial)
+}
+
 extension InferenceState {
+    /// The tokens of `text` as a prompt appended to sequence 0 (BOS only into an empty one).
+    public func promptTokens(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws -> [Int32] {
+        try Trit.promptTokens(model, text, addSpecial: addSpecial, parseSpecial: parseSpecial, sequenceIsEmpty: nPast == 0)
+    }
+
     /// Evaluates `prompt` (appended to what the context holds) and generates. `onPiece` receives
     /// text as it becomes final (whole UTF-8 sequences, never part of a stop string) and stops
     /// generation by returning false. The returned text excludes any stop string.

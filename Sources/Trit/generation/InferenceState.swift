@@ -36,8 +36,9 @@ public final class InferenceState {
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     /// The sequences' memory: keys and values of the attention layers (SequenceMemory.swift).
     let kv: KVCache
-    /// The same, behind the interface every per-sequence operation goes through.
-    var memory: SequenceMemory { kv }
+    /// The sequences' memory behind the interface every per-sequence operation goes through
+    /// (the forward pass writes `kv` directly: no dynamic dispatch per token). Tests may wrap it.
+    var memory: SequenceMemory
     /// How keys and values are stored.
     public var keyType: KVCacheType { kv.keyType }
     public var valueType: KVCacheType { kv.valueType }
@@ -91,6 +92,7 @@ public final class InferenceState {
         kernels = try KernelSelection.kernels(named: kernel)
         kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: c.nLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
                          keyType: kvType, valueType: vType ?? kvType)
+        memory = kv
         let B = maxBatch
         x = try FloatArray(count: B * c.dim, what: "activations")
         xb = try FloatArray(count: B * max(c.dim, c.qDim), what: "activations")

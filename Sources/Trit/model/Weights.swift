@@ -225,7 +225,7 @@ public final class HeadBounds: @unchecked Sendable {
     init(head d: DenseMatrix, int8 h8: Int8Matrix) throws {
         a = try FloatArray(count: d.rows, what: "certified head bounds")
         b = try FloatArray(count: d.rows, what: "certified head bounds")
-        let threads = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let threads = Defaults.onlineCores
         let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
         defer { if let pool { tk_pool_free(pool) } }
         let fn = try KernelSelection.kernels().pointee.head_row_bounds!

@@ -114,8 +114,8 @@ public final class Engine: @unchecked Sendable {
         self.model = model
         self.options = options
         tokenizer = tok
-        let nCtx = options.nCtx > 0 ? options.nCtx : min(model.config.contextLength, 4096)
-        let threads = options.nThreads > 0 ? options.nThreads : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let nCtx = Defaults.contextSize(options.nCtx, model: model)
+        let threads = Defaults.threads(options.nThreads)
         state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
                                    nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType)
         slotJob = [Job?](repeating: nil, count: options.slots)
@@ -156,6 +156,12 @@ public final class Engine: @unchecked Sendable {
     }
 
     public var nCtx: Int { state.nCtx }
+
+    /// The tokens of a request's prompt: it starts a sequence of its own, so BOS comes first when
+    /// `addSpecial` asks for it (the rule of InferenceState.promptTokens).
+    public func promptTokens(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws -> [Int32] {
+        try Trit.promptTokens(model, text, addSpecial: addSpecial, parseSpecial: parseSpecial, sequenceIsEmpty: true)
+    }
 
     /// Queues a request; its id. Throws .busy when the waiting queue is full, .argument for a bad
     /// request, .contextFull for a prompt longer than a slot, .state after shutdown.
@@ -265,8 +271,11 @@ public final class Engine: @unchecked Sendable {
         var failed: [Job] = []
         while let job = waiting.first, let (slot, shared) = chooseSlot(for: job.request.prompt) {
             let prompt = job.request.prompt
-            let common = min(shared, prompt.count - 1)   // at least one prompt token is evaluated: it gives the logits
-            try? state.removeTokens(of: slot, from: common)
+            // at least one prompt token is evaluated: it gives the logits; a memory that cannot go
+            // back to the shared prefix (a recurrent state) starts the slot again
+            var common = min(shared, prompt.count - 1)
+            if !state.canRollBack(sequence: slot, to: common) { common = 0 }
+            try? state.removeTokens(of: slot, from: common)   // cannot fail: checked above
             // room for the prompt: drop the caches of free slots, least recently used first
             var need = state.cellsUsed + prompt.count - common - state.cellCapacity
             if need > 0 {

@@ -1,0 +1,76 @@
+import XCTest
+@testable import Trit
+
+/// The architecture table: the descriptions the loaders and the forward pass read, files holding
+/// tensors an architecture does not use, and fields the forward pass does not implement yet.
+final class ArchitectureTests: XCTestCase {
+    func testEveryDescriptionNamesEveryTensorItsLayersUse() throws {
+        for a in Architecture.all {
+            for role in a.layerRoles(.attention) {
+                XCTAssertFalse(a.gguf.candidates(role, layer: 3).isEmpty, "\(a.name): no GGUF name for \(role)")
+                XCTAssertTrue(a.gguf.candidates(role, layer: 3).allSatisfy { $0.hasPrefix("blk.3.") }, "\(a.name) \(role)")
+                if !a.huggingFace.isEmpty {
+                    XCTAssertTrue(a.hf.candidates(role, layer: 3).allSatisfy { $0.hasPrefix("model.layers.3.") }, "\(a.name) \(role)")
+                    XCTAssertFalse(a.hf.candidates(role, layer: 3).isEmpty, "\(a.name): no HF name for \(role)")
+                }
+            }
+            XCTAssertNoThrow(try a.checkImplemented(origin: "table"), a.name)
+        }
+        XCTAssertEqual(Architecture.named("bitnet-b1.58")?.norms.beforeProjection, [.o, .down])
+        XCTAssertEqual(Architecture.named("qwen3")?.norms.qk, true)
+        XCTAssertEqual(Architecture.huggingFace("BitNetForCausalLM", activation: "relu2")?.name, "bitnet-b1.58")
+        XCTAssertEqual(Architecture.huggingFace("BitnetForCausalLM", activation: "silu")?.name, "bitnet")
+        XCTAssertNil(Architecture.huggingFace("Qwen3ForCausalLM", activation: "relu2"))
+    }
+
+    func testFieldsTheForwardPassDoesNotRunAreRefusedByName() {
+        var checks: [(String, (inout Architecture) -> Void)] = []
+        checks.append(("gated DeltaNet layers", { $0.layers = .attentionEvery(interval: 4, other: .gatedDeltaNet) }))
+        checks.append(("GELU", { $0.activation = .geluTanh }))
+        checks.append(("(1 + w)", { $0.norms.gain = .onePlusWeight }))
+        checks.append(("post-attention", { $0.norms.postAttention = true }))
+        checks.append(("partial rotary", { $0.rope.partialFactor = 0.25 }))
+        checks.append(("bidirectional", { $0.attention.mask = .bidirectional }))
+        checks.append(("sliding-window", { $0.attention.span = .slidingFromConfig }))
+        checks.append(("gated attention output", { $0.attention.gatedOutput = true }))
+        checks.append(("scaled embeddings", { $0.embeddingScale = .sqrtDim }))
+        checks.append(("pooled outputs", { $0.output = .pooling }))
+        for (needle, change) in checks {
+            var a = Architecture.named("qwen3")!
+            change(&a)
+            do { try a.checkImplemented(origin: "x"); XCTFail("\(needle) accepted") } catch let e as TritError {
+                XCTAssertEqual(e.kind, .unsupported)
+                XCTAssertTrue(e.message.contains(needle), "\(needle): \(e.message)")
+            } catch { XCTFail("\(error)") }
+        }
+    }
+
+    /// bitnet.cpp's BitNet-embedding GGUF is a `qwen3` file with a norm before each projection
+    /// (`blk.N.attn_q_norm_in.weight`, ...): loaded as a plain qwen3 it would compute garbage, so
+    /// it is refused with the tensors named. A HF folder with an unknown weight likewise.
+    func testFilesWithTensorsTheArchitectureDoesNotUseAreRefused() throws {
+        let src = Fixtures.root + "/qwen3-ternary-tiny/model.q2_0.gguf"
+        let g = try GGUFFile(path: src)
+        let w = GGUFWriter()
+        for k in g.metadataOrder { w.set(k, g.metadata[k]!) }
+        for t in g.tensors {
+            let bytes = try g.data(of: t)
+            w.addTensor(t.name, shape: t.shape, typeID: t.typeID, byteSize: bytes.count) { $0.copyMemory(from: bytes) }
+        }
+        let dim = g.metadata["qwen3.embedding_length"]!.int!
+        for l in 0..<2 {
+            w.addTensor("blk.\(l).attn_q_norm_in.weight", shape: [dim], typeID: 0, byteSize: dim * 4) { out in
+                for i in 0..<dim { out.storeBytes(of: Float(1).bitPattern, toByteOffset: 4 * i, as: UInt32.self) }
+            }
+        }
+        let path = NSTemporaryDirectory() + "trit-embedding-like-\(getpid()).gguf"
+        defer { unlink(path) }
+        try w.write(to: path)
+        do { _ = try Model.load(path: path); XCTFail("a qwen3 file with norm_in tensors loaded") } catch let e as TritError {
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertTrue(e.message.contains("blk.0.attn_q_norm_in.weight") && e.message.contains("qwen3"), e.message)
+        }
+        // the same file without them still loads
+        XCTAssertNoThrow(try Model.load(path: src))
+    }
+}
