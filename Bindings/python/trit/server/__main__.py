@@ -35,7 +35,15 @@ def main(argv=None):
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
                        int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
                        cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v)
-    uvicorn.run(create_app(s), host=a.host, port=a.port, log_level="info")
+    app = create_app(s)
+    server = uvicorn.Server(uvicorn.Config(app, host=a.host, port=a.port, log_level="info"))
+
+    def load_failed(error):   # the loading thread: stop serving; the process then exits non-zero
+        server.should_exit = True
+    app.state.loader.on_failure = load_failed
+    server.run()
+    if app.state.loader.error:
+        sys.exit(f"trit-server: the model failed to load: {app.state.loader.error}")
 
 
 if __name__ == "__main__":
