@@ -135,3 +135,16 @@ def test_engine_sizes_are_refused_by_libtrit():
             with pytest.raises(trit.TritError) as e:
                 trit.Engine(m, **kw)
             assert e.value.status == trit._trit.ERR_ARG and word in e.value.message.lower(), (kw, e.value.message)
+
+
+def test_an_engine_refused_by_libtrit_frees_the_model_it_loaded(monkeypatch):
+    closed = []
+    real_close = trit.Model.close
+
+    def close(self):
+        closed.append(self.path)
+        real_close(self)
+    monkeypatch.setattr(trit.Model, "close", close)
+    with pytest.raises(trit.TritError) as e:   # e's traceback keeps the half-made engine (and its model) alive
+        trit.Engine(I2S, n_seq=0)
+    assert closed == [I2S] and "slots" in e.value.message

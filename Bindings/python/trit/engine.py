@@ -150,9 +150,14 @@ class Engine(Closing):
                 raise TritError(_trit.ERR_ARG, "no model path given and the bundled model was not found")
             self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head, kv_type="f32")
         # the library checks the sizes (and says what is wrong)
-        self._h = _trit.engine_create(self.model._live(), int32("n_seq", n_seq), int32("n_ctx", n_ctx),
-                                      int32("n_batch", n_batch), int32("n_threads", n_threads),
-                                      int32("queue_limit", queue_limit), int32("n_cells", n_cells), tk, tv)
+        try:
+            self._h = _trit.engine_create(self.model._live(), int32("n_seq", n_seq), int32("n_ctx", n_ctx),
+                                          int32("n_batch", n_batch), int32("n_threads", n_threads),
+                                          int32("queue_limit", queue_limit), int32("n_cells", n_cells), tk, tv)
+        except BaseException:
+            if self.model is not model:   # a model loaded here is freed at once
+                self.model.close()
+            raise
 
     def _live(self):
         if self._h is None:
