@@ -62,7 +62,8 @@ def test_each_status_gets_its_http_answer(client, monkeypatch, status, path, bod
     e = error_of(r, WANT[status])
     if status == _trit.ERR_CONTEXT_FULL:   # OpenAI's words, with the request's counts
         assert e["code"] == "context_length_exceeded"
-        assert e["message"].startswith(f"This model's maximum context length is {N_CTX} tokens. However, you requested ")
+        assert e["message"].startswith(f"This model's maximum context length is {N_CTX} tokens. "
+                                       "However, you requested ")
         assert "in the prompt, 2 in the completion" in e["message"]
     else:
         assert f"refused with status {status}" in e["message"]
@@ -77,7 +78,8 @@ def test_context_length_is_one_requests_context(client):
     assert e["message"].startswith(f"This model's maximum context length is {N_CTX} tokens. However, you requested ")
     e = error_of(post(client, "/v1/completions", {"prompt": "word " * 200}), 400)   # no max_tokens: the prompt alone
     assert "maximum context length is 64" in e["message"] and "in the prompt" in e["message"]
-    assert post(client, "/v1/completions", {"prompt": "Every", "temperature": 0}).json()["usage"]["completion_tokens"] > 0
+    r = post(client, "/v1/completions", {"prompt": "Every", "temperature": 0})   # absent: the rest of the context
+    assert r.json()["usage"]["completion_tokens"] > 0
 
 
 SURROGATE = '"\\ud800"'   # legal JSON, not valid Unicode
