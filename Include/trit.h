@@ -663,6 +663,7 @@ typedef struct trit_engine_stats {
     int64_t tokens_generated;
     int64_t prompt_tokens_evaluated;
     int64_t requests_finished;
+    int32_t n_ctx_slot;          /* positions one request (slot) may hold: trit_engine_params.n_ctx resolved */
 } trit_engine_stats;
 
 /* Returns TRIT_OK or TRIT_ERR_ARG. */

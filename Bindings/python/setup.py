@@ -46,7 +46,7 @@ setup(
     packages=["trit", "trit.server"],
     # the OpenAI-compatible server: the stack llama-cpp-python's server uses
     extras_require={
-        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
+        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2"],
         "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
         "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27"],
     },

@@ -103,7 +103,7 @@ public func trit_engine_get_stats(_ e: OpaquePointer?, _ out: UnsafeMutablePoint
                                   waiting: Int32(s.waiting), cells_used: Int32(clamping: s.cellsUsed),
                                   cells_total: Int32(clamping: s.cellsTotal), tokens_generated: Int64(s.tokensGenerated),
                                   prompt_tokens_evaluated: Int64(s.promptTokensEvaluated),
-                                  requests_finished: Int64(s.requestsFinished))
+                                  requests_finished: Int64(s.requestsFinished), n_ctx_slot: Int32(clamping: engine.nCtx))
         try writeOut(c, to: out, "stats")
     }
 }

@@ -4,6 +4,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include "trit.h"
 
@@ -234,11 +235,14 @@ static int32_t *int_array(PyObject *seq, Py_ssize_t *n) {
             PyErr_Format(PyExc_TypeError, "token ids must be ints, got %.80s at index %zd", Py_TYPE(item)->tp_name, i);
             return NULL;
         }
-        long v = PyLong_AsLong(item);
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(item, &overflow);
         if (v == -1 && PyErr_Occurred()) { PyMem_Free(out); Py_DECREF(fast); return NULL; }
-        if (v < INT32_MIN || v > INT32_MAX) {
+        if (overflow || v < INT32_MIN || v > INT32_MAX) {   /* out of any vocabulary: the library's error */
             PyMem_Free(out); Py_DECREF(fast);
-            PyErr_SetString(PyExc_OverflowError, "token id out of int32 range");
+            char msg[96];
+            snprintf(msg, sizeof msg, "token id at index %zd does not fit in a 32-bit int", i);
+            raise_error(TRIT_ERR_ARG, msg);
             return NULL;
         }
         out[i] = (int32_t)v;
@@ -427,7 +431,8 @@ static PyObject *py_reset(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "O|i", &cap, &keep)) return NULL;
     trit_context *c = context_of(cap);
     if (!c) return NULL;
-    trit_status st = keep > 0 ? trit_context_truncate(c, keep) : trit_context_reset(c);
+    /* reset(ctx) forgets everything; reset(ctx, n) is truncate, whatever n (the library checks it) */
+    trit_status st = PyTuple_GET_SIZE(args) > 1 ? trit_context_truncate(c, keep) : trit_context_reset(c);
     if (st != TRIT_OK) return raise_status(st);
     Py_RETURN_NONE;
 }
@@ -820,14 +825,22 @@ static PyObject *py_engine_stats(PyObject *self, PyObject *args) {
     trit_engine_stats s = {.size = sizeof s};
     trit_status st = trit_engine_get_stats(eb->handle, &s);
     if (st != TRIT_OK) return raise_status(st);
-    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:L,s:L,s:L}", "running", s.running, "waiting", s.waiting,
+    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:L,s:L,s:L,s:i}", "running", s.running, "waiting", s.waiting,
                          "cells_used", s.cells_used, "cells_total", s.cells_total,
                          "tokens_generated", (long long)s.tokens_generated,
                          "prompt_tokens_evaluated", (long long)s.prompt_tokens_evaluated,
-                         "requests_finished", (long long)s.requests_finished);
+                         "requests_finished", (long long)s.requests_finished, "n_ctx_slot", s.n_ctx_slot);
+}
+
+/* trit_status_string: the library's text for any status code. */
+static PyObject *py_status_string(PyObject *self, PyObject *args) {
+    int st;
+    if (!PyArg_ParseTuple(args, "i", &st)) return NULL;
+    return PyUnicode_FromString(trit_status_string((trit_status)st));
 }
 
 static PyMethodDef methods[] = {
+    {"status_string", py_status_string, METH_VARARGS, "The library's text for a status code."},
     {"engine_create", py_engine_create, METH_VARARGS, "Start an engine on a model."},
     {"engine_submit", (PyCFunction)(void (*)(void))py_engine_submit, METH_VARARGS | METH_KEYWORDS, "Queue a request."},
     {"engine_cancel", py_engine_cancel, METH_VARARGS, "Cancel a request."},
@@ -871,5 +884,26 @@ PyMODINIT_FUNC PyInit__trit(void) {
     PyModule_AddObject(m, "TritError", TritError);
     PyModule_AddIntConstant(m, "VERSION_NUMBER", trit_version_number());
     PyModule_AddStringConstant(m, "VERSION", trit_version_string());
+    /* trit.h's values, so that Python never repeats them */
+    PyModule_AddIntConstant(m, "ERR_ARG", TRIT_ERR_ARG);
+    PyModule_AddIntConstant(m, "ERR_IO", TRIT_ERR_IO);
+    PyModule_AddIntConstant(m, "ERR_FORMAT", TRIT_ERR_FORMAT);
+    PyModule_AddIntConstant(m, "ERR_UNSUPPORTED", TRIT_ERR_UNSUPPORTED);
+    PyModule_AddIntConstant(m, "ERR_OOM", TRIT_ERR_OOM);
+    PyModule_AddIntConstant(m, "ERR_STATE", TRIT_ERR_STATE);
+    PyModule_AddIntConstant(m, "ERR_CONTEXT_FULL", TRIT_ERR_CONTEXT_FULL);
+    PyModule_AddIntConstant(m, "ERR_CANCELLED", TRIT_ERR_CANCELLED);
+    PyModule_AddIntConstant(m, "ERR_BUFFER_TOO_SMALL", TRIT_ERR_BUFFER_TOO_SMALL);
+    PyModule_AddIntConstant(m, "ERR_INTERNAL", TRIT_ERR_INTERNAL);
+    PyModule_AddIntConstant(m, "ERR_BUSY", TRIT_ERR_BUSY);
+    PyModule_AddIntConstant(m, "KV_F32", TRIT_KV_F32);
+    PyModule_AddIntConstant(m, "KV_F16", TRIT_KV_F16);
+    PyModule_AddIntConstant(m, "KV_Q8_0", TRIT_KV_Q8_0);
+    PyObject *seed_random = PyLong_FromUnsignedLongLong(TRIT_SEED_RANDOM);
+    if (!seed_random || PyModule_AddObject(m, "SEED_RANDOM", seed_random) < 0) {
+        Py_XDECREF(seed_random);
+        Py_DECREF(m);
+        return NULL;
+    }
     return m;
 }

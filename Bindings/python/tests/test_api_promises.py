@@ -55,6 +55,29 @@ def test_an_abandoned_stream_stops_and_frees_the_context(model):
     assert model.last_result["n_generated_tokens"] == 2
 
 
+@pytest.mark.parametrize("leave", ["to the end", "with break"])
+def test_a_stream_leaves_the_context_usable(model, leave):
+    """The README's quick start: a streamed generate, run to its end or left with break, then eval
+    and score on the same context (they were aborted by the stream's leftover abort request)."""
+    pieces = []
+    for piece in model.generate("The king said", max_tokens=8, temperature=0, ignore_eos=True, stream=True):
+        pieces.append(piece)
+        if leave == "with break":
+            break
+    assert pieces
+    n_past = model.n_past
+    logits = model.eval(model.tokenize("Hello"))
+    assert logits.shape == (len(model.tokenize("Hello")), 1024) and model.n_past > n_past
+    lp, _ = model.score("The king said", " unto")
+    assert lp < 0
+    # the same on a second context of the model
+    with model.create_context(n_ctx=64) as c:
+        for _ in c.generate("The king said", max_tokens=4, ignore_eos=True, stream=True):
+            if leave == "with break":
+                break
+        assert len(c.eval([1, 50])) == 2
+
+
 def test_type_errors_are_clear(model):
     with pytest.raises(TypeError, match="bytes"):
         model.generate(b"Hi")
@@ -80,10 +103,67 @@ def test_seed_minus_one_is_random(model):
         model.generate("x", seed=-2)
 
 
-def test_impossible_sizes_raise_trit_error():
-    for kw in [dict(n_ctx=10**12), dict(n_ctx=-1), dict(n_threads=10**6), dict(n_batch=0)]:
-        with pytest.raises(trit.TritError):
+def test_impossible_sizes_are_refused_by_libtrit(monkeypatch):
+    """The sizes reach trit_context_create, which refuses them with its message (Python does not
+    repeat the library's limits); only a value no int32_t can hold stops in the binding."""
+    calls = []
+    create = _trit.context_create
+
+    def spy(*args):
+        try:
+            return create(*args)
+        except trit.TritError as e:
+            calls.append((args[1:5], e.status, e.message))
+            raise
+    monkeypatch.setattr(_trit, "context_create", spy)
+    for kw, words in [(dict(n_ctx=-1), "n_ctx"), (dict(n_threads=10**6), "n_threads"), (dict(n_batch=0), "batch"),
+                      (dict(n_seq=-3), "n_seq")]:
+        calls.clear()
+        with pytest.raises(trit.TritError) as e:
             trit.Model(I2S, **kw)
+        assert len(calls) == 1, (kw, calls)   # libtrit refused it
+        assert e.value.status == _trit.ERR_ARG and words in e.value.message, (kw, e.value.message)
+    calls.clear()
+    with pytest.raises(trit.TritError) as e:
+        trit.Model(I2S, n_ctx=10**12)
+    assert calls == [] and "32-bit" in e.value.message
+
+
+def test_truncate_is_checked_by_libtrit(model):
+    model.eval([1, 50, 60, 70])
+    model.truncate(2)
+    assert model.tokens == [1, 50]
+    for bad in [-1, 3]:   # negative, or more than the context holds: refused, nothing changes
+        with pytest.raises(trit.TritError) as e:
+            model.truncate(bad)
+        assert e.value.status == _trit.ERR_ARG and model.tokens == [1, 50]
+    model.truncate(0)
+    assert model.tokens == []
+
+
+def test_status_texts_come_from_the_library():
+    """trit_status_string names every status (busy, 11, included); TritError uses it."""
+    names = [_trit.status_string(s) for s in range(12)]
+    assert names[0] == "ok" and names[_trit.ERR_BUSY] == "busy" and names[_trit.ERR_OOM] == "out of memory"
+    assert "unknown status" not in names and len(set(names)) == 12
+    assert _trit.status_string(12) == "unknown status"
+    for s in range(1, 12):
+        assert str(trit.TritError(s, "what happened")) == f"what happened [{names[s]}]"
+
+
+def test_one_seed_rule_for_contexts_and_engines(model):
+    """-1 is random everywhere, any uint64 is a seed everywhere, anything else is refused everywhere."""
+    with trit.Engine(model, n_seq=1) as eng:
+        for seed in [0, 2**63 + 5, 2**64 - 2]:
+            a = model.generate("Every morning", max_tokens=6, temperature=1.5, seed=seed, ignore_eos=True)
+            b = eng.submit("Every morning", max_tokens=6, temperature=1.5, top_k=40, top_p=0.95, min_p=0.05, seed=seed,
+                           ignore_eos=True).text()
+            assert a == b, seed
+        for bad in [-2, 2**64, 1.5, True, "1"]:
+            with pytest.raises(trit.TritError):
+                model.generate("x", seed=bad)
+            with pytest.raises(trit.TritError):
+                eng.submit("x", seed=bad)
 
 
 def test_several_contexts_share_one_model(model):

@@ -115,3 +115,36 @@ def test_unstreamed_requests_collect_their_text_in_the_library(model):
             c = eng.submit_async("He", max_tokens=5, temperature=0, ignore_eos=True, stream=False)
             return await c.text()
         assert asyncio.run(main()) == alone(model, "He", 5)
+
+
+def test_stats_report_each_requests_context(model):
+    """n_ctx_slot is the engine's resolved per-request context: n_ctx when given, the model's (at most
+    4096) when 0; it is not cells_total / n_seq (cells can be fewer than n_seq × n_ctx)."""
+    with trit.Engine(model, n_seq=4, n_ctx=64, n_cells=100) as eng:
+        s = eng.stats()
+        assert s["n_ctx_slot"] == 64 and s["cells_total"] == 100
+    with trit.Engine(model, n_seq=2) as eng:
+        assert eng.stats()["n_ctx_slot"] == min(model.info["n_ctx_train"], 4096)
+
+
+def test_engine_sizes_are_refused_by_libtrit():
+    """The engine's sizes reach trit_engine_create, which names what is wrong."""
+    with trit.Model(I2S, n_ctx=16) as m:
+        for kw, word in [(dict(n_seq=0), "slot"), (dict(n_seq=10**6), "slot"), (dict(n_batch=0), "batch"),
+                         (dict(n_threads=-1), "thread"), (dict(queue_limit=-1), "queue")]:
+            with pytest.raises(trit.TritError) as e:
+                trit.Engine(m, **kw)
+            assert e.value.status == trit._trit.ERR_ARG and word in e.value.message.lower(), (kw, e.value.message)
+
+
+def test_an_engine_refused_by_libtrit_frees_the_model_it_loaded(monkeypatch):
+    closed = []
+    real_close = trit.Model.close
+
+    def close(self):
+        closed.append(self.path)
+        real_close(self)
+    monkeypatch.setattr(trit.Model, "close", close)
+    with pytest.raises(trit.TritError) as e:   # e's traceback keeps the half-made engine (and its model) alive
+        trit.Engine(I2S, n_seq=0)
+    assert closed == [I2S] and "slots" in e.value.message

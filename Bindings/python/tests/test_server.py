@@ -136,7 +136,49 @@ def test_hostile_requests(server):
     err(post("/v1/chat/completions", json={"messages": [{"role": "user"}]}, headers=h), 400)
     e = err(post("/v1/completions", json={"prompt": "word " * 400, "max_tokens": 5}, headers=h), 400)
     assert "in the prompt" in e["message"]
+    # legal JSON that is not valid Unicode (a lone surrogate escape): a 400 naming the field
+    jh = dict(h, **{"content-type": "application/json"})
+    for path, raw, param in [("/v1/completions", b'{"prompt": "\\ud800"}', "prompt"),
+                             ("/v1/completions", b'{"prompt": "a", "stop": ["\\ud800"]}', "stop[0]"),
+                             ("/v1/completions", b'{"prompt": "a", "model": "\\udfff"}', "model"),
+                             ("/v1/chat/completions", b'{"messages": [{"role": "user", "content": "a\\ud800"}]}',
+                              "messages[0].content")]:
+        assert err(post(path, content=raw, headers=jh), 400)["param"] == param, raw
+    # fields the server does not implement: a 400 naming the field, not free text
+    chat = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
+    for field, value in [("response_format", {"type": "json_object"}), ("tools", [{"type": "function"}]),
+                         ("tool_choice", "auto"), ("grammar", "root ::= \"a\""), ("json_schema", {"type": "object"})]:
+        assert err(post("/v1/chat/completions", json=dict(chat, **{field: value}), headers=h), 400)["param"] == field
+    assert post("/v1/chat/completions", json=dict(chat, response_format={"type": "text"}), headers=h).status_code == 200
     assert httpx.get(server + "/health").status_code == 200
+
+
+def test_unknown_paths_share_one_metrics_label(server):
+    for i in range(20):
+        httpx.get(f"{server}/no/such/page-{i}")
+    text = httpx.get(server + "/metrics").text
+    counted = [l for l in text.splitlines() if l.startswith("trit_requests_total{")]
+    assert any('endpoint="unmatched"' in l for l in counted), counted
+    assert not any("/no/such" in l for l in counted), counted
+
+
+@pytest.mark.parametrize("what", ["missing", "malformed"])
+def test_a_model_that_cannot_load_ends_the_server(tmp_path, what):
+    """python -m trit.server with a model that cannot load exits non-zero, saying why (it used to
+    log "startup complete" and answer 500 to everything)."""
+    path = tmp_path / "model.gguf"
+    if what == "malformed":
+        path.write_bytes(b"GGUF" + b"\0" * 60)
+    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", str(path), "--port", str(free_port())],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        pytest.fail("the server kept running with a model that cannot load")
+    assert p.returncode != 0, stderr
+    assert "failed to load" in stderr and str(path) in stderr, stderr
 
 
 def test_many_connections_get_answers_and_health_stays_up(server):

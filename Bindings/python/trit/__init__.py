@@ -9,18 +9,17 @@
 """
 import os
 import queue
-import secrets
 import threading
 
 from ._closing import Closing
 from ._errors import TritError
 from . import _trit
+from ._params import int32, seed as _seed, kv_type_ids as _kv_types
 
 __all__ = ["Model", "Context", "Engine", "Tokenizer", "Logits", "TritError", "__version__", "default_model_path"]
 __version__ = _trit.VERSION
 
-_ERR_ARG, _ERR_STATE = 1, 6
-_INT32_MAX = 2**31 - 1
+_ERR_ARG, _ERR_STATE = _trit.ERR_ARG, _trit.ERR_STATE
 
 
 def default_model_path():
@@ -31,23 +30,6 @@ def default_model_path():
         if os.path.exists(p):
             return os.path.abspath(p)
     return None
-
-
-def _int_param(name, value, lo, hi):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TritError(_ERR_ARG, f"{name} must be an int, got {type(value).__name__}")
-    if not lo <= value <= hi:
-        raise TritError(_ERR_ARG, f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _seed(seed):
-    """llama-cpp-python's convention: -1 (or None) picks a random seed."""
-    if seed is None or seed == -1:
-        return secrets.randbits(64)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
-        raise TritError(_ERR_ARG, f"seed must be -1 (random) or an int in [0, 2**64), got {seed!r}")
-    return seed
 
 
 def _messages(messages):
@@ -161,19 +143,6 @@ class Tokenizer(_Tokenizing):
             _trit.close(h)
 
 
-_KV_TYPES = {"f32": 0, "f16": 1, "q8_0": 8}
-
-
-def _kv_types(kv_type, type_k, type_v):
-    """The (keys, values) type ids of kv_type / type_k / type_v (names as llama.cpp's -ctk)."""
-    ids = []
-    for name, v in [("type_k", type_k if type_k is not None else kv_type), ("type_v", type_v if type_v is not None else kv_type)]:
-        if not isinstance(v, str) or v.lower() not in _KV_TYPES:
-            raise ValueError(f"{name} must be one of {', '.join(_KV_TYPES)}, got {v!r}")
-        ids.append(_KV_TYPES[v.lower()])
-    return ids
-
-
 class Context(Closing):
     """One sequence's state (KV cache) on a model's weights; make more with Model.create_context().
     A context serves one call at a time; contexts of one model may be used from different threads.
@@ -181,15 +150,13 @@ class Context(Closing):
     type_k / type_v set one of them alone."""
 
     def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None):
-        _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
-        _int_param("n_threads", n_threads, 0, 512)
-        _int_param("n_batch", n_batch, 1, 4096)
-        _int_param("n_seq", n_seq, 0, 4096)
         tk, tv = _kv_types(kv_type, type_k, type_v)
         self.model = model
         self.kv_type = (type_k or kv_type, type_v or kv_type)
-        self._ctx = _trit.context_create(model._live(), n_ctx, n_threads, n_batch, n_seq, tk, tv)
-        self._stream = None     # (stop event, thread) of a stream still running
+        self._ctx, self._stream = None, None   # (stop event, thread) of a stream still running
+        # the library checks the sizes (and says what is wrong)
+        self._ctx = _trit.context_create(model._live(), int32("n_ctx", n_ctx), int32("n_threads", n_threads),
+                                         int32("n_batch", n_batch), int32("n_seq", n_seq), tk, tv)
         self.last_result = None
 
     def close(self):
@@ -206,7 +173,9 @@ class Context(Closing):
         return self._ctx
 
     def _stop_stream(self):
-        """A stream abandoned half-way (break, an exception) stops at its next layer or token."""
+        """A stream abandoned half-way (break, an exception) stops at its next layer or token; a
+        finished one is joined. Either way the abort request is withdrawn once its thread has
+        ended, so that the context's next eval/score is not aborted."""
         s, self._stream = self._stream, None
         if s is not None:
             stop, thread = s
@@ -214,6 +183,8 @@ class Context(Closing):
             if self._ctx is not None:
                 _trit.abort(self._ctx, True)
             thread.join()
+            if self._ctx is not None:
+                _trit.abort(self._ctx, False)
 
     @property
     def n_vocab(self):
@@ -238,18 +209,12 @@ class Context(Closing):
 
     def truncate(self, n_keep):
         """Keep the first n_keep tokens."""
-        _int_param("n_keep", n_keep, 0, _INT32_MAX)
-        if n_keep == 0:
-            _trit.reset(self._context())
-        else:
-            _trit.reset(self._context(), n_keep)
+        _trit.reset(self._context(), int32("n_keep", n_keep))
 
     def shift(self, n_keep, n_discard):
         """Context shift: drop positions [n_keep, n_keep + n_discard) and move the later ones down,
         their keys re-rotated to the new positions (llama.cpp's context shift)."""
-        _int_param("n_keep", n_keep, 0, _INT32_MAX)
-        _int_param("n_discard", n_discard, 0, _INT32_MAX)
-        _trit.shift(self._context(), n_keep, n_discard)
+        _trit.shift(self._context(), int32("n_keep", n_keep), int32("n_discard", n_discard))
 
     def save_state(self, path=None):
         """The context's tokens, KV cache and last logits: written to ``path``, or returned as bytes.
@@ -304,12 +269,11 @@ class Context(Closing):
             prompt = _token_list(prompt)
         if isinstance(stop, str):
             stop = [stop]
-        kw = dict(max_tokens=_int_param("max_tokens", max_tokens, -_INT32_MAX, _INT32_MAX),
-                  temperature=float(temperature), top_k=_int_param("top_k", top_k, 0, _INT32_MAX),
-                  top_p=float(top_p), min_p=float(min_p), repeat_penalty=float(repeat_penalty),
-                  repeat_last_n=_int_param("repeat_last_n", repeat_last_n, 0, _INT32_MAX), seed=_seed(seed),
-                  stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), parse_special=bool(special),
-                  context_shift=bool(context_shift), n_keep=_int_param("n_keep", n_keep, 0, _INT32_MAX))
+        kw = dict(max_tokens=int32("max_tokens", max_tokens), temperature=float(temperature),
+                  top_k=int32("top_k", top_k), top_p=float(top_p), min_p=float(min_p),
+                  repeat_penalty=float(repeat_penalty), repeat_last_n=int32("repeat_last_n", repeat_last_n),
+                  seed=_seed(seed), stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos),
+                  parse_special=bool(special), context_shift=bool(context_shift), n_keep=int32("n_keep", n_keep))
         ctx = self._context()
         if reset:
             _trit.reset(ctx)
@@ -391,11 +355,7 @@ class Model(_Tokenizing):
 
     def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,
                  float_activations=False, kv_type="f16", type_k=None, type_v=None):
-        # arguments first: a bad one costs no load
-        _int_param("n_ctx", n_ctx, 0, _INT32_MAX)
-        _int_param("n_threads", n_threads, 0, 512)
-        _int_param("n_batch", n_batch, 1, 4096)
-        _int_param("n_seq", n_seq, 0, 4096)
+        # what Python can tell before the load (the sizes are checked by the library, at the context)
         if head is None:
             head = "int8" if int8_head else "exact"
         if head not in _HEAD_MODES:
@@ -410,7 +370,11 @@ class Model(_Tokenizing):
         self.head = head
         self.info = _trit.model_info(self._handle)
         self._default = None
-        self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
+        try:
+            self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
+        except BaseException:
+            self.close()   # a context the library refused frees the weights at once
+            raise
 
     @property
     def kv_type(self):

@@ -1,14 +1,16 @@
 class TritError(Exception):
-    """An error reported by libtrit: ``status`` is the trit_status code, ``message`` its text."""
-
-    STATUS_NAMES = {1: "invalid argument", 2: "input/output error", 3: "malformed file", 4: "unsupported",
-                    5: "out of memory", 6: "invalid state", 7: "context full", 8: "cancelled",
-                    9: "buffer too small", 10: "internal error"}
+    """An error reported by libtrit: ``status`` is the trit_status code, ``message`` its text.
+    str() adds the status's name as the library gives it (trit_status_string)."""
 
     def __init__(self, status, message=""):
         super().__init__(status, message)
         self.status = status
         self.message = message
 
+    @property
+    def status_name(self):
+        from . import _trit   # imported late: the extension imports this module while it loads
+        return _trit.status_string(self.status)
+
     def __str__(self):
-        return f"{self.message} [{self.STATUS_NAMES.get(self.status, 'status %d' % self.status)}]"
+        return f"{self.message} [{self.status_name}]"

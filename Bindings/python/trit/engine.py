@@ -11,21 +11,13 @@ hand a piece of text to Python)."""
 import asyncio
 import os
 import queue
-import secrets
 
 from ._closing import Closing
 from ._errors import TritError
 from . import _trit
+from ._params import int32, seed as _seed, kv_type_ids
 
 _DONE = object()
-
-
-def _seed(seed):
-    if seed is None or seed == -1:
-        return secrets.randbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64 - 1:
-        raise TritError(1, f"seed must be -1 (random) or an int in [0, 2**64 - 1), got {seed!r}")
-    return seed
 
 
 def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0,
@@ -33,11 +25,13 @@ def _request_kw(max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.0
                 ignore_eos=False, add_bos=True, special=False, logit_bias=None, logprobs=0):
     if isinstance(stop, str):
         stop = [stop]
-    return dict(max_tokens=int(max_tokens), temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                min_p=float(min_p), repeat_penalty=float(repeat_penalty), presence_penalty=float(presence_penalty),
-                frequency_penalty=float(frequency_penalty), penalty_last_n=int(penalty_last_n), seed=_seed(seed),
+    return dict(max_tokens=int32("max_tokens", max_tokens), temperature=float(temperature), top_k=int32("top_k", top_k),
+                top_p=float(top_p), min_p=float(min_p), repeat_penalty=float(repeat_penalty),
+                presence_penalty=float(presence_penalty), frequency_penalty=float(frequency_penalty),
+                penalty_last_n=int32("penalty_last_n", penalty_last_n), seed=_seed(seed),
                 stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos), add_special=bool(add_bos),
-                parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None, logprobs=int(logprobs))
+                parse_special=bool(special), logit_bias=dict(logit_bias) if logit_bias else None,
+                logprobs=int32("logprobs", logprobs))
 
 
 class _Request:
@@ -145,25 +139,29 @@ class Engine(Closing):
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
                  int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None):
-        from . import Model, default_model_path, _kv_types
-        tk, tv = _kv_types(kv_type, type_k, type_v)
+        from . import Model, default_model_path
+        tk, tv = kv_type_ids(kv_type, type_k, type_v)
+        self._h = None
         if isinstance(model, Model):
             self.model = model
         else:
             path = model if model is not None else default_model_path()
             if path is None:
-                raise TritError(1, "no model path given and the bundled model was not found")
+                raise TritError(_trit.ERR_ARG, "no model path given and the bundled model was not found")
             self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head, kv_type="f32")
-        for name, v, lo, hi in [("n_seq", n_seq, 1, 256), ("n_ctx", n_ctx, 0, 2**31 - 1), ("n_batch", n_batch, 1, 4096),
-                                ("n_threads", n_threads, 0, 512), ("queue_limit", queue_limit, 1, 2**31 - 1),
-                                ("n_cells", n_cells, 0, 2**31 - 1)]:
-            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-                raise TritError(1, f"{name} must be an int between {lo} and {hi}, got {v!r}")
-        self._h = _trit.engine_create(self.model._live(), n_seq, n_ctx, n_batch, n_threads, queue_limit, n_cells, tk, tv)
+        # the library checks the sizes (and says what is wrong)
+        try:
+            self._h = _trit.engine_create(self.model._live(), int32("n_seq", n_seq), int32("n_ctx", n_ctx),
+                                          int32("n_batch", n_batch), int32("n_threads", n_threads),
+                                          int32("queue_limit", queue_limit), int32("n_cells", n_cells), tk, tv)
+        except BaseException:
+            if self.model is not model:   # a model loaded here is freed at once
+                self.model.close()
+            raise
 
     def _live(self):
         if self._h is None:
-            raise TritError(6, "the engine is closed")
+            raise TritError(_trit.ERR_STATE, "the engine is closed")
         return self._h
 
     def _prompt(self, prompt):
@@ -198,7 +196,7 @@ class Engine(Closing):
 
     def stats(self):
         """running, waiting, cells_used, cells_total, tokens_generated, prompt_tokens_evaluated,
-        requests_finished."""
+        requests_finished, n_ctx_slot (the positions one request may hold)."""
         return _trit.engine_stats(self._live())
 
     def close(self):

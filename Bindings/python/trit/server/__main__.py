@@ -3,6 +3,8 @@ import argparse
 import os
 import sys
 
+from trit._params import KV_TYPES
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="trit-server", description=__doc__)
@@ -13,9 +15,9 @@ def main(argv=None):
                     help="require 'Authorization: Bearer KEY' on /v1 (default: $TRIT_API_KEY; none: open)")
     ap.add_argument("--parallel", "-np", type=int, default=4, help="requests decoded together (engine slots)")
     ap.add_argument("--ctx-size", "-c", type=int, default=0, help="context per request (0: the model's, at most 4096)")
-    ap.add_argument("--cache-type-k", "-ctk", choices=["f16", "q8_0", "f32"], default="f16",
+    ap.add_argument("--cache-type-k", "-ctk", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of keys (default f16; f32 is exact)")
-    ap.add_argument("--cache-type-v", "-ctv", choices=["f16", "q8_0", "f32"], default="f16",
+    ap.add_argument("--cache-type-v", "-ctv", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of values (default f16)")
     ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
     ap.add_argument("--head", choices=["exact", "int8", "certified"], default=None,
@@ -35,7 +37,15 @@ def main(argv=None):
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
                        int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
                        cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v)
-    uvicorn.run(create_app(s), host=a.host, port=a.port, log_level="info")
+    app = create_app(s)
+    server = uvicorn.Server(uvicorn.Config(app, host=a.host, port=a.port, log_level="info"))
+
+    def load_failed(error):   # the loading thread: stop serving; the process then exits non-zero
+        server.should_exit = True
+    app.state.loader.on_failure = load_failed
+    server.run()
+    if app.state.loader.error:
+        sys.exit(f"trit-server: the model failed to load: {app.state.loader.error}")
 
 
 if __name__ == "__main__":

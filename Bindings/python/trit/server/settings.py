@@ -1,0 +1,20 @@
+"""What a server runs with: the model, the engine's sizes, the HTTP limits."""
+import dataclasses
+
+
+@dataclasses.dataclass
+class ServerSettings:
+    model: str = None
+    api_key: str = None
+    parallel: int = 4
+    n_ctx: int = 0
+    threads: int = 0
+    int8_head: bool = False
+    head: str = None   # "exact", "int8", "certified" (None: int8 when int8_head, else exact)
+    alias: str = None
+    queue_limit: int = 64
+    max_body: int = 1 << 20
+    cors: list = dataclasses.field(default_factory=list)
+    replica: str = None      # sent as X-Trit-Replica on every response (default host:pid)
+    type_k: str = "f16"      # KV cache of keys / values: f16, q8_0 or f32
+    type_v: str = "f16"
