@@ -330,6 +330,19 @@ static PyObject *py_context_size(PyObject *self, PyObject *args) {
     return Py_BuildValue("(ii)", past, n);
 }
 
+/* The context's parameters as the library resolved them (its "0 = default"s filled in). */
+static PyObject *py_context_params(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    trit_context *c = context_of(cap);
+    if (!c) return NULL;
+    trit_context_params p = {.size = sizeof p};
+    trit_status st = trit_context_get_params(c, &p);
+    if (st != TRIT_OK) return raise_status(st);
+    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "n_ctx", p.n_ctx, "n_threads", p.n_threads, "n_batch", p.n_batch,
+                         "n_seq", p.n_seq, "n_cells", p.n_cells, "type_k", p.type_k, "type_v", p.type_v);
+}
+
 /* Logits rows come back as a bytearray of n × n_vocab floats; n_vocab is the library's. */
 static PyObject *py_eval(PyObject *self, PyObject *args) {
     PyObject *cap, *seq;
@@ -857,6 +870,7 @@ static PyMethodDef methods[] = {
     {"n_vocab", py_n_vocab, METH_VARARGS, "Vocabulary size."},
     {"context_create", py_context_create, METH_VARARGS, "Create a context."},
     {"context_size", py_context_size, METH_VARARGS, "(n_past, n_ctx)."},
+    {"context_params", py_context_params, METH_VARARGS, "The resolved context parameters (a dict)."},
     {"eval", py_eval, METH_VARARGS, "Evaluate tokens; bytearray of logits or None."},
     {"reset", py_reset, METH_VARARGS, "Reset or truncate a context."},
     {"shift", py_shift, METH_VARARGS, "Context shift: drop positions and re-rotate the rest."},

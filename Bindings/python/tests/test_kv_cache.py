@@ -61,3 +61,15 @@ def test_engine_takes_the_cache_type():
             assert e.submit("Every morning", max_tokens=8, temperature=0).text() == alone
         with pytest.raises(ValueError):
             trit.Engine(m, n_seq=2, n_ctx=64, kv_type="q2")
+
+
+def test_defaults_are_resolved_by_the_library_and_read_back():
+    # 0 = default for n_ctx and n_threads: the library's choice (the model's context, at most 4096;
+    # one thread per core), the same the C API reports
+    with trit.Model(I2S) as m:
+        p = m.create_context().params
+        assert p["n_ctx"] == min(m.info["n_ctx_train"], 4096)
+        assert p["n_threads"] == (os.cpu_count() or 1)
+        assert p["n_seq"] == 1 and p["n_cells"] == p["n_ctx"] and p["type_k"] == 1 and p["type_v"] == 1
+        q = m.create_context(n_ctx=32, n_threads=1).params
+        assert (q["n_ctx"], q["n_threads"]) == (32, 1)

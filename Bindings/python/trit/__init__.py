@@ -199,6 +199,12 @@ class Context(Closing):
         return _trit.context_size(self._context())[0]
 
     @property
+    def params(self):
+        """The context's parameters as the library resolved them: n_ctx, n_threads, n_batch, n_seq,
+        n_cells, type_k, type_v, with every 0 = default replaced by the value in use."""
+        return _trit.context_params(self._context())
+
+    @property
     def tokens(self):
         """The tokens the context holds, in order."""
         return _trit.context_tokens(self._context())
