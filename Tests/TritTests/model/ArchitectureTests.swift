@@ -74,3 +74,36 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertNoThrow(try Model.load(path: src))
     }
 }
+
+extension ArchitectureTests {
+    /// A HF folder whose safetensors hold a weight the architecture does not use (a BitNet-embedding
+    /// projection norm in a Qwen3 folder) is refused with its name; rotary buffers are not weights.
+    func testHFFolderWithUnknownWeightIsRefused() throws {
+        let src = Fixtures.root + "/qwen3-ternary-tiny/hf"
+        let dir = NSTemporaryDirectory() + "trit-hf-extra-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.copyItem(atPath: src, toPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func addTensor(_ name: String) throws {
+            let path = dir + "/model.safetensors"
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            let n = Int(bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            var header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as! [String: Any]
+            let dataLen = bytes.count - 8 - n
+            header[name] = ["dtype": "F32", "shape": [4], "data_offsets": [dataLen, dataLen + 16]]
+            var h = [UInt8](try JSONSerialization.data(withJSONObject: header))
+            while h.count % 8 != 0 { h.append(0x20) }
+            var out: [UInt8] = []
+            withUnsafeBytes(of: UInt64(h.count).littleEndian) { out += $0 }
+            out += h + bytes[(8 + n)...] + [UInt8](repeating: 0, count: 16)
+            try Data(out).write(to: URL(fileURLWithPath: path))
+        }
+        try addTensor("model.layers.0.rotary_emb.inv_freq")
+        XCTAssertNoThrow(try Model.load(path: dir), "a rotary buffer is not a weight")
+        try addTensor("model.layers.0.self_attn.q_proj.norm.weight")
+        do { _ = try Model.load(path: dir); XCTFail("a Qwen3 folder with a projection norm loaded") } catch let e as TritError {
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertTrue(e.message.contains("model.layers.0.self_attn.q_proj.norm.weight"), e.message)
+        }
+    }
+}
