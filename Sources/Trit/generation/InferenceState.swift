@@ -64,10 +64,10 @@ public final class InferenceState {
     /// Test hook, called after every activation quantization with (call number, input rows,
     /// int8 rows, scales, sums, rows, width, padded width); it may change the int8 values (and
     /// must then fix the sums). Used to show which int8 rounding flip explains a logit difference.
-    public typealias QuantizationHook = (_ call: Int, _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+    typealias QuantizationHook = (_ call: Int, _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
                                          _ s: UnsafePointer<Float>, _ qsum: UnsafeMutablePointer<Int32>,
                                          _ n: Int, _ cols: Int, _ kp: Int) -> Void
-    public var quantizationHook: QuantizationHook?
+    var quantizationHook: QuantizationHook?
     /// Asked between layers of every forward pass; true aborts the evaluation (TritError
     /// .cancelled) and leaves the state as it was before the call.
     public var shouldAbort: (() -> Bool)?
