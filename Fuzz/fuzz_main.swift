@@ -1,6 +1,7 @@
 // The one libFuzzer entry point of build/fuzz/fuzz_all: every target is compiled into the same
 // binary (one ASan build of the engine instead of one per target) and TRIT_FUZZ_TARGET names the
-// one to run (scripts/fuzz.sh sets it). An unknown or missing name stops the run before any input.
+// one to run (scripts/fuzz.sh sets it). An unknown or missing name, or a target's missing fixture,
+// stops the run before any input.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,10 @@ nonisolated(unsafe) let fuzzTarget: (UnsafePointer<UInt8>?, Int) -> Int32 = {
     case "capi": return fuzzCAPI
     case "gguf": return fuzzGGUF
     case "safetensors": return fuzzSafetensors
-    case "state": return fuzzState
-    case "tokenize": return fuzzTokenize
+    // the fixtures a target needs load here, before any input: a missing one stops the run with
+    // its path (fuzzFixture), and no input is blamed for it
+    case "state": _ = fuzzStateModel; return fuzzState
+    case "tokenize": _ = fuzzTokenizers; return fuzzTokenize
     case "tokenizer_files": return fuzzTokenizerFiles
     default:
         fputs("fuzz_all: TRIT_FUZZ_TARGET must be one of capi, gguf, safetensors, state, tokenize, tokenizer_files (got \"\(name)\")\n", stderr)

@@ -26,10 +26,11 @@ if [ ! -x "$bin" ] || [ -n "$(find Sources Fuzz -newer "$bin" -name '*.swift' -o
     done
     printf 'module TritKernels {\n  header "%s/Sources/TritKernels/include/trit_kernels.h"\n  export *\n}\n' "$PWD" > "$out/modules/module.modulemap"
     rm -f "$bin"
-    # one module: the engine, the @_cdecl skin (its `import Trit` is ignored) and every target
+    # one module: the engine, the @_cdecl skin (its `import Trit` is ignored), every target and
+    # Fuzz/FuzzSupport.swift (the targets find their fixtures from its absolute #filePath)
     swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name Trit -I "$out/modules" -I Include \
         $(find Sources/Trit -name '*.swift') $(find Sources/TritC -name '*.swift' ! -name HeaderCheck.swift) \
-        Fuzz/fuzz_*.swift "${objs[@]}" -o "$bin" 2>&1 \
+        "$PWD"/Fuzz/*.swift "${objs[@]}" -o "$bin" 2>&1 \
         | grep -v "is part of module 'Trit'; ignoring import" || true
     [ -x "$bin" ] || { echo "build of $bin failed"; exit 1; }
 fi

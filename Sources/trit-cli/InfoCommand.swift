@@ -2,7 +2,8 @@ import Trit
 
 /// `trit info MODEL`: metadata, tensor types and sizes, memory needed.
 enum InfoCommand {
-    static let opts: [Opt] = [modelOpt, ctxOpt, Opt(names: ["--tensors"], value: nil, help: "list every tensor of a GGUF file"), helpOpt]
+    static let opts: [Opt] = [modelOpt, ctxOpt] + kvOpts
+        + [Opt(names: ["--tensors"], value: nil, help: "list every tensor of a GGUF file"), helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
@@ -10,6 +11,7 @@ enum InfoCommand {
             print(helpText("trit info [options] [MODEL]", "Describe a model: architecture, shape, tensor types and sizes, tokenizer, and the memory a context needs.", opts), terminator: "")
             return
         }
+        let (keyType, valueType) = try readKVTypes(p)   // checked before the model loads
         let path = try p.positional.first ?? modelPath(p)
         let (m, dt) = try loadModel(path, quiet: true)
         let c = m.config
@@ -21,7 +23,10 @@ enum InfoCommand {
         print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
         print("weights        \(fmtBytes(m.weightBytes)) in memory (loaded in \(fmt(dt * 1000, 1)) ms)")
         let nCtx = try p.int("-c", min(c.contextLength, 4096))
-        print("KV cache       \(fmtBytes(m.kvCacheBytes(nCtx: nCtx))) for \(nCtx) positions (f32)")
+        // the cache `trit run` / `trit chat` would make with the same -c, -ctk and -ctv
+        let kvBytes = c.nLayers * nCtx * c.nKVHeads * (keyType.headBytes(c.headDim) + valueType.headBytes(c.headDim))
+        let kvTypes = keyType == valueType ? keyType.name : "K \(keyType.name), V \(valueType.name)"
+        print("KV cache       \(fmtBytes(kvBytes)) for \(nCtx) positions (\(kvTypes))")
         if let t = m.tokenizer {
             print("tokenizer      \(t.kind.rawValue), \(t.vocabSize) tokens, pre-tokenizer \(t.preTokenizer.rawValue), BOS \(t.bos.map(String.init) ?? "-"), EOS \(t.eos.map(String.init) ?? "-"), end of generation \(t.endOfGeneration.sorted())")
         } else {

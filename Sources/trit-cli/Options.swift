@@ -141,6 +141,11 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
         throw CLIError("option -n expects a number of tokens >= 1, or -1 for no limit; got \(g.maxTokens)")
     }
     g.sampling.temperature = try p.float("--temp", 0.8)
+    // the engine reads a temperature ≤ 0 as greedy (trit.h); on the command line 0 means greedy and a
+    // negative value is a mistake, refused as the server refuses it
+    guard g.sampling.temperature >= 0 else {
+        throw CLIError("option --temp expects a temperature >= 0 (0 = greedy); got \(p.string("--temp") ?? "")")
+    }
     g.sampling.topK = try p.int("--top-k", 40)
     g.sampling.topP = try p.float("--top-p", 0.95)
     g.sampling.minP = try p.float("--min-p", 0.05)

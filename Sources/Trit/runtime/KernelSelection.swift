@@ -4,9 +4,10 @@ import Glibc
 #endif
 
 /// The kernel table, chosen once by CPU features; `TRIT_KERNEL=scalar|avx2|avx512vnni`
-/// forces a variant (tests run every variant this CPU has).
-public enum KernelSelection {
-    public static func kernels(named forced: String? = nil) throws -> UnsafePointer<tk_kernels> {
+/// forces a variant (tests run every variant this CPU has). Internal: the engine's contexts and
+/// weights choose through it, and the tests reach it with `@testable import Trit`.
+enum KernelSelection {
+    static func kernels(named forced: String? = nil) throws -> UnsafePointer<tk_kernels> {
         var name = forced
         if name == nil, let env = getenv("TRIT_KERNEL") { name = String(cString: env) }
         if let n = name, !n.isEmpty, n != "auto" {
@@ -19,15 +20,15 @@ public enum KernelSelection {
     }
 
     /// Every variant trit has, in the order of preference from the least to the most capable.
-    public static let all = ["scalar", "avx2", "avx512vnni"]
+    static let all = ["scalar", "avx2", "avx512vnni"]
 
     /// The names of the variants this CPU can run.
-    public static var available: [String] {
+    static var available: [String] {
         all.filter { tk_kernels_named($0) != nil }
     }
 
     /// The variants this CPU cannot run (a test over `available` reports them).
-    public static var unavailable: [String] {
+    static var unavailable: [String] {
         all.filter { tk_kernels_named($0) == nil }
     }
 }

@@ -40,8 +40,9 @@ public final class MappedFile: @unchecked Sendable {
 
     let ownsCopy: Bool
 
-    /// An in-memory "file" holding a copy of `bytes` (fuzzing and tests); `path` names it in messages.
-    public init(copying bytes: UnsafeRawBufferPointer, path: String) {
+    /// An in-memory "file" holding a copy of `bytes` (the fuzz targets and the tests, which reach
+    /// it with `@testable import Trit`); `path` names it in messages.
+    init(copying bytes: UnsafeRawBufferPointer, path: String) {
         self.path = path
         size = bytes.count
         ownsCopy = true

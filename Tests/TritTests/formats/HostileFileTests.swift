@@ -17,7 +17,7 @@ final class HostileFileTests: XCTestCase {
 
     func write(_ bytes: [UInt8], _ name: String = "m.gguf") -> String {
         let p = dir + "/" + name
-        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        XCTAssertTrue(FileManager.default.createFile(atPath: p, contents: Data(bytes)), "cannot write \(p)")
         return p
     }
 
@@ -147,8 +147,8 @@ final class HostileFileTests: XCTestCase {
         let st = Array(try Data(contentsOf: URL(fileURLWithPath: src + "/model.safetensors")))
         let cfg = try String(contentsOfFile: src + "/config.json", encoding: .utf8)
         func load(_ stBytes: [UInt8], _ config: String) -> TritError? {
-            FileManager.default.createFile(atPath: hf + "/model.safetensors", contents: Data(stBytes))
-            FileManager.default.createFile(atPath: hf + "/config.json", contents: Data(config.utf8))
+            XCTAssertTrue(FileManager.default.createFile(atPath: hf + "/model.safetensors", contents: Data(stBytes)))
+            XCTAssertTrue(FileManager.default.createFile(atPath: hf + "/config.json", contents: Data(config.utf8)))
             do { _ = try Model.load(path: hf); return nil } catch { return error as? TritError }
         }
         XCTAssertNil(load(st, cfg))

@@ -14,24 +14,16 @@ final class ConcurrencyTests: XCTestCase {
         let p = params
         let prompt = model.tokenizer!.encode("Every morning")
         let expected = try InferenceState(model: model, nCtx: 64).generate(prompt: prompt, params: p).tokens
-        final class Results: @unchecked Sendable { var list: [[Int32]] = []; let lock = NSLock() }
-        let box = Results()
-        var threads: [Thread] = []
-        for i in 0..<4 {
-            let t = Thread {
-                let s = try! InferenceState(model: model, nCtx: 64, nThreads: 1 + i % 2)
-                let r = try! s.generate(prompt: prompt, params: p).tokens
-                box.lock.lock(); box.list.append(r); box.lock.unlock()
+        // a thread that throws reports its error; one that hangs fails the test after 120 s
+        guard let results = runOnThreads(4, timeout: 120, { i in
+            try InferenceState(model: model, nCtx: 64, nThreads: 1 + i % 2).generate(prompt: prompt, params: p).tokens
+        }) else { return }
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let tokens): XCTAssertEqual(tokens, expected, "thread \(i)")
+            case .failure(let e): XCTFail("thread \(i): \(e)")
             }
-            threads.append(t)
-            t.start()
         }
-        while true {
-            box.lock.lock(); let done = box.list.count == 4; box.lock.unlock()
-            if done { break }
-            usleep(1000)
-        }
-        for r in box.list { XCTAssertEqual(r, expected) }
     }
 
     /// Ten load / evaluate / free cycles give the same logits each time (leaks and use-after-free

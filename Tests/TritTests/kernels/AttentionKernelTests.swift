@@ -48,19 +48,29 @@ final class AttentionKernelTests: XCTestCase {
         var out = [Float](repeating: .nan, count: rows * nHeads * hd)
         let pool = threads > 1 ? tk_pool_create(Int32(threads)) : nil
         defer { if let pool { tk_pool_free(pool) } }
+        let n = nKV.map { Int64($0) }
+        // every pointer of the job outlives tk_attention_par: the buffers are pinned around the call
         k.bytes.withUnsafeBufferPointer { kb in
             v.bytes.withUnsafeBufferPointer { vb in
-                var kp = [UnsafePointer<UInt8>?](repeating: kb.baseAddress, count: rows)
-                var vp = [UnsafePointer<UInt8>?](repeating: vb.baseAddress, count: rows)
-                var n = nKV.map { Int64($0) }
-                var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: &out, q_stride: Int64(nHeads * hd),
-                                           k: &kp, v: &vp, n_kv: &n, k_row_bytes: Int64(k.rowBytes), v_row_bytes: Int64(v.rowBytes),
-                                           k_head_stride: Int64(kType.headBytes(hd)), v_head_stride: Int64(vType.headBytes(hd)),
-                                           k_type: kType.rawValue, v_type: vType.rawValue, n_heads: Int64(nHeads),
-                                           group: Int64(group), hd: Int64(hd), scale: 1 / Float(hd).squareRoot(),
-                                           scratch: &scratch, scratch_stride: Int64(stride), partials: &partials,
-                                           max_rows: Int64(rows), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
-                tk_attention_par(pool, &job, Int64(rows))
+                let kp = [UnsafePointer<UInt8>?](repeating: kb.baseAddress, count: rows)
+                let vp = [UnsafePointer<UInt8>?](repeating: vb.baseAddress, count: rows)
+                q.withUnsafeBufferPointer { qb in
+                kp.withUnsafeBufferPointer { kpb in
+                vp.withUnsafeBufferPointer { vpb in
+                n.withUnsafeBufferPointer { nb in
+                out.withUnsafeMutableBufferPointer { ob in
+                scratch.withUnsafeMutableBufferPointer { sb in
+                partials.withUnsafeMutableBufferPointer { pb in
+                    var job = tk_attention_job(fn: kernels.pointee.attention, q: qb.baseAddress, out: ob.baseAddress,
+                                               q_stride: Int64(nHeads * hd), k: kpb.baseAddress, v: vpb.baseAddress,
+                                               n_kv: nb.baseAddress, k_row_bytes: Int64(k.rowBytes), v_row_bytes: Int64(v.rowBytes),
+                                               k_head_stride: Int64(kType.headBytes(hd)), v_head_stride: Int64(vType.headBytes(hd)),
+                                               k_type: kType.rawValue, v_type: vType.rawValue, n_heads: Int64(nHeads),
+                                               group: Int64(group), hd: Int64(hd), scale: 1 / Float(hd).squareRoot(),
+                                               scratch: sb.baseAddress, scratch_stride: Int64(stride), partials: pb.baseAddress,
+                                               max_rows: Int64(rows), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
+                    tk_attention_par(pool, &job, Int64(rows))
+                } } } } } } }
             }
         }
         return out

@@ -15,7 +15,7 @@ final class KernelVariantTests: XCTestCase {
         setenv("TRIT_KERNEL", "avx9000", 1)
         defer { unsetenv("TRIT_KERNEL") }
         var o = Model.LoadOptions()
-        o.int8Head = true   // the head is quantized at load with the selected variant
+        o.head = .int8   // the head is quantized at load with the selected variant
         XCTAssertThrowsError(try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf", options: o)) { e in
             XCTAssertEqual((e as? TritError)?.kind, .unsupported, "\(e)")
         }
@@ -244,7 +244,7 @@ final class Int8HeadTests: XCTestCase {
     /// The option's effect on accuracy, against the reference logits (stated in the README).
     func testInt8HeadAccuracy() throws {
         var o = Model.LoadOptions()
-        o.int8Head = true
+        o.head = .int8
         // the README's table: argmax equal at 24/24 and 23/24 positions (the one change is a near-tie)
         for (path, refPath, argmaxWanted) in [("b158-tiny/model.i2_s.gguf", "b158-tiny/reference.json", 24),
                                               ("llama-ternary-tiny/hf", "llama-ternary-tiny/reference.json", 23)] {

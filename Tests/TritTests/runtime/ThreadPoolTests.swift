@@ -62,22 +62,14 @@ final class ThreadPoolTests: XCTestCase {
     func testContextsOnSeveralThreadsShareAPool() throws {
         let model = try Model.load(path: path)
         let one = try Self.logits(model, threads: 1)
-        final class Results: @unchecked Sendable { var ok = 0, done = 0; let lock = NSLock() }
-        let box = Results()
-        for _ in 0..<4 {
-            Thread {
-                let same = (try? ThreadPoolTests.logits(model, threads: 2))?.elementsEqual(one, by: { $0.bitPattern == $1.bitPattern }) ?? false
-                box.lock.lock(); box.done += 1; if same { box.ok += 1 }; box.lock.unlock()
-            }.start()
+        guard let results = runOnThreads(4, timeout: 120, { _ in try ThreadPoolTests.logits(model, threads: 2) }) else { return }
+        for (i, r) in results.enumerated() {
+            switch r {
+            case .success(let got):
+                XCTAssertTrue(got.elementsEqual(one, by: { $0.bitPattern == $1.bitPattern }), "thread \(i): logits differ from 1 thread")
+            case .failure(let e): XCTFail("thread \(i): \(e)")
+            }
         }
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline {
-            box.lock.lock(); let d = box.done; box.lock.unlock()
-            if d == 4 { break }
-            usleep(1000)
-        }
-        XCTAssertEqual(box.done, 4, "a context did not finish")
-        XCTAssertEqual(box.ok, 4)
     }
 
     func testForkChildComputesWithThePool() throws {
