@@ -105,7 +105,7 @@ enum EngineBench {
         }
         endProgressLine()
         let base = rows.first?.tps ?? 1
-        let kv = model.kvCacheBytes(nCtx: 1)
+        let kv = model.kvCacheBytes(nCtx: 1, type: Defaults.kvType)
         if json {
             var s = "[\n"
             for (i, r) in rows.enumerated() {

@@ -22,7 +22,7 @@ enum InfoCommand {
         print("context        trained with \(c.contextLength) tokens")
         print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
         print("weights        \(fmtBytes(m.weightBytes)) in memory (loaded in \(fmt(dt * 1000, 1)) ms)")
-        let nCtx = try p.int("-c", min(c.contextLength, 4096))
+        let nCtx = Defaults.contextSize(try p.int("-c", 0), model: m)
         // the cache `trit run` / `trit chat` would make with the same -c, -ctk and -ctv
         let kvBytes = c.nLayers * nCtx * c.nKVHeads * (keyType.headBytes(c.headDim) + valueType.headBytes(c.headDim))
         let kvTypes = keyType == valueType ? keyType.name : "K \(keyType.name), V \(valueType.name)"

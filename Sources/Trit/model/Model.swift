@@ -113,8 +113,8 @@ public final class Model: @unchecked Sendable {
         return n
     }
 
-    /// Bytes a KV cache of `nCtx` positions takes (f32 K and V for every layer).
-    public func kvCacheBytes(nCtx: Int) -> Int {
-        2 * config.nLayers * nCtx * config.kvDim * 4
+    /// Bytes a KV cache of `nCtx` positions takes (K and V of `type` for every layer).
+    public func kvCacheBytes(nCtx: Int, type: KVCacheType = .f32) -> Int {
+        2 * config.nLayers * nCtx * config.nKVHeads * type.headBytes(config.headDim)
     }
 }

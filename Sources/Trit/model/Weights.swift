@@ -27,7 +27,7 @@ public final class TernaryMatrix: @unchecked Sendable {
     public var isMapped: Bool { owner is MappedFile }
 
     /// The ternary value at (row, col), for tests and debugging.
-    public func value(row: Int, col: Int) -> Int8 {
+    func value(row: Int, col: Int) -> Int8 {
         let j = col % TernaryPacking.block
         let byte = codes[row * rowBytes + (col / TernaryPacking.block) * 32 + (j & 31)]
         return Int8((byte >> UInt8(6 - 2 * (j >> 5))) & 3) - 1

@@ -20,7 +20,7 @@ public final class Engine: @unchecked Sendable {
         public var nThreads = 0       // 0: one per online core
         public var queueLimit = 256   // waiting requests beyond which submit fails (busy)
         public var cells = 0          // positions all slots hold together; 0: slots × nCtx
-        public var kvType = KVCacheType.f32       // keys (the C API and Python default to F16)
+        public var kvType = Defaults.kvType       // keys
         public var valueType: KVCacheType? = nil  // values; nil: as keys
         public init() {}
     }

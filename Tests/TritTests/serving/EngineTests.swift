@@ -38,6 +38,7 @@ final class EngineTests: XCTestCase {
     func runConcurrently(_ model: Model, slots: Int, nBatch: Int, staggerMicros: UInt32,
                          stats: ((Engine) -> Void)? = nil) throws -> (Collected, [Int64]) {
         var o = Engine.Options()
+        o.kvType = .f32   // the texts alone are evaluated with the exact cache
         o.slots = slots
         o.nCtx = 256
         o.nBatch = nBatch
@@ -120,6 +121,7 @@ final class EngineTests: XCTestCase {
         let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
         let tok = model.tokenizer!
         var o = Engine.Options()
+        o.kvType = .f32   // the texts alone are evaluated with the exact cache
         o.slots = 2
         o.nCtx = 128
         let engine = try Engine(model: model, options: o)
@@ -194,6 +196,7 @@ final class EngineTests: XCTestCase {
     func testBadRequestsAndQueueLimit() throws {
         let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
         var o = Engine.Options()
+        o.kvType = .f32   // the texts alone are evaluated with the exact cache
         o.slots = 1
         o.nCtx = 32
         o.queueLimit = 3
