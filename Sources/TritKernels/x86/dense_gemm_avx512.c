@@ -10,8 +10,8 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
+#include "simd_x86.h"
 
-#define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 
 /* Bytes prefetched ahead into L2 (at least one 4-row span), and into L1; see
  * ternary_gemm_avx512vnni.c. */

@@ -19,8 +19,8 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
+#include "simd_x86.h"
 
-#define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
 
 /* Bytes ahead of the current weight position that decode prefetches into L2 (PF_DIST), and again
  * into L1 (PF_NEAR). Measured on one core, 2B4T shape, GB/s: T0 alone at 1 KB 9.0, 2 KB 10.5,
@@ -124,8 +124,8 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
  * in the tile's span, so the next tiles' lines arrive while this one computes. */
 #define TILE(ROWS, TOK)                                                                                \
 TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_bytes, int64_t r,      \
-                                            const int8_t *const *qt, int64_t nblocks,                 \
-                                            int32_t out[][PT_TOK], int stream) {                      \
+                                             const int8_t *const *qt, int64_t nblocks,                 \
+                                             int32_t out[][PT_TOK], int stream) {                      \
     const __m512i m01 = MASK01, m23 = MASK23;                                                          \
     __m512i a[ROWS][TOK], b[ROWS][TOK];                                                                \
     const char *span = (const char *)codes + r * row_bytes;                                            \
@@ -165,8 +165,8 @@ static const tile_fn tiles3[PT_TOK] = {rows3_tokens1, rows3_tokens2, rows3_token
 static const tile_fn tiles1[PT_TOK] = {rows1_tokens1, rows1_tokens2, rows1_tokens3, rows1_tokens4};
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
-                                       const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                                       float beta, float *out, int64_t ldo) {
+                                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                        float beta, float *out, int64_t ldo) {
     const int64_t nblocks = row_bytes / TK_BLOCK_BYTES;
     const int64_t kp = nblocks * TK_BLOCK;
     if (n == 1) {
