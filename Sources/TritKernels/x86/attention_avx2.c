@@ -13,7 +13,6 @@
 #include "../kernels_internal.h"
 #include "simd_x86.h"
 
-
 /* nt stored head vectors (row_bytes apart) as rows of hdp floats, zero padded. */
 TK_AVX2 static void load_tile(int32_t type, const uint8_t *src, int64_t row_bytes, int64_t nt, int64_t hd,
                               int64_t hdp, float *dst) {
@@ -174,7 +173,7 @@ TK_AVX2 static inline int64_t v_pf_offset(int32_t type, int64_t i, int64_t vrb, 
 }
 
 /* The prefetch issued as the dots reach position row kr: a Q8_0 tile ahead into L1, K and V rows
- * (measured ~7% faster than the L2 form there); else the K row TK_ATT_PREFETCH_POS ahead into L2. */
+ * (faster than the L2 form there); else the K row TK_ATT_PREFETCH_POS ahead into L2. */
 TK_AVX2 TK_ALWAYS_INLINE void row_prefetch(int32_t type, const uint8_t *kr, int64_t krb,
                                            const uint8_t *vr, int64_t vrb) {
     if (type == TK_KV_Q8_0) {

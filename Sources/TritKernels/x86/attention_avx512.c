@@ -4,9 +4,7 @@
  * same: halves added, then tk_hsum_ps). The exp polynomial is the twin's, op for op, 16 at a time;
  * the softmax's L lane L sums the probabilities of positions t ≡ L (mod 16) in order, as there. It
  * reads F16, F32 or Q8_0 caches in place (both of one type, hd a multiple of 16); mixed types and
- * padded heads go to the AVX2 form, which gives the same bits. (A Q8_0 cache once went there too,
- * measured faster than the 512-bit form of then; with the dots in blocks of 16 the 512-bit form is
- * the faster: scripts/kernel_ab.sh attention 216a582 60e22ee -- 1024 30 8, 0.90x.) */
+ * padded heads go to the AVX2 form, which gives the same bits. */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
@@ -15,7 +13,6 @@
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
-
 
 TK_AVX512 static inline float hsum16(__m512 v) {
     return tk_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));

@@ -1,14 +1,14 @@
 /* Dense product. Every (row, token) is one FMA chain over k in steps of 8, tk_hsum_ps, then the
  * scalar tail, whatever the tile: so a row's logit does not depend on the rows computed with it (the
  * certified head recomputes single rows) nor a token's on the tokens of its batch (the engine's batch
- * invariance, bit for bit; until 2026-12-06 one token summed in two chains, a batch in one).
+ * invariance, bit for bit).
  * One token (decode, the output head): 8 rows at once, 8 independent chains to hide the latency.
  *
  * Several tokens: 2 rows × 4 tokens, each weight vector converted once for 4 tokens, one FMA chain
  * per (row, token) over k in steps of 8. K is cut into DENSE_KB blocks so the 4 tokens' activations
  * of a block (16 KB) stay in L1 while the row pairs go past; the chains wait in a stack buffer
- * between blocks, so the sums are bit for bit the unblocked ones. Unblocked, every row pair read the
- * 4 × K activations (40 KB for K = 2560) from L2 and the kernel ran at half the FMA rate on Zen 3.
+ * between blocks, so the sums are bit for bit the unblocked ones (unblocked, every row pair would read
+ * the 4 × K activations from L2, too slowly to keep the FMAs busy).
  * Rows go in sub-blocks of DENSE_RB (80 KB of F16 weights at K = 2560, in L2 for every token group);
  * while the first token group computes one, the next is prefetched linearly. */
 #if defined(__x86_64__)

@@ -7,7 +7,6 @@
 #include "simd_x86.h"
 #include "../kernels_internal.h"
 
-
 TK_AVX2 int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
                                     float rel, int64_t n, float *lo, float *hi) {
     const __m256 vn = _mm256_set1_ps(norm), ve = _mm256_set1_ps(eps), vr = _mm256_set1_ps(rel);

@@ -28,11 +28,9 @@ TK_AVX2 TK_ALWAYS_INLINE void i8_row(const int8_t *wr, const int8_t *q, int64_t 
     for (int t = 0; t < NT; t++) sums[t] = tk_hsum_i32(acc[t]);
 }
 
-/* Rows outside (a row stays in L1 for every token), tokens in groups of 4 inside. One Zen 3 core,
- * 32064 × 2560 in chunks of 192 rows, against one (row, token) at a time and no prefetch
- * (CHUNK=192 scripts/kernel_ab.sh i8 e810a5a bc9075d --avx2 -- N): n=1 0.84×, n=4 0.62×, n=8 0.62×,
- * n=16 0.72× the time, outputs equal. (Token groups outside for n=16, so its 40 KB of activations
- * stay in L1, measured no better in one unchunked run: 0.83× against 0.78×.) */
+/* Rows outside (a row stays in L1 for every token), tokens in groups of 4 inside, so a row's |w|
+ * serves 4 tokens. (Token groups outside, which keep a large batch's activations in L1, measured no
+ * better.) */
 TK_AVX2 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                              const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
     int32_t sums[4];

@@ -68,10 +68,9 @@ TK_VNNI static void rows_tokens(const int8_t *w, const float *wscale, int64_t Kp
  * the 4 tokens and its Σw, so the batched head (decode rows of several sequences) reads each row
  * tile from memory once. With `stream` (the first token group, which reads the tile from memory)
  * the 4-row span is prefetched linearly at least one span ahead into L2 and 4 KB ahead into L1, as
- * in the one-token form; the further groups find it in L1. Prefetching only the next tile into L1
- * left the memory's latency exposed: one core, 32064 × 2560, Zen 4 VM, 2 tokens 6.3 → 2.6-3.1 ms,
- * 4 tokens 6.3 → 3.1-3.9, 8 tokens 8.8 → 6.5-6.7. (Tiles of exactly 2 or 3 tokens measured slower
- * than 4 with repeats there, so short groups keep the 4-token tile.) */
+ * in the one-token form; the further groups find it in L1 (prefetching only the next tile into L1
+ * left the memory's latency exposed). Tiles of exactly 2 or 3 tokens measured slower than 4 with
+ * repeats, so short groups keep the 4-token tile. */
 TK_VNNI TK_ALWAYS_INLINE void rows_tokens4(const int8_t *w, int64_t Kp, int64_t r, const int NR,
                                            const int8_t *const qt[4], int32_t out[4][4], int stream) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);

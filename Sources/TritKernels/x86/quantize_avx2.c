@@ -10,7 +10,6 @@
 #include "../kernels_internal.h"
 #include "simd_x86.h"
 
-
 /* 8 floats → 8 rounded, clamped i32; NaN → 0 (as the scalar form). */
 TK_AVX2 static inline __m256i quantize8(const float *x, __m256 scale) {
     const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x), scale);

@@ -5,9 +5,9 @@
 #include "trit_kernels.h"
 
 /* The target of each x86 variant: the features its code may use, which dispatch.c checks before it
- * hands out the variant's table (every x86 function carries one; no -m flags, so the rest of the
- * library stays baseline x86-64). A function called from a wider variant (tk_attention_avx2 from
- * the AVX-512 form, the helpers below) is compiled for the narrower target it needs. */
+ * hands out the variant's table. Every x86 function carries one (no -m flags: the rest of the library
+ * stays baseline x86-64); the wider variants call AVX2 functions (tk_attention_avx2, the helpers
+ * below), whose features are a subset of theirs. */
 #define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
 #define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 #define TK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -15,10 +15,8 @@
 #define TK_ALWAYS_INLINE static inline __attribute__((always_inline))
 
 /* How far ahead the attention kernels prefetch the K and V rows they stream, in positions, and
- * into L2 (T1). Measured on the Zen 4 VM, one core, 150 KV heads × 4096 F16 positions (0.29 GiB,
- * 2B4T's cache at depth 4096), old and new alternating in one process (scripts/kernel_ab.sh
- * attention): 96 positions into L2 takes 0.63-0.79 × the time of one tile (32) into L1, where the
- * next tiles' 16 KB pushed out the tile being read; 64 to 192 into L2 measured equal. */
+ * into L2 (T1): a tile ahead into L1 instead pushed out the tile being read; 64 to 192 positions
+ * into L2 are equally fast. */
 #define TK_ATT_PREFETCH_POS 96
 
 /* The byte offset in a cache row whose line the attention kernels prefetch while they read its

@@ -6,7 +6,7 @@
  * (shift, and) when it is used and multiplied into the tile's NT <= 8 tokens: per 128 weights and
  * token 4 vpmaddubsw and 4 i16 adds (the old per-block vpmaddwd and i32 add are gone), the decode
  * shared by the tokens. One row a tile: a 2-row × 4-token tile needs more than the 16 ymm registers
- * once the compiler interleaves the strips, and spilled (1.3× slower on Zen 3).
+ * once the compiler interleaves the strips, and spilled.
  *
  * Overflow: a code is <= 2 and q is in [-128, 127], so a vpmaddubsw pair is in [-512, 508] (no
  * saturation), a block's four strips add [-2048, 2032] to an i16 lane, and ACC16_BLOCKS = 16 blocks
@@ -16,7 +16,6 @@
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
-
 
 #define ACC16_BLOCKS 16
 /* Bytes ahead of the current weight position prefetched into L2 while a tile's rows are read from
@@ -78,9 +77,8 @@ TK_AVX2 TK_ALWAYS_INLINE void rows_tokens(const uint8_t *codes, int64_t row_byte
 }
 
 /* Tokens a group: 8 (the decode of a block shared by 8) while the group's activations fit in L1
- * with the weights going past (K <= 3072: 24 KB), else 4. 2B4T, pp128, 2 threads, Zen 3, builds
- * alternating: 4 everywhere 95.8-98.7 tokens/s; 8 everywhere no gain (the FFN down product, K =
- * 6912, read its 55 KB of activations from L2); 8 up to K = 3072 103.1-104.1. */
+ * with the weights going past (K <= 3072: 24 KB), else 4 (8 tokens of a wide product, such as
+ * 2B4T's FFN down at K = 6912, read their activations from L2 and gained nothing). */
 #define GROUP_MAX_KP 3072
 
 TK_AVX2 void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
