@@ -10,46 +10,53 @@
 # positions for attention), rows (KV heads for attention), KV type (0 f32, 1 f16, 8 q8_0).
 # Examples: scripts/kernel_ab.sh dense HEAD~3 HEAD -- 4
 #           scripts/kernel_ab.sh attention HEAD~1 HEAD -- 4096 150 1
-# The generic helpers (conversions, scratch sizes) come from the working tree.
+# Each revision's kernel compiles against that revision's headers; the generic helpers the harness
+# links (conversions, scratch sizes) come from the working tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kernel=$1 rev_a=$2; shift 2
 rev_b=-; if [ $# -gt 0 ] && [ "$1" != "--" ] && [ "$1" != "--avx2" ]; then rev_b=$1; shift; fi
 isa=avx512; if [ $# -gt 0 ] && [ "$1" = "--avx2" ]; then isa=avx2; shift; fi
 [ $# -gt 0 ] && [ "$1" = "--" ] && shift
-X=Sources/TritKernels/x86
+K=Sources/TritKernels
 case $kernel/$isa in
-    attention/avx512) files="$X/attention_avx512.c $X/attention_x86.c" sym=tk_attention_avx512 name=att ;;
-    attention/avx2) files="$X/attention_avx512.c $X/attention_x86.c" sym=tk_attention_avx2 name=att ;;
-    dense/avx512) files="$X/dense_gemm_avx512.c" sym=tk_dense_gemm_avx512 name=dense ;;
-    dense/avx2) files="$X/ternary_gemm_avx2.c" sym=tk_dense_gemm_avx2 name=dense ;;
-    ternary/avx512) files="$X/ternary_gemm_avx512vnni.c" sym=tk_ternary_gemm_avx512vnni name=ternary ;;
-    ternary/avx2) files="$X/ternary_gemm_avx2.c" sym=tk_ternary_gemm_avx2 name=ternary ;;
-    i8/avx512) files="$X/i8_gemm_x86.c" sym=tk_i8_gemm_avx512vnni name=i8 ;;
-    i8/avx2) files="$X/i8_gemm_x86.c" sym=tk_i8_gemm_avx2 name=i8 ;;
+    attention/avx512) syms="tk_attention_avx512 tk_attention_avx2" name=att ;;   # it calls the AVX2 form
+    attention/avx2) syms=tk_attention_avx2 name=att ;;
+    dense/avx512) syms=tk_dense_gemm_avx512 name=dense ;;
+    dense/avx2) syms=tk_dense_gemm_avx2 name=dense ;;
+    ternary/avx512) syms=tk_ternary_gemm_avx512vnni name=ternary ;;
+    ternary/avx2) syms=tk_ternary_gemm_avx2 name=ternary ;;
+    i8/avx512) syms=tk_i8_gemm_avx512vnni name=i8 ;;
+    i8/avx2) syms=tk_i8_gemm_avx2 name=i8 ;;
     *) echo "unknown kernel $kernel" >&2; exit 2 ;;
 esac
+sym=${syms%% *}
 cc=${CC:-clang}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-inc="-ISources/TritKernels/include -ISources/TritKernels -I$X"
+inc="-I$K/include -I$K"
 for v in A B; do
     rev=$rev_a; [ $v = B ] && rev=$rev_b
+    # the revision's whole kernel tree, so its sources compile against its own headers
+    mkdir -p "$tmp/$v/$(dirname $K)"
+    if [ "$rev" = - ]; then cp -r "$K" "$tmp/$v/$K"; else git archive "$rev" "$K" | tar -x -C "$tmp/$v"; fi
+    tree=$tmp/$v/$K
+    # the x86 files that define the symbols (where a kernel lives differs between revisions)
+    files=$(cd "$tree/x86" && for s in $syms; do grep -l -E "^[^ #/*].*\b$s\(" *.c; done | sort -u)
+    [ -n "$files" ] || { echo "$rev: no x86 file defines $sym" >&2; exit 2; }
     objs=()
     for f in $files; do
-        src=$tmp/$v-$(basename "$f")
-        if [ "$rev" = - ]; then cp "$f" "$src"; else git show "$rev:$f" > "$src"; fi
-        # the relative includes of the source resolve through -I$X (x86/../kernels_internal.h)
-        $cc -O2 $inc -c "$src" -o "$src.o"
-        objs+=("$src.o")
+        $cc -O2 -I"$tree/include" -I"$tree" -c "$tree/x86/$f" -o "$tmp/$v-$f.o"
+        objs+=("$tmp/$v-$f.o")
     done
     ld -r -o "$tmp/$v.o" "${objs[@]}"
     objcopy --redefine-sym "$sym=${name}_$v" -G "${name}_$v" "$tmp/$v.o"
+    echo "$v: $(echo $files)" >&2
 done
 # the harness names all four kernels; the three it does not time are stubs
 stubs=$tmp/stubs.c
 for n in att dense ternary i8; do [ $n = $name ] || printf 'void %s_A(void) {}\nvoid %s_B(void) {}\n' $n $n >> "$stubs"; done
 $cc -O2 $inc -w -c "$stubs" -o "$tmp/stubs.o"
 $cc -O2 $inc -o "$tmp/harness" scripts/kernel_ab/harness.c "$tmp/A.o" "$tmp/B.o" "$tmp/stubs.o" \
-    Sources/TritKernels/generic/attention.c Sources/TritKernels/generic/quantize.c -lm -lpthread
+    $K/generic/attention.c $K/generic/quantize.c -lm -lpthread
 echo "A = ${rev_a}, B = $([ "$rev_b" = - ] && echo "the working tree" || echo "$rev_b"), $sym"
 ${HARNESS_WRAP:-} "$tmp/harness" "$name" "$@"

@@ -1,9 +1,13 @@
-/* Declarations shared by the kernel variants and the dispatcher. */
+/* Declarations shared by the kernel variants and the dispatcher (dispatch.c): the scalar twins, the
+ * inline arithmetic the variants share, and the x86 variants. Not seen by Swift (trit_kernels.h is). */
 #ifndef TRIT_KERNELS_INTERNAL_H
 #define TRIT_KERNELS_INTERNAL_H
 #include <math.h>
 #include "trit_kernels.h"
 
+/* ---- the scalar twins (generic/): the definition every variant of a table slot is checked against ----
+ * The quantizers' scalar forms, tk_quantize_rows and tk_quantize_weight_rows, are declared in
+ * trit_kernels.h: the engine calls them by name too. */
 void tk_ternary_gemm_scalar(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                             const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                             float beta, float *out, int64_t ldo);
@@ -11,6 +15,31 @@ void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, 
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_scalar(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                        const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+void tk_group_gemm_scalar(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                          const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                          int64_t ldo);
+void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                         int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                         float scale, float *scratch, float *out, float *partial);
+/* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
+void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
+int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, float norm, float eps,
+                              float rel, int64_t n, float *lo, float *hi);
+float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
+int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *idx);
+void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                               const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+
+/* ---- steps of the scalar twins that the vector forms reuse for their tails (generic/head_select.c) ---- */
+void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
+/* The scalar step over columns [k0, K) of row r, from the running max |W − c·q|, max |W|, Σ|q| and the
+ * non-finite flag, then the finish (the scalar form and the vector forms' tails). */
+void tk_head_row_rest(const void *w, tk_dtype dtype, int64_t K, int64_t r, int64_t k0, const int8_t *qr, float sc,
+                      float err, float m, int64_t l1, int bad, float *a, float *b);
+/* Inserts v into the k largest (descending) in top; returns the new k-th. */
+float tk_kth_insert(float *top, int64_t k, float v);
+
+/* ---- inline arithmetic every variant shares ---- */
 /* One activation quantized: clamp(round_half_even(x*scale), -128, 127), NaN → 0 (lrintf rounds
  * half to even in the default mode; clamping first keeps it from overflowing). */
 static inline int32_t tk_quantize1(float x, float scale) {
@@ -44,24 +73,6 @@ static inline float tk_dense_element(const void *w, tk_dtype dtype, int64_t i) {
     if (dtype == TK_BF16) return tk_bf16_to_f32(((const uint16_t *)w)[i]);
     return ((const float *)w)[i];
 }
-
-int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, float norm, float eps,
-                              float rel, int64_t n, float *lo, float *hi);
-float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
-int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *idx);
-void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                               const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
-void tk_head_row_finish(float err, float m, int64_t l1, double K, float sc, float *a, float *b);
-/* The scalar step over columns [k0, K) of row r, from the running max |W − c·q|, max |W|, Σ|q| and the
- * non-finite flag, then the finish (the scalar form and the vector forms' tails). */
-void tk_head_row_rest(const void *w, tk_dtype dtype, int64_t K, int64_t r, int64_t k0, const int8_t *qr, float sc,
-                      float err, float m, int64_t l1, int bad, float *a, float *b);
-void tk_group_gemm_scalar(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
-                          const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
-                          int64_t ldo);
-/* Inserts v into the k largest (descending) in top; returns the new k-th. */
-float tk_kth_insert(float *top, int64_t k, float v);
-
 
 /* ---- attention: what every variant shares (generic/attention.c defines the arithmetic) ---- */
 #define TK_ATT_LANES 16
@@ -118,42 +129,56 @@ static inline void tk_att_finish(const tk_att_scratch *a, int64_t n_q, int64_t h
 }
 
 #if defined(__x86_64__)
-int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
-                            float rel, int64_t n, float *lo, float *hi);
-float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
-int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
+/* ---- the x86 variants (x86/, one file per kernel family and instruction set) ---- */
+/* Whether this CPU has the features of simd_x86.h's TK_AVX2 (avx2, fma, f16c) and TK_AVX512 (those
+ * and avx512f, avx512bw, avx512vl); dispatch.c. */
+int tk_cpu_has_avx2(void);
+int tk_cpu_has_avx512(void);
+
+void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
+void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                float beta, float *out, int64_t ldo);
+void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                        const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                          const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                           const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_group_gemm_avx2(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
                         const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
                         int64_t ldo);
 void tk_group_gemm_avx512vnni(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
                               int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
                               float *out, int64_t ldo);
-void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                             const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
-void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
-                                  int8_t *out, int64_t Kp, float *scale);
-void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
-                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
-void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
-                           const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
-void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
-                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                          float beta, float *out, int64_t ldo);
-void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                        const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                       int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                       float scale, float *scratch, float *out, float *partial);
+void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                         int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                         float scale, float *scratch, float *out, float *partial);
 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
                            int8_t *q, int64_t Kp, float *s, int32_t *qsum);
-void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
-                       int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
-                       float *scratch, float *out, float *partial);
-void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
-                         int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
-                         float *scratch, float *out, float *partial);
+void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                                  int8_t *out, int64_t Kp, float *scale);
 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y);
-void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
-                          const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
-void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
-                                const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                                float beta, float *out, int64_t ldo);
+int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
+                            float rel, int64_t n, float *lo, float *hi);
+float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);
+int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int32_t *idx);
+void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                             const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
+
+/* The read-bandwidth probe's loops over n bytes at p, returning a checksum: they prefetch as the
+ * decode kernels do, TK_PROBE_PF bytes ahead into L2 and TK_PROBE_NEAR into L1, so the probe
+ * measures what this machine can stream, not what a naive loop can. */
+#define TK_PROBE_PF 12288
+#define TK_PROBE_NEAR 4096
+uint64_t tk_read_avx2(const char *p, size_t n);
+uint64_t tk_read_avx512(const char *p, size_t n);
 #endif
 #endif

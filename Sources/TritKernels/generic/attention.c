@@ -1,5 +1,5 @@
 /* Attention over a typed KV cache (the scalar twin, which defines the arithmetic every variant
- * repeats bit for bit), the cache's store/load conversions, the chunk merge, and RMSNorm.
+ * repeats bit for bit), the cache's store/load conversions and the chunk merge.
  *
  * One call handles the n_q query heads of one KV head over positions [j0, j1), in tiles of
  * TK_ATT_TILE positions with an online softmax (Milakov & Gimelshein 2018): per head a running
@@ -160,11 +160,4 @@ void tk_attention_merge(const float *partials, int64_t n_chunks, int64_t stride,
     }
     const float inv = 1.0f / tk_att_tree16(l);
     for (int64_t i = 0; i < hd; i++) out[i] = out[i] * inv;
-}
-
-void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y) {
-    double ss = 0.0;
-    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float r = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    for (int64_t i = 0; i < n; i++) y[i] = g[i] * (x[i] * r);
 }

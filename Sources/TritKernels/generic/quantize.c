@@ -1,4 +1,6 @@
-/* Per-token absmax int8 activation quantization (docs/formats.md §1.5) and element conversions. */
+/* The quantizers, scalar: per-token absmax int8 activations (docs/formats.md §1.5) and the int8 head's
+ * per-row weights at load (the twins of x86/quantize_avx2.c); and the element conversions, in plain C
+ * so that every CPU gives the same bits, here where the weight quantizer inlines them. */
 #include <math.h>
 #include <string.h>
 #include "trit_kernels.h"
@@ -83,18 +85,4 @@ void tk_quantize_weight_rows(const void *w, tk_dtype dtype, int64_t K, int64_t r
         if (Kp > K) memset(o + K, 0, (size_t)(Kp - K));
         scale[r] = sc;
     }
-}
-
-/* Index of the first byte of 2-bit codes that holds the code 3 (both bits of a field set), or -1.
- * I2_S never stores 3 (docs/formats.md §3.4), so a 3 means the bytes are not I2_S. */
-int64_t tk_find_code3(const uint8_t *codes, int64_t n) {
-    int64_t i = 0;
-    for (; i + 64 <= n; i += 64) {   /* a branch per 64 bytes; the inner loop vectorizes */
-        uint8_t any = 0;
-        for (int k = 0; k < 64; k++) any |= codes[i + k] & (codes[i + k] >> 1) & 0x55;
-        if (any) break;
-    }
-    for (; i < n; i++)
-        if (codes[i] & (codes[i] >> 1) & 0x55) return i;
-    return -1;
 }

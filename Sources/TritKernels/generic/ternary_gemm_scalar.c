@@ -1,5 +1,6 @@
 /* The scalar reference of the ternary product: the definition every ISA variant is tested
- * against (bit for bit on the integer sums). Layout: see trit_kernels.h. */
+ * against (bit for bit on the integer sums); and the packed codes' check at load. Layout: see
+ * trit_kernels.h. */
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 
@@ -24,4 +25,18 @@ void tk_ternary_gemm_scalar(const uint8_t *codes, int64_t row_bytes, int64_t r0,
             out[t * ldo + r] = (float)(acc - qsum[t]) / s[t] * beta;
         }
     }
+}
+
+/* Index of the first byte of 2-bit codes that holds the code 3 (both bits of a field set), or -1.
+ * I2_S never stores 3 (docs/formats.md §3.4), so a 3 means the bytes are not I2_S. */
+int64_t tk_find_code3(const uint8_t *codes, int64_t n) {
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {   /* a branch per 64 bytes; the inner loop vectorizes */
+        uint8_t any = 0;
+        for (int k = 0; k < 64; k++) any |= codes[i + k] & (codes[i + k] >> 1) & 0x55;
+        if (any) break;
+    }
+    for (; i < n; i++)
+        if (codes[i] & (codes[i] >> 1) & 0x55) return i;
+    return -1;
 }

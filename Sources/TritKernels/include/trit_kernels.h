@@ -84,7 +84,7 @@ void tk_attention_merge(const float *partials, int64_t n_chunks, int64_t stride,
 /* The exp of the attention kernels (x ≤ 0 in use; clamped to [-87.33, 0]); scalar form of the
  * vector polynomial every variant uses. */
 float tk_att_exp(float x);
-/* RMSNorm of n values (see tk_rmsnorm). */
+/* RMSNorm of n values: y = x / sqrt(mean(x^2) + eps) * g; x and y may alias. */
 typedef void (*tk_rmsnorm_fn)(const float *x, const float *g, int64_t n, float eps, float *y);
 /* Per-row int8 quantization of a dense matrix (see tk_quantize_weight_rows). */
 typedef void (*tk_weight_quantize_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
@@ -196,13 +196,6 @@ int64_t tk_group_tile(tk_pool *pool, const uint8_t *src, int src_kind, int64_t g
 float tk_f16_to_f32(uint16_t h);
 uint16_t tk_f32_to_f16(float f);
 float tk_bf16_to_f32(uint16_t h);
-
-/* The scalar twin of the attention kernel (tk_attention_fn). */
-void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes, int64_t v_row_bytes,
-                         int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd, float scale,
-                         float *scratch, float *out, float *partial);
-/* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
-void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 
 /* Index of the first byte of 2-bit codes holding the code 3, or -1 (I2_S validation at load). */
 int64_t tk_find_code3(const uint8_t *codes, int64_t n);

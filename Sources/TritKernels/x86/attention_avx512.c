@@ -4,9 +4,7 @@
  * same: halves added, then tk_hsum_ps). The exp polynomial is the twin's, op for op, 16 at a time;
  * the softmax's L lane L sums the probabilities of positions t ≡ L (mod 16) in order, as there. It
  * reads F16, F32 or Q8_0 caches in place (both of one type, hd a multiple of 16); mixed types and
- * padded heads go to the AVX2 form, which gives the same bits. (A Q8_0 cache once went there too,
- * measured faster than the 512-bit form of then; with the dots in blocks of 16 the 512-bit form is
- * the faster: scripts/kernel_ab.sh attention 216a582 60e22ee -- 1024 30 8, 0.90x.) */
+ * padded heads go to the AVX2 form, which gives the same bits. */
 #if defined(__x86_64__)
 #pragma clang fp contract(off)
 #include <immintrin.h>
@@ -15,8 +13,6 @@
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
-
-#define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 
 TK_AVX512 static inline float hsum16(__m512 v) {
     return tk_hsum_ps(_mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
@@ -45,7 +41,7 @@ TK_AVX512 static inline __m512 exp16(__m512 x) {
  * pairs (lanes l and l + 8, then + 4, + 2, + 1) are added for all 16 in 15 adds, the operands paired
  * across registers by shuffles (a + b is b + a, bit for bit). Lane 4q + c of the result is the sum
  * of r[4c + q]. */
-TK_AVX512 __attribute__((always_inline)) static inline __m512 tree16x16(const __m512 *r) {
+TK_AVX512 TK_ALWAYS_INLINE __m512 tree16x16(const __m512 *r) {
     __m512 s[8], t[4], u[2];
     for (int k = 0; k < 8; k++) {   /* lanes l + (l + 8): [r2k | r2k+1], 8 lanes each */
         const __m512 a = r[2 * k], b = r[2 * k + 1];
@@ -66,7 +62,7 @@ TK_AVX512 __attribute__((always_inline)) static inline __m512 tree16x16(const __
 TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(_mm512_set1_ps(x))); }
 
 /* Elements i..i+15 of a stored F16, F32 or Q8_0 head vector as f32, as the twin's tile loader writes them. */
-TK_AVX512 __attribute__((always_inline)) static inline __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
+TK_AVX512 TK_ALWAYS_INLINE __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
     if (type == TK_KV_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
     if (type == TK_KV_Q8_0) {   /* int8 × its block's fp16 scale: exact in f32, as the twin's */
         const uint8_t *b = row + (i / 32) * 34;
@@ -115,7 +111,7 @@ TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, 
  * l = (16 / hb)·h + p, so its sums go to r[4(l mod 4) + l / 4]; head h's scores are lanes
  * (16 / hb)·h onwards, stored in one piece. pf (the first block of a tile's positions): the K lines
  * TK_ATT_PREFETCH_POS rows ahead are prefetched as the dots reach them (a burst of them stalls). */
-TK_AVX512 __attribute__((always_inline)) static inline void scores16(
+TK_AVX512 TK_ALWAYS_INLINE void scores16(
         int32_t type, const tk_att_scratch *a, int64_t m, int hb, const uint8_t *kb, int64_t krb, int pf, int64_t t,
         int64_t hdp, float scale) {
     const int pb = 16 / hb;
@@ -152,7 +148,7 @@ TK_AVX512 __attribute__((always_inline)) static inline void scores16(
 }
 
 /* One tile of nt positions: scores, the online-softmax update, the weighted V sum. */
-TK_AVX512 __attribute__((always_inline)) static inline void tile512(
+TK_AVX512 TK_ALWAYS_INLINE void tile512(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
         int64_t nt, int64_t hdp, float scale) {
     /* blocks of hb heads × 16 / hb positions (hb = 4, 2 or 1 as n_q allows), then the rest one position at a time */

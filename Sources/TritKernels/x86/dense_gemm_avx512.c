@@ -10,8 +10,7 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
-
-#define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#include "simd_x86.h"
 
 /* Bytes prefetched ahead into L2 (at least one 4-row span), and into L1; see
  * ternary_gemm_avx512vnni.c. */
@@ -34,8 +33,7 @@ TK_AVX512 static inline __m512 load16(const void *w, tk_dtype dtype, int64_t i) 
 /* 4 rows from r × NT tokens from x (stride ldx) into out (stride ldo). One dtype and one token
  * count per instantiation, so nothing is re-decided in the inner loop. `stream`: the first token
  * group, which reads the 4 rows from memory, prefetches the span ahead as it goes (the further
- * groups find the rows in L1). Without it a group of 4 tokens waited on memory: one core, a 32064 ×
- * 2560 F16 slice, Zen 4 VM: 4 tokens 18.4 ms (43% of the FMA peak), 8 tokens 20.1 ms. */
+ * groups find the rows in L1); without it a group of 4 tokens waits on memory. */
 #define TILE(NAME, DTYPE, ESZ, NT)                                                                   \
 TK_AVX512 static void NAME(const void *w, int64_t K, int64_t r, const float *x, int64_t ldx,         \
                            float *out, int64_t ldo, int stream) {                                    \
@@ -76,12 +74,9 @@ static const tile_fn tiles_bf16[4] = {tile_bf16_1, tile_bf16_2, tile_bf16_3, til
 static const tile_fn tiles_f32[4] = {tile_f32_1, tile_f32_2, tile_f32_3, tile_f32_4};
 
 /* One row, one token: the same accumulation as a tile's (row, token). Decode reads the head row by
- * row with this (one stream a thread, each line prefetched PF_NEAR ahead): measured on the Zen 4 VM,
- * 2 threads over a 151936 × 4096 F16 head, 45.6-47.1 GB/s against 40.3-41.8 for the 4-row tiles
- * (four streams a thread) and 38.7 for 2 rows. One instantiation per dtype, so the inner loop has
- * no dtype switch; a 64-byte line per step (32 F16/BF16 values or 16 F32), two FMAs in order
- * (the same 2 threads, the Bonsai-8B head from the mapped file, alternating: 64.1-64.9 GB/s with
- * the dtype switched inside the loop, 72.7-73.9 without). */
+ * row with this: one stream a thread, each line prefetched PF_NEAR ahead, streams faster than the
+ * 4-row tiles' four streams. One instantiation per dtype, so the inner loop has no dtype switch (which
+ * cost bandwidth); a 64-byte line per step (32 F16/BF16 values or 16 F32), two FMAs in order. */
 #define ROW1(NAME, DTYPE, ESZ)                                                                       \
 TK_AVX512 static float NAME(const void *w, int64_t K, int64_t r, const float *x) {                   \
     const int64_t K16 = K / 16 * 16, KL = K / (64 / ESZ) * (64 / ESZ);                               \

@@ -7,8 +7,6 @@
 #include "simd_x86.h"
 #include "../kernels_internal.h"
 
-#define TK_AVX2 __attribute__((target("avx2")))
-
 TK_AVX2 int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
                                     float rel, int64_t n, float *lo, float *hi) {
     const __m256 vn = _mm256_set1_ps(norm), ve = _mm256_set1_ps(eps), vr = _mm256_set1_ps(rel);
@@ -69,9 +67,8 @@ TK_AVX2 int64_t tk_collect_at_least_avx2(const float *v, int64_t n, float t, int
 
 /* The per-row constants at load: the scalar form's arithmetic 8 columns at a time (max and integer
  * sums are exact; each |W − c·q| is one FMA, as fmaf). */
-__attribute__((target("avx2,fma,f16c"))) void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0,
-                                                                      int64_t r1, const int8_t *q, int64_t Kp,
-                                                                      const float *scale, float *a, float *b) {
+TK_AVX2 void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                                     const int8_t *q, int64_t Kp, const float *scale, float *a, float *b) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const __m256 fmax = _mm256_set1_ps(FLT_MAX);
     const int64_t K8 = K / 8 * 8;

@@ -4,11 +4,19 @@
 #include <immintrin.h>
 #include "trit_kernels.h"
 
+/* The target of each x86 variant: the features its code may use, which dispatch.c checks before it
+ * hands out the variant's table. Every x86 function carries one (no -m flags: the rest of the library
+ * stays baseline x86-64); the wider variants call AVX2 functions (tk_attention_avx2, the helpers
+ * below), whose features are a subset of theirs. */
+#define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TK_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#define TK_VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+/* A helper whose constant arguments specialise it where it is inlined. */
+#define TK_ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* How far ahead the attention kernels prefetch the K and V rows they stream, in positions, and
- * into L2 (T1). Measured on the Zen 4 VM, one core, 150 KV heads × 4096 F16 positions (0.29 GiB,
- * 2B4T's cache at depth 4096), old and new alternating in one process (scripts/kernel_ab.sh
- * attention): 96 positions into L2 takes 0.63-0.79 × the time of one tile (32) into L1, where the
- * next tiles' 16 KB pushed out the tile being read; 64 to 192 into L2 measured equal. */
+ * into L2 (T1): a tile ahead into L1 instead pushed out the tile being read; 64 to 192 positions
+ * into L2 are equally fast. */
 #define TK_ATT_PREFETCH_POS 96
 
 /* The byte offset in a cache row whose line the attention kernels prefetch while they read its
@@ -20,21 +28,21 @@ static inline int64_t tk_att_pf_offset(int32_t type, int64_t i, int64_t row_byte
 }
 
 /* Sum of the eight i32 lanes. */
-__attribute__((target("avx2"))) static inline int32_t tk_hsum_i32(__m256i v) {
+TK_AVX2 static inline int32_t tk_hsum_i32(__m256i v) {
     __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
     s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
     return _mm_cvtsi128_si32(s);
 }
 /* Sum and maximum of the eight f32 lanes. */
-__attribute__((target("avx2"))) static inline float tk_hsum_ps(__m256 v) {
+TK_AVX2 static inline float tk_hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
 
-__attribute__((target("avx2"))) static inline float tk_hmax_ps(__m256 v) {
+TK_AVX2 static inline float tk_hmax_ps(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     m = _mm_max_ps(m, _mm_movehl_ps(m, m));
     m = _mm_max_ss(m, _mm_movehdup_ps(m));
@@ -42,7 +50,7 @@ __attribute__((target("avx2"))) static inline float tk_hmax_ps(__m256 v) {
 }
 
 /* Elements i..i+7 of a dense F32/F16/BF16 matrix as f32 (the vector form of tk_dense_element). */
-__attribute__((target("avx2,f16c"))) static inline __m256 tk_dense8(const void *w, tk_dtype dtype, int64_t i) {
+TK_AVX2 static inline __m256 tk_dense8(const void *w, tk_dtype dtype, int64_t i) {
     if (dtype == TK_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i)));
     if (dtype == TK_BF16)
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + i))), 16));

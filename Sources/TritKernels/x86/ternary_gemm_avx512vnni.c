@@ -12,19 +12,17 @@
  * Tiles: decode (one token) runs 4 rows at once so each activation load serves 4 rows, with a
  * software prefetch that walks the weights linearly (a 4-row tile reads 4 consecutive rows, one
  * contiguous span, so prefetching PF_DIST bytes past the current position of row 0 covers
- * everything: the hardware prefetcher alone loses ~40% on rows as short as 640 bytes). Prompts run
+ * everything: the hardware prefetcher alone loses much of the bandwidth on short rows). Prompts run
  * PT_ROWS rows × PT_TOK tokens, token groups outside and rows inside, so the group's activations
  * stay in L1 while the call's rows (a chunk sized for L2 by parallel.c) stream past. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
-
-#define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
+#include "simd_x86.h"
 
 /* Bytes ahead of the current weight position that decode prefetches into L2 (PF_DIST), and again
- * into L1 (PF_NEAR). Measured on one core, 2B4T shape, GB/s: T0 alone at 1 KB 9.0, 2 KB 10.5,
- * 4-16 KB 12.2-12.5; T1 alone at 8-12 KB 13.2-14.0; T1 12 KB + T0 4 KB 15.0-15.7. */
+ * into L1 (PF_NEAR): both together stream faster than either alone. */
 #define PF_DIST 12288
 #define PF_NEAR 4096
 
@@ -110,8 +108,8 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
     return unscale(a, b2);
 }
 
-/* The prompt tile, measured on the 2B4T matrices, 32 tokens, one core (GMAC/s): 3×4 186, 2×4 178,
- * 4×2 164, 4×1 136 with the loop order below; shift-and-mask 4×4 166 (157 with rows outside). */
+/* The prompt tile: 3 rows × 4 tokens, the fastest of the shapes that fit the registers with the loop
+ * order below (and faster than a shift-and-mask decode). */
 #define PT_ROWS 3
 #define PT_TOK 4
 /* Up to this many tokens, rows go outside the token groups (see the end of the kernel). */
@@ -124,8 +122,8 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
  * in the tile's span, so the next tiles' lines arrive while this one computes. */
 #define TILE(ROWS, TOK)                                                                                \
 TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_bytes, int64_t r,      \
-                                            const int8_t *const *qt, int64_t nblocks,                 \
-                                            int32_t out[][PT_TOK], int stream) {                      \
+                                             const int8_t *const *qt, int64_t nblocks,                 \
+                                             int32_t out[][PT_TOK], int stream) {                      \
     const __m512i m01 = MASK01, m23 = MASK23;                                                          \
     __m512i a[ROWS][TOK], b[ROWS][TOK];                                                                \
     const char *span = (const char *)codes + r * row_bytes;                                            \
@@ -165,8 +163,8 @@ static const tile_fn tiles3[PT_TOK] = {rows3_tokens1, rows3_tokens2, rows3_token
 static const tile_fn tiles1[PT_TOK] = {rows1_tokens1, rows1_tokens2, rows1_tokens3, rows1_tokens4};
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
-                                       const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                                       float beta, float *out, int64_t ldo) {
+                                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                        float beta, float *out, int64_t ldo) {
     const int64_t nblocks = row_bytes / TK_BLOCK_BYTES;
     const int64_t kp = nblocks * TK_BLOCK;
     if (n == 1) {
@@ -195,9 +193,8 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
     if (n <= SMALL_BATCH) {
         /* a few tokens (a batch of decode rows): rows outside, token groups inside, so each row is
          * read from memory once (prefetched by the first group as it goes) and serves every token
-         * from L1. Prefetching the next tiles' lines in one burst before each tile instead stalled
-         * on the full miss queue: 2B4T, 2 threads, `trit bench -p 128 -b B -n 0`, Zen 4 VM,
-         * alternating builds: B=4 84 → 133-136 t/s, B=8 101-112 → 142-143, B=16 121-125 → 147. */
+         * from L1 (prefetching the next tiles' lines in one burst before each tile instead stalled on
+         * the full miss queue). */
         const int8_t *qt[SMALL_BATCH / PT_TOK][PT_TOK];
         const int64_t ng = (n + PT_TOK - 1) / PT_TOK;
         for (int64_t g = 0; g < ng; g++)

@@ -13,8 +13,6 @@
 #include "../kernels_internal.h"
 #include "simd_x86.h"
 
-#define TK_AVX2 __attribute__((target("avx2,fma,f16c")))
-
 /* nt stored head vectors (row_bytes apart) as rows of hdp floats, zero padded. */
 TK_AVX2 static void load_tile(int32_t type, const uint8_t *src, int64_t row_bytes, int64_t nt, int64_t hd,
                               int64_t hdp, float *dst) {
@@ -69,7 +67,7 @@ TK_AVX2 static inline float att_exp1(float x) { return _mm256_cvtss_f32(exp8(_mm
 
 /* Elements i..i+7 of a stored head vector as f32, exactly as load_tile writes them (hd a
  * multiple of 16, so 8 elements never straddle a Q8_0 block). */
-TK_AVX2 __attribute__((always_inline)) static inline __m256 ld8(int32_t type, const uint8_t *row, int64_t i) {
+TK_AVX2 TK_ALWAYS_INLINE __m256 ld8(int32_t type, const uint8_t *row, int64_t i) {
     if (type == TK_KV_F16) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * i)));
     if (type == TK_KV_Q8_0) {
         const uint8_t *b = row + (i / 32) * 34;
@@ -112,8 +110,8 @@ TK_AVX2 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, fl
 
 /* Four heads' dots with one K row (one K load for the 4): the twin's lanes as lo + hi, 8 lanes each,
  * before the tree. */
-TK_AVX2 __attribute__((always_inline)) static inline void dots4(int32_t type, const float *qp, const uint8_t *kr, int64_t hdp,
-                                                                 __m256 *d) {
+TK_AVX2 TK_ALWAYS_INLINE void dots4(int32_t type, const float *qp, const uint8_t *kr, int64_t hdp,
+                                    __m256 *d) {
     __m256 acc[4][2];
     for (int h = 0; h < 4; h++) { acc[h][0] = _mm256_setzero_ps(); acc[h][1] = acc[h][0]; }
     for (int64_t i = 0; i < hdp; i += 16) {
@@ -129,7 +127,7 @@ TK_AVX2 __attribute__((always_inline)) static inline void dots4(int32_t type, co
 /* Eight scores at once: x[k] holds the 8 lanes lo + hi of one (head, position); tk_hsum_ps's pairs
  * (lanes l and l + 4, + 2, + 1) are added for all 8 in 7 adds, the operands paired across registers
  * by shuffles (a + b is b + a, bit for bit). Lane 4h + c of the result is the sum of x[2c + h]. */
-TK_AVX2 __attribute__((always_inline)) static inline __m256 tree8x8(const __m256 *x) {
+TK_AVX2 TK_ALWAYS_INLINE __m256 tree8x8(const __m256 *x) {
     __m256 s[4], t[2];
     for (int k = 0; k < 4; k++) {   /* + 4: half h is x[2k + h] */
         const __m256 a = x[2 * k], b = x[2 * k + 1];
@@ -146,7 +144,7 @@ TK_AVX2 __attribute__((always_inline)) static inline __m256 tree8x8(const __m256
 /* The scores of heads m..m+3 at positions t and t + 1: the twin's dots (lo, hi lanes, one K load for
  * 4 heads), then their 8 trees together. Score (head h, position p) is lane l = 2h + p, its lo + hi
  * goes to x[2(l mod 4) + l / 4]. */
-TK_AVX2 __attribute__((always_inline)) static inline void scores4x2(
+TK_AVX2 TK_ALWAYS_INLINE void scores4x2(
         int32_t type, const tk_att_scratch *a, int64_t m, const uint8_t *kb, int64_t krb, int64_t t, int64_t hdp,
         float scale) {
     __m256 x[8];
@@ -175,9 +173,9 @@ TK_AVX2 static inline int64_t v_pf_offset(int32_t type, int64_t i, int64_t vrb, 
 }
 
 /* The prefetch issued as the dots reach position row kr: a Q8_0 tile ahead into L1, K and V rows
- * (measured ~7% faster than the L2 form there); else the K row TK_ATT_PREFETCH_POS ahead into L2. */
-TK_AVX2 __attribute__((always_inline)) static inline void row_prefetch(int32_t type, const uint8_t *kr, int64_t krb,
-                                                                        const uint8_t *vr, int64_t vrb) {
+ * (faster than the L2 form there); else the K row TK_ATT_PREFETCH_POS ahead into L2. */
+TK_AVX2 TK_ALWAYS_INLINE void row_prefetch(int32_t type, const uint8_t *kr, int64_t krb,
+                                           const uint8_t *vr, int64_t vrb) {
     if (type == TK_KV_Q8_0) {
         for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kr + TK_ATT_TILE * krb + b), _MM_HINT_T0);
         for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vr + TK_ATT_TILE * vrb + b), _MM_HINT_T0);
@@ -189,7 +187,7 @@ TK_AVX2 __attribute__((always_inline)) static inline void row_prefetch(int32_t t
 /* One tile of nt positions (rows krb / vrb bytes apart, stored as `type`, head vectors of hdp
  * values, hdp a multiple of 16): scores, the online-softmax update, the weighted V sum. Called on
  * the cache itself (both types equal, hd = hdp) or on f32 tiles made by load_tile. */
-TK_AVX2 __attribute__((always_inline)) static inline void tile_avx2(
+TK_AVX2 TK_ALWAYS_INLINE void tile_avx2(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
         int64_t nt, int64_t hdp, float scale, int prefetch) {
     for (int64_t t = 0; t < nt; t++) {

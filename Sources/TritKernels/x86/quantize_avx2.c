@@ -1,9 +1,7 @@
-/* AVX2 forms of the small kernels: activation quantization, RMSNorm, and the int8 head's
- * quantization at load (attention: attention_x86.c).
- *
- * Quantization is bit-identical to the scalar form: the absmax is order-free, and vcvtps2dq
- * rounds by MXCSR, half to even in the default mode, as lrintf does. RMSNorm sums in a different
- * order than its twin (within float rounding). */
+/* AVX2 forms of the quantizers (generic/quantize.c): the activations' per-token int8 quantization
+ * and the int8 head's per-row quantization at load. Both are bit-identical to the scalar forms: the
+ * absmax is order-free, and vcvtps2dq rounds by MXCSR, half to even in the default mode, as lrintf
+ * does. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
@@ -11,9 +9,6 @@
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
-
-#define TK_AVX2 __attribute__((target("avx2,fma")))
-#define TK_AVX2_F16C __attribute__((target("avx2,fma,f16c")))
 
 /* 8 floats → 8 rounded, clamped i32; NaN → 0 (as the scalar form). */
 TK_AVX2 static inline __m256i quantize8(const float *x, __m256 scale) {
@@ -55,29 +50,10 @@ TK_AVX2 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64
     }
 }
 
-TK_AVX2 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y) {
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256d lo = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), hi = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
-        s0 = _mm256_fmadd_pd(lo, lo, s0);
-        s1 = _mm256_fmadd_pd(hi, hi, s1);
-    }
-    const __m256d s = _mm256_add_pd(s0, s1);
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-    double ss = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-    for (; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float r = 1.0f / sqrtf((float)(ss / (double)n) + eps);
-    const __m256 rv = _mm256_set1_ps(r);
-    for (i = 0; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(_mm256_loadu_ps(x + i), rv)));
-    for (; i < n; i++) y[i] = g[i] * (x[i] * r);
-}
-
 /* tk_quantize_weight_rows, 8 at a time: vcvtps2dq rounds half to even in the default mode, as
  * lrintf does, and the quotient is formed by the same division, so the result equals the scalar. */
-TK_AVX2_F16C void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
-                                              int8_t *out, int64_t Kp, float *scale) {
+TK_AVX2 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
+                                          int8_t *out, int64_t Kp, float *scale) {
     const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     const int64_t K8 = K / 8 * 8;
     for (int64_t r = 0; r < rows; r++) {

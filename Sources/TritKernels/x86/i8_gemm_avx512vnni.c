@@ -1,61 +1,10 @@
-/* int8 head product, AVX2 and AVX-512 VNNI. Both need a u8 × s8 product:
- *  - AVX2 uses |w| (u8) × sign(q, w) (s8): a pair sum is at most 2·127·127 = 32258, no i16 overflow
- *    (|q| ≤ 127 because s = 127/max|x|);
- *  - VNNI flips q to u8 with q ^ 0x80 = q + 128 and subtracts 128·Σw afterwards. */
+/* int8 head product, AVX-512 VNNI. vpdpbusd multiplies u8 by s8, so q is flipped to u8 with
+ * q ^ 0x80 = q + 128 and 128·Σw is subtracted afterwards. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include "trit_kernels.h"
 #include "../kernels_internal.h"
 #include "simd_x86.h"
-
-#define TK_AVX2_I8 __attribute__((target("avx2,fma"), always_inline)) static inline
-
-/* One row × tokens [0, NT) (NT <= 4): |w| once a step for the tokens, each token's sum in its own
- * i32 lanes (integer sums, so any grouping of tokens gives the same values). With prefetch, the
- * row's bytes 12 KB ahead into L2: the head streams from memory once per call (rows are
- * consecutive). */
-TK_AVX2_I8 void i8_row(const int8_t *wr, const int8_t *q, int64_t Kp, int NT, int prefetch, int32_t *sums) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256i acc[4];
-    for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_si256();
-    for (int64_t k = 0; k < Kp; k += 32) {
-        if (prefetch && (k & 63) == 0) _mm_prefetch((const char *)(wr + k + 12288), _MM_HINT_T1);
-        const __m256i wv = _mm256_loadu_si256((const __m256i *)(wr + k)), aw = _mm256_abs_epi8(wv);
-        for (int t = 0; t < NT; t++) {
-            const __m256i qv = _mm256_loadu_si256((const __m256i *)(q + t * Kp + k));
-            const __m256i p = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(qv, wv));
-            acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p, ones));
-        }
-    }
-    for (int t = 0; t < NT; t++) sums[t] = tk_hsum_i32(acc[t]);
-}
-
-/* Rows outside (a row stays in L1 for every token), tokens in groups of 4 inside. One Zen 3 core,
- * 32064 × 2560 in chunks of 192 rows, against one (row, token) at a time and no prefetch
- * (CHUNK=192 scripts/kernel_ab.sh i8 e810a5a bc9075d --avx2 -- N): n=1 0.84×, n=4 0.62×, n=8 0.62×,
- * n=16 0.72× the time, outputs equal. (Token groups outside for n=16, so its 40 KB of activations
- * stay in L1, measured no better in one unchunked run: 0.83× against 0.78×.) */
-__attribute__((target("avx2,fma")))
-void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
-                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
-    int32_t sums[4];
-    for (int64_t r = r0; r < r1; r++) {
-        const int8_t *wr = w + r * Kp;
-        for (int64_t t0 = 0; t0 < n; t0 += 4) {
-            const int8_t *qt = q + t0 * Kp;
-            const int nt = n - t0 < 4 ? (int)(n - t0) : 4;
-            switch (nt) {
-            case 1: i8_row(wr, qt, Kp, 1, t0 == 0, sums); break;
-            case 2: i8_row(wr, qt, Kp, 2, t0 == 0, sums); break;
-            case 3: i8_row(wr, qt, Kp, 3, t0 == 0, sums); break;
-            default: i8_row(wr, qt, Kp, 4, t0 == 0, sums); break;
-            }
-            for (int t = 0; t < nt; t++) out[(t0 + t) * ldo + r] = (float)sums[t] * wscale[r] / s[t0 + t];
-        }
-    }
-}
-
-#define TK_VNNI __attribute__((target("avx2,avx512f,avx512vl,avx512bw,avx512vnni")))
 
 /* One token, rows [r, r+4), 512-bit (Kp is a multiple of 128): the decode form of the head, which
  * streams the whole int8 matrix once per token, so it prefetches the 4-row span linearly at least
@@ -119,13 +68,11 @@ TK_VNNI static void rows_tokens(const int8_t *w, const float *wscale, int64_t Kp
  * the 4 tokens and its Σw, so the batched head (decode rows of several sequences) reads each row
  * tile from memory once. With `stream` (the first token group, which reads the tile from memory)
  * the 4-row span is prefetched linearly at least one span ahead into L2 and 4 KB ahead into L1, as
- * in the one-token form; the further groups find it in L1. Prefetching only the next tile into L1
- * left the memory's latency exposed: one core, 32064 × 2560, Zen 4 VM, 2 tokens 6.3 → 2.6-3.1 ms,
- * 4 tokens 6.3 → 3.1-3.9, 8 tokens 8.8 → 6.5-6.7. (Tiles of exactly 2 or 3 tokens measured slower
- * than 4 with repeats there, so short groups keep the 4-token tile.) */
-#define TK_ALWAYS static inline __attribute__((always_inline))
-TK_VNNI TK_ALWAYS void rows_tokens4(const int8_t *w, int64_t Kp, int64_t r, const int NR, const int8_t *const qt[4],
-                                    int32_t out[4][4], int stream) {
+ * in the one-token form; the further groups find it in L1 (prefetching only the next tile into L1
+ * left the memory's latency exposed). Tiles of exactly 2 or 3 tokens measured slower than 4 with
+ * repeats, so short groups keep the 4-token tile. */
+TK_VNNI TK_ALWAYS_INLINE void rows_tokens4(const int8_t *w, int64_t Kp, int64_t r, const int NR,
+                                           const int8_t *const qt[4], int32_t out[4][4], int stream) {
     const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1);
     const int8_t *w0 = w + r * Kp;
     const int64_t dist = 4 * Kp > 12288 ? 4 * Kp : 12288;
@@ -154,7 +101,7 @@ TK_VNNI TK_ALWAYS void rows_tokens4(const int8_t *w, int64_t Kp, int64_t r, cons
 }
 
 TK_VNNI void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
-                                  const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
+                                   const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo) {
     if (Kp % 64 != 0) {
         rows_tokens(w, wscale, Kp, r0, r1, q, s, n, out, ldo);
         return;
