@@ -145,14 +145,12 @@ class Engine(Closing):
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
                  int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None):
-        from . import Model, default_model_path, _kv_types
+        from . import Model, bundled_model_path, _kv_types
         tk, tv = _kv_types(kv_type, type_k, type_v)
         if isinstance(model, Model):
             self.model = model
         else:
-            path = model if model is not None else default_model_path()
-            if path is None:
-                raise TritError(1, "no model path given and the bundled model was not found")
+            path = model if model is not None else bundled_model_path()
             self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head, kv_type="f32")
         for name, v, lo, hi in [("n_seq", n_seq, 1, 256), ("n_ctx", n_ctx, 0, 2**31 - 1), ("n_batch", n_batch, 1, 4096),
                                 ("n_threads", n_threads, 0, 512), ("queue_limit", queue_limit, 1, 2**31 - 1),
