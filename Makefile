@@ -56,7 +56,8 @@ wheel: build/lib/libtrit.so $(PY)
 	rm -rf $(BUILD)/wheel Bindings/python/build && mkdir -p $(BUILD)/wheel/linux
 	cd Bindings/python && TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip wheel -q --disable-pip-version-check \
 		--no-deps --no-build-isolation -w $(BUILD)/wheel/linux .
-	PATH=$(VENV)/bin:$$PATH auditwheel repair -q --strip -w $(BUILD)/wheel $(BUILD)/wheel/linux/*.whl
+	PATH=$(VENV)/bin:$$PATH auditwheel repair --strip -w $(BUILD)/wheel $(BUILD)/wheel/linux/*.whl \
+		> $(BUILD)/wheel/auditwheel.log 2>&1 || { cat $(BUILD)/wheel/auditwheel.log; exit 1; }
 	rm -rf $(BUILD)/wheel/linux
 	@ls -l $(BUILD)/wheel/*.whl
 
