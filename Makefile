@@ -75,21 +75,21 @@ DESTDIR ?=
 INSTALL_TO = $(DESTDIR)$(PREFIX)
 install:
 	@test -f build/lib/libtrit.so.0 -a -f build/bin/trit || { echo "run make first (build/lib/libtrit.so.0, build/bin/trit)"; exit 1; }
-	install -d $(INSTALL_TO)/lib/pkgconfig $(INSTALL_TO)/include $(INSTALL_TO)/bin $(INSTALL_TO)/share/trit
-	install -m 755 build/lib/libtrit.so.0 $(INSTALL_TO)/lib/libtrit.so.$(VERSION)
-	ln -sf libtrit.so.$(VERSION) $(INSTALL_TO)/lib/libtrit.so.0
-	ln -sf libtrit.so.0 $(INSTALL_TO)/lib/libtrit.so
-	install -m 644 Include/trit.h $(INSTALL_TO)/include/trit.h
-	install -m 755 build/bin/trit $(INSTALL_TO)/bin/trit
-	install -m 644 Models/trit-bundled-i2_s.gguf $(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf
+	install -d "$(INSTALL_TO)/lib/pkgconfig" "$(INSTALL_TO)/include" "$(INSTALL_TO)/bin" "$(INSTALL_TO)/share/trit"
+	install -m 755 build/lib/libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)"
+	ln -sf libtrit.so.$(VERSION) "$(INSTALL_TO)/lib/libtrit.so.0"
+	ln -sf libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so"
+	install -m 644 Include/trit.h "$(INSTALL_TO)/include/trit.h"
+	install -m 755 build/bin/trit "$(INSTALL_TO)/bin/trit"
+	install -m 644 Models/trit-bundled-i2_s.gguf "$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: %s\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
-		"$(PREFIX)" "$(VERSION)" > $(INSTALL_TO)/lib/pkgconfig/trit.pc
+		"$(PREFIX)" "$(VERSION)" > "$(INSTALL_TO)/lib/pkgconfig/trit.pc"
 
 uninstall:
-	rm -f $(INSTALL_TO)/lib/libtrit.so.$(VERSION) $(INSTALL_TO)/lib/libtrit.so.0 $(INSTALL_TO)/lib/libtrit.so \
-		$(INSTALL_TO)/include/trit.h $(INSTALL_TO)/bin/trit $(INSTALL_TO)/lib/pkgconfig/trit.pc \
-		$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf
-	-rmdir $(INSTALL_TO)/share/trit 2>/dev/null
+	rm -f "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)" "$(INSTALL_TO)/lib/libtrit.so.0" "$(INSTALL_TO)/lib/libtrit.so" \
+		"$(INSTALL_TO)/include/trit.h" "$(INSTALL_TO)/bin/trit" "$(INSTALL_TO)/lib/pkgconfig/trit.pc" \
+		"$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
+	-rmdir "$(INSTALL_TO)/share/trit" 2>/dev/null
 
 # Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
 # and a short bounded run of every fuzz target (with its saved regressions replayed).

@@ -58,8 +58,7 @@ def swift_build(root):
                            "and it was not found. Install the prebuilt wheel instead (pip install trit-*.whl, "
                            "made by `make wheel` in a trit checkout), or point TRIT_LIB at a built libtrit.so.0.")
     scratch = os.environ.get("TRIT_SCRATCH", os.path.join(root, ".build"))
-    subprocess.check_call(["swift", "build", "-c", "release", "--product", "trit", "--scratch-path", scratch,
-                           "-Xswiftc", "-static-stdlib"], cwd=root)
+    subprocess.check_call(["swift", "build", "-c", "release", "--product", "trit", "--scratch-path", scratch], cwd=root)
     return os.path.join(scratch, "release", "libtrit.so")
 
 

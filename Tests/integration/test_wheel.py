@@ -149,8 +149,10 @@ def test_sdist_carries_the_sources_and_says_what_is_missing():
     make("sdist")
     found = glob.glob(os.path.join(ROOT, "build", "sdist", "*.tar.gz"))
     assert len(found) == 1, found
-    names = tarfile.open(found[0]).getnames()
+    sdist = tarfile.open(found[0])
+    names = sdist.getnames()
     base = f"trit-{version()}"
+    assert sdist.getmember(f"{base}/LICENSE").isfile(), "LICENSE must be the file, not a link"
     for f in ["Package.swift", "Include/trit.h", "Sources/TritC/CBundledModel.swift", "Sources/Trit/runtime/BundledModel.swift",
               f"Models/{MODEL}", "Tests/TritTests", "src/_trit.c", "src/limited_api.h", "setup.py", "LICENSE"]:
         assert f"{base}/{f}" in names, f"{f} not in the sdist"
