@@ -13,13 +13,18 @@ private typealias DladdrFunction = @convention(c) (UnsafeRawPointer?, UnsafeMuta
 private typealias DlInfo = (fileName: UnsafePointer<CChar>?, fileBase: UnsafeRawPointer?,
                             symbolName: UnsafePointer<CChar>?, symbolAddress: UnsafeRawPointer?)
 
+/// A byte of this library's data: dladdr maps its address to the file it was loaded from. (A C function
+/// pointer to an export would do too, but in a debug build it makes the compiler emit the export again.)
+nonisolated(unsafe) var addressInThisLibrary: UInt8 = 0
+
 /// The real folder of the file this code was loaded from.
 func directoryOfThisLibrary() -> String? {
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dladdr") else { return nil }  // RTLD_DEFAULT
     let dladdr = unsafeBitCast(symbol, to: DladdrFunction.self)
-    let me: @convention(c) () -> Int32 = trit_version_number
     var info: DlInfo = (nil, nil, nil, nil)
-    let found = withUnsafeMutableBytes(of: &info) { dladdr(unsafeBitCast(me, to: UnsafeRawPointer.self), $0.baseAddress) }
+    let found = withUnsafeMutablePointer(to: &addressInThisLibrary) { here in
+        withUnsafeMutableBytes(of: &info) { dladdr(UnsafeRawPointer(here), $0.baseAddress) }
+    }
     guard found != 0, let name = info.fileName else { return nil }
     return BundledModel.realDirectory(of: name)
 }
