@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT
 
 MODEL = "trit-bundled-i2_s.gguf"
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+EMPTY_PATH = tempfile.mkdtemp(prefix="trit-empty-path-")
 
 
 def version():
@@ -48,18 +48,21 @@ def toolchain_root():
 
 
 def without_toolchain():
-    """(command prefix, environment, description): a mount namespace with the toolchain's folder covered by
-    an empty tmpfs where that is permitted (root, unshare), else PATH and LD_LIBRARY_PATH stripped."""
+    """(command prefix, environment, description): PATH naming only an empty folder (no swift, no compiler:
+    every program is started by its full path) and no LD_LIBRARY_PATH; and where it is permitted (root,
+    unshare), a mount namespace with the toolchain's folder covered by an empty tmpfs."""
     root = toolchain_root()
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH", "VIRTUAL_ENV", "CC")}
-    env["PATH"] = SYSTEM_PATH
-    if root and shutil.which("unshare"):
-        cover = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-                 f'mount -t tmpfs tmpfs "{root}" && exec "$0" "$@"']
-        probe = subprocess.run(cover + ["sh", "-c", f'test -z "$(ls -A "{root}")"'], capture_output=True)
+    env["PATH"] = EMPTY_PATH
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    if root and unshare and mount:
+        cover = [unshare, "-m", "--propagation", "private", "/bin/sh", "-c",
+                 f'{mount} -t tmpfs tmpfs "{root}" && exec "$0" "$@"']
+        probe = subprocess.run(cover + ["/bin/sh", "-c", f'test -d "{root}" && test -z "$(/bin/ls -A "{root}")"'],
+                               capture_output=True, env=env)
         if probe.returncode == 0:
-            return cover, env, f"a mount namespace with {root} covered by an empty tmpfs"
-    return [], env, f"PATH={SYSTEM_PATH}, LD_LIBRARY_PATH unset (no mount namespace permitted here)"
+            return cover, env, f"a mount namespace with {root} covered by an empty tmpfs, PATH={EMPTY_PATH}"
+    return [], env, f"PATH={EMPTY_PATH} and LD_LIBRARY_PATH unset (no mount namespace permitted here)"
 
 
 def test_wheel_name_tags_and_contents(wheel):
