@@ -47,7 +47,8 @@ $(PY):
 
 # the package is built with the library above (TRIT_LIB), not a second swift build
 python: build/lib/libtrit.so $(PY)
-	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check "./Bindings/python[server,ray,test]"
+	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
+		"./Bindings/python[server,ray,test]"
 
 # A platform wheel (abi3, CPython >= 3.11) holding libtrit.so.0, the extension and the bundled model,
 # made from the library above and tagged by auditwheel (manylinux_2_35_x86_64 here): build/wheel/*.whl
@@ -74,7 +75,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 INSTALL_TO = $(DESTDIR)$(PREFIX)
 install:
-	@test -f build/lib/libtrit.so.0 -a -f build/bin/trit || { echo "run make first (build/lib/libtrit.so.0, build/bin/trit)"; exit 1; }
+	@test -f build/lib/libtrit.so.0 -a -f build/bin/trit || \
+		{ echo "run make first (build/lib/libtrit.so.0, build/bin/trit)"; exit 1; }
 	install -d "$(INSTALL_TO)/lib/pkgconfig" "$(INSTALL_TO)/include" "$(INSTALL_TO)/bin" "$(INSTALL_TO)/share/trit"
 	install -m 755 build/lib/libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)"
 	ln -sf libtrit.so.$(VERSION) "$(INSTALL_TO)/lib/libtrit.so.0"
@@ -82,8 +84,9 @@ install:
 	install -m 644 Include/trit.h "$(INSTALL_TO)/include/trit.h"
 	install -m 755 build/bin/trit "$(INSTALL_TO)/bin/trit"
 	install -m 644 Models/trit-bundled-i2_s.gguf "$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: %s\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
-		"$(PREFIX)" "$(VERSION)" > "$(INSTALL_TO)/lib/pkgconfig/trit.pc"
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trit\n%s\n%s\n%s\n%s\n' \
+		"$(PREFIX)" "Description: BitNet b1.58 ternary LLM inference" "Version: $(VERSION)" \
+		'Libs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}' 'Cflags: -I$${includedir}' > "$(INSTALL_TO)/lib/pkgconfig/trit.pc"
 
 uninstall:
 	rm -f "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)" "$(INSTALL_TO)/lib/libtrit.so.0" "$(INSTALL_TO)/lib/libtrit.so" \
@@ -105,6 +108,6 @@ fuzz-smoke:
 		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:
-	rm -rf build .build
+	rm -rf build .build Bindings/python/build Bindings/python/trit/lib Bindings/python/trit/share
 
 .PHONY: all swift-release examples run python wheel sdist install uninstall test fuzz-smoke clean

@@ -130,7 +130,9 @@ setup(
                            define_macros=[("Py_LIMITED_API", "0x030B0000")] if LIMITED_API else [],
                            py_limited_api=LIMITED_API,
                            # a function outside the limited API is undeclared there: an error, not a lazy symbol
-                           extra_compile_args=["-Werror=implicit-function-declaration", "-Werror=incompatible-pointer-types"], extra_link_args=["-Wl,-rpath,$ORIGIN/lib"])],
+                           extra_compile_args=["-Werror=implicit-function-declaration",
+                                               "-Werror=incompatible-pointer-types"],
+                           extra_link_args=["-Wl,-rpath,$ORIGIN/lib"])],
     cmdclass={"build_ext": BuildWithLibrary, "sdist": SdistWithSources},
     options=bdist_options,
     python_requires=">=3.9",

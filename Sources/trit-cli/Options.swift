@@ -170,7 +170,8 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
 /// `trit`, the source tree's Models/ for build/bin/trit and .build/release/trit-cli).
 func defaultModelPath() throws -> String {
     guard let dir = BundledModel.realDirectory(of: "/proc/self/exe") else {
-        throw CLIError("no model given, and the bundled model cannot be looked for (/proc/self/exe unreadable); pass -m PATH")
+        throw CLIError("no model given, and the bundled model cannot be looked for (/proc/self/exe unreadable); "
+            + "pass -m PATH")
     }
     do {
         return try BundledModel.find(besideBinaryIn: dir)

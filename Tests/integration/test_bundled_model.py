@@ -62,4 +62,5 @@ def test_trit_command_without_a_model_says_where_it_looked():
                            cwd=work)
         assert r.returncode != 0
         real = os.path.realpath(work)
-        assert f"looked in {real}/share/trit/trit-bundled-i2_s.gguf" in r.stderr and "pass -m PATH" in r.stderr, r.stderr
+        assert f"looked in {real}/share/trit/trit-bundled-i2_s.gguf" in r.stderr, r.stderr
+        assert "pass -m PATH" in r.stderr, r.stderr

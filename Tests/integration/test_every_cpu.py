@@ -31,8 +31,8 @@ def qemu():
 def run(args, env_extra=None, cwd=None):
     env = {k: v for k, v in os.environ.items() if k != "TRIT_KERNEL"}
     env.update(env_extra or {})
-    return subprocess.run(args, capture_output=True, text=True, errors="replace", env=env, cwd=cwd or tempfile.gettempdir(),
-                          timeout=300)
+    return subprocess.run(args, capture_output=True, text=True, errors="replace", env=env,
+                          cwd=cwd or tempfile.gettempdir(), timeout=300)
 
 
 # ---- the machine code -----------------------------------------------------------------------------
@@ -125,7 +125,8 @@ def test_cli_on_the_baseline_cpu_chooses_scalar_and_matches_native_scalar():
     assert native.returncode == 0, native.stderr
     emulated = cli_generate([qemu(), "-cpu", CPU])
     assert emulated.returncode == 0, emulated.stderr
-    print(f"qemu-x86_64 -cpu {CPU} trit run -p {PROMPT!r} -n {N_TOKENS} --temp 0 -t 1:\n{emulated.stdout}{emulated.stderr}")
+    print(f"qemu-x86_64 -cpu {CPU} trit run -p {PROMPT!r} -n {N_TOKENS} --temp 0 -t 1:\n"
+          f"{emulated.stdout}{emulated.stderr}")
     assert "kernels scalar" in emulated.stderr
     assert emulated.stdout.strip() and emulated.stdout == native.stdout
 

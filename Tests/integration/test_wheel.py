@@ -156,8 +156,9 @@ def test_sdist_carries_the_sources_and_says_what_is_missing():
     names = sdist.getnames()
     base = f"trit-{version()}"
     assert sdist.getmember(f"{base}/LICENSE").isfile(), "LICENSE must be the file, not a link"
-    for f in ["Package.swift", "Include/trit.h", "Sources/TritC/CBundledModel.swift", "Sources/Trit/runtime/BundledModel.swift",
-              f"Models/{MODEL}", "Tests/TritTests", "src/_trit.c", "src/limited_api.h", "setup.py", "LICENSE"]:
+    for f in ["Package.swift", "Include/trit.h", "Sources/TritC/CBundledModel.swift",
+              "Sources/Trit/runtime/BundledModel.swift", f"Models/{MODEL}", "Tests/TritTests", "src/_trit.c",
+              "src/limited_api.h", "setup.py", "LICENSE"]:
         assert f"{base}/{f}" in names, f"{f} not in the sdist"
     assert not [n for n in names if "libtrit.so" in n], "the sdist packs a prebuilt library"
     prefix, env, how = without_toolchain()
