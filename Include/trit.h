@@ -95,6 +95,18 @@ const char *trit_status_string(trit_status status);
  * until the next trit call on this thread. Thread-safe (thread-local). */
 const char *trit_last_error(void);
 
+/* ---- The bundled model ------------------------------------------------------------------ */
+
+/* The path of the small model shipped with trit ("trit-bundled-i2_s.gguf", a 4M-parameter BitNet
+ * b1.58 model), for trit_model_load. Looked for beside this library, once, at the first call:
+ * <libdir>/../share/trit/ (where `make install` and the Python wheel put it), then the source
+ * tree's Models/ two or three folders above the library (build/lib/, .build/<triple>/release/).
+ * On success *path is the file's absolute path, in static storage owned by the library (do not
+ * free it; valid while the library is loaded). Thread-safe.
+ * Errors: TRIT_ERR_ARG (path is NULL); TRIT_ERR_IO (not found: trit_last_error() names every
+ * place looked in; *path is set to NULL). */
+trit_status trit_bundled_model_path(const char **path);
+
 /* ---- Handles ---------------------------------------------------------------------------- */
 
 typedef struct trit_model trit_model;         /* weights + tokenizer; immutable, shareable */

@@ -11,6 +11,7 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_version_string, TritC.trit_version_string)
     sameSignature(CTrit.trit_status_string, TritC.trit_status_string)
     sameSignature(CTrit.trit_last_error, TritC.trit_last_error)
+    sameSignature(CTrit.trit_bundled_model_path, TritC.trit_bundled_model_path)
     sameSignature(CTrit.trit_model_load, TritC.trit_model_load)
     sameSignature(CTrit.trit_model_free, TritC.trit_model_free)
     sameSignature(CTrit.trit_model_get_info, TritC.trit_model_get_info)

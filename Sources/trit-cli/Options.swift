@@ -171,30 +171,23 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
 
 // MARK: - Model location and loading
 
-/// The bundled model, looked up next to the working directory and the executable.
-func defaultModelPath() -> String? {
-    let rel = "Models/trit-bundled-i2_s.gguf"
-    var dirs = ["."]
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, 4095)
-    if n > 0 {
-        var exe = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        for _ in 0..<5 {
-            guard let slash = exe.lastIndex(of: "/") else { break }
-            exe = String(exe[..<slash])
-            dirs.append(exe.isEmpty ? "/" : exe)
-        }
+/// The bundled model, found beside the executable (BundledModel: PREFIX/share/trit/ for an installed
+/// `trit`, the source tree's Models/ for build/bin/trit and .build/release/trit-cli).
+func defaultModelPath() throws -> String {
+    guard let dir = BundledModel.realDirectory(of: "/proc/self/exe") else {
+        throw CLIError("no model given, and the bundled model cannot be looked for (/proc/self/exe unreadable); "
+            + "pass -m PATH")
     }
-    for d in dirs where access(d + "/" + rel, R_OK) == 0 { return d + "/" + rel }
-    return nil
+    do {
+        return try BundledModel.find(besideBinaryIn: dir)
+    } catch let e as TritError {
+        throw CLIError("no model given and \(e.message); pass -m PATH")
+    }
 }
 
 func modelPath(_ p: Parsed) throws -> String {
     if let m = p.string("-m") { return m }
-    guard let d = defaultModelPath() else {
-        throw CLIError("no model given and the bundled model (Models/trit-bundled-i2_s.gguf) was not found; pass -m PATH")
-    }
-    return d
+    return try defaultModelPath()
 }
 
 /// Whether the last text written to stderr ended a line (errors start on their own line).

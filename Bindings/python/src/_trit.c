@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "trit.h"
+#include "limited_api.h"
 
 static PyObject *TritError;
 
@@ -232,7 +233,9 @@ static int32_t *int_array(PyObject *seq, Py_ssize_t *n) {
         PyObject *item = PySequence_Fast_GET_ITEM(fast, i);
         if (!PyLong_Check(item)) {
             PyMem_Free(out); Py_DECREF(fast);
-            PyErr_Format(PyExc_TypeError, "token ids must be ints, got %.80s at index %zd", Py_TYPE(item)->tp_name, i);
+            char at[48];
+            snprintf(at, sizeof at, " at index %zd", i);
+            type_error_got("token ids must be ints, got ", item, at);
             return NULL;
         }
         int overflow = 0;
@@ -558,8 +561,7 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
             PyObject *si = PySequence_Fast_GET_ITEM(stop_fast, i);
             if (!PyUnicode_Check(si)) {
                 PyMem_Free(stops); Py_DECREF(stop_fast);
-                PyErr_Format(PyExc_TypeError, "stop strings must be str, got %.80s", Py_TYPE(si)->tp_name);
-                return NULL;
+                return type_error_got("stop strings must be str, got ", si, "");
             }
             stops[i] = PyUnicode_AsUTF8(si);
             if (!stops[i]) { PyMem_Free(stops); Py_DECREF(stop_fast); return NULL; }
@@ -852,8 +854,17 @@ static PyObject *py_status_string(PyObject *self, PyObject *args) {
     return PyUnicode_FromString(trit_status_string((trit_status)st));
 }
 
+static PyObject *py_bundled_model_path(PyObject *self, PyObject *args) {
+    (void)self; (void)args;
+    const char *path = NULL;
+    trit_status st = trit_bundled_model_path(&path);
+    if (st != TRIT_OK) return raise_status(st);
+    return PyUnicode_DecodeFSDefault(path);
+}
+
 static PyMethodDef methods[] = {
     {"status_string", py_status_string, METH_VARARGS, "The library's text for a status code."},
+    {"bundled_model_path", py_bundled_model_path, METH_NOARGS, "The bundled model's path, found beside libtrit."},
     {"engine_create", py_engine_create, METH_VARARGS, "Start an engine on a model."},
     {"engine_submit", (PyCFunction)(void (*)(void))py_engine_submit, METH_VARARGS | METH_KEYWORDS, "Queue a request."},
     {"engine_cancel", py_engine_cancel, METH_VARARGS, "Cancel a request."},

@@ -22,7 +22,7 @@ def test_module_attributes():
     for name in ["Model", "Tokenizer", "TritError"]:
         assert hasattr(trit, name)
     pkg = os.path.dirname(trit.__file__)
-    for f in ["__init__.pyi", "py.typed", "libtrit.so.0"]:
+    for f in ["__init__.pyi", "py.typed", "lib/libtrit.so.0", "share/trit/trit-bundled-i2_s.gguf"]:
         assert os.path.exists(os.path.join(pkg, f)), f
 
 

@@ -16,20 +16,26 @@ from ._errors import TritError
 from . import _trit
 from ._params import int32, seed as _seed, kv_type_ids as _kv_types
 
-__all__ = ["Model", "Context", "Engine", "Tokenizer", "Logits", "TritError", "__version__", "default_model_path"]
+__all__ = ["Model", "Context", "Engine", "Tokenizer", "Logits", "TritError", "__version__",
+           "bundled_model_path", "default_model_path"]
 __version__ = _trit.VERSION
 
 _ERR_ARG, _ERR_STATE = _trit.ERR_ARG, _trit.ERR_STATE
 
 
+def bundled_model_path():
+    """The path of the model bundled with trit, as libtrit finds it (trit_bundled_model_path): the
+    wheel's package data (trit/share/trit/), PREFIX/share/trit/ beside an installed library, or a
+    source tree's Models/. Raises TritError naming every place looked in when it is missing."""
+    return _trit.bundled_model_path()
+
+
 def default_model_path():
-    """The bundled model, if this package sits in a trit checkout (Models/trit-bundled-i2_s.gguf)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for d in [os.getcwd()] + [os.path.join(here, *[".."] * k) for k in range(1, 5)]:
-        p = os.path.join(d, "Models", "trit-bundled-i2_s.gguf")
-        if os.path.exists(p):
-            return os.path.abspath(p)
-    return None
+    """The bundled model's path, or None when it is missing (bundled_model_path() says where it looked)."""
+    try:
+        return bundled_model_path()
+    except TritError:
+        return None
 
 
 def _messages(messages):
@@ -368,9 +374,7 @@ class Model(_Tokenizing):
             raise ValueError(f"head must be one of {', '.join(_HEAD_MODES)}, got {head!r}")
         _kv_types(kv_type, type_k, type_v)
         if path is None:
-            path = default_model_path()
-            if path is None:
-                raise TritError(_ERR_ARG, "no model path given and the bundled model was not found")
+            path = bundled_model_path()  # no path given: the bundled model, or an error saying where it looked
         self.path = os.fspath(path)
         self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations))
         self.head = head

@@ -139,15 +139,13 @@ class Engine(Closing):
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
                  int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None):
-        from . import Model, default_model_path
+        from . import Model, bundled_model_path
         tk, tv = kv_type_ids(kv_type, type_k, type_v)
         self._h = None
         if isinstance(model, Model):
             self.model = model
         else:
-            path = model if model is not None else default_model_path()
-            if path is None:
-                raise TritError(_trit.ERR_ARG, "no model path given and the bundled model was not found")
+            path = model if model is not None else bundled_model_path()
             self.model = Model(os.fspath(path), n_ctx=8, n_threads=1, int8_head=int8_head, head=head, kv_type="f32")
         # the library checks the sizes (and says what is wrong)
         try:
