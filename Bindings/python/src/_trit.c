@@ -448,7 +448,7 @@ static PyObject *py_reset(PyObject *self, PyObject *args) {
     trit_context *c = context_of(cap);
     if (!c) return NULL;
     /* reset(ctx) forgets everything; reset(ctx, n) is truncate, whatever n (the library checks it) */
-    trit_status st = PyTuple_GET_SIZE(args) > 1 ? trit_context_truncate(c, keep) : trit_context_reset(c);
+    trit_status st = PyTuple_Size(args) > 1 ? trit_context_truncate(c, keep) : trit_context_reset(c);
     if (st != TRIT_OK) return raise_status(st);
     Py_RETURN_NONE;
 }
