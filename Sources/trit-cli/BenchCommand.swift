@@ -82,7 +82,7 @@ enum BenchCommand {
             guard long >= 0 else { throw CLIError("--long-prompt expects a token count >= 0") }
             let (model, _) = try loadModel(path, quiet: p.flag("--json"))
             try EngineBench.main(model: model, path: path, levels: ns, p: nP, g: nG, threads: threadList[0], longPrompt: long,
-                                 json: p.flag("--json"))
+                                 kvTypes: (kType, vType), json: p.flag("--json"))
             return
         }
         let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))

@@ -85,13 +85,15 @@ enum EngineBench {
         return row
     }
 
-    static func main(model: Model, path: String, levels: [Int], p: Int, g: Int, threads: Int, longPrompt: Int, json: Bool) throws {
+    static func main(model: Model, path: String, levels: [Int], p: Int, g: Int, threads: Int, longPrompt: Int,
+                     kvTypes: (KVCacheType, KVCacheType), json: Bool) throws {
         let slots = (levels.max() ?? 1) + (longPrompt > 0 ? 1 : 0)   // a free slot for the long prompt
         var o = Engine.Options()
         o.slots = slots
         o.nCtx = p + g + max(longPrompt, 0) + 8
         o.nThreads = threads
         o.nBatch = 128
+        (o.kvType, o.valueType) = kvTypes
         var rows: [Row] = []
         var rng = Xoshiro256(seed: 7)
         for n in levels {
@@ -105,7 +107,7 @@ enum EngineBench {
         }
         endProgressLine()
         let base = rows.first?.tps ?? 1
-        let kv = model.kvCacheBytes(nCtx: 1, type: Defaults.kvType)
+        let kv = model.kvCacheBytes(nCtx: 1, type: kvTypes.0) / 2 + model.kvCacheBytes(nCtx: 1, type: kvTypes.1) / 2
         if json {
             var s = "[\n"
             for (i, r) in rows.enumerated() {
