@@ -46,7 +46,9 @@ $(PY):
 	$(PY) -m pip install -q --disable-pip-version-check pytest
 
 # the package is built with the library above (TRIT_LIB), not a second swift build
+# (setuptools' build/ folder is removed first: files it kept from an older layout would be installed too)
 python: build/lib/libtrit.so $(PY)
+	rm -rf Bindings/python/build
 	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
 		"./Bindings/python[server,ray,test]"
 
