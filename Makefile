@@ -42,7 +42,7 @@ $(PY):
 	$(PY) -m pip install -q --disable-pip-version-check pytest
 
 python: build/lib/libtrit.so $(PY)
-	$(PY) -m pip install -q --disable-pip-version-check "./Bindings/python[server,ray,test]"
+	$(PY) -m pip install -q --disable-pip-version-check "./Bindings/python[server,ray,test,structured]"
 
 # Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
 # and a short bounded run of every fuzz target (with its saved regressions replayed).
