@@ -24,7 +24,8 @@ func generationParams(_ p: trit_generate_params, vocabSize: Int) throws -> Gener
     g.contextShift = p.context_shift
     g.nKeep = Int(p.n_keep)
     g.stop = try stopStrings(p.stop, p.n_stop)
-    g.constraint = try tokenConstraint(p.constraint_mask, p.constraint_accept, p.constraint_user_data, vocabSize: vocabSize)
+    g.constraint = try tokenConstraint(p.constraint_mask, p.constraint_accept, p.constraint_user_data,
+                                       vocabSize: vocabSize)
     return g
 }
 

@@ -337,9 +337,9 @@ int main(int argc, char **argv) {
         EXPECT(trit_context_get_tokens(ctx, held, 128, &nheld), TRIT_OK);
         int same = nheld == np + 8;
         for (size_t i = np; same && i < nheld; i++) same = held[i] == only;
-        CHECK(same && cr.stop_reason == TRIT_STOP_LENGTH && cr.n_generated_tokens == 8 && m.masks == 8 && m.accepted == 8 &&
-              m.wrong == 0, "one allowed token every step (%zu held, reason %d, %d masks, %d wrong)", nheld, cr.stop_reason,
-              m.masks, m.wrong);
+        CHECK(same && cr.stop_reason == TRIT_STOP_LENGTH && cr.n_generated_tokens == 8 && m.masks == 8 &&
+              m.accepted == 8 && m.wrong == 0, "one allowed token every step (%zu held, reason %d, %d masks, %d wrong)",
+              nheld, cr.stop_reason, m.masks, m.wrong);
         mask_state none = {.allow = -1, .parity = -1};
         g.constraint_user_data = &none;
         EXPECT(trit_context_reset(ctx), TRIT_OK);

@@ -223,7 +223,8 @@ int main(int argc, char **argv) {
         CHECK(cr[1].done == 1 && cr[1].reason == TRIT_FINISH_CONSTRAINT && cr[1].usage.completion_tokens == 0,
               "no allowed token: TRIT_FINISH_CONSTRAINT (%d)", cr[1].reason);
         CHECK(cr[2].done == 1 && cr[2].reason == TRIT_FINISH_CONSTRAINT_ERROR && cr[2].usage.completion_tokens == 2,
-              "mask error: TRIT_FINISH_CONSTRAINT_ERROR after 2 tokens (%d, %d)", cr[2].reason, cr[2].usage.completion_tokens);
+              "mask error: TRIT_FINISH_CONSTRAINT_ERROR after 2 tokens (%d, %d)", cr[2].reason,
+              cr[2].usage.completion_tokens);
         cq.constraint_mask = NULL;
         EXPECT(trit_engine_submit(e, &cq, &id), TRIT_ERR_ARG);   /* accept without a mask */
     }

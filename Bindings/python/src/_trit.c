@@ -706,12 +706,19 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
 
 /* A request's Python callbacks, alive until its done callback. Without a piece callback the text
  * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
-typedef struct { PyObject *on_piece, *on_done, *on_logprobs, *constraint; char *buf; size_t len, cap; int overflow; } py_request;
+typedef struct {
+    PyObject *on_piece, *on_done, *on_logprobs, *constraint;
+    char *buf;
+    size_t len, cap;
+    int overflow;
+} py_request;
 
 static int32_t engine_mask(uint32_t *mask, size_t n_words, void *ud) {
     return constraint_mask(((py_request *)ud)->constraint, mask, n_words, 0);
 }
-static int32_t engine_accept(int32_t token, void *ud) { return constraint_accept(((py_request *)ud)->constraint, token, 0); }
+static int32_t engine_accept(int32_t token, void *ud) {
+    return constraint_accept(((py_request *)ud)->constraint, token, 0);
+}
 
 static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *ud) {
     py_request *r = ud;
@@ -785,7 +792,8 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOO", names, &cap, &prompt, &on_piece, &on_done,
                                      &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
                                      &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
-                                     &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs, &constraint))
+                                     &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs,
+                                     &constraint))
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;

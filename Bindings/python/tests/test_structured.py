@@ -157,8 +157,8 @@ def free_port():
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port), "--parallel", "2",
-                          "--ctx-size", "1024", "--alias", "bundled"],
+    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port),
+                          "--parallel", "2", "--ctx-size", "1024", "--alias", "bundled"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -227,7 +227,8 @@ def test_json_object_and_completions(server):
         assert r.choices[0].finish_reason == "length"   # an unbounded object may run out of tokens: said so
     schema = SCHEMAS["enum"]
     body = {"model": "bundled", "prompt": "Shirt: ", "max_tokens": 100, "temperature": 1.0,
-            "response_format": {"type": "json_schema", "json_schema": {"name": "shirt", "schema": schema, "strict": True}}}
+            "response_format": {"type": "json_schema",
+                                "json_schema": {"name": "shirt", "schema": schema, "strict": True}}}
     r = httpx.post(server + "/v1/completions", json=body, timeout=60)
     assert r.status_code == 200, r.text
     jsonschema.validate(json.loads(r.json()["choices"][0]["text"]), schema)

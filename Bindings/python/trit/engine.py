@@ -54,7 +54,8 @@ class _Request:
 
 class Completion(_Request):
     """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context",
-    "cancelled", "constraint" or "constraint_error") and ``usage`` are set when it ends. Leaving the iteration early cancels it. With
+    "cancelled", "constraint" or "constraint_error") and ``usage`` are set when it ends. Leaving the
+    iteration early cancels it. With
     ``stream=False`` at submit the text is collected inside libtrit and arrives whole at the end
     (no Python call per piece): iterate or call text() as usual."""
 

@@ -83,7 +83,8 @@ extension InferenceState {
         }
         guard params.nKeep >= 0 else { throw TritError.argument("n_keep must be ≥ 0, got \(params.nKeep)") }
         if let c = params.constraint, c.vocabSize != model.config.vocabSize {
-            throw TritError.argument("the constraint's vocabulary has \(c.vocabSize) tokens; the model's has \(model.config.vocabSize)")
+            throw TritError.argument("the constraint's vocabulary has \(c.vocabSize) tokens; "
+                                     + "the model's has \(model.config.vocabSize)")
         }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
         // a certified head keeps the last row's hidden state and computes only the rows that can win
@@ -141,6 +142,7 @@ extension InferenceState {
             }
             let next: Int32
             if let c = params.constraint {
+                if headPending, hasLogits, let cs = certified { cs.fullSteps += 1 }   // the exact row, below
                 let chosen: Int32?
                 do { chosen = try c.choose(sampler, lastLogits) } catch {
                     stream.cut()                        // as a cancelling callback: the text is what was delivered

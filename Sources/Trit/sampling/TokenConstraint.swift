@@ -12,7 +12,9 @@ public final class TokenConstraint: @unchecked Sendable {
 
     public init(vocabSize: Int, fillMask: @escaping (UnsafeMutableBufferPointer<UInt32>) throws -> Void,
                 tokenChosen: @escaping (Int32) throws -> Void) throws {
-        guard vocabSize > 0 else { throw TritError.argument("a token constraint needs a vocabulary, got \(vocabSize) tokens") }
+        guard vocabSize > 0 else {
+            throw TritError.argument("a token constraint needs a vocabulary, got \(vocabSize) tokens")
+        }
         self.vocabSize = vocabSize
         words = (vocabSize + 31) / 32
         mask = .allocate(capacity: words)

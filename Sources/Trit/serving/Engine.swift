@@ -389,7 +389,9 @@ public final class Engine: @unchecked Sendable {
             var token: Int32? = nil
             if let cs = state.certified {
                 let h = hidden + out * dim
-                if j.request.logprobs == 0 && j.request.constraint == nil { token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out) }
+                if j.request.logprobs == 0 && j.request.constraint == nil {
+                    token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                }
                 if token == nil {   // logprobs, a constraint, or a chain that needs the whole row
                     cs.fullSteps += 1
                     state.exactHead(from: h, into: logits + out * vocab)
