@@ -154,12 +154,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_server(env=None):
     port = free_port()
     p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port),
                           "--parallel", "2", "--ctx-size", "1024", "--alias", "bundled"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -173,6 +172,12 @@ def server():
     else:
         p.kill()
         pytest.fail("the server did not become healthy")
+    return p, base
+
+
+@pytest.fixture(scope="module")
+def server():
+    p, base = start_server()
     yield base
     p.terminate()
     p.wait(20)
@@ -259,3 +264,26 @@ def test_tools_are_still_refused(server):
     r = httpx.post(server + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
                                                           "tools": [{"type": "function"}]}, timeout=60)
     assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
+
+
+def test_a_server_without_the_extra_names_it(tmp_path):
+    """llguidance made unimportable (a package of that name that raises ImportError, first on the path)."""
+    shim = tmp_path / "llguidance"
+    shim.mkdir()
+    (shim / "__init__.py").write_text("raise ImportError('llguidance is hidden for this test')\n")
+    path = [str(tmp_path)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path))
+    p, base = start_server(env)
+    try:
+        fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+        r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
+                                                            "max_tokens": 4, "response_format": fmt}, timeout=60)
+        assert r.status_code == 400, r.text
+        e = r.json()["error"]
+        assert e["param"] == "response_format.json_schema.schema" and "trit[structured]" in e["message"], e
+        r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
+                                                            "max_tokens": 4}, timeout=60)
+        assert r.status_code == 200, r.text   # everything else works
+    finally:
+        p.terminate()
+        p.wait(20)
