@@ -53,7 +53,7 @@ PY_STALE := Bindings/python/build Bindings/python/trit/libtrit.so* Bindings/pyth
 python: build/lib/libtrit.so $(PY)
 	rm -rf $(PY_STALE)
 	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
-		"./Bindings/python[server,ray,test]"
+		"./Bindings/python[server,ray,test,structured]"
 
 # A platform wheel (abi3, CPython >= 3.11) holding libtrit.so.0, the extension and the bundled model,
 # made from the library above and tagged by auditwheel (manylinux_2_35_x86_64 here): build/wheel/*.whl

@@ -441,6 +441,24 @@ static inline trit_sampler_params trit_sampler_default_params(void) {
 
 /* ---- Generation ------------------------------------------------------------------------- */
 
+/* A token constraint (structured output: JSON schemas, grammars, regular expressions), carried by
+ * trit_generate_params and trit_request. Before each sampling step the library clears an array of
+ * n_words = ceil(n_vocab / 32) words and calls the mask callback to fill it: bit (t % 32) of word
+ * t / 32 set allows token t (bits past n_vocab are ignored). The sampler then treats every
+ * disallowed token as -INFINITY before its chain (logit bias → penalties → top-k → ... → draw),
+ * so the chosen token is always allowed, and the accept callback (may be NULL) is told the chosen
+ * token, an end-of-generation token included, before its text is delivered. A mask that allows
+ * no token ends generation with TRIT_STOP_CONSTRAINT (a request: TRIT_FINISH_CONSTRAINT); no
+ * unconstrained token is ever chosen. A callback that returns nonzero reports an error: see
+ * trit_generate and TRIT_FINISH_CONSTRAINT_ERROR. mask is valid only during the call.
+ * With TRIT_HEAD_CERTIFIED a constrained step computes the whole exact head row (the tokens
+ * are exact mode's under the same mask; the certified shortcut is not used for that step).
+ * Threads: trit_generate* calls both on the caller's thread; an engine request on the engine's
+ * scheduler thread (as its other callbacks). Lifetime: the callbacks and their user data must
+ * stay valid until trit_generate* returns, or until the request's done callback has run. */
+typedef int32_t (*trit_mask_fn)(uint32_t *mask, size_t n_words, void *user_data);
+typedef int32_t (*trit_token_fn)(int32_t token, void *user_data);
+
 typedef struct trit_generate_params {
     uint32_t size;             /* sizeof(trit_generate_params); set by trit_generate_default_params() */
     int32_t max_tokens;        /* tokens to generate at most; ≤ 0: until EOS or the context is full */
@@ -467,6 +485,9 @@ typedef struct trit_generate_params {
                                   (the default) those fields apply, so code written for them and
                                   callers built before this member existed (their smaller `size`
                                   ends before it) keep working unchanged */
+    trit_mask_fn constraint_mask;     /* NULL (the default): unconstrained; see trit_mask_fn */
+    trit_token_fn constraint_accept;  /* told each chosen token; may be NULL */
+    void *constraint_user_data;       /* passed to both */
 } trit_generate_params;
 
 /* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
@@ -500,7 +521,8 @@ typedef enum trit_stop_reason {
     TRIT_STOP_STRING = 2,       /* a stop string */
     TRIT_STOP_CONTEXT_FULL = 3, /* the context has no free position */
     TRIT_STOP_CALLBACK = 4,     /* the piece callback returned false */
-    TRIT_STOP_ABORTED = 5       /* the context's abort callback returned true */
+    TRIT_STOP_ABORTED = 5,      /* the context's abort callback returned true */
+    TRIT_STOP_CONSTRAINT = 6    /* the constraint's mask allowed no token (trit_mask_fn) */
 } trit_stop_reason;
 
 typedef struct trit_generate_result {
@@ -524,7 +546,10 @@ typedef struct trit_generate_result {
  * token (TRIT_STOP_ABORTED, TRIT_OK) and during the prompt (TRIT_ERR_CANCELLED).
  * Returns TRIT_OK (also when stopped by the callback or a full context),
  * TRIT_ERR_ARG (NULL ctx/prompt, invalid UTF-8 or params), TRIT_ERR_CONTEXT_FULL (the prompt
- * does not fit), TRIT_ERR_STATE (busy, or the model has no tokenizer). */
+ * does not fit), TRIT_ERR_STATE (busy, or the model has no tokenizer), TRIT_ERR_CANCELLED (a
+ * constraint callback returned nonzero: trit_last_error() names the callback and its value;
+ * result is not written and the context holds the prompt and the text delivered, as after
+ * TRIT_STOP_CALLBACK). */
 trit_status trit_generate(trit_context *ctx, const char *prompt, const trit_generate_params *params,
                           trit_piece_fn on_piece, void *user_data, trit_generate_result *result);
 
@@ -600,7 +625,9 @@ typedef enum trit_finish_reason {
     TRIT_FINISH_LENGTH = 0,        /* max_tokens reached */
     TRIT_FINISH_STOP = 1,          /* an end-of-generation token or a stop string */
     TRIT_FINISH_CONTEXT_FULL = 2,  /* the slot (or the cache) has no free position */
-    TRIT_FINISH_CANCELLED = 3      /* trit_engine_cancel, the piece callback, or trit_engine_free */
+    TRIT_FINISH_CANCELLED = 3,     /* trit_engine_cancel, the piece callback, or trit_engine_free */
+    TRIT_FINISH_CONSTRAINT = 4,    /* the request's constraint allowed no token (trit_mask_fn) */
+    TRIT_FINISH_CONSTRAINT_ERROR = 5  /* a constraint callback returned nonzero */
 } trit_finish_reason;
 
 typedef struct trit_usage {
@@ -635,6 +662,10 @@ typedef struct trit_request {
     void *user_data;                /* passed to the callbacks */
     int32_t logprobs;               /* report this many most likely tokens with each token (0..20) */
     trit_logprobs_fn on_logprobs;   /* with logprobs > 0: each sampled token, before its text */
+    trit_mask_fn constraint_mask;     /* NULL: unconstrained; else called on the scheduler thread
+                                         before each of the request's sampling steps (trit_mask_fn) */
+    trit_token_fn constraint_accept;  /* told each chosen token; may be NULL */
+    void *constraint_user_data;       /* passed to both (not user_data) */
 } trit_request;
 
 /* add_special true, max_tokens 128, everything else 0/NULL. Inline. */

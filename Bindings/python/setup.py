@@ -122,7 +122,9 @@ setup(
     extras_require={
         "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2"],
         "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
-        "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27"],
+        "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27", "jsonschema>=4"],
+        # constrained generation (json_schema=, regex=, grammar=; the server's response_format)
+        "structured": ["llguidance>=1.0"],
     },
     entry_points={"console_scripts": ["trit-server=trit.server.__main__:main"]},
     package_data={"trit": ["py.typed", "__init__.pyi"]},

@@ -58,6 +58,8 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
         req.maxTokens = Int(r.max_tokens)
         req.ignoreEOS = r.ignore_eos
         req.stop = try stopStrings(r.stop, r.n_stop)
+        req.constraint = try tokenConstraint(r.constraint_mask, r.constraint_accept, r.constraint_user_data,
+                                             vocabSize: engine.model.config.vocabSize)
         let user = r.user_data
         req.logprobs = Int(r.logprobs)
         if let cb = r.on_logprobs {
@@ -77,6 +79,8 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
                 case .stop: reason = TRIT_FINISH_STOP
                 case .contextFull: reason = TRIT_FINISH_CONTEXT_FULL
                 case .cancelled: reason = TRIT_FINISH_CANCELLED
+                case .noAllowedToken: reason = TRIT_FINISH_CONSTRAINT
+                case .constraintError: reason = TRIT_FINISH_CONSTRAINT_ERROR
                 }
                 done(requestID, Int32(bitPattern: reason.rawValue), &usage, user)
             }

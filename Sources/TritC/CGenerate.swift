@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// The Swift generation options from the C struct (validated).
-func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
+func generationParams(_ p: trit_generate_params, vocabSize: Int) throws -> GenerationParams {
     var g = GenerationParams()
     g.maxTokens = Int(p.max_tokens)
     g.sampling.temperature = p.temperature
@@ -24,6 +24,8 @@ func generationParams(_ p: trit_generate_params) throws -> GenerationParams {
     g.contextShift = p.context_shift
     g.nKeep = Int(p.n_keep)
     g.stop = try stopStrings(p.stop, p.n_stop)
+    g.constraint = try tokenConstraint(p.constraint_mask, p.constraint_accept, p.constraint_user_data,
+                                       vocabSize: vocabSize)
     return g
 }
 
@@ -42,7 +44,7 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
         try withContext(ctx) { box in
             let p = try readParams(params, defaults: trit_generate_default_params(), "params")
             if let result { _ = try declaredSize(UnsafeRawPointer(result), "result") }
-            let g = try generationParams(p)
+            let g = try generationParams(p, vocabSize: box.state.model.config.vocabSize)
             guard box.state.model.tokenizer != nil else { throw TritError(.state, "the model has no tokenizer; generation needs one") }
             let ids = try prompt(box.state, p)
             let res = try box.state.generate(prompt: ids, params: g) { piece in
@@ -58,6 +60,7 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
                 case .contextFull: reason = TRIT_STOP_CONTEXT_FULL
                 case .cancelled: reason = TRIT_STOP_CALLBACK
                 case .aborted: reason = TRIT_STOP_ABORTED
+                case .noAllowedToken: reason = TRIT_STOP_CONSTRAINT
                 }
                 let r = trit_generate_result(size: UInt32(MemoryLayout<trit_generate_result>.size),
                                              n_prompt_tokens: Int32(clamping: res.promptTokens),

@@ -23,6 +23,24 @@ static bool cancel_after_two(const char *piece, size_t len, void *user) {
     return ++calls < 2;
 }
 
+/* a token constraint: allows `allow` (-1: nothing) or, with `parity` ≥ 0, every token of that parity;
+ * the mask callback fails on call `fail_mask_at`, the accept callback on accepted token `fail_accept_at` */
+typedef struct { int32_t allow; int parity; int fail_mask_at, fail_accept_at; int masks, accepted, wrong; } mask_state;
+static int32_t fill_mask(uint32_t *mask, size_t n_words, void *user) {
+    mask_state *m = user;
+    if (++m->masks == m->fail_mask_at) return 7;
+    for (size_t w = 0; w < n_words; w++) if (mask[w] != 0) m->wrong++;   /* the words start cleared */
+    if (m->parity >= 0) { for (size_t w = 0; w < n_words; w++) mask[w] = m->parity ? 0xAAAAAAAAu : 0x55555555u; }
+    else if (m->allow >= 0 && (size_t)(m->allow / 32) < n_words) mask[m->allow / 32] |= 1u << (m->allow % 32);
+    return 0;
+}
+static int32_t accept_token(int32_t token, void *user) {
+    mask_state *m = user;
+    if (++m->accepted == m->fail_accept_at) return 9;
+    if (m->parity >= 0 ? (token & 1) != m->parity : token != m->allow) m->wrong++;
+    return 0;
+}
+
 static int progress_calls;
 static float progress_last = -1;
 static bool progress_ok = true;
@@ -113,6 +131,27 @@ int main(int argc, char **argv) {
             trit_context_free(c);
         }
         CHECK(strlen(text[0]) > 0 && strcmp(text[0], text[1]) == 0, "certified head: exact mode's text (\"%s\" vs \"%s\")", text[0], text[1]);
+        /* under a mask (odd tokens only) the certified head chooses exact mode's tokens too */
+        int32_t held[2][128];
+        size_t nheld[2] = {0, 0};
+        for (int i = 0; i < 2; i++) {
+            trit_context *c = NULL;
+            trit_context_params cp = trit_context_default_params();
+            cp.n_ctx = 128;
+            EXPECT(trit_context_create(ms[i], &cp, &c), TRIT_OK);
+            trit_generate_params gp = trit_generate_default_params();
+            gp.max_tokens = 24;
+            gp.ignore_eos = true;
+            mask_state m = {.allow = -1, .parity = 1};
+            gp.constraint_mask = fill_mask; gp.constraint_accept = accept_token; gp.constraint_user_data = &m;
+            EXPECT(trit_generate(c, "Every morning", &gp, NULL, NULL, NULL), TRIT_OK);
+            EXPECT(trit_context_get_tokens(c, held[i], 128, &nheld[i]), TRIT_OK);
+            CHECK(m.masks == 24 && m.accepted == 24 && m.wrong == 0, "odd tokens only (%d masks, %d accepted, %d wrong)",
+                  m.masks, m.accepted, m.wrong);
+            trit_context_free(c);
+        }
+        CHECK(nheld[0] == nheld[1] && nheld[0] > 24 && memcmp(held[0], held[1], nheld[0] * sizeof(int32_t)) == 0,
+              "certified head under a mask: exact mode's tokens");
         trit_model_free(cert);
     }
 
@@ -280,6 +319,47 @@ int main(int argc, char **argv) {
         EXPECT(trit_generate(ctx, "x", &g2, NULL, NULL, NULL), TRIT_ERR_ARG);
         g2.sampling.top_p = 1; g2.sampling.size = 3;
         EXPECT(trit_generate(ctx, "x", &g2, NULL, NULL, NULL), TRIT_ERR_ARG);
+    }
+    /* token constraints: a mask allowing one token yields it every step (sampled at temperature 0.8);
+     * one allowing none ends with TRIT_STOP_CONSTRAINT; a callback's error is TRIT_ERR_CANCELLED */
+    {
+        int32_t pids[64], held[128];
+        size_t np = 0, nheld = 0;
+        EXPECT(trit_tokenize(tok, "Every morning", 13, true, false, pids, 64, &np), TRIT_OK);
+        int32_t only = pids[np - 1];
+        trit_generate_params g = trit_generate_default_params();
+        g.max_tokens = 8;
+        mask_state m = {.allow = only, .parity = -1};
+        g.constraint_mask = fill_mask; g.constraint_accept = accept_token; g.constraint_user_data = &m;
+        trit_generate_result cr = {.size = sizeof cr};
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_OK);
+        EXPECT(trit_context_get_tokens(ctx, held, 128, &nheld), TRIT_OK);
+        int same = nheld == np + 8;
+        for (size_t i = np; same && i < nheld; i++) same = held[i] == only;
+        CHECK(same && cr.stop_reason == TRIT_STOP_LENGTH && cr.n_generated_tokens == 8 && m.masks == 8 &&
+              m.accepted == 8 && m.wrong == 0, "one allowed token every step (%zu held, reason %d, %d masks, %d wrong)",
+              nheld, cr.stop_reason, m.masks, m.wrong);
+        mask_state none = {.allow = -1, .parity = -1};
+        g.constraint_user_data = &none;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_OK);
+        CHECK(cr.stop_reason == TRIT_STOP_CONSTRAINT && cr.n_generated_tokens == 0 && none.accepted == 0,
+              "no allowed token: TRIT_STOP_CONSTRAINT (%d, %d tokens)", cr.stop_reason, cr.n_generated_tokens);
+        mask_state bad = {.allow = only, .parity = -1, .fail_mask_at = 3};
+        g.constraint_user_data = &bad;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_CANCELLED);
+        CHECK(strstr(trit_last_error(), "mask callback returned 7") != NULL, "the mask callback's error is named");
+        EXPECT(trit_context_get_tokens(ctx, held, 128, &nheld), TRIT_OK);
+        CHECK(nheld == np + 2, "after the mask's error the context holds the prompt and 2 tokens (%zu)", nheld);
+        mask_state bad2 = {.allow = only, .parity = -1, .fail_accept_at = 2};
+        g.constraint_user_data = &bad2;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_CANCELLED);
+        CHECK(strstr(trit_last_error(), "accept callback returned 9") != NULL, "the accept callback's error is named");
+        g.constraint_mask = NULL;   /* an accept callback without a mask is an argument error */
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
     }
     size_t at = 2;   /* a stop string of two ASCII characters from inside the text */
     while (a[at] && a[at + 1] && ((unsigned char)a[at] >= 0x80 || (unsigned char)a[at + 1] >= 0x80)) at++;

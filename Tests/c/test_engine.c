@@ -33,6 +33,21 @@ static void on_done(int64_t id, int32_t reason, const trit_usage *usage, void *u
 static int done_count(void) { pthread_mutex_lock(&lock); int n = n_done; pthread_mutex_unlock(&lock); return n; }
 static void wait_for(int n) { for (int i = 0; i < 20000 && done_count() < n; i++) usleep(1000); }
 
+/* a request's token constraint: allows `allow` (-1: nothing); the mask callback fails on call `fail_at` */
+typedef struct { int32_t allow; int fail_at; int masks, accepted, wrong; } mask_state;
+static int32_t fill_mask(uint32_t *mask, size_t n_words, void *user) {
+    mask_state *m = user;
+    if (++m->masks == m->fail_at) return 3;
+    if (m->allow >= 0 && (size_t)(m->allow / 32) < n_words) mask[m->allow / 32] |= 1u << (m->allow % 32);
+    return 0;
+}
+static int32_t accept_token(int32_t token, void *user) {
+    mask_state *m = user;
+    m->accepted++;
+    if (token != m->allow) m->wrong++;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     trit_model *model = NULL;
@@ -186,6 +201,33 @@ int main(int argc, char **argv) {
     trit_engine_stats st = {.size = sizeof st};
     EXPECT(trit_engine_get_stats(e, &st), TRIT_OK);
     CHECK(st.requests_finished == 3 + ok && st.tokens_generated > 0 && st.running == 0, "stats (%lld finished)", (long long)st.requests_finished);
+    /* constrained requests: one allowed token every step; none allowed; a failing mask callback */
+    {
+        mask_state ms[3] = {{.allow = 100}, {.allow = -1}, {.allow = 100, .fail_at = 3}};
+        reply cr[3];
+        memset(cr, 0, sizeof cr);
+        trit_sampler_params warm = trit_sampler_default_params();   /* temperature 0.8: sampled */
+        trit_request cq = trit_request_default();
+        cq.prompt = "Every morning"; cq.sampling = &warm; cq.max_tokens = 5; cq.ignore_eos = true;
+        cq.on_piece = on_piece; cq.on_done = on_done;
+        cq.constraint_mask = fill_mask; cq.constraint_accept = accept_token;
+        int base = done_count();
+        for (int i = 0; i < 3; i++) {
+            cq.user_data = &cr[i]; cq.constraint_user_data = &ms[i];
+            EXPECT(trit_engine_submit(e, &cq, &id), TRIT_OK);
+        }
+        wait_for(base + 3);
+        CHECK(cr[0].reason == TRIT_FINISH_LENGTH && cr[0].usage.completion_tokens == 5 && ms[0].masks == 5 &&
+              ms[0].accepted == 5 && ms[0].wrong == 0, "one allowed token (%d, %d tokens, %d wrong)", cr[0].reason,
+              cr[0].usage.completion_tokens, ms[0].wrong);
+        CHECK(cr[1].done == 1 && cr[1].reason == TRIT_FINISH_CONSTRAINT && cr[1].usage.completion_tokens == 0,
+              "no allowed token: TRIT_FINISH_CONSTRAINT (%d)", cr[1].reason);
+        CHECK(cr[2].done == 1 && cr[2].reason == TRIT_FINISH_CONSTRAINT_ERROR && cr[2].usage.completion_tokens == 2,
+              "mask error: TRIT_FINISH_CONSTRAINT_ERROR after 2 tokens (%d, %d)", cr[2].reason,
+              cr[2].usage.completion_tokens);
+        cq.constraint_mask = NULL;
+        EXPECT(trit_engine_submit(e, &cq, &id), TRIT_ERR_ARG);   /* accept without a mask */
+    }
     /* free while requests run: each is cancelled, the call returns */
     int before = done_count();
     rq.max_tokens = 0;

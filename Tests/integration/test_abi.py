@@ -45,3 +45,22 @@ def test_older_shorter_structs_still_work(built, tmp_path):
     sizes = lambda s: re.findall(r"(\w+) (\d+)", s.split("sizes:")[1])
     new, older = dict(sizes(r_new.stdout)), dict(sizes(r_old.stdout))
     assert all(int(older[k]) < int(new[k]) for k in ("info", "context", "generate", "result")), (older, new)
+
+
+def header_before_constraints():
+    """trit.h as it was before the token constraint fields of trit_generate_params and trit_request."""
+    h = open(HEADER).read()
+    for struct in ("trit_generate_params", "trit_request"):
+        h, n = re.subn(r"\n    trit_mask_fn constraint_mask;.*?(?=\n} " + struct + ";)", "", h, count=1, flags=re.S)
+        assert n == 1, struct + ".constraint_mask not found"
+    return h
+
+
+def test_caller_built_before_constraints_gets_none(built, tmp_path):
+    """Junk past an older trit_generate_params must not be read as constraint callbacks."""
+    model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")
+    r_new = run([build(tmp_path, open(HEADER).read(), "new"), model], check=False)
+    r_old = run([build(tmp_path, header_before_constraints(), "preconstraint"), model], check=False)
+    assert r_old.returncode == 0 and r_old.stdout.startswith("0 failed"), r_old.stdout + r_old.stderr
+    sizes = lambda s: dict(re.findall(r"(\w+) (\d+)", s.split("sizes:")[1]))
+    assert int(sizes(r_old.stdout)["generate"]) < int(sizes(r_new.stdout)["generate"])

@@ -516,8 +516,42 @@ static PyObject *py_state_file(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* ---- token constraints (trit.h's trit_mask_fn / trit_token_fn) ---- */
+/* A constraint from Python: an object with fill_mask(address, n_bytes), which writes the allowed
+ * tokens' bits into the n_bytes at address (valid during the call only), and accept(token). A raised
+ * exception makes the callback fail; trit_generate then leaves it set (it is re-raised), an engine
+ * request finishes with "constraint_error" (the object keeps its own record of the error). */
+static int32_t call_constraint(PyObject *c, const char *method, PyObject *args, int keep_error) {
+    if (!args) { if (!keep_error) PyErr_Clear(); return 1; }
+    PyObject *f = PyObject_GetAttrString(c, method);
+    PyObject *r = f ? PyObject_Call(f, args, NULL) : NULL;
+    Py_XDECREF(f);
+    Py_DECREF(args);
+    if (!r) { if (!keep_error) PyErr_Clear(); return 1; }
+    Py_DECREF(r);
+    return 0;
+}
+static int32_t constraint_mask(PyObject *c, uint32_t *mask, size_t n_words, int keep_error) {
+    PyGILState_STATE gs = PyGILState_Ensure();
+    int32_t rc = call_constraint(c, "fill_mask", Py_BuildValue("(Kn)", (unsigned long long)(uintptr_t)mask,
+                                                              (Py_ssize_t)(n_words * sizeof(uint32_t))), keep_error);
+    PyGILState_Release(gs);
+    return rc;
+}
+static int32_t constraint_accept(PyObject *c, int32_t token, int keep_error) {
+    PyGILState_STATE gs = PyGILState_Ensure();
+    int32_t rc = call_constraint(c, "accept", Py_BuildValue("(i)", token), keep_error);
+    PyGILState_Release(gs);
+    return rc;
+}
+
 /* ---- generation ---- */
-typedef struct { PyObject *callback; int failed; } gen_state;
+typedef struct { PyObject *callback; int failed; PyObject *constraint; } gen_state;
+
+static int32_t gen_mask(uint32_t *mask, size_t n_words, void *ud) {
+    return constraint_mask(((gen_state *)ud)->constraint, mask, n_words, 1);
+}
+static int32_t gen_accept(int32_t token, void *ud) { return constraint_accept(((gen_state *)ud)->constraint, token, 1); }
 
 static bool on_piece(const char *piece, size_t len, void *ud) {
     gen_state *g = ud;
@@ -534,15 +568,15 @@ static bool on_piece(const char *piece, size_t len, void *ud) {
 static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     static char *names[] = {"ctx", "prompt", "callback", "max_tokens", "temperature", "top_k", "top_p", "min_p",
                             "repeat_penalty", "repeat_last_n", "seed", "stop", "ignore_eos", "add_special",
-                            "parse_special", "context_shift", "n_keep", NULL};
-    PyObject *cap, *prompt, *callback = Py_None, *stop = Py_None;
+                            "parse_special", "context_shift", "n_keep", "constraint", NULL};
+    PyObject *cap, *prompt, *callback = Py_None, *stop = Py_None, *constraint = Py_None;
     trit_generate_params p = trit_generate_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0, context_shift = 0;
     unsigned long long seed = p.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOppppi", names, &cap, &prompt, &callback, &p.max_tokens,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|OififffiKOppppiO", names, &cap, &prompt, &callback, &p.max_tokens,
                                      &p.temperature, &p.top_k, &p.top_p, &p.min_p, &p.repeat_penalty,
                                      &p.repeat_last_n, &seed, &stop, &ignore_eos, &add_special, &parse_special,
-                                     &context_shift, &p.n_keep))
+                                     &context_shift, &p.n_keep, &constraint))
         return NULL;
     trit_context *c = context_of(cap);
     if (!c) return NULL;
@@ -568,7 +602,12 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
         }
         p.stop = stops; p.n_stop = (size_t)ns;
     }
-    gen_state g = {callback == Py_None ? NULL : callback, 0};
+    gen_state g = {callback == Py_None ? NULL : callback, 0, constraint == Py_None ? NULL : constraint};
+    if (g.constraint) {   /* the caller keeps the object alive for the call */
+        p.constraint_mask = gen_mask;
+        p.constraint_accept = gen_accept;
+        p.constraint_user_data = &g;
+    }
     trit_generate_result res = {.size = sizeof res};
     trit_status st;
     if (PyUnicode_Check(prompt)) {
@@ -589,11 +628,12 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     PyMem_Free(stops);
     Py_XDECREF(stop_fast);
     if (g.failed) return NULL;   /* the callback raised */
+    if (st != TRIT_OK && PyErr_Occurred()) return NULL;   /* the constraint raised */
     if (st != TRIT_OK) return raise_status(st);
-    static const char *reasons[] = {"length", "eos", "stop", "context", "callback", "aborted"};
+    static const char *reasons[] = {"length", "eos", "stop", "context", "callback", "aborted", "constraint"};
     return Py_BuildValue("{s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
                          "n_generated_tokens", res.n_generated_tokens,
-                         "stop_reason", reasons[res.stop_reason >= 0 && res.stop_reason <= 5 ? res.stop_reason : 0],
+                         "stop_reason", reasons[res.stop_reason >= 0 && res.stop_reason <= 6 ? res.stop_reason : 0],
                          "prompt_seconds", res.prompt_seconds, "generation_seconds", res.generation_seconds);
 }
 
@@ -668,7 +708,19 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
 
 /* A request's Python callbacks, alive until its done callback. Without a piece callback the text
  * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
-typedef struct { PyObject *on_piece, *on_done, *on_logprobs; char *buf; size_t len, cap; int overflow; } py_request;
+typedef struct {
+    PyObject *on_piece, *on_done, *on_logprobs, *constraint;
+    char *buf;
+    size_t len, cap;
+    int overflow;
+} py_request;
+
+static int32_t engine_mask(uint32_t *mask, size_t n_words, void *ud) {
+    return constraint_mask(((py_request *)ud)->constraint, mask, n_words, 0);
+}
+static int32_t engine_accept(int32_t token, void *ud) {
+    return constraint_accept(((py_request *)ud)->constraint, token, 0);
+}
 
 static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *ud) {
     py_request *r = ud;
@@ -708,12 +760,12 @@ static bool engine_piece(const char *piece, size_t len, void *ud) {
 
 static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *ud) {
     py_request *r = ud;
-    static const char *reasons[] = {"length", "stop", "context", "cancelled"};
+    static const char *reasons[] = {"length", "stop", "context", "cancelled", "constraint", "constraint_error"};
     PyGILState_STATE gs = PyGILState_Ensure();
     PyObject *text = r->on_piece == Py_None && !r->overflow ? PyBytes_FromStringAndSize(r->buf ? r->buf : "", (Py_ssize_t)r->len)
                                                              : (Py_INCREF(Py_None), Py_None);
     PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}O", (long long)id,
-                                                 reasons[reason >= 0 && reason <= 3 ? reason : 3],
+                                                 reasons[reason >= 0 && reason <= 5 ? reason : 3],
                                                  "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
                                                  "cached_tokens", u->cached_tokens, text) : NULL;
     if (!res) PyErr_WriteUnraisable(r->on_done);
@@ -723,6 +775,7 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     Py_DECREF(r->on_piece);
     Py_DECREF(r->on_done);
     Py_XDECREF(r->on_logprobs);
+    Py_XDECREF(r->constraint);
     PyMem_RawFree(r);
     PyGILState_Release(gs);
 }
@@ -731,16 +784,18 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     static char *names[] = {"engine", "prompt", "on_piece", "on_done", "max_tokens", "temperature", "top_k", "top_p",
                             "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "seed",
                             "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", "logprobs", "on_logprobs",
-                            NULL};
+                            "constraint", NULL};
     PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None, *on_logprobs = Py_None;
+    PyObject *constraint = Py_None;
     trit_request req = trit_request_default();
     trit_sampler_params sp = trit_sampler_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0;
     unsigned long long seed = sp.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiO", names, &cap, &prompt, &on_piece, &on_done,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOO", names, &cap, &prompt, &on_piece, &on_done,
                                      &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
                                      &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
-                                     &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs))
+                                     &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs,
+                                     &constraint))
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;
@@ -801,6 +856,13 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         r->on_logprobs = on_logprobs;
         req.on_logprobs = engine_logprobs;
     }
+    if (constraint != Py_None) {   /* held until the done callback */
+        Py_INCREF(constraint);
+        r->constraint = constraint;
+        req.constraint_mask = engine_mask;
+        req.constraint_accept = engine_accept;
+        req.constraint_user_data = r;
+    }
     req.on_piece = engine_piece;
     req.on_done = engine_done;
     req.user_data = r;
@@ -810,7 +872,7 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     st = trit_engine_submit(eb->handle, &req, &id);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) {
-        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); PyMem_RawFree(r);
+        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); Py_XDECREF(r->constraint); PyMem_RawFree(r);
         raise_status(st);
         goto done;
     }

@@ -106,8 +106,6 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(client, path, raw, param):
 
 
 @pytest.mark.parametrize("path,field,value", [
-    ("/v1/chat/completions", "response_format", {"type": "json_object"}),
-    ("/v1/chat/completions", "response_format", {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}),
     ("/v1/chat/completions", "tools", [{"type": "function", "function": {"name": "f"}}]),
     ("/v1/chat/completions", "tool_choice", "auto"),
     ("/v1/chat/completions", "functions", [{"name": "f"}]),
@@ -119,7 +117,6 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(client, path, raw, param):
     ("/v1/completions", "json_schema", {"type": "object"}),
     ("/v1/completions", "suffix", "and then"),
     ("/v1/completions", "best_of", 2),
-    ("/v1/completions", "response_format", {"type": "text"}),   # a chat field
     ("/v1/completions", "messages", []),
     ("/v1/completions", "no_such_field", 1),
 ])

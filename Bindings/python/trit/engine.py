@@ -43,6 +43,7 @@ class _Request:
         self.finish_reason = None
         self.usage = None
         self.logprobs = []   # with logprobs=N: (token, logprob, [(token, logprob)] × N) per token
+        self.constraint = None   # a trit.Constraint with json_schema / regex / grammar
 
     def _logprobs(self, token, lp, top):
         self.logprobs.append((token, lp, top))
@@ -52,8 +53,9 @@ class _Request:
 
 
 class Completion(_Request):
-    """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context" or
-    "cancelled") and ``usage`` are set when it ends. Leaving the iteration early cancels it. With
+    """One request: iterate for its text pieces. ``finish_reason`` ("length", "stop", "context",
+    "cancelled", "constraint" or "constraint_error") and ``usage`` are set when it ends. Leaving the
+    iteration early cancels it. With
     ``stream=False`` at submit the text is collected inside libtrit and arrives whole at the end
     (no Python call per piece): iterate or call text() as usual."""
 
@@ -167,23 +169,37 @@ class Engine(Closing):
             raise TypeError("prompt must be str or a list of token ids, not bytes")
         return prompt if isinstance(prompt, str) else list(prompt)
 
+    def _constraint(self, kw):
+        """The request's constraint from json_schema / regex / grammar (removed from kw), or None."""
+        options = {k: kw.pop(k) for k in ("json_schema", "regex", "grammar") if k in kw}
+        if all(v is None for v in options.values()):
+            return None
+        from .structured import Grammar, Constraint
+        return Constraint(self.model, Grammar.from_options(**options))
+
     def submit(self, prompt, stream=True, **kw):
         """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
         max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty,
         frequency_penalty, penalty_last_n, seed (-1: random), stop, ignore_eos, add_bos, special,
         logit_bias ({token id: bias}), logprobs (N: the N most likely tokens with each token, in
-        .logprobs). stream=False: the text arrives whole at the end."""
+        .logprobs), json_schema / regex / grammar (a constraint, as Model.generate: finish_reason
+        "constraint" when it allowed no token, "constraint_error" when it failed, the reason in
+        .constraint.error). stream=False: the text arrives whole at the end."""
+        constraint = self._constraint(kw)
         c = Completion(self)
+        c.constraint = constraint
         c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
-                                   on_logprobs=c._logprobs, **_request_kw(**kw))
+                                   on_logprobs=c._logprobs, constraint=constraint, **_request_kw(**kw))
         return c
 
     def submit_async(self, prompt, stream=True, **kw):
         """As submit, for asyncio: returns an AsyncCompletion (``async for piece in ...``).
         Call it from a coroutine (it uses the running event loop)."""
+        constraint = self._constraint(kw)
         c = AsyncCompletion(self, asyncio.get_running_loop())
+        c.constraint = constraint
         c.id = _trit.engine_submit(self._live(), self._prompt(prompt), c._piece if stream else None, c._done,
-                                   on_logprobs=c._logprobs, **_request_kw(**kw))
+                                   on_logprobs=c._logprobs, constraint=constraint, **_request_kw(**kw))
         return c
 
     def cancel(self, request_id):

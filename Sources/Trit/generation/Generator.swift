@@ -12,6 +12,11 @@ public struct GenerationParams: Sendable {
     /// and go on (llama.cpp's --context-shift); off: generation ends with .contextFull.
     public var contextShift = false
     public var nKeep = 0
+    /// Allowed tokens per step (structured output); a constrained step computes the whole exact
+    /// head row (no certified shortcut). A constraint that allows no token ends generation with
+    /// .noAllowedToken; one that throws ends it and `generate` rethrows (the context as after a
+    /// cancelling callback).
+    public var constraint: TokenConstraint? = nil
     public init() {}
 }
 
@@ -23,6 +28,7 @@ public enum StopReason: String, Sendable {
     case contextFull = "context"
     case cancelled = "cancelled"
     case aborted = "aborted"
+    case noAllowedToken = "constraint"   // the constraint allowed no token
 }
 
 public struct GenerationResult: Sendable {
@@ -76,6 +82,10 @@ extension InferenceState {
             throw TritError(.state, "the prompt is empty and the context holds no current logits to continue from (nothing evaluated yet, or the context was truncated or changed by a batch)")
         }
         guard params.nKeep >= 0 else { throw TritError.argument("n_keep must be ≥ 0, got \(params.nKeep)") }
+        if let c = params.constraint, c.vocabSize != model.config.vocabSize {
+            throw TritError.argument("the constraint's vocabulary has \(c.vocabSize) tokens; "
+                                     + "the model's has \(model.config.vocabSize)")
+        }
         let sampler = try Sampler(params: params.sampling, vocabSize: model.config.vocabSize)
         // a certified head keeps the last row's hidden state and computes only the rows that can win
         deferHead = certified != nil
@@ -130,7 +140,20 @@ extension InferenceState {
                 try shift(keep: params.nKeep, discard: discard)
                 base -= discard
             }
-            let next = sampleNext(sampler)
+            let next: Int32
+            if let c = params.constraint {
+                if headPending, hasLogits, let cs = certified { cs.fullSteps += 1 }   // the exact row, below
+                let chosen: Int32?
+                do { chosen = try c.choose(sampler, lastLogits) } catch {
+                    stream.cut()                        // as a cancelling callback: the text is what was delivered
+                    try keepText(stream.text.count)
+                    throw error
+                }
+                guard let chosen else { res.stopReason = .noAllowedToken; break }
+                next = chosen
+            } else {
+                next = sampleNext(sampler)
+            }
             if !params.ignoreEOS && tok.isEndOfGeneration(next) {
                 res.stopReason = .endOfGeneration
                 try evaluate([next], abortable: false)   // the turn is closed in the cache as in the text

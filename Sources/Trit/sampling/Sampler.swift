@@ -63,6 +63,16 @@ public final class Sampler {
         return choose(count)
     }
 
+    /// As `sample`, over the tokens `constraint`'s current mask allows only (the others count as
+    /// -inf before the chain); nil when none is allowed (or every allowed logit is NaN).
+    func sample(_ logits: UnsafeBufferPointer<Float>, allowed constraint: TokenConstraint) -> Int32? {
+        var count = 0
+        for i in 0..<min(logits.count, constraint.vocabSize) where constraint.allows(i) && !logits[i].isNaN {
+            ids[count] = Int32(i); vals[count] = logits[i]; count += 1
+        }
+        return count == 0 ? nil : choose(count)
+    }
+
     /// Samples from the logits of some tokens only (ids ascending): the certified head passes every
     /// token that can survive the first truncation (docs/formats.md §7), and gets the token `sample`
     /// would choose from the full row.

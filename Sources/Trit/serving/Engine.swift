@@ -30,6 +30,8 @@ public final class Engine: @unchecked Sendable {
         case stop          // an end-of-generation token or a stop string
         case contextFull = "context"   // the slot has no free position
         case cancelled     // cancel(), a callback that returned false, or the engine freed
+        case noAllowedToken = "constraint"          // the request's constraint allowed no token
+        case constraintError = "constraint_error"   // the request's constraint threw
     }
 
     public struct Usage: Sendable {
@@ -55,6 +57,9 @@ public final class Engine: @unchecked Sendable {
         /// With logprobs > 0: the sampled token, its log-probability under the model (log-softmax of
         /// the logits), and the most likely tokens with theirs, before the token's text.
         public var onLogprobs: ((Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void)?
+        /// Allowed tokens per step, asked on the scheduler thread (see GenerationParams.constraint);
+        /// a constrained step computes its whole exact head row.
+        public var constraint: TokenConstraint?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
 
@@ -170,6 +175,9 @@ public final class Engine: @unchecked Sendable {
         let vocab = model.config.vocabSize
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("prompt token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
+        }
+        if let c = r.constraint, c.vocabSize != vocab {
+            throw TritError.argument("the constraint's vocabulary has \(c.vocabSize) tokens; the model's has \(vocab)")
         }
         guard r.logprobs >= 0, r.logprobs <= 20 else { throw TritError.argument("logprobs must be 0 to 20, got \(r.logprobs)") }
         guard r.prompt.count < state.nCtx, r.prompt.count <= state.cellCapacity else {
@@ -381,8 +389,10 @@ public final class Engine: @unchecked Sendable {
             var token: Int32? = nil
             if let cs = state.certified {
                 let h = hidden + out * dim
-                if j.request.logprobs == 0 { token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out) }
-                if token == nil {   // logprobs, or a chain that needs the whole row
+                if j.request.logprobs == 0 && j.request.constraint == nil {
+                    token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                }
+                if token == nil {   // logprobs, a constraint, or a chain that needs the whole row
                     cs.fullSteps += 1
                     state.exactHead(from: h, into: logits + out * vocab)
                 }
@@ -398,8 +408,18 @@ public final class Engine: @unchecked Sendable {
     /// Samples the next token of j (or takes `token`, chosen from `row` by the certified head) and
     /// delivers its text; true when the request finished.
     func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int) -> Bool {
-        let t = token ?? j.sampler.sample(row)
         let r = j.request
+        let t: Int32
+        if let c = r.constraint {
+            do {
+                guard let chosen = try c.choose(j.sampler, row) else { return end(j, .noAllowedToken, flush: true) }
+                t = chosen
+            } catch {
+                return end(j, .constraintError, flush: true)
+            }
+        } else {
+            t = token ?? j.sampler.sample(row)
+        }
         r.onToken?(t)
         if r.logprobs > 0, let cb = r.onLogprobs { reportLogprobs(t, row, top: r.logprobs, cb) }
         if !r.ignoreEOS && tokenizer.isEndOfGeneration(t) { return end(j, .stop, flush: true) }

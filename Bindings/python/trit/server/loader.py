@@ -32,6 +32,11 @@ class Loader:
                 m.close()
                 raise
             self.n_ctx_slot = e.stats()["n_ctx_slot"]
+            try:   # response_format's view of the vocabulary, made once, before the first request
+                from ..structured import tokenizer_for
+                tokenizer_for(m)
+            except ImportError:
+                pass   # without the structured extra a response_format is a 400 naming it
             self.model, self.engine = m, e
         except Exception as e:
             self.error = str(e)

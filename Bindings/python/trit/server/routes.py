@@ -11,9 +11,15 @@ from starlette.responses import Response
 from . import streaming
 from .errors import ApiError, context_length_error, type_error
 from .schemas import ChatRequest, CompletionRequest, lone_surrogate, parse
+from .structured import grammar_of
 
 
 def finish_reason(c):
+    """OpenAI's finish reason; a failed constraint (llguidance's error) is a 500 with its reason."""
+    if c.finish_reason == "constraint_error":
+        why = c.constraint.error if c.constraint is not None else None
+        raise ApiError(500, f"the response_format constraint failed: {why or 'unknown error'}", type_="server_error",
+                       code="constraint_error")
     return {"length": "length", "context": "length"}.get(c.finish_reason, "stop")
 
 
@@ -94,6 +100,7 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
         kw = r.sampling()
         kw["max_tokens"] = budget(loader.n_ctx_slot, len(tokens), r.wanted_tokens)
         kw["logprobs"] = r.logprobs
+        kw["grammar"] = grammar_of(r.response_format)
         prefix = (r.prompt if isinstance(r.prompt, str) else model.detokenize(r.prompt)) if r.echo else ""
         include_usage = stream and bool(r.stream_options and r.stream_options.include_usage)
         rid, created = "cmpl-" + uuid.uuid4().hex, int(time.time())
@@ -146,6 +153,7 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
         kw = r.sampling()
         kw["max_tokens"] = budget(loader.n_ctx_slot, len(tokens), r.wanted_tokens)
         kw["logprobs"] = max(top_logprobs, 1) if want_logprobs else 0
+        kw["grammar"] = grammar_of(r.response_format)
         rid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
 
         def chunk(delta, reason=None):

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ApiError
 
 # Fields OpenAI (or llama.cpp's server) defines that this server does not implement: refused with
-# "not supported" rather than "unrecognized" (until the structured-output and tools work lands).
+# "not supported" rather than "unrecognized" (tools are not implemented yet).
 NOT_IMPLEMENTED = {
     "best_of", "suffix", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "audio",
     "modalities", "prediction", "reasoning_effort", "service_tier", "store", "metadata", "web_search_options",
@@ -48,6 +48,7 @@ class _Sampling(_Strict):
     n: Optional[int] = Field(None, ge=1, le=1)                    # one choice per request
     ignore_eos: Optional[bool] = None                            # llama.cpp's extension
     user: Optional[str] = None                                   # an end-user id; no effect on the text
+    response_format: Any = None    # text, json_object, json_schema: checked by server.structured.grammar_of
 
     @field_validator("stop")
     @classmethod
@@ -140,14 +141,6 @@ class ChatRequest(_Sampling):
     messages: List[Message] = Field(min_length=1)
     logprobs: Optional[bool] = None
     top_logprobs: Optional[int] = Field(None, ge=0, le=20)
-    response_format: Any = None
-
-    @field_validator("response_format")
-    @classmethod
-    def _format(cls, v):
-        if v is not None and v != {"type": "text"}:
-            raise ValueError('other than {"type": "text"} is not supported (structured output is not implemented)')
-        return v
 
 
 def _path(body, loc, missing=False):

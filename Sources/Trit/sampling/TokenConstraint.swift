@@ -1,0 +1,48 @@
+/// A constraint on the tokens a generation may choose (structured output): before each sampling
+/// step the generator asks `fillMask` for the allowed tokens, a bitmask over the vocabulary (bit
+/// t % 32 of word t / 32 set: token t allowed; the words start cleared), and afterwards tells
+/// `tokenChosen` the token it chose (also an end-of-generation token). Either closure throws to
+/// end the generation with an error. The mask's storage is allocated once, with the constraint.
+public final class TokenConstraint: @unchecked Sendable {
+    public let vocabSize: Int
+    public let words: Int
+    let mask: UnsafeMutablePointer<UInt32>
+    let fillMask: (UnsafeMutableBufferPointer<UInt32>) throws -> Void
+    let tokenChosen: (Int32) throws -> Void
+
+    public init(vocabSize: Int, fillMask: @escaping (UnsafeMutableBufferPointer<UInt32>) throws -> Void,
+                tokenChosen: @escaping (Int32) throws -> Void) throws {
+        guard vocabSize > 0 else {
+            throw TritError.argument("a token constraint needs a vocabulary, got \(vocabSize) tokens")
+        }
+        self.vocabSize = vocabSize
+        words = (vocabSize + 31) / 32
+        mask = .allocate(capacity: words)
+        mask.initialize(repeating: 0, count: words)
+        self.fillMask = fillMask
+        self.tokenChosen = tokenChosen
+    }
+
+    deinit { mask.deallocate() }
+
+    /// Asks for this step's mask; false when it allows no token of the vocabulary. Bits past the
+    /// vocabulary are cleared.
+    func refresh() throws -> Bool {
+        mask.update(repeating: 0, count: words)
+        try fillMask(UnsafeMutableBufferPointer(start: mask, count: words))
+        let tail = vocabSize % 32
+        if tail != 0 { mask[words - 1] &= (UInt32(1) << UInt32(tail)) - 1 }
+        for w in 0..<words where mask[w] != 0 { return true }
+        return false
+    }
+
+    @inline(__always) func allows(_ t: Int) -> Bool { mask[t >> 5] & (UInt32(1) << UInt32(t & 31)) != 0 }
+
+    /// The next token under the constraint: the mask asked for, the sampler's chain over the allowed
+    /// tokens of `logits` (the others are as if -inf), the choice reported. nil: no token allowed.
+    func choose(_ sampler: Sampler, _ logits: UnsafeBufferPointer<Float>) throws -> Int32? {
+        guard try refresh(), let t = sampler.sample(logits, allowed: self) else { return nil }
+        try tokenChosen(t)
+        return t
+    }
+}
