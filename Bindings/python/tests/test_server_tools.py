@@ -11,6 +11,7 @@ import time
 import httpx
 import jsonschema  # the test extras: missing is a failure, not a skip
 import openai
+import pydantic
 import pytest
 
 import trit
@@ -144,6 +145,31 @@ def test_a_named_function_is_called(client):
                 assert len(deltas) == 1 and deltas[0].function.name == name, deltas
                 jsonschema.validate(json.loads(deltas[0].function.arguments), SCHEMAS[name])
                 assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+class Place(pydantic.BaseModel):
+    city: str = pydantic.Field(max_length=20)
+    country: str = pydantic.Field(max_length=20)
+
+
+class Trip(pydantic.BaseModel):
+    """A trip between two places."""
+    start: Place
+    end: Place
+    days: int = pydantic.Field(ge=1, le=30)
+
+
+def test_a_pydantic_function_tool_with_refs(client):
+    """openai.pydantic_function_tool: a strict schema whose nested models are "$ref"s into "$defs"."""
+    tool = openai.pydantic_function_tool(Trip)
+    assert "$defs" in tool["function"]["parameters"], tool
+    for seed in range(3):
+        r = client.chat.completions.create(model=MODEL, messages=ASK, tools=[tool, TOOLS[1]], max_tokens=300,
+                                           tool_choice={"type": "function", "function": {"name": "Trip"}},
+                                           temperature=1.0, seed=seed)
+        call = r.choices[0].message.tool_calls[0]
+        assert call.function.name == "Trip" and r.choices[0].finish_reason == "tool_calls", r
+        Trip.model_validate_json(call.function.arguments)
 
 
 def test_a_follow_up_with_the_tools_result_is_accepted(client):

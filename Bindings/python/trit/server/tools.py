@@ -67,16 +67,16 @@ class Tools:
 
     def grammar(self):
         """The Lark grammar (trit.Grammar) of the calls a forced choice allows: `<tool_call>` around
-        {"name": NAME, "arguments": <the function's parameter schema>}, laid out as json.dumps writes it."""
+        {"name": NAME, "arguments": <the function's parameter schema>}, laid out as json.dumps writes it.
+        Each schema is its own %json rule, so its "$ref"s resolve within it as they did when it was checked."""
         from ..structured import Grammar, JSON_LAYOUT
         names = list(self.functions) if self.choice == "required" else [self.choice]
         rules = []
         for k, name in enumerate(names):
-            wrapper = {"type": "object", "additionalProperties": False, "required": ["name", "arguments"],
-                       "properties": {"name": {"const": name},
-                                      "arguments": self.functions[name].get("parameters", NO_PARAMETERS)},
-                       "x-guidance": JSON_LAYOUT}
-            rules.append(f"call_{k}: %json {json.dumps(wrapper)}")
+            params = dict(self.functions[name].get("parameters", NO_PARAMETERS))
+            params.setdefault("x-guidance", JSON_LAYOUT)
+            head = json.dumps(f'{{"name": "{name}", "arguments": ')   # a name is [A-Za-z0-9_-]{1,64}
+            rules.append(f'call_{k}: {head} args_{k} "}}"\nargs_{k}: %json {json.dumps(params)}')
         alternatives = " | ".join(f"call_{k}" for k in range(len(names)))
         more = f' ("\\n" call){{0,{MAX_PARALLEL_CALLS - 1}}}' if self.parallel is True else ""
         text = (f"start: call{more}\ncall: {json.dumps(OPEN)} ({alternatives}) {json.dumps(CLOSE)}\n"
