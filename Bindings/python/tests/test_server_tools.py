@@ -170,6 +170,15 @@ def test_a_pydantic_function_tool_with_refs(client):
         call = r.choices[0].message.tool_calls[0]
         assert call.function.name == "Trip" and r.choices[0].finish_reason == "tool_calls", r
         Trip.model_validate_json(call.function.arguments)
+    # the client's own helpers: parse() and the streaming helper give the parsed arguments
+    kw = dict(model=MODEL, messages=ASK, tools=[tool], tool_choice="required", max_tokens=300, seed=3)
+    parsed = client.chat.completions.parse(**kw).choices[0].message.tool_calls[0].function.parsed_arguments
+    assert isinstance(parsed, Trip), parsed
+    with client.chat.completions.stream(**kw) as stream:
+        for _ in stream:
+            pass
+        streamed = stream.get_final_completion().choices[0].message.tool_calls[0].function.parsed_arguments
+    assert streamed == parsed   # the same seed: the same call, streamed or not
 
 
 def test_a_follow_up_with_the_tools_result_is_accepted(client):
