@@ -146,9 +146,13 @@ def test_hostile_requests(server):
         assert err(post(path, content=raw, headers=jh), 400)["param"] == param, raw
     # fields the server does not implement: a 400 naming the field, not free text
     chat = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}
-    for field, value in [("tools", [{"type": "function"}]),
-                         ("tool_choice", "auto"), ("grammar", "root ::= \"a\""), ("json_schema", {"type": "object"})]:
+    for field, value in [("functions", [{"name": "f"}]), ("grammar", "root ::= \"a\""),
+                         ("json_schema", {"type": "object"})]:
         assert err(post("/v1/chat/completions", json=dict(chat, **{field: value}), headers=h), 400)["param"] == field
+    # tools are implemented (test_server_tools.py): a malformed one is a 400 naming its part
+    assert err(post("/v1/chat/completions", json=dict(chat, tools=[{"type": "function"}]), headers=h),
+               400)["param"] == "tools[0].function"
+    assert err(post("/v1/chat/completions", json=dict(chat, tool_choice="auto"), headers=h), 400)["param"] == "tool_choice"
     assert post("/v1/chat/completions", json=dict(chat, response_format={"type": "text"}), headers=h).status_code == 200
     assert httpx.get(server + "/health").status_code == 200
 

@@ -106,8 +106,9 @@ def test_a_lone_surrogate_is_a_400_naming_the_field(client, path, raw, param):
 
 
 @pytest.mark.parametrize("path,field,value", [
-    ("/v1/chat/completions", "tools", [{"type": "function", "function": {"name": "f"}}]),
-    ("/v1/chat/completions", "tool_choice", "auto"),
+    ("/v1/completions", "tools", [{"type": "function", "function": {"name": "f"}}]),
+    ("/v1/completions", "tool_choice", "auto"),
+    ("/v1/completions", "parallel_tool_calls", False),
     ("/v1/chat/completions", "functions", [{"name": "f"}]),
     ("/v1/chat/completions", "function_call", "auto"),
     ("/v1/chat/completions", "grammar", "root ::= \"a\""),
@@ -138,6 +139,8 @@ def test_understood_fields_are_accepted(client):
                  400)
     assert e["param"] == "messages[0].name"
     e = error_of(post(client, "/v1/chat/completions", {"messages": [{"role": "tool", "content": "a"}]}), 400)
+    assert e["param"] == "messages[0].tool_call_id"
+    e = error_of(post(client, "/v1/chat/completions", {"messages": [{"role": "critic", "content": "a"}]}), 400)
     assert e["param"] == "messages[0].role"
     e = error_of(post(client, "/v1/chat/completions", {"messages": [{"role": "user"}]}), 400)
     assert e["param"] == "messages[0].content"

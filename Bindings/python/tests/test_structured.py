@@ -260,10 +260,11 @@ def test_an_invalid_response_format_is_a_400_naming_the_field(server, response_f
         assert r.json()["error"]["param"] == param, r.json()
 
 
-def test_tools_are_still_refused(server):
-    r = httpx.post(server + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
-                                                          "tools": [{"type": "function"}]}, timeout=60)
-    assert r.status_code == 400 and r.json()["error"]["param"] == "tools"
+def test_completions_refuse_tools(server):   # chat takes them (test_server_tools.py)
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    for field, value in [("tools", tools), ("tool_choice", "auto"), ("parallel_tool_calls", True)]:
+        r = httpx.post(server + "/v1/completions", json={"prompt": "Hi", "max_tokens": 4, field: value}, timeout=60)
+        assert r.status_code == 400 and r.json()["error"]["param"] == field, r.text
 
 
 def test_a_server_without_the_extra_names_it(tmp_path):
@@ -283,7 +284,16 @@ def test_a_server_without_the_extra_names_it(tmp_path):
         assert e["param"] == "response_format.json_schema.schema" and "trit[structured]" in e["message"], e
         r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
                                                             "max_tokens": 4}, timeout=60)
-        assert r.status_code == 200, r.text   # everything else works
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+        r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
+                                                            "max_tokens": 4, "tools": tools,
+                                                            "tool_choice": "required"}, timeout=60)
+        assert r.status_code == 400, r.text   # a forced call needs the grammar engine
+        e = r.json()["error"]
+        assert e["param"] == "tool_choice" and "trit[structured]" in e["message"], e
+        r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
+                                                            "max_tokens": 4, "tools": tools}, timeout=60)
+        assert r.status_code == 200, r.text   # everything else works, tools with "auto" too
     finally:
         p.terminate()
         p.wait(20)

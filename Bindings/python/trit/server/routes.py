@@ -12,6 +12,7 @@ from . import streaming
 from .errors import ApiError, context_length_error, type_error
 from .schemas import ChatRequest, CompletionRequest, lone_surrogate, parse
 from .structured import grammar_of
+from .tools import CallParser, render, split_calls, tools_of
 
 
 def finish_reason(c):
@@ -148,23 +149,50 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
         stream = bool(r.stream)
         no_stream_logprobs(stream, want_logprobs)
         include_usage = stream and bool(r.stream_options and r.stream_options.include_usage)
-        pairs = [("system" if m.role == "developer" else m.role, m.content) for m in r.messages]
-        tokens = model.tokenize(model.format_chat(pairs), special=True)
+        tools = tools_of(r)
+        grammar = grammar_of(r.response_format)
+        if grammar is not None and tools.rendered:
+            raise ApiError(400, "'response_format' cannot be combined with tools (unless tool_choice is \"none\")",
+                           param="response_format", code="invalid_value")
+        if tools.forced:
+            grammar = tools.grammar()
+        tokens = model.tokenize(model.format_chat(render(r.messages, tools)), special=True)
         kw = r.sampling()
         kw["max_tokens"] = budget(loader.n_ctx_slot, len(tokens), r.wanted_tokens)
         kw["logprobs"] = max(top_logprobs, 1) if want_logprobs else 0
-        kw["grammar"] = grammar_of(r.response_format)
+        kw["grammar"] = grammar
         rid, created = "chatcmpl-" + uuid.uuid4().hex, int(time.time())
 
         def chunk(delta, reason=None):
             return {"id": rid, "object": "chat.completion.chunk", "created": created, "model": alias,
                     "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": reason}]}
 
+        def reason_with(c, has_calls):
+            reason = finish_reason(c)
+            return "tool_calls" if has_calls and reason == "stop" else reason
+
         async def chunks(pieces, c):
             yield chunk({"role": "assistant", "content": ""})
-            async for p in pieces:
-                yield chunk({"content": p})
-            yield chunk({}, finish_reason(c))
+            if not tools.rendered:
+                async for p in pieces:
+                    yield chunk({"content": p})
+                yield chunk({}, finish_reason(c))
+            else:   # content as it comes; each call in one delta (id, name and the whole arguments)
+                parser, n_sent = CallParser(tools.functions, tools.parse_many), [0]
+
+                def deltas(events):
+                    for kind, x in events:
+                        if kind == "content":
+                            yield chunk({"content": x})
+                        else:
+                            yield chunk({"tool_calls": [{"index": n_sent[0], **x}]})
+                            n_sent[0] += 1
+                async for p in pieces:
+                    for d in deltas(parser.feed(p)):
+                        yield d
+                for d in deltas(parser.finish()):
+                    yield d
+                yield chunk({}, reason_with(c, parser.n_calls > 0))
             if include_usage:
                 yield {"id": rid, "object": "chat.completion.chunk", "created": created, "model": alias, "choices": [],
                        "usage": usage(c)}
@@ -178,9 +206,14 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
             if want_logprobs:
                 lps = {"content": [dict(entry(t, lp), top_logprobs=[entry(i, v) for i, v in top[:top_logprobs]])
                                    for t, lp, top in c.logprobs]}
+            message, calls = {"role": "assistant", "content": text}, []
+            if tools.rendered:
+                message["content"], calls = split_calls(text, tools.functions, tools.parse_many)
+                if calls:
+                    message["tool_calls"] = calls
             return {"id": rid, "object": "chat.completion", "created": created, "model": alias,
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": lps,
-                                 "finish_reason": finish_reason(c)}],
+                    "choices": [{"index": 0, "message": message, "logprobs": lps,
+                                 "finish_reason": reason_with(c, bool(calls))}],
                     "usage": usage(c)}
 
         return await streaming.run(eng, tokens, kw, loader.n_ctx_slot, metrics, request,

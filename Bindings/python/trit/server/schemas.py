@@ -3,12 +3,14 @@ answers them: a 400 naming the field (`param`). A field the endpoint does not im
 by name (an allow-list), never ignored; a string that is not valid Unicode is refused by name."""
 from typing import Any, Dict, List, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ApiError
 
 # Fields OpenAI (or llama.cpp's server) defines that this server does not implement: refused with
-# "not supported" rather than "unrecognized" (tools are not implemented yet).
+# "not supported" rather than "unrecognized". tools, tool_choice and parallel_tool_calls are fields of
+# ChatRequest (so chat accepts them) and stay here for completions, which refuse them.
 NOT_IMPLEMENTED = {
     "best_of", "suffix", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "audio",
     "modalities", "prediction", "reasoning_effort", "service_tier", "store", "metadata", "web_search_options",
@@ -124,23 +126,71 @@ class TextPart(_Strict):
     text: str
 
 
+def _field_error(field, message):
+    """A message-level check's error, naming the message's field (parse() appends it to the path)."""
+    return PydanticCustomError("message_field", message, {"field": field})
+
+
+class FunctionCall(_Strict):
+    name: str
+    arguments: str   # OpenAI's form: the arguments as JSON text
+
+
+class ToolCall(_Strict):
+    id: str
+    type: Literal["function"]
+    function: FunctionCall
+
+
 class Message(_Strict):
-    role: Literal["system", "user", "assistant", "developer"]
-    content: Union[str, List[TextPart]]
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: Union[str, List[TextPart], None] = None   # null or absent only on an assistant message with tool_calls
+    tool_calls: Optional[List[ToolCall]] = None              # an assistant's calls (history)
+    tool_call_id: Optional[str] = None                       # a tool message answers this call
 
     @field_validator("content")
     @classmethod
     def _content(cls, v):
+        if v is None:
+            return None
         text = v if isinstance(v, str) else "".join(p.text for p in v)
         if "\0" in text:
             raise ValueError("must not hold a NUL character")
         return text
+
+    @model_validator(mode="after")
+    def _fields_of_the_role(self):
+        if self.tool_calls is not None and self.role != "assistant":
+            raise _field_error("tool_calls", "'tool_calls' is a field of assistant messages only")
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise _field_error("content", "'content' may be null or absent only on an assistant message with "
+                                          "tool_calls")
+        if self.role == "tool" and not self.tool_call_id:
+            raise _field_error("tool_call_id", "a tool message needs 'tool_call_id' (the call it answers)")
+        if self.role != "tool" and self.tool_call_id is not None:
+            raise _field_error("tool_call_id", "'tool_call_id' is a field of tool messages only")
+        return self
+
+
+class FunctionDefinition(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: Optional[str] = None
+    parameters: Optional[Dict[str, Any]] = None   # a JSON schema; checked by server.tools
+    strict: Optional[bool] = None
+
+
+class Tool(_Strict):
+    type: Literal["function"]
+    function: FunctionDefinition
 
 
 class ChatRequest(_Sampling):
     messages: List[Message] = Field(min_length=1)
     logprobs: Optional[bool] = None
     top_logprobs: Optional[int] = Field(None, ge=0, le=20)
+    tools: Optional[List[Tool]] = None
+    tool_choice: Any = None          # "auto", "none", "required" or a named function: checked by server.tools
+    parallel_tool_calls: Optional[bool] = None
 
 
 def _path(body, loc, missing=False):
@@ -172,6 +222,8 @@ def parse(schema, body):
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
         param = _path(body, err["loc"], missing=err["type"] == "missing")
+        if err["type"] == "message_field":
+            param = f"{param}.{err['ctx']['field']}"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "is not supported by this server"
