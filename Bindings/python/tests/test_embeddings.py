@@ -100,3 +100,13 @@ def test_bad_input_is_refused(model):
         model.embed([1] * 65)
     assert e.value.status == trit._trit.ERR_CONTEXT_FULL
     assert model.embed(TOKENS).shape == (model.info["n_embd"],)   # still serving
+
+
+def test_rows_without_numpy_are_lists(model, monkeypatch):
+    want = model.embed(["ab", "cd"])
+    monkeypatch.setitem(__import__("sys").modules, "numpy", None)   # `import numpy` raises ImportError
+    rows = model.embed(["ab", "cd"])
+    assert isinstance(rows, list) and len(rows) == 2 and all(isinstance(r, list) for r in rows)
+    assert rows == [[float(x) for x in w] for w in want]
+    one = model.embed("ab")
+    assert isinstance(one, list) and one == rows[0]

@@ -119,3 +119,19 @@ def test_key_and_model_are_checked(server):
     assert r.status_code == 401
     with pytest.raises(openai.NotFoundError):
         client(server).embeddings.create(model="other", input="a")
+
+
+def test_concurrent_embeddings_next_to_a_completion(server, model):
+    """Eight clients at once, and a completion meanwhile: every answer is the one a lone request gets."""
+    import asyncio
+    want = model.embed(TEXTS)
+
+    async def main():
+        c = openai.AsyncOpenAI(base_url=server + "/v1", api_key=KEY, max_retries=0, timeout=120)
+        jobs = [c.embeddings.create(model="bundled", input=TEXTS[i % 3], encoding_format="float") for i in range(8)]
+        jobs.append(c.completions.create(model="bundled", prompt="Once upon a time", max_tokens=8, temperature=0))
+        return await asyncio.gather(*jobs)
+    out = asyncio.run(main())
+    for i, r in enumerate(out[:8]):
+        assert numpy.allclose(r.data[0].embedding, want[i % 3], atol=1e-6), i
+    assert out[8].choices[0].text

@@ -2,11 +2,12 @@
 list of token lists; `encoding_format` "float" or "base64" (little-endian float32); `dimensions`
 (Matryoshka truncation, renormalized); `usage.prompt_tokens`. Rows are the model's final hidden
 states after the output norm, last-token pooled and L2-normalized (trit.h's trit_embed). Requests
-are evaluated one at a time on a context of their own (not the engine's slots), off the event loop."""
+are evaluated one at a time on a context of their own (not the engine's slots), on a thread of their
+own: waiting embeddings hold neither the event loop nor the default executor's threads."""
 import asyncio
 import base64
+import concurrent.futures
 import sys
-import threading
 from array import array
 from typing import Any, Literal, Optional
 
@@ -58,17 +59,17 @@ def float32_base64(buf, start, width):
 
 
 def add_embedding_routes(app: FastAPI, settings, loader, alias):
-    lock = threading.Lock()
-    contexts = {}   # the embedding context, made at the first request (the model loads in the background)
+    # one thread runs every embedding, in arrival order, on one context made at the first request
+    # (the model loads in the background)
+    worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="trit-embed")
+    contexts = {}
 
     def run(lists, dimensions):
-        with lock:
-            ctx = contexts.get("ctx")
-            if ctx is None:
-                ctx = contexts["ctx"] = loader.model.create_context(
-                    n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k,
-                    type_v=settings.type_v)
-            return embed(ctx._context(), lists, True, dimensions, None)
+        ctx = contexts.get("ctx")
+        if ctx is None:
+            ctx = contexts["ctx"] = loader.model.create_context(
+                n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k, type_v=settings.type_v)
+        return embed(ctx._context(), lists, True, dimensions, None)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request):
@@ -94,7 +95,7 @@ def add_embedding_routes(app: FastAPI, settings, loader, alias):
                 raise ApiError(400, f"'{param}' has {len(ids)} tokens; this model's maximum context length is "
                                     f"{loader.n_ctx_slot} tokens per input", param=param, code="context_length_exceeded")
             lists.append(ids)
-        buf, width = await asyncio.to_thread(run, lists, r.dimensions)
+        buf, width = await asyncio.get_running_loop().run_in_executor(worker, run, lists, r.dimensions)
         if r.encoding_format == "base64":
             rows = [float32_base64(buf, i * width, width) for i in range(len(lists))]
         else:
