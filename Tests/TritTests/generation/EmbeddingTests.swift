@@ -74,6 +74,22 @@ final class EmbeddingTests: XCTestCase {
         for i in 0..<dim { expected[i] = Float((0..<n).reduce(0.0) { $0 + Double(rows[$1 * dim + i]) } / Double(n)) }
         XCTAssertLessThanOrEqual(maxDiff(expected[...], mean), 1e-6)
         XCTAssertGreaterThan(maxDiff(mean[...], last), 1e-3, "mean and last pooling differ on this input")
+
+        // every position's row (what mean pooling averages) against transformers: row · head row j is
+        // the reference's logit j within the fixtures' strict tier (FixtureLogitsTests.strict)
+        let reference = try Fixtures.reference("b158-tiny/reference.json")
+        XCTAssertEqual(reference.tokens, tokens)
+        var worstRef = 0.0
+        for j in 0..<vocab {
+            model.output.row(j, into: &head)
+            for t in 0..<n {
+                var dot = 0.0
+                for i in 0..<dim { dot += Double(rows[t * dim + i]) * Double(head[i]) }
+                worstRef = max(worstRef, abs(dot - Double(reference.logits[t][j])))
+            }
+        }
+        print("embedding rows · head: max |Δ| \(worst) against evaluate, \(worstRef) against transformers")
+        XCTAssertLessThanOrEqual(worstRef, 1e-4, "hidden rows · head against transformers' logits")
     }
 
     /// Pooled rows are bit for bit the same whatever the prompt chunk (maxBatch), for each pooling,
