@@ -59,15 +59,20 @@ def float32_base64(buf, start, width):
 
 
 def add_embedding_routes(app: FastAPI, settings, loader, alias):
-    # one thread runs every embedding, in arrival order, on one context made at the first request
-    # (the model loads in the background)
-    worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="trit-embed")
-    contexts = {}
+    # one thread runs every embedding, in arrival order, on one context; both are made at the first
+    # request, in the serving process (the model loads in the background; a Ray Serve replica
+    # unpickles the app, and a thread pool does not pickle)
+    made = {}
+
+    def worker():
+        if "worker" not in made:
+            made["worker"] = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="trit-embed")
+        return made["worker"]
 
     def run(lists, dimensions):
-        ctx = contexts.get("ctx")
+        ctx = made.get("ctx")
         if ctx is None:
-            ctx = contexts["ctx"] = loader.model.create_context(
+            ctx = made["ctx"] = loader.model.create_context(
                 n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k, type_v=settings.type_v)
         return embed(ctx._context(), lists, True, dimensions, None)
 
@@ -95,7 +100,7 @@ def add_embedding_routes(app: FastAPI, settings, loader, alias):
                 raise ApiError(400, f"'{param}' has {len(ids)} tokens; this model's maximum context length is "
                                     f"{loader.n_ctx_slot} tokens per input", param=param, code="context_length_exceeded")
             lists.append(ids)
-        buf, width = await asyncio.get_running_loop().run_in_executor(worker, run, lists, r.dimensions)
+        buf, width = await asyncio.get_running_loop().run_in_executor(worker(), run, lists, r.dimensions)
         if r.encoding_format == "base64":
             rows = [float32_base64(buf, i * width, width) for i in range(len(lists))]
         else:
