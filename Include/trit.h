@@ -398,6 +398,55 @@ trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n
  * Either pointer may be NULL. Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (busy). */
 trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
+/* ---- Embeddings ------------------------------------------------------------------------- */
+
+/* How the hidden states of an input's positions become one row (trit_embed_params.pooling). */
+typedef enum trit_pooling {
+    TRIT_POOLING_DEFAULT = 0,  /* the model's: last for the causal (generative) models trit loads */
+    TRIT_POOLING_LAST = 1,     /* the last position's hidden state */
+    TRIT_POOLING_MEAN = 2,     /* the mean over every position */
+    TRIT_POOLING_CLS = 3       /* the first position's (BERT's [CLS]) */
+} trit_pooling;
+
+typedef struct trit_embed_params {
+    uint32_t size;       /* sizeof(trit_embed_params); set by trit_embed_default_params() */
+    int32_t pooling;     /* a trit_pooling */
+    bool normalize;      /* divide each row by its L2 norm (after truncation) */
+    int32_t dimensions;  /* keep the first `dimensions` components (Matryoshka truncation, then the
+                            normalization); 0 = all (trit_model_info.n_embd) */
+    int32_t seq_id;      /* the sequence the inputs are evaluated on (0 ≤ seq_id < n_seq) */
+} trit_embed_params;
+
+/* Pooling TRIT_POOLING_DEFAULT, normalize true, dimensions 0, seq_id 0. Inline. */
+static inline trit_embed_params trit_embed_default_params(void) {
+    trit_embed_params p = {0};
+    p.size = (uint32_t)sizeof p;
+    p.pooling = TRIT_POOLING_DEFAULT;
+    p.normalize = true;
+    return p;
+}
+
+/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds with a generative model: the
+ * final hidden state after the output norm (the output head's input), pooled over the input's
+ * positions, then truncated to `dimensions` and L2-normalized as params say (NULL: defaults).
+ * Input i is the n_tokens[i] tokens that follow the previous inputs in `tokens` (one array, the
+ * inputs back to back; include BOS yourself); each is evaluated by itself (no attention between
+ * inputs) in chunks of n_batch tokens, which do not change the result.
+ * out receives n_inputs rows of width = dimensions (or n_embd) floats, row-major; *n_floats
+ * receives n_inputs × width. With capacity (in floats) smaller than that, nothing is evaluated and
+ * TRIT_ERR_BUFFER_TOO_SMALL is returned (out may be NULL when capacity is 0): call with capacity 0
+ * to learn the size. The caller owns every buffer; the library keeps none of them.
+ * The sequence seq_id must be empty (TRIT_ERR_STATE otherwise: reset it first) and is empty again
+ * when the call returns, successful or not: nothing of the inputs stays in the KV cache. Other
+ * sequences are untouched. Thread-safety as the context's (one thread at a time: TRIT_ERR_STATE
+ * when busy). The context's abort callback is asked between layers (TRIT_ERR_CANCELLED).
+ * Returns TRIT_OK, TRIT_ERR_ARG (NULL pointers, n_inputs 0, an empty input, a token out of range,
+ * an unknown pooling, dimensions outside 0..n_embd, seq_id out of range, a bad params size),
+ * TRIT_ERR_CONTEXT_FULL (an input longer than n_ctx, or than the free cells),
+ * TRIT_ERR_BUFFER_TOO_SMALL, TRIT_ERR_CANCELLED or TRIT_ERR_STATE. */
+trit_status trit_embed(trit_context *ctx, const int32_t *tokens, const size_t *n_tokens, size_t n_inputs,
+                       const trit_embed_params *params, float *out, size_t capacity, size_t *n_floats);
+
 /* ---- Sampling parameters ------------------------------------------------------------ */
 
 /* How a token is chosen from a row of logits: used by trit_sampler_create() and, as the

@@ -47,6 +47,7 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_seq_remove, TritC.trit_seq_remove)
     sameSignature(CTrit.trit_seq_copy, TritC.trit_seq_copy)
     sameSignature(CTrit.trit_context_get_cells, TritC.trit_context_get_cells)
+    sameSignature(CTrit.trit_embed, TritC.trit_embed)
     sameSignature(CTrit.trit_sampler_create, TritC.trit_sampler_create)
     sameSignature(CTrit.trit_sampler_free, TritC.trit_sampler_free)
     sameSignature(CTrit.trit_sampler_sample, TritC.trit_sampler_sample)

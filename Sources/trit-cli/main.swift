@@ -7,6 +7,7 @@ let commands: [(String, String, ([String]) throws -> Void)] = [
     ("run", "generate text from a prompt (streaming)", RunCommand.run),
     ("chat", "interactive chat", ChatCommand.run),
     ("tokenize", "show the tokens of a text", TokenizeCommand.run),
+    ("embed", "print the embeddings of texts", EmbedCommand.run),
     ("info", "describe a model file", InfoCommand.run),
     ("bench", "measure prompt and generation speed", BenchCommand.run),
     ("perplexity", "perplexity of a model on a text", PerplexityCommand.run),

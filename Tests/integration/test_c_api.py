@@ -22,6 +22,18 @@ def test_c_api_all_cases(built):
         assert r.returncode == 0 and r.stdout.strip().endswith(" 0 failed"), r.stdout + r.stderr
 
 
+def test_embeddings_through_the_c_api(built):
+    """Tests/c/test_embed.c: trit_embed's sizes, defaults, pooling, truncation, sequences, refusals."""
+    env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build"))
+    flags = subprocess.check_output(["pkg-config", "--cflags", "--libs", "trit"], env=env, text=True).split()
+    out = os.path.join(BIN, "test_embed")
+    run(["cc", "-O1", "-g", "-Wall", "-Wextra", "-Werror", os.path.join(ROOT, "Tests", "c", "test_embed.c"), "-o", out]
+        + flags + ["-lm"])
+    r = run([out, os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")], check=False)
+    print(r.stdout)
+    assert r.returncode == 0 and r.stdout.strip().endswith(" 0 failed") and "FAIL" not in r.stdout, r.stdout + r.stderr
+
+
 def test_header_compiles_as_cpp(built, tmp_path):
     src = tmp_path / "t.cpp"
     src.write_text('#include <trit.h>\nint main() { return trit_version_number() == TRIT_VERSION_NUMBER ? 0 : 1; }\n')

@@ -405,6 +405,48 @@ static PyObject *py_eval_batch(PyObject *self, PyObject *args) {
     return out;
 }
 
+/* embed(ctx, tokens, lengths, pooling, normalize, dimensions, seq_id) -> (bytearray of floats, width):
+ * the inputs back to back in tokens, input i of lengths[i] tokens (trit_embed). */
+static PyObject *py_embed(PyObject *self, PyObject *args) {
+    PyObject *cap, *tseq, *lseq;
+    int pooling, normalize, dimensions, seq_id;
+    if (!PyArg_ParseTuple(args, "OOOipii", &cap, &tseq, &lseq, &pooling, &normalize, &dimensions, &seq_id)) return NULL;
+    Py_ssize_t n, n_inputs;
+    int32_t *ids, *lens32;
+    trit_context *c = context_and_arrays(cap, tseq, lseq, &ids, &n, &lens32, &n_inputs);
+    if (!c) return NULL;
+    size_t *lens = PyMem_Malloc((size_t)(n_inputs ? n_inputs : 1) * sizeof(size_t));
+    if (!lens) { PyMem_Free(ids); PyMem_Free(lens32); return PyErr_NoMemory(); }
+    for (Py_ssize_t i = 0; i < n_inputs; i++) lens[i] = lens32[i] < 0 ? SIZE_MAX : (size_t)lens32[i];
+    PyMem_Free(lens32);
+    trit_embed_params p = trit_embed_default_params();
+    p.pooling = pooling;
+    p.normalize = normalize != 0;
+    p.dimensions = dimensions;
+    p.seq_id = seq_id;
+    size_t needed = 0;
+    trit_status st = trit_embed(c, ids, lens, (size_t)n_inputs, &p, NULL, 0, &needed);
+    PyObject *out = NULL;
+    if (st == TRIT_ERR_BUFFER_TOO_SMALL) {
+        if (needed > PY_SSIZE_T_MAX / sizeof(float)) st = TRIT_ERR_OOM;
+        else if (!(out = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)(needed * sizeof(float))))) {
+            PyMem_Free(ids); PyMem_Free(lens);
+            return NULL;
+        } else {
+            float *dst = (float *)PyByteArray_AS_STRING(out);
+            Py_BEGIN_ALLOW_THREADS
+            st = trit_embed(c, ids, lens, (size_t)n_inputs, &p, dst, needed, &needed);
+            Py_END_ALLOW_THREADS
+        }
+    } else if (st == TRIT_OK) {
+        st = TRIT_ERR_INTERNAL;   /* a zero-float result cannot be: n_inputs ≥ 1 and width ≥ 1 */
+    }
+    PyMem_Free(ids); PyMem_Free(lens);
+    if (st == TRIT_ERR_OOM && !out) return PyErr_NoMemory();
+    if (st != TRIT_OK) { Py_XDECREF(out); return raise_status(st); }
+    return Py_BuildValue("(Nn)", out, (Py_ssize_t)(needed / (size_t)n_inputs));
+}
+
 static PyObject *py_score(PyObject *self, PyObject *args) {
     PyObject *cap, *cseq, *tseq;
     if (!PyArg_ParseTuple(args, "OOO", &cap, &cseq, &tseq)) return NULL;
@@ -951,6 +993,7 @@ static PyMethodDef methods[] = {
     {"state_load", py_state_load, METH_VARARGS, "Load a saved state from bytes."},
     {"state_file", py_state_file, METH_VARARGS, "Save (True) or load (False) a state file."},
     {"score", py_score, METH_VARARGS, "Log-likelihood of a continuation."},
+    {"embed", py_embed, METH_VARARGS, "Pooled, normalized hidden states of token lists (trit_embed)."},
     {"eval_batch", py_eval_batch, METH_VARARGS, "Evaluate rows of several sequences in one pass."},
     {"generate", (PyCFunction)(void (*)(void))py_generate, METH_VARARGS | METH_KEYWORDS, "Generate text."},
     {"chat_format", py_chat_format, METH_VARARGS, "Format chat messages."},

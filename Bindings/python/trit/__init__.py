@@ -15,6 +15,7 @@ from ._closing import Closing
 from ._errors import TritError
 from . import _trit
 from ._params import int32, seed as _seed, kv_type_ids as _kv_types
+from . import _embedding
 
 __all__ = ["Model", "Context", "Engine", "Tokenizer", "Logits", "TritError", "Grammar", "__version__",
            "bundled_model_path", "default_model_path"]
@@ -267,6 +268,13 @@ class Context(Closing):
         buf = _trit.eval_batch(self._context(), tokens, _token_list(seq_ids))
         return Logits(buf, len(tokens), self.n_vocab)
 
+    def embed(self, input, normalize=True, dimensions=None, pooling=None):
+        """Embeddings as Model.embed, evaluated on this context, whose tokens must be none (reset() it
+        first: TritError otherwise); it holds none afterwards."""
+        lists, single = _embedding.token_lists(self.model, input)
+        buf, width = _embedding.embed(self._context(), lists, normalize, dimensions, pooling)
+        return _embedding.rows(buf, len(lists), width, single)
+
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
                  ignore_eos=False, reset=True, special=False, context_shift=False, n_keep=0,
@@ -388,7 +396,7 @@ class Model(_Tokenizing):
         self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations))
         self.head = head
         self.info = _trit.model_info(self._handle)
-        self._default = None
+        self._default = self._embedding_ctx = None
         try:
             self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
         except BaseException:
@@ -407,9 +415,10 @@ class Model(_Tokenizing):
     def close(self):
         """Free the default context and the model; safe to call twice. Contexts made with
         create_context() keep working until closed."""
-        d = getattr(self, "_default", None)
-        if d is not None:
-            d.close()
+        for name in ("_default", "_embedding_ctx"):
+            c = getattr(self, name, None)
+            if c is not None:
+                c.close()
         if self._handle is not None:
             h, self._handle = self._handle, None
             _trit.close(h)
@@ -465,6 +474,37 @@ class Model(_Tokenizing):
         return self._ctx().chat(messages, template, **kw)
 
     chat.__doc__ = Context.chat.__doc__
+
+    def _embedder(self):
+        """The context embeddings are evaluated on, made at the first embed() with the default
+        context's sizes and cache types: the default context's conversation is never touched."""
+        if self._embedding_ctx is None:
+            p = self._ctx().params
+            self._embedding_ctx = Context(self, p["n_ctx"], p["n_threads"], p["n_batch"], 1,
+                                          type_k=self.kv_type[0], type_v=self.kv_type[1])
+        return self._embedding_ctx
+
+    def _embed_lists(self, lists, normalize, dimensions, pooling):
+        return _embedding.embed(self._embedder()._context(), lists, normalize, dimensions, pooling)
+
+    def embed(self, input, normalize=True, dimensions=None, pooling=None):
+        """Embeddings of text or token ids, as llama.cpp embeds with a generative model: the final
+        hidden state after the output norm, pooled over the input's positions. ``input``: a str or
+        a list of token ids (one row back), or a list of them (a row each). Texts get BOS as the
+        vocabulary asks. ``pooling``: "last" (the default for these causal models), "mean" or
+        "cls" (the first token). ``normalize``: divide each row by its L2 norm. ``dimensions``:
+        keep the first n components (Matryoshka truncation; normalized after). Rows are float32:
+        a numpy array (n, width) when numpy is installed (one row: shape (width,)), else lists.
+        Runs on a context of its own (made at the first call), not the one generate() uses."""
+        lists, single = _embedding.token_lists(self, input)
+        buf, width = self._embed_lists(lists, normalize, dimensions, pooling)
+        return _embedding.rows(buf, len(lists), width, single)
+
+    def create_embedding(self, input, model=None):
+        """llama-cpp-python's create_embedding: ``{"object": "list", "data": [{"object": "embedding",
+        "index": i, "embedding": [...]}], "model": ..., "usage": {"prompt_tokens": n, "total_tokens":
+        n}}``, rows L2-normalized, last-token pooled."""
+        return _embedding.create_embedding(self, input, model or os.path.basename(self.path))
 
     def format_chat(self, messages, template=None, add_generation_prompt=True):
         return _trit.chat_format(self._live(), _messages(messages), template, add_generation_prompt)

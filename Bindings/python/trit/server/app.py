@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 import trit
 
+from .embeddings import add_embedding_routes
 from .errors import ApiError, from_trit_error
 from .guard import Guard
 from .loader import Loader
@@ -46,6 +47,7 @@ def create_app(settings: ServerSettings = None):
         return from_trit_error(e).response()
 
     add_routes(app, settings, loader, metrics, alias)
+    add_embedding_routes(app, settings, loader, alias)
     app.state.loader = loader
     app.state.start = loader.start
     app.state.wait_loaded = loader.wait

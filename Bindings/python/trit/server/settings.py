@@ -18,3 +18,4 @@ class ServerSettings:
     replica: str = None      # sent as X-Trit-Replica on every response (default host:pid)
     type_k: str = "f16"      # KV cache of keys / values: f16, q8_0 or f32
     type_v: str = "f16"
+    embedding_batch: int = 256   # inputs one /v1/embeddings request may hold
