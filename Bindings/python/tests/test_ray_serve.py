@@ -2,7 +2,6 @@
 8 concurrent chat requests through the openai client all succeed and both replicas serve some."""
 import asyncio
 import os
-import socket
 
 import openai
 import pytest
@@ -11,15 +10,12 @@ import trit
 import ray  # the [ray] extra (make python installs it); missing is a failure, not a skip
 from ray import serve  # noqa: E402
 
+from server_process import free_port
 from conftest import FIX  # noqa: E402
 from trit.server import ServerSettings  # noqa: E402
 from trit.server.ray import deployment  # noqa: E402
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_replicas_share_the_requests():

@@ -3,7 +3,6 @@
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -16,40 +15,18 @@ import openai  # the test extras (make python installs them); missing is a failu
 import trit
 
 from conftest import FIX
+from server_process import free_port, start_server, stop_server  # noqa: F401 (free_port: other tests import it)
 
 BUNDLED = trit.default_model_path() or os.path.join(os.path.dirname(FIX), "..", "Models", "trit-bundled-i2_s.gguf")
 KEY = "sk-test-key"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    env = dict(os.environ, TRIT_API_KEY=KEY)
-    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port), "--parallel", "4",
-                          "--ctx-size", "256", "--queue-limit", "8", "--max-body", "100000", "--alias", "bundled"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert p.poll() is None, p.stderr.read()
-        time.sleep(0.2)
-    else:
-        p.kill()
-        pytest.fail("the server did not become healthy")
+    p, base = start_server(BUNDLED, "--parallel", "4", "--ctx-size", "256", "--queue-limit", "8", "--max-body", "100000",
+                           "--alias", "bundled", env=dict(os.environ, TRIT_API_KEY=KEY))
     yield base
-    p.terminate()
-    p.wait(20)
+    stop_server(p)
 
 
 @pytest.fixture(scope="module")

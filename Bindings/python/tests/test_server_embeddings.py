@@ -2,9 +2,6 @@
 dimensions) and by raw HTTP (the 400s naming the field); the server on 127.0.0.1, ephemeral port."""
 import base64
 import os
-import subprocess
-import sys
-import time
 
 import httpx
 import numpy
@@ -13,32 +10,16 @@ import pytest
 import openai  # the test extras (make python installs them); missing is a failure, not a skip
 import trit
 
-from test_server import BUNDLED, KEY, client, free_port
+from server_process import start_server, stop_server
+from test_server import BUNDLED, KEY, client
 
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    env = dict(os.environ, TRIT_API_KEY=KEY)
-    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port), "--parallel", "2",
-                          "--ctx-size", "64", "--embedding-batch", "4", "--alias", "bundled", "--threads", "2"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert p.poll() is None, p.stderr.read()
-        time.sleep(0.2)
-    else:
-        p.kill()
-        pytest.fail("the server did not become healthy")
+    p, base = start_server(BUNDLED, "--parallel", "2", "--ctx-size", "64", "--embedding-batch", "4", "--alias", "bundled",
+                           "--threads", "2", env=dict(os.environ, TRIT_API_KEY=KEY))
     yield base
-    p.terminate()
-    p.wait(20)
+    stop_server(p)
 
 
 @pytest.fixture(scope="module")

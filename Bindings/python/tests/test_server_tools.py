@@ -3,10 +3,6 @@
 bundled model; and the parser of the model's text, piece by piece."""
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import jsonschema  # the test extras: missing is a failure, not a skip
@@ -18,6 +14,7 @@ import trit
 from trit.server.tools import MAX_PARALLEL_CALLS, CallParser, split_calls
 
 from conftest import FIX
+from server_process import start_server, stop_server
 
 BUNDLED = trit.default_model_path() or os.path.join(os.path.dirname(FIX), "..", "Models", "trit-bundled-i2_s.gguf")
 
@@ -36,34 +33,12 @@ MODEL = "trit-bundled-i2_s.gguf"   # the alias the README example uses
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def server():
-    port = free_port()
-    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port),
-                          "--parallel", "2", "--ctx-size", "2048", "--alias", MODEL],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert p.poll() is None, p.stderr.read()
-        time.sleep(0.2)
-    else:
-        p.kill()
-        pytest.fail("the server did not become healthy")
+    p, base = start_server(BUNDLED, "--parallel", "2", "--ctx-size", "2048", "--alias", MODEL)
     yield base
-    p.terminate()
-    p.wait(20)
+    stop_server(p)
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,7 @@ import builtins
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from enum import Enum
 from typing import List
 
@@ -20,6 +17,7 @@ import pytest
 import trit
 
 from conftest import FIX
+import server_process
 
 BUNDLED = trit.default_model_path() or os.path.join(os.path.dirname(FIX), "..", "Models", "trit-bundled-i2_s.gguf")
 FIXTURE = os.path.join(FIX, "llama-ternary-tiny", "hf")   # a SentencePiece vocabulary (the bundled one is BPE)
@@ -148,31 +146,9 @@ def test_engine_requests_carry_the_constraint(model):
 
 # ---- the server: response_format through the official client ----
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_server(env=None):
-    port = free_port()
-    p = subprocess.Popen([sys.executable, "-m", "trit.server", "--model", BUNDLED, "--port", str(port),
-                          "--parallel", "2", "--ctx-size", "1024", "--alias", "bundled"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert p.poll() is None, p.stderr.read()
-        time.sleep(0.2)
-    else:
-        p.kill()
-        pytest.fail("the server did not become healthy")
-    return p, base
+    return server_process.start_server(BUNDLED, "--parallel", "2", "--ctx-size", "1024", "--alias", "bundled", env=env)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from . import streaming
+from . import body, streaming
 from .errors import ApiError, context_length_error, type_error
 from .schemas import ChatRequest, CompletionRequest, lone_surrogate, parse
 from .structured import grammar_of
@@ -49,30 +49,7 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
     """Adds the endpoints to the app (directly: their paths are the /metrics labels)."""
 
     async def read_json(request):
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > settings.max_body:
-                raise ApiError(413, f"the request body is larger than {settings.max_body} bytes", code="body_too_large")
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ApiError(400, "the request body is not valid UTF-8", code="invalid_json")
-        except (ValueError, RecursionError) as e:   # JSONDecodeError, an int of too many digits, deep nesting
-            raise ApiError(400, f"the request body is not valid JSON: {e}", code="invalid_json")
-        if not isinstance(data, dict):
-            raise ApiError(400, "the request body must be a JSON object", code="invalid_json")
-        bad = lone_surrogate(data)
-        if bad is not None:
-            raise ApiError(400, f"'{bad}' is not valid Unicode: it holds a lone surrogate escape (such as \\ud800)",
-                           param=bad, code="invalid_value")
-        model = data.get("model")
-        if model is not None and not isinstance(model, str):
-            raise type_error("model", "a string")
-        if model not in (None, alias):
-            raise ApiError(404, f"the model '{model}' does not exist (this server has '{alias}')", param="model",
-                           code="model_not_found")
-        return data
+        return await body.read_json(request, settings.max_body, alias)
 
     @app.get("/health")
     async def health():
