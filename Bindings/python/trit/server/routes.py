@@ -1,6 +1,5 @@
 """The endpoints: GET /health, /metrics, /v1/models; POST /v1/completions, /v1/chat/completions.
 Each request is read once, checked against its schema, tokenized once, and submitted as tokens."""
-import json
 import time
 import uuid
 
@@ -9,8 +8,8 @@ from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
 from . import body, streaming
-from .errors import ApiError, context_length_error, type_error
-from .schemas import ChatRequest, CompletionRequest, lone_surrogate, parse
+from .errors import ApiError, context_length_error
+from .schemas import ChatRequest, CompletionRequest, parse
 from .structured import grammar_of
 from .tools import CallParser, render, split_calls, tools_of
 
