@@ -278,15 +278,15 @@ class Context(Closing):
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
                  ignore_eos=False, reset=True, special=False, context_shift=False, n_keep=0,
-                 json_schema=None, regex=None, grammar=None):
+                 json_schema=None, regex=None, grammar=None, gbnf=None):
         """Generate from ``prompt`` (str, or a list of token ids). Returns the text, or with
         ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context;
         ``seed=-1`` picks a random seed. Leaving a stream early stops its generation.
         ``context_shift``: when the context is full, drop the older half of the positions after the
         first ``n_keep`` and go on (llama.cpp's --context-shift) instead of stopping.
         ``json_schema`` (a dict or its JSON text), ``regex`` or ``grammar`` (a Lark grammar as
-        llguidance takes it, or a trit.Grammar): every token is one the constraint allows (needs the
-        ``structured`` extra); ``last_result["stop_reason"]`` says "length" when max_tokens cut the
+        llguidance takes it, or a trit.Grammar) or ``gbnf`` (llama.cpp's GBNF text): every token is one
+        the constraint allows (needs the ``structured`` extra); ``last_result["stop_reason"]`` says "length" when max_tokens cut the
         text before the grammar was complete, "constraint" when it allowed no token."""
         if isinstance(prompt, (bytes, bytearray)):
             raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
@@ -299,8 +299,8 @@ class Context(Closing):
                   repeat_penalty=float(repeat_penalty), repeat_last_n=int32("repeat_last_n", repeat_last_n),
                   seed=_seed(seed), stop=list(stop) if stop else None, ignore_eos=bool(ignore_eos),
                   parse_special=bool(special), context_shift=bool(context_shift), n_keep=int32("n_keep", n_keep))
-        grammar = Grammar.from_options(json_schema, regex, grammar) if (
-            json_schema is not None or regex is not None or grammar is not None) else None
+        grammar = Grammar.from_options(json_schema, regex, grammar, gbnf) if (
+            json_schema is not None or regex is not None or grammar is not None or gbnf is not None) else None
         if grammar is not None:
             kw["constraint"] = Constraint(self.model, grammar)
         ctx = self._context()

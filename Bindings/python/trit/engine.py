@@ -170,8 +170,8 @@ class Engine(Closing):
         return prompt if isinstance(prompt, str) else list(prompt)
 
     def _constraint(self, kw):
-        """The request's constraint from json_schema / regex / grammar (removed from kw), or None."""
-        options = {k: kw.pop(k) for k in ("json_schema", "regex", "grammar") if k in kw}
+        """The request's constraint from json_schema / regex / grammar / gbnf (removed from kw), or None."""
+        options = {k: kw.pop(k) for k in ("json_schema", "regex", "grammar", "gbnf") if k in kw}
         if all(v is None for v in options.values()):
             return None
         from .structured import Grammar, Constraint
@@ -182,7 +182,7 @@ class Engine(Closing):
         max_tokens, temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty,
         frequency_penalty, penalty_last_n, seed (-1: random), stop, ignore_eos, add_bos, special,
         logit_bias ({token id: bias}), logprobs (N: the N most likely tokens with each token, in
-        .logprobs), json_schema / regex / grammar (a constraint, as Model.generate: finish_reason
+        .logprobs), json_schema / regex / grammar / gbnf (a constraint, as Model.generate: finish_reason
         "constraint" when it allowed no token, "constraint_error" when it failed, the reason in
         .constraint.error). stream=False: the text arrives whole at the end."""
         constraint = self._constraint(kw)

@@ -1,5 +1,5 @@
-"""Structured output: generations constrained to a JSON schema, a regular expression or a Lark
-grammar, on llguidance (``pip install 'trit[structured]'``).
+"""Structured output: generations constrained to a JSON schema, a regular expression, a Lark
+grammar or a GBNF grammar (llama.cpp's; llguidance converts it to Lark), on llguidance (``pip install 'trit[structured]'``).
 
     m = trit.Model()
     text = m.generate("A person: ", json_schema={"type": "object", ...}, max_tokens=200)
@@ -23,15 +23,16 @@ def _llguidance():
     try:
         import llguidance
     except ImportError as e:
-        raise ImportError("constrained generation (json_schema=, regex=, grammar=) needs llguidance: "
+        raise ImportError("constrained generation (json_schema=, regex=, grammar=, gbnf=) needs llguidance: "
                           f"install the extra, pip install 'trit[{EXTRA}]'") from e
     return llguidance
 
 
 class Grammar:
     """A constraint's grammar, in llguidance's form: ``Grammar.json_schema(schema)`` (a dict or its
-    JSON text), ``Grammar.regex(pattern)``, ``Grammar.lark(text)`` (llguidance's Lark dialect).
-    Invalid input raises ValueError naming the kind (json_schema, regex or grammar)."""
+    JSON text), ``Grammar.regex(pattern)``, ``Grammar.lark(text)`` (llguidance's Lark dialect),
+    ``Grammar.gbnf(text)`` (llama.cpp's GBNF, converted by llguidance.gbnf_to_lark).
+    Invalid input raises ValueError naming the kind (json_schema, regex, grammar or gbnf)."""
 
     def __init__(self, text, kind):
         self.text, self.kind = text, kind
@@ -67,6 +68,20 @@ class Grammar:
         return cls._checked(llg.LLMatcher.grammar_from_lark(text), "grammar")
 
     @classmethod
+    def gbnf(cls, text):
+        """llama.cpp's GBNF (a ``root`` rule; `#` comments); a text that does not parse as GBNF is a
+        ValueError naming gbnf, with the converter's reason."""
+        _llguidance()
+        from llguidance.gbnf_to_lark import gbnf_to_lark
+        if not isinstance(text, str):
+            raise ValueError(f"gbnf must be a str (a GBNF grammar), got {type(text).__name__}")
+        try:
+            lark = gbnf_to_lark(text)
+        except Exception as e:   # GbnfToLarkError for syntax, a plain Exception for a missing rule
+            raise ValueError(f"gbnf does not parse: {e}") from None
+        return cls._checked(_llguidance().LLMatcher.grammar_from_lark(lark), "gbnf")
+
+    @classmethod
     def _checked(cls, text, kind):
         is_error, messages = _llguidance().LLMatcher.validate_grammar_with_warnings(text)
         if is_error:
@@ -74,18 +89,19 @@ class Grammar:
         return cls(text, kind)
 
     @classmethod
-    def from_options(cls, json_schema=None, regex=None, grammar=None):
+    def from_options(cls, json_schema=None, regex=None, grammar=None, gbnf=None):
         """The grammar of generate()'s options (at most one of them), or None."""
-        given = [(k, v) for k, v in (("json_schema", json_schema), ("regex", regex), ("grammar", grammar))
-                 if v is not None]
+        given = [(k, v) for k, v in (("json_schema", json_schema), ("regex", regex), ("grammar", grammar),
+                                     ("gbnf", gbnf)) if v is not None]
         if len(given) > 1:
-            raise ValueError(f"give at most one of json_schema, regex and grammar, got {', '.join(k for k, _ in given)}")
+            raise ValueError("give at most one of json_schema, regex, grammar and gbnf, got "
+                             + ", ".join(k for k, _ in given))
         if not given:
             return None
         kind, value = given[0]
         if isinstance(value, Grammar):
             return value
-        return {"json_schema": cls.json_schema, "regex": cls.regex, "grammar": cls.lark}[kind](value)
+        return {"json_schema": cls.json_schema, "regex": cls.regex, "grammar": cls.lark, "gbnf": cls.gbnf}[kind](value)
 
 
 class _Vocabulary:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from . import body, streaming
 from .errors import ApiError, context_length_error
 from .schemas import ChatRequest, CompletionRequest, parse
-from .structured import grammar_of
+from .structured import request_grammar
 from .tools import CallParser, render, split_calls, tools_of
 
 
@@ -77,7 +77,7 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
         kw = r.sampling()
         kw["max_tokens"] = budget(loader.n_ctx_slot, len(tokens), r.wanted_tokens)
         kw["logprobs"] = r.logprobs
-        kw["grammar"] = grammar_of(r.response_format)
+        kw["grammar"] = request_grammar(r)
         prefix = (r.prompt if isinstance(r.prompt, str) else model.detokenize(r.prompt)) if r.echo else ""
         include_usage = stream and bool(r.stream_options and r.stream_options.include_usage)
         rid, created = "cmpl-" + uuid.uuid4().hex, int(time.time())
@@ -126,10 +126,7 @@ def add_routes(app: FastAPI, settings, loader, metrics, alias):
         no_stream_logprobs(stream, want_logprobs)
         include_usage = stream and bool(r.stream_options and r.stream_options.include_usage)
         tools = tools_of(r)
-        grammar = grammar_of(r.response_format)
-        if grammar is not None and tools.rendered:
-            raise ApiError(400, "'response_format' cannot be combined with tools (unless tool_choice is \"none\")",
-                           param="response_format", code="invalid_value")
+        grammar = request_grammar(r, tools)
         if tools.forced:
             grammar = tools.grammar()
         tokens = model.tokenize(model.format_chat(render(r.messages, tools)), special=True)

@@ -15,7 +15,7 @@ NOT_IMPLEMENTED = {
     "best_of", "suffix", "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "audio",
     "modalities", "prediction", "reasoning_effort", "service_tier", "store", "metadata", "web_search_options",
     "verbosity", "prompt_cache_key", "safety_identifier",
-    "grammar", "json_schema", "mirostat", "mirostat_tau", "mirostat_eta", "typical_p", "tfs_z", "n_probs",
+    "mirostat", "mirostat_tau", "mirostat_eta", "typical_p", "tfs_z", "n_probs",
     "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "dry_multiplier", "dry_base",
     "dry_allowed_length", "dry_penalty_last_n", "dry_sequence_breakers", "samplers", "n_predict", "cache_prompt",
     "id_slot", "slot_id", "lora", "post_sampling_probs",
@@ -51,6 +51,8 @@ class _Sampling(_Strict):
     ignore_eos: Optional[bool] = None                            # llama.cpp's extension
     user: Optional[str] = None                                   # an end-user id; no effect on the text
     response_format: Any = None    # text, json_object, json_schema: checked by server.structured.grammar_of
+    json_schema: Any = None        # llama.cpp's: a JSON schema (an object); checked by server.structured
+    grammar: Optional[str] = None  # llama.cpp's: GBNF text; checked by server.structured
 
     @field_validator("stop")
     @classmethod
