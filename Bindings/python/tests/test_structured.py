@@ -258,6 +258,11 @@ def test_a_server_without_the_extra_names_it(tmp_path):
         assert r.status_code == 400, r.text
         e = r.json()["error"]
         assert e["param"] == "response_format.json_schema.schema" and "trit[structured]" in e["message"], e
+        for field, value in [("grammar", 'root ::= "a"'), ("json_schema", {"type": "object"})]:   # llama.cpp's
+            r = httpx.post(base + "/v1/completions", json={"prompt": "Hi", "max_tokens": 4, field: value}, timeout=60)
+            assert r.status_code == 400, r.text
+            e = r.json()["error"]
+            assert e["param"] == field and "trit[structured]" in e["message"], e
         r = httpx.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Hi"}],
                                                             "max_tokens": 4}, timeout=60)
         tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
