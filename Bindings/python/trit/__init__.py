@@ -286,8 +286,9 @@ class Context(Closing):
         first ``n_keep`` and go on (llama.cpp's --context-shift) instead of stopping.
         ``json_schema`` (a dict or its JSON text), ``regex`` or ``grammar`` (a Lark grammar as
         llguidance takes it, or a trit.Grammar) or ``gbnf`` (llama.cpp's GBNF text): every token is one
-        the constraint allows (needs the ``structured`` extra); ``last_result["stop_reason"]`` says "length" when max_tokens cut the
-        text before the grammar was complete, "constraint" when it allowed no token."""
+        the constraint allows (needs the ``structured`` extra); ``last_result["stop_reason"]`` says
+        "length" when max_tokens cut the text before the grammar was complete, "constraint" when it
+        allowed no token."""
         if isinstance(prompt, (bytes, bytearray)):
             raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
         if not isinstance(prompt, str):

@@ -1,5 +1,6 @@
 """Structured output: generations constrained to a JSON schema, a regular expression, a Lark
-grammar or a GBNF grammar (llama.cpp's; llguidance converts it to Lark), on llguidance (``pip install 'trit[structured]'``).
+grammar or a GBNF grammar (llama.cpp's; llguidance converts it to Lark), on llguidance
+(``pip install 'trit[structured]'``).
 
     m = trit.Model()
     text = m.generate("A person: ", json_schema={"type": "object", ...}, max_tokens=200)
