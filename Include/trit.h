@@ -193,6 +193,14 @@ typedef struct trit_model_info {
  * Returns TRIT_OK or TRIT_ERR_ARG (NULL, invalid handle, out->size not set). */
 trit_status trit_model_get_info(const trit_model *model, trit_model_info *out);
 
+/* The model file's Jinja chat template as written (GGUF `tokenizer.chat_template`; a Hugging Face
+ * folder's tokenizer_config.json `chat_template`, or its entry named "default"), NUL-terminated and
+ * borrowed: valid while the model handle is, not to be freed. trit's own generation and
+ * trit_chat_format() use the built-in formats, not this text: it is for callers that render it
+ * (e.g. with a Jinja engine). Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL, invalid handle) or
+ * TRIT_ERR_STATE (the file has none; *out is then NULL). */
+trit_status trit_model_get_chat_template(const trit_model *model, const char **out);
+
 /* The model's tokenizer, borrowed: valid while the model handle is, not to be freed.
  * Returns TRIT_OK, TRIT_ERR_ARG or TRIT_ERR_STATE (the file has no tokenizer). */
 trit_status trit_model_get_tokenizer(const trit_model *model, const trit_tokenizer **out);

@@ -75,6 +75,17 @@ public func trit_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutablePoi
     }
 }
 
+@_cdecl("trit_model_get_chat_template")
+public func trit_model_get_chat_template(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<UnsafePointer<CChar>?>?) -> trit_status {
+    guarded {
+        let box = try object(model, ModelBox.self, "model")
+        guard let out else { throw TritError(.argument, "out is NULL") }
+        out.pointee = nil
+        guard let t = box.chatTemplate else { throw TritError(.state, "the model file has no chat template") }
+        out.pointee = UnsafePointer(t)
+    }
+}
+
 @_cdecl("trit_model_get_tokenizer")
 public func trit_model_get_tokenizer(_ model: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> trit_status {
     guarded {

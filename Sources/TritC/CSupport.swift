@@ -86,10 +86,14 @@ final class ModelBox {
     let tokenizer: TokenizerBox?
     /// The handle of the borrowed tokenizer, made with the model's handle and removed with it.
     var tokenizerHandle: OpaquePointer?
+    /// The chat template as a C string, owned by the box (trit_model_get_chat_template).
+    let chatTemplate: UnsafeMutablePointer<CChar>?
     init(_ m: Model) {
         model = m
         tokenizer = m.tokenizer.map { TokenizerBox($0, owned: false) }
+        chatTemplate = m.chatTemplateSource.flatMap { strdup($0) }
     }
+    deinit { free(chatTemplate) }
 }
 final class TokenizerBox {
     let tokenizer: Tokenizer

@@ -28,6 +28,7 @@ func checkExportsAgainstHeader() {
     sameSignature(CTrit.trit_get_logits, TritC.trit_get_logits)
     sameSignature(CTrit.trit_context_get_size, TritC.trit_context_get_size)
     sameSignature(CTrit.trit_context_get_params, TritC.trit_context_get_params)
+    sameSignature(CTrit.trit_model_get_chat_template, TritC.trit_model_get_chat_template)
     sameSignature(CTrit.trit_context_reset, TritC.trit_context_reset)
     sameSignature(CTrit.trit_context_truncate, TritC.trit_context_truncate)
     sameSignature(CTrit.trit_context_shift, TritC.trit_context_shift)

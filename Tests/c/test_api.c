@@ -166,6 +166,14 @@ int main(int argc, char **argv) {
     const trit_tokenizer *tok = NULL;
     EXPECT(trit_model_get_tokenizer(model, NULL), TRIT_ERR_ARG);
     EXPECT(trit_model_get_tokenizer(model, &tok), TRIT_OK);
+    {
+        const char *tmpl = (const char *)0x1;
+        trit_status ts = trit_model_get_chat_template(model, &tmpl);
+        CHECK((ts == TRIT_OK && tmpl && tmpl[0]) || (ts == TRIT_ERR_STATE && tmpl == NULL),
+              "chat template: status %d", (int)ts);
+        EXPECT(trit_model_get_chat_template(model, NULL), TRIT_ERR_ARG);
+        EXPECT(trit_model_get_chat_template(NULL, &tmpl), TRIT_ERR_ARG);
+    }
     int32_t ids[256];
     size_t n = 0;
     EXPECT(trit_tokenize(tok, "hello world", 11, true, false, ids, 256, NULL), TRIT_ERR_ARG);

@@ -170,6 +170,19 @@ static PyObject *py_abort(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* The model file's chat template (str), or None when it has none. */
+static PyObject *py_model_chat_template(PyObject *self, PyObject *args) {
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
+    box *mb = box_of(cap, 1);
+    if (!mb) return NULL;
+    const char *t = NULL;
+    trit_status st = trit_model_get_chat_template(mb->handle, &t);
+    if (st == TRIT_ERR_STATE) Py_RETURN_NONE;
+    if (st != TRIT_OK) return raise_status(st);
+    return PyUnicode_DecodeUTF8(t, (Py_ssize_t)strlen(t), "replace");
+}
+
 static PyObject *py_model_info(PyObject *self, PyObject *args) {
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap)) return NULL;
@@ -979,6 +992,7 @@ static PyMethodDef methods[] = {
     {"abort", py_abort, METH_VARARGS, "Ask a context's running call to stop (or clear the request)."},
     {"context_tokens", py_context_tokens, METH_VARARGS, "The tokens a context holds."},
     {"model_info", py_model_info, METH_VARARGS, "Facts about a model."},
+    {"model_chat_template", py_model_chat_template, METH_VARARGS, "The file's chat template, or None."},
     {"tokenize", py_tokenize, METH_VARARGS, "Text to token ids."},
     {"detokenize", py_detokenize, METH_VARARGS, "Token ids to bytes."},
     {"token_is_eog", py_token_is_eog, METH_VARARGS, "Whether a token ends generation."},

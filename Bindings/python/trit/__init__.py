@@ -397,6 +397,8 @@ class Model(_Tokenizing):
         self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations))
         self.head = head
         self.info = _trit.model_info(self._handle)
+        # the file's Jinja chat template as written (None without one); trit's generation uses its built-in formats
+        self.chat_template = _trit.model_chat_template(self._handle)
         self._default = self._embedding_ctx = None
         try:
             self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)

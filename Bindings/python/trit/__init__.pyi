@@ -39,6 +39,7 @@ class Tokenizer:
 class Model(Tokenizer):
     path: str
     info: dict[str, Any]
+    chat_template: Optional[str]
     last_result: dict[str, Any]
     def __init__(self, path: Optional[str] = ..., n_ctx: int = ..., n_threads: int = ..., n_batch: int = ..., int8_head: bool = ..., n_seq: int = ..., head: Optional[str] = ..., float_activations: bool = ...) -> None: ...
     @property

@@ -159,8 +159,10 @@ enum GGUFModelLoader {
         if !g.legacyQ2Tensors.isEmpty {
             meta.append(("warning", "\(g.legacyQ2Tensors.count) type-42 tensors read as the early PrismML Q2_0 layout (128-groups), from their data sizes"))
         }
-        return Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: outputNorm,
+        let model = Model(config: cfg, layers: layers, tokenEmbedding: tokenEmbedding, outputNorm: outputNorm,
                      output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
+        model.chatTemplateSource = g.metadata["tokenizer.chat_template"]?.string
+        return model
     }
 }

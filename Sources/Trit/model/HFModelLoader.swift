@@ -178,9 +178,24 @@ enum HFModelLoader {
             default: break
             }
         }
-        return Model(config: cfg, layers: layers, tokenEmbedding: embd, outputNorm: outputNorm,
+        let model = Model(config: cfg, layers: layers, tokenEmbedding: embd, outputNorm: outputNorm,
                      output: head, ropeFreqFactors: nil, path: folder, source: .huggingface, fileType: fileType,
                      name: archName, tokenizer: tokenizer, metadata: meta, files: tensors.files)
+        model.chatTemplateSource = try chatTemplate(folder: folder)
+        return model
+    }
+
+    /// tokenizer_config.json's `chat_template`: a string, or a list of {name, template} (the "default" one).
+    static func chatTemplate(folder: String) throws -> String? {
+        let path = folder + "/tokenizer_config.json"
+        guard fileExists(path) else { return nil }
+        let j = try JSON.parse(try readWholeFile(path, limit: 1 << 26), origin: path)
+        guard let t = j["chat_template"], !t.isNull else { return nil }
+        if let s = t.string { return s }
+        if let list = t.array {
+            return list.first { $0["name"]?.string == "default" }?["template"]?.string
+        }
+        throw TritError.format("\(path): chat_template is neither a string nor a list of named templates")
     }
 }
 

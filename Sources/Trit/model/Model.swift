@@ -20,6 +20,9 @@ public final class Model: @unchecked Sendable {
     public let name: String
     public let tokenizer: Tokenizer?
     public let metadata: [(String, String)]       // key → rendered value, for `info`
+    /// The file's Jinja chat template (GGUF `tokenizer.chat_template`; HF tokenizer_config.json's
+    /// `chat_template`, or its entry named "default"), as written; nil when the file has none.
+    public internal(set) var chatTemplateSource: String?
     let files: [AnyObject]
 
     init(config: ModelConfig, layers: [LayerWeights], tokenEmbedding: DenseMatrix, outputNorm: [Float],
