@@ -69,18 +69,18 @@ extension InferenceState {
     /// over each row's sequence, the output projection.
     func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
                    into out: UnsafeMutablePointer<Float>) {
-        let c = model.config, norms = c.arch.norms
+        let c = plan
         let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
         // q, k and v read one input: one activation quantization for the three, unless each
         // normalises it its own way first
-        let own = !norms.beforeProjection.isDisjoint(with: [.q, .k, .v])
+        let own = !c.normsBefore.isDisjoint(with: [.q, .k, .v])
         let qa = own ? 0 : quantizeFirstTernary(a.q.linear, a.k.linear, a.v.linear, input, cols: c.dim, n: n)
         project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
         project(a.k, .k, input, n: n, into: k, quantizedKp: qa)
         project(a.v, .v, input, n: n, into: v, quantizedKp: qa)
         // qwen3: each head of q and k normed over head_dim before the rotation
-        if norms.qk {
+        if c.qkNorm {
             rmsnormRows(q, a.qNorm, hd, n * c.nHeads, into: q)
             rmsnormRows(k, a.kNorm, hd, n * c.nKVHeads, into: k)
         }
@@ -112,13 +112,13 @@ extension InferenceState {
 
     /// The gated feed-forward block: down(act(gate·x) ⊙ up·x) of n rows of `input` into `out`.
     func feedForward(_ f: FeedForwardWeights, input: UnsafeMutablePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>) {
-        let c = model.config, ffn = c.ffnDim
+        let c = plan, ffn = c.ffnDim
         let hb = self.hb.ptr, hb2 = self.hb2.ptr
-        let own = !c.arch.norms.beforeProjection.isDisjoint(with: [.gate, .up])
+        let own = !c.normsBefore.isDisjoint(with: [.gate, .up])
         let qf = own ? 0 : quantizeFirstTernary(f.gate.linear, f.up.linear, nil, input, cols: c.dim, n: n)
         project(f.gate, .gate, input, n: n, into: hb, quantizedKp: qf)
         project(f.up, .up, input, n: n, into: hb2, quantizedKp: qf)
-        switch c.arch.activation {
+        switch c.activation {
         case .relu2:
             for i in 0..<(n * ffn) { let g = max(hb[i], 0); hb[i] = g * g * hb2[i] }
         case .silu:
@@ -138,7 +138,7 @@ extension InferenceState {
     @inline(__always)
     func project(_ p: Projection, _ which: Architecture.Projections, _ input: UnsafeMutablePointer<Float>, n: Int,
                  into out: UnsafeMutablePointer<Float>, quantizedKp: Int) {
-        if model.config.arch.norms.beforeProjection.contains(which) {
+        if plan.normsBefore.contains(which) {
             rmsnormRows(input, p.inputNorm, p.linear.cols, n, into: xn.ptr)
             linear(p.linear, xn.ptr, n: n, into: out, quantizedKp: 0)
         } else {

@@ -24,6 +24,9 @@ public final class InferenceState {
     // Activations, [maxBatch][width] each.
     let x, xb, xb2, q, k, v, att, hb, hb2: FloatArray
     let xn: FloatArray             // a projection's normed input (Architecture.Norms.beforeProjection)
+    /// What the forward pass reads of the architecture and the shape, resolved once (no struct
+    /// holding the description's tables is copied per layer or per projection).
+    let plan: ForwardPlan
     let xq: AlignedBuffer          // int8 [maxBatch][maxKp]
     let xs: FloatArray             // per-row activation scale s
     let xsum: AlignedBuffer        // int32 per-row sum of q
@@ -103,6 +106,7 @@ public final class InferenceState {
         att = try FloatArray(count: B * c.qDim, what: "activations")
         hb = try FloatArray(count: B * c.ffnDim, what: "activations")
         hb2 = try FloatArray(count: B * c.ffnDim, what: "activations")
+        plan = ForwardPlan(c)
         xn = try FloatArray(count: c.arch.norms.beforeProjection.isEmpty ? 0 : B * max(c.dim, c.qDim, c.ffnDim),
                             what: "activations")
         let maxKp = TernaryPacking.rowBytes(cols: max(c.dim, c.qDim, c.ffnDim)) * 4
@@ -224,5 +228,21 @@ public final class InferenceState {
 
     public func evaluate(_ tokens: [Int32], allLogits: UnsafeMutablePointer<Float>? = nil, abortable: Bool = true) throws {
         try tokens.withUnsafeBufferPointer { try evaluate($0, allLogits: allLogits, abortable: abortable) }
+    }
+}
+
+/// The few values of a model's description and shape the per-token path reads (plain values).
+struct ForwardPlan {
+    let dim, qDim, kvDim, ffnDim, headDim, nHeads, nKVHeads: Int
+    let normsBefore: Architecture.Projections
+    let qkNorm: Bool
+    let activation: Architecture.Activation
+
+    init(_ c: ModelConfig) {
+        dim = c.dim; qDim = c.qDim; kvDim = c.kvDim; ffnDim = c.ffnDim; headDim = c.headDim
+        nHeads = c.nHeads; nKVHeads = c.nKVHeads
+        normsBefore = c.arch.norms.beforeProjection
+        qkNorm = c.arch.norms.qk
+        activation = c.arch.activation
     }
 }
