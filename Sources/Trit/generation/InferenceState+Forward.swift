@@ -18,7 +18,7 @@ extension InferenceState {
         let x = self.x.ptr, xb = self.xb.ptr, xb2 = self.xb2.ptr
 
         // embedding lookup; the RoPE rotation of each position, shared by all heads and layers
-        let half = c.headDim / 2
+        let half = plan.ropeHalf
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
             for i in 0..<half {
@@ -29,11 +29,15 @@ extension InferenceState {
         }
 
         for (l, layer) in model.layers.enumerated() {
-            if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
+            // (a recurrent state changes in place, layer by layer: only before the first layer)
+            if abortable, recurrent == nil || l == 0, let abort = shouldAbort, abort() {
+                throw TritError(.cancelled, "the evaluation was aborted by the abort callback")
+            }
             // the mixer: norm, the layer kind's mixing of positions, residual
             rmsnormRows(x, layer.inputNorm, dim, n, into: xb)
             switch layer.mixer {
             case .attention(let a): attention(a, layer: l, input: xb, n: n, into: xb2)
+            case .gatedDeltaNet(let d): gatedDeltaNet(d, ordinal: plan.deltaNetOrdinal[l], input: xb, n: n, into: xb2)
             }
             for i in 0..<(n * dim) { x[i] += xb2[i] }
 
@@ -66,7 +70,7 @@ extension InferenceState {
 
     /// Causal softmax attention of layer l over n rows of `input` (already normed) into `out`:
     /// q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
-    /// over each row's sequence, the output projection.
+    /// over each row's sequence, the output gate (qwen35), the output projection.
     func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
                    into out: UnsafeMutablePointer<Float>) {
         let c = plan
@@ -76,7 +80,17 @@ extension InferenceState {
         // normalises it its own way first
         let own = !c.normsBefore.isDisjoint(with: [.q, .k, .v])
         let qa = own ? 0 : quantizeFirstTernary(a.q.linear, a.k.linear, a.v.linear, input, cols: c.dim, n: n)
-        project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
+        if c.gatedOutput {
+            // qwen35: q_proj gives each head's query, then its gate
+            let qg = qGate.ptr, gate = self.gate.ptr
+            project(a.q, .q, input, n: n, into: qg, quantizedKp: qa)
+            for r in 0..<(n * c.nHeads) {
+                (q + r * hd).update(from: qg + 2 * r * hd, count: hd)
+                (gate + r * hd).update(from: qg + 2 * r * hd + hd, count: hd)
+            }
+        } else {
+            project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
+        }
         project(a.k, .k, input, n: n, into: k, quantizedKp: qa)
         project(a.v, .v, input, n: n, into: v, quantizedKp: qa)
         // qwen3: each head of q and k normed over head_dim before the rotation
@@ -107,6 +121,10 @@ extension InferenceState {
                                    scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
                                    max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
         tk_attention_par(pool, &job, Int64(n))
+        if c.gatedOutput {
+            let gate = self.gate.ptr
+            for i in 0..<(n * qDim) { att[i] /= 1 + expf(-gate[i]) }
+        }
         project(a.o, .o, att, n: n, into: out, quantizedKp: 0)
     }
 
@@ -221,9 +239,10 @@ extension InferenceState {
         }
     }
 
-    /// Rotary embedding of one head vector at `pos`, NeoX (i, i+hd/2) or adjacent (2i, 2i+1) pairs.
+    /// Rotary embedding of one head vector at `pos`, NeoX (i, i+r/2) or adjacent (2i, 2i+1) pairs over
+    /// its first r = ropeDim dimensions (the rest pass: partial rotary).
     func rope(_ vec: UnsafeMutablePointer<Float>, pos: Int) {
-        let half = model.config.headDim / 2
+        let half = plan.ropeHalf
         for i in 0..<half {
             let angle = Float(pos) * invFreq[i]
             ropeCos.ptr[i] = Float(cos(Double(angle))) * ropeAttentionFactor
@@ -235,7 +254,7 @@ extension InferenceState {
     /// The same, with the rotation of batch row `row` from the table filled by `forward`.
     @inline(__always)
     func rope(_ vec: UnsafeMutablePointer<Float>, row: Int) {
-        let half = model.config.headDim / 2
+        let half = plan.ropeHalf
         let neox = model.config.rope == .neox
         let cosT = ropeCos.ptr + row * half, sinT = ropeSin.ptr + row * half
         for i in 0..<half {

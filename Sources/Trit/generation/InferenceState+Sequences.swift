@@ -69,9 +69,11 @@ extension InferenceState {
                     seqPast[s] += 1
                     if wantLogits?[start + t] ?? true { headRowBuffer[nHead] = t; nHead += 1 }
                 }
+                // a recurrent state changes in place: only the first batch may abort (before its first layer)
                 try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: nil, wantLast: false,
                             headRows: UnsafeBufferPointer(start: headRowBuffer, count: nHead),
-                            headOut: logits.map { $0 + outRow * vocab }, hiddenOut: hidden.map { $0 + outRow * dim })
+                            headOut: logits.map { $0 + outRow * vocab }, hiddenOut: hidden.map { $0 + outRow * dim },
+                            abortable: recurrent == nil || start == 0)
                 outRow += nHead
                 start += n
             }

@@ -26,7 +26,7 @@ extension InferenceState {
         guard memory.canShift else {
             throw TritError(.state, "this model's memory cannot drop positions from the middle of a sequence (no context shift)")
         }
-        let half = model.config.headDim / 2
+        let half = model.config.ropeDim / 2
         let neox = model.config.rope == .neox
         var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
         var rotationFrom = -1

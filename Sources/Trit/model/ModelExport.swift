@@ -9,6 +9,9 @@ public enum ModelExport {
     public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
+        guard !c.hasDeltaNet && !c.arch.attention.gatedOutput else {
+            throw TritError.unsupported("exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
+        }
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
         w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
@@ -98,7 +101,7 @@ public enum ModelExport {
                 case .kNorm: vector(n, a.kNorm)
                 case .linear(let p): try linear(n, projection(p, a, l.feedForward).linear)
                 case .normBefore(let p): vector(n, projection(p, a, l.feedForward).inputNorm)
-                case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies: break
+                case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies, .deltaNet: break
                 }
             }
         }

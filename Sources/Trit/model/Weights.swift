@@ -140,10 +140,11 @@ public struct LayerWeights: Sendable {
     /// What mixes positions: one case per Architecture.LayerKind the forward pass runs.
     public enum Mixer: Sendable {
         case attention(AttentionWeights)
+        case gatedDeltaNet(DeltaNetWeights)
     }
 
     public var kind: Architecture.LayerKind {
-        switch mixer { case .attention: return .attention }
+        switch mixer { case .attention: return .attention; case .gatedDeltaNet: return .gatedDeltaNet }
     }
 
     /// Every linear of the layer, with its projection (for sizes, statistics and tests).
@@ -151,6 +152,7 @@ public struct LayerWeights: Sendable {
         var r: [(Architecture.Projections, Linear)] = []
         switch mixer {
         case .attention(let a): r += [(.q, a.q.linear), (.k, a.k.linear), (.v, a.v.linear), (.o, a.o.linear)]
+        case .gatedDeltaNet(let d): r += d.linears.map { ([], $0) }   // no Projections bit: counted, never looked up
         }
         let f = feedForward
         return r + [(.gate, f.gate.linear), (.up, f.up.linear), (.down, f.down.linear)]
@@ -164,6 +166,7 @@ public struct LayerWeights: Sendable {
         var r = [inputNorm, postAttentionNorm, feedForwardNorm, postFeedForwardNorm]
         switch mixer {
         case .attention(let a): r += [a.qNorm, a.kNorm, a.q.inputNorm, a.k.inputNorm, a.v.inputNorm, a.o.inputNorm]
+        case .gatedDeltaNet(let d): r += [d.conv, d.aNeg, d.dtBias, d.norm]
         }
         let f = feedForward
         return r + [f.gate.inputNorm, f.up.inputNorm, f.down.inputNorm]
@@ -182,6 +185,20 @@ public struct AttentionWeights: Sendable {
     public var q, k, v, o: Projection
     public var qNorm: [Float] = []
     public var kNorm: [Float] = []
+}
+
+/// A Gated DeltaNet layer (qwen35): in_proj_qkv → causal depthwise conv + SiLU → q, k (L2-normed), v;
+/// β = σ(b·x), g = aNeg·softplus(a·x + dtBias); the gated delta rule on a state per value head;
+/// RMSNormGated(o, z = in_proj_z·x) with `norm` (w itself); out_proj.
+public struct DeltaNetWeights: Sendable {
+    public var qkv, z, out: Projection
+    public var b, a: Linear            // [valueHeads][dim], small: float
+    public var conv: [Float]           // [convDim][kernel]
+    public var aNeg: [Float]           // [valueHeads]: −exp(A_log)
+    public var dtBias: [Float]         // [valueHeads]
+    public var norm: [Float]           // [valueHeadDim]
+
+    public var linears: [Linear] { [qkv.linear, z.linear, b, a, out.linear] }
 }
 
 /// The gated feed-forward block: down(act(gate·x) ⊙ up·x).
