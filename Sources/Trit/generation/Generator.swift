@@ -111,7 +111,7 @@ extension InferenceState {
             let from = keep > 0 ? ends[keep - 1] : 0
             let k = min(keep, nPast - base)          // kept tokens already in the cache
             // after a context shift the cut never reaches into the kept first positions
-            try truncate(to: max(base + k, min(nPast, params.nKeep)))
+            try cutBack(to: max(base + k, min(nPast, params.nKeep)))
             var rest = Array(res.tokens[k..<keep])   // kept tokens not evaluated yet
             if keptBytes > from {
                 rest += stream.text[from..<keptBytes].withUnsafeBufferPointer { b in
@@ -135,7 +135,10 @@ extension InferenceState {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
             if let abort = shouldAbort, abort() { res.stopReason = .aborted; break }
             if nPast >= nCtx {
-                guard params.contextShift, nCtx - params.nKeep >= 2 else { res.stopReason = .contextFull; break }
+                // (a recurrent state cannot drop positions: a hybrid model stops there)
+                guard params.contextShift, memory.canShift, nCtx - params.nKeep >= 2 else {
+                    res.stopReason = .contextFull; break
+                }
                 let discard = (nCtx - params.nKeep) / 2
                 try shift(keep: params.nKeep, discard: discard)
                 base -= discard

@@ -97,6 +97,17 @@ extension InferenceState {
         try rollBack(sequence: 0, to: n)
     }
 
+    /// Keeps the first `n` positions of sequence 0 whatever the memory: cut back where it can, else
+    /// the kept tokens evaluated again from the start (a recurrent state holds no earlier position).
+    /// Generation's cut after a stop string or a cancelled piece: the context holds exactly the text.
+    func cutBack(to n: Int) throws {
+        guard n < nPast else { return }
+        if canRollBack(sequence: 0, to: n) { return try truncate(to: n) }
+        let kept = Array(tokens.prefix(n))
+        try truncate(to: 0)
+        if !kept.isEmpty { try evaluate(kept, abortable: false) }
+    }
+
     /// Removes the positions of sequence `s` from `p` on (p ≥ its length: nothing), giving
     /// their memory back.
     public func removeTokens(of s: Int, from p: Int) throws {
