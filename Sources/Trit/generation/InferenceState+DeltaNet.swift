@@ -7,6 +7,7 @@ import Glibc
 /// memory is a fixed-size state per sequence (RecurrentState). Every row runs the recurrent form,
 /// in order, so a prompt in batches equals the same tokens one at a time exactly (transformers'
 /// chunked form for prompts equals it up to rounding: the fixture's reference is the chunked one).
+/// The delta rule itself is TritKernels' tk_delta_rule_par (generic/delta_rule.c).
 extension InferenceState {
     /// Gated DeltaNet layer number `d` (its ordinal among DeltaNet layers) over n rows of `input`
     /// (already normed) into `out`.
@@ -38,23 +39,25 @@ extension InferenceState {
             }
         }
 
+        // per row in order: the conv (its state per sequence), q and k L2-normed per key head (eps 1e-6
+        // inside the root, as FLA), q also by 1/√d_k; the decay e^g
         for t in 0..<n {
-            let seq = rowSeq[t]
             let x = qkv + t * convDim
-            causalConv(x, weights: w.conv, state: mem.conv(sequence: seq, layer: d), shape: s)
-            // q and k L2-normed per key head (eps 1e-6 inside the root, as FLA), q also by 1/√d_k
-            let q = x, k = x + keyDim, v = x + 2 * keyDim
+            causalConv(x, weights: w.conv, state: mem.conv(sequence: rowSeq[t], layer: d), shape: s)
             for h in 0..<s.keyHeads {
-                l2Normalize(q + h * s.keyHeadDim, s.keyHeadDim, scale: 1 / Float(s.keyHeadDim).squareRoot())
-                l2Normalize(k + h * s.keyHeadDim, s.keyHeadDim, scale: 1)
+                l2Normalize(x + h * s.keyHeadDim, s.keyHeadDim, scale: 1 / Float(s.keyHeadDim).squareRoot())
+                l2Normalize(x + keyDim + h * s.keyHeadDim, s.keyHeadDim, scale: 1)
             }
-            let S = mem.state(sequence: seq, layer: d)
-            for h in 0..<nV {
-                let kh = s.keyHead(ofValueHead: h) * s.keyHeadDim
-                deltaRule(state: S + h * s.keyHeadDim * s.valueHeadDim, q: q + kh, k: k + kh,
-                          v: v + h * s.valueHeadDim, decay: expf(g[t * nV + h]), beta: beta[t * nV + h],
-                          out: o + t * valueDim + h * s.valueHeadDim, shape: s)
-            }
+            for h in 0..<nV { g[t * nV + h] = expf(g[t * nV + h]) }
+            dnRowState[t] = mem.state(sequence: rowSeq[t], layer: d)
+        }
+        // the gated delta rule, each value head's rows in order, heads in parallel (TritKernels)
+        dnKeyHead.withUnsafeBufferPointer { kh in
+            var job = tk_delta_job(state: UnsafePointer(dnRowState), qkv: qkv, row_stride: Int64(convDim),
+                                   key_dim: Int64(keyDim), decay: g, beta: beta, out: o, key_head: kh.baseAddress,
+                                   n: Int64(n), n_heads: Int64(nV), dk: Int64(s.keyHeadDim), dv: Int64(s.valueHeadDim),
+                                   next_head: 0)
+            tk_delta_rule_par(pool, &job)
         }
 
         // RMSNormGated: each value head normed with w itself, then × SiLU(z); out_proj
@@ -90,25 +93,5 @@ extension InferenceState {
         for i in 0..<n { ss += v[i] * v[i] }
         let f = scale / (ss + 1e-6).squareRoot()
         for i in 0..<n { v[i] *= f }
-    }
-
-    /// One step of the gated delta rule on one value head's state S [d_k][d_v]:
-    /// S ← decay·S; δ = β·(v − Sᵀk); S ← S + k ⊗ δ; out = Sᵀq.
-    @inline(__always)
-    func deltaRule(state S: UnsafeMutablePointer<Float>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                   v: UnsafePointer<Float>, decay: Float, beta: Float, out: UnsafeMutablePointer<Float>,
-                   shape s: DeltaNetShape) {
-        let dk = s.keyHeadDim, dv = s.valueHeadDim
-        let delta = dnDelta.ptr
-        for j in 0..<dv { delta[j] = 0 }
-        for i in 0..<dk {
-            let row = S + i * dv, ki = k[i]
-            for j in 0..<dv { row[j] *= decay; delta[j] += row[j] * ki }
-        }
-        for j in 0..<dv { delta[j] = (v[j] - delta[j]) * beta; out[j] = 0 }
-        for i in 0..<dk {
-            let row = S + i * dv, ki = k[i], qi = q[i]
-            for j in 0..<dv { row[j] += ki * delta[j]; out[j] += row[j] * qi }
-        }
     }
 }

@@ -43,7 +43,9 @@ public final class InferenceState {
     let recurrent: RecurrentState?
     // Gated DeltaNet activations, [maxBatch][width] each (empty without such layers): the conv's
     // input and output (q, k, v), z, β, g, the delta rule's output, one head's delta
-    let dnQKV, dnZ, dnBeta, dnG, dnOut, dnDelta: FloatArray
+    let dnQKV, dnZ, dnBeta, dnG, dnOut: FloatArray
+    let dnRowState: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // [maxBatch]: each row's delta-rule state
+    let dnKeyHead: [Int32]         // the key head each value head reads
     /// Gated attention (qwen35): q_proj's rows [query | gate] per head, and the gates.
     let qGate, gate: FloatArray
     /// The sequences' memory behind the interface every per-sequence operation goes through
@@ -118,7 +120,8 @@ public final class InferenceState {
         dnOut = try FloatArray(count: dnRows * (dn?.valueDim ?? 0), what: "activations")
         dnBeta = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
-        dnDelta = try FloatArray(count: dn?.valueHeadDim ?? 0, what: "activations")
+        dnRowState = .allocate(capacity: B)
+        dnKeyHead = dn.map { s in (0..<s.valueHeads).map { Int32(s.keyHead(ofValueHead: $0)) } } ?? []
         let gated = c.arch.attention.gatedOutput
         qGate = try FloatArray(count: gated ? B * 2 * c.qDim : 0, what: "activations")
         gate = try FloatArray(count: gated ? B * c.qDim : 0, what: "activations")
@@ -190,6 +193,7 @@ public final class InferenceState {
         rowKeys.deallocate()
         rowValues.deallocate()
         rowKV.deallocate()
+        dnRowState.deallocate()
     }
 
     public var kernelName: String { String(cString: kernels.pointee.name) }

@@ -94,6 +94,9 @@ public struct DeltaNetShape: Sendable, Equatable {
         guard valueHeads % keyHeads == 0 else {
             throw TritError.format("\(origin): Gated DeltaNet value heads \(valueHeads) are not a multiple of key heads \(keyHeads)")
         }
+        guard valueHeadDim <= 1024 else {   // TK_DELTA_MAX_DV
+            throw TritError.unsupported("\(origin): Gated DeltaNet value head dim \(valueHeadDim) is over 1024")
+        }
         guard convKernel >= 2 else { throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is under 2") }
         guard convKernel <= 16 else { throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is over 16") }
     }
