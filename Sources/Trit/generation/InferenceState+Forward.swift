@@ -36,7 +36,7 @@ extension InferenceState {
             // the mixer: norm, the layer kind's mixing of positions, residual
             rmsnormRows(x, layer.inputNorm, dim, n, into: xb)
             switch layer.mixer {
-            case .attention(let a): attention(a, layer: l, input: xb, n: n, into: xb2)
+            case .attention(let a): attention(a, layer: plan.attentionOrdinal[l], input: xb, n: n, into: xb2)
             case .gatedDeltaNet(let d): gatedDeltaNet(d, ordinal: plan.deltaNetOrdinal[l], input: xb, n: n, into: xb2)
             }
             for i in 0..<(n * dim) { x[i] += xb2[i] }
@@ -68,7 +68,7 @@ extension InferenceState {
         }
     }
 
-    /// Causal softmax attention of layer l over n rows of `input` (already normed) into `out`:
+    /// Causal softmax attention of attention layer l (its cache layer) over n rows of `input` (already normed) into `out`:
     /// q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
     /// over each row's sequence, the output gate (qwen35), the output projection.
     func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,

@@ -102,7 +102,9 @@ public final class InferenceState {
         self.nCtx = nCtx
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
-        kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: c.nLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
+        // the attention layers only (a hybrid's DeltaNet layers keep a recurrent state instead)
+        let attentionLayers = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .attention }.count
+        kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: attentionLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
                          keyType: kvType, valueType: vType ?? kvType)
         let B = maxBatch
         let dn = c.deltaNet, nDeltaNet = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .gatedDeltaNet }.count
@@ -272,6 +274,8 @@ struct ForwardPlan {
     let deltaNet: DeltaNetShape?
     /// Each layer's index among the Gated DeltaNet layers (its recurrent state), −1 for others.
     let deltaNetOrdinal: [Int]
+    /// Each layer's index among the attention layers (its KV cache layer), −1 for others.
+    let attentionOrdinal: [Int]
     let normsBefore: Architecture.Projections
     let qkNorm: Bool
     let activation: Architecture.Activation
@@ -282,12 +286,16 @@ struct ForwardPlan {
         ropeHalf = c.ropeDim / 2
         gatedOutput = c.arch.attention.gatedOutput
         deltaNet = c.deltaNet
-        var d = 0
-        deltaNetOrdinal = (0..<c.nLayers).map { l in
-            guard c.kind(ofLayer: l) == .gatedDeltaNet else { return -1 }
-            d += 1
-            return d - 1
+        func ordinals(_ kind: Architecture.LayerKind) -> [Int] {
+            var i = 0
+            return (0..<c.nLayers).map { l in
+                guard c.kind(ofLayer: l) == kind else { return -1 }
+                i += 1
+                return i - 1
+            }
         }
+        deltaNetOrdinal = ordinals(.gatedDeltaNet)
+        attentionOrdinal = ordinals(.attention)
         normsBefore = c.arch.norms.beforeProjection
         qkNorm = c.arch.norms.qk
         activation = c.arch.activation

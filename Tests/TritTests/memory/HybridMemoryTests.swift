@@ -31,11 +31,14 @@ final class HybridMemoryTests: XCTestCase {
     }
 
     func testTheHybridMemoryIsChosenForDeltaNetLayers() throws {
-        let s = try InferenceState(model: try model(), nCtx: 64, nSeq: 2)
+        let s = try InferenceState(model: try model(), nCtx: 64, nSeq: 2, kvType: .f16)
         XCTAssertEqual(s.memory.kind, .hybrid)
         XCTAssertNotNil(s.recurrent)
         XCTAssertEqual(s.recurrent?.nLayers, 2)
         XCTAssertFalse(s.memory.canShift)
+        // KV cells for the 2 attention layers only; the recurrent state does not grow with the positions
+        XCTAssertEqual(s.kv.nLayers, 2)
+        XCTAssertEqual(s.memory.bytesPerPosition, 2 * 2 * 2 * KVCacheType.f16.headBytes(64))
     }
 
     /// Rows of two sequences interleaved in one batch give each sequence's logits alone: every
