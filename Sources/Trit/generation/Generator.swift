@@ -95,6 +95,7 @@ extension InferenceState {
         res.promptTokens = prompt.count
         let t0 = monotonicSeconds()
         if !prompt.isEmpty { try evaluate(prompt) }
+        checkpointRecurrentState()   // a stop string's cut re-evaluates from here, not from the start
         res.promptSeconds = monotonicSeconds() - t0
         for t in history + prompt { sampler.accept(t) }
 

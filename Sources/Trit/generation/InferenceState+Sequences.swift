@@ -103,9 +103,17 @@ extension InferenceState {
     func cutBack(to n: Int) throws {
         guard n < nPast else { return }
         if canRollBack(sequence: 0, to: n) { return try truncate(to: n) }
-        let kept = Array(tokens.prefix(n))
-        try truncate(to: 0)
+        // back to the recurrent state's checkpoint when it lies at or before n, else to the start
+        let from = recurrent?.checkpointOf.flatMap { $0.sequence == 0 && $0.length <= n ? $0.length : nil } ?? 0
+        let kept = Array(tokens[from..<n])
+        try truncate(to: from)
         if !kept.isEmpty { try evaluate(kept, abortable: false) }
+    }
+
+    /// Keeps a copy of sequence 0's recurrent state at its current length (hybrid models; nothing
+    /// otherwise): a later cut back to a position from there on re-evaluates only the tokens after it.
+    func checkpointRecurrentState() {
+        recurrent?.checkpoint(sequence: 0, length: nPast)
     }
 
     /// Removes the positions of sequence `s` from `p` on (p ≥ its length: nothing), giving

@@ -6,21 +6,26 @@ import Glibc
 /// last kernel − 1 inputs of the causal conv1d, [kernel − 1][convDim], oldest first) and the delta
 /// rule's state S ([valueHeads][keyHeadDim][valueHeadDim]). Fixed size, whatever the length: it
 /// summarises every position, so it can be kept whole or dropped, never cut back to an earlier
-/// position (canRollBack: only to the length itself or to 0). Reserved for all sequences, committed
-/// as a sequence first writes it.
+/// position (canRollBack: only to the length itself or to 0), except to its checkpoint: one copy of one
+/// sequence's state at a length (`checkpoint`), kept while that sequence is not cut below it (generation
+/// takes one after the prompt, so its cut after a stop string re-evaluates only generated tokens).
+/// Reserved for all sequences and the checkpoint, committed as a sequence first writes it.
 final class RecurrentState: SequenceMemory {
     let nSeq, nLayers: Int
     let shape: DeltaNetShape
     let convFloats, stateFloats: Int   // one (sequence, DeltaNet layer)
     private let buffer: AlignedBuffer
     private var sequenceFloats: Int { nLayers * (convFloats + stateFloats) }
+    /// The checkpoint: which sequence, at which length (its state is in the slot after the sequences').
+    private(set) var checkpointOf: (sequence: Int, length: Int)? = nil
 
     /// `layers`: how many DeltaNet layers the model has (their ordinals index the state).
     init(nSeq: Int, layers: Int, shape: DeltaNetShape) throws {
         self.nSeq = nSeq; nLayers = layers; self.shape = shape
         convFloats = (shape.convKernel - 1) * shape.convDim
         stateFloats = shape.valueHeads * shape.keyHeadDim * shape.valueHeadDim
-        let floats = try checkedMul(try checkedMul(nSeq, layers, "recurrent state"), convFloats + stateFloats, "recurrent state")
+        let floats = try checkedMul(try checkedMul(nSeq + 1, layers, "recurrent state"), convFloats + stateFloats,
+                                    "recurrent state")
         buffer = try AlignedBuffer(byteCount: try checkedMul(floats, 4, "recurrent state"),
                                    what: "recurrent state (\(nSeq) sequence(s) × \(layers) Gated DeltaNet layers)")
     }
@@ -39,10 +44,23 @@ final class RecurrentState: SequenceMemory {
     var reservedBytes: Int { buffer.byteCount }
     var bytesPerPosition: Int { 0 }
 
-    func canRollBack(sequence s: Int, length: Int, to p: Int) -> Bool { p == 0 || p == length }
+    /// Keeps a copy of sequence s's state, which holds `length` positions (replacing any other checkpoint).
+    func checkpoint(sequence s: Int, length: Int) {
+        base(nSeq).update(from: base(s), count: sequenceFloats)
+        checkpointOf = (s, length)
+    }
+
+    func canRollBack(sequence s: Int, length: Int, to p: Int) -> Bool {
+        p == 0 || p == length || (checkpointOf.map { $0.sequence == s && $0.length == p && p < length } ?? false)
+    }
 
     func rollBack(sequence s: Int, length: Int, to p: Int) {
-        guard p == 0, length > 0 else { return }
+        guard p < length else { return }
+        if let c = checkpointOf, c.sequence == s, c.length == p {
+            base(s).update(from: base(nSeq), count: sequenceFloats)
+            return
+        }
+        if checkpointOf?.sequence == s { checkpointOf = nil }
         clear(s)
     }
 
@@ -64,7 +82,11 @@ final class RecurrentState: SequenceMemory {
 
     /// `count` is 0 or the source's whole length (InferenceState asks canRollBack first).
     func copyPrefix(from src: Int, to dst: Int, count: Int, dstLength: Int) {
-        if count == 0 { clear(dst) } else { base(dst).update(from: base(src), count: sequenceFloats) }
+        // the source's state at `count` positions: its checkpoint's when that is where it lies (the state
+        // at the checkpoint's length is always the checkpoint), else its own (count = its length)
+        let fromCheckpoint = checkpointOf.map { $0.sequence == src && $0.length == count } ?? false
+        if checkpointOf?.sequence == dst { checkpointOf = nil }
+        if count == 0 { clear(dst) } else { base(dst).update(from: base(fromCheckpoint ? nSeq : src), count: sequenceFloats) }
     }
 
     var canShift: Bool { false }
@@ -80,6 +102,7 @@ final class RecurrentState: SequenceMemory {
     func serializedBytes(count: Int) -> Int { count > 0 ? sequenceFloats * 4 : 0 }
 
     func deserialize(sequence s: Int, count: Int, length: Int, from bytes: UnsafeRawBufferPointer) {
+        if checkpointOf?.sequence == s { checkpointOf = nil }
         guard count > 0, let p = bytes.baseAddress else { return clear(s) }
         UnsafeMutableRawPointer(base(s)).copyMemory(from: p, byteCount: sequenceFloats * 4)
     }

@@ -95,6 +95,36 @@ final class HybridMemoryTests: XCTestCase {
         XCTAssertEqual(Array(s.lastLogits), before)
     }
 
+    /// A checkpoint of sequence 0's recurrent state lets it (and a copy of it) go back to that length.
+    func testCheckpointAllowsGoingBackToIt() throws {
+        let m = try model()
+        let s = try InferenceState(model: m, nCtx: 64, nSeq: 2, kvType: .f32)
+        try s.evaluate(a)
+        s.checkpointRecurrentState()
+        try s.evaluate(b)
+        XCTAssertTrue(s.canRollBack(sequence: 0, to: a.count))
+        XCTAssertFalse(s.canRollBack(sequence: 0, to: a.count - 1))
+        // a copy of the first a.count positions into sequence 1 holds the checkpoint's state
+        try s.copyPrefix(from: 0, to: 1, count: a.count)
+        let v = m.config.vocabSize
+        var out = [Float](repeating: 0, count: v)
+        try [Int32(9)].withUnsafeBufferPointer { t in
+            try [Int32(1)].withUnsafeBufferPointer { q in
+                try out.withUnsafeMutableBufferPointer { try s.evaluateBatch(t, sequences: q, logits: $0.baseAddress!) }
+            }
+        }
+        XCTAssertLessThanOrEqual(maxDiff(out, try lastLogits(m, a + [9])), 1e-5)
+        // sequence 0 goes back to the checkpoint and continues as if b had not been read
+        try s.truncate(to: a.count)
+        try s.evaluate([9])
+        XCTAssertLessThanOrEqual(maxDiff(Array(s.lastLogits), try lastLogits(m, a + [9])), 1e-5)
+        // a cut below the checkpoint is still refused; a reset drops the checkpoint
+        XCTAssertEqual(kind { try s.truncate(to: 3) }, .state)
+        s.reset()
+        try s.evaluate(a + b)
+        XCTAssertFalse(s.canRollBack(sequence: 0, to: a.count))
+    }
+
     func testSavedStateHoldsTheRecurrentState() throws {
         let m = try model()
         let s = try InferenceState(model: m, nCtx: 64, kvType: .f32)
