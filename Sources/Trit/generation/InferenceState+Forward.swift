@@ -68,8 +68,8 @@ extension InferenceState {
         }
     }
 
-    /// Causal softmax attention of attention layer l (its cache layer) over n rows of `input` (already normed) into `out`:
-    /// q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
+    /// Causal softmax attention of attention layer l (its cache layer) over n rows of `input` (already
+    /// normed) into `out`: q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
     /// over each row's sequence, the output gate (qwen35), the output projection.
     func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
                    into out: UnsafeMutablePointer<Float>) {

@@ -168,7 +168,8 @@ public final class InferenceState {
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it, changed by the file's linear or YaRN
         // scaling (RoPEScaling); optional per-pair divisors (rope_freqs)
         // (partial rotary: over the rotated dimensions, as transformers' `dim`)
-        let (scaled, attFactor) = c.ropeScaling.frequencies(headDim: c.ropeDim, theta: c.ropeTheta, contextLength: c.contextLength)
+        let (scaled, attFactor) = c.ropeScaling.frequencies(headDim: c.ropeDim, theta: c.ropeTheta,
+                                                            contextLength: c.contextLength)
         ropeAttentionFactor = attFactor
         var f: [Float] = []
         for i in 0..<(c.ropeDim / 2) {

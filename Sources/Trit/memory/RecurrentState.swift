@@ -86,7 +86,8 @@ final class RecurrentState: SequenceMemory {
         // at the checkpoint's length is always the checkpoint), else its own (count = its length)
         let fromCheckpoint = checkpointOf.map { $0.sequence == src && $0.length == count } ?? false
         if checkpointOf?.sequence == dst { checkpointOf = nil }
-        if count == 0 { clear(dst) } else { base(dst).update(from: base(fromCheckpoint ? nSeq : src), count: sequenceFloats) }
+        if count == 0 { return clear(dst) }
+        base(dst).update(from: base(fromCheckpoint ? nSeq : src), count: sequenceFloats)
     }
 
     var canShift: Bool { false }
@@ -141,7 +142,9 @@ final class HybridMemory: SequenceMemory {
         kv.serialize(sequence: s, count: count, into: &out)
         recurrent.serialize(sequence: s, count: count, into: &out)
     }
-    func serializedBytes(count: Int) -> Int { kv.serializedBytes(count: count) + recurrent.serializedBytes(count: count) }
+    func serializedBytes(count: Int) -> Int {
+        kv.serializedBytes(count: count) + recurrent.serializedBytes(count: count)
+    }
     func deserialize(sequence s: Int, count: Int, length: Int, from bytes: UnsafeRawBufferPointer) {
         let k = kv.serializedBytes(count: count)
         kv.deserialize(sequence: s, count: count, length: length, from: UnsafeRawBufferPointer(rebasing: bytes[0..<k]))

@@ -293,15 +293,15 @@ public struct Architecture: Sendable {
         a.rope.partialFactor = 0.25
         a.attention.gatedOutput = true
         a.gguf.names[.feedForwardNorm] = ["post_attention_norm.weight"]
-        let gguf: [(DeltaNetTensor, String)] = [(.qkv, "attn_qkv.weight"), (.z, "attn_gate.weight"),
-                                                (.b, "ssm_beta.weight"), (.a, "ssm_alpha.weight"),
-                                                (.conv, "ssm_conv1d.weight"), (.aLog, "ssm_a"), (.dtBias, "ssm_dt.bias"),
-                                                (.norm, "ssm_norm.weight"), (.out, "ssm_out.weight")]
+        let gguf: [(DeltaNetTensor, String)] = [
+            (.qkv, "attn_qkv.weight"), (.z, "attn_gate.weight"), (.b, "ssm_beta.weight"), (.a, "ssm_alpha.weight"),
+            (.conv, "ssm_conv1d.weight"), (.aLog, "ssm_a"), (.dtBias, "ssm_dt.bias"), (.norm, "ssm_norm.weight"),
+            (.out, "ssm_out.weight")]
         for (t, n) in gguf { a.gguf.names[.deltaNet(t)] = [n] }
-        let hf: [(DeltaNetTensor, String)] = [(.qkv, "in_proj_qkv.weight"), (.z, "in_proj_z.weight"),
-                                              (.b, "in_proj_b.weight"), (.a, "in_proj_a.weight"),
-                                              (.conv, "conv1d.weight"), (.aLog, "A_log"), (.dtBias, "dt_bias"),
-                                              (.norm, "norm.weight"), (.out, "out_proj.weight")]
+        let hf: [(DeltaNetTensor, String)] = [
+            (.qkv, "in_proj_qkv.weight"), (.z, "in_proj_z.weight"), (.b, "in_proj_b.weight"), (.a, "in_proj_a.weight"),
+            (.conv, "conv1d.weight"), (.aLog, "A_log"), (.dtBias, "dt_bias"), (.norm, "norm.weight"),
+            (.out, "out_proj.weight")]
         for (t, n) in hf { a.hf.names[.deltaNet(t)] = ["linear_attn." + n] }
         a.ignoredTensorPrefixes = ["mtp.", "model.visual."]
         return a

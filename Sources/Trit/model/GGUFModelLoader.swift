@@ -82,7 +82,8 @@ enum GGUFModelLoader {
             // qwen35: the rotated part of a head; the multimodal sections (rope.dimension_sections)
             // give every section the same position for text, which is the plain rotation
             guard ropeDim >= 2, ropeDim <= cfg.headDim, ropeDim % 2 == 0 else {
-                throw TritError.format("\(path): \(arch).rope.dimension_count \(ropeDim) must be even and at most \(keys.headDim) \(cfg.headDim)")
+                throw TritError.format(
+                    "\(path): \(arch).rope.dimension_count \(ropeDim) must be even and at most \(keys.headDim) \(cfg.headDim)")
             }
             cfg.ropeDimensions = ropeDim
         } else if ropeDim != cfg.headDim {
@@ -91,13 +92,16 @@ enum GGUFModelLoader {
         if spec.layers != .all(.attention) {
             // llama.cpp's qwen35 keys: full_attention_interval and the ssm.* shape (V heads tiled)
             let n = try int("full_attention_interval", default: 4)
-            guard n >= 1 else { throw TritError.format("\(path): \(arch).full_attention_interval \(n) must be at least 1") }
+            guard n >= 1 else {
+                throw TritError.format("\(path): \(arch).full_attention_interval \(n) must be at least 1")
+            }
             let p = Architecture.LayerPattern.attentionEvery(interval: n, other: .gatedDeltaNet)
             cfg.layerKinds = (0..<cfg.nLayers).map { p.kind(ofLayer: $0) }
             if cfg.hasDeltaNet {
                 let nV = try int("ssm.time_step_rank"), inner = try int("ssm.inner_size")
                 guard nV > 0, inner % nV == 0 else {
-                    throw TritError.format("\(path): \(arch).ssm.inner_size \(inner) is not a multiple of ssm.time_step_rank \(nV)")
+                    throw TritError.format(
+                        "\(path): \(arch).ssm.inner_size \(inner) is not a multiple of ssm.time_step_rank \(nV)")
                 }
                 let shape = DeltaNetShape(keyHeads: try int("ssm.group_count"), valueHeads: nV,
                                           keyHeadDim: try int("ssm.state_size"), valueHeadDim: inner / nV,

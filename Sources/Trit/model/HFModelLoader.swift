@@ -203,14 +203,17 @@ enum HFModelLoader {
             return d
         }
         let rp = j["rope_parameters"]
-        let factor = rp?["partial_rotary_factor"]?.double ?? j["partial_rotary_factor"]?.double ?? Double(spec.rope.partialFactor)
+        let factor = rp?["partial_rotary_factor"]?.double ?? j["partial_rotary_factor"]?.double
+            ?? Double(spec.rope.partialFactor)
         let rot = Int((Double(cfg.headDim) * factor).rounded(.down))
         guard factor > 0, factor <= 1, rot >= 2, rot % 2 == 0 else {
-            throw TritError.format("\(origin): partial_rotary_factor \(factor) gives \(rot) rotated dimensions of head_dim \(cfg.headDim)")
+            throw TritError.format(
+                "\(origin): partial_rotary_factor \(factor) gives \(rot) rotated dimensions of head_dim \(cfg.headDim)")
         }
         cfg.ropeDimensions = rot
         if let t = rp?["rope_type"]?.string, t != "default" {
-            throw TritError.unsupported("\(origin): rope_parameters.rope_type \"\(t)\" is not supported for \(spec.name)")
+            throw TritError.unsupported(
+                "\(origin): rope_parameters.rope_type \"\(t)\" is not supported for \(spec.name)")
         }
         if let types = j["layer_types"]?.array {
             guard types.count == cfg.nLayers else {
@@ -220,7 +223,8 @@ enum HFModelLoader {
                 switch t.string {
                 case "full_attention": return .attention
                 case "linear_attention": return .gatedDeltaNet
-                default: throw TritError.unsupported("\(origin): layer_types[\(i)] \"\(t.string ?? "?")\" is not supported")
+                default:
+                    throw TritError.unsupported("\(origin): layer_types[\(i)] \"\(t.string ?? "?")\" is not supported")
                 }
             }
         } else {
@@ -230,8 +234,10 @@ enum HFModelLoader {
             cfg.layerKinds = (0..<cfg.nLayers).map { p.kind(ofLayer: $0) }
         }
         guard cfg.hasDeltaNet else { return }
-        let shape = DeltaNetShape(keyHeads: try int("linear_num_key_heads"), valueHeads: try int("linear_num_value_heads"),
-                                  keyHeadDim: try int("linear_key_head_dim"), valueHeadDim: try int("linear_value_head_dim"),
+        let shape = DeltaNetShape(keyHeads: try int("linear_num_key_heads"),
+                                  valueHeads: try int("linear_num_value_heads"),
+                                  keyHeadDim: try int("linear_key_head_dim"),
+                                  valueHeadDim: try int("linear_value_head_dim"),
                                   convKernel: try int("linear_conv_kernel_dim", 4), tiledValueHeads: false)
         try shape.validate(origin: origin)
         cfg.deltaNet = shape

@@ -92,12 +92,14 @@ public struct DeltaNetShape: Sendable, Equatable {
             throw TritError.format("\(origin): Gated DeltaNet \(n) \(v) is out of range")
         }
         guard valueHeads % keyHeads == 0 else {
-            throw TritError.format("\(origin): Gated DeltaNet value heads \(valueHeads) are not a multiple of key heads \(keyHeads)")
+            throw TritError.format(
+                "\(origin): Gated DeltaNet value heads \(valueHeads) are not a multiple of key heads \(keyHeads)")
         }
         guard valueHeadDim <= 1024 else {   // TK_DELTA_MAX_DV
             throw TritError.unsupported("\(origin): Gated DeltaNet value head dim \(valueHeadDim) is over 1024")
         }
-        guard convKernel >= 2 else { throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is under 2") }
-        guard convKernel <= 16 else { throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is over 16") }
+        guard convKernel >= 2, convKernel <= 16 else {
+            throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is not between 2 and 16")
+        }
     }
 }

@@ -10,7 +10,8 @@ public enum ModelExport {
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
         guard !c.hasDeltaNet && !c.arch.attention.gatedOutput else {
-            throw TritError.unsupported("exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
+            throw TritError.unsupported(
+                "exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
         }
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture

@@ -96,11 +96,15 @@ extension Synth {
 
     /// A random [rows × cols] linear in group-scaled `type`: codes uniform over the type's values (Q2_0 / PQ2_0
     /// with a code 3 (+2) about once in 256), scales 0.02 × U(0.6, 1.4) in fp16.
-    static func addGroupLinear(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, type: GGMLType, seed s: UInt64) throws {
-        guard let entry = groupTypes.first(where: { $0.type == type }), let (group, blockBytes) = GroupScaled.geometry(type) else {
+    static func addGroupLinear(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, type: GGMLType,
+                               seed s: UInt64) throws {
+        guard let entry = groupTypes.first(where: { $0.type == type }),
+              let (group, blockBytes) = GroupScaled.geometry(type) else {
             throw TritError.argument("\(type) is not a group-scaled type trit synth writes")
         }
-        guard cols % group == 0 else { throw TritError.unsupported("\(name): width \(cols) is not a multiple of \(type)'s group \(group)") }
+        guard cols % group == 0 else {
+            throw TritError.unsupported("\(name): width \(cols) is not a multiple of \(type)'s group \(group)")
+        }
         let blocks = rows * cols / group
         w.addTensor(name, shape: [cols, rows], typeID: entry.id, byteSize: blocks * blockBytes) { out in
             var rng = Xoshiro256(seed: s)

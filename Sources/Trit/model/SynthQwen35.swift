@@ -26,7 +26,9 @@ extension Synth {
                     interval: 2, ropeTheta: 1_000_000),
     ]
 
-    public static func qwen35Preset(_ name: String) -> Qwen35Shape? { qwen35Presets.first { $0.name == name.lowercased() } }
+    public static func qwen35Preset(_ name: String) -> Qwen35Shape? {
+        qwen35Presets.first { $0.name == name.lowercased() }
+    }
 
     /// Writes a random qwen35 model: the large linears in `type` (as writeQwen3), in_proj_a/b, the conv,
     /// A, dt_bias and the norms F32 (norms stored as 1 + w, ssm_a = −exp(A_log), as llama.cpp's converter),
@@ -39,10 +41,10 @@ extension Synth {
         let w = GGUFWriter()
         let a = "qwen35"
         guard let spec = Architecture.named(a) else { throw TritError.argument("unknown architecture \(a)") }
-        var cfg = ModelConfig(arch: spec, rope: .neox, dim: shape.dim, ffnDim: shape.ffn,
-                              nLayers: shape.layers, nHeads: shape.heads, nKVHeads: shape.kvHeads, headDim: shape.headDim,
-                              vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: shape.ropeTheta, normEps: 1e-6,
-                              tiedEmbeddings: false)
+        var cfg = ModelConfig(arch: spec, rope: .neox, dim: shape.dim, ffnDim: shape.ffn, nLayers: shape.layers,
+                              nHeads: shape.heads, nKVHeads: shape.kvHeads, headDim: shape.headDim,
+                              vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: shape.ropeTheta,
+                              normEps: 1e-6, tiedEmbeddings: false)
         let rot = shape.headDim / 4   // partial rotary 0.25
         cfg.ropeDimensions = rot
         w.setHParams(cfg, arch: a, name: "trit-synth-\(shape.name)", fileType: type == .q1_0 ? 40 : 41)
@@ -62,7 +64,9 @@ extension Synth {
         var seedCounter = seed
         func nextSeed() -> UInt64 { seedCounter &+= 0x9E37_79B9_7F4A_7C15; return seedCounter }
         func norm(_ name: String, _ n: Int) { addNormVector(w, name, n, seed: nextSeed()) }
-        func dense(_ name: String, rows: Int, cols: Int) { addRandomF16(w, name, rows: rows, cols: cols, seed: nextSeed()) }
+        func dense(_ name: String, rows: Int, cols: Int) {
+            addRandomF16(w, name, rows: rows, cols: cols, seed: nextSeed())
+        }
         func linear(_ name: String, rows: Int, cols: Int) throws {
             try addGroupLinear(w, name, rows: rows, cols: cols, type: type, seed: nextSeed())
         }

@@ -103,7 +103,9 @@ final class WeightReader {
 
     /// A Gated DeltaNet layer: its tensors by their roles, shapes checked.
     func deltaNet(_ l: Int) throws -> DeltaNetWeights {
-        guard let s = config.deltaNet else { throw TritError.format("\(origin): layer \(l) is a Gated DeltaNet layer but the file gives no Gated DeltaNet shape") }
+        guard let s = config.deltaNet else {
+            throw TritError.format("\(origin): layer \(l) is a Gated DeltaNet layer but the file gives no Gated DeltaNet shape")
+        }
         let dim = config.dim
         func lin(_ t: Architecture.DeltaNetTensor, _ rows: Int, _ cols: Int) throws -> Linear {
             try makeLinear(try raw(.deltaNet(t), layer: l), rows, cols, self)
@@ -111,7 +113,8 @@ final class WeightReader {
         let conv = try raw(.deltaNet(.conv), layer: l)
         // HF [convDim, 1, kernel]; GGUF (squeezed) ne [kernel, convDim]
         guard conv.elementCount == s.convDim * s.convKernel, conv.shape.first == s.convKernel else {
-            throw TritError.format("\(origin): tensor \(conv.name) has shape \(conv.shape), expected \(s.convDim) channels of \(s.convKernel)")
+            throw TritError.format(
+                "\(origin): tensor \(conv.name) has shape \(conv.shape), expected \(s.convDim) channels of \(s.convKernel)")
         }
         var aNeg = try vector(.deltaNet(.aLog), layer: l, s.valueHeads)
         if storesALog { aNeg = aNeg.map { -Float(exp(Double($0))) } }
