@@ -147,6 +147,16 @@ public struct LayerWeights: Sendable {
         switch mixer { case .attention: return .attention; case .gatedDeltaNet: return .gatedDeltaNet }
     }
 
+    /// Every linear of the layer with a name for people: the projection's, a DeltaNet linear's own.
+    public var namedLinears: [(String, Linear)] {
+        switch mixer {
+        case .attention: return linears.map { ($0.0.name, $0.1) }
+        case .gatedDeltaNet(let d):
+            let f = feedForward
+            return d.namedLinears + [("gate", f.gate.linear), ("up", f.up.linear), ("down", f.down.linear)]
+        }
+    }
+
     /// Every linear of the layer, with its projection (for sizes, statistics and tests).
     public var linears: [(projection: Architecture.Projections, linear: Linear)] {
         var r: [(Architecture.Projections, Linear)] = []
@@ -199,6 +209,10 @@ public struct DeltaNetWeights: Sendable {
     public var norm: [Float]           // [valueHeadDim]
 
     public var linears: [Linear] { [qkv.linear, z.linear, b, a, out.linear] }
+    /// Each linear with transformers' name (`trit info`).
+    public var namedLinears: [(String, Linear)] {
+        [("in_proj_qkv", qkv.linear), ("in_proj_z", z.linear), ("in_proj_b", b), ("in_proj_a", a), ("out_proj", out.linear)]
+    }
 }
 
 /// The gated feed-forward block: down(act(gate·x) ⊙ up·x).
