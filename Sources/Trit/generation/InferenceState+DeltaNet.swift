@@ -19,11 +19,15 @@ extension InferenceState {
 
         // the input projections: in_proj_qkv and in_proj_z share one int8 quantization of the input;
         // in_proj_b and in_proj_a are small float matrices
-        let qa = quantizeFirstTernary(w.qkv.linear, w.z.linear, nil, input, cols: plan.dim, n: n)
-        linear(w.qkv.linear, input, n: n, into: qkv, quantizedKp: qa)
-        linear(w.z.linear, input, n: n, into: z, quantizedKp: qa)
-        linear(w.b, input, n: n, into: beta, quantizedKp: 0)
-        linear(w.a, input, n: n, into: g, quantizedKp: 0)
+        // (Hadamard-folded weights read H·(s ⊙ x): in_proj_qkv and in_proj_z are folded alike (load))
+        let xin = folded(w.qkv.hadamard, input, width: plan.dim, n: n)
+        let qa = quantizeFirstTernary(w.qkv.linear, w.z.linear, nil, xin, cols: plan.dim, n: n)
+        linear(w.qkv.linear, xin, n: n, into: qkv, quantizedKp: qa)
+        linear(w.z.linear, xin, n: n, into: z, quantizedKp: qa)
+        linear(w.b, w.bHadamard == w.qkv.hadamard ? xin : folded(w.bHadamard, input, width: plan.dim, n: n),
+               n: n, into: beta, quantizedKp: 0)
+        linear(w.a, w.aHadamard == w.qkv.hadamard ? xin : folded(w.aHadamard, input, width: plan.dim, n: n),
+               n: n, into: g, quantizedKp: 0)
 
         // β = σ(b), g = −exp(A_log)·softplus(a + dt_bias) (PyTorch's softplus: linear above 20)
         w.aNeg.withUnsafeBufferPointer { aNeg in
@@ -63,7 +67,7 @@ extension InferenceState {
         // RMSNormGated: each value head normed with w itself, then × SiLU(z); out_proj
         rmsnormRows(o, w.norm, s.valueHeadDim, n * nV, into: o)
         for i in 0..<(n * valueDim) { let zi = z[i]; o[i] *= zi / (1 + expf(-zi)) }
-        linear(w.out.linear, o, n: n, into: out, quantizedKp: 0)
+        linear(w.out.linear, folded(w.out.hadamard, o, width: valueDim, n: n), n: n, into: out, quantizedKp: 0)
     }
 
     /// Depthwise causal conv1d of one position, then SiLU, in place: channel c's output is

@@ -21,6 +21,7 @@ extension InferenceState {
         let half = plan.ropeHalf
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
+            if model.foldedEmbedding { model.hadamard?.unfold(x + t * dim, width: dim) }   // a latent table's row
             for i in 0..<half {
                 let angle = Float(rowPos[t]) * invFreq[i]
                 ropeCos.ptr[t * half + i] = Float(cos(Double(angle))) * ropeAttentionFactor
@@ -79,6 +80,7 @@ extension InferenceState {
         // q, k and v read one input: one activation quantization for the three, unless each
         // normalises it its own way first
         let own = !c.normsBefore.isDisjoint(with: [.q, .k, .v])
+        let input = folded(a.q.hadamard, input, width: c.dim, n: n)   // q, k, v are folded alike (load)
         let qa = own ? 0 : quantizeFirstTernary(a.q.linear, a.k.linear, a.v.linear, input, cols: c.dim, n: n)
         if c.gatedOutput {
             // qwen35: q_proj gives each head's query, then its gate
@@ -125,7 +127,7 @@ extension InferenceState {
             let gate = self.gate.ptr
             for i in 0..<(n * qDim) { att[i] /= 1 + expf(-gate[i]) }
         }
-        project(a.o, .o, att, n: n, into: out, quantizedKp: 0)
+        project(a.o, .o, folded(a.o.hadamard, att, width: qDim, n: n), n: n, into: out, quantizedKp: 0)
     }
 
     /// The gated feed-forward block: down(act(gate·x) ⊙ up·x) of n rows of `input` into `out`.
@@ -133,6 +135,7 @@ extension InferenceState {
         let c = plan, ffn = c.ffnDim
         let hb = self.hb.ptr, hb2 = self.hb2.ptr
         let own = !c.normsBefore.isDisjoint(with: [.gate, .up])
+        let input = folded(f.gate.hadamard, input, width: c.dim, n: n)   // gate and up folded alike (load)
         let qf = own ? 0 : quantizeFirstTernary(f.gate.linear, f.up.linear, nil, input, cols: c.dim, n: n)
         project(f.gate, .gate, input, n: n, into: hb, quantizedKp: qf)
         project(f.up, .up, input, n: n, into: hb2, quantizedKp: qf)
@@ -148,7 +151,16 @@ extension InferenceState {
                 hb[i] = 0.5 * g * (1 + tanhf(0.7978845608 * (g + 0.044715 * g * g * g))) * hb2[i]
             }
         }
-        project(f.down, .down, hb, n: n, into: out, quantizedKp: 0)
+        project(f.down, .down, folded(f.down.hadamard, hb, width: ffn, n: n), n: n, into: out, quantizedKp: 0)
+    }
+
+    /// `input` itself, or for a Hadamard-folded projection its rows transformed, H·(s ⊙ x), in xh.
+    @inline(__always)
+    func folded(_ isFolded: Bool, _ input: UnsafeMutablePointer<Float>, width: Int, n: Int) -> UnsafeMutablePointer<Float> {
+        guard isFolded, let h = model.hadamard else { return input }
+        xh.ptr.update(from: input, count: n * width)
+        h.fold(xh.ptr, width: width, n: n)
+        return xh.ptr
     }
 
     /// out = p · input, with p's own RMSNorm of the input first where the architecture puts one

@@ -48,6 +48,8 @@ public final class InferenceState {
     let dnKeyHead: [Int32]         // the key head each value head reads
     /// Gated attention (qwen35): q_proj's rows [query | gate] per head, and the gates.
     let qGate, gate: FloatArray
+    /// A Hadamard-folded projection's input, H·(s ⊙ x) (empty without folding).
+    let xh: FloatArray
     /// The sequences' memory behind the interface every per-sequence operation goes through
     /// (the forward pass writes `kv` directly: no dynamic dispatch per token). Tests may wrap it.
     var memory: SequenceMemory
@@ -126,6 +128,8 @@ public final class InferenceState {
         dnKeyHead = dn.map { s in (0..<s.valueHeads).map { Int32(s.keyHead(ofValueHead: $0)) } } ?? []
         let gated = c.arch.attention.gatedOutput
         qGate = try FloatArray(count: gated ? B * 2 * c.qDim : 0, what: "activations")
+        xh = try FloatArray(count: model.hadamard == nil ? 0 : B * max(c.dim, c.qDim, c.ffnDim, dn?.valueDim ?? 0),
+                            what: "activations")
         gate = try FloatArray(count: gated ? B * c.qDim : 0, what: "activations")
         x = try FloatArray(count: B * c.dim, what: "activations")
         xb = try FloatArray(count: B * max(c.dim, c.qDim), what: "activations")

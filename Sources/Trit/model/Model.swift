@@ -23,6 +23,10 @@ public final class Model: @unchecked Sendable {
     /// The file's Jinja chat template (GGUF `tokenizer.chat_template`; HF tokenizer_config.json's
     /// `chat_template`, or its entry named "default"), as written; nil when the file has none.
     public internal(set) var chatTemplateSource: String?
+    /// Hadamard folding (`prism.hadamard.*`): the transform of the listed weights' inputs (their
+    /// Projection.hadamard) and, when `foldedEmbedding`, of each embedding row.
+    public internal(set) var hadamard: HadamardFolding?
+    public internal(set) var foldedEmbedding = false
     let files: [AnyObject]
 
     init(config: ModelConfig, layers: [LayerWeights], tokenEmbedding: DenseMatrix, outputNorm: [Float],

@@ -188,6 +188,8 @@ public struct LayerWeights: Sendable {
 public struct Projection: Sendable {
     public var linear: Linear
     public var inputNorm: [Float] = []
+    /// Hadamard-folded (Model.hadamard): its input becomes H·(s ⊙ x) before the product.
+    public var hadamard = false
 }
 
 /// Softmax attention: q, k, v, o and the optional per-head norms of q and k ([headDim] each).
@@ -207,6 +209,8 @@ public struct DeltaNetWeights: Sendable {
     public var aNeg: [Float]           // [valueHeads]: −exp(A_log)
     public var dtBias: [Float]         // [valueHeads]
     public var norm: [Float]           // [valueHeadDim]
+    /// in_proj_b / in_proj_a Hadamard-folded (their Projections' flag for the others).
+    public var bHadamard = false, aHadamard = false
 
     public var linears: [Linear] { [qkv.linear, z.linear, b, a, out.linear] }
     /// Each linear with transformers' name (`trit info`).
