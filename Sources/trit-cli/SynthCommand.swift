@@ -7,6 +7,7 @@ enum SynthCommand {
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16 (BitNet shapes; default i2_s); q2_0, pq2_0, ptq1_0, q1_0 (bonsai shapes; default q2_0)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE.gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
+        Opt(names: ["--hadamard"], value: "MODE", help: "qwen35 presets: declare Hadamard folding (prism.hadamard.*) with identity or explicit signs"),
         helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -47,7 +48,11 @@ enum SynthCommand {
             }
             let out = p.string("-o") ?? "synth-\(shape.name)-\(gt.name).gguf"
             let t0 = monotonicSeconds()
-            try Synth.writeQwen35(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
+            guard let hk = Synth.HadamardKeys(rawValue: (p.string("--hadamard") ?? "none").lowercased()) else {
+                throw CLIError("--hadamard takes identity or explicit")
+            }
+            try Synth.writeQwen35(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1)),
+                                  hadamard: hk) { done, total in
                 progressLine("writing \(out): \(done)/\(total) tensors")
             }
             endProgressLine()

@@ -30,11 +30,15 @@ extension Synth {
         qwen35Presets.first { $0.name == name.lowercased() }
     }
 
+    /// How a synthetic file declares Hadamard folding (`prism.hadamard.*`, block 128 listing every large
+    /// linear): none, identity signs, or explicit random signs per input width.
+    public enum HadamardKeys: String, Sendable { case none, identity, explicit }
+
     /// Writes a random qwen35 model: the large linears in `type` (as writeQwen3), in_proj_a/b, the conv,
     /// A, dt_bias and the norms F32 (norms stored as 1 + w, ssm_a = −exp(A_log), as llama.cpp's converter),
-    /// embeddings and head F16.
+    /// embeddings and head F16; with `hadamard`, the folding keys (the random weights read as folded).
     public static func writeQwen35(_ shape: Qwen35Shape, type: GGMLType, to path: String, seed: UInt64 = 1,
-                                   progress: ((Int, Int) -> Void)? = nil) throws {
+                                   hadamard: HadamardKeys = .none, progress: ((Int, Int) -> Void)? = nil) throws {
         guard groupTypes.contains(where: { $0.type == type }) else {
             throw TritError.argument("\(type) is not a group-scaled type trit synth writes")
         }
@@ -67,8 +71,10 @@ extension Synth {
         func dense(_ name: String, rows: Int, cols: Int) {
             addRandomF16(w, name, rows: rows, cols: cols, seed: nextSeed())
         }
+        var folded: [String] = [], widths = Set<Int>()
         func linear(_ name: String, rows: Int, cols: Int) throws {
             try addGroupLinear(w, name, rows: rows, cols: cols, type: type, seed: nextSeed())
+            folded.append(name); widths.insert(cols)
         }
         /// F32 values lo + (hi − lo)·U(0, 1), GGUF shape `ne`.
         func floats(_ name: String, _ ne: [Int], _ lo: Double, _ hi: Double) {
@@ -112,6 +118,21 @@ extension Synth {
             try linear(p + "ffn_gate.weight", rows: shape.ffn, cols: shape.dim)
             try linear(p + "ffn_up.weight", rows: shape.ffn, cols: shape.dim)
             try linear(p + "ffn_down.weight", rows: shape.dim, cols: shape.ffn)
+        }
+        if hadamard != .none {
+            let h = "prism.hadamard."
+            w.set(h + "version", u32: 1)
+            w.set(h + "block_size", u32: 128)
+            w.set(h + "transform", "normalized-sylvester-walsh-hadamard")
+            w.set(h + "axis", "input-last-dimension")
+            w.set(h + "sign_mode", hadamard.rawValue)
+            let ws = widths.sorted()
+            var rng = Xoshiro256(seed: nextSeed())
+            let values: [Int64] = hadamard == .explicit ? ws.flatMap { n in (0..<n).map { _ in rng.next() & 1 == 0 ? 1 : -1 } } : []
+            w.set(h + "sign_widths", .array(.ints(ws.map(Int64.init), type: 5)))
+            w.set(h + "sign_values", .array(.ints(values, type: 5)))
+            w.set(h + "weight_names", .array(.strings(folded)))
+            w.set(h + "gdn_v_grouped", .bool(false))
         }
         try w.write(to: path, progress: progress)
     }

@@ -32,4 +32,21 @@ final class Qwen35SynthTests: XCTestCase {
             }
         }
     }
+
+    /// The Hadamard-keyed synth files load with the folding (identity and explicit signs) and run.
+    func testSynthQwen35HadamardKeys() throws {
+        let shape = try XCTUnwrap(Synth.qwen35Preset("qwen35-tiny"))
+        for mode in [Synth.HadamardKeys.identity, .explicit] {
+            let path = NSTemporaryDirectory() + "trit-synth-q35h-\(getpid())-\(mode.rawValue).gguf"
+            try Synth.writeQwen35(shape, type: .pq2_0, to: path, hadamard: mode)
+            defer { unlink(path) }
+            let m = try Model.load(path: path)
+            let h = try XCTUnwrap(m.hadamard)
+            XCTAssertEqual(h.signs.isEmpty, mode == .identity)
+            XCTAssertEqual(h.weightNames.count, 2 * 4 + 2 * 3 + 4 * 3)   // q k v o; qkv z out; gate up down
+            let s = try InferenceState(model: m, nCtx: 64)
+            try s.evaluate([1, 2, 3])
+            XCTAssertTrue(s.lastLogits.allSatisfy(\.isFinite))
+        }
+    }
 }
