@@ -94,6 +94,45 @@ final class Qwen35HadamardTests: XCTestCase {
         XCTAssertTrue(msg.contains("layer 1") && msg.contains("q, k, v"), msg)
     }
 
+    /// A latent token embedding (`inverse_weight_names`): the folded file with token_embd stored as
+    /// z = H·(s ⊙ e) per row (F32) gives the folded file's logits: each looked-up row is unfolded.
+    func testLatentEmbeddingIsUnfolded() throws {
+        let src = Self.dir + "/model.pq2_0.gguf"
+        let g = try GGUFFile(path: src)
+        var o = Model.LoadOptions()
+        o.floatActivations = true
+        let m = try Model.load(path: src, options: o)
+        let h = try XCTUnwrap(m.hadamard)
+        let (vocab, dim) = (m.config.vocabSize, m.config.dim)
+        var latent = [Float](repeating: 0, count: vocab * dim)
+        latent.withUnsafeMutableBufferPointer { p in
+            for r in 0..<vocab { m.tokenEmbedding.row(r, into: p.baseAddress! + r * dim) }
+            h.fold(p.baseAddress!, width: dim, n: vocab)
+        }
+        let w = GGUFWriter()
+        for k in g.metadataOrder { w.set(k, g.metadata[k]!) }
+        w.set("prism.hadamard.inverse_weight_names", .array(.strings(["token_embd.weight"])))
+        for t in g.tensors where t.name != "token_embd.weight" {
+            let bytes = try g.data(of: t)
+            w.addTensor(t.name, shape: t.shape, typeID: t.typeID, byteSize: bytes.count) { $0.copyMemory(from: bytes) }
+        }
+        w.addTensor("token_embd.weight", shape: [dim, vocab], typeID: 0, byteSize: vocab * dim * 4) { out in
+            latent.withUnsafeBytes { out.copyMemory(from: $0) }
+        }
+        let path = NSTemporaryDirectory() + "trit-hadamard-latent-\(getpid()).gguf"
+        try w.write(to: path)
+        defer { unlink(path) }
+        let lm = try Model.load(path: path, options: o)
+        XCTAssertTrue(lm.foldedEmbedding)
+        let a = try InferenceState(model: m, nCtx: 64), b = try InferenceState(model: lm, nCtx: 64)
+        try a.evaluate(tokens); try b.evaluate(tokens)
+        XCTAssertLessThanOrEqual(maxDiff(Array(a.lastLogits), Array(b.lastLogits)), 1e-5)
+        lm.foldedEmbedding = false   // read as stored, the latent rows are other vectors
+        let c = try InferenceState(model: lm, nCtx: 64)
+        try c.evaluate(tokens)
+        XCTAssertGreaterThan(maxDiff(Array(a.lastLogits), Array(c.lastLogits)), 0.05)
+    }
+
     /// H is orthonormal and its own inverse: unfold(fold(x)) gives x back (identity signs).
     func testTransformIsItsOwnInverse() {
         let h = HadamardFolding(blockSize: 8, signs: [16: (0..<16).map { $0 % 3 == 0 ? -1 : 1 }], weightNames: [],
