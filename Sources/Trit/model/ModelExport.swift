@@ -9,6 +9,9 @@ public enum ModelExport {
     public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
+        guard m.hadamard == nil else {
+            throw TritError.unsupported("exporting a Hadamard-folded model (prism.hadamard.*) is not implemented")
+        }
         guard !c.hasDeltaNet && !c.arch.attention.gatedOutput else {
             throw TritError.unsupported(
                 "exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
