@@ -21,6 +21,9 @@ NOT_IMPLEMENTED = {
     "id_slot", "slot_id", "lora", "post_sampling_probs",
 }
 
+MAX_CHOICES = 16   # n: a request's sequences (each holds an engine slot)
+
+
 class _Strict(BaseModel):
     # strict: no coercion ("1" is not a number, true is not 1, 1.0 is not an integer; an int is a float)
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -47,12 +50,12 @@ class _Sampling(_Strict):
     seed: Optional[int] = None
     stop: Any = None
     logit_bias: Optional[Dict[str, float]] = None
-    n: Optional[int] = Field(None, ge=1, le=1)                    # one choice per request
+    n: Optional[int] = Field(None, ge=1, le=MAX_CHOICES)          # choices: sequences decoded together
     ignore_eos: Optional[bool] = None                            # llama.cpp's extension
     user: Optional[str] = None                                   # an end-user id; no effect on the text
-    response_format: Any = None    # text, json_object, json_schema: checked by server.structured.grammar_of
-    json_schema: Any = None        # llama.cpp's: a JSON schema (an object); checked by server.structured
-    grammar: Optional[str] = None  # llama.cpp's: GBNF text; checked by server.structured
+    response_format: Any = None    # text, json_object, json_schema: checked by response_format.grammar_of
+    json_schema: Any = None        # llama.cpp's: a JSON schema (an object); checked by response_format.py
+    grammar: Optional[str] = None  # llama.cpp's: GBNF text; checked by response_format.py
 
     @field_validator("stop")
     @classmethod
@@ -177,7 +180,7 @@ class Message(_Strict):
 class FunctionDefinition(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: Optional[str] = None
-    parameters: Optional[Dict[str, Any]] = None   # a JSON schema; checked by server.tools
+    parameters: Optional[Dict[str, Any]] = None   # a JSON schema; checked by tools.py
     strict: Optional[bool] = None
 
 
@@ -191,8 +194,9 @@ class ChatRequest(_Sampling):
     logprobs: Optional[bool] = None
     top_logprobs: Optional[int] = Field(None, ge=0, le=20)
     tools: Optional[List[Tool]] = None
-    tool_choice: Any = None          # "auto", "none", "required" or a named function: checked by server.tools
+    tool_choice: Any = None          # "auto", "none", "required" or a named function: checked by tools.py
     parallel_tool_calls: Optional[bool] = None
+    chat_template_kwargs: Optional[Dict[str, Any]] = None   # vLLM's / llama.cpp's: the Jinja template's variables
 
 
 def _path(body, loc, missing=False):
