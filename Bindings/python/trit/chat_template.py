@@ -61,10 +61,30 @@ def _environment():
     def strftime_now(fmt):
         return datetime.datetime.now().strftime(fmt)
 
+    class Namespace(jinja2.utils.Namespace):
+        """jinja2's namespace() refusing underscore names, as transformers' (no reaching internals)."""
+
+        def __init__(*args, **kwargs):   # jinja2's own signature trick: namespace(self=...) still works
+            self, args = args[0], args[1:]
+            attrs = dict(*args, **kwargs)
+            for name in attrs:
+                Namespace._check(name)
+            jinja2.utils.Namespace.__init__(self, attrs)
+
+        def __setitem__(self, name, value):
+            Namespace._check(name)
+            jinja2.utils.Namespace.__setitem__(self, name, value)
+
+        @staticmethod
+        def _check(name):
+            if isinstance(name, str) and name.startswith("_"):
+                raise jinja2.exceptions.SecurityError(f"a template's namespace cannot hold {name!r}")
+
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
+    env.globals["namespace"] = Namespace
     _ENV = env
     return env
 
