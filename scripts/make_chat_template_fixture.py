@@ -52,6 +52,14 @@ CASES = [
          {"role": "assistant", "content": "<think>\nSimple sum.\n</think>\n\n4"},
          {"role": "user", "content": "And 3+3?"},
      ]},
+    {"name": "reasoning_content_before_a_call", "tools": [WEATHER], "add_generation_prompt": True, "kwargs": {},
+     "messages": [
+         {"role": "user", "content": "Weather in Oslo?"},
+         {"role": "assistant", "content": None, "reasoning_content": "I should call get_weather.",
+          "tool_calls": [{"id": "call_9", "type": "function",
+                          "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
+         {"role": "tool", "tool_call_id": "call_9", "content": "rain"},
+     ]},
     {"name": "no_generation_prompt", "tools": None, "add_generation_prompt": False, "kwargs": {},
      "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]},
 ]
@@ -92,6 +100,10 @@ FEATURES = [
 def parsed_arguments(messages):
     out = copy.deepcopy(messages)
     for m in out:
+        if m.get("content") is None:
+            # OpenAI's null content of a call-only turn: transformers hands Qwen3's template no `content`
+            # then (an UndefinedError); trit, as vLLM, gives templates "" instead
+            m["content"] = ""
         for call in m.get("tool_calls") or []:
             call["function"]["arguments"] = json.loads(call["function"]["arguments"])
     return out

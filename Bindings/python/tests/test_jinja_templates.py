@@ -129,3 +129,16 @@ def test_bos_and_eos_come_from_the_model(model):
         assert model.apply_chat_template([{"role": "user", "content": "x"}]) == t.bos_token + "x" + t.eos_token
     finally:
         model.chat_template = None
+
+
+def test_reasoning_content_is_a_field_of_assistant_messages(model):
+    with pytest.raises(ApiError) as e:
+        model.apply_chat_template([{"role": "user", "content": "x", "reasoning_content": "y"}])
+    assert e.value.param == "messages[0].reasoning_content"
+    model.chat_template = "{% for m in messages %}{{ m.reasoning_content or '' }}|{{ m.content }};{% endfor %}"
+    try:   # a template without tools gets it too
+        out = model.apply_chat_template([{"role": "user", "content": "q"},
+                                         {"role": "assistant", "content": "a", "reasoning_content": "r"}])
+        assert out == "|q;r|a;"
+    finally:
+        model.chat_template = None

@@ -1,10 +1,11 @@
 """The prompt of a chat request. With a Jinja template (trit.chat_template.for_model): the template
 renders the messages, ``tools`` and ``chat_template_kwargs``; when it shows tools itself and writes calls
 as ``<tool_call>`` blocks (Qwen, Hermes), the messages go to it as OpenAI gave them (a call's arguments
-parsed into an object, as vLLM and llama.cpp's server do) and the request's tools in its ``tools``;
-otherwise the tools' default system block and the calls / results in the default format (tools.render)
-go to it as plain messages. Without a template: trit's built-in format (Model.format_chat), which takes
-no ``chat_template_kwargs``."""
+parsed into an object, as vLLM and llama.cpp's server do; ``reasoning_content`` kept) and the request's
+tools in its ``tools`` (unless tool_choice is "none"); otherwise the tools' default system block and the
+calls / results in the default format (tools.render) go to it as plain messages. Without a template:
+trit's built-in format (Model.format_chat), which takes no ``chat_template_kwargs`` and, like most
+templates for past turns, does not show a history message's ``reasoning_content``."""
 import copy
 import dataclasses
 import json
@@ -38,6 +39,22 @@ def _native_messages(messages):
     return out
 
 
+def _plain_messages(messages, tools):
+    """Messages for a template without tools (tools.render's pairs); an assistant turn keeps its
+    reasoning_content (templates that show past reasoning read it)."""
+    pairs = render(messages, tools)
+    reasoning = [m.get("reasoning_content") for m in messages if m["role"] == "assistant"]
+    out = []
+    for role, content in pairs:
+        m = {"role": role, "content": content}
+        if role == "assistant" and reasoning:
+            r = reasoning.pop(0)
+            if r is not None:
+                m["reasoning_content"] = r
+        out.append(m)
+    return out
+
+
 def template_error(e):
     return ApiError(400, f"the model's chat template failed: {e}", param="messages", code="chat_template_error")
 
@@ -61,11 +78,11 @@ def render_chat(model, messages, tools, kwargs=None, add_generation_prompt=True)
             raise ApiError(400, "'chat_template_kwargs' needs a Jinja chat template; this model's chats use trit's "
                                 "built-in format", param="chat_template_kwargs", code="unsupported_parameter")
         return model.format_chat(render(messages, tools), None, add_generation_prompt), None
-    native = tools is not None and tools.rendered and tools_native(template)
-    if native:
-        msgs, tool_list = _native_messages(messages), definitions(tools)
+    rendered = tools is not None and tools.rendered
+    if tools_native(template):   # the template writes calls and results itself; tools only when rendered
+        msgs, tool_list = _native_messages(messages), (definitions(tools) if rendered else None)
     else:
-        msgs, tool_list = [{"role": r, "content": c} for r, c in render(messages, tools)], None
+        msgs, tool_list = _plain_messages(messages, tools), None
     try:
         return template.render(msgs, tools=tool_list, add_generation_prompt=add_generation_prompt, **kwargs), template
     except ChatTemplateError as e:

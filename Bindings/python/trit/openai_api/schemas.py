@@ -152,6 +152,7 @@ class Message(_Strict):
     content: Union[str, List[TextPart], None] = None   # null or absent only on an assistant message with tool_calls
     tool_calls: Optional[List[ToolCall]] = None              # an assistant's calls (history)
     tool_call_id: Optional[str] = None                       # a tool message answers this call
+    reasoning_content: Optional[str] = None                  # an assistant's <think> text, as returned (history)
 
     @field_validator("content")
     @classmethod
@@ -172,6 +173,8 @@ class Message(_Strict):
                                           "tool_calls")
         if self.role == "tool" and not self.tool_call_id:
             raise _field_error("tool_call_id", "a tool message needs 'tool_call_id' (the call it answers)")
+        if self.reasoning_content is not None and self.role != "assistant":
+            raise _field_error("reasoning_content", "'reasoning_content' is a field of assistant messages only")
         if self.role != "tool" and self.tool_call_id is not None:
             raise _field_error("tool_call_id", "'tool_call_id' is a field of tool messages only")
         return self
