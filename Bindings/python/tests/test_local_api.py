@@ -135,3 +135,22 @@ def test_bad_input_raises_an_api_error_naming_the_field(model):
         assert e.value.status == 400 and e.value.param.startswith(param), (kw, e.value.param)
     with pytest.raises(ValueError):   # ApiError is a ValueError
         model.create_completion("x", max_tokens=10**6)
+
+
+def test_the_readme_example(capsys):
+    """The README's create_chat_completion example, run as written (the bundled model)."""
+    readme = open(os.path.join(os.path.dirname(FIX), "..", "README.md"), encoding="utf-8").read()
+    start = readme.index("```python\nimport trit\nm = trit.Model()")
+    code = readme[start:readme.index("```\n", start + 10)].split("\n", 1)[1]
+    assert "create_chat_completion" in code and "stream=True" in code, code
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    r, m = scope["r"], scope["m"]
+    try:
+        ChatCompletion.model_validate(r)
+        assert r["usage"]["completion_tokens"] >= 1
+        streamed = m.create_chat_completion([{"role": "user", "content": "Sing of the sea"}], max_tokens=16, seed=1)
+        assert capsys.readouterr().out == r["choices"][0]["message"]["content"] + "\n" + \
+            streamed["choices"][0]["message"]["content"]
+    finally:
+        m.close()
