@@ -72,8 +72,8 @@ class ChatResponder(_Responder):
         return {"token": p, "logprob": lp, "bytes": list(p.encode("utf-8"))}
 
     def _logprobs_of(self, entries):
-        return {"content": [dict(self._entry(t, lp), top_logprobs=[self._entry(j, v) for j, v in top[:self.top_logprobs]])
-                            for t, lp, top in entries]}
+        top = lambda alternatives: [self._entry(j, v) for j, v in alternatives[:self.top_logprobs]]   # noqa: E731
+        return {"content": [dict(self._entry(t, lp), top_logprobs=top(alts)) for t, lp, alts in entries]}
 
     def _chunk(self, i, c, delta, reason=None):
         lps = None
