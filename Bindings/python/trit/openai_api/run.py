@@ -25,7 +25,11 @@ def run(engine, p):
     """The answer (a dict), or with p.stream an iterator of chunk dicts."""
     cs = _submit_all(engine, p, p.stream)
     if not p.stream:
-        texts = [c.text() for c in cs]
+        try:
+            texts = [c.text() for c in cs]
+        finally:
+            for c in cs:   # one choice failed: the others stop too (a no-op on finished ones)
+                c.cancel()
         return p.responder.final(texts, cs)
     return _chunks(p.responder, cs)
 
