@@ -154,3 +154,24 @@ def test_the_readme_example(capsys):
             streamed["choices"][0]["message"]["content"]
     finally:
         m.close()
+
+
+def test_the_servers_streamed_choices(model, server):
+    """n > 1 streamed over SSE (the server's asyncio runner): per choice, the local stream's text and
+    finish reason; the usage chunk last."""
+    import openai
+    client = openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=server, max_retries=0)
+    kw = dict(n=3, max_tokens=6, temperature=1.0, seed=21, **SAME)
+    texts, reasons, last = ["", "", ""], [[], [], []], None
+    for ch in client.chat.completions.create(model="tiny", messages=HI, stream=True,
+                                             stream_options={"include_usage": True}, extra_body=SAME,
+                                             **{k: v for k, v in kw.items() if k not in SAME}):
+        last = ch
+        for c in ch.choices:
+            texts[c.index] += c.delta.content or ""
+            if c.finish_reason:
+                reasons[c.index].append(c.finish_reason)
+    local = model.create_chat_completion(HI, **kw)
+    assert texts == [c["message"]["content"] for c in local["choices"]]
+    assert reasons == [["length"]] * 3
+    assert last.choices == [] and last.usage.completion_tokens == 18 == local["usage"]["completion_tokens"]
