@@ -60,6 +60,10 @@ CASES = [
                           "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}]},
          {"role": "tool", "tool_call_id": "call_9", "content": "rain"},
      ]},
+    {"name": "tools_as_the_client_wrote_them", "add_generation_prompt": True, "kwargs": {},
+     "tools": [{"function": {"parameters": {"type": "object", "properties": {}}, "strict": True, "name": "now",
+                             "description": "Now."}, "type": "function"}],
+     "messages": [{"role": "user", "content": "Time?"}]},
     {"name": "no_generation_prompt", "tools": None, "add_generation_prompt": False, "kwargs": {},
      "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]},
 ]

@@ -60,4 +60,4 @@ def template_prompt(model, messages, tools, add_generation_prompt, kwargs):
         body["tools"] = tools
     r = parse(ChatRequest, body)
     msgs = [m.model_dump(exclude_none=True) for m in r.messages]
-    return render_chat(model, msgs, tools_of(r), kwargs, add_generation_prompt)[0]
+    return render_chat(model, msgs, tools_of(r), kwargs, add_generation_prompt, raw_tools=tools)[0]

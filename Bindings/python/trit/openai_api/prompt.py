@@ -26,8 +26,14 @@ class ChatPrompt:
     thinking_open: bool     # the prompt itself opened <think> (the output starts inside it)
 
 
+def _with_reasoning_aliases(m):
+    """transformers' aliases of an assistant's reasoning: ``thinking`` too (gpt-oss templates read it)."""
+    r = m.get("reasoning_content")
+    return m if r is None else {"thinking": r, **m}
+
+
 def _native_messages(messages):
-    out = copy.deepcopy(messages)
+    out = [_with_reasoning_aliases(m) for m in copy.deepcopy(messages)]
     for m in out:
         if m.get("content") is None:
             m["content"] = ""   # an assistant message holding only calls: templates test `in content`
@@ -50,7 +56,7 @@ def _plain_messages(messages, tools):
         if role == "assistant" and reasoning:
             r = reasoning.pop(0)
             if r is not None:
-                m["reasoning_content"] = r
+                m = _with_reasoning_aliases(dict(m, reasoning_content=r))
         out.append(m)
     return out
 
@@ -59,8 +65,10 @@ def template_error(e):
     return ApiError(400, f"the model's chat template failed: {e}", param="messages", code="chat_template_error")
 
 
-def render_chat(model, messages, tools, kwargs=None, add_generation_prompt=True):
-    """(text, template or None) of the messages (checked dicts) and the request's Tools."""
+def render_chat(model, messages, tools, kwargs=None, add_generation_prompt=True, raw_tools=None):
+    """(text, template or None) of the messages (checked dicts) and the request's Tools. ``raw_tools``:
+    the request's tools as sent (checked), handed to a template as they are: its tojson then writes
+    their keys in the client's order, as transformers does."""
     kwargs = kwargs or {}
     bad = sorted(set(kwargs) & RESERVED)
     if bad:
@@ -80,7 +88,9 @@ def render_chat(model, messages, tools, kwargs=None, add_generation_prompt=True)
         return model.format_chat(render(messages, tools), None, add_generation_prompt), None
     rendered = tools is not None and tools.rendered
     if tools_native(template):   # the template writes calls and results itself; tools only when rendered
-        msgs, tool_list = _native_messages(messages), (definitions(tools) if rendered else None)
+        msgs, tool_list = _native_messages(messages), None
+        if rendered:
+            tool_list = copy.deepcopy(raw_tools) if raw_tools is not None else definitions(tools)
     else:
         msgs, tool_list = _plain_messages(messages, tools), None
     try:
@@ -98,9 +108,9 @@ def tools_native(template):
     return cached
 
 
-def chat_prompt(model, messages, tools, kwargs=None):
+def chat_prompt(model, messages, tools, kwargs=None, raw_tools=None):
     """The ChatPrompt of a request, tokenized (specials parsed; BOS unless the template wrote it)."""
-    text, template = render_chat(model, messages, tools, kwargs)
+    text, template = render_chat(model, messages, tools, kwargs, raw_tools=raw_tools)
     add_bos = template is None or not (template.bos_token and text.startswith(template.bos_token))
     tokens = model.tokenize(text, add_bos=add_bos, special=True)
     reasoning = template is not None and template.thinks

@@ -57,7 +57,7 @@ def prepare_chat(model, body, n_ctx, alias):
     if tools.forced:
         grammar = tools.grammar()
     messages = [m.model_dump(exclude_none=True) for m in r.messages]
-    prompt = chat_prompt(model, messages, tools, r.chat_template_kwargs)
+    prompt = chat_prompt(model, messages, tools, r.chat_template_kwargs, raw_tools=body.get("tools"))
     kw = r.sampling()
     kw["max_tokens"] = budget(n_ctx, len(prompt.tokens), r.wanted_tokens)
     kw["logprobs"] = max(top_logprobs, 1) if want_logprobs else 0
