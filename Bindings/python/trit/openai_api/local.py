@@ -3,14 +3,21 @@ request body the server would get and run through the same code (requests.prepar
 engine of the model's own (made at the first call: 4 slots of the default context's size, sharing the
 weights)."""
 import os
+import threading
 
 from .requests import prepare_chat, prepare_completion
 from .run import run
 
 ENGINE_SLOTS = 4
+_MADE = threading.Lock()   # two threads' first calls make one engine
 
 
 def _engine(model):
+    with _MADE:
+        return _made_engine(model)
+
+
+def _made_engine(model):
     e = getattr(model, "_api_engine", None)
     if e is None:
         from ..engine import Engine
