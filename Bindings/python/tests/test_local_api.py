@@ -175,3 +175,17 @@ def test_the_servers_streamed_choices(model, server):
     assert texts == [c["message"]["content"] for c in local["choices"]]
     assert reasons == [["length"]] * 3
     assert last.choices == [] and last.usage.completion_tokens == 18 == local["usage"]["completion_tokens"]
+
+
+def test_a_grammar_object_as_llama_cpp_pythons_grammar(model):
+    g = trit.Grammar.gbnf('root ::= "yes" | "no"')
+    for seed in range(3):
+        r = model.create_chat_completion(HI, grammar=g, max_tokens=8, temperature=1.0, seed=seed)
+        assert r["choices"][0]["message"]["content"] in ("yes", "no") and r["choices"][0]["finish_reason"] == "stop"
+        r = model.create_completion("Answer:", grammar=g, max_tokens=8, temperature=1.0, seed=seed)
+        assert r["choices"][0]["text"] in ("yes", "no")
+    assert model.create_chat_completion(HI, grammar='root ::= "ok"', max_tokens=8)["choices"][0]["message"][
+        "content"] == "ok"   # GBNF text, llama.cpp's field
+    with pytest.raises(ApiError) as e:
+        model.create_chat_completion(HI, grammar=g, response_format={"type": "json_object"}, max_tokens=8)
+    assert e.value.param == "grammar"

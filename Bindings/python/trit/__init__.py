@@ -530,7 +530,8 @@ class Model(_Tokenizing):
                                model=None, **kwargs):
         """OpenAI's chat completion, as the server answers it (the same code): a ``chat.completion``
         dict, or with ``stream=True`` an iterator of ``chat.completion.chunk`` dicts. llama-cpp-python's
-        keywords and defaults; ``grammar`` is GBNF text, ``json_schema`` a schema (llama.cpp's fields);
+        keywords and defaults; ``grammar`` is GBNF text or a trit.Grammar (as llama-cpp-python's
+        LlamaGrammar), ``json_schema`` a schema (llama.cpp's fields);
         any other OpenAI field goes in ``kwargs`` (one this API does not implement raises
         trit.openai_api.errors.ApiError, a ValueError naming it, as a bad value does). Runs on an engine
         of the model's own (4 slots of the default context's size), made at the first call. Needs the

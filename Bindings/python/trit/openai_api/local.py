@@ -29,14 +29,17 @@ def _made_engine(model):
 
 
 def _body(fields, extra):
+    """(request body, a trit.Grammar given as grammar= or None)."""
+    from ..structured import Grammar
     body = {k: v for k, v in fields.items() if v is not None}
+    given = body.pop("grammar") if isinstance(body.get("grammar"), Grammar) else None
     if isinstance(body.get("logit_bias"), dict):   # llama-cpp-python takes token ids as ints, OpenAI as strings
         body["logit_bias"] = {str(k): v for k, v in body["logit_bias"].items()}
     overlap = set(extra) & set(body)
     if overlap:
         raise TypeError(f"{sorted(overlap)[0]!r} given twice")
     body.update(extra)   # anything else is checked (and refused by name) as the server does
-    return body
+    return body, given
 
 
 def _alias(model, name):
@@ -45,15 +48,15 @@ def _alias(model, name):
 
 def chat_completion(model, fields, extra):
     engine = _engine(model)
-    body = _body(fields, extra)
-    p = prepare_chat(model, body, engine.stats()["n_ctx_slot"], _alias(model, body.get("model")))
+    body, given = _body(fields, extra)
+    p = prepare_chat(model, body, engine.stats()["n_ctx_slot"], _alias(model, body.get("model")), given)
     return run(engine, p)
 
 
 def completion(model, fields, extra):
     engine = _engine(model)
-    body = _body(fields, extra)
-    p = prepare_completion(model, body, engine.stats()["n_ctx_slot"], _alias(model, body.get("model")))
+    body, given = _body(fields, extra)
+    p = prepare_completion(model, body, engine.stats()["n_ctx_slot"], _alias(model, body.get("model")), given)
     return run(engine, p)
 
 

@@ -45,7 +45,18 @@ def _ids(prefix):
     return prefix + uuid.uuid4().hex, int(time.time())
 
 
-def prepare_chat(model, body, n_ctx, alias):
+def _given_grammar(r, grammar, given, tools=None):
+    """A trit.Grammar given in Python (llama-cpp-python's grammar=LlamaGrammar), alone or a 400."""
+    if given is None:
+        return grammar
+    if grammar is not None or (tools is not None and tools.rendered):
+        raise ApiError(400, "'grammar' (a trit.Grammar) cannot be combined with response_format, json_schema or "
+                            'tools (unless tool_choice is "none")', param="grammar", code="invalid_value")
+    return given
+
+
+def prepare_chat(model, body, n_ctx, alias, grammar_object=None):
+    """``grammar_object``: a trit.Grammar (Model.create_chat_completion's grammar=), else None."""
     r = parse(ChatRequest, body)
     want_logprobs = bool(r.logprobs)
     top_logprobs = r.top_logprobs or 0
@@ -53,7 +64,7 @@ def prepare_chat(model, body, n_ctx, alias):
         raise ApiError(400, "'top_logprobs' needs 'logprobs': true", param="top_logprobs", code="invalid_value")
     stream, n = bool(r.stream), r.n or 1
     tools = tools_of(r)
-    grammar = request_grammar(r, tools)
+    grammar = _given_grammar(r, request_grammar(r, tools), grammar_object, tools)
     if tools.forced:
         grammar = tools.grammar()
     messages = [m.model_dump(exclude_none=True) for m in r.messages]
@@ -69,14 +80,14 @@ def prepare_chat(model, body, n_ctx, alias):
     return Prepared(prompt.tokens, _choices(kw, n), responder, stream)
 
 
-def prepare_completion(model, body, n_ctx, alias):
+def prepare_completion(model, body, n_ctx, alias, grammar_object=None):
     r = parse(CompletionRequest, body)
     stream, n = bool(r.stream), r.n or 1
     tokens = model.tokenize(r.prompt) if isinstance(r.prompt, str) else r.prompt
     kw = r.sampling()
     kw["max_tokens"] = budget(n_ctx, len(tokens), r.wanted_tokens)
     kw["logprobs"] = r.logprobs
-    kw["grammar"] = request_grammar(r)
+    kw["grammar"] = _given_grammar(r, request_grammar(r), grammar_object)
     prefix = (r.prompt if isinstance(r.prompt, str) else model.detokenize(r.prompt)) if r.echo else ""
     rid, created = _ids("cmpl-")
     responder = CompletionResponder(model, rid, created, alias, n=n, include_usage=_include_usage(r, stream),
