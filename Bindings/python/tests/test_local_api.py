@@ -189,3 +189,21 @@ def test_a_grammar_object_as_llama_cpp_pythons_grammar(model):
     with pytest.raises(ApiError) as e:
         model.create_chat_completion(HI, grammar=g, response_format={"type": "json_object"}, max_tokens=8)
     assert e.value.param == "grammar"
+
+
+@pytest.mark.parametrize("missing,template,needle", [
+    ("pydantic", None, "pip install 'trit[chat]'"),
+    ("jinja2", "{{ messages[0].content }}", "pip install 'trit[chat]'"),
+])
+def test_a_missing_extra_is_named(missing, template, needle):
+    """Without the chat extra's packages the methods say which extra to install (run in a child whose
+    import of the package fails)."""
+    import subprocess
+    import sys
+    code = (f"import sys; sys.modules[{missing!r}] = None\n"
+            f"import trit\nm = trit.Model({I2S!r}, n_ctx=64)\nm.chat_template = {template!r}\n"
+            "try:\n    m.create_chat_completion([{'role': 'user', 'content': 'hi'}], max_tokens=1)\n"
+            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert needle in r.stdout, r.stdout

@@ -5,8 +5,14 @@ weights)."""
 import os
 import threading
 
-from .requests import prepare_chat, prepare_completion
-from .run import run
+try:
+    import pydantic  # noqa: F401  (the request checks)
+except ImportError as e:
+    raise ImportError(f"Model.create_chat_completion / create_completion need pydantic and jinja2: "
+                      f"pip install 'trit[chat]' ({e})") from None
+
+from .requests import prepare_chat, prepare_completion  # noqa: E402
+from .run import run  # noqa: E402
 
 ENGINE_SLOTS = 4
 _MADE = threading.Lock()   # two threads' first calls make one engine
