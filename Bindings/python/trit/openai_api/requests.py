@@ -4,8 +4,8 @@ The server and Model.create_chat_completion / create_completion both go through 
 prepare_completion.
 
 n > 1: n engine requests over the same prompt tokens, decoded together in n slots; choice i samples with
-seed + i (a random seed each when the seed is absent). Each slot reads the prompt itself: the engine
-reuses a finished slot's prefix, not a running one's, so the prompt costs n prefills."""
+seed + i (a random seed each when the seed is absent). The engine reads the prompt once: the other
+choices wait for the first to read it and copy its cells (a prompt of at least 33 tokens)."""
 import dataclasses
 import time
 import uuid
