@@ -138,3 +138,27 @@ def test_a_template_file_that_does_not_compile_fails_the_load(tmp_path):
         with pytest.raises(RuntimeError, match="does not compile"):
             app.state.wait_loaded(60)
         assert c.get("/health").status_code != 200
+
+
+def test_a_required_call_under_the_files_template(qwen):
+    """Tools rendered by the template itself (Qwen3 writes <tool_call> blocks): a forced call parses and
+    its arguments validate, streamed and not; the follow-up with the tool's result is accepted."""
+    import jsonschema
+    _, oc = qwen
+    city = {"type": "object", "additionalProperties": False, "required": ["city"],
+            "properties": {"city": {"type": "string", "maxLength": 10}}}
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": city}}]
+    ask = [{"role": "user", "content": "Weather in Bern?"}]
+    r = oc.chat.completions.create(model="qwen", messages=ask, tools=tools, tool_choice="required", max_tokens=200,
+                                   temperature=1.0, seed=3)
+    assert r.choices[0].finish_reason == "tool_calls", r
+    call = r.choices[0].message.tool_calls[0]
+    schema = {t["function"]["name"]: t["function"]["parameters"] for t in tools}[call.function.name]
+    jsonschema.validate(json.loads(call.function.arguments), schema)
+    calls = [c for ch in oc.chat.completions.create(model="qwen", messages=ask, tools=tools, tool_choice="required",
+                                                    max_tokens=200, temperature=1.0, seed=3, stream=True)
+             for c in (ch.choices[0].delta.tool_calls or [])]
+    assert [(c.function.name, c.function.arguments) for c in calls] == [(call.function.name, call.function.arguments)]
+    follow = ask + [r.choices[0].message, {"role": "tool", "tool_call_id": call.id, "content": "sunny"}]
+    r2 = oc.chat.completions.create(model="qwen", messages=follow, tools=tools, max_tokens=4, temperature=0)
+    assert r2.usage.prompt_tokens > r.usage.prompt_tokens
