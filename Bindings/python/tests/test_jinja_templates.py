@@ -142,3 +142,15 @@ def test_reasoning_content_is_a_field_of_assistant_messages(model):
         assert out == "|q;r|a;"
     finally:
         model.chat_template = None
+
+
+def test_a_2b4t_files_template_keeps_the_builtin_format():
+    """The published 2B4T GGUF's Jinja template is broken (docs/formats.md §4.1): a BitNet-format model's
+    own template is not used (here a stand-in for the file's text), one the caller assigns is."""
+    with trit.Model(n_ctx=64) as m:   # the bundled model: the "bitnet" built-in format
+        msgs = [{"role": "user", "content": "hi"}]
+        builtin = m.format_chat([("user", "hi")])
+        m._file_chat_template = m.chat_template = "{{ raise_exception('the broken published template') }}"
+        assert for_model(m) is None and m.apply_chat_template(msgs) == builtin
+        m.chat_template = "{{ messages[0].content }}!"
+        assert m.apply_chat_template(msgs) == "hi!"
