@@ -161,8 +161,8 @@ final class EngineTests: XCTestCase {
     /// text alone.
     func testRequestsWithOnePromptReadItOnce() throws {
         let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
-        let prompt = model.tokenizer!.encode(String(repeating: "the old fisherman walked down to the harbor ", count: 4),
-                                             addSpecial: true)
+        let text = String(repeating: "the old fisherman walked down to the harbor ", count: 4)
+        let prompt = model.tokenizer!.encode(text, addSpecial: true)
         XCTAssertGreaterThan(prompt.count, Engine.minCopiedPrefix)
         var o = Engine.Options()
         o.kvType = .f32   // the text alone is evaluated with the exact cache
