@@ -117,11 +117,15 @@ setup(
     description="Run BitNet b1.58 ternary language models on a CPU",
     license="MIT",
     license_files=["LICENSE"],
-    packages=["trit", "trit.server"],
+    packages=["trit", "trit.openai_api", "trit.server"],
     # the OpenAI-compatible server: the stack llama-cpp-python's server uses
     extras_require={
-        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2"],
-        "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
+        # OpenAI-shaped chat / completions in Python (Model.create_chat_completion; the model's Jinja chat template)
+        "chat": ["jinja2>=3.1", "pydantic>=2"],
+        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2",
+                   "jinja2>=3.1"],
+        "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20",
+                "pydantic>=2", "jinja2>=3.1"],
         "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27", "jsonschema>=4"],
         # constrained generation (json_schema=, regex=, grammar=; the server's response_format)
         "structured": ["llguidance>=1.0"],

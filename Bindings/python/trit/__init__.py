@@ -398,8 +398,10 @@ class Model(_Tokenizing):
         self.head = head
         self.info = _trit.model_info(self._handle)
         # the file's Jinja chat template as written (None without one); trit's generation uses its built-in formats
+        # (assign another template's text to render chats with it: create_chat_completion, apply_chat_template)
         self.chat_template = _trit.model_chat_template(self._handle)
-        self._default = self._embedding_ctx = None
+        self._file_chat_template = self.chat_template
+        self._default = self._embedding_ctx = self._api_engine = None
         try:
             self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
         except BaseException:
@@ -418,7 +420,7 @@ class Model(_Tokenizing):
     def close(self):
         """Free the default context and the model; safe to call twice. Contexts made with
         create_context() keep working until closed."""
-        for name in ("_default", "_embedding_ctx"):
+        for name in ("_api_engine", "_default", "_embedding_ctx"):
             c = getattr(self, name, None)
             if c is not None:
                 c.close()
@@ -511,6 +513,53 @@ class Model(_Tokenizing):
 
     def format_chat(self, messages, template=None, add_generation_prompt=True):
         return _trit.chat_format(self._live(), _messages(messages), template, add_generation_prompt)
+
+    def apply_chat_template(self, messages, tools=None, add_generation_prompt=True, **kwargs):
+        """The prompt text of OpenAI-shaped ``messages`` (dicts, with tool_calls and tool results) as
+        create_chat_completion renders it: the file's Jinja template (``self.chat_template``; the 2B4T
+        file's broken one excepted) with ``tools`` and the template's ``kwargs`` (e.g. enable_thinking),
+        else trit's built-in format. Needs the ``chat`` extra (jinja2, pydantic)."""
+        from .openai_api.local import template_prompt
+        return template_prompt(self, messages, tools, add_generation_prompt, kwargs)
+
+    def create_chat_completion(self, messages, tools=None, tool_choice=None, temperature=0.2, top_p=0.95, top_k=40,
+                               min_p=0.05, stream=False, stop=None, seed=None, response_format=None, max_tokens=None,
+                               presence_penalty=0.0, frequency_penalty=0.0, repeat_penalty=1.0, logit_bias=None,
+                               logprobs=None, top_logprobs=None, n=None, stream_options=None,
+                               parallel_tool_calls=None, chat_template_kwargs=None, grammar=None, json_schema=None,
+                               model=None, **kwargs):
+        """OpenAI's chat completion, as the server answers it (the same code): a ``chat.completion``
+        dict, or with ``stream=True`` an iterator of ``chat.completion.chunk`` dicts. llama-cpp-python's
+        keywords and defaults; ``grammar`` is GBNF text or a trit.Grammar (as llama-cpp-python's
+        LlamaGrammar), ``json_schema`` a schema (llama.cpp's fields);
+        any other OpenAI field goes in ``kwargs`` (one this API does not implement raises
+        trit.openai_api.errors.ApiError, a ValueError naming it, as a bad value does). Runs on an engine
+        of the model's own (4 slots of the default context's size), made at the first call. Needs the
+        ``chat`` extra (and ``structured`` for response_format / tools with a forced choice)."""
+        from .openai_api.local import chat_completion
+        fields = dict(messages=messages, tools=tools, tool_choice=tool_choice, temperature=temperature,
+                      top_p=top_p, top_k=top_k, min_p=min_p, stream=stream, stop=stop, seed=seed,
+                      response_format=response_format, max_tokens=max_tokens, presence_penalty=presence_penalty,
+                      frequency_penalty=frequency_penalty, repeat_penalty=repeat_penalty, logit_bias=logit_bias,
+                      logprobs=logprobs, top_logprobs=top_logprobs, n=n, stream_options=stream_options,
+                      parallel_tool_calls=parallel_tool_calls, chat_template_kwargs=chat_template_kwargs,
+                      grammar=grammar, json_schema=json_schema, model=model)
+        return chat_completion(self, fields, kwargs)
+
+    def create_completion(self, prompt, max_tokens=16, temperature=0.8, top_p=0.95, top_k=40, min_p=0.05,
+                          stream=False, stop=None, seed=None, echo=False, logprobs=None, presence_penalty=0.0,
+                          frequency_penalty=0.0, repeat_penalty=1.0, logit_bias=None, n=None, stream_options=None,
+                          response_format=None, grammar=None, json_schema=None, model=None, **kwargs):
+        """OpenAI's (legacy) completion, as the server answers it: a ``text_completion`` dict, or with
+        ``stream=True`` an iterator of chunks. llama-cpp-python's keywords and defaults (``logprobs``:
+        the number of top tokens with each token); see create_chat_completion."""
+        from .openai_api.local import completion
+        fields = dict(prompt=prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                      min_p=min_p, stream=stream, stop=stop, seed=seed, echo=echo, logprobs=logprobs,
+                      presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
+                      repeat_penalty=repeat_penalty, logit_bias=logit_bias, n=n, stream_options=stream_options,
+                      response_format=response_format, grammar=grammar, json_schema=json_schema, model=model)
+        return completion(self, fields, kwargs)
 
 
 from .engine import Engine, Completion, AsyncCompletion  # noqa: E402  (needs Model above)

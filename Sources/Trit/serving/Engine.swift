@@ -8,7 +8,9 @@ import Glibc
 /// waiting prompts (up to `nBatch` tokens when nothing decodes, else as many as there are decode
 /// rows, at least 16), so a long prompt never stalls running streams for more than a short step. Requests are admitted in arrival order when a slot is free. A finished request
 /// leaves its tokens in its slot; a new request goes to the free slot sharing the longest token
-/// prefix with its prompt (least recently used otherwise) and evaluates only the rest.
+/// prefix with its prompt (least recently used otherwise) and evaluates only the rest. A request
+/// whose prompt a running one is reading (the n choices of one OpenAI request) waits until that one
+/// has read the shared part, then copies its cells (`runningSource`): the prompt is evaluated once.
 ///
 /// Thread-safe: submit, cancel and stats may be called from any thread. The callbacks run on the
 /// scheduler thread, outside the engine's lock (they may call submit, cancel and stats).
@@ -282,8 +284,15 @@ public final class Engine: @unchecked Sendable {
             // at least one prompt token is evaluated: it gives the logits; a memory that cannot go
             // back to the shared prefix (a recurrent state) starts the slot again
             var common = min(shared, prompt.count - 1)
+            // a running request reading the same prompt (the n choices of one request, submitted
+            // together): wait until it has read the shared part, then copy its cells
+            let source = runningSource(for: prompt, beyond: common)
+            if source?.ready == false { break }
             if !state.canRollBack(sequence: slot, to: common) { common = 0 }
             try? state.removeTokens(of: slot, from: common)   // cannot fail: checked above
+            if let src = source, (try? state.copyPrefix(from: src.slot, to: slot, count: src.count)) != nil {
+                common = src.count
+            }
             // room for the prompt: drop the caches of free slots, least recently used first
             var need = state.cellsUsed + prompt.count - common - state.cellCapacity
             if need > 0 {
@@ -306,6 +315,28 @@ public final class Engine: @unchecked Sendable {
             slotJob[slot] = job
         }
         return failed
+    }
+
+    /// Shorter shared prompt prefixes are read again rather than waited for and copied.
+    static let minCopiedPrefix = 32
+
+    /// The running slot whose request's prompt shares the longest prefix with `prompt` (at most
+    /// prompt.count - 1 tokens, at least minCopiedPrefix, more than `beyond`), that length, and
+    /// whether the slot has read it yet; nil when none, or when its memory cannot be cut back (a
+    /// recurrent state: its prefix cannot be copied).
+    func runningSource(for prompt: [Int32], beyond: Int) -> (slot: Int, count: Int, ready: Bool)? {
+        var best: (slot: Int, count: Int, ready: Bool)?
+        for (s, j) in slotJob.enumerated() {
+            guard let j else { continue }
+            let other = j.request.prompt
+            var c = 0
+            while c < other.count, c < prompt.count - 1, other[c] == prompt[c] { c += 1 }
+            guard c >= Engine.minCopiedPrefix, c > beyond, c > (best?.count ?? 0) else { continue }
+            let held = state.seqPast[s]
+            guard held == 0 || state.canRollBack(sequence: s, to: held - 1) else { continue }
+            best = (s, c, held >= c)
+        }
+        return best
     }
 
     /// The free slot whose held tokens share the longest prefix with `prompt`, and that length;
