@@ -16,7 +16,7 @@ def older_header():
     h = h.replace("    p.type_k = TRIT_KV_F16;\n    p.type_v = TRIT_KV_F16;\n    return p;\n}\n\n/* Create a context.",
                   "    return p;\n}\n\n/* Create a context.")
     h = re.sub(r"\n    int32_t eos;[^\n]*\n    int32_t eot;[^\n]*", "", h)                            # model info
-    h = re.sub(r"\n    double generation_seconds;[^\n]*", "", h)                                  # generate result
+    h = re.sub(r"\n    double generation_seconds;.*?(?=\n} trit_generate_result;)", "", h, flags=re.S)  # result
     h = re.sub(r"\n    bool int8_head;[^\n]*\n[^\n]*exact\) \*/", "", h)                          # model params
     # generate params: the embedded sampler (a caller built before it: the flat sampling fields)
     h, n = re.subn(r"\n    trit_sampler_params sampling;.*?(?=\n} trit_generate_params;)", "", h, flags=re.S)
