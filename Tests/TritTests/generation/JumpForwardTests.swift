@@ -102,18 +102,18 @@ final class JumpForwardTests: XCTestCase {
                               as: UTF8.self), before)
     }
 
-    func testEngineRequestGetsTheGeneratorsTokens() throws {
-        let m = try load()
-        let want = try run(m, script(m), jump: false).0
+    /// One engine request's tokens, text, usage and finish reason.
+    func engineRun(_ m: Model, _ sc: Script, nCtx: Int = 0) throws
+        -> (tokens: [Int32], text: [UInt8], usage: Engine.Usage?, why: Engine.FinishReason?, tokensForced: Int) {
         var o = Engine.Options()
         o.kvType = .f32   // as InferenceState's default cache
         o.slots = 2
         o.nThreads = 2
+        o.nCtx = nCtx
         let engine = try Engine(model: m, options: o)
         defer { engine.shutdown() }
         let lock = NSLock()
-        var text: [UInt8] = [], tokens: [Int32] = [], usage: Engine.Usage?
-        let sc = script(m)
+        var text: [UInt8] = [], tokens: [Int32] = [], usage: Engine.Usage?, why: Engine.FinishReason?
         var q = Engine.Request(prompt: m.tokenizer!.encode("Every morning", addSpecial: true))
         q.sampling = .greedy
         q.maxTokens = 30
@@ -121,15 +121,35 @@ final class JumpForwardTests: XCTestCase {
         q.constraint = try sc.constraint(m.config.vocabSize, jump: true)
         q.onPiece = { b in lock.lock(); text += b; lock.unlock(); return true }
         q.onToken = { t in lock.lock(); tokens.append(t); lock.unlock() }
-        q.onDone = { _, _, u in lock.lock(); usage = u; lock.unlock() }
+        q.onDone = { _, w, u in lock.lock(); usage = u; why = w; lock.unlock() }
         _ = try engine.submit(q)
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && { lock.lock(); defer { lock.unlock() }; return usage == nil }() { usleep(2000) }
         lock.lock(); defer { lock.unlock() }
+        return (tokens, text, usage, why, engine.currentStats().tokensForced)
+    }
+
+    func testEngineEndsWhereAFullSlotCutsAForcedSpan() throws {
+        let m = try load()
+        let sc = script(m)
+        let prompt = m.tokenizer!.encode("Every morning", addSpecial: true).count
+        let r = try engineRun(m, sc, nCtx: prompt + 8)
+        XCTAssertEqual(r.why, .contextFull)
+        // nothing sampled after the cut (the constraint's state is past the forced tokens left out)
+        XCTAssertEqual(r.tokens, Array(sc.tokens.prefix(r.tokens.count)))
+        XCTAssertLessThanOrEqual(r.tokens.count, 8)
+        XCTAssertEqual(sc.masks, 2, "the two script tokens before the forced spans were sampled")
+    }
+
+    func testEngineRequestGetsTheGeneratorsTokens() throws {
+        let m = try load()
+        let want = try run(m, script(m), jump: false).0
+        let sc = script(m)
+        let (tokens, text, usage, _, tokensForced) = try engineRun(m, sc)
         XCTAssertEqual(tokens, want.tokens)
         XCTAssertEqual(text, want.text)
         XCTAssertEqual(usage?.completionTokens, 30)
         XCTAssertEqual(usage?.forcedTokens, sc.tokens.count - 2)
-        XCTAssertEqual(engine.currentStats().tokensForced, sc.tokens.count - 2)
+        XCTAssertEqual(tokensForced, sc.tokens.count - 2)
     }
 }
