@@ -508,8 +508,9 @@ static inline trit_sampler_params trit_sampler_default_params(void) {
  * no token ends generation with TRIT_STOP_CONSTRAINT (a request: TRIT_FINISH_CONSTRAINT); no
  * unconstrained token is ever chosen. A callback that returns nonzero reports an error: see
  * trit_generate and TRIT_FINISH_CONSTRAINT_ERROR. mask is valid only during the call.
- * With TRIT_HEAD_CERTIFIED a constrained step computes the whole exact head row (the tokens
- * are exact mode's under the same mask; the certified shortcut is not used for that step).
+ * With TRIT_HEAD_CERTIFIED a constrained step takes its candidates among the allowed tokens only
+ * (the tokens are exact mode's under the same mask); it computes the whole exact head row when
+ * the mask leaves fewer tokens than the chain's truncation keeps, or when logprobs are asked.
  * Threads: trit_generate* calls both on the caller's thread; an engine request on the engine's
  * scheduler thread (as its other callbacks). Lifetime: the callbacks and their user data must
  * stay valid until trit_generate* returns, or until the request's done callback has run. */

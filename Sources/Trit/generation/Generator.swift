@@ -12,12 +12,12 @@ public struct GenerationParams: Sendable {
     /// and go on (llama.cpp's --context-shift); off: generation ends with .contextFull.
     public var contextShift = false
     public var nKeep = 0
-    /// Allowed tokens per step (structured output); a constrained step computes the whole exact
-    /// head row (no certified shortcut). A constraint that allows no token ends generation with
-    /// .noAllowedToken; one that throws ends it and `generate` rethrows (the context as after a
-    /// cancelling callback). The tokens it forces (TokenConstraint's jump-forward) count as
-    /// generated tokens, their text as generated text (stop strings apply), and are evaluated
-    /// together with the sampled token before them.
+    /// Allowed tokens per step (structured output); with a certified head a constrained step takes
+    /// its candidates among the allowed tokens (exact mode's token under the same mask). A
+    /// constraint that allows no token ends generation with .noAllowedToken; one that throws ends
+    /// it and `generate` rethrows (the context as after a cancelling callback). The tokens it
+    /// forces (TokenConstraint's jump-forward) count as generated tokens, their text as generated
+    /// text (stop strings apply), and are evaluated together with the sampled token before them.
     public var constraint: TokenConstraint? = nil
     public init() {}
 }
@@ -166,10 +166,17 @@ extension InferenceState {
             let next: Int32
             var forced = UnsafeBufferPointer<Int32>(start: nil, count: 0)
             if let c = params.constraint {
-                if headPending, hasLogits, let cs = certified { cs.fullSteps += 1 }   // the exact row, below
-                let chosen: Int32?
+                var chosen: Int32? = nil
                 do {
-                    chosen = try c.choose(sampler, lastLogits)
+                    if try c.refresh() {
+                        // a certified head: the allowed candidates' exact rows; else the whole exact row
+                        if headPending, hasLogits, let cs = certified {
+                            chosen = sampleCertified(sampler, hidden: headInput.ptr, cs, allowed: c)
+                            if chosen == nil { cs.fullSteps += 1 }
+                        }
+                        if chosen == nil { chosen = sampler.sample(lastLogits, allowed: c) }
+                        if let chosen { try c.tokenChosen(chosen) }
+                    }
                     if let chosen, params.ignoreEOS || !tok.isEndOfGeneration(chosen) {
                         forced = try c.forcedTokens()
                         try refuseEndOfGeneration(forced, tok, ignoreEOS: params.ignoreEOS)

@@ -61,7 +61,7 @@ public final class Engine: @unchecked Sendable {
         /// the logits), and the most likely tokens with theirs, before the token's text.
         public var onLogprobs: ((Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void)?
         /// Allowed tokens per step, asked on the scheduler thread (see GenerationParams.constraint);
-        /// a constrained step computes its whole exact head row. The tokens it forces after a
+        /// a certified head takes its candidates among the allowed tokens. The tokens it forces after a
         /// sampled token (jump-forward) count as completion tokens and their text as generated
         /// text; they go into the next step as a prompt chunk after the sampled token. onToken sees
         /// them; onLogprobs reports each with log-probability 0 (certain under the constraint) and
@@ -403,18 +403,24 @@ public final class Engine: @unchecked Sendable {
             let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
             j.next = nil
             var token: Int32? = nil
+            var constrainedHidden: UnsafeMutablePointer<Float>? = nil   // sample() asks the mask first
             if let cs = state.certified {
                 let h = hidden + out * dim
-                if j.request.logprobs == 0 && j.request.constraint == nil {
-                    token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                if j.request.logprobs == 0 {
+                    if j.request.constraint == nil {
+                        token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                    } else {
+                        constrainedHidden = h
+                    }
                 }
-                if token == nil {   // logprobs, a constraint, or a chain that needs the whole row
+                if token == nil && constrainedHidden == nil {   // logprobs, or a chain that needs the whole row
                     cs.fullSteps += 1
                     state.exactHead(from: h, into: logits + out * vocab)
                 }
             }
+            if sample(j, row, token: token, slot: slot, generated: &generated, forced: &forced,
+                      certifiedHidden: constrainedHidden, approxRow: out) { done.append(j) }
             out += 1
-            if sample(j, row, token: token, slot: slot, generated: &generated, forced: &forced) { done.append(j) }
         }
         return done
     }
@@ -423,15 +429,29 @@ public final class Engine: @unchecked Sendable {
 
     /// Samples the next token of j (or takes `token`, chosen from `row` by the certified head) and
     /// delivers its text, and that of the tokens the constraint forces after it (counted in
-    /// `forced`); true when the request finished.
+    /// `forced`); true when the request finished. `certifiedHidden`: a constrained row of a certified
+    /// head whose exact row is not computed yet (row `approxRow` of the batch's int8 logits): its
+    /// candidates are taken among the allowed tokens, the exact row computed into `row` only when
+    /// that fails.
     func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int,
-                forced: inout Int) -> Bool {
+                forced: inout Int, certifiedHidden: UnsafeMutablePointer<Float>? = nil, approxRow: Int = 0) -> Bool {
         let r = j.request
         let t: Int32
         var forcedTokens = UnsafeBufferPointer<Int32>(start: nil, count: 0)
         if let c = r.constraint {
             do {
-                guard let chosen = try c.choose(j.sampler, row) else { return end(j, .noAllowedToken, flush: true) }
+                guard try c.refresh() else { return end(j, .noAllowedToken, flush: true) }
+                var picked: Int32? = nil
+                if let h = certifiedHidden, let cs = state.certified {
+                    picked = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: approxRow, allowed: c)
+                    if picked == nil {
+                        cs.fullSteps += 1
+                        state.exactHead(from: h, into: UnsafeMutablePointer(mutating: row.baseAddress!))
+                    }
+                }
+                if picked == nil { picked = j.sampler.sample(row, allowed: c) }
+                guard let chosen = picked else { return end(j, .noAllowedToken, flush: true) }
+                try c.tokenChosen(chosen)
                 t = chosen
                 if r.ignoreEOS || !tokenizer.isEndOfGeneration(t) {
                     forcedTokens = try c.forcedTokens()
