@@ -4,7 +4,7 @@ decode steps jump-forward saves on a schema whose fixed text is a large part of 
 llguidance's mask time per token (p50 / p99) at the vocabularies of the given models.
 
     python3 scripts/bench_structured.py [--model PATH] [--mask-models PATH,PATH] [--threads 2]
-                                        [-n 128] [--reps 2] [--json]
+                                        [-n 128] [--skeleton-n 512] [--reps 2] [--head exact] [--json]
 
 Needs the package with the `structured` extra (build/venv after `make python`). Without --model it
 writes the 2B4T-shaped synthetic model (`trit synth --preset 2b4t --type i2_s`, vocabulary 128256)
@@ -111,7 +111,9 @@ def pct(xs, q):
 
 def mask_times(path, steps=200):
     """llguidance's mask time per token at a model's vocabulary: a FREE-schema matcher stepped
-    through greedy-free text (the first allowed token each step)."""
+    through text drawn at random (seeded) among each step's allowed tokens."""
+    import random
+    rng = random.Random(0)
     with trit.Model(path, n_ctx=256) as m:
         c = Constraint(m, Grammar.json_schema(FREE))
         words = (m.info["n_vocab"] + 31) // 32
@@ -122,12 +124,26 @@ def mask_times(path, steps=200):
             t = time.perf_counter()
             c.fill_mask(ctypes.addressof(buf), words * 4)
             times.append((time.perf_counter() - t) * 1e3)
-            tok = next((i * 32 + b for i, w in enumerate(buf) if w for b in range(32) if w >> b & 1), None)
-            if tok is None or c.matcher.is_stopped():
+            allowed = [i * 32 + b for i, w in enumerate(buf) if w for b in range(32) if w >> b & 1]
+            if not allowed or c.matcher.is_stopped():
                 break
-            c.accept(tok)
+            c.accept(rng.choice(allowed))
             ctypes.memset(buf, 0, words * 4)
         return m.info["n_vocab"], times[1:]
+
+
+def decode_rows(path, a):
+    """The generation runs: constrained and unconstrained at equal token counts."""
+    rows = {}
+    with trit.Model(path, n_ctx=1024, n_threads=a.threads, head=a.head) as m:
+        run(m, 4, 1)   # warm-up: pages in the weights
+        rows["free schema"] = run(m, a.n, a.reps, FREE)
+        rows["unconstrained (free's length)"] = run(m, rows["free schema"]["tokens"], a.reps)
+        rows["skeleton schema, jump-forward off"] = run(m, a.skeleton_n, a.reps, SKELETON, False)
+        rows["skeleton schema, jump-forward on"] = run(m, a.skeleton_n, a.reps, SKELETON, True)
+        rows["unconstrained (skeleton's length)"] = run(m, rows["skeleton schema, jump-forward off"]["tokens"],
+                                                          a.reps)
+    return rows
 
 
 def main():
@@ -135,28 +151,24 @@ def main():
     ap.add_argument("--model")
     ap.add_argument("--mask-models", default="", help="more models (comma-separated) for mask times")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("-n", type=int, default=128, help="max tokens per generation")
+    ap.add_argument("-n", type=int, default=128, help="max tokens of the free-schema generation")
+    ap.add_argument("--skeleton-n", type=int, default=512, help="max tokens of the skeleton-schema generation")
+    ap.add_argument("--head", default="exact", help="head mode: exact, int8 or certified")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--mask-only", action="store_true", help="only the mask times")
     a = ap.parse_args()
     path = model_path(a.model)
-    print(f"model: {path}", file=sys.stderr)
-    rows = {}
-    with trit.Model(path, n_ctx=1024, n_threads=a.threads) as m:
-        run(m, 4, 1)   # warm-up: pages in the weights
-        rows["free schema"] = run(m, a.n, a.reps, FREE)
-        rows["unconstrained (free's length)"] = run(m, rows["free schema"]["tokens"], a.reps)
-        rows["skeleton schema, jump-forward off"] = run(m, a.n * 4, a.reps, SKELETON, False)
-        rows["skeleton schema, jump-forward on"] = run(m, a.n * 4, a.reps, SKELETON, True)
-        rows["unconstrained (skeleton's length)"] = run(m, rows["skeleton schema, jump-forward off"]["tokens"],
-                                                          a.reps)
+    print(f"model: {path}, head {a.head}, {a.threads} threads", file=sys.stderr)
+    rows = {} if a.mask_only else decode_rows(path, a)
     masks = [mask_times(p) for p in [path] + [p for p in a.mask_models.split(",") if p]]
     if a.json:
         print(json.dumps({"rows": rows, "masks": [{"vocab": v, "ms": t} for v, t in masks]}))
         return
-    print("| run | tokens | forced | decode steps | tokens/s | vs unconstrained | mask p50 / p99 ms (first) "
-          "| end | valid JSON |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    if rows:
+        print("| run | tokens | forced | decode steps | tokens/s | vs unconstrained | mask p50 / p99 ms (first) "
+              "| end | valid JSON |")
+        print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
         base = rows["unconstrained (free's length)" if "free" in name else "unconstrained (skeleton's length)"]
         ratio = r["tokens_per_second"] / base["tokens_per_second"]
