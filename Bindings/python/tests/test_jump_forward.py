@@ -122,3 +122,19 @@ def test_bad_forced_tokens_are_errors(model):
     good = _Forcing(model.tokenize(" a b", add_bos=False))
     r = _trit.generate(c, "Hello", None, max_tokens=7, constraint=good, ignore_eos=True)
     assert r["n_generated_tokens"] == 7 and r["n_forced_tokens"] == 7 - good.calls and good.calls >= 2, r
+
+
+def test_certified_head_under_the_schema_gives_exact_modes_text(model):
+    """The certified head takes its candidates among the allowed tokens: exact mode's output, with
+    and without jump-forward, at temperature 0 and 0.8 (top-k 40)."""
+    with trit.Model(BUNDLED, n_ctx=1024, head="certified") as cert:
+        for kw in ({"temperature": 0}, {"temperature": 0.8, "seed": 5}):
+            for jf in (True, False):
+                want = generate(model, jf, **kw)
+                got = generate(cert, jf, **kw)
+                assert got[0] == want[0], (kw, jf, got[0], want[0])
+                assert got[1]["n_forced_tokens"] == want[1]["n_forced_tokens"]
+        with trit.Engine(cert, n_seq=2, n_ctx=512) as e:
+            c = e.submit(PROMPT, json_schema=SCHEMA, max_tokens=300, temperature=0)
+            text = "".join(c)
+        assert text == generate(model, True, temperature=0)[0] and c.usage["forced_tokens"] > 0, text
