@@ -599,6 +599,37 @@ static int32_t constraint_accept(PyObject *c, int32_t token, int keep_error) {
     PyGILState_Release(gs);
     return rc;
 }
+/* Jump-forward (trit_forced_fn): forced_tokens(capacity) returns the ids the constraint forces next
+ * (at most capacity, already counted as accepted by it); -1 when it raised or returned no int list. */
+static int32_t constraint_forced(PyObject *c, int32_t *out, size_t capacity, int keep_error) {
+    PyGILState_STATE gs = PyGILState_Ensure();
+    int32_t n = -1;
+    PyObject *r = PyObject_CallMethod(c, "forced_tokens", "n", (Py_ssize_t)capacity);
+    PyObject *fast = r ? PySequence_Fast(r, "forced_tokens() must return a list of token ids") : NULL;
+    if (fast) {
+        Py_ssize_t k = PySequence_Fast_GET_SIZE(fast);
+        n = (int32_t)(k > (Py_ssize_t)capacity ? (Py_ssize_t)capacity + 1 : k);   /* too many: refused by libtrit */
+        for (Py_ssize_t i = 0; i < k && i < (Py_ssize_t)capacity; i++) {
+            long t = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+            if (t == -1 && PyErr_Occurred()) { n = -1; break; }
+            out[i] = t < INT32_MIN || t > INT32_MAX ? -1 : (int32_t)t;   /* out of range: refused by libtrit */
+        }
+    }
+    Py_XDECREF(fast);
+    Py_XDECREF(r);
+    if (n < 0 && !keep_error) PyErr_Clear();
+    PyGILState_Release(gs);
+    return n;
+}
+/* Whether a constraint object asks for jump-forward (its jump_forward attribute is true). */
+static int wants_jump_forward(PyObject *c) {
+    PyObject *v = PyObject_GetAttrString(c, "jump_forward");
+    if (!v) { PyErr_Clear(); return 0; }
+    int on = PyObject_IsTrue(v) == 1;
+    Py_DECREF(v);
+    if (PyErr_Occurred()) PyErr_Clear();
+    return on;
+}
 
 /* ---- generation ---- */
 typedef struct { PyObject *callback; int failed; PyObject *constraint; } gen_state;
@@ -607,6 +638,9 @@ static int32_t gen_mask(uint32_t *mask, size_t n_words, void *ud) {
     return constraint_mask(((gen_state *)ud)->constraint, mask, n_words, 1);
 }
 static int32_t gen_accept(int32_t token, void *ud) { return constraint_accept(((gen_state *)ud)->constraint, token, 1); }
+static int32_t gen_forced(int32_t *out, size_t capacity, void *ud) {
+    return constraint_forced(((gen_state *)ud)->constraint, out, capacity, 1);
+}
 
 static bool on_piece(const char *piece, size_t len, void *ud) {
     gen_state *g = ud;
@@ -661,6 +695,7 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     if (g.constraint) {   /* the caller keeps the object alive for the call */
         p.constraint_mask = gen_mask;
         p.constraint_accept = gen_accept;
+        if (wants_jump_forward(g.constraint)) p.constraint_forced = gen_forced;
         p.constraint_user_data = &g;
     }
     trit_generate_result res = {.size = sizeof res};
@@ -686,8 +721,8 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     if (st != TRIT_OK && PyErr_Occurred()) return NULL;   /* the constraint raised */
     if (st != TRIT_OK) return raise_status(st);
     static const char *reasons[] = {"length", "eos", "stop", "context", "callback", "aborted", "constraint"};
-    return Py_BuildValue("{s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
-                         "n_generated_tokens", res.n_generated_tokens,
+    return Py_BuildValue("{s:i,s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
+                         "n_generated_tokens", res.n_generated_tokens, "n_forced_tokens", res.n_forced_tokens,
                          "stop_reason", reasons[res.stop_reason >= 0 && res.stop_reason <= 6 ? res.stop_reason : 0],
                          "prompt_seconds", res.prompt_seconds, "generation_seconds", res.generation_seconds);
 }
@@ -776,6 +811,9 @@ static int32_t engine_mask(uint32_t *mask, size_t n_words, void *ud) {
 static int32_t engine_accept(int32_t token, void *ud) {
     return constraint_accept(((py_request *)ud)->constraint, token, 0);
 }
+static int32_t engine_forced(int32_t *out, size_t capacity, void *ud) {
+    return constraint_forced(((py_request *)ud)->constraint, out, capacity, 0);
+}
 
 static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *ud) {
     py_request *r = ud;
@@ -819,10 +857,11 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     PyGILState_STATE gs = PyGILState_Ensure();
     PyObject *text = r->on_piece == Py_None && !r->overflow ? PyBytes_FromStringAndSize(r->buf ? r->buf : "", (Py_ssize_t)r->len)
                                                              : (Py_INCREF(Py_None), Py_None);
-    PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}O", (long long)id,
+    PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i,s:i}O", (long long)id,
                                                  reasons[reason >= 0 && reason <= 5 ? reason : 3],
                                                  "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
-                                                 "cached_tokens", u->cached_tokens, text) : NULL;
+                                                 "cached_tokens", u->cached_tokens, "forced_tokens", u->forced_tokens,
+                                                 text) : NULL;
     if (!res) PyErr_WriteUnraisable(r->on_done);
     Py_XDECREF(res);
     Py_XDECREF(text);
@@ -916,6 +955,7 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         r->constraint = constraint;
         req.constraint_mask = engine_mask;
         req.constraint_accept = engine_accept;
+        if (wants_jump_forward(constraint)) req.constraint_forced = engine_forced;
         req.constraint_user_data = r;
     }
     req.on_piece = engine_piece;

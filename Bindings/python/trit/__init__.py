@@ -278,7 +278,7 @@ class Context(Closing):
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
                  ignore_eos=False, reset=True, special=False, context_shift=False, n_keep=0,
-                 json_schema=None, regex=None, grammar=None, gbnf=None):
+                 json_schema=None, regex=None, grammar=None, gbnf=None, jump_forward=True):
         """Generate from ``prompt`` (str, or a list of token ids). Returns the text, or with
         ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context;
         ``seed=-1`` picks a random seed. Leaving a stream early stops its generation.
@@ -288,7 +288,9 @@ class Context(Closing):
         llguidance takes it, or a trit.Grammar) or ``gbnf`` (llama.cpp's GBNF text): every token is one
         the constraint allows (needs the ``structured`` extra); ``last_result["stop_reason"]`` says
         "length" when max_tokens cut the text before the grammar was complete, "constraint" when it
-        allowed no token."""
+        allowed no token. ``jump_forward`` (with a constraint): text the grammar forces is appended as
+        a prompt chunk instead of being decoded token by token; ``last_result["n_forced_tokens"]``
+        counts those tokens (of ``n_generated_tokens``; the rest were sampling steps)."""
         if isinstance(prompt, (bytes, bytearray)):
             raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
         if not isinstance(prompt, str):
@@ -303,7 +305,7 @@ class Context(Closing):
         grammar = Grammar.from_options(json_schema, regex, grammar, gbnf) if (
             json_schema is not None or regex is not None or grammar is not None or gbnf is not None) else None
         if grammar is not None:
-            kw["constraint"] = Constraint(self.model, grammar)
+            kw["constraint"] = Constraint(self.model, grammar, jump_forward=jump_forward)
         ctx = self._context()
         if reset:
             _trit.reset(ctx)

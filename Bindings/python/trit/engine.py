@@ -172,10 +172,11 @@ class Engine(Closing):
     def _constraint(self, kw):
         """The request's constraint from json_schema / regex / grammar / gbnf (removed from kw), or None."""
         options = {k: kw.pop(k) for k in ("json_schema", "regex", "grammar", "gbnf") if k in kw}
+        jump_forward = kw.pop("jump_forward", True)
         if all(v is None for v in options.values()):
             return None
         from .structured import Grammar, Constraint
-        return Constraint(self.model, Grammar.from_options(**options))
+        return Constraint(self.model, Grammar.from_options(**options), jump_forward=jump_forward)
 
     def submit(self, prompt, stream=True, **kw):
         """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
@@ -184,7 +185,8 @@ class Engine(Closing):
         logit_bias ({token id: bias}), logprobs (N: the N most likely tokens with each token, in
         .logprobs), json_schema / regex / grammar / gbnf (a constraint, as Model.generate: finish_reason
         "constraint" when it allowed no token, "constraint_error" when it failed, the reason in
-        .constraint.error). stream=False: the text arrives whole at the end."""
+        .constraint.error), jump_forward (default True: forced text goes in as a prompt chunk;
+        usage["forced_tokens"] counts it). stream=False: the text arrives whole at the end."""
         constraint = self._constraint(kw)
         c = Completion(self)
         c.constraint = constraint

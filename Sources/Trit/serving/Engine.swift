@@ -40,6 +40,9 @@ public final class Engine: @unchecked Sendable {
         public var promptTokens = 0
         public var completionTokens = 0
         public var cachedTokens = 0      // prompt tokens reused from a slot's cache
+        /// Of completionTokens, those the constraint forced (jump-forward, evaluated as prompt
+        /// chunks); completionTokens - forcedTokens were sampled, one decode row each.
+        public var forcedTokens = 0
     }
 
     public struct Request {
@@ -60,7 +63,11 @@ public final class Engine: @unchecked Sendable {
         /// the logits), and the most likely tokens with theirs, before the token's text.
         public var onLogprobs: ((Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void)?
         /// Allowed tokens per step, asked on the scheduler thread (see GenerationParams.constraint);
-        /// a constrained step computes its whole exact head row.
+        /// a certified head takes its candidates among the allowed tokens. The tokens it forces after a
+        /// sampled token (jump-forward) count as completion tokens and their text as generated
+        /// text; they go into the next step as a prompt chunk after the sampled token. onToken sees
+        /// them; onLogprobs reports each with log-probability 0 (certain under the constraint) and
+        /// no alternatives (the model's row for them is not computed).
         public var constraint: TokenConstraint?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
@@ -69,6 +76,8 @@ public final class Engine: @unchecked Sendable {
         public var running = 0, waiting = 0
         public var cellsUsed = 0, cellsTotal = 0, cellsPeak = 0
         public var tokensGenerated = 0, promptTokensEvaluated = 0, requestsFinished = 0
+        /// Of tokensGenerated, those forced by constraints (evaluated as prompt chunks, not sampled).
+        public var tokensForced = 0
     }
 
     final class Job {
@@ -76,7 +85,9 @@ public final class Engine: @unchecked Sendable {
         let request: Request
         let sampler: Sampler
         var stream: TextStream
-        var pending: ArraySlice<Int32>   // prompt tokens not evaluated yet
+        var pending: ArraySlice<Int32>   // prompt tokens not evaluated yet (or a forced chunk)
+        var pendingIsForced = false      // pending is a sampled token and the tokens forced after it
+        var chunk: [Int32] = []          // storage of the forced chunk
         var next: Int32?                 // sampled, delivered, to be evaluated
         var usage = Usage()
         var cancelled = false
@@ -249,10 +260,11 @@ public final class Engine: @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             for j in done { finished(j) }
             done.removeAll()
-            var generated = 0, promptRows = 0
-            if buildBatch(&promptRows) { done = evaluateAndSample(&generated) }
+            var generated = 0, forced = 0, promptRows = 0
+            if buildBatch(&promptRows) { done = evaluateAndSample(&generated, forced: &forced) }
             pthread_mutex_lock(&lock)
             stats.tokensGenerated += generated
+            stats.tokensForced += forced
             stats.promptTokensEvaluated += promptRows
             for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }
             stats.running = slotJob.filter { $0 != nil }.count
@@ -368,9 +380,12 @@ public final class Engine: @unchecked Sendable {
         // decode steps and the streams' inter-token latency stays within a small factor
         let decoding = rowTokens.count
         var budget = decoding == 0 ? options.nBatch : min(max(options.nBatch - decoding, 1), max(16, decoding))
-        // prompts in arrival order (ids increase with arrival)
+        // forced chunks of running requests first, then prompts in arrival order (ids increase with arrival)
         let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }
-        for (s, j) in prefilling.sorted(by: { $0.1.id < $1.1.id }) where budget > 0 {
+        let order = prefilling.sorted { a, b in
+            a.1.pendingIsForced != b.1.pendingIsForced ? a.1.pendingIsForced : a.1.id < b.1.id
+        }
+        for (s, j) in order where budget > 0 {
             let k = min(budget, j.pending.count)
             for (i, t) in j.pending.prefix(k).enumerated() {
                 rowTokens.append(t); rowSeqs.append(Int32(s))
@@ -379,14 +394,15 @@ public final class Engine: @unchecked Sendable {
             }
             j.pending = j.pending.dropFirst(k)
             budget -= k
-            promptRows += k
+            if !j.pendingIsForced { promptRows += k }
+            if j.pending.isEmpty { j.pendingIsForced = false }
         }
         return !rowTokens.isEmpty
     }
 
     /// Evaluates the batch, samples for every row that wanted logits (counted in `generated`),
     /// delivers text. Returns the requests that finished.
-    func evaluateAndSample(_ generated: inout Int) -> [Job] {
+    func evaluateAndSample(_ generated: inout Int, forced: inout Int) -> [Job] {
         step += 1
         let vocab = model.config.vocabSize
         do {
@@ -418,18 +434,24 @@ public final class Engine: @unchecked Sendable {
             let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
             j.next = nil
             var token: Int32? = nil
+            var constrainedHidden: UnsafeMutablePointer<Float>? = nil   // sample() asks the mask first
             if let cs = state.certified {
                 let h = hidden + out * dim
-                if j.request.logprobs == 0 && j.request.constraint == nil {
-                    token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                if j.request.logprobs == 0 {
+                    if j.request.constraint == nil {
+                        token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                    } else {
+                        constrainedHidden = h
+                    }
                 }
-                if token == nil {   // logprobs, a constraint, or a chain that needs the whole row
+                if token == nil && constrainedHidden == nil {   // logprobs, or a chain that needs the whole row
                     cs.fullSteps += 1
                     state.exactHead(from: h, into: logits + out * vocab)
                 }
             }
+            if sample(j, row, token: token, slot: slot, generated: &generated, forced: &forced,
+                      certifiedHidden: constrainedHidden, approxRow: out) { done.append(j) }
             out += 1
-            if sample(j, row, token: token, slot: slot, generated: &generated) { done.append(j) }
         }
         return done
     }
@@ -437,14 +459,35 @@ public final class Engine: @unchecked Sendable {
     var certified: Bool { state.certified != nil }
 
     /// Samples the next token of j (or takes `token`, chosen from `row` by the certified head) and
-    /// delivers its text; true when the request finished.
-    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int) -> Bool {
+    /// delivers its text, and that of the tokens the constraint forces after it (counted in
+    /// `forced`); true when the request finished. `certifiedHidden`: a constrained row of a certified
+    /// head whose exact row is not computed yet (row `approxRow` of the batch's int8 logits): its
+    /// candidates are taken among the allowed tokens, the exact row computed into `row` only when
+    /// that fails.
+    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int,
+                forced: inout Int, certifiedHidden: UnsafeMutablePointer<Float>? = nil, approxRow: Int = 0) -> Bool {
         let r = j.request
         let t: Int32
+        var forcedTokens = UnsafeBufferPointer<Int32>(start: nil, count: 0)
         if let c = r.constraint {
             do {
-                guard let chosen = try c.choose(j.sampler, row) else { return end(j, .noAllowedToken, flush: true) }
+                guard try c.refresh() else { return end(j, .noAllowedToken, flush: true) }
+                var picked: Int32? = nil
+                if let h = certifiedHidden, let cs = state.certified {
+                    picked = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: approxRow, allowed: c)
+                    if picked == nil {
+                        cs.fullSteps += 1
+                        state.exactHead(from: h, into: UnsafeMutablePointer(mutating: row.baseAddress!))
+                    }
+                }
+                if picked == nil { picked = j.sampler.sample(row, allowed: c) }
+                guard let chosen = picked else { return end(j, .noAllowedToken, flush: true) }
+                try c.tokenChosen(chosen)
                 t = chosen
+                if r.ignoreEOS || !tokenizer.isEndOfGeneration(t) {
+                    forcedTokens = try c.forcedTokens()
+                    try refuseEndOfGeneration(forcedTokens, tokenizer, ignoreEOS: r.ignoreEOS)
+                }
             } catch {
                 return end(j, .constraintError, flush: true)
             }
@@ -458,11 +501,40 @@ public final class Engine: @unchecked Sendable {
         generated += 1
         j.sampler.accept(t)
         if j.stream.push(t) { return end(j, .stop, flush: false) }   // the text ends before the stop string
+        // the forced tokens, as far as max_tokens and the slot allow (the request ends where they are cut)
+        j.pending = []
+        j.chunk.removeAll(keepingCapacity: true)
+        let room = state.nCtx - state.seqPast[slot] - 1
+        var cut = false   // forced tokens past the slot's room: the constraint's state is past them, so the request ends
+        for f in forcedTokens {
+            if r.maxTokens > 0 && j.usage.completionTokens >= r.maxTokens { break }
+            if j.chunk.count >= room { cut = true; break }
+            r.onToken?(f)
+            if r.logprobs > 0, let cb = r.onLogprobs { reportForced(f, cb) }
+            j.usage.completionTokens += 1
+            j.usage.forcedTokens += 1
+            generated += 1
+            forced += 1
+            j.sampler.accept(f)
+            j.chunk.append(f)
+            if j.stream.push(f) { return end(j, .stop, flush: false) }
+        }
         if !deliver(j, all: false) { return end(j, .cancelled, flush: false) }
         if r.maxTokens > 0 && j.usage.completionTokens >= r.maxTokens { return end(j, .length, flush: true) }
-        if state.seqPast[slot] >= state.nCtx { return end(j, .contextFull, flush: true) }
-        j.next = t
+        if cut || state.seqPast[slot] + j.chunk.count >= state.nCtx { return end(j, .contextFull, flush: true) }
+        if j.chunk.isEmpty {
+            j.next = t
+        } else {   // the next step evaluates t and the forced tokens as one prompt chunk
+            j.chunk.insert(t, at: 0)
+            j.pending = j.chunk[...]
+            j.pendingIsForced = true
+        }
         return false
+    }
+
+    /// A forced token's logprobs entry: certain under the constraint, no alternatives.
+    func reportForced(_ t: Int32, _ cb: (Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void) {
+        cb(t, 0, UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0))
     }
 
     /// Log-softmax of the row at the sampled token and at the `top` most likely tokens.
