@@ -101,11 +101,41 @@ uninstall:
 
 # Every test: Swift unit and fixture tests, the C API / examples / CLI tests, the Python tests,
 # and a short bounded run of every fuzz target (with its saved regressions replayed).
-test: all python
+test: all python kernel-test
 	swift test
 	$(MAKE) fuzz-smoke
 	cd Tests && $(PY) -m pytest -q integration
 	cd /tmp && $(PY) -m pytest -q $(CURDIR)/Bindings/python/tests
+
+# The C kernel harness (Tests/kernels-c): every variant of the kernel table against its scalar twin, built
+# natively, and cross-compiled for aarch64 (clang, the cross GCC's crt files and libc, lld) and run under
+# qemu-aarch64 for a CPU with dotprod and i8mm (max) and one without (cortex-a72): both dispatch paths.
+KERNEL_SRC   := $(shell find Sources/TritKernels -name '*.c' -o -name '*.h') $(wildcard Tests/kernels-c/*.[ch])
+KERNEL_C     = $(filter %.c,$(KERNEL_SRC))
+KERNEL_FLAGS := -O3 -fno-math-errno -Wall -ISources/TritKernels/include -ITests/kernels-c
+CLANG        ?= clang
+AARCH64_GCC  ?= $(lastword $(sort $(wildcard /usr/lib/gcc-cross/aarch64-linux-gnu/*)))
+AARCH64_LIBC ?= /usr/aarch64-linux-gnu
+QEMU_AARCH64 := qemu-aarch64 -L $(AARCH64_LIBC)
+# the variants each emulated CPU must get (the ARM variants come with Sources/TritKernels/arm64)
+ARM_MAX_VARIANTS  := scalar
+ARM_BASE_VARIANTS := scalar
+ARM_EXT_VARIANTS  := avx2
+
+build/kernel-harness: $(KERNEL_SRC)
+	@mkdir -p build
+	$(CLANG) $(KERNEL_FLAGS) $(KERNEL_C) -o $@ -lm -lpthread
+
+build/kernel-harness-aarch64: $(KERNEL_SRC)
+	@mkdir -p build
+	@test -n "$(AARCH64_GCC)" || { echo "no aarch64 cross GCC (apt-get install gcc-aarch64-linux-gnu)"; exit 1; }
+	$(CLANG) --target=aarch64-linux-gnu --gcc-install-dir=$(AARCH64_GCC) -fuse-ld=lld $(KERNEL_FLAGS) \
+		$(KERNEL_C) -o $@ -lm -lpthread
+
+kernel-test: build/kernel-harness build/kernel-harness-aarch64
+	build/kernel-harness
+	$(QEMU_AARCH64) -cpu max build/kernel-harness-aarch64 --require $(ARM_MAX_VARIANTS)
+	$(QEMU_AARCH64) -cpu cortex-a72 build/kernel-harness-aarch64 --require $(ARM_BASE_VARIANTS) --absent $(ARM_EXT_VARIANTS)
 
 FUZZ_SECONDS ?= 15
 fuzz-smoke:
@@ -115,4 +145,4 @@ fuzz-smoke:
 clean:
 	rm -rf build .build $(PY_STALE) Bindings/python/trit/lib Bindings/python/trit/share
 
-.PHONY: all swift-release examples run python wheel sdist install uninstall test fuzz-smoke clean
+.PHONY: all swift-release examples run python wheel sdist install uninstall test kernel-test fuzz-smoke clean
