@@ -118,9 +118,9 @@ AARCH64_GCC  ?= $(lastword $(sort $(wildcard /usr/lib/gcc-cross/aarch64-linux-gn
 AARCH64_LIBC ?= /usr/aarch64-linux-gnu
 QEMU_AARCH64 := qemu-aarch64 -L $(AARCH64_LIBC)
 # the variants each emulated CPU must get (the ARM variants come with Sources/TritKernels/arm64)
-ARM_MAX_VARIANTS  := scalar
-ARM_BASE_VARIANTS := scalar
-ARM_EXT_VARIANTS  := avx2
+ARM_MAX_VARIANTS  := neon,dotprod,i8mm
+ARM_BASE_VARIANTS := neon
+ARM_EXT_VARIANTS  := dotprod,i8mm
 
 build/kernel-harness: $(KERNEL_SRC)
 	@mkdir -p build

@@ -181,4 +181,24 @@ void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r
 uint64_t tk_read_avx2(const char *p, size_t n);
 uint64_t tk_read_avx512(const char *p, size_t n);
 #endif
+
+#if defined(__aarch64__)
+/* ---- the ARM64 variants (arm64/, one file per kernel family and instruction set) ---- */
+void tk_ternary_gemm_neon(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
+void tk_ternary_gemm_dotprod(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                             const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                             float beta, float *out, int64_t ldo);
+void tk_group_gemm_neon(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                        const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                        int64_t ldo);
+void tk_group_gemm_dotprod(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
+                           int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
+                           float *out, int64_t ldo);
+void tk_i8_gemm_neon(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+void tk_i8_gemm_dotprod(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+#endif
 #endif
