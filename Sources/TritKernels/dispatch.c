@@ -97,7 +97,7 @@ static const tk_kernels k_dotprod = {
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
-    .ternary_gemm = tk_ternary_gemm_dotprod,
+    .ternary_gemm = tk_ternary_gemm_i8mm,
     .dense_gemm = tk_dense_gemm_scalar,
     .i8_gemm = tk_i8_gemm_dotprod,
     .quantize_rows = tk_quantize_rows,

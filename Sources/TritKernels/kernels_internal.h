@@ -190,6 +190,9 @@ void tk_ternary_gemm_neon(const uint8_t *codes, int64_t row_bytes, int64_t r0, i
 void tk_ternary_gemm_dotprod(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                              const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                              float beta, float *out, int64_t ldo);
+void tk_ternary_gemm_i8mm(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
 void tk_group_gemm_neon(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
                         const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
                         int64_t ldo);

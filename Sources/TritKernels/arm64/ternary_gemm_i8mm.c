@@ -1,0 +1,112 @@
+/* i8mm ternary product for token groups (prefill): smmla multiplies a 2×8 int8 matrix by an 8×2 one into a 2×2
+ * i32 tile, 32 products an instruction against sdot's 16. Same integer sums as generic/ternary_gemm_scalar.c.
+ *
+ * A strip of a block (32 codes at one bit shift, weights 32g..32g+31 in order) is decoded into two 16-byte
+ * vectors per row; zip1/zip2 on 64-bit lanes pair the same 8 weights of two rows (the 2×8 operand), and the
+ * same 8 activations of two tokens (the 8×2 one). A tile is 4 rows × 4 tokens: 4 accumulator tiles, each with
+ * two chains (the low and high 8 of a 16), so 8 smmla chains overlap. Lane order of a tile (row-major 2×2):
+ * [row r · token t, row r · token t+1, row r+1 · token t, row r+1 · token t+1].
+ * One token (decode), an odd last token and rows that do not fill a pair take the dotprod form: smmla would
+ * compute a half of zeros there. */
+#if defined(__aarch64__)
+#include "simd_arm.h"
+#include "../kernels_internal.h"
+
+#define NR_MAX 4   /* rows a tile */
+#define NP_MAX 2   /* token pairs a tile */
+
+/* The 2-bit codes of strip g of a 16-byte half of a block (shift 6 − 2g, mask 3). */
+TK_ALWAYS_INLINE TK_I8MM int8x16_t strip(uint8x16_t w, const int g) {
+    const uint8x16_t m = vdupq_n_u8(3);
+    return vreinterpretq_s8_u8(g == 0 ? vshrq_n_u8(w, 6)
+                               : vandq_u8(g == 3 ? w : g == 2 ? vshrq_n_u8(w, 2) : vshrq_n_u8(w, 4), m));
+}
+
+/* Rows r..r+NR−1 × token pairs [0, NP) of qt (token stride kp): the integer sums into sums[row][token]. */
+TK_ALWAYS_INLINE TK_I8MM void tile(const uint8_t *codes, int64_t row_bytes, int64_t r, const int8_t *qt, int64_t kp,
+                                   int64_t nblocks, const int NR, const int NP, int prefetch,
+                                   int32_t sums[NR_MAX][2 * NP_MAX]) {
+    int32x4_t acc[NR_MAX / 2][NP_MAX][2];
+    for (int i = 0; i < NR / 2; i++)
+        for (int p = 0; p < NP; p++) acc[i][p][0] = acc[i][p][1] = vdupq_n_s32(0);
+    for (int64_t b = 0; b < nblocks; b++) {
+        uint8x16_t w[NR_MAX][2];
+        for (int i = 0; i < NR; i++) {
+            const uint8_t *blk = codes + (r + i) * row_bytes + b * TK_BLOCK_BYTES;
+            if (prefetch) __builtin_prefetch(blk + TK_ARM_PF_DIST, 0, 2);
+            w[i][0] = vld1q_u8(blk);
+            w[i][1] = vld1q_u8(blk + 16);
+        }
+        const int8_t *qb = qt + b * TK_BLOCK;
+        for (int g = 0; g < 4; g++)
+            for (int h = 0; h < 2; h++) {
+                int64x2_t bq[NP_MAX][2];
+                for (int p = 0; p < NP; p++) {
+                    const int64x2_t q0 = vreinterpretq_s64_s8(vld1q_s8(qb + (2 * p) * kp + 32 * g + 16 * h));
+                    const int64x2_t q1 = vreinterpretq_s64_s8(vld1q_s8(qb + (2 * p + 1) * kp + 32 * g + 16 * h));
+                    bq[p][0] = vzip1q_s64(q0, q1);
+                    bq[p][1] = vzip2q_s64(q0, q1);
+                }
+                for (int i = 0; i < NR / 2; i++) {
+                    const int64x2_t c0 = vreinterpretq_s64_s8(strip(w[2 * i][h], g));
+                    const int64x2_t c1 = vreinterpretq_s64_s8(strip(w[2 * i + 1][h], g));
+                    const int8x16_t a0 = vreinterpretq_s8_s64(vzip1q_s64(c0, c1));
+                    const int8x16_t a1 = vreinterpretq_s8_s64(vzip2q_s64(c0, c1));
+                    for (int p = 0; p < NP; p++) {
+                        acc[i][p][0] = vmmlaq_s32(acc[i][p][0], a0, vreinterpretq_s8_s64(bq[p][0]));
+                        acc[i][p][1] = vmmlaq_s32(acc[i][p][1], a1, vreinterpretq_s8_s64(bq[p][1]));
+                    }
+                }
+            }
+    }
+    for (int i = 0; i < NR / 2; i++)
+        for (int p = 0; p < NP; p++) {
+            int32_t v[4];
+            vst1q_s32(v, vaddq_s32(acc[i][p][0], acc[i][p][1]));
+            sums[2 * i][2 * p] = v[0];
+            sums[2 * i][2 * p + 1] = v[1];
+            sums[2 * i + 1][2 * p] = v[2];
+            sums[2 * i + 1][2 * p + 1] = v[3];
+        }
+}
+
+/* Rows [r0, r1) of an even count (a multiple of NR) × 2·NP tokens from t0. */
+TK_ALWAYS_INLINE TK_I8MM void rows_pairs(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                         const int8_t *q, const float *s, const int32_t *qsum, int64_t t0,
+                                         const int NR, const int NP, int prefetch, float beta, float *out,
+                                         int64_t ldo) {
+    const int64_t nblocks = row_bytes / TK_BLOCK_BYTES, kp = nblocks * TK_BLOCK;
+    int32_t sums[NR_MAX][2 * NP_MAX];
+    for (int64_t r = r0; r < r1; r += NR) {
+        tile(codes, row_bytes, r, q + t0 * kp, kp, nblocks, NR, NP, prefetch, sums);
+        for (int i = 0; i < NR; i++)
+            for (int t = 0; t < 2 * NP; t++)
+                out[(t0 + t) * ldo + r + i] = (float)(sums[i][t] - qsum[t0 + t]) / s[t0 + t] * beta;
+    }
+}
+
+/* Token groups outside (their activations stay in L1 while the rows stream past), rows inside. */
+TK_I8MM void tk_ternary_gemm_i8mm(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                                  const int8_t *q, const float *s, const int32_t *qsum, int64_t n, float beta,
+                                  float *out, int64_t ldo) {
+    const int64_t kp = row_bytes / TK_BLOCK_BYTES * TK_BLOCK;
+    const int64_t pairs = n / 2, r4 = r0 + (r1 - r0) / 4 * 4, r2 = r0 + (r1 - r0) / 2 * 2;
+    for (int64_t p0 = 0; p0 < pairs; p0 += NP_MAX) {
+        const int np = pairs - p0 < NP_MAX ? 1 : NP_MAX, pf = p0 == 0;
+        const int64_t t0 = 2 * p0;
+        if (np == 2) {
+            rows_pairs(codes, row_bytes, r0, r4, q, s, qsum, t0, 4, 2, pf, beta, out, ldo);
+            rows_pairs(codes, row_bytes, r4, r2, q, s, qsum, t0, 2, 2, pf, beta, out, ldo);
+        } else {
+            rows_pairs(codes, row_bytes, r0, r4, q, s, qsum, t0, 4, 1, pf, beta, out, ldo);
+            rows_pairs(codes, row_bytes, r4, r2, q, s, qsum, t0, 2, 1, pf, beta, out, ldo);
+        }
+        if (r2 < r1)   /* the last row of an odd count */
+            tk_ternary_gemm_dotprod(codes, row_bytes, r2, r1, q + t0 * kp, s + t0, qsum + t0, 2 * np, beta,
+                                    out + t0 * ldo, ldo);
+    }
+    if (n % 2)   /* the odd last token (or the one token of a decode step) */
+        tk_ternary_gemm_dotprod(codes, row_bytes, r0, r1, q + (n - 1) * kp, s + n - 1, qsum + n - 1, 1, beta,
+                                out + (n - 1) * ldo, ldo);
+}
+#endif
