@@ -8,7 +8,7 @@
 #include "simd_arm.h"
 #include "../kernels_internal.h"
 
-/* max |x[k]| over [0, K4) (a multiple of 4), then the scalar rest. */
+/* max |x[k]| over [0, K): 4 a step, then the scalar rest. */
 static inline float absmax(const float *x, int64_t K) {
     float32x4_t m = vdupq_n_f32(0);
     int64_t k = 0;
