@@ -206,6 +206,9 @@ void tk_quantize_rows_neon(const float *x, int64_t ldx, int64_t K, int64_t n, in
 void tk_quantize_weight_rows_neon(const void *w, tk_dtype dtype, int64_t K, int64_t rows, int8_t *out, int64_t Kp,
                                   float *scale);
 void tk_rmsnorm_neon(const float *x, const float *g, int64_t n, float eps, float *y);
+void tk_attention_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                       int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                       float scale, float *scratch, float *out, float *partial);
 void tk_i8_gemm_neon(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                      const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_dotprod(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
