@@ -74,10 +74,10 @@ static const tk_kernels k_neon = {
     .attention = tk_attention_neon,
     .rmsnorm = tk_rmsnorm_neon,
     .quantize_weight_rows = tk_quantize_weight_rows_neon,
-    .head_bounds = tk_head_bounds_scalar,
-    .kth_largest = tk_kth_largest_scalar,
-    .collect_at_least = tk_collect_at_least_scalar,
-    .head_row_bounds = tk_head_row_bounds_scalar,
+    .head_bounds = tk_head_bounds_neon,
+    .kth_largest = tk_kth_largest_neon,
+    .collect_at_least = tk_collect_at_least_neon,
+    .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_neon,
 };
 static const tk_kernels k_dotprod = {
@@ -89,10 +89,10 @@ static const tk_kernels k_dotprod = {
     .attention = tk_attention_neon,
     .rmsnorm = tk_rmsnorm_neon,
     .quantize_weight_rows = tk_quantize_weight_rows_neon,
-    .head_bounds = tk_head_bounds_scalar,
-    .kth_largest = tk_kth_largest_scalar,
-    .collect_at_least = tk_collect_at_least_scalar,
-    .head_row_bounds = tk_head_row_bounds_scalar,
+    .head_bounds = tk_head_bounds_neon,
+    .kth_largest = tk_kth_largest_neon,
+    .collect_at_least = tk_collect_at_least_neon,
+    .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
 };
 static const tk_kernels k_i8mm = {
@@ -104,10 +104,10 @@ static const tk_kernels k_i8mm = {
     .attention = tk_attention_neon,
     .rmsnorm = tk_rmsnorm_neon,
     .quantize_weight_rows = tk_quantize_weight_rows_neon,
-    .head_bounds = tk_head_bounds_scalar,
-    .kth_largest = tk_kth_largest_scalar,
-    .collect_at_least = tk_collect_at_least_scalar,
-    .head_row_bounds = tk_head_row_bounds_scalar,
+    .head_bounds = tk_head_bounds_neon,
+    .kth_largest = tk_kth_largest_neon,
+    .collect_at_least = tk_collect_at_least_neon,
+    .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
 };
 
