@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The kernel table, chosen once by CPU features; `TRIT_KERNEL=scalar|avx2|avx512vnni` on x86-64,
