@@ -149,6 +149,11 @@ kernel-test: build/kernel-harness build/kernel-harness-aarch64
 	$(QEMU_AARCH64) -cpu max build/kernel-harness-aarch64 --require $(ARM_MAX_VARIANTS)
 	$(QEMU_AARCH64) -cpu cortex-a72 build/kernel-harness-aarch64 --require $(ARM_BASE_VARIANTS) --absent $(ARM_EXT_VARIANTS)
 
+# The harness against perturbed ARM kernels (scripts/kernel-mutation.sh): each mutation must be caught. Not part
+# of `make test` (it rebuilds the harness once a mutation: about a minute on 2 cores).
+kernel-mutation:
+	CLANG=$(CLANG) AARCH64_GCC=$(AARCH64_GCC) AARCH64_LIBC=$(AARCH64_LIBC) scripts/kernel-mutation.sh
+
 FUZZ_SECONDS ?= 15
 fuzz-smoke:
 	for t in gguf capi state safetensors tokenizer_files tokenize; do scripts/fuzz.sh $$t $(FUZZ_SECONDS) > build/fuzz-$$t.log 2>&1 || { tail -40 build/fuzz-$$t.log; exit 1; }; \
@@ -157,4 +162,5 @@ fuzz-smoke:
 clean:
 	rm -rf build .build $(PY_STALE) Bindings/python/trit/lib Bindings/python/trit/share
 
-.PHONY: all swift-release examples run python wheel sdist install uninstall test kernel-test fuzz-smoke clean
+.PHONY: all swift-release examples run python wheel sdist install uninstall test kernel-test kernel-mutation fuzz-smoke \
+	clean

@@ -26,6 +26,24 @@ static void quantize_rows(void) {
         }
         free(x); free(q0); free(q1);
     }
+    /* ties in the vector part of a row (64 values: every variant's full-width loop): half to even */
+    {
+        float x[64];
+        x[0] = 127;
+        for (int k = 1; k < 64; k++) x[k] = (float)(k - 32) + 0.5f;
+        for (int v = 0; v < h_n_variants; v++) {
+            int8_t q[128];
+            float s;
+            int32_t sum;
+            h_variants[v]->quantize_rows(x, 64, 64, 1, q, 128, &s, &sum);
+            int ok = s == 1 && q[0] == 127;
+            for (int k = 1; k < 64; k++) {   /* n + 1/2 → the even one of n, n + 1 */
+                const int n = k - 32;
+                ok &= q[k] == (n % 2 == 0 ? n : n + 1);
+            }
+            h_check(ok, "quantize_rows %s ties half to even in a full row", h_variants[v]->name);
+        }
+    }
     /* ties round half to even, padding is zero */
     const float x[5] = {127, 0.5f, 1.5f, -2.5f, -127};
     for (int v = 0; v < h_n_variants; v++) {
