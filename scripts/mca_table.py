@@ -46,9 +46,9 @@ TK_DOTPROD void mca_kernel(const uint8_t *row, const int8_t *q, int64_t kp, int6
     row_tokens(row, q, kp, nb, 4, 1, sums);
 }}''', "mca_kernel", 4),
     "trit i8mm ternary, 4 rows x 4 tokens": ("c", TRIT_PRELUDE + f'''#include "{ARM}/ternary_gemm_i8mm.c"
-TK_I8MM void mca_kernel(const uint8_t *codes, int64_t rb, const int8_t *q, int64_t kp, int64_t nb,
-                        int32_t sums[4][4]) {{
-    tile(codes, rb, 0, q, kp, nb, 4, 2, 1, sums);
+TK_I8MM void mca_kernel(const uint8_t *codes, int64_t rb, const int8_t *q, const int8_t *zq, int64_t kp,
+                        int64_t nb, int32_t sums[4][4]) {{
+    tile(codes, rb, 0, q, kp, zq, nb, 4, 2, 1, 1, sums);
 }}''', "mca_kernel", 4),
     "trit dotprod group tile (G=128), 1 token": ("c", TRIT_PRELUDE + f'''#define TK_ARM_DOT 1
 #define TK_ARM_TARGET TK_DOTPROD
