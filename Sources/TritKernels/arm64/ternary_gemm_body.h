@@ -4,7 +4,8 @@
  * A block's 32 bytes are two 16-byte vectors; strip g (bit shift 6 − 2g) of vector h holds the codes of the
  * weights 32g + 16h + 0..15, which meet one 16-byte load of each token's activations. The strips are decoded
  * (shift, and) once and used for the tile's NT ≤ 4 tokens.
- *   dotprod: sdot (4 code·q products into each i32 lane), A accumulators a token so the sdot chains overlap.
+ *   dotprod: sdot (4 code·q products into each i32 lane), a chain a strip so the sdot chains overlap; a strip
+ *     is decoded by one mask in place (below).
  *   NEON: smlal / smlal2 (code·q into i16 lanes), two i16 accumulators a token widened into i32 (sadalp) every
  *     ACC16_BLOCKS blocks: a block adds 8 products of [−256, 254] to each i16 lane of each accumulator, so 16
  *     blocks stay in [−32768, 32512] (the extreme-sums check is at that bound). */
@@ -13,14 +14,19 @@
 
 TK_ALWAYS_INLINE TK_ARM_TARGET void row_tokens(const uint8_t *row, const int8_t *q, int64_t kp, int64_t nblocks,
                                                 int NT, int prefetch, int32_t *sums) {
-    const uint8x16_t mask = vdupq_n_u8(3);
 #if TK_ARM_DOT
-    /* accumulators a token: 8 for one token (the 8 sdots of a block in parallel chains), 4 for two, 2 beyond */
-    enum { A_MAX = 8 };
-    const int A = NT == 1 ? 8 : NT == 2 ? 4 : 2;
-    int32x4_t acc[NT_MAX][A_MAX];
+    /* One op decodes a strip: strip g keeps its bits in place (and 0x30 / 0x0C leave 16·code / 4·code, at most
+     * 32, a valid int8), so the chains of strips 1 and 2 sum 16· and 4· the products, divided back exactly at
+     * the end (each sum is a multiple of its factor: an arithmetic shift is exact; |16·code·q| ≤ 4096, so a
+     * lane stays in i32 for K below 2^21). Chains a token: one a strip
+     * and half for one or two tokens (no chain takes two sdots of a block in a row); strips 0 and 3 (factor 1)
+     * share one for more tokens, so the accumulators and the masks stay in registers. */
+    enum { H_MAX = 2 };
+    const int H = NT <= 2 ? 2 : 1, S = NT <= 2 ? 4 : 3;
+    int32x4_t acc[NT_MAX][4][H_MAX];
     for (int t = 0; t < NT; t++)
-        for (int a = 0; a < A; a++) acc[t][a] = vdupq_n_s32(0);
+        for (int g = 0; g < S; g++)
+            for (int h = 0; h < H; h++) acc[t][g][h] = vdupq_n_s32(0);
     for (int64_t b = 0; b < nblocks; b++) {
         const uint8_t *blk = row + b * TK_BLOCK_BYTES;
         if (prefetch) __builtin_prefetch(blk + TK_ARM_PF_DIST, 0, 2);
@@ -29,18 +35,22 @@ TK_ALWAYS_INLINE TK_ARM_TARGET void row_tokens(const uint8_t *row, const int8_t 
         for (int g = 0; g < 4; g++)
             for (int h = 0; h < 2; h++) {
                 const uint8x16_t c = g == 0 ? vshrq_n_u8(w[h], 6)
-                                   : vandq_u8(g == 3 ? w[h] : g == 2 ? vshrq_n_u8(w[h], 2) : vshrq_n_u8(w[h], 4), mask);
-                const int a = (2 * g + h) % A;
+                                            : vandq_u8(w[h], vdupq_n_u8((uint8_t)(3 << (6 - 2 * g))));
+                const int sl = g == 3 && S == 3 ? 0 : g;
                 for (int t = 0; t < NT; t++)
-                    acc[t][a] = vdotq_s32(acc[t][a], vreinterpretq_s8_u8(c), vld1q_s8(qb + t * kp + 32 * g + 16 * h));
+                    acc[t][sl][h % H] = vdotq_s32(acc[t][sl][h % H], vreinterpretq_s8_u8(c),
+                                                  vld1q_s8(qb + t * kp + 32 * g + 16 * h));
             }
     }
     int32x4_t tot[NT_MAX];
     for (int t = 0; t < NT; t++) {
-        tot[t] = acc[t][0];
-        for (int a = 1; a < A; a++) tot[t] = vaddq_s32(tot[t], acc[t][a]);
+        int32x4_t a[4];
+        for (int g = 0; g < S; g++) a[g] = H == 2 ? vaddq_s32(acc[t][g][0], acc[t][g][1]) : acc[t][g][0];
+        const int32x4_t ones = S == 4 ? vaddq_s32(a[0], a[3]) : a[0];
+        tot[t] = vaddq_s32(ones, vaddq_s32(vshrq_n_s32(a[1], 4), vshrq_n_s32(a[2], 2)));
     }
 #else
+    const uint8x16_t mask = vdupq_n_u8(3);
     int32x4_t tot[NT_MAX];
     for (int t = 0; t < NT; t++) tot[t] = vdupq_n_s32(0);
     for (int64_t b0 = 0; b0 < nblocks; b0 += ACC16_BLOCKS) {

@@ -1,11 +1,11 @@
 /* i8mm ternary product for token groups (prefill): smmla multiplies a 2×8 int8 matrix by an 8×2 one into a 2×2
  * i32 tile, 32 products an instruction against sdot's 16. Same integer sums as generic/ternary_gemm_scalar.c.
  *
- * A strip of a block (32 codes at one bit shift, weights 32g..32g+31 in order) is decoded into two 16-byte
- * vectors per row; zip1/zip2 on 64-bit lanes pair the same 8 weights of two rows (the 2×8 operand), and the
- * same 8 activations of two tokens (the 8×2 one). A tile is 4 rows × 4 tokens: 4 accumulator tiles, each with
- * two chains (the low and high 8 of a 16), so 8 smmla chains overlap. Lane order of a tile (row-major 2×2):
- * [row r · token t, row r · token t+1, row r+1 · token t, row r+1 · token t+1].
+ * A strip of a block (32 codes at one bit shift, weights 32g..32g+31 in order) is two 16-byte vectors per row;
+ * zip1/zip2 on 64-bit lanes pair the same 8 weights of two rows (the 2×8 operand; the raw bytes are zipped once
+ * and each strip decoded from them), and the same 8 activations of two tokens (the 8×2 one). A tile is 4 rows ×
+ * 4 tokens: 4 accumulator tiles, each with two chains (the low and high 8 of a 16), so 8 smmla chains overlap.
+ * Lane order of a tile (row-major 2×2): [row r · token t, row r · token t+1, row r+1 · token t, row r+1 · t+1].
  * The token pairs' zipped activations are made once a call (ZIP_MAX_KP bytes a token at most, on the stack), so
  * a tile's vector work is the rows' decode and zips and the smmla; a wider row zips them as it goes.
  * One token (decode), an odd last token and rows that do not fill a pair take the dotprod form: smmla would
@@ -40,6 +40,15 @@ TK_ALWAYS_INLINE TK_I8MM void tile(const uint8_t *codes, int64_t row_bytes, int6
             w[i][0] = vld1q_u8(blk);
             w[i][1] = vld1q_u8(blk + 16);
         }
+        /* the rows' bytes paired before the decode (bytewise, so the two commute): 2 zips a row pair and half
+         * block, not 2 a strip */
+        uint8x16_t zw[NR_MAX / 2][2][2];
+        for (int i = 0; i < NR / 2; i++)
+            for (int h = 0; h < 2; h++) {
+                const uint64x2_t c0 = vreinterpretq_u64_u8(w[2 * i][h]), c1 = vreinterpretq_u64_u8(w[2 * i + 1][h]);
+                zw[i][h][0] = vreinterpretq_u8_u64(vzip1q_u64(c0, c1));
+                zw[i][h][1] = vreinterpretq_u8_u64(vzip2q_u64(c0, c1));
+            }
         const int8_t *qb = qt + b * TK_BLOCK;
         for (int g = 0; g < 4; g++)
             for (int h = 0; h < 2; h++) {
@@ -57,10 +66,7 @@ TK_ALWAYS_INLINE TK_I8MM void tile(const uint8_t *codes, int64_t row_bytes, int6
                     bq[p][1] = vzip2q_s64(q0, q1);
                 }
                 for (int i = 0; i < NR / 2; i++) {
-                    const int64x2_t c0 = vreinterpretq_s64_s8(strip(w[2 * i][h], g));
-                    const int64x2_t c1 = vreinterpretq_s64_s8(strip(w[2 * i + 1][h], g));
-                    const int8x16_t a0 = vreinterpretq_s8_s64(vzip1q_s64(c0, c1));
-                    const int8x16_t a1 = vreinterpretq_s8_s64(vzip2q_s64(c0, c1));
+                    const int8x16_t a0 = strip(zw[i][h][0], g), a1 = strip(zw[i][h][1], g);
                     for (int p = 0; p < NP; p++) {
                         acc[i][p][0] = vmmlaq_s32(acc[i][p][0], a0, vreinterpretq_s8_s64(bq[p][0]));
                         acc[i][p][1] = vmmlaq_s32(acc[i][p][1], a1, vreinterpretq_s8_s64(bq[p][1]));
