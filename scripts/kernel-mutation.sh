@@ -31,7 +31,7 @@ mutations=(
     "arm64/ternary_gemm_body.h|s/p\[t\]\[h\] = vmlal_high_s8(p\[t\]\[h\], c, qv);/(void)qv;/|cortex-a72|ternary|NEON ternary: the high 8 products dropped"
     "arm64/ternary_gemm_body.h|s/vshrq_n_s32(a\[1\], 4)/vshrq_n_s32(a[1], 3)/|max|ternary|dotprod ternary: strip 1's factor undone wrongly"
     "arm64/ternary_gemm_i8mm.c|s/sums\[2 \* i + 1\]\[2 \* p + 1\] = v\[3\];/sums[2 * i + 1][2 * p + 1] = v[2];/|max|ternary|i8mm ternary: smmla tile lanes swapped"
-    "arm64/group_gemm_body.h|s/dot_lane(acc\[t\]\[1\], c1, qv\[t\]\[p \/ 4\], p % 4)/dot_lane(acc[t][1], c1, qv[t][p \/ 4], (p + 1) % 4)/|max|group|dotprod group tiles: wrong activation lane"
+    "arm64/group_gemm_body.h|s/dot_lane(acc\[t\]\[1\]\[k\], c1, qv\[t\]\[p \/ 4\], p % 4)/dot_lane(acc[t][1][k], c1, qv[t][p \/ 4], (p + 1) % 4)/|max|group|dotprod group tiles: wrong activation lane"
     "arm64/attention_neon.c|s/vaddq_f32(acc\[0\], acc\[2\]), s8hi = vaddq_f32(acc\[1\], acc\[3\])/vaddq_f32(acc[0], acc[1]), s8hi = vaddq_f32(acc[2], acc[3])/|cortex-a72|attention|NEON attention: another summation tree"
     "arm64/quantize_neon.c|s/vcvtnq_s32_f32(vminq_f32/vcvtaq_s32_f32(vminq_f32/|cortex-a72|quantize|NEON quantizer: ties away from zero"
 )

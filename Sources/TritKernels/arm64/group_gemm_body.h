@@ -26,6 +26,12 @@ TK_ALWAYS_INLINE TK_ARM_TARGET int8x16_t plane(uint8x16_t v, const int ONE_BIT, 
     return vreinterpretq_s8_u8(vandq_u8(p == 0 ? v : vshlq_u8(v, vdupq_n_s8((int8_t)(-2 * p))), vdupq_n_u8(3)));
 }
 
+/* 2-bit plane p kept in place (one op): (v & (3 << 2p)) is 4^p·code for p = 1, 2 (at most 32, a valid int8);
+ * plane 3 is v >> 6. The chain of each factor is divided back exactly at the group's end. */
+TK_ALWAYS_INLINE TK_ARM_TARGET int8x16_t plane_in_place(uint8x16_t v, const int p) {
+    return vreinterpretq_s8_u8(p == 3 ? vshrq_n_u8(v, 6) : vandq_u8(v, vdupq_n_u8((uint8_t)(3 << (2 * p)))));
+}
+
 #if TK_ARM_DOT
 /* sdot of the codes against lane `lane` (4 activations) of qv */
 TK_ALWAYS_INLINE TK_ARM_TARGET int32x4_t dot_lane(int32x4_t acc, int8x16_t c, int8x16_t qv, const int lane) {
@@ -47,8 +53,12 @@ TK_ALWAYS_INLINE TK_ARM_TARGET void half_tile(const uint8_t *tile, const int hal
         if (half == 0)
             for (int64_t o = 0; o < tb; o += 64) __builtin_prefetch(blk + PF_AHEAD + o, 0, 3);
 #if TK_ARM_DOT
-        int32x4_t acc[PROMPT_TOKENS][2];
-        for (int t = 0; t < NT; t++) acc[t][0] = acc[t][1] = vdupq_n_s32(0);
+        /* 2-bit codes for one or two tokens: planes kept in place, a chain a factor (1, 4, 16); more tokens
+         * (their accumulators would not fit the registers) and 1-bit codes: plane(), one chain */
+        const int IN_PLACE = !ONE_BIT && NT <= 2, CL = IN_PLACE ? 3 : 1;
+        int32x4_t acc[PROMPT_TOKENS][2][3];
+        for (int t = 0; t < NT; t++)
+            for (int k = 0; k < CL; k++) acc[t][0][k] = acc[t][1][k] = vdupq_n_s32(0);
 #else
         int16x8_t lo[PROMPT_TOKENS][2], hi[PROMPT_TOKENS][2];
         for (int t = 0; t < NT; t++) lo[t][0] = lo[t][1] = hi[t][0] = hi[t][1] = vdupq_n_s16(0);
@@ -62,11 +72,17 @@ TK_ALWAYS_INLINE TK_ARM_TARGET void half_tile(const uint8_t *tile, const int hal
                 for (int k = 0; k < planes / 4; k++) qv[t][k] = vld1q_s8(q + t * Kp + g * G + step * c + 16 * k);
 #endif
             for (int p = 0; p < planes; p++) {
+#if TK_ARM_DOT
+                const int8x16_t c0 = IN_PLACE ? plane_in_place(v0, p) : plane(v0, ONE_BIT, p);
+                const int8x16_t c1 = IN_PLACE ? plane_in_place(v1, p) : plane(v1, ONE_BIT, p);
+                const int k = IN_PLACE && (p == 1 || p == 2) ? p : 0;
+#else
                 const int8x16_t c0 = plane(v0, ONE_BIT, p), c1 = plane(v1, ONE_BIT, p);
+#endif
                 for (int t = 0; t < NT; t++) {
 #if TK_ARM_DOT
-                    acc[t][0] = dot_lane(acc[t][0], c0, qv[t][p / 4], p % 4);
-                    acc[t][1] = dot_lane(acc[t][1], c1, qv[t][p / 4], p % 4);
+                    acc[t][0][k] = dot_lane(acc[t][0][k], c0, qv[t][p / 4], p % 4);
+                    acc[t][1][k] = dot_lane(acc[t][1][k], c1, qv[t][p / 4], p % 4);
 #else
                     const int8x16_t a = vreinterpretq_s8_s32(vdupq_n_s32(act4(q + t * Kp + g * G + step * c + 4 * p)));
                     lo[t][0] = vmlal_s8(lo[t][0], vget_low_s8(c0), vget_low_s8(a));
@@ -82,7 +98,11 @@ TK_ALWAYS_INLINE TK_ARM_TARGET void half_tile(const uint8_t *tile, const int hal
         for (int t = 0; t < NT; t++) {
             const int32x4_t ns = vdupq_n_s32(nsum[t * n_groups + g]);
 #if TK_ARM_DOT
-            const int32x4_t i0 = vaddq_s32(acc[t][0], ns), i1 = vaddq_s32(acc[t][1], ns);
+            int32x4_t i0 = vaddq_s32(acc[t][0][0], ns), i1 = vaddq_s32(acc[t][1][0], ns);
+            if (IN_PLACE) {
+                i0 = vaddq_s32(i0, vaddq_s32(vshrq_n_s32(acc[t][0][1], 2), vshrq_n_s32(acc[t][0][2], 4)));
+                i1 = vaddq_s32(i1, vaddq_s32(vshrq_n_s32(acc[t][1][1], 2), vshrq_n_s32(acc[t][1][2], 4)));
+            }
 #else
             const int32x4_t i0 = vaddq_s32(vpaddlq_s16(vpaddq_s16(lo[t][0], hi[t][0])), ns);
             const int32x4_t i1 = vaddq_s32(vpaddlq_s16(vpaddq_s16(lo[t][1], hi[t][1])), ns);
