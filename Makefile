@@ -150,7 +150,7 @@ kernel-test: build/kernel-harness build/kernel-harness-aarch64
 	$(QEMU_AARCH64) -cpu cortex-a72 build/kernel-harness-aarch64 --require $(ARM_BASE_VARIANTS) --absent $(ARM_EXT_VARIANTS)
 
 # The harness against perturbed ARM kernels (scripts/kernel-mutation.sh): each mutation must be caught. Not part
-# of `make test` (it rebuilds the harness once a mutation: about a minute on 2 cores).
+# of `make test` (it rebuilds the harness once a mutation: about two minutes on 2 cores).
 kernel-mutation:
 	CLANG=$(CLANG) AARCH64_GCC=$(AARCH64_GCC) AARCH64_LIBC=$(AARCH64_LIBC) scripts/kernel-mutation.sh
 
