@@ -3,6 +3,7 @@
  *   --require a,b   fail unless these variants are available (the dispatch path the run is meant to test)
  *   --absent a,b    fail if these are available (a CPU model without the feature must not get them) */
 #include <stdarg.h>
+#include <stddef.h>
 #include <math.h>
 #include "harness.h"
 
@@ -88,6 +89,7 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--only") == 0) only = argv[i + 1];   /* run just these test groups */
         else { fprintf(stderr, "usage: %s [--require v,..] [--absent v,..] [--only group,..]\n", argv[0]); return 2; }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* a crash keeps the lines before it */
     printf("variants:");
     for (size_t i = 0; i < sizeof all_names / sizeof *all_names; i++) {
         const tk_kernels *k = tk_kernels_named(all_names[i]);
@@ -98,6 +100,21 @@ int main(int argc, char **argv) {
     printf(" (best: %s)\n", tk_kernels_best()->name);
     h_check(h_n_variants >= 1 && strcmp(h_variants[0]->name, "scalar") == 0, "the scalar twin is first");
     h_check(tk_kernels_named("avx9000") == NULL, "an unknown name is NULL");
+    /* every slot of every table filled (a slot added to the scalar and x86 tables but not to the ARM ones is NULL
+     * there): the struct is the name, then function pointers only */
+    const long failed_before = h_failed;
+    for (int v = 0; v < h_n_variants; v++) {
+        const size_t slots = (sizeof(tk_kernels) - offsetof(tk_kernels, ternary_gemm)) / sizeof(void (*)(void));
+        for (size_t i = 0; i < slots; i++) {
+            uintptr_t fn;
+            memcpy(&fn, (const char *)h_variants[v] + offsetof(tk_kernels, ternary_gemm) + i * sizeof fn, sizeof fn);
+            h_check(fn != 0, "%s: slot %zu of the kernel table is empty", h_variants[v]->name, i);
+        }
+    }
+    if (h_failed > failed_before) {   /* calling an empty slot would crash */
+        printf("%ld passed, %ld failed\n", h_passed, h_failed);
+        return 1;
+    }
     static const struct { const char *name; void (*fn)(void); } groups[] = {
         {"ternary", test_ternary}, {"dense", test_dense}, {"i8", test_i8}, {"group", test_group},
         {"quantize", test_quantize_norm}, {"head", test_head_select}, {"attention", test_attention},
