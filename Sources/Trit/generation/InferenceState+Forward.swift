@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The forward pass for a batch of n ≤ maxBatch consecutive tokens (docs/formats.md §1.4). What a

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Builds a Model from a Hugging Face folder: config.json plus one or many *.safetensors

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Continuous batching: one model, one context with `slots` sequences, one scheduler thread.
@@ -107,7 +109,11 @@ public final class Engine: @unchecked Sendable {
     let tokenizer: Tokenizer
     var lock = pthread_mutex_t()
     var wake = pthread_cond_t()
+    #if os(Linux)
     var thread = pthread_t()
+    #else
+    var thread: pthread_t? = nil   // Darwin's pthread_t is a pointer
+    #endif
     var waiting: [Job] = []
     var slotJob: [Job?]
     var slotUsed: [UInt64]               // step of a slot's last use (least recently used goes first)
@@ -145,7 +151,7 @@ public final class Engine: @unchecked Sendable {
         pthread_cond_init(&wake, nil)
         let me = Unmanaged.passUnretained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { p in
-            Unmanaged<Engine>.fromOpaque(p!).takeUnretainedValue().run()
+            Unmanaged<Engine>.fromOpaque(unwrapped(p)).takeUnretainedValue().run()
             return nil
         }, me)
         guard rc == 0 else {
@@ -162,7 +168,11 @@ public final class Engine: @unchecked Sendable {
         stopping = true
         pthread_cond_signal(&wake)
         pthread_mutex_unlock(&lock)
+        #if os(Linux)
         if !already { pthread_join(thread, nil) }
+        #else
+        if !already, let thread { pthread_join(thread, nil) }
+        #endif
     }
 
     deinit {
@@ -575,3 +585,6 @@ public final class Engine: @unchecked Sendable {
         return piece.withUnsafeBufferPointer { cb($0) }
     }
 }
+
+/// The thread argument, optional in Glibc's pthread_create and not in Darwin's: one spelling for both.
+private func unwrapped(_ p: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer { p! }

@@ -145,8 +145,8 @@ typedef struct tk_kernels {
     tk_group_gemm_fn group_gemm;
 } tk_kernels;
 
-/* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
- * (or this build) lacks it. */
+/* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
+ * or NULL when this CPU (or this build) lacks it. */
 const tk_kernels *tk_kernels_named(const char *name);
 /* The fastest variant this CPU supports. Never NULL. */
 const tk_kernels *tk_kernels_best(void);
