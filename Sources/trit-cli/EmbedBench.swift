@@ -44,7 +44,8 @@ enum EmbedBench {
             if !json { endProgressLine() }
             rows.append(Row(test: "embed \(texts)x\(tokens)", threads: t, texts: texts, tokens: tokens, samples: embed))
             if !prefill.isEmpty {
-                rows.append(Row(test: "prefill \(texts)x\(tokens)", threads: t, texts: texts, tokens: tokens, samples: prefill))
+                rows.append(Row(test: "prefill \(texts)x\(tokens)", threads: t, texts: texts, tokens: tokens,
+                                samples: prefill))
             }
         }
         report(rows, model: model, path: path, batch: batch, kvTypes: kvTypes, pooling: options.pooling, json: json)
@@ -71,9 +72,11 @@ enum EmbedBench {
             print("[\n" + items.joined(separator: ",\n") + "\n]")
             return
         }
-        print("model: \(path) (\(model.config.architecture), \(model.fileType), \(fmtCount(model.parameterCount)) params)")
-        print("pooling \(pooling), KV cache keys \(kvTypes.0.name), values \(kvTypes.1.name), \(batch) rows per forward pass, "
-              + "kernels \(BenchCommand.kernelName()), \(rows.first?.samples.count ?? 0) runs per test (median ± stdev)")
+        print("model: \(path) (\(model.config.architecture), \(model.fileType), "
+              + "\(fmtCount(model.parameterCount)) params)")
+        print("pooling \(pooling), KV cache keys \(kvTypes.0.name), values \(kvTypes.1.name), "
+              + "\(batch) rows per forward pass, kernels \(BenchCommand.kernelName()), "
+              + "\(rows.first?.samples.count ?? 0) runs per test (median ± stdev)")
         print("| test | threads | texts/s | tokens/s | ± |")
         print("|---|---|---|---|---|")
         for r in rows {

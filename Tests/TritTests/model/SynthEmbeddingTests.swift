@@ -43,6 +43,7 @@ final class SynthEmbeddingTests: XCTestCase {
     /// The real shape: BitNet-embedding-0.6B's config (Qwen3-0.6B, head_dim 128 ≠ 1024 / 16).
     func testRealShape() throws {
         let s = try XCTUnwrap(Synth.embeddingPreset("bitnet-embedding-0.6b"))
-        XCTAssertEqual([s.dim, s.ffn, s.layers, s.heads, s.kvHeads, s.headDim, s.vocab], [1024, 3072, 28, 16, 8, 128, 151669])
+        XCTAssertEqual([s.dim, s.ffn, s.layers, s.heads, s.kvHeads, s.headDim, s.vocab],
+                       [1024, 3072, 28, 16, 8, 128, 151669])
     }
 }
