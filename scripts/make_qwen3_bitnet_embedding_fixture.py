@@ -5,7 +5,8 @@ transformers, in the files trit reads:
 
   hf/              Qwen3Model folder: config.json, fp32 safetensors (master weights, `*_proj.norm.weight`),
                    byte-level BPE tokenizer.json (appends <|endoftext|>), sentence-transformers
-                   modules.json + 1_Pooling/config.json (lasttoken) + 2_Normalize
+                   modules.json + 1_Pooling/config.json (lasttoken) + 2_Normalize,
+                   config_sentence_transformers.json (prompts: query "query: ", document "")
   model.f32.gguf   bitnet.cpp's layout as utils/convert-bitnet-embedding-to-gguf.py --outtype f32 writes it
   model.i2_s.gguf  ... --outtype i2_s: linears I2_S (type 36, codes + f32 mean|W| after them), the rest F16
   reference.json   per text: token ids (EOS last), the last-token and mean pooled, L2-normalised
@@ -200,6 +201,10 @@ def save_hf(model, tok, folder):
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
                {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
               open(os.path.join(folder, "modules.json"), "w"), indent=2)
+    # sentence-transformers' prompts (encode(prompt_name="query") puts "query: " before the text)
+    json.dump({"prompts": {"query": "query: ", "document": ""}, "default_prompt_name": None,
+               "similarity_fn_name": "cosine"},
+              open(os.path.join(folder, "config_sentence_transformers.json"), "w"), indent=2)
     os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
     os.makedirs(os.path.join(folder, "2_Normalize"), exist_ok=True)
     json.dump({"word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False,

@@ -490,16 +490,26 @@ class Model(_Tokenizing):
     def _embed_lists(self, lists, normalize, dimensions, pooling):
         return _embedding.embed(self._embedder()._context(), lists, normalize, dimensions, pooling)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings of text or token ids, as llama.cpp embeds with a generative model: the final
-        hidden state after the output norm, pooled over the input's positions. ``input``: a str or
-        a list of token ids (one row back), or a list of them (a row each). Texts get BOS as the
-        vocabulary asks. ``pooling``: "last" (the default for these causal models), "mean" or
-        "cls" (the first token). ``normalize``: divide each row by its L2 norm. ``dimensions``:
-        keep the first n components (Matryoshka truncation; normalized after). Rows are float32:
-        a numpy array (n, width) when numpy is installed (one row: shape (width,)), else lists.
-        Runs on a context of its own (made at the first call), not the one generate() uses."""
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings of text or token ids, as llama.cpp embeds: the final hidden state after the
+        output norm, pooled over the input's positions. ``input``: a str or a list of token ids
+        (one row back), or a list of them (a row each). Texts get BOS / EOS as the vocabulary asks
+        (BitNet-embedding appends <|endoftext|>). ``pooling``: "last", "mean" or "cls" (the first
+        token); None: the file's (GGUF pooling_type, sentence-transformers' Pooling module), else
+        last. ``normalize``: divide each row by its L2 norm. ``dimensions``: keep the first n
+        components (Matryoshka truncation; normalized after). ``prompt_name``: a prompt of the HF
+        folder's config_sentence_transformers.json (e.g. "query") put before every text; None: its
+        default_prompt_name, if any. ``truncate``: cut inputs longer than the context (a text keeps
+        its appended EOS) instead of raising. Rows are float32: a numpy array (n, width) when numpy
+        is installed (one row: shape (width,)), else lists. Runs on a context of its own (made at
+        the first call), not the one generate() uses."""
+        input = _embedding.with_prompt(self, input, prompt_name)
         lists, single = _embedding.token_lists(self, input)
+        if truncate:
+            texts = [True] if isinstance(input, str) else [isinstance(x, str) for x in input]
+            if single and not isinstance(input, str):
+                texts = [False]
+            lists = _embedding.truncated(self, lists, texts, self._embedder().n_ctx)
         buf, width = self._embed_lists(lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 
