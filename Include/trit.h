@@ -407,6 +407,10 @@ trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n
 trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
 /* ---- Embeddings ------------------------------------------------------------------------- */
+/* An embedding model (BitNet-embedding: a qwen3 file with a norm before every projection, no
+ * output head) only embeds: every call that computes logits or generates with it (trit_eval,
+ * trit_eval_batch, trit_decode, trit_generate, trit_generate_tokens, trit_engine_submit)
+ * returns TRIT_ERR_UNSUPPORTED saying so. */
 
 /* How the hidden states of an input's positions become one row (trit_embed_params.pooling). */
 typedef enum trit_pooling {
@@ -747,8 +751,8 @@ void trit_engine_free(trit_engine *engine);
 /* Queues a request; *id receives its id (> 0). The request's callbacks are called later, on
  * the scheduler thread; on failure neither is called. Returns TRIT_OK, TRIT_ERR_ARG (bad
  * request: empty or invalid UTF-8 prompt, tokens out of range, sampler parameters),
- * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot) or TRIT_ERR_BUSY (the queue is
- * full). */
+ * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot), TRIT_ERR_BUSY (the queue is
+ * full) or TRIT_ERR_UNSUPPORTED (an embedding model: it has no head to generate with). */
 trit_status trit_engine_submit(trit_engine *engine, const trit_request *request, int64_t *id);
 
 /* Stops a request at the next step and frees its slot (its done callback runs with

@@ -69,3 +69,26 @@ def test_truncate():
         assert numpy.array_equal(cut, m.embed(ids[:15] + ids[-1:]))   # EOS stays last
         assert numpy.array_equal(m.embed(ids, truncate=True), m.embed(ids[:16]))   # token lists: the first n_ctx
         assert numpy.array_equal(m.embed(["Hi", text], truncate=True)[1], cut)
+
+
+def test_engine_embed_next_to_generation():
+    """Engine.embed / embed_async: Model.embed's rows, on the engine's own context, while requests
+    generate; an embedding model's engine embeds and refuses generation requests."""
+    import asyncio
+    with trit.Engine(os.path.join(DIR, "hf"), n_seq=2, kv_type="f32") as engine:
+        texts = [r["text"] for r in REF[:3]]
+        rows = engine.embed(texts)
+        for i in range(3):
+            want = numpy.array(REF[i]["last"], dtype=numpy.float32)
+            assert float(numpy.abs(rows[i] - want).max()) <= 1e-5, i
+        assert numpy.array_equal(engine.embed("What is BitNet?", prompt_name="query"), rows[1])
+        assert numpy.array_equal(asyncio.run(engine.embed_async(texts[2])), rows[2])
+        with pytest.raises(trit.TritError, match="embedding model"):
+            engine.submit("Hi", max_tokens=2)
+    gen = os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")
+    with trit.Model(gen, n_ctx=64, n_threads=2) as m, trit.Engine(m, n_seq=2, n_ctx=64) as engine:
+        want = m.embed(["The quick brown fox", "x"])
+        c = engine.submit("Once upon a time", max_tokens=24, temperature=0)
+        got = engine.embed(["The quick brown fox", "x"])
+        assert c.text() and c.finish_reason == "length"
+        assert numpy.array_equal(got, want)

@@ -503,13 +503,7 @@ class Model(_Tokenizing):
         its appended EOS) instead of raising. Rows are float32: a numpy array (n, width) when numpy
         is installed (one row: shape (width,)), else lists. Runs on a context of its own (made at
         the first call), not the one generate() uses."""
-        input = _embedding.with_prompt(self, input, prompt_name)
-        lists, single = _embedding.token_lists(self, input)
-        if truncate:
-            texts = [True] if isinstance(input, str) else [isinstance(x, str) for x in input]
-            if single and not isinstance(input, str):
-                texts = [False]
-            lists = _embedding.truncated(self, lists, texts, self._embedder().n_ctx)
+        lists, single = _embedding.prepare(self, input, prompt_name, truncate and self._embedder().n_ctx)
         buf, width = self._embed_lists(lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 

@@ -78,6 +78,22 @@ def with_prompt(model, inputs, prompt_name):
     return inputs
 
 
+def prepare(model, input, prompt_name, n_ctx):
+    """(token lists, single) of Model.embed's input: the prompt before every text, then (n_ctx not
+    None / 0) each list truncated to n_ctx tokens."""
+    input = with_prompt(model, input, prompt_name)
+    lists, single = token_lists(model, input)
+    if n_ctx:
+        if isinstance(input, str):
+            texts = [True]
+        elif single:
+            texts = [False]
+        else:
+            texts = [isinstance(x, str) for x in input]
+        lists = truncated(model, lists, texts, n_ctx)
+    return lists, single
+
+
 def truncated(model, lists, texts, n_ctx):
     """Each list cut to n_ctx tokens; a text keeps the tokens the vocabulary appends (EOS for
     last-token pooling) at its end, as a Hugging Face tokenizer truncates."""

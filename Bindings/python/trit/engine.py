@@ -9,13 +9,16 @@
 The scheduler thread is libtrit's; it never holds the GIL while it computes (it takes it only to
 hand a piece of text to Python)."""
 import asyncio
+import concurrent.futures
 import os
 import queue
+import threading
 
 from ._closing import Closing
 from ._errors import TritError
 from . import _trit
 from ._params import int32, seed as _seed, kv_type_ids
+from . import _embedding
 
 _DONE = object()
 
@@ -144,6 +147,10 @@ class Engine(Closing):
         from . import Model, bundled_model_path
         tk, tv = kv_type_ids(kv_type, type_k, type_v)
         self._h = None
+        # embed(): a context of its own on the same weights, made at the first call
+        self._embed_sizes = dict(n_threads=n_threads, n_batch=n_batch, kv_type=kv_type, type_k=type_k, type_v=type_v)
+        self._embed_ctx = self._embed_worker = None
+        self._embed_lock = threading.Lock()
         if isinstance(model, Model):
             self.model = model
         else:
@@ -202,6 +209,30 @@ class Engine(Closing):
                                    on_logprobs=c._logprobs, constraint=constraint, **_request_kw(**kw))
         return c
 
+    def _embed_context(self):
+        if self._embed_ctx is None:
+            self._embed_ctx = self.model.create_context(n_ctx=self.stats()["n_ctx_slot"], **self._embed_sizes)
+        return self._embed_ctx
+
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings as Model.embed (same arguments and rows), of inputs up to a request's n_ctx.
+        They run on a context of the engine's own (made at the first call, the engine's thread count
+        and cache type) while the scheduler keeps generating; embed calls run one at a time, in the
+        caller's thread (the GIL is released while libtrit computes)."""
+        with self._embed_lock:
+            ctx = self._embed_context()
+            lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and ctx.n_ctx)
+            buf, width = _embedding.embed(ctx._context(), lists, normalize, dimensions, pooling)
+        return _embedding.rows(buf, len(lists), width, single)
+
+    async def embed_async(self, input, **kw):
+        """As embed, for asyncio: runs on one worker thread of the engine's, so waiting embeddings hold
+        neither the event loop nor the default executor's threads."""
+        self._live()
+        if self._embed_worker is None:
+            self._embed_worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="trit-embed")
+        return await asyncio.get_running_loop().run_in_executor(self._embed_worker, lambda: self.embed(input, **kw))
+
     def cancel(self, request_id):
         """Stop a request at the next step; False if it is unknown or has finished."""
         if request_id is None or self._h is None:
@@ -218,3 +249,10 @@ class Engine(Closing):
         h, self._h = getattr(self, "_h", None), None
         if h is not None:
             _trit.close(h)
+        worker, self._embed_worker = getattr(self, "_embed_worker", None), None
+        if worker is not None:
+            worker.shutdown(wait=True)
+        with getattr(self, "_embed_lock", threading.Lock()):
+            ctx, self._embed_ctx = getattr(self, "_embed_ctx", None), None
+            if ctx is not None:
+                ctx.close()

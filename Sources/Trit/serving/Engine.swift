@@ -169,8 +169,12 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Queues a request; its id. Throws .busy when the waiting queue is full, .argument for a bad
-    /// request, .contextFull for a prompt longer than a slot, .state after shutdown.
+    /// request, .contextFull for a prompt longer than a slot, .state after shutdown, .unsupported
+    /// for an embedding model.
     public func submit(_ r: Request) throws -> Int64 {
+        guard model.canGenerate else {   // an embedding model: no head to sample from
+            throw TritError.unsupported("\(model.path) is an embedding model: it cannot generate; embed with it")
+        }
         guard !r.prompt.isEmpty else { throw TritError.argument("the prompt is empty") }
         let vocab = model.config.vocabSize
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
