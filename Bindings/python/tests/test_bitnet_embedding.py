@@ -92,3 +92,27 @@ def test_engine_embed_next_to_generation():
         got = engine.embed(["The quick brown fox", "x"])
         assert c.text() and c.finish_reason == "length"
         assert numpy.array_equal(got, want)
+
+
+def test_server_serves_embeddings_and_refuses_generation():
+    """trit.server on the HF folder: /v1/embeddings (official openai client) gives Model.embed's rows
+    with the file's pooling; chat and completions are 400s saying it is an embedding model."""
+    import httpx
+    import openai
+    from server_process import start_server, stop_server
+    p, base = start_server(os.path.join(DIR, "hf"), "--parallel", "2", "--ctx-size", "128", "--threads", "2",
+                           "--alias", "emb")
+    try:
+        c = openai.OpenAI(base_url=base + "/v1", api_key="none")
+        texts = [r["text"] for r in REF[:2]]
+        got = c.embeddings.create(model="emb", input=texts, encoding_format="float")
+        with trit.Model(os.path.join(DIR, "hf"), n_ctx=128, n_threads=2) as m:   # the server's F16 cache
+            want = m.embed(texts)
+        assert numpy.allclose(numpy.asarray([d.embedding for d in got.data], dtype=numpy.float32), want, atol=1e-6)
+        assert got.usage.prompt_tokens == sum(len(r["tokens"]) for r in REF[:2])
+        for path, body in [("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}]}),
+                           ("/v1/completions", {"prompt": "Hi"})]:
+            r = httpx.post(base + path, json=dict(body, model="emb", max_tokens=3), timeout=60)
+            assert r.status_code == 400 and "embedding model" in r.json()["error"]["message"], (path, r.text)
+    finally:
+        stop_server(p)
