@@ -707,6 +707,9 @@ typedef void (*trit_done_fn)(int64_t id, int32_t finish_reason, const trit_usage
 typedef void (*trit_logprobs_fn)(int32_t token, float logprob, const int32_t *top_tokens, const float *top_logprobs,
                                  size_t n_top, void *user_data);
 
+/* An embedding request's row: width floats, valid during the call; before its done callback. */
+typedef void (*trit_embedding_fn)(const float *row, size_t width, void *user_data);
+
 typedef struct trit_request {
     uint32_t size;                  /* sizeof(trit_request); set by trit_request_default() */
     const char *prompt;             /* NUL-terminated UTF-8, or NULL to use tokens */
@@ -728,6 +731,14 @@ typedef struct trit_request {
                                          before each of the request's sampling steps (trit_mask_fn) */
     trit_token_fn constraint_accept;  /* told each chosen token; may be NULL */
     void *constraint_user_data;       /* passed to both (not user_data) */
+    const trit_embed_params *embedding;  /* non-NULL: an embedding request (its pooling, normalize and
+                                            dimensions; seq_id unused): no token is generated, the
+                                            prompt's row goes to on_embedding, finish reason STOP, and
+                                            nothing of it stays cached. Its prompt chunks share the
+                                            engine's steps with generation requests. TRIT_ERR_ARG for
+                                            dimensions out of range; TRIT_ERR_UNSUPPORTED with the
+                                            certified head. Copied at submit. */
+    trit_embedding_fn on_embedding;   /* the row, on the scheduler thread (user_data passed) */
 } trit_request;
 
 /* add_special true, max_tokens 128, everything else 0/NULL. Inline. */

@@ -72,8 +72,8 @@ def test_truncate():
 
 
 def test_engine_embed_next_to_generation():
-    """Engine.embed / embed_async: Model.embed's rows, on the engine's own context, while requests
-    generate; an embedding model's engine embeds and refuses generation requests."""
+    """Engine.embed / embed_async: Model.embed's rows, as engine requests sharing steps with requests
+    that generate; an embedding model's engine embeds and refuses generation requests."""
     import asyncio
     with trit.Engine(os.path.join(DIR, "hf"), n_seq=2, kv_type="f32") as engine:
         texts = [r["text"] for r in REF[:3]]
@@ -85,6 +85,9 @@ def test_engine_embed_next_to_generation():
         assert numpy.array_equal(asyncio.run(engine.embed_async(texts[2])), rows[2])
         with pytest.raises(trit.TritError, match="embedding model"):
             engine.submit("Hi", max_tokens=2)
+        with pytest.raises(trit.TritError, match="dimensions"):
+            engine.embed("Hi", dimensions=4096)
+        assert engine.stats()["cells_used"] == 0   # nothing of an embedding stays cached
     gen = os.path.join(FIX, "b158-tiny", "model.i2_s.gguf")
     with trit.Model(gen, n_ctx=64, n_threads=2) as m, trit.Engine(m, n_seq=2, n_ctx=64) as engine:
         want = m.embed(["The quick brown fox", "x"])

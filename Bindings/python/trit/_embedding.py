@@ -114,12 +114,18 @@ def truncated(model, lists, texts, n_ctx):
     return out
 
 
+def dimensions_arg(dimensions):
+    """trit_embed_params.dimensions: 0 for None, else a positive int."""
+    if dimensions is None:
+        return 0
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
+        raise TritError(_trit.ERR_ARG, f"dimensions must be a positive int (or None: all), got {dimensions!r}")
+    return int32("dimensions", dimensions)
+
+
 def embed(ctx_handle, lists, normalize, dimensions, pooling, seq_id=0):
     """(bytearray of n × width float32, width)."""
-    if dimensions is None:
-        dimensions = 0
-    elif isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1:
-        raise TritError(_trit.ERR_ARG, f"dimensions must be a positive int (or None: all), got {dimensions!r}")
+    dimensions = dimensions_arg(dimensions)
     flat = [t for ids in lists for t in ids]
     return _trit.embed(ctx_handle, flat, [len(ids) for ids in lists], pooling_id(pooling), bool(normalize),
                        int32("dimensions", dimensions), int32("seq_id", seq_id))

@@ -9,7 +9,6 @@
 The scheduler thread is libtrit's; it never holds the GIL while it computes (it takes it only to
 hand a piece of text to Python)."""
 import asyncio
-import concurrent.futures
 import os
 import queue
 import threading
@@ -147,10 +146,6 @@ class Engine(Closing):
         from . import Model, bundled_model_path
         tk, tv = kv_type_ids(kv_type, type_k, type_v)
         self._h = None
-        # embed(): a context of its own on the same weights, made at the first call
-        self._embed_sizes = dict(n_threads=n_threads, n_batch=n_batch, kv_type=kv_type, type_k=type_k, type_v=type_v)
-        self._embed_ctx = self._embed_worker = None
-        self._embed_lock = threading.Lock()
         if isinstance(model, Model):
             self.model = model
         else:
@@ -209,29 +204,75 @@ class Engine(Closing):
                                    on_logprobs=c._logprobs, constraint=constraint, **_request_kw(**kw))
         return c
 
-    def _embed_context(self):
-        if self._embed_ctx is None:
-            self._embed_ctx = self.model.create_context(n_ctx=self.stats()["n_ctx_slot"], **self._embed_sizes)
-        return self._embed_ctx
+    def _submit_embeddings(self, input, normalize, dimensions, pooling, prompt_name, truncate, finish):
+        """Queues one embedding request per input; finish() is called (scheduler thread) as each ends.
+        Returns (lists, single, rows, reasons), rows and reasons filled as they end."""
+        n_ctx = self.stats()["n_ctx_slot"]
+        lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and n_ctx - 1)
+        spec = (_embedding.pooling_id(pooling), bool(normalize), _embedding.dimensions_arg(dimensions))
+        rows, reasons, ids = [None] * len(lists), [None] * len(lists), []
+
+        def callbacks(i):
+            def on_row(b):
+                rows[i] = b
+
+            def on_done(rid, reason, usage, text):
+                reasons[i] = reason
+                finish()
+            return on_row, on_done
+        try:
+            for i, ids_i in enumerate(lists):
+                on_row, on_done = callbacks(i)
+                ids.append(_trit.engine_submit(self._live(), ids_i, None, on_done, embedding=spec, on_embedding=on_row))
+        except BaseException:
+            for rid in ids:
+                self.cancel(rid)
+            raise
+        return lists, single, rows, reasons
+
+    @staticmethod
+    def _rows(lists, single, rows, reasons):
+        for i, why in enumerate(reasons):
+            if why != "stop" or rows[i] is None:
+                raise TritError(_trit.ERR_STATE, f"embedding input {i} did not finish (finish reason {why})")
+        width = len(rows[0]) // 4
+        return _embedding.rows(bytearray(b"".join(rows)), len(lists), width, single)
 
     def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
-        """Embeddings as Model.embed (same arguments and rows), of inputs up to a request's n_ctx.
-        They run on a context of the engine's own (made at the first call, the engine's thread count
-        and cache type) while the scheduler keeps generating; embed calls run one at a time, in the
-        caller's thread (the GIL is released while libtrit computes)."""
-        with self._embed_lock:
-            ctx = self._embed_context()
-            lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and ctx.n_ctx)
-            buf, width = _embedding.embed(ctx._context(), lists, normalize, dimensions, pooling)
-        return _embedding.rows(buf, len(lists), width, single)
+        """Embeddings as Model.embed (same arguments and rows), as engine requests: their prompt chunks
+        share the scheduler's steps with the generation requests (nothing of them stays cached).
+        Inputs up to a request's n_ctx − 1 tokens (truncate=True cuts longer ones). Blocks until every
+        row is in (the GIL is free meanwhile)."""
+        cond, done = threading.Condition(), [0]
 
-    async def embed_async(self, input, **kw):
-        """As embed, for asyncio: runs on one worker thread of the engine's, so waiting embeddings hold
-        neither the event loop nor the default executor's threads."""
-        self._live()
-        if self._embed_worker is None:
-            self._embed_worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="trit-embed")
-        return await asyncio.get_running_loop().run_in_executor(self._embed_worker, lambda: self.embed(input, **kw))
+        def finish():
+            with cond:
+                done[0] += 1
+                cond.notify_all()
+        lists, single, rows, reasons = self._submit_embeddings(input, normalize, dimensions, pooling, prompt_name,
+                                                               truncate, finish)
+        with cond:
+            cond.wait_for(lambda: done[0] == len(lists))
+        return self._rows(lists, single, rows, reasons)
+
+    async def embed_async(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None,
+                          truncate=False):
+        """As embed, for asyncio (call it from a coroutine): awaits the rows without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        fut, done, total = loop.create_future(), [0], [None]
+
+        def step():
+            done[0] += 1
+            if done[0] == total[0] and not fut.done():
+                fut.set_result(None)
+
+        def finish():
+            loop.call_soon_threadsafe(step)
+        lists, single, rows, reasons = self._submit_embeddings(input, normalize, dimensions, pooling, prompt_name,
+                                                               truncate, finish)
+        total[0] = len(lists)   # step() runs on this loop, after this coroutine yields
+        await fut
+        return self._rows(lists, single, rows, reasons)
 
     def cancel(self, request_id):
         """Stop a request at the next step; False if it is unknown or has finished."""
@@ -249,10 +290,4 @@ class Engine(Closing):
         h, self._h = getattr(self, "_h", None), None
         if h is not None:
             _trit.close(h)
-        worker, self._embed_worker = getattr(self, "_embed_worker", None), None
-        if worker is not None:
-            worker.shutdown(wait=True)
-        with getattr(self, "_embed_lock", threading.Lock()):
-            ctx, self._embed_ctx = getattr(self, "_embed_ctx", None), None
-            if ctx is not None:
-                ctx.close()
+
