@@ -69,6 +69,17 @@ def test_truncate():
         assert numpy.array_equal(cut, m.embed(ids[:15] + ids[-1:]))   # EOS stays last
         assert numpy.array_equal(m.embed(ids, truncate=True), m.embed(ids[:16]))   # token lists: the first n_ctx
         assert numpy.array_equal(m.embed(["Hi", text], truncate=True)[1], cut)
+        ctx = m.create_context(n_ctx=16, kv_type="f32")   # Context.embed: the same arguments
+        try:
+            assert numpy.array_equal(ctx.embed(text, truncate=True), cut)
+        finally:
+            ctx.close()
+    with trit.Model(os.path.join(DIR, "hf"), n_ctx=128, n_threads=2, kv_type="f32") as m:
+        ctx = m.create_context(n_ctx=128, kv_type="f32")
+        try:
+            assert numpy.array_equal(ctx.embed("What is BitNet?", prompt_name="query"), m.embed(REF[1]["text"]))
+        finally:
+            ctx.close()
 
 
 def test_engine_embed_next_to_generation():

@@ -268,10 +268,10 @@ class Context(Closing):
         buf = _trit.eval_batch(self._context(), tokens, _token_list(seq_ids))
         return Logits(buf, len(tokens), self.n_vocab)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings as Model.embed, evaluated on this context, whose tokens must be none (reset() it
-        first: TritError otherwise); it holds none afterwards."""
-        lists, single = _embedding.token_lists(self.model, input)
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings as Model.embed (the same arguments), evaluated on this context, whose tokens must
+        be none (reset() it first: TritError otherwise); it holds none afterwards."""
+        lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and self.n_ctx)
         buf, width = _embedding.embed(self._context(), lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 
