@@ -407,10 +407,15 @@ trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n
 trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
 /* ---- Embeddings ------------------------------------------------------------------------- */
+/* An embedding model (BitNet-embedding: a qwen3 file with a norm before every projection, no
+ * output head) only embeds: every call that computes logits or generates with it (trit_eval,
+ * trit_eval_batch, trit_decode, trit_generate, trit_generate_tokens, trit_engine_submit)
+ * returns TRIT_ERR_UNSUPPORTED saying so. */
 
 /* How the hidden states of an input's positions become one row (trit_embed_params.pooling). */
 typedef enum trit_pooling {
-    TRIT_POOLING_DEFAULT = 0,  /* the model's: last for the causal (generative) models trit loads */
+    TRIT_POOLING_DEFAULT = 0,  /* the file's (GGUF <arch>.pooling_type, sentence-transformers'
+                                  Pooling module); last when the file names none */
     TRIT_POOLING_LAST = 1,     /* the last position's hidden state */
     TRIT_POOLING_MEAN = 2,     /* the mean over every position */
     TRIT_POOLING_CLS = 3       /* the first position's (BERT's [CLS]) */
@@ -434,7 +439,7 @@ static inline trit_embed_params trit_embed_default_params(void) {
     return p;
 }
 
-/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds with a generative model: the
+/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds: the
  * final hidden state after the output norm (the output head's input), pooled over the input's
  * positions, then truncated to `dimensions` and L2-normalized as params say (NULL: defaults).
  * Input i is the n_tokens[i] tokens that follow the previous inputs in `tokens` (one array, the
@@ -726,6 +731,9 @@ typedef void (*trit_done_fn)(int64_t id, int32_t finish_reason, const trit_usage
 typedef void (*trit_logprobs_fn)(int32_t token, float logprob, const int32_t *top_tokens, const float *top_logprobs,
                                  size_t n_top, void *user_data);
 
+/* An embedding request's row: width floats, valid during the call; before its done callback. */
+typedef void (*trit_embedding_fn)(const float *row, size_t width, void *user_data);
+
 typedef struct trit_request {
     uint32_t size;                  /* sizeof(trit_request); set by trit_request_default() */
     const char *prompt;             /* NUL-terminated UTF-8, or NULL to use tokens */
@@ -750,6 +758,14 @@ typedef struct trit_request {
     trit_forced_fn constraint_forced; /* NULL: no jump-forward; else called on the scheduler thread after
                                          each accepted token (trit_forced_fn); the forced tokens go into
                                          the request's next step as a prompt chunk */
+    const trit_embed_params *embedding;  /* non-NULL: an embedding request (its pooling, normalize and
+                                            dimensions; seq_id unused): no token is generated, the
+                                            prompt's row goes to on_embedding, finish reason STOP, and
+                                            nothing of it stays cached. Its prompt chunks share the
+                                            engine's steps with generation requests. TRIT_ERR_ARG for
+                                            dimensions out of range; TRIT_ERR_UNSUPPORTED with the
+                                            certified head. Copied at submit. */
+    trit_embedding_fn on_embedding;   /* the row, on the scheduler thread (user_data passed) */
 } trit_request;
 
 /* add_special true, max_tokens 128, everything else 0/NULL. Inline. */
@@ -773,8 +789,8 @@ void trit_engine_free(trit_engine *engine);
 /* Queues a request; *id receives its id (> 0). The request's callbacks are called later, on
  * the scheduler thread; on failure neither is called. Returns TRIT_OK, TRIT_ERR_ARG (bad
  * request: empty or invalid UTF-8 prompt, tokens out of range, sampler parameters),
- * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot) or TRIT_ERR_BUSY (the queue is
- * full). */
+ * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot), TRIT_ERR_BUSY (the queue is
+ * full) or TRIT_ERR_UNSUPPORTED (an embedding model: it has no head to generate with). */
 trit_status trit_engine_submit(trit_engine *engine, const trit_request *request, int64_t *id);
 
 /* Stops a request at the next step and frees its slot (its done callback runs with

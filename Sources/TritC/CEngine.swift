@@ -61,6 +61,11 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
         req.constraint = try tokenConstraint(r.constraint_mask, r.constraint_accept, r.constraint_forced,
                                              r.constraint_user_data, vocabSize: engine.model.config.vocabSize)
         let user = r.user_data
+        if let ep = r.embedding {   // an embedding request: trit_embed's options, the file's pooling by default
+            req.embedding = try embeddingOptions(try readParams(ep, defaults: trit_embed_default_params(), "request.embedding"),
+                                                 model: engine.model)
+            if let cb = r.on_embedding { req.onEmbedding = { row in cb(row.baseAddress, row.count, user) } }
+        }
         req.logprobs = Int(r.logprobs)
         if let cb = r.on_logprobs {
             req.onLogprobs = { t, lp, ids, lps in cb(t, lp, ids.baseAddress, lps.baseAddress, ids.count, user) }

@@ -799,7 +799,7 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
 /* A request's Python callbacks, alive until its done callback. Without a piece callback the text
  * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
 typedef struct {
-    PyObject *on_piece, *on_done, *on_logprobs, *constraint;
+    PyObject *on_piece, *on_done, *on_logprobs, *constraint, *on_embedding;
     char *buf;
     size_t len, cap;
     int overflow;
@@ -824,6 +824,16 @@ static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const f
     if (!res) PyErr_WriteUnraisable(r->on_logprobs);
     Py_XDECREF(res);
     Py_XDECREF(top);
+    PyGILState_Release(gs);
+}
+
+/* An embedding request's row, as bytes of float32 (the Python side makes the row). */
+static void engine_embedding(const float *row, size_t width, void *ud) {
+    py_request *r = ud;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *res = PyObject_CallFunction(r->on_embedding, "y#", (const char *)row, (Py_ssize_t)(width * sizeof *row));
+    if (!res) PyErr_WriteUnraisable(r->on_embedding);
+    Py_XDECREF(res);
     PyGILState_Release(gs);
 }
 
@@ -870,6 +880,7 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     Py_DECREF(r->on_done);
     Py_XDECREF(r->on_logprobs);
     Py_XDECREF(r->constraint);
+    Py_XDECREF(r->on_embedding);
     PyMem_RawFree(r);
     PyGILState_Release(gs);
 }
@@ -878,24 +889,36 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     static char *names[] = {"engine", "prompt", "on_piece", "on_done", "max_tokens", "temperature", "top_k", "top_p",
                             "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "seed",
                             "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", "logprobs", "on_logprobs",
-                            "constraint", NULL};
+                            "constraint", "embedding", "on_embedding", NULL};
     PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None, *on_logprobs = Py_None;
-    PyObject *constraint = Py_None;
+    PyObject *constraint = Py_None, *embedding = Py_None, *on_embedding = Py_None;
     trit_request req = trit_request_default();
+    trit_embed_params ep = trit_embed_default_params();
     trit_sampler_params sp = trit_sampler_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0;
     unsigned long long seed = sp.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOO", names, &cap, &prompt, &on_piece, &on_done,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOOOO", names, &cap, &prompt, &on_piece, &on_done,
                                      &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
                                      &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
                                      &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs,
-                                     &constraint))
+                                     &constraint, &embedding, &on_embedding))
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;
     if ((on_piece != Py_None && !PyCallable_Check(on_piece)) || !PyCallable_Check(on_done)) {
         PyErr_SetString(PyExc_TypeError, "on_piece must be callable or None, on_done callable");
         return NULL;
+    }
+    if (embedding != Py_None) {   /* (pooling id, normalize, dimensions): an embedding request */
+        int normalize = 1;
+        if (!PyArg_ParseTuple(embedding, "ipi", &ep.pooling, &normalize, &ep.dimensions)) return NULL;
+        if (!PyCallable_Check(on_embedding)) {
+            PyErr_SetString(PyExc_TypeError, "on_embedding must be callable for an embedding request");
+            return NULL;
+        }
+        ep.normalize = normalize;
+        req.embedding = &ep;
+        req.on_embedding = engine_embedding;
     }
     sp.seed = seed;
     req.ignore_eos = ignore_eos; req.add_special = add_special; req.parse_special = parse_special;
@@ -950,6 +973,10 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         r->on_logprobs = on_logprobs;
         req.on_logprobs = engine_logprobs;
     }
+    if (req.embedding) {   /* held until the done callback */
+        Py_INCREF(on_embedding);
+        r->on_embedding = on_embedding;
+    }
     if (constraint != Py_None) {   /* held until the done callback */
         Py_INCREF(constraint);
         r->constraint = constraint;
@@ -967,7 +994,8 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     st = trit_engine_submit(eb->handle, &req, &id);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) {
-        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); Py_XDECREF(r->constraint); PyMem_RawFree(r);
+        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); Py_XDECREF(r->constraint);
+        Py_XDECREF(r->on_embedding); PyMem_RawFree(r);
         raise_status(st);
         goto done;
     }

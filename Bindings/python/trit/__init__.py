@@ -268,10 +268,10 @@ class Context(Closing):
         buf = _trit.eval_batch(self._context(), tokens, _token_list(seq_ids))
         return Logits(buf, len(tokens), self.n_vocab)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings as Model.embed, evaluated on this context, whose tokens must be none (reset() it
-        first: TritError otherwise); it holds none afterwards."""
-        lists, single = _embedding.token_lists(self.model, input)
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings as Model.embed (the same arguments), evaluated on this context, whose tokens must
+        be none (reset() it first: TritError otherwise); it holds none afterwards."""
+        lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and self.n_ctx)
         buf, width = _embedding.embed(self._context(), lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 
@@ -494,16 +494,20 @@ class Model(_Tokenizing):
     def _embed_lists(self, lists, normalize, dimensions, pooling):
         return _embedding.embed(self._embedder()._context(), lists, normalize, dimensions, pooling)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings of text or token ids, as llama.cpp embeds with a generative model: the final
-        hidden state after the output norm, pooled over the input's positions. ``input``: a str or
-        a list of token ids (one row back), or a list of them (a row each). Texts get BOS as the
-        vocabulary asks. ``pooling``: "last" (the default for these causal models), "mean" or
-        "cls" (the first token). ``normalize``: divide each row by its L2 norm. ``dimensions``:
-        keep the first n components (Matryoshka truncation; normalized after). Rows are float32:
-        a numpy array (n, width) when numpy is installed (one row: shape (width,)), else lists.
-        Runs on a context of its own (made at the first call), not the one generate() uses."""
-        lists, single = _embedding.token_lists(self, input)
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings of text or token ids, as llama.cpp embeds: the final hidden state after the
+        output norm, pooled over the input's positions. ``input``: a str or a list of token ids
+        (one row back), or a list of them (a row each). Texts get BOS / EOS as the vocabulary asks
+        (BitNet-embedding appends <|endoftext|>). ``pooling``: "last", "mean" or "cls" (the first
+        token); None: the file's (GGUF pooling_type, sentence-transformers' Pooling module), else
+        last. ``normalize``: divide each row by its L2 norm. ``dimensions``: keep the first n
+        components (Matryoshka truncation; normalized after). ``prompt_name``: a prompt of the HF
+        folder's config_sentence_transformers.json (e.g. "query") put before every text; None: its
+        default_prompt_name, if any. ``truncate``: cut inputs longer than the context (a text keeps
+        its appended EOS) instead of raising. Rows are float32: a numpy array (n, width) when numpy
+        is installed (one row: shape (width,)), else lists. Runs on a context of its own (made at
+        the first call), not the one generate() uses."""
+        lists, single = _embedding.prepare(self, input, prompt_name, truncate and self._embedder().n_ctx)
         buf, width = self._embed_lists(lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 

@@ -71,6 +71,10 @@ public final class Engine: @unchecked Sendable {
         /// them; onLogprobs reports each with log-probability 0 (certain under the constraint) and
         /// no alternatives (the model's row for them is not computed).
         public var constraint: TokenConstraint?
+        /// An embedding request (nil: generation; Engine+Embedding.swift): the prompt's pooled final
+        /// hidden states, given once to onEmbedding; nothing is generated and nothing stays cached.
+        public var embedding: EmbeddingOptions?
+        public var onEmbedding: ((UnsafeBufferPointer<Float>) -> Void)?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
 
@@ -94,6 +98,7 @@ public final class Engine: @unchecked Sendable {
         var usage = Usage()
         var cancelled = false
         var finish: FinishReason?
+        var pooled: [Double] = []        // an embedding request's sum of pooled rows
         init(id: Int64, request: Request, sampler: Sampler, stream: TextStream) {
             self.id = id
             self.request = request
@@ -126,6 +131,7 @@ public final class Engine: @unchecked Sendable {
     var rowJob: [Job] = []
     let logits: UnsafeMutablePointer<Float>
     let hidden: UnsafeMutablePointer<Float>   // certified head: the normed rows to sample from
+    let embedRows: UnsafeMutablePointer<Float>   // a step with embedding rows: every flagged row normed
 
     public init(model: Model, options: Options = Options()) throws {
         guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; the engine needs one") }
@@ -146,6 +152,7 @@ public final class Engine: @unchecked Sendable {
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)
         hidden = .allocate(capacity: options.slots * model.config.dim)
+        embedRows = .allocate(capacity: (options.nBatch + options.slots) * model.config.dim)
         stats.cellsTotal = state.cellCapacity
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&wake, nil)
@@ -157,6 +164,7 @@ public final class Engine: @unchecked Sendable {
         guard rc == 0 else {
             logits.deallocate()
             hidden.deallocate()
+            embedRows.deallocate()
             throw TritError(.outOfMemory, "cannot start the scheduler thread")
         }
     }
@@ -179,6 +187,7 @@ public final class Engine: @unchecked Sendable {
         shutdown()
         logits.deallocate()
         hidden.deallocate()
+        embedRows.deallocate()
         pthread_mutex_destroy(&lock)
         pthread_cond_destroy(&wake)
     }
@@ -192,8 +201,14 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Queues a request; its id. Throws .busy when the waiting queue is full, .argument for a bad
-    /// request, .contextFull for a prompt longer than a slot, .state after shutdown.
+    /// request, .contextFull for a prompt longer than a slot, .state after shutdown, .unsupported
+    /// for an embedding model.
     public func submit(_ r: Request) throws -> Int64 {
+        if let e = r.embedding {
+            try checkEmbedding(e)
+        } else if !model.canGenerate {   // an embedding model: no head to sample from
+            throw TritError.unsupported("\(model.path) is an embedding model: it cannot generate; embed with it")
+        }
         guard !r.prompt.isEmpty else { throw TritError.argument("the prompt is empty") }
         let vocab = model.config.vocabSize
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
@@ -305,10 +320,12 @@ public final class Engine: @unchecked Sendable {
             let prompt = job.request.prompt
             // at least one prompt token is evaluated: it gives the logits; a memory that cannot go
             // back to the shared prefix (a recurrent state) starts the slot again
-            var common = min(shared, prompt.count - 1)
+            // an embedding pools rows of its whole prompt: nothing of it is taken from the cache
+            let embedding = job.request.embedding != nil
+            var common = embedding ? 0 : min(shared, prompt.count - 1)
             // a running request reading the same prompt (the n choices of one request, submitted
             // together): wait until it has read the shared part, then copy its cells
-            let source = runningSource(for: prompt, beyond: common)
+            let source = embedding ? nil : runningSource(for: prompt, beyond: common)
             if source?.ready == false { break }
             if !state.canRollBack(sequence: slot, to: common) { common = 0 }
             try? state.removeTokens(of: slot, from: common)   // cannot fail: checked above
@@ -397,9 +414,14 @@ public final class Engine: @unchecked Sendable {
         }
         for (s, j) in order where budget > 0 {
             let k = min(budget, j.pending.count)
+            let first = j.request.prompt.count - j.pending.count   // the chunk's first position
             for (i, t) in j.pending.prefix(k).enumerated() {
                 rowTokens.append(t); rowSeqs.append(Int32(s))
-                rowWant.append(k == j.pending.count && i == k - 1)   // the prompt's last token gives logits
+                if let e = j.request.embedding {   // the positions its pooling reads
+                    rowWant.append(Self.pools(e.pooling, position: first + i, of: j.request.prompt.count))
+                } else {
+                    rowWant.append(k == j.pending.count && i == k - 1)   // the prompt's last token gives logits
+                }
                 rowJob.append(j)
             }
             j.pending = j.pending.dropFirst(k)
@@ -413,6 +435,9 @@ public final class Engine: @unchecked Sendable {
     /// Evaluates the batch, samples for every row that wanted logits (counted in `generated`),
     /// delivers text. Returns the requests that finished.
     func evaluateAndSample(_ generated: inout Int, forced: inout Int) -> [Job] {
+        if rowJob.contains(where: { $0.request.embedding != nil }) {
+            return evaluateWithEmbeddings(&generated, forced: &forced)
+        }
         step += 1
         let vocab = model.config.vocabSize
         do {
