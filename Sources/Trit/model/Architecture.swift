@@ -87,7 +87,11 @@ public struct Architecture: Sendable {
         /// RMSNorm of the attention / feed-forward output before it is added back (Gemma3).
         public var postAttention = false
         public var postFeedForward = false
+        /// The gain of the architecture's own norms (not of the norms before projections, which are
+        /// BitLinear's plain RMSNorms); the loaders fold a (1 + w) gain into the weight.
         public var gain: NormGain = .weight
+        /// The gain as GGUF files store it: llama.cpp's and bitnet.cpp's Gemma converters add the 1.
+        public var ggufGain: NormGain = .weight
     }
 
     public struct RoPE: Sendable {
@@ -190,7 +194,6 @@ public struct Architecture: Sendable {
         var missing: [String] = []
         for l in 0..<4 where layers.kind(ofLayer: l) != .attention { missing.append("\(layers.kind(ofLayer: l).rawValue) layers"); break }
         if activation == .geluTanh { missing.append("the GELU activation") }
-        if norms.gain != .weight { missing.append("the (1 + w) norm gain") }
         if norms.postAttention || norms.postFeedForward { missing.append("post-attention / post-feed-forward norms") }
         if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
         if rope.localBase { missing.append("a second RoPE base for local layers") }

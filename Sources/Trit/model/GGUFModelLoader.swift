@@ -120,7 +120,8 @@ enum GGUFModelLoader {
             }
             return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .exactOrAbsmean))
         }
-        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, has: { g.tensor($0) != nil },
+        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, gain: spec.norms.ggufGain,
+                                  has: { g.tensor($0) != nil },
                                   fetch: { name in
                                       guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
                                       return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type),
@@ -129,7 +130,7 @@ enum GGUFModelLoader {
 
         let tokenEmbedding = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim)
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))

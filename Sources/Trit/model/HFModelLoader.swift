@@ -146,11 +146,12 @@ enum HFModelLoader {
                 return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
             }
         }
-        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, has: tensors.has, fetch: tensors.raw, linear: linear)
+        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, gain: spec.norms.gain, has: tensors.has,
+                                  fetch: tensors.raw, linear: linear)
 
         let embd = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let head = hasLMHead ? try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim) : embd
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))
