@@ -18,7 +18,9 @@ def models():
         ref = os.path.join(d, "reference.json")
         if not os.path.isfile(ref):
             continue
-        tokens = json.load(open(ref))["tokens"]
+        j = json.load(open(ref))
+        # gemma3-tiny's reference lists texts (pooled hidden states): its longest text's tokens
+        tokens = j["tokens"] if "tokens" in j else max((t["tokens"] for t in j["texts"]), key=len)
         for name in sorted(os.listdir(d)):
             p = os.path.join(d, name)
             if name.endswith(".gguf") or (os.path.isdir(p) and os.path.isfile(os.path.join(p, "config.json"))):

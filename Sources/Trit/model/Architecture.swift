@@ -36,7 +36,10 @@ public struct Architecture: Sendable {
         case neox      // pairs (i, i + d/2): HF rotate_half, every native BitNet checkpoint
         case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
     }
-    public enum AttentionMask: String, Sendable { case causal, bidirectional }
+    public enum AttentionMask: String, Sendable {
+        case causal, bidirectional
+        case fromConfig = "causal or bidirectional as the config says"   // Gemma3 use_bidirectional_attention
+    }
     /// Which positions a layer's attention sees.
     public enum AttentionSpan: Sendable, Equatable {
         case global
@@ -193,15 +196,9 @@ public struct Architecture: Sendable {
     func checkImplemented(origin: String) throws {
         var missing: [String] = []
         for l in 0..<4 where layers.kind(ofLayer: l) != .attention { missing.append("\(layers.kind(ofLayer: l).rawValue) layers"); break }
-        if activation == .geluTanh { missing.append("the GELU activation") }
-        if norms.postAttention || norms.postFeedForward { missing.append("post-attention / post-feed-forward norms") }
         if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
-        if rope.localBase { missing.append("a second RoPE base for local layers") }
-        if attention.mask != .causal { missing.append("bidirectional attention") }
-        if attention.span != .global { missing.append("sliding-window attention") }
-        if attention.scale != .inverseSqrtHeadDim { missing.append("an attention scale other than 1/√head_dim") }
+        if attention.mask == .bidirectional { missing.append("bidirectional attention") }
         if attention.gatedOutput { missing.append("gated attention output") }
-        if embeddingScale != .none { missing.append("scaled embeddings") }
         if output != .head { missing.append("pooled outputs (embedding models)") }
         guard missing.isEmpty else {
             throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
@@ -277,7 +274,32 @@ public struct Architecture: Sendable {
             bitnetFamily("bitnet", activation: .silu, hf: bitnetHF.map { ($0, .silu) }),
             llama,
             qwen3,
+            gemma3,
         ]
+    }()
+
+    /// transformers' Gemma3TextModel / Gemma3ForCausalLM (text): GELU-tanh, (1 + w) gains, q/k
+    /// head norms, norms after attention and after the feed-forward block, embeddings scaled by
+    /// √hidden, sliding-window and global layers with their own RoPE bases, the score scale
+    /// query_pre_attn_scalar^-½. GGUF names are llama.cpp's (and bitnet.cpp's BitNet-embedding
+    /// converter's), whose norms hold 1 + w.
+    static let gemma3: Architecture = {
+        var a = llamaFamily("gemma3", activation: .geluTanh, normEps: 1e-6)
+        a.huggingFace = [("Gemma3ForCausalLM", .geluTanh), ("Gemma3TextModel", .geluTanh)]
+        a.norms.qk = true
+        a.norms.postAttention = true
+        a.norms.postFeedForward = true
+        a.norms.gain = .onePlusWeight
+        a.norms.ggufGain = .weight
+        a.rope.localBase = true
+        a.attention.mask = .fromConfig
+        a.attention.span = .slidingFromConfig
+        a.attention.scale = .inverseSqrtOf(configKey: "query_pre_attn_scalar")
+        a.embeddingScale = .sqrtDim
+        a.hf.names[.postAttentionNorm] = ["post_attention_layernorm.weight"]
+        a.hf.names[.feedForwardNorm] = ["pre_feedforward_layernorm.weight"]
+        a.hf.names[.postFeedForwardNorm] = ["post_feedforward_layernorm.weight"]
+        return a
     }()
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }

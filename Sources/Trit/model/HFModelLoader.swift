@@ -23,7 +23,9 @@ enum HFModelLoader {
             return Float(x)
         }
         let archName = config["architectures"]?.array?.first?.string ?? ""
-        let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
+        // Gemma3's config names it hidden_activation
+        let act = config["hidden_act"]?.string ?? config["hidden_activation"]?.string
+            ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
         guard Architecture.huggingFaceNames.contains(archName) else {
             throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
         }
@@ -124,6 +126,10 @@ enum HFModelLoader {
         keys.vocabSize = "vocab_size"; keys.contextLength = "max_position_embeddings"; keys.ropeTheta = "rope_theta"
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
+        try cfg.readAttentionLayout(hf: config, origin: configPath)
+        guard cfg.causal else {
+            throw TritError.unsupported("\(configPath): use_bidirectional_attention = true is not implemented yet")
+        }
 
         func linear(_ t: RawTensor, rows: Int, cols: Int, reader: WeightReader) throws -> Linear {
             switch storage {
@@ -226,6 +232,13 @@ struct TensorSet {
             let f = try SafetensorsFile(path: folder + "/" + n)
             files.append(f)
             for (k, t) in f.tensors { byName[k] = (f, t) }
+        }
+        // a base model (Gemma3TextModel, Qwen3Model) saves its tensors without the "model." prefix
+        // its ForCausalLM form has: read them under the prefixed names the descriptions list
+        if !byName.keys.contains(where: { $0.hasPrefix("model.") }), byName["embed_tokens.weight"] != nil {
+            var renamed: [String: (SafetensorsFile, SafetensorsFile.TensorInfo)] = [:]
+            for (k, v) in byName { renamed["model." + k] = v }
+            byName = renamed
         }
     }
 
