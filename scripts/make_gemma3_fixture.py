@@ -3,6 +3,8 @@
 evaluated with transformers' Gemma3TextModel, in two forms.
 
 - plain/: Gemma3TextModel as transformers defines it (fp32 linears): HF folder + F32 GGUF.
+- bidir/: plain/'s weights with use_bidirectional_attention (every position sees every other;
+  a sliding layer's window is |q − kv| < window): HF folder + F32 GGUF (attention.causal false).
 - bitnet/: the same backbone with every projection replaced by a BitLinear with its own RMSNorm,
   as in BitNet-embedding-270M: y = W_ternary·β · quant8(RMSNorm(x, g_proj)), W ternarized from its
   master weights by absmean (β = mean|W|), per-token absmax int8 activations (s = 127/max|x|,
@@ -122,22 +124,22 @@ class BitLinearNorm(nn.Module):
         return F.linear(xq, w)
 
 
-def make_config(vocab):
+def make_config(vocab, bidirectional=False):
     return transformers.Gemma3TextConfig(
         vocab_size=vocab, hidden_size=192, intermediate_size=384, num_hidden_layers=4,
         num_attention_heads=2, num_key_value_heads=1, head_dim=128, hidden_activation="gelu_pytorch_tanh",
         max_position_embeddings=512, rms_norm_eps=EPS, query_pre_attn_scalar=128, sliding_window=8,
-        layer_types=LAYER_TYPES, use_bidirectional_attention=False, attn_logit_softcapping=None,
+        layer_types=LAYER_TYPES, use_bidirectional_attention=bidirectional, attn_logit_softcapping=None,
         final_logit_softcapping=None, pad_token_id=0, eos_token_id=1, bos_token_id=2, tie_word_embeddings=True,
         rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
                          "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
         attn_implementation="eager")
 
 
-def make_model(vocab, bitnet):
+def make_model(vocab, bitnet, bidirectional=False):
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED + 1)
-    model = transformers.Gemma3TextModel(make_config(vocab)).float().eval()
+    model = transformers.Gemma3TextModel(make_config(vocab, bidirectional)).float().eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "norm" in name:
@@ -209,9 +211,14 @@ def write_gguf(path, model, tok_json, outtype):
     w.add_rope_freq_base(cfg.rope_parameters["full_attention"]["rope_theta"])
     w.add_rope_freq_base_swa(cfg.rope_parameters["sliding_attention"]["rope_theta"])
     w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
-    w.add_sliding_window(cfg.sliding_window)
+    # the config file's window (transformers keeps w // 2 + 1 in memory for a bidirectional model;
+    # llama.cpp's gemma-embedding reads the file's value and masks |q − kv| > w / 2)
+    bidirectional = cfg.use_bidirectional_attention
+    w.add_sliding_window((cfg.sliding_window - 1) * 2 if bidirectional else cfg.sliding_window)
     w.add_sliding_window_pattern([t == "sliding_attention" for t in cfg.layer_types])
     w.add_pooling_type(gguf.PoolingType.LAST)
+    if cfg.use_bidirectional_attention:
+        w.add_causal_attention(False)
     w.add_file_type(40 if outtype == "i2_s" else 0)
     # tokenizer as bitnet.cpp's converter writes Gemma3's: SPM ("llama") with merge-rank scores
     vocab = tok_json["model"]["vocab"]
@@ -303,8 +310,8 @@ def main():
     ref = {"texts": [], "window": 8, "layer_types": LAYER_TYPES, "vocab_size": vocab}
     encoded = [tok.encode(t).ids for t in TEXTS]
     assert max(len(e) for e in encoded) > 8, "one text must be longer than the sliding window"
-    for form, bitnet in (("plain", False), ("bitnet", True)):
-        model = make_model(vocab, bitnet)
+    for form, bitnet, bidirectional in (("plain", False, False), ("bitnet", True, False), ("bidir", False, True)):
+        model = make_model(vocab, bitnet, bidirectional)
         folder = os.path.join(OUT, form)
         write_hf(os.path.join(folder, "hf"), model, tok_json)
         write_gguf(os.path.join(folder, "model.f32.gguf"), model, tok_json, "f32")

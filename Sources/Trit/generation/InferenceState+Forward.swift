@@ -37,6 +37,8 @@ extension InferenceState {
             }
         }
 
+        if !plan.causal { fillSequenceEnds(n) }
+
         for (l, layer) in model.layers.enumerated() {
             if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
             // the mixer: norm, the layer kind's mixing of positions, residual
@@ -102,14 +104,17 @@ extension InferenceState {
             for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t, local: local) }
             kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
         }
-        // causal attention over the pool: (row, KV head, chunk of positions) items; query head
-        // h reads KV head h / (nHeads / nKVHeads) (GQA). A sliding layer's row sees the window
-        // ending at its position: its cache pointers start at the window's first position.
+        // attention over the pool: (row, KV head, chunk of positions) items; query head h reads
+        // KV head h / (nHeads / nKVHeads) (GQA). A row sees its sequence's positions up to its own
+        // (causal) or all of them (bidirectional: the whole input is in this batch); a sliding
+        // layer's row only those closer than the window (transformers: kv > q − w, or |q − kv| < w).
         for t in 0..<n {
-            let first = sliding ? max(0, rowPos[t] + 1 - c.slidingWindow) : 0
+            let p = rowPos[t], w = c.slidingWindow
+            var first = 0, end = c.causal ? p + 1 : seqEnd[rowSeq[t]]
+            if sliding { first = max(0, p + 1 - w); end = min(end, p + w) }
             rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l) + first * kv.keyHeadBytes)
             rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l) + first * kv.valueHeadBytes)
-            rowKV[t] = Int64(rowPos[t] + 1 - first)
+            rowKV[t] = Int64(end - first)
         }
         var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
                                    k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes),

@@ -52,6 +52,8 @@ public final class InferenceState {
     /// Positions all sequences may hold together (decode refuses a batch beyond it).
     public let cellCapacity: Int
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
+    /// [nSeq]: a bidirectional model's positions of each sequence in the batch (every row sees them all)
+    let seqEnd: UnsafeMutablePointer<Int>
     var invFreq: [Float]           // [headDim/2]
     let ropeAttentionFactor: Float // YaRN's factor on cos and sin (1 otherwise)
     let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
@@ -131,6 +133,7 @@ public final class InferenceState {
         headRowBuffer = .allocate(capacity: B)
         cellCapacity = cells > 0 ? min(cells, nSeq * nCtx) : nSeq * nCtx
         rowPos = .allocate(capacity: B)
+        seqEnd = .allocate(capacity: nSeq)
         rowKeys = .allocate(capacity: B)
         rowValues = .allocate(capacity: B)
         rowKV = .allocate(capacity: B)
@@ -172,6 +175,7 @@ public final class InferenceState {
         rowSeq.deallocate()
         headRowBuffer.deallocate()
         rowPos.deallocate()
+        seqEnd.deallocate()
         rowKeys.deallocate()
         rowValues.deallocate()
         rowKV.deallocate()
@@ -208,6 +212,7 @@ public final class InferenceState {
         guard tokens.count <= nCtx - nPast else {
             throw TritError(.contextFull, "\(tokens.count) tokens do not fit: the context holds \(nPast) of \(nCtx) positions")
         }
+        if !plan.causal { try checkOnePass(rows: tokens.count, sequencePast: nPast, sequence: 0) }
         // a cancelled or aborted call leaves the context as it was
         let past0 = nPast, hadLogits = hasLogits
         var start = 0
@@ -257,6 +262,8 @@ struct ForwardPlan {
     let slidingLayers: [Bool]
     let slidingWindow: Int
     let localRope: Bool
+    /// Causal, or every position of an input seeing every other (one pass per input).
+    let causal: Bool
 
     init(_ c: ModelConfig) {
         dim = c.dim; qDim = c.qDim; kvDim = c.kvDim; ffnDim = c.ffnDim; headDim = c.headDim
@@ -272,5 +279,6 @@ struct ForwardPlan {
         slidingLayers = c.slidingWindow > 0 ? c.slidingLayers : []
         slidingWindow = c.slidingWindow
         localRope = !slidingLayers.isEmpty && c.localRopeTheta > 0
+        causal = c.causal
     }
 }

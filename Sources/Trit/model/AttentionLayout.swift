@@ -69,7 +69,9 @@ extension ModelConfig {
             guard n > 0 else { throw TritError.format("\(origin): \(key) \(n) must be positive") }
             sliding = (0..<nLayers).map { ($0 + 1) % n != 0 }
         }
-        slidingWindow = w
+        // transformers: a bidirectional model's window is w // 2 + 1 positions either way (|q − kv| <
+        // that), llama.cpp's symmetric window |q − kv| ≤ w / 2: the same positions
+        slidingWindow = causal ? w : w / 2 + 1
         slidingLayers = sliding
         if arch.rope.localBase { localRopeTheta = Float(localBase ?? 10000) }
     }
@@ -108,7 +110,9 @@ extension ModelConfig {
                     "\(origin): \(name).attention.sliding_window_pattern is neither a count nor one flag per layer")
             }
         }
-        slidingWindow = w
+        // transformers: a bidirectional model's window is w // 2 + 1 positions either way (|q − kv| <
+        // that), llama.cpp's symmetric window |q − kv| ≤ w / 2: the same positions
+        slidingWindow = causal ? w : w / 2 + 1
         slidingLayers = sliding
         if arch.rope.localBase {
             let v = key("rope.freq_base_swa")

@@ -78,10 +78,6 @@ enum GGUFModelLoader {
         }
         try cfg.validate(origin: path, keys: keys)
         try cfg.readAttentionLayout(gguf: g, arch: arch, origin: path)
-        guard cfg.causal else {
-            throw TritError.unsupported(
-                "\(path): \(arch).attention.causal = false (bidirectional attention) is not implemented yet")
-        }
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
         guard ropeDim == cfg.headDim else {
             throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the \(keys.headDim) \(cfg.headDim); partial rotary embeddings are not supported")

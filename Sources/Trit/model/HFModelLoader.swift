@@ -127,9 +127,6 @@ enum HFModelLoader {
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
         try cfg.readAttentionLayout(hf: config, origin: configPath)
-        guard cfg.causal else {
-            throw TritError.unsupported("\(configPath): use_bidirectional_attention = true is not implemented yet")
-        }
 
         func linear(_ t: RawTensor, rows: Int, cols: Int, reader: WeightReader) throws -> Linear {
             switch storage {

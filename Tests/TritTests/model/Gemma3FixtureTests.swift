@@ -49,14 +49,17 @@ final class Gemma3FixtureTests: XCTestCase {
         let model = try Model.load(path: Fixtures.root + "/gemma3-tiny/" + file)
         XCTAssertEqual(model.config.architecture, "gemma3")
         XCTAssertEqual(model.config.slidingLayers, [true, false, true, false], file)
-        XCTAssertEqual(model.config.slidingWindow, 8, file)
+        // the files say 8; a bidirectional model sees |q − kv| < 8 / 2 + 1 (transformers)
+        XCTAssertEqual(model.config.slidingWindow, form == "bidir" ? 5 : 8, file)
         let cases = try cases(form)
+        let causal = form != "bidir"
+        XCTAssertEqual(model.config.causal, causal, file)
         XCTAssertTrue(cases.contains { $0.tokens.count > 2 * model.config.slidingWindow }, "a text past the window")
         let tok = try XCTUnwrap(model.tokenizer)
         for c in cases { XCTAssertEqual(tok.encode(c.text), c.tokens, "\(file): tokens of \(c.text.debugDescription)") }
         for k in variantsUnderTest() {
-            // one pass, and chunks of 3 rows (a window spanning chunks, read back from the cache)
-            for batch in [64, 3] {
+            // one pass, and (causal) chunks of 3 rows: a window spanning chunks, read back from the cache
+            for batch in causal ? [128, 3] : [128] {
                 let e = try maxError(model, cases, kernel: k, maxBatch: batch)
                 print("gemma3-tiny \(file) [\(k)] batch \(batch): max |Δ| = \(e)")
                 XCTAssertLessThanOrEqual(e, Self.tolerance, "\(file) [\(k)] batch \(batch)")
@@ -65,4 +68,26 @@ final class Gemma3FixtureTests: XCTestCase {
     }
 
     func testPlainF32GGUF() throws { try check("plain/model.f32.gguf") }
+    func testBidirectionalF32GGUF() throws { try check("bidir/model.f32.gguf", form: "bidir") }
+
+    /// A bidirectional model reads an input in one pass: chunks, appending to a sequence that
+    /// holds positions and generation's next token are refused, naming the reason.
+    func testBidirectionalRefusesChunks() throws {
+        let model = try Model.load(path: Fixtures.root + "/gemma3-tiny/bidir/model.f32.gguf")
+        let tokens = try cases("bidir").last!.tokens
+        let state = try InferenceState(model: model, nCtx: 128, maxBatch: 16)
+        for attempt in [{ try state.evaluate(tokens) }, { _ = try self.embed(state, tokens, normalize: true) }] {
+            XCTAssertThrowsError(try attempt()) { e in
+                XCTAssertEqual((e as? TritError)?.kind, .argument)
+                XCTAssertTrue("\(e)".contains("bidirectional"), "\(e)")
+            }
+        }
+        XCTAssertEqual(state.nPast, 0)
+        try state.evaluate(Array(tokens.prefix(5)))
+        XCTAssertThrowsError(try state.evaluate([tokens[5]])) { e in
+            XCTAssertEqual((e as? TritError)?.kind, .state)
+            XCTAssertTrue("\(e)".contains("already holds 5 positions"), "\(e)")
+        }
+        XCTAssertEqual(state.nPast, 5)
+    }
 }
