@@ -25,6 +25,8 @@ norms stored as 1 + w, the BitLinear norms `*_norm_in` as they are), plus llama.
 `attention.sliding_window`, `attention.sliding_window_pattern` (one flag per layer) and
 `rope.freq_base_swa`.
 
+tokenizer-cases.json: 100 texts in many scripts with HF tokenizers' ids and decoded text.
+
 Reference (reference.json): per text, the tokens (BOS + ids), the last-token pooled hidden state
 after the final norm (transformers fp32, eager attention) and its L2-normalized form, for each
 form. usage: /work/fixvenv/bin/python scripts/make_gemma3_fixture.py
@@ -67,6 +69,31 @@ CORPUS = [
     "ternary weights with eight bit activations", "numbers like 12345 and 2026 appear in text",
     "leading spaces and trailing spaces and new lines", "embedding models pool the last token",
 ]
+
+
+# the tokenizer check: texts in many scripts, with the whitespace and byte-fallback cases
+SNIPPETS = [
+    "Hello world", "the quick brown fox", "Ternary weights −1, 0, +1", "Grüße aus München, straße",
+    "Ça va? Très bien, merci.", "¿Dónde está la biblioteca?", "Привет, как дела?", "Γειά σου κόσμε",
+    "שלום עולם", "مرحبا بالعالم", "नमस्ते दुनिया", "こんにちは世界", "你好，世界！", "안녕하세요 세계", "สวัสดีชาวโลก",
+    "Xin chào thế giới", "Merhaba dünya", "Witaj świecie", "Hej världen, åäö",
+    "emoji 🚀🔥👍🏽 and 👨\u200d👩\u200d👧", "numbers 12345 and 3.14159, 1e-6", "code: def f(x): return x**2",
+    "URL https://example.com/a?b=c&d=e", "tabs\tand\nnew lines\r\n", "  two leading spaces",
+    "trailing spaces   ", "many     inner     spaces", "\n\nblank lines\n\n", "a", " ", "▁ literal marker ▁",
+    "<bos> <eos> look like specials", "mixed 日本語 and English 123", "ℕ ∑ ∫ ≤ ≥ ≠ √",
+]
+
+
+def tokenizer_cases():
+    """100 texts: each snippet, then pairs joined by a space, a newline or nothing."""
+    texts = list(SNIPPETS)
+    joins = [" ", "\n", "", "  ", "\t"]
+    i = 0
+    while len(texts) < 100:
+        a, b = SNIPPETS[i % len(SNIPPETS)], SNIPPETS[(i * 7 + 3) % len(SNIPPETS)]
+        texts.append(a + joins[i % len(joins)] + b)
+        i += 1
+    return texts
 
 
 def make_tokenizer():
@@ -328,6 +355,13 @@ def main():
         ref["texts"].append({"text": text, "tokens": ids})
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(ref, f, ensure_ascii=False)
+    # HF tokenizers' ids (BOS first) and decoded text of 100 texts, for the tokenizer tests
+    cases = []
+    for t in tokenizer_cases():
+        ids = tok.encode(t).ids
+        cases.append({"text": t, "tokens": ids, "decoded": tok.decode(ids, skip_special_tokens=True)})
+    with open(os.path.join(OUT, "tokenizer-cases.json"), "w") as f:
+        json.dump(cases, f, ensure_ascii=False, indent=0)
     print("vocab", vocab, "lengths", [len(e) for e in encoded])
 
 

@@ -68,6 +68,8 @@ final class Gemma3FixtureTests: XCTestCase {
     }
 
     func testPlainF32GGUF() throws { try check("plain/model.f32.gguf") }
+    func testPlainHF() throws { try check("plain/hf") }
+    func testBidirectionalHF() throws { try check("bidir/hf", form: "bidir") }
     func testBidirectionalF32GGUF() throws { try check("bidir/model.f32.gguf", form: "bidir") }
 
     /// A bidirectional model reads an input in one pass: chunks, appending to a sequence that
