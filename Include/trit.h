@@ -410,7 +410,8 @@ trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *ca
 
 /* How the hidden states of an input's positions become one row (trit_embed_params.pooling). */
 typedef enum trit_pooling {
-    TRIT_POOLING_DEFAULT = 0,  /* the model's: last for the causal (generative) models trit loads */
+    TRIT_POOLING_DEFAULT = 0,  /* the file's (GGUF <arch>.pooling_type, sentence-transformers'
+                                  Pooling module); last when the file names none */
     TRIT_POOLING_LAST = 1,     /* the last position's hidden state */
     TRIT_POOLING_MEAN = 2,     /* the mean over every position */
     TRIT_POOLING_CLS = 3       /* the first position's (BERT's [CLS]) */
@@ -434,7 +435,7 @@ static inline trit_embed_params trit_embed_default_params(void) {
     return p;
 }
 
-/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds with a generative model: the
+/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds: the
  * final hidden state after the output norm (the output head's input), pooled over the input's
  * positions, then truncated to `dimensions` and L2-normalized as params say (NULL: defaults).
  * Input i is the n_tokens[i] tokens that follow the previous inputs in `tokens` (one array, the

@@ -29,7 +29,10 @@ tokenizer-cases.json: 100 texts in many scripts with HF tokenizers' ids and deco
 
 Reference (reference.json): per text, the tokens (BOS + ids), the last-token pooled hidden state
 after the final norm (transformers fp32, eager attention) and its L2-normalized form, for each
-form. usage: /work/fixvenv/bin/python scripts/make_gemma3_fixture.py
+form; `boundary`: every int8 activation (bitnet/) whose pre-rounding value x·s lies within
+BOUNDARY of a .5 rounding boundary, as [layer, projection (q k v o gate up down = 0..6), position,
+index, x·s, the int8 transformers rounded it to]. The token embedding is f16-exact (I2_S stores it
+in F16). usage: /work/fixvenv/bin/python scripts/make_gemma3_fixture.py
 """
 import json
 import os
@@ -52,6 +55,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "gemma3-tiny")
 SEED = 3003
 EPS = 1e-6
+BOUNDARY = 1e-4   # |frac(x·s) − .5| of an int8 activation recorded in reference.json's `boundary`
+PROJECTIONS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 LAYER_TYPES = ["sliding_attention", "full_attention", "sliding_attention", "full_attention"]
 TEXTS = [
     "Hello world",
@@ -128,8 +133,11 @@ class RMS(nn.Module):
 class BitLinearNorm(nn.Module):
     """BitNet-embedding's projection: its own RMSNorm, int8 activations, absmean-ternary weights."""
 
-    def __init__(self, lin: nn.Linear, gen):
+    recorder = None   # a list: near-boundary activations are appended to it (see BOUNDARY)
+
+    def __init__(self, lin: nn.Linear, gen, layer, projection):
         super().__init__()
+        self.where = (layer, projection)
         out_f, in_f = lin.weight.shape
         self.norm = RMS(in_f)
         with torch.no_grad():
@@ -145,7 +153,12 @@ class BitLinearNorm(nn.Module):
         x = x.float()
         xn = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * self.norm.weight
         s = 127.0 / xn.abs().amax(-1, keepdim=True).clamp(min=1e-5)
-        xq = (xn * s).round().clamp(-128, 127) / s
+        v = xn * s
+        q = v.round().clamp(-128, 127)
+        if BitLinearNorm.recorder is not None:
+            for b, t, k in ((v - v.floor() - 0.5).abs() < BOUNDARY).nonzero().tolist():
+                BitLinearNorm.recorder.append([*self.where, t, k, float(v[b, t, k]), int(q[b, t, k])])
+        xq = q / s
         beta = self.weight.abs().mean().clamp(min=1e-5)
         w = (self.weight / beta).round().clamp(-1, 1) * beta
         return F.linear(xq, w)
@@ -172,15 +185,16 @@ def make_model(vocab, bitnet, bidirectional=False):
             if "norm" in name:
                 p.copy_(torch.rand(p.shape, generator=gen) - 0.5)   # gains 1 + w in [0.5, 1.5]
             elif "embed" in name:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
+                # f16-exact: the I2_S file stores the embedding in F16
+                p.copy_((torch.randn(p.shape, generator=gen) * 0.05).half().float())
             else:
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
     if bitnet:
-        for layer in model.layers:
+        for i, layer in enumerate(model.layers):
             for parent, names in ((layer.self_attn, ["q_proj", "k_proj", "v_proj", "o_proj"]),
                                   (layer.mlp, ["gate_proj", "up_proj", "down_proj"])):
                 for n in names:
-                    setattr(parent, n, BitLinearNorm(getattr(parent, n), gen))
+                    setattr(parent, n, BitLinearNorm(getattr(parent, n), gen, i, PROJECTIONS.index(n)))
     return model.eval()
 
 
@@ -347,9 +361,11 @@ def main():
         rows = []
         with torch.no_grad():
             for text, ids in zip(TEXTS, encoded):
+                BitLinearNorm.recorder = []
                 h = model(input_ids=torch.tensor([ids])).last_hidden_state[0, -1].double()
+                boundary, BitLinearNorm.recorder = BitLinearNorm.recorder, None
                 rows.append({"pooled": [float(x) for x in h.float()],
-                             "normalized": [float(x) for x in (h / h.norm()).float()]})
+                             "normalized": [float(x) for x in (h / h.norm()).float()], "boundary": boundary})
         ref[form] = rows
     for text, ids in zip(TEXTS, encoded):
         ref["texts"].append({"text": text, "tokens": ids})

@@ -3,7 +3,8 @@ import Trit
 /// `trit synth`: write a random-weight model of a preset shape.
 enum SynthCommand {
     static let opts: [Opt] = [
-        Opt(names: ["--preset"], value: "NAME", help: "shape: " + (Synth.presets.map(\.name) + Synth.qwen3Presets.map(\.name)).joined(separator: ", ") + " (default 2b4t)"),
+        Opt(names: ["--preset"], value: "NAME", help: "shape: " + (Synth.presets.map(\.name) + Synth.qwen3Presets.map(\.name)
+                                                             + Synth.embeddingPresets.map(\.name)).joined(separator: ", ") + " (default 2b4t)"),
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16 (BitNet shapes; default i2_s); q2_0, pq2_0, ptq1_0, q1_0 (bonsai shapes; default q2_0)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE.gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
@@ -18,7 +19,11 @@ enum SynthCommand {
             bitnet.cpp's x86 layout exactly, so bitnet.cpp runs the same file. Shapes:
             """ + Synth.presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv), vocab \($0.vocab)" }.joined()
               + "\nqwen3 (Bonsai / Ternary-Bonsai) shapes, linears in Q2_0, PQ2_0, PTQ1_0 or Q1_0:"
-              + Synth.qwen3Presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)\($0.tied ? ", tied head" : "")" }.joined(), opts), terminator: "")
+              + Synth.qwen3Presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)\($0.tied ? ", tied head" : "")" }.joined()
+              + "\nBitNet-embedding (qwen3 + a norm before each projection, last-token pooling) shapes:"
+              + Synth.embeddingPresets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, "
+                  + "\($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)" }.joined(),
+              opts), terminator: "")
             return
         }
         let name = p.string("--preset") ?? "2b4t"
@@ -30,6 +35,20 @@ enum SynthCommand {
             let out = p.string("-o") ?? "synth-\(shape.name)-\(gt.name).gguf"
             let t0 = monotonicSeconds()
             try Synth.writeQwen3(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
+                progressLine("writing \(out): \(done)/\(total) tensors")
+            }
+            endProgressLine()
+            stderrPrint("wrote \(out) in \(fmt(monotonicSeconds() - t0, 1)) s\n")
+            return
+        }
+        if let shape = Synth.embeddingPreset(name) {
+            let tname = (p.string("--type") ?? "i2_s").lowercased()
+            guard let type = TernaryFileType(rawValue: tname), type != .f32 else {
+                throw CLIError("unknown type \(tname) for the embedding preset \(shape.name) (i2_s, tq2_0, tq1_0, f16)")
+            }
+            let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue).gguf"
+            let t0 = monotonicSeconds()
+            try Synth.writeEmbedding(shape, type: type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
                 progressLine("writing \(out): \(done)/\(total) tensors")
             }
             endProgressLine()

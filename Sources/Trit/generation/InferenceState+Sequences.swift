@@ -58,6 +58,7 @@ extension InferenceState {
                 try checkOnePass(rows: tokens.count, sequencePast: seqPast[s], sequence: s)
             }
         }
+        if flagged > 0 && logits != nil { try requireHead() }
         let past0 = seqPast, hadLogits = hasLogits
         // sequence 0's kept logits describe its last position: appending to it invalidates them
         if added[0] > 0 { hasLogits = false }
@@ -84,6 +85,13 @@ extension InferenceState {
             seqPast = past0
             hasLogits = hadLogits
             throw error
+        }
+    }
+
+    /// Refuses logits of an embedding model (Architecture.Output.pooling): it has no output head.
+    func requireHead() throws {
+        guard model.canGenerate else {
+            throw TritError.unsupported("\(model.path) is an embedding model (\(model.config.architecture)): it has no output head to compute logits or generate with; embed with it (trit_embed, Model.embed, trit embed)")
         }
     }
 

@@ -206,6 +206,7 @@ public final class InferenceState {
     public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil,
                          abortable: Bool = true) throws {
         let vocab = model.config.vocabSize
+        try requireHead()
         for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
         }

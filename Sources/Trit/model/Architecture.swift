@@ -159,6 +159,13 @@ public struct Architecture: Sendable {
     /// Tensors a file may hold that this description knows and does not use (a vision tower, an
     /// MTP head), by name prefix: listed in a warning, not refused.
     public var ignoredTensorPrefixes: [String] = []
+    /// A variant of the entry named `variantOf` (its GGUF `general.architecture` and HF classes),
+    /// chosen for a file of that architecture holding layer 0's `recognizedBy` tensor:
+    /// BitNet-embedding-0.6B is a `qwen3` file with a norm before every projection.
+    public var variantOf: String? = nil
+    public var recognizedBy: TensorRole? = nil
+    /// The `general.architecture` of this description's GGUF files.
+    public var ggufName: String { variantOf ?? name }
 
     /// The tensors of one layer of kind `kind`, in the order the loaders read them.
     public func layerRoles(_ kind: LayerKind) -> [TensorRole] {
@@ -199,7 +206,6 @@ public struct Architecture: Sendable {
         if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
         if attention.mask == .bidirectional { missing.append("bidirectional attention") }
         if attention.gatedOutput { missing.append("gated attention output") }
-        if output != .head { missing.append("pooled outputs (embedding models)") }
         guard missing.isEmpty else {
             throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
         }
@@ -266,8 +272,17 @@ public struct Architecture: Sendable {
         llama.huggingFace = [("LlamaForCausalLM", nil)]
         llama.rope.ggufPairs = .adjacent   // the llama converter permutes Q/K rows
         var qwen3 = llamaFamily("qwen3", normEps: 1e-6)
-        qwen3.huggingFace = [("Qwen3ForCausalLM", .silu)]
+        qwen3.huggingFace = [("Qwen3ForCausalLM", .silu), ("Qwen3Model", .silu)]
         qwen3.norms.qk = true
+        // BitNet-embedding-0.6B (microsoft/BitNet docs/bitnet-embeddings-i2s-guide.md): qwen3 with
+        // BitLinear's RMSNorm before each of the seven ternary projections, tied embedding, no head:
+        // last-token pooled, L2-normalised hidden states
+        var qwen3Embedding = llamaFamily("qwen3-bitnet-embedding", linears: .ternarized, normEps: 1e-6)
+        qwen3Embedding.norms.qk = true
+        qwen3Embedding.norms.beforeProjection = [.q, .k, .v, .o, .gate, .up, .down]
+        qwen3Embedding.output = .pooling
+        qwen3Embedding.variantOf = "qwen3"
+        qwen3Embedding.recognizedBy = .normBefore(.q)
         return [
             bitnetFamily("bitnet-b1.58", activation: .relu2, hf: bitnetHF.map { ($0, .relu2) }),
             bitnetFamily("bitnet-25", activation: .relu2, hf: []),
@@ -275,6 +290,8 @@ public struct Architecture: Sendable {
             llama,
             qwen3,
             gemma3,
+            qwen3Embedding,
+            gemma3Embedding,
         ]
     }()
 
@@ -284,8 +301,24 @@ public struct Architecture: Sendable {
     /// query_pre_attn_scalar^-½. GGUF names are llama.cpp's (and bitnet.cpp's BitNet-embedding
     /// converter's), whose norms hold 1 + w.
     static let gemma3: Architecture = {
-        var a = llamaFamily("gemma3", activation: .geluTanh, normEps: 1e-6)
+        var a = gemma3Family("gemma3", linears: .asStored)
         a.huggingFace = [("Gemma3ForCausalLM", .geluTanh), ("Gemma3TextModel", .geluTanh)]
+        return a
+    }()
+
+    /// BitNet-embedding-270M: gemma3 with BitLinear's RMSNorm (its gain as stored, not 1 + w)
+    /// before each of the seven ternary projections, tied embedding, no head: pooled hidden states.
+    static let gemma3Embedding: Architecture = {
+        var a = gemma3Family("gemma3-bitnet-embedding", linears: .ternarized)
+        a.norms.beforeProjection = [.q, .k, .v, .o, .gate, .up, .down]
+        a.output = .pooling
+        a.variantOf = "gemma3"
+        a.recognizedBy = .normBefore(.q)
+        return a
+    }()
+
+    static func gemma3Family(_ name: String, linears: Linears) -> Architecture {
+        var a = llamaFamily(name, activation: .geluTanh, linears: linears, normEps: 1e-6)
         a.norms.qk = true
         a.norms.postAttention = true
         a.norms.postFeedForward = true
@@ -300,10 +333,19 @@ public struct Architecture: Sendable {
         a.hf.names[.feedForwardNorm] = ["pre_feedforward_layernorm.weight"]
         a.hf.names[.postFeedForwardNorm] = ["post_feedforward_layernorm.weight"]
         return a
-    }()
+    }
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
-    static var names: String { all.map(\.name).joined(separator: ", ") }
+    static var names: String { all.filter { $0.variantOf == nil }.map(\.name).joined(separator: ", ") }
+
+    /// `base`, or its variant whose recognizing tensor the file has (`has`, names of the format `names`).
+    static func refined(_ base: Architecture, _ names: KeyPath<Architecture, TensorNames>,
+                        has: (String) -> Bool) -> Architecture {
+        all.first { v in
+            guard v.variantOf == base.name, let role = v.recognizedBy else { return false }
+            return v[keyPath: names].candidates(role, layer: 0).contains(where: has)
+        } ?? base
+    }
 
     /// The architecture of a Hugging Face config: `architectures[0]` and `hidden_act`.
     static func huggingFace(_ className: String, activation: String) -> Architecture? {

@@ -31,16 +31,19 @@ extension ModelConfig {
         }
         // transformers 5 keeps the bases per layer type; 4.x has rope_theta and rope_local_base_freq
         var globalBase: Double? = nil, localBase = try num(config["rope_local_base_freq"], "rope_local_base_freq")
-        if let rp = config["rope_parameters"], let kinds = rp.object {
-            for (kind, p) in kinds {
+        // (the global layers' scaling is the model's RoPE scaling, read by the loader; the local
+        // layers' must be none)
+        if let rp = config["rope_parameters"], rp["full_attention"] != nil || rp["sliding_attention"] != nil {
+            if let p = rp["full_attention"] {
+                globalBase = try num(p["rope_theta"], "rope_parameters.full_attention.rope_theta")
+            }
+            if let p = rp["sliding_attention"] {
                 let type = p["rope_type"]?.string ?? "default"
                 guard type == "default" else {
                     throw TritError.unsupported(
-                        "\(origin): rope_parameters.\(kind).rope_type \"\(type)\" is not supported")
+                        "\(origin): rope_parameters.sliding_attention.rope_type \"\(type)\" is not supported")
                 }
-                let theta = try num(p["rope_theta"], "rope_parameters.\(kind).rope_theta")
-                if kind == "full_attention" { globalBase = theta }
-                if kind == "sliding_attention" { localBase = theta }
+                localBase = try num(p["rope_theta"], "rope_parameters.sliding_attention.rope_theta")
             }
         }
         if let g = globalBase { ropeTheta = Float(g) }

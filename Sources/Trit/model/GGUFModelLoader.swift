@@ -14,9 +14,10 @@ enum GGUFModelLoader {
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
         }
-        guard let spec = Architecture.named(arch) else {
+        guard let base = Architecture.named(arch), base.variantOf == nil else {
             throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(Architecture.names))")
         }
+        let spec = Architecture.refined(base, \.gguf, has: { g.tensor($0) != nil })
         // Ternary-Bonsai-2's Hadamard-folded weights need a transform trit does not apply yet
         if let k = g.metadataOrder.first(where: { $0.hasPrefix("prism.hadamard.") }) {
             throw TritError.unsupported("\(path): metadata \(k): Hadamard-folded weights (Ternary-Bonsai-2) are not supported yet; without the transform the model would produce garbage")
@@ -165,6 +166,7 @@ enum GGUFModelLoader {
                      output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
         model.chatTemplateSource = g.metadata["tokenizer.chat_template"]?.string
+        model.filePooling = try FilePooling.gguf(g, arch: arch)
         return model
     }
 }

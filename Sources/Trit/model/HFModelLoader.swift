@@ -29,15 +29,20 @@ enum HFModelLoader {
         guard Architecture.huggingFaceNames.contains(archName) else {
             throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
         }
-        guard let spec = Architecture.huggingFace(archName, activation: act) else {
+        guard let base = Architecture.huggingFace(archName, activation: act) else {
             throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported for \(archName)")
         }
+        let tensors = try TensorSet(folder: folder)
+        let spec = Architecture.refined(base, \.hf, has: tensors.has)
         try spec.checkImplemented(origin: configPath)
         if config["attention_bias"]?.bool == true {
             throw TritError.unsupported("\(configPath): attention_bias = true is not supported")
         }
         var ropeScaling = RoPEScaling()
-        if let rs = config["rope_scaling"], !rs.isNull {
+        // transformers ≥ 5 writes rope_theta and the scaling into `rope_parameters`
+        // (Gemma3 keeps one per layer type: its global layers' are the model's, AttentionLayout reads the rest)
+        let ropeParameters = config["rope_parameters"].flatMap { $0.isNull ? nil : ($0["full_attention"] ?? $0) }
+        if let rs = config["rope_scaling"].flatMap({ $0.isNull ? nil : $0 }) ?? ropeParameters {
             let type = rs["rope_type"]?.string ?? rs["type"]?.string ?? ""
             switch type {
             case "default": break
@@ -99,7 +104,6 @@ enum HFModelLoader {
         guard nHeads > 0, dim % nHeads == 0 || config["head_dim"] != nil else {
             throw TritError.format("\(configPath): hidden_size \(dim) is not a multiple of num_attention_heads \(nHeads)")
         }
-        let tensors = try TensorSet(folder: folder)
         let hasLMHead = spec.hf.candidates(.output, layer: 0).contains(where: tensors.has)
         var cfg = ModelConfig(
             arch: spec,
@@ -112,7 +116,7 @@ enum HFModelLoader {
             headDim: try int("head_dim", default: dim / max(nHeads, 1)),
             vocabSize: try int("vocab_size"),
             contextLength: try int("max_position_embeddings", default: 2048),
-            ropeTheta: try float("rope_theta", default: 10000),
+            ropeTheta: try float("rope_theta", default: Float(ropeParameters?["rope_theta"]?.double ?? 10000)),
             normEps: try float("rms_norm_eps", default: 1e-6),
             tiedEmbeddings: !hasLMHead)
         cfg.ropeScaling = ropeScaling
@@ -186,6 +190,7 @@ enum HFModelLoader {
                      output: head, ropeFreqFactors: nil, path: folder, source: .huggingface, fileType: fileType,
                      name: archName, tokenizer: tokenizer, metadata: meta, files: tensors.files)
         model.chatTemplateSource = try chatTemplate(folder: folder)
+        model.filePooling = try FilePooling.sentenceTransformers(folder: folder)
         return model
     }
 
@@ -230,12 +235,9 @@ struct TensorSet {
             files.append(f)
             for (k, t) in f.tensors { byName[k] = (f, t) }
         }
-        // a base model (Gemma3TextModel, Qwen3Model) saves its tensors without the "model." prefix
-        // its ForCausalLM form has: read them under the prefixed names the descriptions list
-        if !byName.keys.contains(where: { $0.hasPrefix("model.") }), byName["embed_tokens.weight"] != nil {
-            var renamed: [String: (SafetensorsFile, SafetensorsFile.TensorInfo)] = [:]
-            for (k, v) in byName { renamed["model." + k] = v }
-            byName = renamed
+        // a base model saved by itself (Qwen3Model, sentence-transformers) has no "model." prefix
+        if byName["embed_tokens.weight"] != nil && !byName.keys.contains(where: { $0.hasPrefix("model.") }) {
+            byName = Dictionary(uniqueKeysWithValues: byName.map { ("model." + $0.key, $0.value) })
         }
     }
 

@@ -23,6 +23,13 @@ public final class Model: @unchecked Sendable {
     /// The file's Jinja chat template (GGUF `tokenizer.chat_template`; HF tokenizer_config.json's
     /// `chat_template`, or its entry named "default"), as written; nil when the file has none.
     public internal(set) var chatTemplateSource: String?
+    /// The pooling the file asks for (GGUF `<arch>.pooling_type`, sentence-transformers'
+    /// Pooling module); nil when it says nothing.
+    public internal(set) var filePooling: Pooling?
+    /// What embeddings use unless told otherwise: the file's pooling, else the last position's.
+    public var defaultPooling: Pooling { filePooling ?? .last }
+    /// An embedding model (output: pooling) has no head to generate with.
+    public var canGenerate: Bool { config.arch.output != .pooling }
     let files: [AnyObject]
 
     init(config: ModelConfig, layers: [LayerWeights], tokenEmbedding: DenseMatrix, outputNorm: [Float],

@@ -10,7 +10,7 @@ public enum ModelExport {
                              progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
         let w = GGUFWriter()
-        let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
+        let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.arch.ggufName
         w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
         let anyDense = m.layers.contains { $0.linears.contains { if case .dense = $0.linear { return true }; return false } }
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
