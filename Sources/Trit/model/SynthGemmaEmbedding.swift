@@ -29,7 +29,10 @@ extension Synth {
     static func gemmaTokenizerMetadata(size: Int, into w: GGUFWriter) {
         var tokens = ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>", "<start_of_turn>", "<end_of_turn>"]
         var types: [Int64] = [3, 3, 3, 2, 3, 3, 3]
-        for b in 0..<256 { tokens.append("<0x\(String(b, radix: 16, uppercase: true).leftPadded(2))>"); types.append(6) }
+        for b in 0..<256 {
+            tokens.append("<0x\(String(b, radix: 16, uppercase: true).leftPadded(2))>")
+            types.append(6)
+        }
         tokens.append("\u{2581}"); types.append(1)
         for c in 33..<127 { tokens.append(String(UnicodeScalar(UInt8(c)))); types.append(1) }
         let letters = Array("abcdefghijklmnopqrstuvwxyz")
