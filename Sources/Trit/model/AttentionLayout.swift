@@ -84,6 +84,8 @@ extension ModelConfig {
     /// layer), `rope.freq_base_swa` (default 10000, llama.cpp's value), `attention.causal`. The
     /// scale is llama.cpp's: 1/√head_dim (Gemma3 writes no query_pre_attn_scalar to GGUF; its
     /// value is head_dim for every size but 27B, whose 62 layers llama.cpp scales by hidden/heads).
+    /// bitnet.cpp's BitNet-embedding converter writes none of the window keys: such a file's
+    /// layers are all global, as the file says (the HF folder's config is the one to trust).
     mutating func readAttentionLayout(gguf g: GGUFFile, arch name: String, origin: String) throws {
         func key(_ k: String) -> GGUFValue? { g.metadata["\(name).\(k)"] }
         if case .inverseSqrtOf = arch.attention.scale {
