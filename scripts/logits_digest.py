@@ -19,12 +19,23 @@ def models():
         if not os.path.isfile(ref):
             continue
         j = json.load(open(ref))
-        # gemma3-tiny's reference lists texts (pooled hidden states): its longest text's tokens
-        tokens = j["tokens"] if "tokens" in j else max((t["tokens"] for t in j["texts"]), key=len)
-        for name in sorted(os.listdir(d)):
-            p = os.path.join(d, name)
-            if name.endswith(".gguf") or (os.path.isdir(p) and os.path.isfile(os.path.join(p, "config.json"))):
-                yield f"{fam}/{name}", p, tokens
+        # the embedding fixtures list texts / inputs (pooled hidden states): the tokens of their
+        # longest one that fits the 64-position context below
+        listed = [t["tokens"] for t in j.get("texts", j.get("inputs", [])) if len(t["tokens"]) <= 64]
+        tokens = j["tokens"] if "tokens" in j else max(listed, key=len)
+        yield from files(d, fam, tokens)
+        # gemma3-tiny keeps its forms (plain/, bidir/, bitnet/) one folder down
+        for sub in sorted(os.listdir(d)):
+            p = os.path.join(d, sub)
+            if os.path.isdir(p) and not os.path.isfile(os.path.join(p, "config.json")):
+                yield from files(p, f"{fam}/{sub}", tokens)
+
+
+def files(d, label, tokens):
+    for name in sorted(os.listdir(d)):
+        p = os.path.join(d, name)
+        if name.endswith(".gguf") or (os.path.isdir(p) and os.path.isfile(os.path.join(p, "config.json"))):
+            yield f"{label}/{name}", p, tokens
 
 
 def child(lib_path, kernel):

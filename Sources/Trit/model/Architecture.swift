@@ -196,6 +196,10 @@ public struct Architecture: Sendable {
         let before = Projections.each.filter { norms.beforeProjection.contains($0) }.map(\.name)
         parts.append(before.isEmpty ? "no norms before projections" : "norms before \(before.joined(separator: ", "))")
         if norms.qk { parts.append("q/k head norms") }
+        if norms.postAttention || norms.postFeedForward { parts.append("post-attention / feed-forward norms") }
+        if norms.gain == .onePlusWeight { parts.append("(1 + w) gains") }
+        if embeddingScale == .sqrtDim { parts.append("embeddings × √hidden") }
+        if attention.span == .slidingFromConfig { parts.append("sliding-window and global layers") }
         return parts.joined(separator: ", ")
     }
 
