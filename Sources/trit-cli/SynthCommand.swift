@@ -5,7 +5,8 @@ enum SynthCommand {
     static let opts: [Opt] = [
         Opt(names: ["--preset"], value: "NAME", help: "shape: " + (Synth.presets.map(\.name) + Synth.qwen3Presets.map(\.name)
                                                              + Synth.embeddingPresets.map(\.name)
-                                                             + Synth.gemmaEmbeddingPresets.map(\.name)).joined(separator: ", ") + " (default 2b4t)"),
+                                                             + Synth.gemmaEmbeddingPresets.map(\.name))
+                                                                .joined(separator: ", ") + " (default 2b4t)"),
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16 (BitNet shapes; default i2_s); q2_0, pq2_0, ptq1_0, q1_0 (bonsai shapes; default q2_0)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE.gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
@@ -53,7 +54,8 @@ enum SynthCommand {
             }
             let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue).gguf"
             let t0 = monotonicSeconds()
-            try Synth.writeGemmaEmbedding(shape, type: type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
+            let seed = UInt64(try p.int("--seed", 1))
+            try Synth.writeGemmaEmbedding(shape, type: type, to: out, seed: seed) { done, total in
                 progressLine("writing \(out): \(done)/\(total) tensors")
             }
             endProgressLine()

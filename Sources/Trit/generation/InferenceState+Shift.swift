@@ -28,7 +28,7 @@ extension InferenceState {
         }
         guard !plan.localRope else {
             throw TritError(.state,
-                            "context shift is not implemented for a model with two RoPE bases (Gemma3's sliding layers)")
+                            "context shift is not implemented with two RoPE bases (Gemma3's sliding layers)")
         }
         let half = model.config.headDim / 2
         let neox = model.config.rope == .neox
