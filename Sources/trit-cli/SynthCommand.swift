@@ -4,7 +4,9 @@ import Trit
 enum SynthCommand {
     static let opts: [Opt] = [
         Opt(names: ["--preset"], value: "NAME", help: "shape: " + (Synth.presets.map(\.name) + Synth.qwen3Presets.map(\.name)
-                                                             + Synth.embeddingPresets.map(\.name)).joined(separator: ", ") + " (default 2b4t)"),
+                                                             + Synth.embeddingPresets.map(\.name)
+                                                             + Synth.gemmaEmbeddingPresets.map(\.name))
+                                                                .joined(separator: ", ") + " (default 2b4t)"),
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16 (BitNet shapes; default i2_s); q2_0, pq2_0, ptq1_0, q1_0 (bonsai shapes; default q2_0)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE.gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
@@ -22,7 +24,11 @@ enum SynthCommand {
               + Synth.qwen3Presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)\($0.tied ? ", tied head" : "")" }.joined()
               + "\nBitNet-embedding (qwen3 + a norm before each projection, last-token pooling) shapes:"
               + Synth.embeddingPresets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, "
-                  + "\($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)" }.joined(),
+                  + "\($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)" }.joined()
+              + "\nBitNet-embedding-270M (gemma3 + a norm before each projection, last-token pooling) shapes:"
+              + Synth.gemmaEmbeddingPresets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, "
+                  + "\($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), window \($0.slidingWindow), "
+                  + "vocab \($0.vocab)" }.joined(),
               opts), terminator: "")
             return
         }
@@ -35,6 +41,21 @@ enum SynthCommand {
             let out = p.string("-o") ?? "synth-\(shape.name)-\(gt.name).gguf"
             let t0 = monotonicSeconds()
             try Synth.writeQwen3(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
+                progressLine("writing \(out): \(done)/\(total) tensors")
+            }
+            endProgressLine()
+            stderrPrint("wrote \(out) in \(fmt(monotonicSeconds() - t0, 1)) s\n")
+            return
+        }
+        if let shape = Synth.gemmaEmbeddingPreset(name) {
+            let tname = (p.string("--type") ?? "i2_s").lowercased()
+            guard let type = TernaryFileType(rawValue: tname), type != .f32 else {
+                throw CLIError("unknown type \(tname) for the embedding preset \(shape.name) (i2_s, tq2_0, tq1_0, f16)")
+            }
+            let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue).gguf"
+            let t0 = monotonicSeconds()
+            let seed = UInt64(try p.int("--seed", 1))
+            try Synth.writeGemmaEmbedding(shape, type: type, to: out, seed: seed) { done, total in
                 progressLine("writing \(out): \(done)/\(total) tensors")
             }
             endProgressLine()

@@ -55,6 +55,11 @@ extension InferenceState {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; \(tokens.count) more do not fit")
         }
         guard flagged == 0 || logits != nil || hidden != nil else { throw TritError.argument("logits is NULL but rows want logits") }
+        if !plan.causal {
+            for s in 0..<nSeq where added[s] > 0 {
+                try checkOnePass(rows: tokens.count, sequencePast: seqPast[s], sequence: s)
+            }
+        }
         if flagged > 0 && logits != nil { try requireHead() }
         let past0 = seqPast, hadLogits = hasLogits
         // sequence 0's kept logits describe its last position: appending to it invalidates them

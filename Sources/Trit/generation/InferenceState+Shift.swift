@@ -28,6 +28,10 @@ extension InferenceState {
         guard memory.canShift else {
             throw TritError(.state, "this model's memory cannot drop positions from the middle of a sequence (no context shift)")
         }
+        guard !plan.localRope else {
+            throw TritError(.state,
+                            "context shift is not implemented with two RoPE bases (Gemma3's sliding layers)")
+        }
         let half = model.config.headDim / 2
         let neox = model.config.rope == .neox
         var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)

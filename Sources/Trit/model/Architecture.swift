@@ -36,7 +36,10 @@ public struct Architecture: Sendable {
         case neox      // pairs (i, i + d/2): HF rotate_half, every native BitNet checkpoint
         case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
     }
-    public enum AttentionMask: String, Sendable { case causal, bidirectional }
+    public enum AttentionMask: String, Sendable {
+        case causal, bidirectional
+        case fromConfig = "causal or bidirectional as the config says"   // Gemma3 use_bidirectional_attention
+    }
     /// Which positions a layer's attention sees.
     public enum AttentionSpan: Sendable, Equatable {
         case global
@@ -87,7 +90,11 @@ public struct Architecture: Sendable {
         /// RMSNorm of the attention / feed-forward output before it is added back (Gemma3).
         public var postAttention = false
         public var postFeedForward = false
+        /// The gain of the architecture's own norms (not of the norms before projections, which are
+        /// BitLinear's plain RMSNorms); the loaders fold a (1 + w) gain into the weight.
         public var gain: NormGain = .weight
+        /// The gain as GGUF files store it: llama.cpp's and bitnet.cpp's Gemma converters add the 1.
+        public var ggufGain: NormGain = .weight
     }
 
     public struct RoPE: Sendable {
@@ -189,6 +196,10 @@ public struct Architecture: Sendable {
         let before = Projections.each.filter { norms.beforeProjection.contains($0) }.map(\.name)
         parts.append(before.isEmpty ? "no norms before projections" : "norms before \(before.joined(separator: ", "))")
         if norms.qk { parts.append("q/k head norms") }
+        if norms.postAttention || norms.postFeedForward { parts.append("post-attention / feed-forward norms") }
+        if norms.gain == .onePlusWeight { parts.append("(1 + w) gains") }
+        if embeddingScale == .sqrtDim { parts.append("embeddings × √hidden") }
+        if attention.span == .slidingFromConfig { parts.append("sliding-window and global layers") }
         return parts.joined(separator: ", ")
     }
 
@@ -196,16 +207,9 @@ public struct Architecture: Sendable {
     func checkImplemented(origin: String) throws {
         var missing: [String] = []
         for l in 0..<4 where layers.kind(ofLayer: l) != .attention { missing.append("\(layers.kind(ofLayer: l).rawValue) layers"); break }
-        if activation == .geluTanh { missing.append("the GELU activation") }
-        if norms.gain != .weight { missing.append("the (1 + w) norm gain") }
-        if norms.postAttention || norms.postFeedForward { missing.append("post-attention / post-feed-forward norms") }
         if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
-        if rope.localBase { missing.append("a second RoPE base for local layers") }
-        if attention.mask != .causal { missing.append("bidirectional attention") }
-        if attention.span != .global { missing.append("sliding-window attention") }
-        if attention.scale != .inverseSqrtHeadDim { missing.append("an attention scale other than 1/√head_dim") }
+        if attention.mask == .bidirectional { missing.append("bidirectional attention") }
         if attention.gatedOutput { missing.append("gated attention output") }
-        if embeddingScale != .none { missing.append("scaled embeddings") }
         guard missing.isEmpty else {
             throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
         }
@@ -289,9 +293,51 @@ public struct Architecture: Sendable {
             bitnetFamily("bitnet", activation: .silu, hf: bitnetHF.map { ($0, .silu) }),
             llama,
             qwen3,
+            gemma3,
             qwen3Embedding,
+            gemma3Embedding,
         ]
     }()
+
+    /// transformers' Gemma3TextModel / Gemma3ForCausalLM (text): GELU-tanh, (1 + w) gains, q/k
+    /// head norms, norms after attention and after the feed-forward block, embeddings scaled by
+    /// √hidden, sliding-window and global layers with their own RoPE bases, the score scale
+    /// query_pre_attn_scalar^-½. GGUF names are llama.cpp's (and bitnet.cpp's BitNet-embedding
+    /// converter's), whose norms hold 1 + w.
+    static let gemma3: Architecture = {
+        var a = gemma3Family("gemma3", linears: .asStored)
+        a.huggingFace = [("Gemma3ForCausalLM", .geluTanh), ("Gemma3TextModel", .geluTanh)]
+        return a
+    }()
+
+    /// BitNet-embedding-270M: gemma3 with BitLinear's RMSNorm (its gain as stored, not 1 + w)
+    /// before each of the seven ternary projections, tied embedding, no head: pooled hidden states.
+    static let gemma3Embedding: Architecture = {
+        var a = gemma3Family("gemma3-bitnet-embedding", linears: .ternarized)
+        a.norms.beforeProjection = [.q, .k, .v, .o, .gate, .up, .down]
+        a.output = .pooling
+        a.variantOf = "gemma3"
+        a.recognizedBy = .normBefore(.q)
+        return a
+    }()
+
+    static func gemma3Family(_ name: String, linears: Linears) -> Architecture {
+        var a = llamaFamily(name, activation: .geluTanh, linears: linears, normEps: 1e-6)
+        a.norms.qk = true
+        a.norms.postAttention = true
+        a.norms.postFeedForward = true
+        a.norms.gain = .onePlusWeight
+        a.norms.ggufGain = .weight
+        a.rope.localBase = true
+        a.attention.mask = .fromConfig
+        a.attention.span = .slidingFromConfig
+        a.attention.scale = .inverseSqrtOf(configKey: "query_pre_attn_scalar")
+        a.embeddingScale = .sqrtDim
+        a.hf.names[.postAttentionNorm] = ["post_attention_layernorm.weight"]
+        a.hf.names[.feedForwardNorm] = ["pre_feedforward_layernorm.weight"]
+        a.hf.names[.postFeedForwardNorm] = ["post_feedforward_layernorm.weight"]
+        return a
+    }
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
     static var names: String { all.filter { $0.variantOf == nil }.map(\.name).joined(separator: ", ") }

@@ -78,6 +78,7 @@ enum GGUFModelLoader {
             }
         }
         try cfg.validate(origin: path, keys: keys)
+        try cfg.readAttentionLayout(gguf: g, arch: arch, origin: path)
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
         guard ropeDim == cfg.headDim else {
             throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the \(keys.headDim) \(cfg.headDim); partial rotary embeddings are not supported")
@@ -121,7 +122,8 @@ enum GGUFModelLoader {
             }
             return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .exactOrAbsmean))
         }
-        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, has: { g.tensor($0) != nil },
+        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, gain: spec.norms.ggufGain,
+                                  has: { g.tensor($0) != nil },
                                   fetch: { name in
                                       guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
                                       return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type),
@@ -130,7 +132,7 @@ enum GGUFModelLoader {
 
         let tokenEmbedding = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim)
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))

@@ -25,7 +25,9 @@ enum HFModelLoader {
             return Float(x)
         }
         let archName = config["architectures"]?.array?.first?.string ?? ""
-        let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
+        // Gemma3's config names it hidden_activation
+        let act = config["hidden_act"]?.string ?? config["hidden_activation"]?.string
+            ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
         guard Architecture.huggingFaceNames.contains(archName) else {
             throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
         }
@@ -40,7 +42,8 @@ enum HFModelLoader {
         }
         var ropeScaling = RoPEScaling()
         // transformers ≥ 5 writes rope_theta and the scaling into `rope_parameters`
-        let ropeParameters = config["rope_parameters"].flatMap { $0.isNull ? nil : $0 }
+        // (Gemma3 keeps one per layer type: its global layers' are the model's, AttentionLayout reads the rest)
+        let ropeParameters = config["rope_parameters"].flatMap { $0.isNull ? nil : ($0["full_attention"] ?? $0) }
         if let rs = config["rope_scaling"].flatMap({ $0.isNull ? nil : $0 }) ?? ropeParameters {
             let type = rs["rope_type"]?.string ?? rs["type"]?.string ?? ""
             switch type {
@@ -129,6 +132,7 @@ enum HFModelLoader {
         keys.vocabSize = "vocab_size"; keys.contextLength = "max_position_embeddings"; keys.ropeTheta = "rope_theta"
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
+        try cfg.readAttentionLayout(hf: config, origin: configPath)
 
         func linear(_ t: RawTensor, rows: Int, cols: Int, reader: WeightReader) throws -> Linear {
             switch storage {
@@ -151,11 +155,12 @@ enum HFModelLoader {
                 return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
             }
         }
-        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, has: tensors.has, fetch: tensors.raw, linear: linear)
+        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, gain: spec.norms.gain, has: tensors.has,
+                                  fetch: tensors.raw, linear: linear)
 
         let embd = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let head = hasLMHead ? try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim) : embd
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))
