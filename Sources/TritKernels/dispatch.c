@@ -17,6 +17,7 @@ static const tk_kernels k_scalar = {
     .collect_at_least = tk_collect_at_least_scalar,
     .head_row_bounds = tk_head_row_bounds_scalar,
     .group_gemm = tk_group_gemm_scalar,
+    .block_gemm = tk_block_gemm_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -33,6 +34,7 @@ static const tk_kernels k_avx2 = {
     .collect_at_least = tk_collect_at_least_avx2,
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx2,
+    .block_gemm = tk_block_gemm_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -49,6 +51,7 @@ static const tk_kernels k_vnni = {
     .collect_at_least = tk_collect_at_least_avx2,
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx512vnni,
+    .block_gemm = tk_block_gemm_avx512,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
