@@ -52,6 +52,20 @@ public final class DenseMatrix: @unchecked Sendable {
     }
 
     public var byteCount: Int { rows * Int(tk_dtype_row_bytes(dtype, Int64(cols))) }
+    /// The element or block type (F32, F16, BF16, Q8_0, Q6_K, Q5_K, Q4_K, Q4_0).
+    public var typeName: String {
+        switch dtype {
+        case TK_F32: return "F32"
+        case TK_F16: return "F16"
+        case TK_BF16: return "BF16"
+        case TK_Q8_0: return "Q8_0"
+        case TK_Q6_K: return "Q6_K"
+        case TK_Q5_K: return "Q5_K"
+        case TK_Q4_K: return "Q4_K"
+        case TK_Q4_0: return "Q4_0"
+        default: return "type \(dtype.rawValue)"
+        }
+    }
     /// In one of ggml's block types (the block kernels' product, not the dense one).
     var isBlocks: Bool { tk_dtype_is_block(dtype) != 0 }
 
