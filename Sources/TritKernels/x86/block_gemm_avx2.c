@@ -1,10 +1,10 @@
-/* AVX2 block product: the output head (or tied embedding) in ggml's blocks, read in place. Each 16 weights
- * are decoded in registers to their exact f32 values (trit_kernels.h) and go into one FMA chain per
- * (row, token), 8 lanes, k in order, then tk_hsum_ps: the scalar twin's bits, and the AVX2 dense kernel's
- * on a load-time F32 copy (so exact mode's logits are what they were with the copy).
- * One token (decode): 4 rows at once (4 chains; the decode, not the FMA latency, is the limit), the 4 rows'
- * contiguous span prefetched linearly ahead. Several tokens: a row at a time, decoded once per group of
- * up to 4 tokens. */
+/* AVX2 block product: the output head (or tied embedding) in ggml's blocks, read in place. Each block is
+ * decoded whole (256-bit integer steps) to int8 codes and the f32 scale (and min) of each 16 weights; 8 at
+ * a time they become their exact f32 values (trit_kernels.h) and go into one FMA chain per (row, token),
+ * 8 lanes, k in order, then tk_hsum_ps: the scalar twin's bits, and the AVX2 dense kernel's on a load-time
+ * F32 copy (so exact mode's logits are what they were with the copy).
+ * One token (decode): 4 rows at once (4 chains), the 4 rows' contiguous span prefetched linearly ahead.
+ * Several tokens: a row at a time, each block decoded once for up to 4 tokens. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -17,25 +17,6 @@
 
 #define BLOCK_ROWS1 4
 #define BLOCK_PF_MIN 12288   /* bytes ahead into L2, at least one 4-row span (as the dense kernel) */
-
-/* 16 int8 codes as two vectors of 8 weights: d·q, minus m when has_min (two roundings, as the twin). */
-TK_AVX2 TK_ALWAYS_INLINE void scale16(__m128i q, float d, float m, int has_min, __m256 w[2]) {
-    const __m256 dv = _mm256_set1_ps(d);
-    w[0] = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
-    w[1] = _mm256_mul_ps(dv, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(q, q))));
-    if (has_min) {
-        const __m256 mv = _mm256_set1_ps(m);
-        w[0] = _mm256_sub_ps(w[0], mv);
-        w[1] = _mm256_sub_ps(w[1], mv);
-    }
-}
-
-/* Weights 16g .. 16g+15 of the block at b. */
-TK_AVX2 TK_ALWAYS_INLINE void group16(const uint8_t *b, tk_dtype T, int g, __m256 w[2]) {
-    float d, m;
-    const __m128i q = tk_block_codes16(b, T, g, &d, &m);
-    scale16(q, d, m, T == TK_Q4_K || T == TK_Q5_K, w);
-}
 
 /* A whole block's weights as int8 codes and the f32 scale (and min) of each 16: weight k = dl[k/16]·code[k]
  * (− ml[k/16]), the same f32 steps as the twin. Returns the codes: q, or the block's own bytes (Q8_0). */
@@ -109,6 +90,13 @@ TK_AVX2 TK_ALWAYS_INLINE const int8_t *block_decode(const uint8_t *b, tk_dtype T
     }
 }
 
+/* Weights k .. k+7 of a decoded block: dl·code (− ml), the twin's f32 steps. */
+TK_AVX2 TK_ALWAYS_INLINE __m256 block_w8(const int8_t *q, const float *dl, const float *ml, int k, int has_min) {
+    const __m256i c = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(q + k)));
+    const __m256 wv = _mm256_mul_ps(_mm256_broadcast_ss(&dl[k >> 4]), _mm256_cvtepi32_ps(c));
+    return has_min ? _mm256_sub_ps(wv, _mm256_broadcast_ss(&ml[k >> 4])) : wv;
+}
+
 /* One token: rows [r0, r1), BLOCK_ROWS1 at a time (each row's block decoded whole into codes and scales, then
  * the rows' chains advanced 8 weights at a time), then single rows (the certified head's exact rows) with
  * the same chain. */
@@ -133,46 +121,42 @@ TK_AVX2 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t K,
             const float *xb = x + blk * BE;
             for (int k = 0; k < BE; k += 8) {
                 const __m256 xv = _mm256_loadu_ps(xb + k);
-                for (int i = 0; i < BLOCK_ROWS1; i++) {
-                    const __m256i c = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(q[i] + k)));
-                    __m256 wv = _mm256_mul_ps(_mm256_broadcast_ss(&dl[i][k >> 4]), _mm256_cvtepi32_ps(c));
-                    if (has_min) wv = _mm256_sub_ps(wv, _mm256_broadcast_ss(&ml[i][k >> 4]));
-                    a[i] = _mm256_fmadd_ps(wv, xv, a[i]);
-                }
+                for (int i = 0; i < BLOCK_ROWS1; i++)
+                    a[i] = _mm256_fmadd_ps(block_w8(q[i], dl[i], ml[i], k, has_min), xv, a[i]);
             }
         }
         for (int i = 0; i < BLOCK_ROWS1; i++) out[r + i] = tk_hsum_ps(a[i]);
     }
     for (; r < r1; r++) {
         __m256 a = _mm256_setzero_ps();
-        for (int64_t blk = 0; blk < nb; blk++)
-            for (int g = 0; g < (int)(BE / 16); g++) {
-                __m256 wv[2];
-                group16(w + r * rb + blk * BB, T, g, wv);
-                a = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(x + blk * BE + 16 * g), a);
-                a = _mm256_fmadd_ps(wv[1], _mm256_loadu_ps(x + blk * BE + 16 * g + 8), a);
-            }
+        for (int64_t blk = 0; blk < nb; blk++) {
+            _Alignas(32) int8_t qb[256];
+            float dl[16], ml[16];
+            const int8_t *q = block_decode(w + r * rb + blk * BB, T, qb, dl, ml);
+            for (int k = 0; k < BE; k += 8)
+                a = _mm256_fmadd_ps(block_w8(q, dl, ml, k, has_min), _mm256_loadu_ps(x + blk * BE + k), a);
+        }
         out[r] = tk_hsum_ps(a);
     }
 }
 
-/* Row r × NT tokens from x (stride ldx) into out (stride ldo), each 16 weights decoded once for NT tokens. */
+/* Row r × NT tokens from x (stride ldx) into out (stride ldo), each block decoded once for NT tokens. */
 TK_AVX2 TK_ALWAYS_INLINE void block_row_tokens(const uint8_t *w, tk_dtype T, int64_t K, int64_t r, const float *x,
                                                int64_t ldx, int NT, float *out, int64_t ldo) {
     const int64_t BE = tk_dtype_block_elems(T), BB = tk_dtype_block_bytes(T), nb = K / BE;
-    const int G = (int)(BE / 16);
+    const int has_min = T == TK_Q4_K || T == TK_Q5_K;
     __m256 a[4];
     for (int t = 0; t < NT; t++) a[t] = _mm256_setzero_ps();
-    for (int64_t blk = 0; blk < nb; blk++)
-        for (int g = 0; g < G; g++) {
-            __m256 wv[2];
-            group16(w + (r * nb + blk) * BB, T, g, wv);
-            for (int t = 0; t < NT; t++) {
-                const float *xk = x + t * ldx + blk * BE + 16 * g;
-                a[t] = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(xk), a[t]);
-                a[t] = _mm256_fmadd_ps(wv[1], _mm256_loadu_ps(xk + 8), a[t]);
-            }
+    for (int64_t blk = 0; blk < nb; blk++) {
+        _Alignas(32) int8_t qb[256];
+        float dl[16], ml[16];
+        const int8_t *q = block_decode(w + (r * nb + blk) * BB, T, qb, dl, ml);
+        for (int k = 0; k < BE; k += 8) {
+            const __m256 wv = block_w8(q, dl, ml, k, has_min);
+            for (int t = 0; t < NT; t++)
+                a[t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + t * ldx + blk * BE + k), a[t]);
         }
+    }
     for (int t = 0; t < NT; t++) out[t * ldo + r] = tk_hsum_ps(a[t]);
 }
 
