@@ -60,7 +60,9 @@ public enum HeadFileType: String, CaseIterable, Sendable {
         case .f32:
             for k in 0..<cols { dst.storeBytes(of: x[k].bitPattern.littleEndian, toByteOffset: 4 * k, as: UInt32.self) }
         case .f16:
-            for k in 0..<cols { dst.storeBytes(of: tk_f32_to_f16(x[k]).littleEndian, toByteOffset: 2 * k, as: UInt16.self) }
+            for k in 0..<cols {
+                dst.storeBytes(of: tk_f32_to_f16(x[k]).littleEndian, toByteOffset: 2 * k, as: UInt16.self)
+            }
         default:
             let bt = blockType!
             let be = Int(tk_dtype_block_elems(bt)), bb = Int(tk_dtype_block_bytes(bt))

@@ -62,7 +62,9 @@ static inline int64_t tk_dtype_block_bytes(tk_dtype t) {
     }
 }
 /* Bytes a row of K weights (K a multiple of the block). */
-static inline int64_t tk_dtype_row_bytes(tk_dtype t, int64_t K) { return K / tk_dtype_block_elems(t) * tk_dtype_block_bytes(t); }
+static inline int64_t tk_dtype_row_bytes(tk_dtype t, int64_t K) {
+    return K / tk_dtype_block_elems(t) * tk_dtype_block_bytes(t);
+}
 /* Rows [r0, r1) of a block-type matrix (K weights a row) as f32, row r at out + (r − r0)·K: the exact values. */
 void tk_block_rows_to_f32(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1, float *out);
 

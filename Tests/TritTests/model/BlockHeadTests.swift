@@ -61,7 +61,9 @@ final class BlockHeadTests: XCTestCase {
         let bound: [HeadFileType: Float] = [.q8_0: 0.005, .q6_K: 0.03, .q5_K: 0.05, .q4_K: 0.1, .q4_0: 0.1]
         for t in Self.blockTypes {
             var blocks = [UInt8](repeating: 0, count: t.rowBytes(cols: n))
-            x.withUnsafeBufferPointer { xp in blocks.withUnsafeMutableBytes { t.encodeRow(xp.baseAddress!, cols: n, into: $0.baseAddress!) } }
+            x.withUnsafeBufferPointer { xp in
+                blocks.withUnsafeMutableBytes { t.encodeRow(xp.baseAddress!, cols: n, into: $0.baseAddress!) }
+            }
             blocks.withUnsafeBytes { tk_block_rows_to_f32($0.baseAddress, t.blockType!, Int64(n), 0, 1, &y) }
             var worst: Float = 0
             for i in 0..<n { worst = max(worst, abs(x[i] - y[i])) }
@@ -73,7 +75,9 @@ final class BlockHeadTests: XCTestCase {
         z[3] = .nan
         for t in Self.blockTypes {
             var blocks = [UInt8](repeating: 0, count: t.rowBytes(cols: 256))
-            z.withUnsafeBufferPointer { zp in blocks.withUnsafeMutableBytes { t.encodeRow(zp.baseAddress!, cols: 256, into: $0.baseAddress!) } }
+            z.withUnsafeBufferPointer { zp in
+                blocks.withUnsafeMutableBytes { t.encodeRow(zp.baseAddress!, cols: 256, into: $0.baseAddress!) }
+            }
         }
     }
 
@@ -133,7 +137,8 @@ final class BlockHeadTests: XCTestCase {
             let back = try load(again, inPlace: true)
             XCTAssertEqual(back.output.dtype, t.blockType!)
             XCTAssertEqual(memcmp(back.output.data, inPlace.output.data, inPlace.output.byteCount), 0)
-            XCTAssertEqual(memcmp(back.tokenEmbedding.data, inPlace.tokenEmbedding.data, inPlace.tokenEmbedding.byteCount), 0)
+            let e = inPlace.tokenEmbedding
+            XCTAssertEqual(memcmp(back.tokenEmbedding.data, e.data, e.byteCount), 0)
         }
     }
 
