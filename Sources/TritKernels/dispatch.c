@@ -17,6 +17,7 @@ static const tk_kernels k_scalar = {
     .collect_at_least = tk_collect_at_least_scalar,
     .head_row_bounds = tk_head_row_bounds_scalar,
     .group_gemm = tk_group_gemm_scalar,
+    .block_gemm = tk_block_gemm_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -33,6 +34,7 @@ static const tk_kernels k_avx2 = {
     .collect_at_least = tk_collect_at_least_avx2,
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx2,
+    .block_gemm = tk_block_gemm_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -49,6 +51,7 @@ static const tk_kernels k_vnni = {
     .collect_at_least = tk_collect_at_least_avx2,
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx512vnni,
+    .block_gemm = tk_block_gemm_avx512,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -79,6 +82,7 @@ static const tk_kernels k_neon = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_neon,
+    .block_gemm = tk_block_gemm_scalar,   /* no NEON form of the block head yet: the scalar twin */
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -94,6 +98,7 @@ static const tk_kernels k_dotprod = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
+    .block_gemm = tk_block_gemm_scalar,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -109,6 +114,7 @@ static const tk_kernels k_i8mm = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
+    .block_gemm = tk_block_gemm_scalar,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

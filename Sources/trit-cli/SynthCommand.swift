@@ -8,7 +8,9 @@ enum SynthCommand {
                                                              + Synth.gemmaEmbeddingPresets.map(\.name))
                                                                 .joined(separator: ", ") + " (default 2b4t)"),
         Opt(names: ["--type"], value: "TYPE", help: "linear weights: i2_s, tq2_0, tq1_0, f16 (BitNet shapes; default i2_s); q2_0, pq2_0, ptq1_0, q1_0 (bonsai shapes; default q2_0)"),
-        Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE.gguf)"),
+        Opt(names: ["--head-type"], value: "TYPE", help: "the tied embedding / head (BitNet shapes): "
+                + HeadFileType.names + " (default f16; bitnet.cpp's --quant-embd: q6_k)"),
+        Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE[-HEAD].gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
         helpOpt]
 
@@ -34,6 +36,10 @@ enum SynthCommand {
         }
         let name = p.string("--preset") ?? "2b4t"
         if let shape = Synth.qwen3Preset(name) {   // qwen3 (Bonsai) shapes in the group-scaled types
+            guard p.string("--head-type") == nil else {
+                throw CLIError("--head-type is for the BitNet shapes; the qwen3 preset \(shape.name) writes F16 "
+                               + "embeddings")
+            }
             let tname = (p.string("--type") ?? "q2_0").lowercased()
             guard let gt = Synth.groupTypes.first(where: { $0.name == tname }) else {
                 throw CLIError("type \(tname) is not a group-scaled type (q2_0, pq2_0, ptq1_0, q1_0) for the qwen3 preset \(shape.name)")
@@ -79,10 +85,15 @@ enum SynthCommand {
         guard let shape = Synth.preset(name) else { throw CLIError("unknown preset \(name)") }
         let tname = p.string("--type") ?? "i2_s"
         guard let type = TernaryFileType(rawValue: tname.lowercased()), type != .f32 else { throw CLIError("unknown type \(tname) (i2_s, tq2_0, tq1_0, f16)") }
-        let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue).gguf"
+        let hname = (p.string("--head-type") ?? "f16").lowercased()
+        guard let head = HeadFileType(rawValue: hname) else {
+            throw CLIError("unknown head type \(hname) (" + HeadFileType.names + ")")
+        }
+        let headSuffix = head == .f16 ? "" : "-" + head.rawValue
+        let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue)\(headSuffix).gguf"
         let seed = UInt64(try p.int("--seed", 1))
         let t0 = monotonicSeconds()
-        try Synth.write(shape, type: type, to: out, seed: seed) { done, total in
+        try Synth.write(shape, type: type, to: out, seed: seed, head: head) { done, total in
             progressLine("writing \(out): \(done)/\(total) tensors")
         }
         endProgressLine()

@@ -72,7 +72,7 @@ extension InferenceState {
     /// The exact head (the stored matrix, as `head` computes it) of one normed row.
     func exactHead(from h: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         let m = model.output
-        tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, m.data, m.dtype, Int64(m.cols), Int64(m.rows),
+        tk_dense_gemm_par(pool, m.gemm(kernels), m.data, m.dtype, Int64(m.cols), Int64(m.rows),
                           h, Int64(m.cols), 1, dst, Int64(m.rows))
     }
 
@@ -81,7 +81,7 @@ extension InferenceState {
     @inline(__always)
     func exactRow(_ r: Int, _ h: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) -> Float {
         let m = model.output
-        kernels.pointee.dense_gemm(m.data, m.dtype, Int64(m.cols), Int64(r), Int64(r + 1), h, Int64(m.cols), 1, out, Int64(m.rows))
+        m.gemm(kernels)(m.data, m.dtype, Int64(m.cols), Int64(r), Int64(r + 1), h, Int64(m.cols), 1, out, Int64(m.rows))
         return out[r]
     }
 

@@ -185,7 +185,7 @@ extension InferenceState {
             }
         } else {
             let h = model.output
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, h.data, h.dtype, Int64(dim), Int64(vocab),
+            tk_dense_gemm_par(pool, h.gemm(kernels), h.data, h.dtype, Int64(dim), Int64(vocab),
                               xb, Int64(dim), Int64(rows), dst, Int64(vocab))
         }
     }
@@ -226,7 +226,7 @@ extension InferenceState {
                                 xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
                                 Int64(n), m.scale, out, Int64(m.rows))
         case .dense(let d):
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
+            tk_dense_gemm_par(pool, d.gemm(kernels), d.data, d.dtype, Int64(d.cols), Int64(d.rows),
                               input, Int64(d.cols), Int64(n), out, Int64(d.rows))
         case .grouped(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }

@@ -1,14 +1,19 @@
 /// Builds a Model from a GGUF file (docs/formats.md §1.6, §2, §3).
 enum GGUFModelLoader {
 
-    static func load(path: String, floatActivations: Bool = false, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
-        try load(try GGUFFile(path: path), floatActivations: floatActivations, progress: progress)
+    static func load(path: String, floatActivations: Bool = false, headBlocksInPlace: Bool = true,
+                     progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+        try load(try GGUFFile(path: path), floatActivations: floatActivations, headBlocksInPlace: headBlocksInPlace,
+                 progress: progress)
     }
 
     /// `floatActivations`: group-scaled linears decoded to F16 (the float path) instead of the
     /// int8-activation kernels' layout. `tqOnGroupKernels`: TQ1_0/TQ2_0 linears on the group kernels
     /// even when a tensor has one scale (tests: the TriLM path checked against a BitNet reference).
+    /// `headBlocksInPlace`: a head or embedding in ggml's block types (Q8_0, Q6_K, ...) read in its blocks
+    /// (docs/formats.md §10); off, decoded to an F32 copy at load (the former path: the tests' reference).
     static func load(_ g: GGUFFile, floatActivations: Bool = false, tqOnGroupKernels: Bool = false,
+                     headBlocksInPlace: Bool = true,
                      progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
@@ -130,8 +135,12 @@ enum GGUFModelLoader {
                                                        bytes: try g.data(of: t), file: g.file)
                                   }, linear: linear)
 
-        let tokenEmbedding = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
-        let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim)
+        func headMatrix(_ t: RawTensor) throws -> DenseMatrix {
+            headBlocksInPlace ? try TensorConversion.denseOrBlocks(t, rows: cfg.vocabSize, cols: dim)
+                              : try TensorConversion.dense(t, rows: cfg.vocabSize, cols: dim)
+        }
+        let tokenEmbedding = try headMatrix(try reader.raw(.tokenEmbedding))
+        let output = cfg.tiedEmbeddings ? tokenEmbedding : try headMatrix(try reader.raw(.output))
         let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {

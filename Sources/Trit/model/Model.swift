@@ -75,6 +75,9 @@ public final class Model: @unchecked Sendable {
             get { head == .int8 }
             set { head = newValue ? .int8 : (head == .int8 ? .exact : head) }
         }
+        /// A GGUF head or embedding in ggml's block types read in its blocks (docs/formats.md §10); false
+        /// decodes it to an F32 copy at load, the former path (the tests' reference).
+        var headBlocksInPlace = true
         /// Called with progress in [0, 1]; returning false cancels the load (TritError .cancelled).
         public var progress: ((Float) -> Bool)?
         public init() {}
@@ -84,8 +87,10 @@ public final class Model: @unchecked Sendable {
     public static func load(path: String, options: LoadOptions = LoadOptions()) throws -> Model {
         let progress = LoadProgress(callback: options.progress)
         try progress.report(0)
-        let m = isDirectory(path) ? try HFModelLoader.load(folder: path, progress: progress)
-                                  : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations, progress: progress)
+        let m = isDirectory(path)
+            ? try HFModelLoader.load(folder: path, progress: progress)
+            : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
+                                       headBlocksInPlace: options.headBlocksInPlace, progress: progress)
         if options.head != .exact {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8
