@@ -13,12 +13,18 @@ let staticSwiftRuntime: LinkerSetting = .unsafeFlags(
 // MARK: - Link settings of the shared library
 // SwiftPM sets no SONAME, and exports every public symbol; the version script keeps
 // only trit_*. The SONAME carries the ABI's major version: libtrit.so.0 (Makefile installs
-// libtrit.so.0 and the development link libtrit.so → libtrit.so.0).
+// libtrit.so.0 and the development link libtrit.so → libtrit.so.0). Those are GNU ld / lld flags:
+// Linux only. Apple's linker takes the install name (the SONAME's counterpart, found through the
+// rpath) and an exported-symbols list (_trit_*) instead. (Not built here: no macOS SDK.)
 let libraryLinkerSettings: [LinkerSetting] = [
     .unsafeFlags([
         "-Xlinker", "-soname=libtrit.so.0",
         "-Xlinker", "--version-script=Sources/TritC/exports.map",
-    ]),
+    ], .when(platforms: [.linux])),
+    .unsafeFlags([
+        "-Xlinker", "-install_name", "-Xlinker", "@rpath/libtrit.0.dylib",
+        "-Xlinker", "-exported_symbols_list", "-Xlinker", "Sources/TritC/exports.darwin",
+    ], .when(platforms: [.macOS])),
     staticSwiftRuntime,
 ]
 
@@ -51,7 +57,7 @@ let package = Package(
             name: "TritC",
             dependencies: ["Trit", "CTrit"],
             path: "Sources/TritC",
-            exclude: ["exports.map"],
+            exclude: ["exports.map", "exports.darwin"],
             linkerSettings: libraryLinkerSettings
         ),
         .executableTarget(

@@ -407,10 +407,15 @@ trit_status trit_seq_copy(trit_context *ctx, int32_t src, int32_t dst, int32_t n
 trit_status trit_context_get_cells(trit_context *ctx, int32_t *used, int32_t *capacity);
 
 /* ---- Embeddings ------------------------------------------------------------------------- */
+/* An embedding model (BitNet-embedding: a qwen3 file with a norm before every projection, no
+ * output head) only embeds: every call that computes logits or generates with it (trit_eval,
+ * trit_eval_batch, trit_decode, trit_generate, trit_generate_tokens, trit_engine_submit)
+ * returns TRIT_ERR_UNSUPPORTED saying so. */
 
 /* How the hidden states of an input's positions become one row (trit_embed_params.pooling). */
 typedef enum trit_pooling {
-    TRIT_POOLING_DEFAULT = 0,  /* the model's: last for the causal (generative) models trit loads */
+    TRIT_POOLING_DEFAULT = 0,  /* the file's (GGUF <arch>.pooling_type, sentence-transformers'
+                                  Pooling module); last when the file names none */
     TRIT_POOLING_LAST = 1,     /* the last position's hidden state */
     TRIT_POOLING_MEAN = 2,     /* the mean over every position */
     TRIT_POOLING_CLS = 3       /* the first position's (BERT's [CLS]) */
@@ -434,7 +439,7 @@ static inline trit_embed_params trit_embed_default_params(void) {
     return p;
 }
 
-/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds with a generative model: the
+/* Embed n_inputs token lists into rows of floats, as llama.cpp embeds: the
  * final hidden state after the output norm (the output head's input), pooled over the input's
  * positions, then truncated to `dimensions` and L2-normalized as params say (NULL: defaults).
  * Input i is the n_tokens[i] tokens that follow the previous inputs in `tokens` (one array, the
@@ -508,13 +513,34 @@ static inline trit_sampler_params trit_sampler_default_params(void) {
  * no token ends generation with TRIT_STOP_CONSTRAINT (a request: TRIT_FINISH_CONSTRAINT); no
  * unconstrained token is ever chosen. A callback that returns nonzero reports an error: see
  * trit_generate and TRIT_FINISH_CONSTRAINT_ERROR. mask is valid only during the call.
- * With TRIT_HEAD_CERTIFIED a constrained step computes the whole exact head row (the tokens
- * are exact mode's under the same mask; the certified shortcut is not used for that step).
+ * With TRIT_HEAD_CERTIFIED a constrained step takes its candidates among the allowed tokens only
+ * (the tokens are exact mode's under the same mask); it computes the whole exact head row when
+ * the mask leaves fewer tokens than the chain's truncation keeps, or when logprobs are asked.
  * Threads: trit_generate* calls both on the caller's thread; an engine request on the engine's
  * scheduler thread (as its other callbacks). Lifetime: the callbacks and their user data must
  * stay valid until trit_generate* returns, or until the request's done callback has run. */
 typedef int32_t (*trit_mask_fn)(uint32_t *mask, size_t n_words, void *user_data);
 typedef int32_t (*trit_token_fn)(int32_t token, void *user_data);
+
+/* Jump-forward (optional, with a constraint): after each chosen token the constraint has accepted
+ * (not an end-of-generation token), the library calls constraint_forced with a buffer of
+ * `capacity` (TRIT_FORCED_CAPACITY) token ids. It writes the tokens the constraint forces next —
+ * text that is the grammar's only continuation, in its canonical tokenization — and returns their
+ * count (0: none). The constraint counts them as accepted (constraint_accept is not told them).
+ * The library appends them to the sequence together with the chosen token as one prompt chunk
+ * (one forward pass, no sampling step each): they are generated tokens (n_generated_tokens,
+ * usage.completion_tokens, max_tokens), their text is generated text (stop strings apply), and
+ * trit_generate_result.n_forced_tokens / trit_usage.forced_tokens count them, so decode steps =
+ * generated - forced. Generation ends where max_tokens, a stop string or a full context (without
+ * a context shift) cuts them. An engine request's on_logprobs reports each forced token with
+ * log-probability 0 (certain under the constraint) and no alternatives. A negative return is the
+ * callback's error (as a mask callback's nonzero: TRIT_ERR_CANCELLED naming it). A count above
+ * capacity, an id outside the vocabulary or an end-of-generation token (those are always sampled)
+ * is refused: trit_generate* returns TRIT_ERR_ARG naming it. Either way the context is as after a
+ * callback error, and a request ends with TRIT_FINISH_CONSTRAINT_ERROR. Thread, lifetime and user
+ * data: as constraint_mask. */
+#define TRIT_FORCED_CAPACITY 256
+typedef int32_t (*trit_forced_fn)(int32_t *tokens, size_t capacity, void *user_data);
 
 typedef struct trit_generate_params {
     uint32_t size;             /* sizeof(trit_generate_params); set by trit_generate_default_params() */
@@ -545,6 +571,7 @@ typedef struct trit_generate_params {
     trit_mask_fn constraint_mask;     /* NULL (the default): unconstrained; see trit_mask_fn */
     trit_token_fn constraint_accept;  /* told each chosen token; may be NULL */
     void *constraint_user_data;       /* passed to both */
+    trit_forced_fn constraint_forced; /* NULL: no jump-forward; see trit_forced_fn (needs constraint_mask) */
 } trit_generate_params;
 
 /* Defaults (llama.cpp's): max_tokens 128, temperature 0.8, top_k 40, top_p 0.95, min_p 0.05,
@@ -589,6 +616,7 @@ typedef struct trit_generate_result {
     int32_t stop_reason;          /* a trit_stop_reason */
     double prompt_seconds;        /* time to evaluate the prompt */
     double generation_seconds;    /* time spent generating */
+    int32_t n_forced_tokens;      /* of n_generated_tokens, those forced by the constraint (trit_forced_fn) */
 } trit_generate_result;
 
 /* Tokenize prompt (NUL-terminated), append it to the context, and generate. Text goes to
@@ -692,6 +720,7 @@ typedef struct trit_usage {
     int32_t prompt_tokens;
     int32_t completion_tokens;
     int32_t cached_tokens;       /* prompt tokens reused from a slot's cache */
+    int32_t forced_tokens;       /* of completion_tokens, those the constraint forced (trit_forced_fn) */
 } trit_usage;
 
 /* Called once when a request ends, last of its callbacks. usage is valid during the call. */
@@ -701,6 +730,9 @@ typedef void (*trit_done_fn)(int64_t id, int32_t finish_reason, const trit_usage
  * likely tokens with theirs (most likely first). The arrays are valid during the call. */
 typedef void (*trit_logprobs_fn)(int32_t token, float logprob, const int32_t *top_tokens, const float *top_logprobs,
                                  size_t n_top, void *user_data);
+
+/* An embedding request's row: width floats, valid during the call; before its done callback. */
+typedef void (*trit_embedding_fn)(const float *row, size_t width, void *user_data);
 
 typedef struct trit_request {
     uint32_t size;                  /* sizeof(trit_request); set by trit_request_default() */
@@ -723,6 +755,17 @@ typedef struct trit_request {
                                          before each of the request's sampling steps (trit_mask_fn) */
     trit_token_fn constraint_accept;  /* told each chosen token; may be NULL */
     void *constraint_user_data;       /* passed to both (not user_data) */
+    trit_forced_fn constraint_forced; /* NULL: no jump-forward; else called on the scheduler thread after
+                                         each accepted token (trit_forced_fn); the forced tokens go into
+                                         the request's next step as a prompt chunk */
+    const trit_embed_params *embedding;  /* non-NULL: an embedding request (its pooling, normalize and
+                                            dimensions; seq_id unused): no token is generated, the
+                                            prompt's row goes to on_embedding, finish reason STOP, and
+                                            nothing of it stays cached. Its prompt chunks share the
+                                            engine's steps with generation requests. TRIT_ERR_ARG for
+                                            dimensions out of range; TRIT_ERR_UNSUPPORTED with the
+                                            certified head. Copied at submit. */
+    trit_embedding_fn on_embedding;   /* the row, on the scheduler thread (user_data passed) */
 } trit_request;
 
 /* add_special true, max_tokens 128, everything else 0/NULL. Inline. */
@@ -746,8 +789,8 @@ void trit_engine_free(trit_engine *engine);
 /* Queues a request; *id receives its id (> 0). The request's callbacks are called later, on
  * the scheduler thread; on failure neither is called. Returns TRIT_OK, TRIT_ERR_ARG (bad
  * request: empty or invalid UTF-8 prompt, tokens out of range, sampler parameters),
- * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot) or TRIT_ERR_BUSY (the queue is
- * full). */
+ * TRIT_ERR_CONTEXT_FULL (the prompt is longer than a slot), TRIT_ERR_BUSY (the queue is
+ * full) or TRIT_ERR_UNSUPPORTED (an embedding model: it has no head to generate with). */
 trit_status trit_engine_submit(trit_engine *engine, const trit_request *request, int64_t *id);
 
 /* Stops a request at the next step and frees its slot (its done callback runs with
@@ -764,6 +807,7 @@ typedef struct trit_engine_stats {
     int64_t prompt_tokens_evaluated;
     int64_t requests_finished;
     int32_t n_ctx_slot;          /* positions one request (slot) may hold: trit_engine_params.n_ctx resolved */
+    int64_t tokens_forced;       /* of tokens_generated, those forced by constraints (trit_forced_fn) */
 } trit_engine_stats;
 
 /* Returns TRIT_OK or TRIT_ERR_ARG. */

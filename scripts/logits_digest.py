@@ -18,11 +18,24 @@ def models():
         ref = os.path.join(d, "reference.json")
         if not os.path.isfile(ref):
             continue
-        tokens = json.load(open(ref))["tokens"]
-        for name in sorted(os.listdir(d)):
-            p = os.path.join(d, name)
-            if name.endswith(".gguf") or (os.path.isdir(p) and os.path.isfile(os.path.join(p, "config.json"))):
-                yield f"{fam}/{name}", p, tokens
+        j = json.load(open(ref))
+        # the embedding fixtures list texts / inputs (pooled hidden states): the tokens of their
+        # longest one that fits the 64-position context below
+        listed = [t["tokens"] for t in j.get("texts", j.get("inputs", [])) if len(t["tokens"]) <= 64]
+        tokens = j["tokens"] if "tokens" in j else max(listed, key=len)
+        yield from files(d, fam, tokens)
+        # gemma3-tiny keeps its forms (plain/, bidir/, bitnet/) one folder down
+        for sub in sorted(os.listdir(d)):
+            p = os.path.join(d, sub)
+            if os.path.isdir(p) and not os.path.isfile(os.path.join(p, "config.json")):
+                yield from files(p, f"{fam}/{sub}", tokens)
+
+
+def files(d, label, tokens):
+    for name in sorted(os.listdir(d)):
+        p = os.path.join(d, name)
+        if name.endswith(".gguf") or (os.path.isdir(p) and os.path.isfile(os.path.join(p, "config.json"))):
+            yield f"{label}/{name}", p, tokens
 
 
 def child(lib_path, kernel):

@@ -19,6 +19,13 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.sdist import sdist
 
+# The library's file names, as the Makefile's: what SwiftPM makes (the development link), and the file the
+# SONAME (Linux) or install name (macOS, @rpath/libtrit.0.dylib: Package.swift) names; the rpath's origin.
+DARWIN = sys.platform == "darwin"
+LIB_DEV = "libtrit.dylib" if DARWIN else "libtrit.so"
+LIB_ABI = "libtrit.0.dylib" if DARWIN else "libtrit.so.0"
+ORIGIN = "@loader_path" if DARWIN else "$ORIGIN"
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUNDLED_MODEL = "trit-bundled-i2_s.gguf"
 # what `swift build` needs, copied into the sdist beside setup.py (the tests target must exist for
@@ -59,7 +66,7 @@ def swift_build(root):
                            "made by `make wheel` in a trit checkout), or point TRIT_LIB at a built libtrit.so.0.")
     scratch = os.environ.get("TRIT_SCRATCH", os.path.join(root, ".build"))
     subprocess.check_call(["swift", "build", "-c", "release", "--product", "trit", "--scratch-path", scratch], cwd=root)
-    return os.path.join(scratch, "release", "libtrit.so")
+    return os.path.join(scratch, "release", LIB_DEV)
 
 
 class BuildWithLibrary(build_ext):
@@ -73,14 +80,14 @@ class BuildWithLibrary(build_ext):
         for dest in (os.path.join(self.build_lib, "trit"), os.path.join(HERE, "trit")):  # wheel, in-place use
             os.makedirs(os.path.join(dest, "lib"), exist_ok=True)
             os.makedirs(os.path.join(dest, "share", "trit"), exist_ok=True)
-            shutil.copy2(lib, os.path.join(dest, "lib", "libtrit.so.0"))  # the SONAME the extension records
+            shutil.copy2(lib, os.path.join(dest, "lib", LIB_ABI))  # the SONAME the extension records
             shutil.copy2(model, os.path.join(dest, "share", "trit", BUNDLED_MODEL))
         for ext in self.extensions:
             ext.include_dirs.append(os.path.join(root, "Include"))
             # link against the SONAME's file through a private folder holding libtrit.so
             linkdir = os.path.join(self.build_temp, "trit-link")
             os.makedirs(linkdir, exist_ok=True)
-            shutil.copy2(lib, os.path.join(linkdir, "libtrit.so"))
+            shutil.copy2(lib, os.path.join(linkdir, LIB_DEV))
             ext.library_dirs.append(linkdir)
             ext.depends.append(os.path.join(root, "Include", "trit.h"))
         super().run()
@@ -89,7 +96,7 @@ class BuildWithLibrary(build_ext):
         # the interpreter's own link flags can carry an rpath into its prefix (pyenv does): the extension
         # must find only its package's lib/ ($ORIGIN/lib)
         self.compiler.linker_so = [a for a in self.compiler.linker_so
-                                   if not a.startswith("-Wl,-rpath") or "$ORIGIN" in a]
+                                   if not a.startswith("-Wl,-rpath") or ORIGIN in a]
         super().build_extensions()
 
 
@@ -117,11 +124,15 @@ setup(
     description="Run BitNet b1.58 ternary language models on a CPU",
     license="MIT",
     license_files=["LICENSE"],
-    packages=["trit", "trit.server"],
+    packages=["trit", "trit.openai_api", "trit.server"],
     # the OpenAI-compatible server: the stack llama-cpp-python's server uses
     extras_require={
-        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2"],
-        "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20"],
+        # OpenAI-shaped chat / completions in Python (Model.create_chat_completion; the model's Jinja chat template)
+        "chat": ["jinja2>=3.1", "pydantic>=2"],
+        "server": ["fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20", "pydantic>=2",
+                   "jinja2>=3.1"],
+        "ray": ["ray[serve]>=2.9", "fastapi>=0.110", "uvicorn>=0.27", "sse-starlette>=2.0", "prometheus-client>=0.20",
+                "pydantic>=2", "jinja2>=3.1"],
         "test": ["pytest>=7", "openai>=1.30", "httpx>=0.27", "jsonschema>=4"],
         # constrained generation (json_schema=, regex=, grammar=; the server's response_format)
         "structured": ["llguidance>=1.0"],
@@ -134,7 +145,7 @@ setup(
                            # a function outside the limited API is undeclared there: an error, not a lazy symbol
                            extra_compile_args=["-Werror=implicit-function-declaration",
                                                "-Werror=incompatible-pointer-types"],
-                           extra_link_args=["-Wl,-rpath,$ORIGIN/lib"])],
+                           extra_link_args=[f"-Wl,-rpath,{ORIGIN}/lib"])],
     cmdclass={"build_ext": BuildWithLibrary, "sdist": SdistWithSources},
     options=bdist_options,
     python_requires=">=3.9",

@@ -2,6 +2,8 @@ import CTrit
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 // trit_bundled_model_path: the bundled model, found beside this library (BundledModel's places, from the
@@ -19,7 +21,12 @@ nonisolated(unsafe) var addressInThisLibrary: UInt8 = 0
 
 /// The real folder of the file this code was loaded from.
 func directoryOfThisLibrary() -> String? {
+    #if os(Linux)
     guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "dladdr") else { return nil }  // RTLD_DEFAULT
+    #else
+    // Darwin's RTLD_DEFAULT is (void *)-2, not glibc's 0
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: -2), "dladdr") else { return nil }
+    #endif
     let dladdr = unsafeBitCast(symbol, to: DladdrFunction.self)
     var info: DlInfo = (nil, nil, nil, nil)
     let found = withUnsafeMutablePointer(to: &addressInThisLibrary) { here in

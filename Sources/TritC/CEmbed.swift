@@ -4,10 +4,11 @@ import Trit
 // Embeddings: pooled, normalized final hidden states of token lists (trit.h "Embeddings").
 
 /// The Swift options from the C struct (validated).
-func embeddingOptions(_ p: trit_embed_params) throws -> EmbeddingOptions {
+func embeddingOptions(_ p: trit_embed_params, model: Model) throws -> EmbeddingOptions {
     let pooling: Pooling
     switch p.pooling {
-    case Int32(TRIT_POOLING_DEFAULT.rawValue), Int32(TRIT_POOLING_LAST.rawValue): pooling = .last
+    case Int32(TRIT_POOLING_DEFAULT.rawValue): pooling = model.defaultPooling
+    case Int32(TRIT_POOLING_LAST.rawValue): pooling = .last
     case Int32(TRIT_POOLING_MEAN.rawValue): pooling = .mean
     case Int32(TRIT_POOLING_CLS.rawValue): pooling = .first
     default: throw TritError(.argument, "pooling \(p.pooling) is not a trit_pooling (0 default, 1 last, 2 mean, 3 cls)")
@@ -24,7 +25,7 @@ public func trit_embed(_ ctx: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _
             guard let tokens, let nTokens, let nFloats else { throw TritError(.argument, "tokens, n_tokens and n_floats must not be NULL") }
             guard nInputs > 0, nInputs <= 1 << 20 else { throw TritError(.argument, "n_inputs must be between 1 and 2^20, got \(nInputs)") }
             let p = try readParams(params, defaults: trit_embed_default_params(), "params")
-            let options = try embeddingOptions(p)
+            let options = try embeddingOptions(p, model: box.state.model)
             let width = try box.state.embeddingWidth(options)
             var inputs: [UnsafeBufferPointer<Int32>] = []
             inputs.reserveCapacity(nInputs)

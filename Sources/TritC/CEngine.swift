@@ -58,9 +58,14 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
         req.maxTokens = Int(r.max_tokens)
         req.ignoreEOS = r.ignore_eos
         req.stop = try stopStrings(r.stop, r.n_stop)
-        req.constraint = try tokenConstraint(r.constraint_mask, r.constraint_accept, r.constraint_user_data,
-                                             vocabSize: engine.model.config.vocabSize)
+        req.constraint = try tokenConstraint(r.constraint_mask, r.constraint_accept, r.constraint_forced,
+                                             r.constraint_user_data, vocabSize: engine.model.config.vocabSize)
         let user = r.user_data
+        if let ep = r.embedding {   // an embedding request: trit_embed's options, the file's pooling by default
+            req.embedding = try embeddingOptions(try readParams(ep, defaults: trit_embed_default_params(), "request.embedding"),
+                                                 model: engine.model)
+            if let cb = r.on_embedding { req.onEmbedding = { row in cb(row.baseAddress, row.count, user) } }
+        }
         req.logprobs = Int(r.logprobs)
         if let cb = r.on_logprobs {
             req.onLogprobs = { t, lp, ids, lps in cb(t, lp, ids.baseAddress, lps.baseAddress, ids.count, user) }
@@ -72,7 +77,8 @@ public func trit_engine_submit(_ e: OpaquePointer?, _ request: UnsafePointer<tri
             req.onDone = { requestID, why, u in
                 var usage = trit_usage(size: UInt32(MemoryLayout<trit_usage>.size), prompt_tokens: Int32(clamping: u.promptTokens),
                                        completion_tokens: Int32(clamping: u.completionTokens),
-                                       cached_tokens: Int32(clamping: u.cachedTokens))
+                                       cached_tokens: Int32(clamping: u.cachedTokens),
+                                       forced_tokens: Int32(clamping: u.forcedTokens))
                 let reason: trit_finish_reason
                 switch why {
                 case .length: reason = TRIT_FINISH_LENGTH
@@ -107,7 +113,8 @@ public func trit_engine_get_stats(_ e: OpaquePointer?, _ out: UnsafeMutablePoint
                                   waiting: Int32(s.waiting), cells_used: Int32(clamping: s.cellsUsed),
                                   cells_total: Int32(clamping: s.cellsTotal), tokens_generated: Int64(s.tokensGenerated),
                                   prompt_tokens_evaluated: Int64(s.promptTokensEvaluated),
-                                  requests_finished: Int64(s.requestsFinished), n_ctx_slot: Int32(clamping: engine.nCtx))
+                                  requests_finished: Int64(s.requestsFinished), n_ctx_slot: Int32(clamping: engine.nCtx),
+                                  tokens_forced: Int64(s.tokensForced))
         try writeOut(c, to: out, "stats")
     }
 }

@@ -2,6 +2,8 @@ import CTrit
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The Swift generation options from the C struct (validated).
@@ -24,8 +26,8 @@ func generationParams(_ p: trit_generate_params, vocabSize: Int) throws -> Gener
     g.contextShift = p.context_shift
     g.nKeep = Int(p.n_keep)
     g.stop = try stopStrings(p.stop, p.n_stop)
-    g.constraint = try tokenConstraint(p.constraint_mask, p.constraint_accept, p.constraint_user_data,
-                                       vocabSize: vocabSize)
+    g.constraint = try tokenConstraint(p.constraint_mask, p.constraint_accept, p.constraint_forced,
+                                       p.constraint_user_data, vocabSize: vocabSize)
     return g
 }
 
@@ -66,7 +68,8 @@ func runGeneration(_ ctx: OpaquePointer?, _ params: UnsafePointer<trit_generate_
                                              n_prompt_tokens: Int32(clamping: res.promptTokens),
                                              n_generated_tokens: Int32(clamping: res.tokens.count),
                                              stop_reason: Int32(bitPattern: reason.rawValue), prompt_seconds: res.promptSeconds,
-                                             generation_seconds: res.generationSeconds)
+                                             generation_seconds: res.generationSeconds,
+                                             n_forced_tokens: Int32(clamping: res.forcedTokens))
                 try writeOut(r, to: result, "result")
             }
         }

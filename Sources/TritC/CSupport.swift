@@ -2,6 +2,8 @@ import CTrit
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 // The @_cdecl skin's shared machinery: the thread-local last error, the registry of live

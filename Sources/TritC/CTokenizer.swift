@@ -2,6 +2,8 @@ import CTrit
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 @_cdecl("trit_tokenizer_load")

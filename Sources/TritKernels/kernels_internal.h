@@ -27,6 +27,21 @@ int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, fl
                               float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
 int64_t tk_collect_at_least_scalar(const float *v, int64_t n, float t, int32_t *idx);
+void tk_block_gemm_scalar(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1,
+                          const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+/* One block of a block type as its exact f32 weights (32 or 256 of them), and the pieces the vector forms
+ * share with it: a Q4_K/Q5_K sub-block's 6-bit scale and min, the twin's sum of 8 lanes. */
+void tk_block_dequant(const uint8_t *b, tk_dtype t, float *y);
+static inline void tk_k_scale_min(const uint8_t *q, int s, int *sc, int *m) {
+    if (s < 4) {
+        *sc = q[s] & 63;
+        *m = q[s + 4] & 63;
+    } else {
+        *sc = (q[s + 4] & 15) | ((q[s - 4] >> 6) << 4);
+        *m = (q[s + 4] >> 4) | ((q[s] >> 6) << 4);
+    }
+}
+float tk_sum8(const float *a);
 void tk_head_row_bounds_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                const int8_t *q, int64_t Kp, const float *scale, float *a, float *b);
 
@@ -145,6 +160,10 @@ void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, in
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_block_gemm_avx2(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1,
+                        const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_block_gemm_avx512(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1,
+                          const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                      const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
@@ -180,5 +199,44 @@ void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r
 #define TK_PROBE_NEAR 4096
 uint64_t tk_read_avx2(const char *p, size_t n);
 uint64_t tk_read_avx512(const char *p, size_t n);
+#endif
+
+#if defined(__aarch64__)
+/* ---- the ARM64 variants (arm64/, one file per kernel family and instruction set) ---- */
+void tk_ternary_gemm_neon(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
+void tk_ternary_gemm_dotprod(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                             const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                             float beta, float *out, int64_t ldo);
+void tk_ternary_gemm_i8mm(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
+void tk_group_gemm_neon(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,
+                        const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n, float *out,
+                        int64_t ldo);
+void tk_group_gemm_dotprod(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0,
+                           int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum, const float *s, int64_t n,
+                           float *out, int64_t ldo);
+void tk_dense_gemm_neon(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
+                        const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_quantize_rows_neon(const float *x, int64_t ldx, int64_t K, int64_t n, int8_t *q, int64_t Kp, float *s,
+                           int32_t *qsum);
+void tk_quantize_weight_rows_neon(const void *w, tk_dtype dtype, int64_t K, int64_t rows, int8_t *out, int64_t Kp,
+                                  float *scale);
+void tk_rmsnorm_neon(const float *x, const float *g, int64_t n, float eps, float *y);
+void tk_attention_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                       int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                       float scale, float *scratch, float *out, float *partial);
+int64_t tk_head_bounds_neon(const float *l, const float *a, const float *b, float norm, float eps, float rel,
+                            int64_t n, float *lo, float *hi);
+float tk_kth_largest_neon(const float *v, int64_t n, int64_t k, float *top);
+int64_t tk_collect_at_least_neon(const float *v, int64_t n, float t, int32_t *idx);
+void tk_head_row_bounds_neon(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1, const int8_t *q,
+                             int64_t Kp, const float *scale, float *a, float *b);
+void tk_i8_gemm_neon(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                     const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+void tk_i8_gemm_dotprod(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 #endif
 #endif

@@ -1,6 +1,8 @@
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `trit bench`: prompt and generation speed over repeated runs, like llama-bench.
@@ -22,6 +24,8 @@ enum BenchCommand {
         Opt(names: ["--budget-gib"], value: "N", help: "--paper: memory budget of the batching curve (default 4)"),
         Opt(names: ["--concurrency"], value: "LIST", help: "engine: simultaneous requests, e.g. 1,2,4,8,16 (prompts -p, outputs -n, one thread count -t)"),
         Opt(names: ["--long-prompt"], value: "N", help: "--concurrency: admit an N-token prompt mid-run at the largest level and report the streams' latency"),
+        Opt(names: ["--embed"], value: nil, help: "embedding throughput: --texts texts of -p tokens embedded in one call, texts/s and tokens/s"),
+        Opt(names: ["--texts"], value: "N", help: "--embed: texts per batch (default 32)"),
         ] + headOpts + [helpOpt]
 
     struct Row {
@@ -71,6 +75,15 @@ enum BenchCommand {
             return v
         }
         let path = try modelPath(p)
+        if p.flag("--embed") {
+            let texts = try p.int("--texts", 32)
+            guard texts >= 1, texts <= 1 << 16 else { throw CLIError("--texts expects 1 to 65536 texts, got \(texts)") }
+            guard nP >= 1 else { throw CLIError("--embed needs -p of at least 1 token per text") }
+            let (model, _) = try loadModel(path, quiet: p.flag("--json"))
+            try EmbedBench.run(model: model, path: path, texts: texts, tokens: nP, reps: reps, threads: threadList,
+                               batch: batch, kvTypes: (kType, vType), json: p.flag("--json"))
+            return
+        }
         if let levels = p.string("--concurrency") {
             let ns = try levels.split(separator: ",").map { s -> Int in
                 guard let v = Int(s), v >= 1, v <= 256 else { throw CLIError("bad concurrency \"\(s)\" (1 to 256)") }

@@ -4,15 +4,16 @@ import Trit
 enum EmbedCommand {
     static let opts: [Opt] = [modelOpt, Opt(names: ["-p", "--prompt"], value: "TEXT", help: "a text to embed (repeatable: one row each)"),
                               Opt(names: ["-f", "--file"], value: "PATH", help: "embed each non-empty line of a file"),
-                              Opt(names: ["--pooling"], value: "MODE", help: "last (default), mean or cls (the first token)"),
+                              Opt(names: ["--pooling"], value: "MODE", help: "last, mean or cls (the first token); default: the file's, else last"),
                               Opt(names: ["--dimensions"], value: "N", help: "keep the first N components (renormalized)"),
                               Opt(names: ["--no-normalize"], value: nil, help: "leave the rows unnormalized (default: L2 norm 1)"),
                               Opt(names: ["--json"], value: nil, help: "print OpenAI's embeddings response as JSON"),
                               threadsOpt, ctxOpt] + kvOpts + [helpOpt]
 
-    static func pooling(_ s: String?) throws -> Pooling {
+    static func pooling(_ s: String?, model: Model?) throws -> Pooling {
         switch s {
-        case nil, "last": return .last
+        case nil: return model?.defaultPooling ?? .last
+        case "last": return .last
         case "mean": return .mean
         case "cls", "first": return .first
         default: throw CLIError("option --pooling expects last, mean or cls; got \"\(s!)\"")
@@ -22,17 +23,20 @@ enum EmbedCommand {
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
         if p.flag("-h") {
-            print(helpText("trit embed [options] -p TEXT [-p TEXT ...]", "Print the embedding of each text: the final hidden state after the output norm, pooled over\nthe text's tokens (BOS added as the vocabulary asks), one line of floats per text (or JSON).", opts), terminator: "")
+            print(helpText("trit embed [options] -p TEXT [-p TEXT ...]", "Print the embedding of each text: the final hidden state after the output norm, pooled over\nthe text's tokens (BOS and EOS added as the vocabulary asks), one line of floats per text (or JSON).", opts), terminator: "")
             return
         }
         var texts = p.all("-p") + (p.positional.isEmpty ? [] : [p.positional.joined(separator: " ")])
         if let f = p.string("-f") { texts += try readTextFile(f).split(separator: "\n").map(String.init).filter { !$0.isEmpty } }
         guard !texts.isEmpty else { throw CLIError("no text to embed: give -p TEXT or -f FILE") }
-        let options = EmbeddingOptions(pooling: try pooling(p.string("--pooling")), normalize: !p.flag("--no-normalize"),
-                                       dimensions: try p.int("--dimensions", 0))
-        guard options.dimensions >= 0 else { throw CLIError("option --dimensions expects a positive integer") }
+        let poolingName = p.string("--pooling")
+        _ = try pooling(poolingName == nil ? "last" : poolingName, model: nil)
+        let dimensions = try p.int("--dimensions", 0)
+        guard dimensions >= 0 else { throw CLIError("option --dimensions expects a positive integer") }
         _ = try readKVTypes(p)
         let (model, _) = try loadModel(try modelPath(p), quiet: true)
+        let options = EmbeddingOptions(pooling: try pooling(poolingName, model: model), normalize: !p.flag("--no-normalize"),
+                                       dimensions: dimensions)
         guard let tok = model.tokenizer else { throw CLIError("the model has no tokenizer") }
         let inputs = texts.map { tok.encode($0, addSpecial: true, parseSpecial: false) }
         let longest = inputs.map(\.count).max() ?? 1

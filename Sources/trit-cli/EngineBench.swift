@@ -1,6 +1,8 @@
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `trit bench --concurrency LIST`: N simultaneous requests through the engine, each with a

@@ -28,6 +28,9 @@ enum InfoCommand {
         print("context        trained with \(c.contextLength) tokens")
         print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
         print("weights        \(fmtBytes(m.weightBytes)) in memory (loaded in \(fmt(dt * 1000, 1)) ms)")
+        let e = m.tokenEmbedding, h = m.output
+        print("embedding      \(e.typeName) \(e.rows)x\(e.cols), \(fmtBytes(e.byteCount))"
+              + (h === e ? " (also the output head)" : "; output head \(h.typeName), \(fmtBytes(h.byteCount))"))
         let nCtx = Defaults.contextSize(try p.int("-c", 0), model: m)
         // the cache `trit run` / `trit chat` would make with the same -c, -ctk and -ctv
         let attentionLayers = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .attention }.count

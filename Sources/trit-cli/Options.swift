@@ -1,6 +1,8 @@
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A command-line option: its spellings, whether it takes a value, and its help line.
@@ -174,15 +176,29 @@ func generationParams(_ p: Parsed) throws -> GenerationParams {
 /// The bundled model, found beside the executable (BundledModel: PREFIX/share/trit/ for an installed
 /// `trit`, the source tree's Models/ for build/bin/trit and .build/release/trit-cli).
 func defaultModelPath() throws -> String {
-    guard let dir = BundledModel.realDirectory(of: "/proc/self/exe") else {
-        throw CLIError("no model given, and the bundled model cannot be looked for (/proc/self/exe unreadable); "
-            + "pass -m PATH")
+    guard let dir = executableDirectory() else {
+        throw CLIError("no model given, and the bundled model cannot be looked for (the executable's path is "
+            + "unknown); pass -m PATH")
     }
     do {
         return try BundledModel.find(besideBinaryIn: dir)
     } catch let e as TritError {
         throw CLIError("no model given and \(e.message); pass -m PATH")
     }
+}
+
+/// The real folder of this executable: /proc/self/exe on Linux, _NSGetExecutablePath on Darwin.
+func executableDirectory() -> String? {
+    #if os(Linux)
+    return BundledModel.realDirectory(of: "/proc/self/exe")
+    #elseif canImport(Darwin)
+    var size: UInt32 = 4096
+    var path = [CChar](repeating: 0, count: Int(size))
+    guard _NSGetExecutablePath(&path, &size) == 0 else { return nil }
+    return BundledModel.realDirectory(of: path)
+    #else
+    return nil
+    #endif
 }
 
 func modelPath(_ p: Parsed) throws -> String {

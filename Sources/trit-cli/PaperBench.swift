@@ -1,6 +1,8 @@
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `trit bench --paper`: the BitNet b1.58 paper's cost comparisons in miniature, on this CPU.

@@ -1,6 +1,8 @@
 import Trit
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// `trit perplexity`: llama-perplexity's method — non-overlapping windows of n_ctx tokens,

@@ -41,6 +41,18 @@ static int32_t accept_token(int32_t token, void *user) {
     return 0;
 }
 
+/* jump-forward: forces `n` tokens after every accepted token; `ret` ≠ 0 returns that count instead
+ * (a bad count), a `bad_id` ≥ 0 is written as the first token (an id outside the vocabulary) */
+typedef struct { mask_state m; int32_t tokens[4]; int n, ret; int32_t bad_id; int calls; size_t capacity; } forced_state;
+static int32_t force_tokens(int32_t *out, size_t capacity, void *user) {
+    forced_state *f = user;
+    f->calls++;
+    f->capacity = capacity;
+    for (int i = 0; i < f->n && (size_t)i < capacity; i++) out[i] = f->tokens[i];
+    if (f->bad_id >= 0) out[0] = f->bad_id;
+    return f->ret ? f->ret : f->n;
+}
+
 static int progress_calls;
 static float progress_last = -1;
 static bool progress_ok = true;
@@ -367,6 +379,68 @@ int main(int argc, char **argv) {
         EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_CANCELLED);
         CHECK(strstr(trit_last_error(), "accept callback returned 9") != NULL, "the accept callback's error is named");
         g.constraint_mask = NULL;   /* an accept callback without a mask is an argument error */
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
+    }
+    /* jump-forward: two tokens forced after each sampled one are appended (evaluated, delivered,
+     * counted as generated and as forced); bad counts, ids and an end-of-generation token are refused */
+    {
+        int32_t pids[64], held[128];
+        size_t np = 0, nheld = 0;
+        EXPECT(trit_tokenize(tok, "Every morning", 13, true, false, pids, 64, &np), TRIT_OK);
+        int32_t only = pids[np - 1];
+        trit_generate_params g = trit_generate_default_params();
+        g.max_tokens = 8;
+        forced_state f = {.m = {.allow = only, .parity = -1}, .tokens = {pids[np - 2], pids[np - 1]}, .n = 2,
+                          .bad_id = -1};
+        g.constraint_mask = fill_mask; g.constraint_accept = accept_token; g.constraint_forced = force_tokens;
+        g.constraint_user_data = &f;
+        trit_generate_result cr = {.size = sizeof cr};
+        char text[4096] = "";
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, collect, text, &cr), TRIT_OK);
+        EXPECT(trit_context_get_tokens(ctx, held, 128, &nheld), TRIT_OK);
+        /* sampled, forced, forced, sampled, ...: 3 sampling steps give the 8 tokens */
+        int32_t want[8] = {only, pids[np - 2], only, only, pids[np - 2], only, only, pids[np - 2]};
+        int same = nheld == np + 8;
+        for (size_t i = 0; same && i < 8; i++) same = held[np + i] == want[i];
+        CHECK(same && cr.n_generated_tokens == 8 && cr.n_forced_tokens == 5 && f.m.masks == 3 && f.m.accepted == 3 &&
+              f.calls == 3 && f.capacity == TRIT_FORCED_CAPACITY && cr.stop_reason == TRIT_STOP_LENGTH,
+              "forced tokens appended (%zu held, %d generated, %d forced, %d masks, %d calls)", nheld,
+              cr.n_generated_tokens, cr.n_forced_tokens, f.m.masks, f.calls);
+        char expect[4096];
+        size_t nb = 0;
+        EXPECT(trit_detokenize(tok, want, 8, false, expect, sizeof expect, &nb), TRIT_OK);
+        CHECK(strcmp(text, expect) == 0, "the forced tokens' text is delivered ('%s' vs '%s')", text, expect);
+        forced_state too_many = f;
+        too_many.ret = TRIT_FORCED_CAPACITY + 1; too_many.calls = 0; too_many.m.masks = 0; too_many.m.accepted = 0;
+        g.constraint_user_data = &too_many;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
+        CHECK(strstr(trit_last_error(), "returned 257 tokens") != NULL, "a count past the buffer is refused");
+        EXPECT(trit_context_get_tokens(ctx, held, 128, &nheld), TRIT_OK);
+        CHECK(nheld == np, "after a refused forced count the context holds the prompt (%zu)", nheld);
+        forced_state bad_id = f;
+        bad_id.bad_id = 1 << 30;
+        g.constraint_user_data = &bad_id;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
+        CHECK(strstr(trit_last_error(), "outside the vocabulary") != NULL, "an out-of-vocabulary forced id is refused");
+        forced_state failing = f;
+        failing.ret = -4;
+        g.constraint_user_data = &failing;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_CANCELLED);
+        CHECK(strstr(trit_last_error(), "forced-token callback returned -4") != NULL, "a forced callback's error is named");
+        int32_t eog = -1;
+        for (int32_t t = 0; t < 1 << 20 && eog < 0; t++) if (trit_token_is_eog(tok, t)) eog = t;
+        forced_state eos = f;
+        eos.tokens[0] = eog;
+        g.constraint_user_data = &eos;
+        EXPECT(trit_context_reset(ctx), TRIT_OK);
+        EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
+        CHECK(eog >= 0 && strstr(trit_last_error(), "end-of-generation is sampled") != NULL,
+              "a forced end-of-generation token is refused (%d)", eog);
+        g.constraint_mask = NULL; g.constraint_accept = NULL;   /* forced without a mask */
         EXPECT(trit_generate(ctx, "Every morning", &g, NULL, NULL, &cr), TRIT_ERR_ARG);
     }
     size_t at = 2;   /* a stop string of two ASCII characters from inside the text */

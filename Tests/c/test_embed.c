@@ -1,9 +1,11 @@
 /* trit_embed through the C API: sizes, defaults, pooling, truncation, sequences, hostile callers.
  * Usage: test_embed MODEL.gguf; prints "N passed, M failed". */
 #include <math.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <trit.h>
 
 static int passed, failed;
@@ -17,6 +19,68 @@ static double norm(const float *x, int n) {
 }
 
 static bool always(void *user) { (void)user; return true; }
+
+/* an engine embedding request's row and end (the scheduler thread) */
+typedef struct { float row[4096]; size_t width; int32_t reason; atomic_int done; } engine_row;
+static void on_row(const float *row, size_t width, void *user) {
+    engine_row *r = user;
+    r->width = width;
+    memcpy(r->row, row, width * sizeof *row);
+}
+static void on_end(int64_t id, int32_t reason, const trit_usage *u, void *user) {
+    (void)id; (void)u;
+    engine_row *r = user;
+    r->reason = reason;
+    atomic_store(&r->done, 1);
+}
+
+/* Embedding requests through trit_engine give trit_embed's rows (pooling, dimensions) and keep
+ * nothing cached; bad options are refused at submit. */
+static void engine_embeddings(trit_model *model, const int32_t *tokens, const size_t *lens, int d) {
+    trit_context_params cp = trit_context_default_params();
+    cp.n_ctx = 32; cp.type_k = cp.type_v = TRIT_KV_F32;
+    trit_context *ctx = NULL;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_OK);
+    trit_engine_params ep = trit_engine_default_params();
+    ep.n_slots = 2; ep.n_ctx = 32; ep.n_batch = 3; ep.type_k = ep.type_v = TRIT_KV_F32;
+    trit_engine *engine = NULL;
+    EXPECT(trit_engine_create(model, &ep, &engine), TRIT_OK);
+    if (!ctx || !engine) return;
+    static engine_row got[2];
+    trit_embed_params p[2] = {trit_embed_default_params(), trit_embed_default_params()};
+    p[1].pooling = TRIT_POOLING_MEAN; p[1].dimensions = 8;
+    for (int i = 0; i < 2; i++) {
+        trit_request r = trit_request_default();
+        r.tokens = tokens + (i ? lens[0] : 0); r.n_tokens = lens[i];
+        r.embedding = &p[i]; r.on_embedding = on_row; r.on_done = on_end; r.user_data = &got[i];
+        int64_t id = 0;
+        EXPECT(trit_engine_submit(engine, &r, &id), TRIT_OK);
+    }
+    for (int w = 0; w < 20000 && !(atomic_load(&got[0].done) && atomic_load(&got[1].done)); w++) {
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    for (int i = 0; i < 2; i++) {
+        float want[4096];
+        size_t n = 0;
+        EXPECT(trit_embed(ctx, tokens + (i ? lens[0] : 0), lens + i, 1, &p[i], want, 4096, &n), TRIT_OK);
+        CHECK(atomic_load(&got[i].done) && got[i].reason == TRIT_FINISH_STOP, "request %d finished (%d)", i, got[i].reason);
+        CHECK(got[i].width == n && memcmp(got[i].row, want, n * sizeof *want) == 0, "request %d: trit_embed's row", i);
+    }
+    CHECK(got[1].width == 8 && got[0].width == (size_t)d, "widths %zu, %zu", got[0].width, got[1].width);
+    trit_engine_stats st = {.size = sizeof st};
+    EXPECT(trit_engine_get_stats(engine, &st), TRIT_OK);
+    CHECK(st.cells_used == 0, "nothing of an embedding cached (%d)", st.cells_used);
+    trit_embed_params bad = trit_embed_default_params();
+    bad.dimensions = d + 1;
+    trit_request r = trit_request_default();
+    r.tokens = tokens; r.n_tokens = lens[0]; r.embedding = &bad; r.on_done = on_end; r.user_data = &got[0];
+    int64_t id = 0;
+    EXPECT(trit_engine_submit(engine, &r, &id), TRIT_ERR_ARG);
+    bad = trit_embed_default_params(); bad.pooling = 9;
+    EXPECT(trit_engine_submit(engine, &r, &id), TRIT_ERR_ARG);
+    trit_engine_free(engine);
+    trit_context_free(ctx);
+}
 
 int main(int argc, char **argv) {
     if (argc < 2) { printf("usage: test_embed MODEL\n"); return 2; }
@@ -135,6 +199,7 @@ int main(int argc, char **argv) {
     EXPECT(trit_context_get_size(ctx, &past, NULL), TRIT_OK);
     CHECK(past == 0, "nothing held after an abort (%d)", past);
     trit_context_free(ctx);
+    engine_embeddings(model, tokens, lens, d);
     trit_model_free(model);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

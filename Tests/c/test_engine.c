@@ -48,6 +48,21 @@ static int32_t accept_token(int32_t token, void *user) {
     return 0;
 }
 
+/* jump-forward: after each accepted token force `n` tokens (ret ≠ 0: return that count instead) */
+typedef struct { mask_state m; int32_t tokens[2]; int n, ret, calls, logprobs, zero_logprobs; } forced_state;
+static int32_t force_tokens(int32_t *out, size_t capacity, void *user) {
+    forced_state *f = user;
+    f->calls++;
+    for (int i = 0; i < f->n && (size_t)i < capacity; i++) out[i] = f->tokens[i];
+    return f->ret ? f->ret : f->n;
+}
+static forced_state *logprob_target;   /* the request whose logprobs count_logprobs counts */
+static void count_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *user) {
+    (void)token; (void)ids; (void)lps; (void)user;
+    logprob_target->logprobs++;
+    if (lp == 0 && n == 0) logprob_target->zero_logprobs++;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     trit_model *model = NULL;
@@ -227,6 +242,55 @@ int main(int argc, char **argv) {
               cr[2].usage.completion_tokens);
         cq.constraint_mask = NULL;
         EXPECT(trit_engine_submit(e, &cq, &id), TRIT_ERR_ARG);   /* accept without a mask */
+    }
+    /* jump-forward: two tokens forced after each sampled one go in as a prompt chunk, counted as
+     * completion and forced tokens (3 sampling steps for 7 tokens); forced tokens' logprobs are 0 with
+     * no alternatives; a count past the buffer ends the request with TRIT_FINISH_CONSTRAINT_ERROR */
+    {
+        const trit_tokenizer *mt = NULL;
+        EXPECT(trit_model_get_tokenizer(model, &mt), TRIT_OK);
+        int32_t w[8];   /* tokens of whole words, so the text is whole characters */
+        size_t nw = 0;
+        EXPECT(trit_tokenize(mt, " red green yellow", 17, false, false, w, 8, &nw), TRIT_OK);
+        forced_state fs[2] = {{.m = {.allow = w[0]}, .tokens = {w[1], w[2]}, .n = 2},
+                              {.m = {.allow = w[0]}, .tokens = {w[1], w[2]}, .n = 2, .ret = TRIT_FORCED_CAPACITY + 1}};
+        reply fr[2];
+        memset(fr, 0, sizeof fr);
+        trit_engine_stats s0 = {.size = sizeof s0};
+        EXPECT(trit_engine_get_stats(e, &s0), TRIT_OK);
+        trit_request fq = trit_request_default();
+        fq.prompt = "Every morning"; fq.max_tokens = 7; fq.ignore_eos = true;
+        fq.on_piece = on_piece; fq.on_done = on_done;
+        fq.constraint_mask = fill_mask; fq.constraint_accept = accept_token; fq.constraint_forced = force_tokens;
+        fq.logprobs = 2; fq.on_logprobs = count_logprobs;
+        logprob_target = &fs[0];
+        int base = done_count();
+        fq.user_data = &fr[0]; fq.constraint_user_data = &fs[0];
+        EXPECT(trit_engine_submit(e, &fq, &id), TRIT_OK);
+        wait_for(base + 1);
+        fq.logprobs = 0; fq.on_logprobs = NULL;
+        fq.user_data = &fr[1]; fq.constraint_user_data = &fs[1];
+        EXPECT(trit_engine_submit(e, &fq, &id), TRIT_OK);
+        wait_for(base + 2);
+        trit_engine_stats s1 = {.size = sizeof s1};
+        EXPECT(trit_engine_get_stats(e, &s1), TRIT_OK);
+        int32_t want[7] = {w[0], w[1], w[2], w[0], w[1], w[2], w[0]};
+        char expect[2048];
+        size_t nb = 0;
+        EXPECT(trit_detokenize(mt, want, 7, false, expect, sizeof expect, &nb), TRIT_OK);
+        CHECK(fr[0].reason == TRIT_FINISH_LENGTH && fr[0].usage.completion_tokens == 7 && fr[0].usage.forced_tokens == 4 &&
+              fs[0].m.masks == 3 && fs[0].calls == 3 && fs[0].m.wrong == 0 && s1.tokens_forced - s0.tokens_forced == 4,
+              "forced tokens (%d, %d completion, %d forced, %d masks, stats %lld)", fr[0].reason,
+              fr[0].usage.completion_tokens, fr[0].usage.forced_tokens, fs[0].m.masks,
+              (long long)(s1.tokens_forced - s0.tokens_forced));
+        CHECK(nw >= 3 && fr[0].len == nb && memcmp(fr[0].text, expect, nb) == 0,
+              "the forced tokens' text is delivered ('%.*s' vs '%s')", (int)fr[0].len, fr[0].text, expect);
+        CHECK(fs[0].logprobs == 7 && fs[0].zero_logprobs == 4, "logprobs: 7 entries, the 4 forced ones 0 (%d, %d)",
+              fs[0].logprobs, fs[0].zero_logprobs);
+        CHECK(fr[1].done == 1 && fr[1].reason == TRIT_FINISH_CONSTRAINT_ERROR && fr[1].usage.completion_tokens == 0,
+              "a forced count past the buffer: TRIT_FINISH_CONSTRAINT_ERROR (%d)", fr[1].reason);
+        fq.constraint_mask = NULL; fq.constraint_accept = NULL;
+        EXPECT(trit_engine_submit(e, &fq, &id), TRIT_ERR_ARG);   /* forced without a mask */
     }
     /* free while requests run: each is cancelled, the call returns */
     int before = done_count();

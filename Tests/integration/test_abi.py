@@ -16,7 +16,7 @@ def older_header():
     h = h.replace("    p.type_k = TRIT_KV_F16;\n    p.type_v = TRIT_KV_F16;\n    return p;\n}\n\n/* Create a context.",
                   "    return p;\n}\n\n/* Create a context.")
     h = re.sub(r"\n    int32_t eos;[^\n]*\n    int32_t eot;[^\n]*", "", h)                            # model info
-    h = re.sub(r"\n    double generation_seconds;[^\n]*", "", h)                                  # generate result
+    h = re.sub(r"\n    double generation_seconds;.*?(?=\n} trit_generate_result;)", "", h, flags=re.S)  # result
     h = re.sub(r"\n    bool int8_head;[^\n]*\n[^\n]*exact\) \*/", "", h)                          # model params
     # generate params: the embedded sampler (a caller built before it: the flat sampling fields)
     h, n = re.subn(r"\n    trit_sampler_params sampling;.*?(?=\n} trit_generate_params;)", "", h, flags=re.S)
@@ -64,3 +64,26 @@ def test_caller_built_before_constraints_gets_none(built, tmp_path):
     assert r_old.returncode == 0 and r_old.stdout.startswith("0 failed"), r_old.stdout + r_old.stderr
     sizes = lambda s: dict(re.findall(r"(\w+) (\d+)", s.split("sizes:")[1]))
     assert int(sizes(r_old.stdout)["generate"]) < int(sizes(r_new.stdout)["generate"])
+
+
+def header_before_jump_forward():
+    """trit.h as it was before jump-forward: no constraint_forced in trit_generate_params and
+    trit_request, no n_forced_tokens in trit_generate_result."""
+    h = open(HEADER).read()
+    h, n = re.subn(r"\n    trit_forced_fn constraint_forced;[^\n]*(\n {20,}[^\n]*)*", "", h)
+    assert n == 2, "constraint_forced fields found: %d" % n
+    h, n = re.subn(r"\n    int32_t n_forced_tokens;[^\n]*", "", h)
+    assert n == 1, "n_forced_tokens not found"
+    return h
+
+
+def test_caller_built_before_jump_forward_gets_none(built, tmp_path):
+    """Junk past an older trit_generate_params must not be read as a forced-token callback, and
+    n_forced_tokens must not be written past an older result."""
+    model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")
+    r_new = run([build(tmp_path, open(HEADER).read(), "new"), model], check=False)
+    r_old = run([build(tmp_path, header_before_jump_forward(), "prejump"), model], check=False)
+    assert r_old.returncode == 0 and r_old.stdout.startswith("0 failed"), r_old.stdout + r_old.stderr
+    sizes = lambda s: dict(re.findall(r"(\w+) (\d+)", s.split("sizes:")[1]))
+    old, new = sizes(r_old.stdout), sizes(r_new.stdout)
+    assert int(old["generate"]) < int(new["generate"]) and int(old["result"]) < int(new["result"]), (old, new)

@@ -41,3 +41,25 @@ def test_bad_options_are_named(built):
         r = run([TRIT, "embed", "-m", MODEL] + (["-p", "hi"] if args else []) + args, check=False)
         assert r.returncode == 1 and r.stdout == "", (args, r.stdout)
         assert r.stderr.startswith("trit embed: error:") and word in r.stderr, (args, r.stderr)
+
+
+EMB = os.path.join(FIX, "qwen3-bitnet-embedding-tiny")
+
+
+def test_embedding_model_file_pooling_and_bench(built):
+    """BitNet-embedding: the file's pooling (last) and EOS without options, transformers' row;
+    `trit bench --embed` measures it; the generation bench refuses it by name."""
+    ref = json.load(open(os.path.join(EMB, "reference.json")))["inputs"][0]
+    r = run([TRIT, "embed", "-m", os.path.join(EMB, "model.i2_s.gguf"), "-ctk", "f32", "-ctv", "f32",
+             "-p", ref["text"], "--json"])
+    j = json.loads(r.stdout)
+    assert j["usage"]["prompt_tokens"] == len(ref["tokens"])
+    assert max(abs(a - b) for a, b in zip(j["data"][0]["embedding"], ref["last"])) <= 1e-5
+    b = json.loads(run([TRIT, "bench", "--embed", "-m", os.path.join(EMB, "hf"), "-p", "16", "--texts", "4",
+                        "-r", "1", "-t", "1", "--json"]).stdout)
+    assert [x["test"] for x in b] == ["embed 4x16"] and b[0]["texts"] == 4 and b[0]["tokens_per_second"] > 0
+    r = run([TRIT, "bench", "-m", os.path.join(EMB, "model.i2_s.gguf"), "-p", "8", "-n", "0", "-r", "1", "-t", "1",
+             "--no-bandwidth"], check=False)
+    assert r.returncode == 1 and "embedding model" in r.stderr, r.stderr
+    r = run([TRIT, "bench", "--embed", "-m", os.path.join(EMB, "hf"), "--texts", "0"], check=False)
+    assert r.returncode == 1 and "--texts" in r.stderr, r.stderr

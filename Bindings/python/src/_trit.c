@@ -599,6 +599,37 @@ static int32_t constraint_accept(PyObject *c, int32_t token, int keep_error) {
     PyGILState_Release(gs);
     return rc;
 }
+/* Jump-forward (trit_forced_fn): forced_tokens(capacity) returns the ids the constraint forces next
+ * (at most capacity, already counted as accepted by it); -1 when it raised or returned no int list. */
+static int32_t constraint_forced(PyObject *c, int32_t *out, size_t capacity, int keep_error) {
+    PyGILState_STATE gs = PyGILState_Ensure();
+    int32_t n = -1;
+    PyObject *r = PyObject_CallMethod(c, "forced_tokens", "n", (Py_ssize_t)capacity);
+    PyObject *fast = r ? PySequence_Fast(r, "forced_tokens() must return a list of token ids") : NULL;
+    if (fast) {
+        Py_ssize_t k = PySequence_Fast_GET_SIZE(fast);
+        n = (int32_t)(k > (Py_ssize_t)capacity ? (Py_ssize_t)capacity + 1 : k);   /* too many: refused by libtrit */
+        for (Py_ssize_t i = 0; i < k && i < (Py_ssize_t)capacity; i++) {
+            long t = PyLong_AsLong(PySequence_Fast_GET_ITEM(fast, i));
+            if (t == -1 && PyErr_Occurred()) { n = -1; break; }
+            out[i] = t < INT32_MIN || t > INT32_MAX ? -1 : (int32_t)t;   /* out of range: refused by libtrit */
+        }
+    }
+    Py_XDECREF(fast);
+    Py_XDECREF(r);
+    if (n < 0 && !keep_error) PyErr_Clear();
+    PyGILState_Release(gs);
+    return n;
+}
+/* Whether a constraint object asks for jump-forward (its jump_forward attribute is true). */
+static int wants_jump_forward(PyObject *c) {
+    PyObject *v = PyObject_GetAttrString(c, "jump_forward");
+    if (!v) { PyErr_Clear(); return 0; }
+    int on = PyObject_IsTrue(v) == 1;
+    Py_DECREF(v);
+    if (PyErr_Occurred()) PyErr_Clear();
+    return on;
+}
 
 /* ---- generation ---- */
 typedef struct { PyObject *callback; int failed; PyObject *constraint; } gen_state;
@@ -607,6 +638,9 @@ static int32_t gen_mask(uint32_t *mask, size_t n_words, void *ud) {
     return constraint_mask(((gen_state *)ud)->constraint, mask, n_words, 1);
 }
 static int32_t gen_accept(int32_t token, void *ud) { return constraint_accept(((gen_state *)ud)->constraint, token, 1); }
+static int32_t gen_forced(int32_t *out, size_t capacity, void *ud) {
+    return constraint_forced(((gen_state *)ud)->constraint, out, capacity, 1);
+}
 
 static bool on_piece(const char *piece, size_t len, void *ud) {
     gen_state *g = ud;
@@ -661,6 +695,7 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     if (g.constraint) {   /* the caller keeps the object alive for the call */
         p.constraint_mask = gen_mask;
         p.constraint_accept = gen_accept;
+        if (wants_jump_forward(g.constraint)) p.constraint_forced = gen_forced;
         p.constraint_user_data = &g;
     }
     trit_generate_result res = {.size = sizeof res};
@@ -686,8 +721,8 @@ static PyObject *py_generate(PyObject *self, PyObject *args, PyObject *kw) {
     if (st != TRIT_OK && PyErr_Occurred()) return NULL;   /* the constraint raised */
     if (st != TRIT_OK) return raise_status(st);
     static const char *reasons[] = {"length", "eos", "stop", "context", "callback", "aborted", "constraint"};
-    return Py_BuildValue("{s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
-                         "n_generated_tokens", res.n_generated_tokens,
+    return Py_BuildValue("{s:i,s:i,s:i,s:s,s:d,s:d}", "n_prompt_tokens", res.n_prompt_tokens,
+                         "n_generated_tokens", res.n_generated_tokens, "n_forced_tokens", res.n_forced_tokens,
                          "stop_reason", reasons[res.stop_reason >= 0 && res.stop_reason <= 6 ? res.stop_reason : 0],
                          "prompt_seconds", res.prompt_seconds, "generation_seconds", res.generation_seconds);
 }
@@ -764,7 +799,7 @@ static PyObject *py_engine_create(PyObject *self, PyObject *args) {
 /* A request's Python callbacks, alive until its done callback. Without a piece callback the text
  * is collected here, on the scheduler thread without the GIL, and handed over once at the end. */
 typedef struct {
-    PyObject *on_piece, *on_done, *on_logprobs, *constraint;
+    PyObject *on_piece, *on_done, *on_logprobs, *constraint, *on_embedding;
     char *buf;
     size_t len, cap;
     int overflow;
@@ -776,6 +811,9 @@ static int32_t engine_mask(uint32_t *mask, size_t n_words, void *ud) {
 static int32_t engine_accept(int32_t token, void *ud) {
     return constraint_accept(((py_request *)ud)->constraint, token, 0);
 }
+static int32_t engine_forced(int32_t *out, size_t capacity, void *ud) {
+    return constraint_forced(((py_request *)ud)->constraint, out, capacity, 0);
+}
 
 static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const float *lps, size_t n, void *ud) {
     py_request *r = ud;
@@ -786,6 +824,16 @@ static void engine_logprobs(int32_t token, float lp, const int32_t *ids, const f
     if (!res) PyErr_WriteUnraisable(r->on_logprobs);
     Py_XDECREF(res);
     Py_XDECREF(top);
+    PyGILState_Release(gs);
+}
+
+/* An embedding request's row, as bytes of float32 (the Python side makes the row). */
+static void engine_embedding(const float *row, size_t width, void *ud) {
+    py_request *r = ud;
+    PyGILState_STATE gs = PyGILState_Ensure();
+    PyObject *res = PyObject_CallFunction(r->on_embedding, "y#", (const char *)row, (Py_ssize_t)(width * sizeof *row));
+    if (!res) PyErr_WriteUnraisable(r->on_embedding);
+    Py_XDECREF(res);
     PyGILState_Release(gs);
 }
 
@@ -819,10 +867,11 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     PyGILState_STATE gs = PyGILState_Ensure();
     PyObject *text = r->on_piece == Py_None && !r->overflow ? PyBytes_FromStringAndSize(r->buf ? r->buf : "", (Py_ssize_t)r->len)
                                                              : (Py_INCREF(Py_None), Py_None);
-    PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i}O", (long long)id,
+    PyObject *res = text ? PyObject_CallFunction(r->on_done, "Ls{s:i,s:i,s:i,s:i}O", (long long)id,
                                                  reasons[reason >= 0 && reason <= 5 ? reason : 3],
                                                  "prompt_tokens", u->prompt_tokens, "completion_tokens", u->completion_tokens,
-                                                 "cached_tokens", u->cached_tokens, text) : NULL;
+                                                 "cached_tokens", u->cached_tokens, "forced_tokens", u->forced_tokens,
+                                                 text) : NULL;
     if (!res) PyErr_WriteUnraisable(r->on_done);
     Py_XDECREF(res);
     Py_XDECREF(text);
@@ -831,6 +880,7 @@ static void engine_done(int64_t id, int32_t reason, const trit_usage *u, void *u
     Py_DECREF(r->on_done);
     Py_XDECREF(r->on_logprobs);
     Py_XDECREF(r->constraint);
+    Py_XDECREF(r->on_embedding);
     PyMem_RawFree(r);
     PyGILState_Release(gs);
 }
@@ -839,24 +889,36 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     static char *names[] = {"engine", "prompt", "on_piece", "on_done", "max_tokens", "temperature", "top_k", "top_p",
                             "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty", "penalty_last_n", "seed",
                             "stop", "ignore_eos", "add_special", "parse_special", "logit_bias", "logprobs", "on_logprobs",
-                            "constraint", NULL};
+                            "constraint", "embedding", "on_embedding", NULL};
     PyObject *cap, *prompt, *on_piece, *on_done, *stop = Py_None, *bias = Py_None, *on_logprobs = Py_None;
-    PyObject *constraint = Py_None;
+    PyObject *constraint = Py_None, *embedding = Py_None, *on_embedding = Py_None;
     trit_request req = trit_request_default();
+    trit_embed_params ep = trit_embed_default_params();
     trit_sampler_params sp = trit_sampler_default_params();
     int ignore_eos = 0, add_special = 1, parse_special = 0;
     unsigned long long seed = sp.seed;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOO", names, &cap, &prompt, &on_piece, &on_done,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|ififffffiKOpppOiOOOO", names, &cap, &prompt, &on_piece, &on_done,
                                      &req.max_tokens, &sp.temperature, &sp.top_k, &sp.top_p, &sp.min_p, &sp.repeat_penalty,
                                      &sp.presence_penalty, &sp.frequency_penalty, &sp.penalty_last_n, &seed, &stop,
                                      &ignore_eos, &add_special, &parse_special, &bias, &req.logprobs, &on_logprobs,
-                                     &constraint))
+                                     &constraint, &embedding, &on_embedding))
         return NULL;
     box *eb = box_of(cap, 3);
     if (!eb) return NULL;
     if ((on_piece != Py_None && !PyCallable_Check(on_piece)) || !PyCallable_Check(on_done)) {
         PyErr_SetString(PyExc_TypeError, "on_piece must be callable or None, on_done callable");
         return NULL;
+    }
+    if (embedding != Py_None) {   /* (pooling id, normalize, dimensions): an embedding request */
+        int normalize = 1;
+        if (!PyArg_ParseTuple(embedding, "ipi", &ep.pooling, &normalize, &ep.dimensions)) return NULL;
+        if (!PyCallable_Check(on_embedding)) {
+            PyErr_SetString(PyExc_TypeError, "on_embedding must be callable for an embedding request");
+            return NULL;
+        }
+        ep.normalize = normalize;
+        req.embedding = &ep;
+        req.on_embedding = engine_embedding;
     }
     sp.seed = seed;
     req.ignore_eos = ignore_eos; req.add_special = add_special; req.parse_special = parse_special;
@@ -911,11 +973,16 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
         r->on_logprobs = on_logprobs;
         req.on_logprobs = engine_logprobs;
     }
+    if (req.embedding) {   /* held until the done callback */
+        Py_INCREF(on_embedding);
+        r->on_embedding = on_embedding;
+    }
     if (constraint != Py_None) {   /* held until the done callback */
         Py_INCREF(constraint);
         r->constraint = constraint;
         req.constraint_mask = engine_mask;
         req.constraint_accept = engine_accept;
+        if (wants_jump_forward(constraint)) req.constraint_forced = engine_forced;
         req.constraint_user_data = r;
     }
     req.on_piece = engine_piece;
@@ -927,7 +994,8 @@ static PyObject *py_engine_submit(PyObject *self, PyObject *args, PyObject *kw) 
     st = trit_engine_submit(eb->handle, &req, &id);
     Py_END_ALLOW_THREADS
     if (st != TRIT_OK) {
-        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); Py_XDECREF(r->constraint); PyMem_RawFree(r);
+        Py_DECREF(on_piece); Py_DECREF(on_done); Py_XDECREF(r->on_logprobs); Py_XDECREF(r->constraint);
+        Py_XDECREF(r->on_embedding); PyMem_RawFree(r);
         raise_status(st);
         goto done;
     }

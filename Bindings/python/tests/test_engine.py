@@ -148,3 +148,20 @@ def test_an_engine_refused_by_libtrit_frees_the_model_it_loaded(monkeypatch):
     with pytest.raises(trit.TritError) as e:   # e's traceback keeps the half-made engine (and its model) alive
         trit.Engine(I2S, n_seq=0)
     assert closed == [I2S] and "slots" in e.value.message
+
+
+LONG = " ".join(["the old fisherman walked down to the harbor every morning"] * 3)
+
+
+def test_requests_with_one_prompt_read_it_once(model):
+    """Requests submitted together with one prompt (the n choices of an OpenAI request): the first
+    reads it, the others wait for it and copy its cells (cached_tokens: all but the last token), and
+    each gives the text it gives alone."""
+    tokens = model.tokenize(LONG)
+    assert len(tokens) > 64
+    want = alone(model, LONG, 6)
+    with trit.Engine(model, n_seq=4, n_ctx=256, n_batch=32) as eng:
+        reqs = [eng.submit(tokens, max_tokens=6, temperature=0, ignore_eos=True) for _ in range(3)]
+        assert [r.text() for r in reqs] == [want] * 3
+        assert sorted(r.usage["cached_tokens"] for r in reqs) == [0, len(tokens) - 1, len(tokens) - 1]
+        assert eng.stats()["prompt_tokens_evaluated"] == len(tokens) + 2

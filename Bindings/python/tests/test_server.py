@@ -104,7 +104,8 @@ def test_hostile_requests(server):
     assert err(post("/v1/completions", json={"prompt": "a", "temperature": -1}, headers=h), 400)["param"] == "temperature"
     assert err(post("/v1/completions", json={"prompt": "a", "top_p": 2}, headers=h), 400)["param"] == "top_p"
     err(post("/v1/completions", json={"prompt": "a", "logit_bias": {"99999999": 1}}, headers=h), 400)
-    err(post("/v1/completions", json={"prompt": "a", "n": 2}, headers=h), 400)
+    assert err(post("/v1/completions", json={"prompt": "a", "n": 17}, headers=h), 400)["param"] == "n"
+    err(post("/v1/completions", json={"prompt": "a", "n": 0}, headers=h), 400)
     err(post("/v1/completions", content=b"x" * 2_000_000, headers=h), 413)
     err(post("/v1/completions", json={"prompt": "a"}), 401)
     err(post("/v1/completions", json={"prompt": "a"}, headers={"Authorization": "Bearer wrong"}), 401)
@@ -222,7 +223,21 @@ def test_logprobs(server, model):
     content = r.choices[0].logprobs.content
     assert len(content) == 4 and all(len(e.top_logprobs) == 2 for e in content)
     assert "".join(e.token for e in content) == r.choices[0].message.content
-    with pytest.raises(openai.BadRequestError):
-        c.completions.create(model="bundled", prompt="x", max_tokens=2, logprobs=2, stream=True)
+    # streamed: each chunk carries its tokens' logprobs; together they equal the non-streamed ones
+    whole = c.completions.create(model="bundled", prompt="And the LORD said", max_tokens=5, temperature=0, logprobs=2)
+    parts = [ch.choices[0].logprobs for ch in c.completions.create(
+        model="bundled", prompt="And the LORD said", max_tokens=5, temperature=0, logprobs=2, stream=True)
+        if ch.choices and ch.choices[0].logprobs is not None]
+    assert sum(len(p.tokens) for p in parts) == 5
+    assert [t for p in parts for t in p.tokens] == whole.choices[0].logprobs.tokens
+    assert [v for p in parts for v in p.token_logprobs] == pytest.approx(whole.choices[0].logprobs.token_logprobs,
+                                                                        abs=1e-5)
+    assert [o for p in parts for o in p.text_offset] == whole.choices[0].logprobs.text_offset
+    stream = c.chat.completions.create(model="bundled", messages=[{"role": "user", "content": "Who art thou?"}],
+                                       max_tokens=4, temperature=0, logprobs=True, top_logprobs=2, stream=True)
+    entries = [e for ch in stream if ch.choices and ch.choices[0].logprobs for e in ch.choices[0].logprobs.content]
+    assert [e.token for e in entries] == [e.token for e in content]
+    assert [e.logprob for e in entries] == pytest.approx([e.logprob for e in content], abs=1e-5)
+    assert all(len(e.top_logprobs) == 2 for e in entries)
     with pytest.raises(openai.BadRequestError):
         c.completions.create(model="bundled", prompt="x", max_tokens=2, logprobs=21)

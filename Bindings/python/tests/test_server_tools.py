@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 import trit
-from trit.server.tools import MAX_PARALLEL_CALLS, CallParser, split_calls
+from trit.openai_api.tools import MAX_PARALLEL_CALLS, CallParser, split_calls
 
 from conftest import FIX
 from server_process import start_server, stop_server

@@ -268,17 +268,17 @@ class Context(Closing):
         buf = _trit.eval_batch(self._context(), tokens, _token_list(seq_ids))
         return Logits(buf, len(tokens), self.n_vocab)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings as Model.embed, evaluated on this context, whose tokens must be none (reset() it
-        first: TritError otherwise); it holds none afterwards."""
-        lists, single = _embedding.token_lists(self.model, input)
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings as Model.embed (the same arguments), evaluated on this context, whose tokens must
+        be none (reset() it first: TritError otherwise); it holds none afterwards."""
+        lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and self.n_ctx)
         buf, width = _embedding.embed(self._context(), lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05,
                  repeat_penalty=1.0, repeat_last_n=64, seed=0xC0FFEE, stop=None, stream=False,
                  ignore_eos=False, reset=True, special=False, context_shift=False, n_keep=0,
-                 json_schema=None, regex=None, grammar=None, gbnf=None):
+                 json_schema=None, regex=None, grammar=None, gbnf=None, jump_forward=True):
         """Generate from ``prompt`` (str, or a list of token ids). Returns the text, or with
         ``stream=True`` an iterator of text pieces. ``reset`` starts from an empty context;
         ``seed=-1`` picks a random seed. Leaving a stream early stops its generation.
@@ -288,7 +288,9 @@ class Context(Closing):
         llguidance takes it, or a trit.Grammar) or ``gbnf`` (llama.cpp's GBNF text): every token is one
         the constraint allows (needs the ``structured`` extra); ``last_result["stop_reason"]`` says
         "length" when max_tokens cut the text before the grammar was complete, "constraint" when it
-        allowed no token."""
+        allowed no token. ``jump_forward`` (with a constraint): text the grammar forces is appended as
+        a prompt chunk instead of being decoded token by token; ``last_result["n_forced_tokens"]``
+        counts those tokens (of ``n_generated_tokens``; the rest were sampling steps)."""
         if isinstance(prompt, (bytes, bytearray)):
             raise TypeError("prompt must be str or a list of token ids, not bytes (decode it first)")
         if not isinstance(prompt, str):
@@ -303,7 +305,7 @@ class Context(Closing):
         grammar = Grammar.from_options(json_schema, regex, grammar, gbnf) if (
             json_schema is not None or regex is not None or grammar is not None or gbnf is not None) else None
         if grammar is not None:
-            kw["constraint"] = Constraint(self.model, grammar)
+            kw["constraint"] = Constraint(self.model, grammar, jump_forward=jump_forward)
         ctx = self._context()
         if reset:
             _trit.reset(ctx)
@@ -398,8 +400,10 @@ class Model(_Tokenizing):
         self.head = head
         self.info = _trit.model_info(self._handle)
         # the file's Jinja chat template as written (None without one); trit's generation uses its built-in formats
+        # (assign another template's text to render chats with it: create_chat_completion, apply_chat_template)
         self.chat_template = _trit.model_chat_template(self._handle)
-        self._default = self._embedding_ctx = None
+        self._file_chat_template = self.chat_template
+        self._default = self._embedding_ctx = self._api_engine = None
         try:
             self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
         except BaseException:
@@ -418,7 +422,7 @@ class Model(_Tokenizing):
     def close(self):
         """Free the default context and the model; safe to call twice. Contexts made with
         create_context() keep working until closed."""
-        for name in ("_default", "_embedding_ctx"):
+        for name in ("_api_engine", "_default", "_embedding_ctx"):
             c = getattr(self, name, None)
             if c is not None:
                 c.close()
@@ -490,16 +494,20 @@ class Model(_Tokenizing):
     def _embed_lists(self, lists, normalize, dimensions, pooling):
         return _embedding.embed(self._embedder()._context(), lists, normalize, dimensions, pooling)
 
-    def embed(self, input, normalize=True, dimensions=None, pooling=None):
-        """Embeddings of text or token ids, as llama.cpp embeds with a generative model: the final
-        hidden state after the output norm, pooled over the input's positions. ``input``: a str or
-        a list of token ids (one row back), or a list of them (a row each). Texts get BOS as the
-        vocabulary asks. ``pooling``: "last" (the default for these causal models), "mean" or
-        "cls" (the first token). ``normalize``: divide each row by its L2 norm. ``dimensions``:
-        keep the first n components (Matryoshka truncation; normalized after). Rows are float32:
-        a numpy array (n, width) when numpy is installed (one row: shape (width,)), else lists.
-        Runs on a context of its own (made at the first call), not the one generate() uses."""
-        lists, single = _embedding.token_lists(self, input)
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings of text or token ids, as llama.cpp embeds: the final hidden state after the
+        output norm, pooled over the input's positions. ``input``: a str or a list of token ids
+        (one row back), or a list of them (a row each). Texts get BOS / EOS as the vocabulary asks
+        (BitNet-embedding appends <|endoftext|>). ``pooling``: "last", "mean" or "cls" (the first
+        token); None: the file's (GGUF pooling_type, sentence-transformers' Pooling module), else
+        last. ``normalize``: divide each row by its L2 norm. ``dimensions``: keep the first n
+        components (Matryoshka truncation; normalized after). ``prompt_name``: a prompt of the HF
+        folder's config_sentence_transformers.json (e.g. "query") put before every text; None: its
+        default_prompt_name, if any. ``truncate``: cut inputs longer than the context (a text keeps
+        its appended EOS) instead of raising. Rows are float32: a numpy array (n, width) when numpy
+        is installed (one row: shape (width,)), else lists. Runs on a context of its own (made at
+        the first call), not the one generate() uses."""
+        lists, single = _embedding.prepare(self, input, prompt_name, truncate and self._embedder().n_ctx)
         buf, width = self._embed_lists(lists, normalize, dimensions, pooling)
         return _embedding.rows(buf, len(lists), width, single)
 
@@ -511,6 +519,53 @@ class Model(_Tokenizing):
 
     def format_chat(self, messages, template=None, add_generation_prompt=True):
         return _trit.chat_format(self._live(), _messages(messages), template, add_generation_prompt)
+
+    def apply_chat_template(self, messages, tools=None, add_generation_prompt=True, **kwargs):
+        """The prompt text of OpenAI-shaped ``messages`` (dicts, with tool_calls and tool results) as
+        create_chat_completion renders it: the file's Jinja template (``self.chat_template``; the 2B4T
+        file's broken one excepted) with ``tools`` and the template's ``kwargs`` (e.g. enable_thinking),
+        else trit's built-in format. Needs the ``chat`` extra (jinja2, pydantic)."""
+        from .openai_api.local import template_prompt
+        return template_prompt(self, messages, tools, add_generation_prompt, kwargs)
+
+    def create_chat_completion(self, messages, tools=None, tool_choice=None, temperature=0.2, top_p=0.95, top_k=40,
+                               min_p=0.05, stream=False, stop=None, seed=None, response_format=None, max_tokens=None,
+                               presence_penalty=0.0, frequency_penalty=0.0, repeat_penalty=1.0, logit_bias=None,
+                               logprobs=None, top_logprobs=None, n=None, stream_options=None,
+                               parallel_tool_calls=None, chat_template_kwargs=None, grammar=None, json_schema=None,
+                               model=None, **kwargs):
+        """OpenAI's chat completion, as the server answers it (the same code): a ``chat.completion``
+        dict, or with ``stream=True`` an iterator of ``chat.completion.chunk`` dicts. llama-cpp-python's
+        keywords and defaults; ``grammar`` is GBNF text or a trit.Grammar (as llama-cpp-python's
+        LlamaGrammar), ``json_schema`` a schema (llama.cpp's fields);
+        any other OpenAI field goes in ``kwargs`` (one this API does not implement raises
+        trit.openai_api.errors.ApiError, a ValueError naming it, as a bad value does). Runs on an engine
+        of the model's own (4 slots of the default context's size), made at the first call. Needs the
+        ``chat`` extra (and ``structured`` for response_format / tools with a forced choice)."""
+        from .openai_api.local import chat_completion
+        fields = dict(messages=messages, tools=tools, tool_choice=tool_choice, temperature=temperature,
+                      top_p=top_p, top_k=top_k, min_p=min_p, stream=stream, stop=stop, seed=seed,
+                      response_format=response_format, max_tokens=max_tokens, presence_penalty=presence_penalty,
+                      frequency_penalty=frequency_penalty, repeat_penalty=repeat_penalty, logit_bias=logit_bias,
+                      logprobs=logprobs, top_logprobs=top_logprobs, n=n, stream_options=stream_options,
+                      parallel_tool_calls=parallel_tool_calls, chat_template_kwargs=chat_template_kwargs,
+                      grammar=grammar, json_schema=json_schema, model=model)
+        return chat_completion(self, fields, kwargs)
+
+    def create_completion(self, prompt, max_tokens=16, temperature=0.8, top_p=0.95, top_k=40, min_p=0.05,
+                          stream=False, stop=None, seed=None, echo=False, logprobs=None, presence_penalty=0.0,
+                          frequency_penalty=0.0, repeat_penalty=1.0, logit_bias=None, n=None, stream_options=None,
+                          response_format=None, grammar=None, json_schema=None, model=None, **kwargs):
+        """OpenAI's (legacy) completion, as the server answers it: a ``text_completion`` dict, or with
+        ``stream=True`` an iterator of chunks. llama-cpp-python's keywords and defaults (``logprobs``:
+        the number of top tokens with each token); see create_chat_completion."""
+        from .openai_api.local import completion
+        fields = dict(prompt=prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                      min_p=min_p, stream=stream, stop=stop, seed=seed, echo=echo, logprobs=logprobs,
+                      presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
+                      repeat_penalty=repeat_penalty, logit_bias=logit_bias, n=n, stream_options=stream_options,
+                      response_format=response_format, grammar=grammar, json_schema=json_schema, model=model)
+        return completion(self, fields, kwargs)
 
 
 from .engine import Engine, Completion, AsyncCompletion  # noqa: E402  (needs Model above)

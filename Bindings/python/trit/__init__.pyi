@@ -1,6 +1,7 @@
 from typing import Iterator, Mapping, Sequence, Union, overload, Literal, Optional, Any
 
 __version__: str
+_Json = Mapping[str, Any]   # an OpenAI-shaped object (a message, a tool, ...)
 
 class TritError(Exception):
     status: int
@@ -56,19 +57,46 @@ class Model(Tokenizer):
                  stop: Optional[Sequence[str]] = ..., stream: Literal[False] = ..., ignore_eos: bool = ..., reset: bool = ...,
                  special: bool = ..., context_shift: bool = ..., n_keep: int = ...,
                  json_schema: Union[None, str, Mapping[str, Any]] = ..., regex: Optional[str] = ...,
-                 grammar: Union[None, str, "Grammar"] = ..., gbnf: Optional[str] = ...) -> str: ...
+                 grammar: Union[None, str, "Grammar"] = ..., gbnf: Optional[str] = ...,
+                 jump_forward: bool = ...) -> str: ...
     @overload
     def generate(self, prompt: Union[str, Sequence[int]], max_tokens: int = ..., temperature: float = ..., top_k: int = ...,
                  top_p: float = ..., min_p: float = ..., repeat_penalty: float = ..., repeat_last_n: int = ..., seed: int = ...,
                  stop: Optional[Sequence[str]] = ..., *, stream: Literal[True], ignore_eos: bool = ..., reset: bool = ...,
                  special: bool = ..., context_shift: bool = ..., n_keep: int = ...,
                  json_schema: Union[None, str, Mapping[str, Any]] = ..., regex: Optional[str] = ...,
-                 grammar: Union[None, str, "Grammar"] = ..., gbnf: Optional[str] = ...) -> Iterator[str]: ...
+                 grammar: Union[None, str, "Grammar"] = ..., gbnf: Optional[str] = ...,
+                 jump_forward: bool = ...) -> Iterator[str]: ...
     def chat(self, messages: Sequence[Union[Mapping[str, str], tuple[str, str]]], template: Optional[str] = ..., **kw: Any) -> str: ...
     def format_chat(self, messages: Sequence[Union[Mapping[str, str], tuple[str, str]]], template: Optional[str] = ...,
                     add_generation_prompt: bool = ...) -> str: ...
+    def apply_chat_template(self, messages: Sequence[_Json], tools: Optional[Sequence[_Json]] = ...,
+                            add_generation_prompt: bool = ..., **kwargs: Any) -> str: ...
+    def create_chat_completion(self, messages: Sequence[_Json], tools: Optional[Sequence[_Json]] = ...,
+                               tool_choice: Union[None, str, _Json] = ..., temperature: float = ...,
+                               top_p: float = ..., top_k: int = ..., min_p: float = ..., stream: bool = ...,
+                               stop: Union[None, str, Sequence[str]] = ..., seed: Optional[int] = ...,
+                               response_format: Optional[_Json] = ..., max_tokens: Optional[int] = ...,
+                               presence_penalty: float = ..., frequency_penalty: float = ...,
+                               repeat_penalty: float = ..., logit_bias: Optional[Mapping[Union[int, str], float]] = ...,
+                               logprobs: Optional[bool] = ..., top_logprobs: Optional[int] = ...,
+                               n: Optional[int] = ...,
+                               stream_options: Optional[_Json] = ..., parallel_tool_calls: Optional[bool] = ...,
+                               chat_template_kwargs: Optional[_Json] = ..., grammar: Optional[str] = ...,
+                               json_schema: Optional[_Json] = ..., model: Optional[str] = ...,
+                               **kwargs: Any) -> Union[dict[str, Any], Iterator[dict[str, Any]]]: ...
+    def create_completion(self, prompt: Union[str, Sequence[int]], max_tokens: Optional[int] = ...,
+                          temperature: float = ..., top_p: float = ..., top_k: int = ..., min_p: float = ...,
+                          stream: bool = ..., stop: Union[None, str, Sequence[str]] = ..., seed: Optional[int] = ...,
+                          echo: bool = ..., logprobs: Optional[int] = ..., presence_penalty: float = ...,
+                          frequency_penalty: float = ..., repeat_penalty: float = ...,
+                          logit_bias: Optional[Mapping[Union[int, str], float]] = ..., n: Optional[int] = ...,
+                          stream_options: Optional[_Json] = ..., response_format: Optional[_Json] = ...,
+                          grammar: Optional[str] = ..., json_schema: Optional[_Json] = ..., model: Optional[str] = ...,
+                          **kwargs: Any) -> Union[dict[str, Any], Iterator[dict[str, Any]]]: ...
     def embed(self, input: Union[str, Sequence[int], Sequence[Union[str, Sequence[int]]]], normalize: bool = ...,
-              dimensions: Optional[int] = ..., pooling: Optional[Literal["last", "mean", "cls"]] = ...) -> Any: ...
+              dimensions: Optional[int] = ..., pooling: Optional[Literal["last", "mean", "cls"]] = ...,
+              prompt_name: Optional[str] = ..., truncate: bool = ...) -> Any: ...
     def create_embedding(self, input: Union[str, Sequence[int], Sequence[Union[str, Sequence[int]]]],
                          model: Optional[str] = ...) -> dict[str, Any]: ...
     def __enter__(self) -> "Model": ...

@@ -11,11 +11,13 @@ hand a piece of text to Python)."""
 import asyncio
 import os
 import queue
+import threading
 
 from ._closing import Closing
 from ._errors import TritError
 from . import _trit
 from ._params import int32, seed as _seed, kv_type_ids
+from . import _embedding
 
 _DONE = object()
 
@@ -172,10 +174,11 @@ class Engine(Closing):
     def _constraint(self, kw):
         """The request's constraint from json_schema / regex / grammar / gbnf (removed from kw), or None."""
         options = {k: kw.pop(k) for k in ("json_schema", "regex", "grammar", "gbnf") if k in kw}
+        jump_forward = kw.pop("jump_forward", True)
         if all(v is None for v in options.values()):
             return None
         from .structured import Grammar, Constraint
-        return Constraint(self.model, Grammar.from_options(**options))
+        return Constraint(self.model, Grammar.from_options(**options), jump_forward=jump_forward)
 
     def submit(self, prompt, stream=True, **kw):
         """Queue a request (prompt: str or token ids); returns a Completion to iterate. Keywords:
@@ -184,7 +187,8 @@ class Engine(Closing):
         logit_bias ({token id: bias}), logprobs (N: the N most likely tokens with each token, in
         .logprobs), json_schema / regex / grammar / gbnf (a constraint, as Model.generate: finish_reason
         "constraint" when it allowed no token, "constraint_error" when it failed, the reason in
-        .constraint.error). stream=False: the text arrives whole at the end."""
+        .constraint.error), jump_forward (default True: forced text goes in as a prompt chunk;
+        usage["forced_tokens"] counts it). stream=False: the text arrives whole at the end."""
         constraint = self._constraint(kw)
         c = Completion(self)
         c.constraint = constraint
@@ -202,6 +206,76 @@ class Engine(Closing):
                                    on_logprobs=c._logprobs, constraint=constraint, **_request_kw(**kw))
         return c
 
+    def _submit_embeddings(self, input, normalize, dimensions, pooling, prompt_name, truncate, finish):
+        """Queues one embedding request per input; finish() is called (scheduler thread) as each ends.
+        Returns (lists, single, rows, reasons), rows and reasons filled as they end."""
+        n_ctx = self.stats()["n_ctx_slot"]
+        lists, single = _embedding.prepare(self.model, input, prompt_name, truncate and n_ctx - 1)
+        spec = (_embedding.pooling_id(pooling), bool(normalize), _embedding.dimensions_arg(dimensions))
+        rows, reasons, ids = [None] * len(lists), [None] * len(lists), []
+
+        def callbacks(i):
+            def on_row(b):
+                rows[i] = b
+
+            def on_done(rid, reason, usage, text):
+                reasons[i] = reason
+                finish()
+            return on_row, on_done
+        try:
+            for i, ids_i in enumerate(lists):
+                on_row, on_done = callbacks(i)
+                ids.append(_trit.engine_submit(self._live(), ids_i, None, on_done, embedding=spec, on_embedding=on_row))
+        except BaseException:
+            for rid in ids:
+                self.cancel(rid)
+            raise
+        return lists, single, rows, reasons
+
+    @staticmethod
+    def _rows(lists, single, rows, reasons):
+        for i, why in enumerate(reasons):
+            if why != "stop" or rows[i] is None:
+                raise TritError(_trit.ERR_STATE, f"embedding input {i} did not finish (finish reason {why})")
+        width = len(rows[0]) // 4
+        return _embedding.rows(bytearray(b"".join(rows)), len(lists), width, single)
+
+    def embed(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None, truncate=False):
+        """Embeddings as Model.embed (same arguments and rows), as engine requests: their prompt chunks
+        share the scheduler's steps with the generation requests (nothing of them stays cached).
+        Inputs up to a request's n_ctx − 1 tokens (truncate=True cuts longer ones). Blocks until every
+        row is in (the GIL is free meanwhile)."""
+        cond, done = threading.Condition(), [0]
+
+        def finish():
+            with cond:
+                done[0] += 1
+                cond.notify_all()
+        lists, single, rows, reasons = self._submit_embeddings(input, normalize, dimensions, pooling, prompt_name,
+                                                               truncate, finish)
+        with cond:
+            cond.wait_for(lambda: done[0] == len(lists))
+        return self._rows(lists, single, rows, reasons)
+
+    async def embed_async(self, input, normalize=True, dimensions=None, pooling=None, prompt_name=None,
+                          truncate=False):
+        """As embed, for asyncio (call it from a coroutine): awaits the rows without blocking the loop."""
+        loop = asyncio.get_running_loop()
+        fut, done, total = loop.create_future(), [0], [None]
+
+        def step():
+            done[0] += 1
+            if done[0] == total[0] and not fut.done():
+                fut.set_result(None)
+
+        def finish():
+            loop.call_soon_threadsafe(step)
+        lists, single, rows, reasons = self._submit_embeddings(input, normalize, dimensions, pooling, prompt_name,
+                                                               truncate, finish)
+        total[0] = len(lists)   # step() runs on this loop, after this coroutine yields
+        await fut
+        return self._rows(lists, single, rows, reasons)
+
     def cancel(self, request_id):
         """Stop a request at the next step; False if it is unknown or has finished."""
         if request_id is None or self._h is None:
@@ -218,3 +292,4 @@ class Engine(Closing):
         h, self._h = getattr(self, "_h", None), None
         if h is not None:
             _trit.close(h)
+

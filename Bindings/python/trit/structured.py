@@ -167,12 +167,21 @@ def tokenizer_for(model):
 
 class Constraint:
     """One generation's matcher: libtrit calls fill_mask before each sampling step and accept with
-    the chosen token. ``error`` holds what went wrong when the matcher failed."""
+    the chosen token. ``error`` holds what went wrong when the matcher failed.
 
-    def __init__(self, model, grammar):
+    ``jump_forward`` (the default): after each accepted token libtrit asks forced_tokens() for the
+    text the grammar forces next (llguidance's fast-forward tokens: the forced bytes in the
+    vocabulary's canonical tokenization, as far as no later byte could change it). libtrit appends
+    them as a prompt chunk in the next step, so a JSON skeleton costs prefill, not one decode step per
+    token; the result's n_forced_tokens / usage["forced_tokens"] count them. Off, the mask forces
+    the same text one sampled token at a time (its tokenization may differ: the model may pick a
+    non-canonical split)."""
+
+    def __init__(self, model, grammar, jump_forward=True):
         llg = _llguidance()
         self.matcher = llg.LLMatcher(tokenizer_for(model), grammar.text, log_level=0)   # errors: self.error
         self.error = None
+        self.jump_forward = bool(jump_forward)   # read by the extension when the generation starts
         if self.matcher.is_error():
             raise ValueError(f"{grammar.kind} is invalid: {self.matcher.get_error()}")
 
@@ -186,6 +195,15 @@ class Constraint:
         if not self.matcher.consume_token(token):
             self.error = self.matcher.get_error()
             raise TritError(_trit.ERR_STATE, f"the constraint refused token {token}: {self.error}")
+
+    def forced_tokens(self, capacity):
+        """The tokens the grammar forces now (at most `capacity`), consumed by the matcher: libtrit
+        appends them to the sequence without asking for a mask."""
+        forced = self.matcher.compute_ff_tokens()[:capacity]
+        if forced and not self.matcher.consume_tokens(forced):
+            self.error = self.matcher.get_error()
+            raise TritError(_trit.ERR_STATE, f"the constraint refused its forced tokens {forced}: {self.error}")
+        return forced
 
     def is_accepting(self):
         """Whether the text so far is complete under the grammar."""

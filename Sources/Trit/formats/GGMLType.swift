@@ -100,6 +100,9 @@ public enum GGMLType: Equatable, Sendable, CustomStringConvertible {
         case .i16: return "I16"
         case .i32: return "I32"
         case .i64: return "I64"
+        case .other(2): return "Q4_0"
+        case .other(12): return "Q4_K"
+        case .other(13): return "Q5_K"
         case .other(let id): return "type\(id)"
         }
     }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Writes GGUF v3 files (docs/formats.md §5): metadata, tensor infos, aligned tensor data. Tensor data

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The group-scaled 2-bit and 1-bit GGUF types of the Bonsai / Ternary-Bonsai models (docs/formats.md

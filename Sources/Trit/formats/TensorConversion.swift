@@ -37,6 +37,10 @@ enum TensorConversion {
             }
         case .ggml(.q6_K):
             for blk in 0..<(n / 256) { decodeQ6K(b, at: blk * 210, into: out + blk * 256) }
+        case .ggml(let type) where blockDtype(type) != nil:
+            // Q4_0, Q4_K, Q5_K: the block decoder of the in-place head (the same values)
+            let dt = blockDtype(type)!, be = tk_dtype_block_elems(dt)
+            tk_block_rows_to_f32(b.baseAddress, dt, be, 0, Int64(n) / be, out)   // one block a "row"
         default:
             throw t.fail("type \(t.typeName) cannot be read as floats here")
         }
@@ -65,6 +69,31 @@ enum TensorConversion {
     }
 
     // MARK: Dense matrices (embeddings, output head, FP16-baseline linears)
+
+    /// The kernels' dtype of ggml's block types that the head and embedding are read in (docs/formats.md §10).
+    static func blockDtype(_ type: GGMLType) -> tk_dtype? {
+        switch type {
+        case .q8_0: return TK_Q8_0
+        case .q6_K: return TK_Q6_K
+        case .other(2): return TK_Q4_0
+        case .other(12): return TK_Q4_K
+        case .other(13): return TK_Q5_K
+        default: return nil
+        }
+    }
+
+    /// The head or the token embedding: in its blocks, in place, when it is in one of ggml's block types that
+    /// the block kernels read (no F32 copy); otherwise as `dense`.
+    static func denseOrBlocks(_ t: RawTensor, rows: Int, cols: Int) throws -> DenseMatrix {
+        guard case .ggml(let type) = t.encoding, let dt = blockDtype(type) else {
+            return try dense(t, rows: rows, cols: cols)
+        }
+        try t.requireShape([cols, rows])
+        guard t.bytes.count == Int(tk_dtype_row_bytes(dt, Int64(cols))) * rows else {
+            throw t.fail("holds \(t.bytes.count) bytes, not the \(rows) rows of \(cols) \(type) weights")
+        }
+        return DenseMatrix(rows: rows, cols: cols, dtype: dt, data: t.bytes.baseAddress!, owner: t.file)
+    }
 
     static func dense(_ t: RawTensor, rows: Int, cols: Int) throws -> DenseMatrix {
         // a group-scaled embedding or head (Bonsai files may quantize them too): decoded exactly to F16

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Encoders of ternary tensors into the GGUF block formats (the inverses of the decoders in

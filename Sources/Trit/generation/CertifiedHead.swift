@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The certified head's per-state scratch and its counters (docs/formats.md §7).
@@ -70,7 +72,7 @@ extension InferenceState {
     /// The exact head (the stored matrix, as `head` computes it) of one normed row.
     func exactHead(from h: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
         let m = model.output
-        tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, m.data, m.dtype, Int64(m.cols), Int64(m.rows),
+        tk_dense_gemm_par(pool, m.gemm(kernels), m.data, m.dtype, Int64(m.cols), Int64(m.rows),
                           h, Int64(m.cols), 1, dst, Int64(m.rows))
     }
 
@@ -79,7 +81,7 @@ extension InferenceState {
     @inline(__always)
     func exactRow(_ r: Int, _ h: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>) -> Float {
         let m = model.output
-        kernels.pointee.dense_gemm(m.data, m.dtype, Int64(m.cols), Int64(r), Int64(r + 1), h, Int64(m.cols), 1, out, Int64(m.rows))
+        m.gemm(kernels)(m.data, m.dtype, Int64(m.cols), Int64(r), Int64(r + 1), h, Int64(m.cols), 1, out, Int64(m.rows))
         return out[r]
     }
 
@@ -121,8 +123,10 @@ extension InferenceState {
     /// The certified step (docs/formats.md §7), or nil when the sampler's chain needs the whole row
     /// (or the int8 logits are not finite, or too many rows remain candidates).
     /// `approxRow`: the row of the last `certifiedApprox` that h is (nil: compute it here).
+    /// `allowed`: a constraint's current mask; the tokens it excludes are as if -inf (as
+    /// `Sampler.sample(_:allowed:)` treats them), so the candidates are taken among allowed tokens only.
     func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch,
-                         approxRow: Int? = nil) -> Int32? {
+                         approxRow: Int? = nil, allowed: TokenConstraint? = nil) -> Int32? {
         let trunc = sampler.firstTruncation
         let vocab = model.config.vocabSize
         switch trunc {
@@ -152,6 +156,7 @@ extension InferenceState {
                 lo[r] = v; hi[r] = v
             }
         }
+        if let allowed { excludeDisallowed(allowed, lo, hi) }
         // 4. the threshold every token that can survive the truncation reaches, and the candidates
         let threshold: Float
         switch trunc {
@@ -163,7 +168,8 @@ extension InferenceState {
         case .none:
             return nil
         }
-        guard !threshold.isNaN else { return nil }
+        // not finite: fewer allowed tokens than the truncation keeps (the whole row is then needed)
+        guard threshold.isFinite else { return nil }
         let rows = cs.rows.raw.assumingMemoryBound(to: Int32.self)
         let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
         guard count > 0, count <= vocab / 8 else { return nil }   // the whole head is then about as cheap
@@ -172,6 +178,21 @@ extension InferenceState {
         cs.record(count)
         return sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
                               values: UnsafeBufferPointer(start: cs.exact.ptr, count: count))
+    }
+}
+
+/// A constraint's excluded tokens get the interval [-inf, -inf]: they reach no finite threshold,
+/// so no candidate is one of them.
+private func excludeDisallowed(_ c: TokenConstraint, _ lo: UnsafeMutablePointer<Float>,
+                               _ hi: UnsafeMutablePointer<Float>) {
+    for w in 0..<c.words {
+        let bits = c.mask[w]
+        if bits == ~0 { continue }
+        let end = min(32, c.vocabSize - w * 32)
+        for b in 0..<end where bits & (UInt32(1) << UInt32(b)) == 0 {
+            lo[w * 32 + b] = -.infinity
+            hi[w * 32 + b] = -.infinity
+        }
     }
 }
 

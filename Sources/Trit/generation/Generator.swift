@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Options of one generation call.
@@ -12,10 +14,12 @@ public struct GenerationParams: Sendable {
     /// and go on (llama.cpp's --context-shift); off: generation ends with .contextFull.
     public var contextShift = false
     public var nKeep = 0
-    /// Allowed tokens per step (structured output); a constrained step computes the whole exact
-    /// head row (no certified shortcut). A constraint that allows no token ends generation with
-    /// .noAllowedToken; one that throws ends it and `generate` rethrows (the context as after a
-    /// cancelling callback).
+    /// Allowed tokens per step (structured output); with a certified head a constrained step takes
+    /// its candidates among the allowed tokens (exact mode's token under the same mask). A
+    /// constraint that allows no token ends generation with .noAllowedToken; one that throws ends
+    /// it and `generate` rethrows (the context as after a cancelling callback). The tokens it
+    /// forces (TokenConstraint's jump-forward) count as generated tokens, their text as generated
+    /// text (stop strings apply), and are evaluated together with the sampled token before them.
     public var constraint: TokenConstraint? = nil
     public init() {}
 }
@@ -34,6 +38,9 @@ public enum StopReason: String, Sendable {
 public struct GenerationResult: Sendable {
     public var text: [UInt8] = []
     public var tokens: [Int32] = []
+    /// Of `tokens`, those the constraint forced (jump-forward: evaluated as prompt chunks, not
+    /// sampled); tokens.count - forcedTokens is the number of sampling (decode) steps.
+    public var forcedTokens = 0
     public var stopReason: StopReason = .maxTokens
     public var promptTokens = 0
     public var promptSeconds = 0.0
@@ -104,6 +111,8 @@ extension InferenceState {
         var stream = TextStream(tokenizer: tok, stops: params.stop, atStart: tokens.allSatisfy { tok.types[Int($0)] == .control })
         var base = nPast           // the context's positions before the first generated token (moved by a shift)
         var ends: [Int] = []       // bytes of text produced through generated token i
+        var feed: [Int32] = []     // this step's tokens to evaluate: the sampled one and those forced after it
+        feed.reserveCapacity(TokenConstraint.forcedCapacity + 1)
 
         /// Cuts the context back to the first `keptBytes` bytes of the generated text.
         func keepText(_ keptBytes: Int) throws {
@@ -120,6 +129,22 @@ extension InferenceState {
                 }
             }
             if !rest.isEmpty, rest.count <= nCtx - nPast { try evaluate(rest, abortable: false) }
+        }
+
+        /// Appends generated tokens to the cache, shifting the context when it fills (a caller that
+        /// allows no shift never passes more than fit).
+        func evaluateGenerated(_ toks: [Int32]) throws {
+            var i = 0
+            while i < toks.count {
+                if nPast >= nCtx {
+                    let discard = (nCtx - params.nKeep) / 2
+                    try shift(keep: params.nKeep, discard: discard)
+                    base -= discard
+                }
+                let n = min(toks.count - i, nCtx - nPast)
+                try toks.withUnsafeBufferPointer { try evaluate(UnsafeBufferPointer(rebasing: $0[i..<(i + n)]), abortable: false) }
+                i += n
+            }
         }
 
         /// Passes the ready text to onPiece; false when it asked to stop.
@@ -145,10 +170,24 @@ extension InferenceState {
                 base -= discard
             }
             let next: Int32
+            var forced = UnsafeBufferPointer<Int32>(start: nil, count: 0)
             if let c = params.constraint {
-                if headPending, hasLogits, let cs = certified { cs.fullSteps += 1 }   // the exact row, below
-                let chosen: Int32?
-                do { chosen = try c.choose(sampler, lastLogits) } catch {
+                var chosen: Int32? = nil
+                do {
+                    if try c.refresh() {
+                        // a certified head: the allowed candidates' exact rows; else the whole exact row
+                        if headPending, hasLogits, let cs = certified {
+                            chosen = sampleCertified(sampler, hidden: headInput.ptr, cs, allowed: c)
+                            if chosen == nil { cs.fullSteps += 1 }
+                        }
+                        if chosen == nil { chosen = sampler.sample(lastLogits, allowed: c) }
+                        if let chosen { try c.tokenChosen(chosen) }
+                    }
+                    if let chosen, params.ignoreEOS || !tok.isEndOfGeneration(chosen) {
+                        forced = try c.forcedTokens()
+                        try refuseEndOfGeneration(forced, tok, ignoreEOS: params.ignoreEOS)
+                    }
+                } catch {
                     stream.cut()                        // as a cancelling callback: the text is what was delivered
                     try keepText(stream.text.count)
                     throw error
@@ -165,8 +204,24 @@ extension InferenceState {
             }
             res.tokens.append(next)
             sampler.accept(next)
-            let stopped = stream.push(next)             // a stop string ends the text just before it
+            var stopped = stream.push(next)             // a stop string ends the text just before it
             ends.append(stream.produced)
+            feed.removeAll(keepingCapacity: true)
+            feed.append(next)
+            // forced tokens, as far as max_tokens and (without a context shift, or on a memory that
+            // cannot shift) the context allow: generation ends where they are cut, so the
+            // constraint's state past them does not matter
+            let shifts = params.contextShift && memory.canShift && nCtx - params.nKeep >= 2
+            let room = shifts ? Int.max : nCtx - nPast - 1
+            for f in forced where !stopped && feed.count <= room {
+                if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { break }
+                res.tokens.append(f)
+                res.forcedTokens += 1
+                sampler.accept(f)
+                stopped = stream.push(f)
+                ends.append(stream.produced)
+                feed.append(f)
+            }
             if stopped {
                 _ = deliver(all: true)
                 res.stopReason = .stopString
@@ -179,7 +234,7 @@ extension InferenceState {
                 try keepText(stream.text.count)
                 break
             }
-            try evaluate([next], abortable: false)
+            try evaluateGenerated(feed)
         }
         if res.stopReason != .stopString && res.stopReason != .cancelled {
             stream.finish()
@@ -188,6 +243,16 @@ extension InferenceState {
         res.generationSeconds = monotonicSeconds() - t1
         res.text = stream.text
         return res
+    }
+}
+
+/// Forced tokens never end a generation: an end-of-generation token is always sampled (its mask
+/// step tells the constraint), so one among them is the constraint's error.
+func refuseEndOfGeneration(_ forced: UnsafeBufferPointer<Int32>, _ tok: Tokenizer, ignoreEOS: Bool) throws {
+    guard !ignoreEOS else { return }
+    for (i, t) in forced.enumerated() where tok.isEndOfGeneration(t) {
+        throw TritError.argument("the constraint forced the end-of-generation token \(t) (index \(i)); "
+                                 + "end-of-generation is sampled, never forced")
     }
 }
 

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The Gated DeltaNet layer (qwen35; transformers' Qwen3_5GatedDeltaNet): linear attention whose

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// How the hidden states of an input's positions become one embedding row.
@@ -57,6 +59,7 @@ extension InferenceState {
             guard input.count <= nCtx else {
                 throw TritError(.contextFull, "input \(i) has \(input.count) tokens; the context holds \(nCtx) positions per sequence")
             }
+            if !plan.causal { try checkOnePass(rows: input.count, sequencePast: 0, sequence: s) }
             if let bad = input.firstIndex(where: { $0 < 0 || Int($0) >= vocab }) {
                 throw TritError.argument("token \(input[bad]) at index \(bad) of input \(i) is out of range (vocabulary has \(vocab) tokens)")
             }

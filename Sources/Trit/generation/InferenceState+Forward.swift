@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The forward pass for a batch of n ≤ maxBatch consecutive tokens (docs/formats.md §1.4). What a
@@ -22,12 +24,23 @@ extension InferenceState {
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
             if model.foldedEmbedding { model.hadamard?.unfold(x + t * dim, width: dim) }   // a latent table's row
+            if plan.embeddingScale != 1 { for i in 0..<dim { x[t * dim + i] *= plan.embeddingScale } }
             for i in 0..<half {
                 let angle = Float(rowPos[t]) * invFreq[i]
                 ropeCos.ptr[t * half + i] = Float(cos(Double(angle))) * ropeAttentionFactor
                 ropeSin.ptr[t * half + i] = Float(sin(Double(angle))) * ropeAttentionFactor
             }
+            // the sliding layers' base (Gemma3), unscaled
+            if plan.localRope {
+                for i in 0..<half {
+                    let angle = Float(rowPos[t]) * invFreqLocal[i]
+                    ropeCosLocal.ptr[t * half + i] = Float(cos(Double(angle)))
+                    ropeSinLocal.ptr[t * half + i] = Float(sin(Double(angle)))
+                }
+            }
         }
+
+        if !plan.causal { fillSequenceEnds(n) }
 
         for (l, layer) in model.layers.enumerated() {
             // (a recurrent state changes in place, layer by layer: only before the first layer)
@@ -37,14 +50,17 @@ extension InferenceState {
             // the mixer: norm, the layer kind's mixing of positions, residual
             rmsnormRows(x, layer.inputNorm, dim, n, into: xb)
             switch layer.mixer {
-            case .attention(let a): attention(a, layer: plan.attentionOrdinal[l], input: xb, n: n, into: xb2)
+            case .attention(let a):
+                attention(a, layer: l, cacheLayer: plan.attentionOrdinal[l], input: xb, n: n, into: xb2)
             case .gatedDeltaNet(let d): gatedDeltaNet(d, ordinal: plan.deltaNetOrdinal[l], input: xb, n: n, into: xb2)
             }
+            if plan.postAttentionNorm { rmsnormRows(xb2, layer.postAttentionNorm, dim, n, into: xb2) }
             for i in 0..<(n * dim) { x[i] += xb2[i] }
 
-            // feed-forward: norm, gate/up, activation, down, residual
+            // feed-forward: norm, gate/up, activation, down, (Gemma3: norm,) residual
             rmsnormRows(x, layer.feedForwardNorm, dim, n, into: xb)
             feedForward(layer.feedForward, input: xb, n: n, into: xb2)
+            if plan.postFeedForwardNorm { rmsnormRows(xb2, layer.postFeedForwardNorm, dim, n, into: xb2) }
             for i in 0..<(n * dim) { x[i] += xb2[i] }
         }
         // output norm and head: every row when all logits are wanted, the listed rows of a batch
@@ -69,11 +85,12 @@ extension InferenceState {
         }
     }
 
-    /// Causal softmax attention of attention layer l (its cache layer) over n rows of `input` (already
-    /// normed) into `out`: q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
-    /// over each row's sequence, the output gate (qwen35), the output projection.
-    func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
-                   into out: UnsafeMutablePointer<Float>) {
+    /// Softmax attention of layer l (cache layer `cl`: its index among the attention layers) over n
+    /// rows of `input` (already normed) into `out`: q/k/v projections, q/k head norms, RoPE, the new
+    /// keys and values into the cache, attention over each row's sequence, the output gate (qwen35),
+    /// the output projection.
+    func attention(_ a: AttentionWeights, layer l: Int, cacheLayer cl: Int, input: UnsafeMutablePointer<Float>,
+                   n: Int, into out: UnsafeMutablePointer<Float>) {
         let c = plan
         let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
@@ -100,26 +117,32 @@ extension InferenceState {
             rmsnormRows(q, a.qNorm, hd, n * c.nHeads, into: q)
             rmsnormRows(k, a.kNorm, hd, n * c.nKVHeads, into: k)
         }
+        let sliding = !c.slidingLayers.isEmpty && c.slidingLayers[l]
+        let local = sliding && c.localRope
         for t in 0..<n {
-            for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t) }
-            for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t) }
-            kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
+            for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t, local: local) }
+            for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t, local: local) }
+            kv.store(sequence: rowSeq[t], layer: cl, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
         }
-        // causal attention over the pool: (row, KV head, chunk of positions) items; query head
-        // h reads KV head h / (nHeads / nKVHeads) (GQA)
+        // attention over the pool: (row, KV head, chunk of positions) items; query head h reads
+        // KV head h / (nHeads / nKVHeads) (GQA). A row sees its sequence's positions up to its own
+        // (causal) or all of them (bidirectional: the whole input is in this batch); a sliding
+        // layer's row only those closer than the window (transformers: kv > q − w, or |q − kv| < w).
         for t in 0..<n {
-            rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l))
-            rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l))
-            rowKV[t] = Int64(rowPos[t] + 1)
+            let p = rowPos[t], w = c.slidingWindow
+            var first = 0, end = c.causal ? p + 1 : seqEnd[rowSeq[t]]
+            if sliding { first = max(0, p + 1 - w); end = min(end, p + w) }
+            rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: cl) + first * kv.keyHeadBytes)
+            rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: cl) + first * kv.valueHeadBytes)
+            rowKV[t] = Int64(end - first)
         }
-        // the scale is 1/√head_dim (Architecture.AttentionScale; other scales are refused at load)
         var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
                                    k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes),
                                    v_row_bytes: Int64(kv.valueHeadBytes),
                                    k_head_stride: Int64(nCtx * kv.keyHeadBytes), v_head_stride: Int64(nCtx * kv.valueHeadBytes),
                                    k_type: kv.keyType.rawValue, v_type: kv.valueType.rawValue,
                                    n_heads: Int64(c.nHeads), group: Int64(c.nHeads / c.nKVHeads), hd: Int64(hd),
-                                   scale: 1 / Float(hd).squareRoot(), scratch: attScratch.ptr,
+                                   scale: c.attentionScale, scratch: attScratch.ptr,
                                    scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
                                    max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
         tk_attention_par(pool, &job, Int64(n))
@@ -194,7 +217,7 @@ extension InferenceState {
             }
         } else {
             let h = model.output
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, h.data, h.dtype, Int64(dim), Int64(vocab),
+            tk_dense_gemm_par(pool, h.gemm(kernels), h.data, h.dtype, Int64(dim), Int64(vocab),
                               xb, Int64(dim), Int64(rows), dst, Int64(vocab))
         }
     }
@@ -235,7 +258,7 @@ extension InferenceState {
                                 xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
                                 Int64(n), m.scale, out, Int64(m.rows))
         case .dense(let d):
-            tk_dense_gemm_par(pool, kernels.pointee.dense_gemm, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
+            tk_dense_gemm_par(pool, d.gemm(kernels), d.data, d.dtype, Int64(d.cols), Int64(d.rows),
                               input, Int64(d.cols), Int64(n), out, Int64(d.rows))
         case .grouped(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
@@ -264,11 +287,13 @@ extension InferenceState {
     }
 
     /// The same, with the rotation of batch row `row` from the table filled by `forward`.
+    /// `local`: the sliding layers' base (Gemma3).
     @inline(__always)
-    func rope(_ vec: UnsafeMutablePointer<Float>, row: Int) {
+    func rope(_ vec: UnsafeMutablePointer<Float>, row: Int, local: Bool = false) {
         let half = plan.ropeHalf
         let neox = model.config.rope == .neox
-        let cosT = ropeCos.ptr + row * half, sinT = ropeSin.ptr + row * half
+        let cosT = (local ? ropeCosLocal : ropeCos).ptr + row * half
+        let sinT = (local ? ropeSinLocal : ropeSin).ptr + row * half
         for i in 0..<half {
             let cs = cosT[i], sn = sinT[i]
             let (a, b) = neox ? (i, i + half) : (2 * i, 2 * i + 1)

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Several sequences in one context: batches whose rows belong to different sequences, logits
@@ -53,6 +55,12 @@ extension InferenceState {
             throw TritError(.contextFull, "the cache holds \(cellsUsed) of \(cellCapacity) positions; \(tokens.count) more do not fit")
         }
         guard flagged == 0 || logits != nil || hidden != nil else { throw TritError.argument("logits is NULL but rows want logits") }
+        if !plan.causal {
+            for s in 0..<nSeq where added[s] > 0 {
+                try checkOnePass(rows: tokens.count, sequencePast: seqPast[s], sequence: s)
+            }
+        }
+        if flagged > 0 && logits != nil { try requireHead() }
         let past0 = seqPast, hadLogits = hasLogits
         // sequence 0's kept logits describe its last position: appending to it invalidates them
         if added[0] > 0 { hasLogits = false }
@@ -81,6 +89,13 @@ extension InferenceState {
             seqPast = past0
             hasLogits = hadLogits
             throw error
+        }
+    }
+
+    /// Refuses logits of an embedding model (Architecture.Output.pooling): it has no output head.
+    func requireHead() throws {
+        guard model.canGenerate else {
+            throw TritError.unsupported("\(model.path) is an embedding model (\(model.config.architecture)): it has no output head to compute logits or generate with; embed with it (trit_embed, Model.embed, trit embed)")
         }
     }
 

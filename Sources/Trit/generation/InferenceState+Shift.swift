@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Context shift (llama.cpp's --context-shift): drop a run of positions and slide the later ones
@@ -25,6 +27,10 @@ extension InferenceState {
         guard nDiscard > 0 else { return }
         guard memory.canShift else {
             throw TritError(.state, "this model's memory cannot drop positions from the middle of a sequence (no context shift)")
+        }
+        guard !plan.localRope else {
+            throw TritError(.state,
+                            "context shift is not implemented with two RoPE bases (Gemma3's sliding layers)")
         }
         let half = model.config.ropeDim / 2
         let neox = model.config.rope == .neox

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// One sequence's state: the KV cache, activation buffers and the thread pool. Allocated
@@ -63,9 +65,15 @@ public final class InferenceState {
     /// Positions all sequences may hold together (decode refuses a batch beyond it).
     public let cellCapacity: Int
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
+    /// [nSeq]: a bidirectional model's positions of each sequence in the batch (every row sees them all)
+    let seqEnd: UnsafeMutablePointer<Int>
     var invFreq: [Float]           // [ropeDim/2]
     let ropeAttentionFactor: Float // YaRN's factor on cos and sin (1 otherwise)
     let ropeCos, ropeSin: FloatArray   // [maxBatch][ropeDim/2]: the rotation of each position in a batch
+    /// The sliding layers' own RoPE base (Gemma3 rope_local_base_freq): its frequencies and
+    /// rotations (empty when the model has one base).
+    let invFreqLocal: [Float]
+    let ropeCosLocal, ropeSinLocal: FloatArray
     let logitsBuffer: FloatArray   // [vocab], logits of the last evaluated token
     public internal(set) var hasLogits = false
     /// Certified head: generation defers the head (`deferHead`); the last row's normed hidden state
@@ -161,6 +169,7 @@ public final class InferenceState {
         headRowBuffer = .allocate(capacity: B)
         cellCapacity = cells > 0 ? min(cells, nSeq * nCtx) : nSeq * nCtx
         rowPos = .allocate(capacity: B)
+        seqEnd = .allocate(capacity: nSeq)
         rowKeys = .allocate(capacity: B)
         rowValues = .allocate(capacity: B)
         rowKV = .allocate(capacity: B)
@@ -182,6 +191,13 @@ public final class InferenceState {
             f.append(v)
         }
         invFreq = f
+        // the local base's inv_freq as for the global one, without the file's scaling (transformers
+        // applies rope_scaling to the global layers only)
+        invFreqLocal = plan.localRope
+            ? RoPEScaling().frequencies(headDim: c.ropeDim, theta: c.localRopeTheta, contextLength: c.contextLength).0
+            : []
+        ropeCosLocal = try FloatArray(count: plan.localRope ? B * (c.ropeDim / 2) : 0, what: "RoPE table")
+        ropeSinLocal = try FloatArray(count: plan.localRope ? B * (c.ropeDim / 2) : 0, what: "RoPE table")
         if nThreads > 1 {
             guard let p = tk_pool_shared(Int32(nThreads)) else {
                 throw TritError(.outOfMemory, "cannot start \(nThreads) threads")
@@ -197,6 +213,7 @@ public final class InferenceState {
         rowSeq.deallocate()
         headRowBuffer.deallocate()
         rowPos.deallocate()
+        seqEnd.deallocate()
         rowKeys.deallocate()
         rowValues.deallocate()
         rowKV.deallocate()
@@ -228,12 +245,14 @@ public final class InferenceState {
     public func evaluate(_ tokens: UnsafeBufferPointer<Int32>, allLogits: UnsafeMutablePointer<Float>? = nil,
                          abortable: Bool = true) throws {
         let vocab = model.config.vocabSize
+        try requireHead()
         for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
         }
         guard tokens.count <= nCtx - nPast else {
             throw TritError(.contextFull, "\(tokens.count) tokens do not fit: the context holds \(nPast) of \(nCtx) positions")
         }
+        if !plan.causal { try checkOnePass(rows: tokens.count, sequencePast: nPast, sequence: 0) }
         // a cancelled or aborted call leaves the context as it was
         let past0 = nPast, hadLogits = hasLogits
         var start = 0
@@ -284,6 +303,17 @@ struct ForwardPlan {
     let normsBefore: Architecture.Projections
     let qkNorm: Bool
     let activation: Architecture.Activation
+    /// Gemma3: the token embedding times √hidden (f32), the attention output and the feed-forward
+    /// output normed before the residual, the score scale.
+    let embeddingScale: Float
+    let postAttentionNorm, postFeedForwardNorm: Bool
+    let attentionScale: Float
+    /// Sliding-window layers (one flag per layer; empty: none) and their window; a second RoPE base.
+    let slidingLayers: [Bool]
+    let slidingWindow: Int
+    let localRope: Bool
+    /// Causal, or every position of an input seeing every other (one pass per input).
+    let causal: Bool
 
     init(_ c: ModelConfig) {
         dim = c.dim; qDim = c.qDim; kvDim = c.kvDim; ffnDim = c.ffnDim; headDim = c.headDim
@@ -304,5 +334,14 @@ struct ForwardPlan {
         normsBefore = c.arch.norms.beforeProjection
         qkNorm = c.arch.norms.qk
         activation = c.arch.activation
+        // transformers: embed · tensor(hidden ** 0.5) in the weight's dtype (f32 here)
+        embeddingScale = c.arch.embeddingScale == .sqrtDim ? Float(Double(c.dim).squareRoot()) : 1
+        postAttentionNorm = c.arch.norms.postAttention
+        postFeedForwardNorm = c.arch.norms.postFeedForward
+        attentionScale = c.attentionScale ?? 1 / Float(c.headDim).squareRoot()
+        slidingLayers = c.slidingWindow > 0 ? c.slidingLayers : []
+        slidingWindow = c.slidingWindow
+        localRope = !slidingLayers.isEmpty && c.localRopeTheta > 0
+        causal = c.causal
     }
 }

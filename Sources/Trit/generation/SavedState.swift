@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A context's state as bytes (llama.cpp's session / prompt-cache file): sequence 0's tokens, its

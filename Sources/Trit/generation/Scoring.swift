@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Log-likelihood of a continuation given a context (lm-eval's loglikelihood request).

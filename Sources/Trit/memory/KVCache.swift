@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The attention layers' memory: keys and values of every position, per sequence, layer and KV

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// The Gated DeltaNet layers' memory (qwen35): per sequence and DeltaNet layer, the conv state (the

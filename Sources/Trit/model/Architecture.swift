@@ -36,7 +36,10 @@ public struct Architecture: Sendable {
         case neox      // pairs (i, i + d/2): HF rotate_half, every native BitNet checkpoint
         case adjacent  // pairs (2i, 2i+1): GGUF `llama` files with permuted Q/K
     }
-    public enum AttentionMask: String, Sendable { case causal, bidirectional }
+    public enum AttentionMask: String, Sendable {
+        case causal, bidirectional
+        case fromConfig = "causal or bidirectional as the config says"   // Gemma3 use_bidirectional_attention
+    }
     /// Which positions a layer's attention sees.
     public enum AttentionSpan: Sendable, Equatable {
         case global
@@ -87,7 +90,11 @@ public struct Architecture: Sendable {
         /// RMSNorm of the attention / feed-forward output before it is added back (Gemma3).
         public var postAttention = false
         public var postFeedForward = false
+        /// The gain of the architecture's own norms (not of the norms before projections, which are
+        /// BitLinear's plain RMSNorms); the loaders fold a (1 + w) gain into the weight.
         public var gain: NormGain = .weight
+        /// The gain as GGUF files store it: llama.cpp's and bitnet.cpp's Gemma converters add the 1.
+        public var ggufGain: NormGain = .weight
     }
 
     public struct RoPE: Sendable {
@@ -158,6 +165,13 @@ public struct Architecture: Sendable {
     /// Tensors a file may hold that this description knows and does not use (a vision tower, an
     /// MTP head), by name prefix: listed in a warning, not refused.
     public var ignoredTensorPrefixes: [String] = []
+    /// A variant of the entry named `variantOf` (its GGUF `general.architecture` and HF classes),
+    /// chosen for a file of that architecture holding layer 0's `recognizedBy` tensor:
+    /// BitNet-embedding-0.6B is a `qwen3` file with a norm before every projection.
+    public var variantOf: String? = nil
+    public var recognizedBy: TensorRole? = nil
+    /// The `general.architecture` of this description's GGUF files.
+    public var ggufName: String { variantOf ?? name }
 
     /// The tensors of one layer of kind `kind`, in the order the loaders read them.
     public func layerRoles(_ kind: LayerKind) -> [TensorRole] {
@@ -188,20 +202,17 @@ public struct Architecture: Sendable {
         let before = Projections.each.filter { norms.beforeProjection.contains($0) }.map(\.name)
         parts.append(before.isEmpty ? "no norms before projections" : "norms before \(before.joined(separator: ", "))")
         if norms.qk { parts.append("q/k head norms") }
+        if norms.postAttention || norms.postFeedForward { parts.append("post-attention / feed-forward norms") }
+        if norms.gain == .onePlusWeight { parts.append("(1 + w) gains") }
+        if embeddingScale == .sqrtDim { parts.append("embeddings × √hidden") }
+        if attention.span == .slidingFromConfig { parts.append("sliding-window and global layers") }
         return parts.joined(separator: ", ")
     }
 
     /// Refuses, naming the field, a description with values the forward pass does not run yet.
     func checkImplemented(origin: String) throws {
         var missing: [String] = []
-        if activation == .geluTanh { missing.append("the GELU activation") }
-        if norms.postAttention || norms.postFeedForward { missing.append("post-attention / post-feed-forward norms") }
-        if rope.localBase { missing.append("a second RoPE base for local layers") }
-        if attention.mask != .causal { missing.append("bidirectional attention") }
-        if attention.span != .global { missing.append("sliding-window attention") }
-        if attention.scale != .inverseSqrtHeadDim { missing.append("an attention scale other than 1/√head_dim") }
-        if embeddingScale != .none { missing.append("scaled embeddings") }
-        if output != .head { missing.append("pooled outputs (embedding models)") }
+        if attention.mask == .bidirectional { missing.append("bidirectional attention") }
         guard missing.isEmpty else {
             throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
         }
@@ -268,17 +279,69 @@ public struct Architecture: Sendable {
         llama.huggingFace = [("LlamaForCausalLM", nil)]
         llama.rope.ggufPairs = .adjacent   // the llama converter permutes Q/K rows
         var qwen3 = llamaFamily("qwen3", normEps: 1e-6)
-        qwen3.huggingFace = [("Qwen3ForCausalLM", .silu)]
+        qwen3.huggingFace = [("Qwen3ForCausalLM", .silu), ("Qwen3Model", .silu)]
         qwen3.norms.qk = true
+        // BitNet-embedding-0.6B (microsoft/BitNet docs/bitnet-embeddings-i2s-guide.md): qwen3 with
+        // BitLinear's RMSNorm before each of the seven ternary projections, tied embedding, no head:
+        // last-token pooled, L2-normalised hidden states
+        var qwen3Embedding = llamaFamily("qwen3-bitnet-embedding", linears: .ternarized, normEps: 1e-6)
+        qwen3Embedding.norms.qk = true
+        qwen3Embedding.norms.beforeProjection = [.q, .k, .v, .o, .gate, .up, .down]
+        qwen3Embedding.output = .pooling
+        qwen3Embedding.variantOf = "qwen3"
+        qwen3Embedding.recognizedBy = .normBefore(.q)
         return [
             bitnetFamily("bitnet-b1.58", activation: .relu2, hf: bitnetHF.map { ($0, .relu2) }),
             bitnetFamily("bitnet-25", activation: .relu2, hf: []),
             bitnetFamily("bitnet", activation: .silu, hf: bitnetHF.map { ($0, .silu) }),
             llama,
             qwen3,
+            gemma3,
+            qwen3Embedding,
+            gemma3Embedding,
             qwen35(),
         ]
     }()
+
+    /// transformers' Gemma3TextModel / Gemma3ForCausalLM (text): GELU-tanh, (1 + w) gains, q/k
+    /// head norms, norms after attention and after the feed-forward block, embeddings scaled by
+    /// √hidden, sliding-window and global layers with their own RoPE bases, the score scale
+    /// query_pre_attn_scalar^-½. GGUF names are llama.cpp's (and bitnet.cpp's BitNet-embedding
+    /// converter's), whose norms hold 1 + w.
+    static let gemma3: Architecture = {
+        var a = gemma3Family("gemma3", linears: .asStored)
+        a.huggingFace = [("Gemma3ForCausalLM", .geluTanh), ("Gemma3TextModel", .geluTanh)]
+        return a
+    }()
+
+    /// BitNet-embedding-270M: gemma3 with BitLinear's RMSNorm (its gain as stored, not 1 + w)
+    /// before each of the seven ternary projections, tied embedding, no head: pooled hidden states.
+    static let gemma3Embedding: Architecture = {
+        var a = gemma3Family("gemma3-bitnet-embedding", linears: .ternarized)
+        a.norms.beforeProjection = [.q, .k, .v, .o, .gate, .up, .down]
+        a.output = .pooling
+        a.variantOf = "gemma3"
+        a.recognizedBy = .normBefore(.q)
+        return a
+    }()
+
+    static func gemma3Family(_ name: String, linears: Linears) -> Architecture {
+        var a = llamaFamily(name, activation: .geluTanh, linears: linears, normEps: 1e-6)
+        a.norms.qk = true
+        a.norms.postAttention = true
+        a.norms.postFeedForward = true
+        a.norms.gain = .onePlusWeight
+        a.norms.ggufGain = .weight
+        a.rope.localBase = true
+        a.attention.mask = .fromConfig
+        a.attention.span = .slidingFromConfig
+        a.attention.scale = .inverseSqrtOf(configKey: "query_pre_attn_scalar")
+        a.embeddingScale = .sqrtDim
+        a.hf.names[.postAttentionNorm] = ["post_attention_layernorm.weight"]
+        a.hf.names[.feedForwardNorm] = ["pre_feedforward_layernorm.weight"]
+        a.hf.names[.postFeedForwardNorm] = ["post_feedforward_layernorm.weight"]
+        return a
+    }
 
     /// qwen35 (Qwen3.5 / Qwen3.6, Ternary-Bonsai-27B): Gated DeltaNet layers with gated full attention
     /// every `full_attention_interval`-th layer, (1 + w) norms, q/k head norms, partial rotary.
@@ -290,6 +353,7 @@ public struct Architecture: Sendable {
         a.layers = .attentionEvery(interval: 4, other: .gatedDeltaNet)
         a.norms.qk = true
         a.norms.gain = .onePlusWeight
+        a.norms.ggufGain = .weight   // llama.cpp's converter adds the 1 (not to ssm_norm, which is w itself)
         a.rope.partialFactor = 0.25
         a.attention.gatedOutput = true
         a.gguf.names[.feedForwardNorm] = ["post_attention_norm.weight"]
@@ -308,7 +372,16 @@ public struct Architecture: Sendable {
     }
 
     public static func named(_ name: String) -> Architecture? { all.first { $0.name == name } }
-    static var names: String { all.map(\.name).joined(separator: ", ") }
+    static var names: String { all.filter { $0.variantOf == nil }.map(\.name).joined(separator: ", ") }
+
+    /// `base`, or its variant whose recognizing tensor the file has (`has`, names of the format `names`).
+    static func refined(_ base: Architecture, _ names: KeyPath<Architecture, TensorNames>,
+                        has: (String) -> Bool) -> Architecture {
+        all.first { v in
+            guard v.variantOf == base.name, let role = v.recognizedBy else { return false }
+            return v[keyPath: names].candidates(role, layer: 0).contains(where: has)
+        } ?? base
+    }
 
     /// The architecture of a Hugging Face config: `architectures[0]` and `hidden_act`.
     static func huggingFace(_ className: String, activation: String) -> Architecture? {

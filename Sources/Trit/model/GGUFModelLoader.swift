@@ -1,22 +1,28 @@
 /// Builds a Model from a GGUF file (docs/formats.md §1.6, §2, §3).
 enum GGUFModelLoader {
 
-    static func load(path: String, floatActivations: Bool = false, progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
-        try load(try GGUFFile(path: path), floatActivations: floatActivations, progress: progress)
+    static func load(path: String, floatActivations: Bool = false, headBlocksInPlace: Bool = true,
+                     progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
+        try load(try GGUFFile(path: path), floatActivations: floatActivations, headBlocksInPlace: headBlocksInPlace,
+                 progress: progress)
     }
 
     /// `floatActivations`: group-scaled linears decoded to F16 (the float path) instead of the
     /// int8-activation kernels' layout. `tqOnGroupKernels`: TQ1_0/TQ2_0 linears on the group kernels
     /// even when a tensor has one scale (tests: the TriLM path checked against a BitNet reference).
+    /// `headBlocksInPlace`: a head or embedding in ggml's block types (Q8_0, Q6_K, ...) read in its blocks
+    /// (docs/formats.md §10); off, decoded to an F32 copy at load (the former path: the tests' reference).
     static func load(_ g: GGUFFile, floatActivations: Bool = false, tqOnGroupKernels: Bool = false,
+                     headBlocksInPlace: Bool = true,
                      progress: LoadProgress = LoadProgress(callback: nil)) throws -> Model {
         let path = g.path
         guard let arch = g.metadata["general.architecture"]?.string else {
             throw TritError.format("\(path): metadata key general.architecture is missing")
         }
-        guard let spec = Architecture.named(arch) else {
+        guard let base = Architecture.named(arch), base.variantOf == nil else {
             throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(Architecture.names))")
         }
+        let spec = Architecture.refined(base, \.gguf, has: { g.tensor($0) != nil })
         // Ternary-Bonsai-2's Hadamard-folded weights: the keys checked here, the transform marked below
         let hadamard = try HadamardFolding.parse(g) { n in g.tensor(n).flatMap { $0.shape.first } }
         func int(_ k: String, default d: Int? = nil) throws -> Int {
@@ -75,6 +81,7 @@ enum GGUFModelLoader {
             }
         }
         try cfg.validate(origin: path, keys: keys)
+        try cfg.readAttentionLayout(gguf: g, arch: arch, origin: path)
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
         if spec.rope.partialFactor != 1 {
             // qwen35: the rotated part of a head; the multimodal sections (rope.dimension_sections)
@@ -147,16 +154,21 @@ enum GGUFModelLoader {
             }
             return .ternary(try TensorConversion.ternary(t, rows: rows, cols: cols, floats: .exactOrAbsmean))
         }
-        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, has: { g.tensor($0) != nil },
+        let reader = WeightReader(config: cfg, names: spec.gguf, origin: path, gain: spec.norms.ggufGain,
+                                  has: { g.tensor($0) != nil },
                                   fetch: { name in
                                       guard let t = g.tensor(name) else { throw TritError.format("\(path): tensor \(name) is missing") }
                                       return RawTensor(name: name, origin: path, shape: t.shape, encoding: .ggml(t.type),
                                                        bytes: try g.data(of: t), file: g.file)
                                   }, linear: linear)
 
-        let tokenEmbedding = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
-        let output = cfg.tiedEmbeddings ? tokenEmbedding : try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim)
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        func headMatrix(_ t: RawTensor) throws -> DenseMatrix {
+            headBlocksInPlace ? try TensorConversion.denseOrBlocks(t, rows: cfg.vocabSize, cols: dim)
+                              : try TensorConversion.dense(t, rows: cfg.vocabSize, cols: dim)
+        }
+        let tokenEmbedding = try headMatrix(try reader.raw(.tokenEmbedding))
+        let output = cfg.tiedEmbeddings ? tokenEmbedding : try headMatrix(try reader.raw(.output))
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))
@@ -194,6 +206,7 @@ enum GGUFModelLoader {
                      output: output, ropeFreqFactors: ropeFreqs, path: path, source: .gguf, fileType: ft,
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
         model.chatTemplateSource = g.metadata["tokenizer.chat_template"]?.string
+        model.filePooling = try FilePooling.gguf(g, arch: arch)
         model.hadamard = hadamard
         model.foldedEmbedding = foldedEmbedding
         return model

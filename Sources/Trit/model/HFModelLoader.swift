@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Builds a Model from a Hugging Face folder: config.json plus one or many *.safetensors
@@ -23,19 +25,26 @@ enum HFModelLoader {
             return Float(x)
         }
         let archName = config["architectures"]?.array?.first?.string ?? ""
-        let act = config["hidden_act"]?.string ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
+        // Gemma3's config names it hidden_activation
+        let act = config["hidden_act"]?.string ?? config["hidden_activation"]?.string
+            ?? (archName == "BitNetForCausalLM" ? "relu2" : "silu")
         guard Architecture.huggingFaceNames.contains(archName) else {
             throw TritError.unsupported("\(configPath): architectures \"\(archName)\" is not supported (trit runs \(Architecture.huggingFaceNames.joined(separator: ", ")))")
         }
-        guard let spec = Architecture.huggingFace(archName, activation: act) else {
+        guard let base = Architecture.huggingFace(archName, activation: act) else {
             throw TritError.unsupported("\(configPath): hidden_act \"\(act)\" is not supported for \(archName)")
         }
+        let tensors = try TensorSet(folder: folder)
+        let spec = Architecture.refined(base, \.hf, has: tensors.has)
         try spec.checkImplemented(origin: configPath)
         if config["attention_bias"]?.bool == true {
             throw TritError.unsupported("\(configPath): attention_bias = true is not supported")
         }
         var ropeScaling = RoPEScaling()
-        if let rs = config["rope_scaling"], !rs.isNull {
+        // transformers ≥ 5 writes rope_theta and the scaling into `rope_parameters`
+        // (Gemma3 keeps one per layer type: its global layers' are the model's, AttentionLayout reads the rest)
+        let ropeParameters = config["rope_parameters"].flatMap { $0.isNull ? nil : ($0["full_attention"] ?? $0) }
+        if let rs = config["rope_scaling"].flatMap({ $0.isNull ? nil : $0 }) ?? ropeParameters {
             let type = rs["rope_type"]?.string ?? rs["type"]?.string ?? ""
             switch type {
             case "default": break
@@ -97,7 +106,6 @@ enum HFModelLoader {
         guard nHeads > 0, dim % nHeads == 0 || config["head_dim"] != nil else {
             throw TritError.format("\(configPath): hidden_size \(dim) is not a multiple of num_attention_heads \(nHeads)")
         }
-        let tensors = try TensorSet(folder: folder)
         let hasLMHead = spec.hf.candidates(.output, layer: 0).contains(where: tensors.has)
         var cfg = ModelConfig(
             arch: spec,
@@ -110,8 +118,7 @@ enum HFModelLoader {
             headDim: try int("head_dim", default: dim / max(nHeads, 1)),
             vocabSize: try int("vocab_size"),
             contextLength: try int("max_position_embeddings", default: 2048),
-            ropeTheta: config["rope_theta"] == nil ? Float(config["rope_parameters"]?["rope_theta"]?.double ?? 10000)
-                                                   : try float("rope_theta", default: 10000),
+            ropeTheta: try float("rope_theta", default: Float(ropeParameters?["rope_theta"]?.double ?? 10000)),
             normEps: try float("rms_norm_eps", default: 1e-6),
             tiedEmbeddings: !hasLMHead)
         cfg.ropeScaling = ropeScaling
@@ -125,6 +132,7 @@ enum HFModelLoader {
         keys.vocabSize = "vocab_size"; keys.contextLength = "max_position_embeddings"; keys.ropeTheta = "rope_theta"
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
+        try cfg.readAttentionLayout(hf: config, origin: configPath)
         if spec.rope.partialFactor != 1 || spec.layers != .all(.attention) {
             try hybridShape(config, into: &cfg, spec: spec, origin: configPath)
         }
@@ -150,13 +158,13 @@ enum HFModelLoader {
                 return .ternary(try TensorConversion.fromHFPacked(t, rows: rows, cols: cols, scale: divide ? 1 / ws : ws))
             }
         }
-        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, has: tensors.has, fetch: tensors.raw, linear: linear)
-        reader.normsStoreW = true   // transformers keeps w of a (1 + w) norm
-        reader.storesALog = true
+        let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, gain: spec.norms.gain, has: tensors.has,
+                                  fetch: tensors.raw, linear: linear)
+        reader.storesALog = true   // transformers keeps A_log; GGUF −exp(A_log)
 
         let embd = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let head = hasLMHead ? try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim) : embd
-        let outputNorm = try reader.vector(.outputNorm, dim)
+        let outputNorm = try reader.norm(.outputNorm, dim)
         var layers: [LayerWeights] = []
         for l in 0..<cfg.nLayers {
             layers.append(try reader.layer(l))
@@ -188,6 +196,7 @@ enum HFModelLoader {
                      output: head, ropeFreqFactors: nil, path: folder, source: .huggingface, fileType: fileType,
                      name: archName, tokenizer: tokenizer, metadata: meta, files: tensors.files)
         model.chatTemplateSource = try chatTemplate(folder: folder)
+        model.filePooling = try FilePooling.sentenceTransformers(folder: folder)
         return model
     }
 
@@ -283,6 +292,10 @@ struct TensorSet {
             let f = try SafetensorsFile(path: folder + "/" + n)
             files.append(f)
             for (k, t) in f.tensors { byName[k] = (f, t) }
+        }
+        // a base model saved by itself (Qwen3Model, sentence-transformers) has no "model." prefix
+        if byName["embed_tokens.weight"] != nil && !byName.keys.contains(where: { $0.hasPrefix("model.") }) {
+            byName = Dictionary(uniqueKeysWithValues: byName.map { ("model." + $0.key, $0.value) })
         }
     }
 

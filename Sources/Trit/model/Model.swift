@@ -27,6 +27,13 @@ public final class Model: @unchecked Sendable {
     /// Projection.hadamard) and, when `foldedEmbedding`, of each embedding row.
     public internal(set) var hadamard: HadamardFolding?
     public internal(set) var foldedEmbedding = false
+    /// The pooling the file asks for (GGUF `<arch>.pooling_type`, sentence-transformers'
+    /// Pooling module); nil when it says nothing.
+    public internal(set) var filePooling: Pooling?
+    /// What embeddings use unless told otherwise: the file's pooling, else the last position's.
+    public var defaultPooling: Pooling { filePooling ?? .last }
+    /// An embedding model (output: pooling) has no head to generate with.
+    public var canGenerate: Bool { config.arch.output != .pooling }
     let files: [AnyObject]
 
     init(config: ModelConfig, layers: [LayerWeights], tokenEmbedding: DenseMatrix, outputNorm: [Float],
@@ -72,6 +79,9 @@ public final class Model: @unchecked Sendable {
             get { head == .int8 }
             set { head = newValue ? .int8 : (head == .int8 ? .exact : head) }
         }
+        /// A GGUF head or embedding in ggml's block types read in its blocks (docs/formats.md §10); false
+        /// decodes it to an F32 copy at load, the former path (the tests' reference).
+        var headBlocksInPlace = true
         /// Called with progress in [0, 1]; returning false cancels the load (TritError .cancelled).
         public var progress: ((Float) -> Bool)?
         public init() {}
@@ -81,8 +91,10 @@ public final class Model: @unchecked Sendable {
     public static func load(path: String, options: LoadOptions = LoadOptions()) throws -> Model {
         let progress = LoadProgress(callback: options.progress)
         try progress.report(0)
-        let m = isDirectory(path) ? try HFModelLoader.load(folder: path, progress: progress)
-                                  : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations, progress: progress)
+        let m = isDirectory(path)
+            ? try HFModelLoader.load(folder: path, progress: progress)
+            : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
+                                       headBlocksInPlace: options.headBlocksInPlace, progress: progress)
         if options.head != .exact {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8

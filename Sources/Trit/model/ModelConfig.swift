@@ -32,6 +32,19 @@ public struct ModelConfig: Sendable {
     }
     public var hasDeltaNet: Bool { (0..<nLayers).contains { kind(ofLayer: $0) == .gatedDeltaNet } }
 
+    /// The attention's score scale (Gemma3: query_pre_attn_scalar^-½); nil: 1/√head_dim.
+    public var attentionScale: Float? = nil
+    /// Sliding-window attention (Gemma3): a query of a sliding layer sees the `slidingWindow`
+    /// positions ending at its own (transformers: kv > q − window); `slidingLayers[l]` says which
+    /// layers slide (empty: none).
+    public var slidingWindow = 0
+    public var slidingLayers: [Bool] = []
+    /// The RoPE base of the sliding layers (Gemma3 rope_local_base_freq; 0: ropeTheta).
+    public var localRopeTheta: Float = 0
+    /// Causal attention, or every position of an input seeing every other (transformers'
+    /// use_bidirectional_attention, GGUF `attention.causal` false).
+    public var causal = true
+
     public var qDim: Int { nHeads * headDim }
     public var kvDim: Int { nKVHeads * headDim }
 

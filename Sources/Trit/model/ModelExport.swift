@@ -6,8 +6,10 @@ import TritKernels
 public enum ModelExport {
     /// The file is written next to `path` under a temporary name and renamed over it at the end,
     /// so converting a file onto itself (also through a symlink) never truncates the input.
+    /// `head`: the type of the token embedding and output head; nil keeps a head in ggml's blocks as it is
+    /// (docs/formats.md §10) and writes other heads as F16 (BF16 stays BF16).
     public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
-                             progress: ((Int, Int) -> Void)? = nil) throws {
+                             head: HeadFileType? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
         guard m.hadamard == nil else {
             throw TritError.unsupported("exporting a Hadamard-folded model (prism.hadamard.*) is not implemented")
@@ -17,7 +19,7 @@ public enum ModelExport {
                 "exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
         }
         let w = GGUFWriter()
-        let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.architecture
+        let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.arch.ggufName
         w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
         let anyDense = m.layers.contains { $0.linears.contains { if case .dense = $0.linear { return true }; return false } }
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
@@ -42,6 +44,30 @@ public enum ModelExport {
                         if tt == .f16 { out.storeBytes(of: tk_f32_to_f16(row[k]).littleEndian, toByteOffset: 2 * (r * d.cols + k), as: UInt16.self) }
                         else { out.storeBytes(of: row[k].bitPattern.littleEndian, toByteOffset: 4 * (r * d.cols + k), as: UInt32.self) }
                     }
+                }
+            }
+        }
+        /// The token embedding or the head: blocks copied when the type is the matrix's own, else each row
+        /// decoded to f32 and written in the type.
+        func headMatrix(_ name: String, _ d: DenseMatrix) throws {
+            guard let t = head ?? HeadFileType(d.dtype), t != .f16, t != .f32 else {
+                return try dense(name, d, as: head == .f32 ? .f32 : .f16)
+            }
+            guard t.accepts(cols: d.cols) else {
+                throw TritError.unsupported("\(name): rows of \(d.cols) weights cannot be stored as \(t.rawValue) "
+                                            + "(block size)")
+            }
+            let rowBytes = t.rowBytes(cols: d.cols)
+            w.addTensor(name, shape: [d.cols, d.rows], typeID: t.typeID, byteSize: d.rows * rowBytes) { out in
+                if HeadFileType(d.dtype) == t {
+                    out.copyMemory(from: UnsafeRawBufferPointer(start: d.data, count: d.rows * rowBytes))
+                    return
+                }
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: d.cols)
+                defer { row.deallocate() }
+                for r in 0..<d.rows {
+                    d.row(r, into: row)
+                    t.encodeRow(row, cols: d.cols, into: out.baseAddress! + r * rowBytes)
                 }
             }
         }
@@ -88,10 +114,10 @@ public enum ModelExport {
             }
             return n
         }
-        try dense(try tensorName(.tokenEmbedding), m.tokenEmbedding, as: .f16)
+        try headMatrix(try tensorName(.tokenEmbedding), m.tokenEmbedding)
         if let f = m.ropeFreqFactors { vector(try tensorName(.ropeFrequencies), f) }
         vector(try tensorName(.outputNorm), m.outputNorm)
-        if !c.tiedEmbeddings { try dense(try tensorName(.output), m.output, as: .f16) }
+        if !c.tiedEmbeddings { try headMatrix(try tensorName(.output), m.output) }
         for (i, l) in m.layers.enumerated() {
             guard case .attention(let a) = l.mixer else { continue }
             for role in c.arch.layerRoles(l.kind) {

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// RoPE scaling for contexts beyond the training length: linear (position interpolation) and YaRN

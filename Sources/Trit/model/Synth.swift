@@ -43,9 +43,13 @@ public enum Synth {
     }
 
     /// Writes a random model of `shape` with linears in `type`. Ternary values are uniform over
-    /// {−1, 0, +1}; β = 0.02-ish per tensor; embeddings N(0, 0.02)-like, in F16.
+    /// {−1, 0, +1}; β = 0.02-ish per tensor; embeddings N(0, 0.02)-like, in F16 or `head` (the tied embedding
+    /// in one of ggml's block types: bitnet.cpp's `--quant-embd` files are Q6_K; docs/formats.md §10).
     public static func write(_ shape: Shape, type: TernaryFileType, to path: String, seed: UInt64 = 1,
-                             progress: ((Int, Int) -> Void)? = nil) throws {
+                             head: HeadFileType = .f16, progress: ((Int, Int) -> Void)? = nil) throws {
+        guard head.accepts(cols: shape.dim) else {
+            throw TritError.unsupported("dim \(shape.dim) is not a whole number of \(head.rawValue) blocks")
+        }
         let w = GGUFWriter()
         let a = shape.arch
         let hd = shape.dim / shape.heads
@@ -93,7 +97,7 @@ public enum Synth {
                 }, into: out)
             }
         }
-        addRandomF16(w, "token_embd.weight", rows: shape.vocab, cols: shape.dim, seed: nextSeed())
+        addRandomF16(w, "token_embd.weight", rows: shape.vocab, cols: shape.dim, seed: nextSeed(), as: head)
         vector("output_norm.weight", shape.dim)
         for l in 0..<shape.layers {
             let p = "blk.\(l)."
@@ -121,19 +125,40 @@ public enum Synth {
     }
 
     /// An F16 matrix [rows × cols] of N(0, 0.02)-like values: 256 such values picked at random (fast
-    /// for the 600M elements of an 8B model's embedding).
-    static func addRandomF16(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, seed: UInt64) {
-        w.addTensor(name, shape: [cols, rows], typeID: 1, byteSize: rows * cols * 2) { out in
-            var rng = Xoshiro256(seed: seed)
-            var table = [UInt16](repeating: 0, count: 256)
-            for i in 0..<256 { table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04)) }
-            let p = out.baseAddress!.assumingMemoryBound(to: UInt16.self)
-            let n = rows * cols
-            var i = 0
-            while i < n {
-                var bits = rng.next()
-                for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
+    /// for the 600M elements of an 8B model's embedding). `type` other than F16: the same values written
+    /// in that type.
+    static func addRandomF16(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, seed: UInt64,
+                             as type: HeadFileType = .f16) {
+        guard type == .f16 else {
+            let rowBytes = type.rowBytes(cols: cols)
+            w.addTensor(name, shape: [cols, rows], typeID: type.typeID, byteSize: rows * rowBytes) { out in
+                let f16 = UnsafeMutablePointer<UInt16>.allocate(capacity: rows * cols)
+                let row = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+                defer { f16.deallocate(); row.deallocate() }
+                fillRandomF16(f16, rows * cols, seed: seed)
+                for r in 0..<rows {
+                    for k in 0..<cols { row[k] = tk_f16_to_f32(UInt16(littleEndian: f16[r * cols + k])) }
+                    type.encodeRow(row, cols: cols, into: out.baseAddress! + r * rowBytes)
+                }
             }
+            return
+        }
+        w.addTensor(name, shape: [cols, rows], typeID: 1, byteSize: rows * cols * 2) { out in
+            fillRandomF16(out.baseAddress!.assumingMemoryBound(to: UInt16.self), rows * cols, seed: seed)
+        }
+    }
+
+    /// n F16 values at p (little-endian): 256 N(0, 0.02)-like values, each element one of them at random.
+    static func fillRandomF16(_ p: UnsafeMutablePointer<UInt16>, _ n: Int, seed: UInt64) {
+        var rng = Xoshiro256(seed: seed)
+        var table = [UInt16](repeating: 0, count: 256)
+        for i in 0..<256 {
+            table[i] = tk_f32_to_f16(Float((rng.nextUnit() + rng.nextUnit() + rng.nextUnit() - 1.5) * 0.04))
+        }
+        var i = 0
+        while i < n {
+            var bits = rng.next()
+            for _ in 0..<8 where i < n { p[i] = table[Int(bits & 255)].littleEndian; bits >>= 8; i += 1 }
         }
     }
 }

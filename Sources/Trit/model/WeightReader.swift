@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Reads a model's tensors by their parts (Architecture.TensorRole) for both loaders: the names
@@ -11,18 +13,19 @@ final class WeightReader {
     let names: Architecture.TensorNames
     let config: ModelConfig
     let origin: String
+    /// How this format stores the architecture's own norm gains (GGUF Gemma files hold 1 + w).
+    let gain: Architecture.NormGain
     private let has: (String) -> Bool
     private let fetch: (String) throws -> RawTensor
     private let makeLinear: (RawTensor, Int, Int, WeightReader) throws -> Linear
     private(set) var used = Set<String>()
-    /// The file stores w of the (1 + w) norms (HF checkpoints); GGUF converters store 1 + w.
-    var normsStoreW = false
     /// The file stores A_log (HF); GGUF stores −exp(A_log).
     var storesALog = false
 
-    init(config: ModelConfig, names: Architecture.TensorNames, origin: String, has: @escaping (String) -> Bool,
-         fetch: @escaping (String) throws -> RawTensor, linear: @escaping (RawTensor, Int, Int, WeightReader) throws -> Linear) {
-        self.arch = config.arch; self.config = config; self.names = names; self.origin = origin
+    init(config: ModelConfig, names: Architecture.TensorNames, origin: String, gain: Architecture.NormGain = .weight,
+         has: @escaping (String) -> Bool, fetch: @escaping (String) throws -> RawTensor,
+         linear: @escaping (RawTensor, Int, Int, WeightReader) throws -> Linear) {
+        self.arch = config.arch; self.config = config; self.names = names; self.origin = origin; self.gain = gain
         self.has = has; self.fetch = fetch; self.makeLinear = linear
     }
 
@@ -49,13 +52,15 @@ final class WeightReader {
     func vector(_ role: Architecture.TensorRole, layer: Int = 0, _ n: Int) throws -> [Float] {
         let t = try raw(role, layer: layer)
         try t.requireShape([n])
-        let v = try TensorConversion.floats(t)
-        // an RMSNorm gain of the (1 + w) form is folded into the gain the norm kernel multiplies by
-        switch role {
-        case .inputNorm, .feedForwardNorm, .postAttentionNorm, .postFeedForwardNorm, .qNorm, .kNorm, .outputNorm:
-            return normsStoreW && arch.norms.gain == .onePlusWeight ? v.map { 1 + $0 } : v
-        default: return v
-        }
+        return try TensorConversion.floats(t)
+    }
+
+    /// The gain of one of the architecture's own RMSNorms, as the forward pass multiplies it: a
+    /// (1 + w) gain has its 1 added here, in f32 as transformers adds it (Gemma3RMSNorm).
+    func norm(_ role: Architecture.TensorRole, layer: Int = 0, _ n: Int) throws -> [Float] {
+        var g = try vector(role, layer: layer, n)
+        if gain == .onePlusWeight { for i in g.indices { g[i] = 1 + g[i] } }
+        return g
     }
 
     /// (rows, cols) of a projection.
@@ -86,19 +91,19 @@ final class WeightReader {
             mixer = .attention(AttentionWeights(
                 q: try projection(.q, layer: l), k: try projection(.k, layer: l),
                 v: try projection(.v, layer: l), o: try projection(.o, layer: l),
-                qNorm: a.norms.qk ? try vector(.qNorm, layer: l, c.headDim) : [],
-                kNorm: a.norms.qk ? try vector(.kNorm, layer: l, c.headDim) : []))
+                qNorm: a.norms.qk ? try norm(.qNorm, layer: l, c.headDim) : [],
+                kNorm: a.norms.qk ? try norm(.kNorm, layer: l, c.headDim) : []))
         case .gatedDeltaNet:
             mixer = .gatedDeltaNet(try deltaNet(l))
         }
         return LayerWeights(
-            inputNorm: try vector(.inputNorm, layer: l, c.dim),
+            inputNorm: try norm(.inputNorm, layer: l, c.dim),
             mixer: mixer,
-            postAttentionNorm: a.norms.postAttention ? try vector(.postAttentionNorm, layer: l, c.dim) : [],
-            feedForwardNorm: try vector(.feedForwardNorm, layer: l, c.dim),
+            postAttentionNorm: a.norms.postAttention ? try norm(.postAttentionNorm, layer: l, c.dim) : [],
+            feedForwardNorm: try norm(.feedForwardNorm, layer: l, c.dim),
             feedForward: FeedForwardWeights(gate: try projection(.gate, layer: l), up: try projection(.up, layer: l),
                                             down: try projection(.down, layer: l)),
-            postFeedForwardNorm: a.norms.postFeedForward ? try vector(.postFeedForwardNorm, layer: l, c.dim) : [])
+            postFeedForwardNorm: a.norms.postFeedForward ? try norm(.postFeedForwardNorm, layer: l, c.dim) : [])
     }
 
     /// A Gated DeltaNet layer: its tensors by their roles, shapes checked.

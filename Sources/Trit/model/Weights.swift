@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`
@@ -34,7 +36,8 @@ public final class TernaryMatrix: @unchecked Sendable {
     }
 }
 
-/// A dense matrix (F32/F16/BF16), row-major [rows][cols], in place in the file or owned.
+/// A dense matrix (F32/F16/BF16), row-major [rows][cols], in place in the file or owned; or the head / token
+/// embedding in ggml's blocks (Q8_0, Q6_K, Q4_0, Q4_K, Q5_K; docs/formats.md §10), read in place.
 public final class DenseMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -50,11 +53,49 @@ public final class DenseMatrix: @unchecked Sendable {
         self.owner = owner
     }
 
-    public var byteCount: Int { rows * cols * (dtype == TK_F32 ? 4 : 2) }
+    public var byteCount: Int { rows * Int(tk_dtype_row_bytes(dtype, Int64(cols))) }
+    /// The element or block type (F32, F16, BF16, Q8_0, Q6_K, Q5_K, Q4_K, Q4_0).
+    public var typeName: String {
+        switch dtype {
+        case TK_F32: return "F32"
+        case TK_F16: return "F16"
+        case TK_BF16: return "BF16"
+        case TK_Q8_0: return "Q8_0"
+        case TK_Q6_K: return "Q6_K"
+        case TK_Q5_K: return "Q5_K"
+        case TK_Q4_K: return "Q4_K"
+        case TK_Q4_0: return "Q4_0"
+        default: return "type \(dtype.rawValue)"
+        }
+    }
+    /// In one of ggml's block types (the block kernels' product, not the dense one).
+    var isBlocks: Bool { tk_dtype_is_block(dtype) != 0 }
+
+    /// The product kernel of this matrix's type in the table k.
+    func gemm(_ k: UnsafePointer<tk_kernels>) -> tk_dense_gemm_fn {
+        isBlocks ? k.pointee.block_gemm : k.pointee.dense_gemm
+    }
+
+    /// Rows [r0, r0 + count) as dense data the load-time kernels read (the int8 head's quantizer, the certified
+    /// head's bounds): the matrix itself, or for blocks those rows decoded to f32 into `scratch` (count × cols).
+    func denseRows(_ r0: Int, _ count: Int, scratch: UnsafeMutablePointer<Float>) -> (UnsafeRawPointer, tk_dtype) {
+        guard isBlocks else {
+            return (data + r0 * Int(tk_dtype_row_bytes(dtype, Int64(cols))), dtype)
+        }
+        tk_block_rows_to_f32(data, dtype, Int64(cols), Int64(r0), Int64(r0 + count), scratch)
+        return (UnsafeRawPointer(scratch), TK_F32)
+    }
+
+    /// Rows a load-time pass over a block matrix decodes at once (the f32 scratch of `denseRows`).
+    var decodeChunkRows: Int { isBlocks ? max(1, min(rows, (16 << 20) / max(cols * 4, 1))) : rows }
 
     /// Row `r` converted to f32 into `out` (the embedding lookup).
     func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         let base = r * cols
+        if isBlocks {
+            tk_block_rows_to_f32(data, dtype, Int64(cols), Int64(r), Int64(r + 1), out)
+            return
+        }
         switch dtype {
         case TK_F16:
             let p = data.assumingMemoryBound(to: UInt16.self) + base
@@ -241,8 +282,15 @@ public final class Int8Matrix: @unchecked Sendable {
         let buf = try AlignedBuffer(byteCount: try checkedMul(d.rows, kp, "int8 head"), what: "int8 output head")
         var sc = [Float](repeating: 0, count: d.rows)
         let quantize = try KernelSelection.kernels().pointee.quantize_weight_rows!
-        sc.withUnsafeMutableBufferPointer {
-            quantize(d.data, d.dtype, Int64(d.cols), Int64(d.rows), buf.raw.assumingMemoryBound(to: Int8.self), Int64(kp), $0.baseAddress)
+        let chunk = d.decodeChunkRows
+        let scratch = try FloatArray(count: d.isBlocks ? chunk * d.cols : 1, what: "int8 output head")
+        sc.withUnsafeMutableBufferPointer { s in
+            for r0 in stride(from: 0, to: d.rows, by: chunk) {
+                let n = min(chunk, d.rows - r0)
+                let (w, dt) = d.denseRows(r0, n, scratch: scratch.ptr)
+                let q = buf.raw.assumingMemoryBound(to: Int8.self) + r0 * kp
+                quantize(w, dt, Int64(d.cols), Int64(n), q, Int64(kp), s.baseAddress! + r0)
+            }
         }
         weights = buf
         scales = sc
@@ -264,10 +312,17 @@ public final class HeadBounds: @unchecked Sendable {
         let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
         defer { if let pool { tk_pool_free(pool) } }
         let fn = try KernelSelection.kernels().pointee.head_row_bounds!
+        // a block head: its rows' exact f32 values, decoded a chunk at a time (the values exact mode multiplies)
+        let chunk = d.decodeChunkRows
+        let scratch = try FloatArray(count: d.isBlocks ? chunk * d.cols : 1, what: "certified head bounds")
         h8.scales.withUnsafeBufferPointer { sc in
-            tk_head_row_bounds_par(pool, fn, d.data, d.dtype, Int64(d.cols), Int64(d.rows),
-                                   h8.weights.raw.assumingMemoryBound(to: Int8.self), Int64(h8.paddedCols),
-                                   sc.baseAddress, a.ptr, b.ptr)
+            for r0 in stride(from: 0, to: d.rows, by: chunk) {
+                let n = min(chunk, d.rows - r0)
+                let (w, dt) = d.denseRows(r0, n, scratch: scratch.ptr)
+                tk_head_row_bounds_par(pool, fn, w, dt, Int64(d.cols), Int64(n),
+                                       h8.weights.raw.assumingMemoryBound(to: Int8.self) + r0 * h8.paddedCols,
+                                       Int64(h8.paddedCols), sc.baseAddress! + r0, a.ptr + r0, b.ptr + r0)
+            }
         }
     }
 }

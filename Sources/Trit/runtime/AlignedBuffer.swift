@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Owned, 64-byte aligned, zero-initialised memory. Throws instead of trapping when the
@@ -31,7 +33,9 @@ public final class AlignedBuffer: @unchecked Sendable {
                 if head > 0 { munmap(p, head) }
                 if huge - head > 0 { munmap(UnsafeMutableRawPointer(bitPattern: start + len), huge - head) }
                 raw = UnsafeMutableRawPointer(bitPattern: start)!
-                _ = madvise(raw, len, MADV_HUGEPAGE)
+                #if os(Linux)
+                _ = madvise(raw, len, MADV_HUGEPAGE)   // Linux's transparent huge pages; elsewhere the alignment only
+                #endif
             } else {
                 raw = p
             }

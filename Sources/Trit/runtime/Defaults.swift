@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Every "0 = default" of the C API, Python, the CLI and the server, resolved here and only here;

@@ -1,6 +1,8 @@
 import TritKernels
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Measurements `trit bench` reports next to the speeds.
@@ -8,11 +10,16 @@ public enum MemoryProbe {
     /// Peak resident set size of this process, in bytes.
     public static func peakRSS() -> Int {
         var u = rusage()
+        #if os(Linux)
         getrusage(RUSAGE_SELF.rawValue, &u)
-        return Int(u.ru_maxrss) * 1024
+        return Int(u.ru_maxrss) * 1024   // KiB on Linux
+        #else
+        getrusage(RUSAGE_SELF, &u)
+        return Int(u.ru_maxrss)          // bytes on Darwin
+        #endif
     }
 
-    /// Current resident set size, in bytes (from /proc/self/statm).
+    /// Current resident set size, in bytes (from /proc/self/statm; 0 where there is no /proc, as on macOS).
     public static func currentRSS() -> Int {
         guard let f = fopen("/proc/self/statm", "r") else { return 0 }
         defer { fclose(f) }

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Chooses the next token from logits: repetition penalty → top-k → top-p → min-p →

@@ -1,5 +1,7 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Continuous batching: one model, one context with `slots` sequences, one scheduler thread.
@@ -8,7 +10,9 @@ import Glibc
 /// waiting prompts (up to `nBatch` tokens when nothing decodes, else as many as there are decode
 /// rows, at least 16), so a long prompt never stalls running streams for more than a short step. Requests are admitted in arrival order when a slot is free. A finished request
 /// leaves its tokens in its slot; a new request goes to the free slot sharing the longest token
-/// prefix with its prompt (least recently used otherwise) and evaluates only the rest.
+/// prefix with its prompt (least recently used otherwise) and evaluates only the rest. A request
+/// whose prompt a running one is reading (the n choices of one OpenAI request) waits until that one
+/// has read the shared part, then copies its cells (`runningSource`): the prompt is evaluated once.
 ///
 /// Thread-safe: submit, cancel and stats may be called from any thread. The callbacks run on the
 /// scheduler thread, outside the engine's lock (they may call submit, cancel and stats).
@@ -38,6 +42,9 @@ public final class Engine: @unchecked Sendable {
         public var promptTokens = 0
         public var completionTokens = 0
         public var cachedTokens = 0      // prompt tokens reused from a slot's cache
+        /// Of completionTokens, those the constraint forced (jump-forward, evaluated as prompt
+        /// chunks); completionTokens - forcedTokens were sampled, one decode row each.
+        public var forcedTokens = 0
     }
 
     public struct Request {
@@ -58,8 +65,16 @@ public final class Engine: @unchecked Sendable {
         /// the logits), and the most likely tokens with theirs, before the token's text.
         public var onLogprobs: ((Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void)?
         /// Allowed tokens per step, asked on the scheduler thread (see GenerationParams.constraint);
-        /// a constrained step computes its whole exact head row.
+        /// a certified head takes its candidates among the allowed tokens. The tokens it forces after a
+        /// sampled token (jump-forward) count as completion tokens and their text as generated
+        /// text; they go into the next step as a prompt chunk after the sampled token. onToken sees
+        /// them; onLogprobs reports each with log-probability 0 (certain under the constraint) and
+        /// no alternatives (the model's row for them is not computed).
         public var constraint: TokenConstraint?
+        /// An embedding request (nil: generation; Engine+Embedding.swift): the prompt's pooled final
+        /// hidden states, given once to onEmbedding; nothing is generated and nothing stays cached.
+        public var embedding: EmbeddingOptions?
+        public var onEmbedding: ((UnsafeBufferPointer<Float>) -> Void)?
         public init(prompt: [Int32]) { self.prompt = prompt }
     }
 
@@ -67,6 +82,8 @@ public final class Engine: @unchecked Sendable {
         public var running = 0, waiting = 0
         public var cellsUsed = 0, cellsTotal = 0, cellsPeak = 0
         public var tokensGenerated = 0, promptTokensEvaluated = 0, requestsFinished = 0
+        /// Of tokensGenerated, those forced by constraints (evaluated as prompt chunks, not sampled).
+        public var tokensForced = 0
     }
 
     final class Job {
@@ -74,11 +91,14 @@ public final class Engine: @unchecked Sendable {
         let request: Request
         let sampler: Sampler
         var stream: TextStream
-        var pending: ArraySlice<Int32>   // prompt tokens not evaluated yet
+        var pending: ArraySlice<Int32>   // prompt tokens not evaluated yet (or a forced chunk)
+        var pendingIsForced = false      // pending is a sampled token and the tokens forced after it
+        var chunk: [Int32] = []          // storage of the forced chunk
         var next: Int32?                 // sampled, delivered, to be evaluated
         var usage = Usage()
         var cancelled = false
         var finish: FinishReason?
+        var pooled: [Double] = []        // an embedding request's sum of pooled rows
         init(id: Int64, request: Request, sampler: Sampler, stream: TextStream) {
             self.id = id
             self.request = request
@@ -94,7 +114,11 @@ public final class Engine: @unchecked Sendable {
     let tokenizer: Tokenizer
     var lock = pthread_mutex_t()
     var wake = pthread_cond_t()
+    #if os(Linux)
     var thread = pthread_t()
+    #else
+    var thread: pthread_t? = nil   // Darwin's pthread_t is a pointer
+    #endif
     var waiting: [Job] = []
     var slotJob: [Job?]
     var slotUsed: [UInt64]               // step of a slot's last use (least recently used goes first)
@@ -107,6 +131,7 @@ public final class Engine: @unchecked Sendable {
     var rowJob: [Job] = []
     let logits: UnsafeMutablePointer<Float>
     let hidden: UnsafeMutablePointer<Float>   // certified head: the normed rows to sample from
+    let embedRows: UnsafeMutablePointer<Float>   // a step with embedding rows: every flagged row normed
 
     public init(model: Model, options: Options = Options()) throws {
         guard let tok = model.tokenizer else { throw TritError(.state, "the model has no tokenizer; the engine needs one") }
@@ -127,17 +152,19 @@ public final class Engine: @unchecked Sendable {
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)
         hidden = .allocate(capacity: options.slots * model.config.dim)
+        embedRows = .allocate(capacity: (options.nBatch + options.slots) * model.config.dim)
         stats.cellsTotal = state.cellCapacity
         pthread_mutex_init(&lock, nil)
         pthread_cond_init(&wake, nil)
         let me = Unmanaged.passUnretained(self).toOpaque()
         let rc = pthread_create(&thread, nil, { p in
-            Unmanaged<Engine>.fromOpaque(p!).takeUnretainedValue().run()
+            Unmanaged<Engine>.fromOpaque(unwrapped(p)).takeUnretainedValue().run()
             return nil
         }, me)
         guard rc == 0 else {
             logits.deallocate()
             hidden.deallocate()
+            embedRows.deallocate()
             throw TritError(.outOfMemory, "cannot start the scheduler thread")
         }
     }
@@ -149,13 +176,18 @@ public final class Engine: @unchecked Sendable {
         stopping = true
         pthread_cond_signal(&wake)
         pthread_mutex_unlock(&lock)
+        #if os(Linux)
         if !already { pthread_join(thread, nil) }
+        #else
+        if !already, let thread { pthread_join(thread, nil) }
+        #endif
     }
 
     deinit {
         shutdown()
         logits.deallocate()
         hidden.deallocate()
+        embedRows.deallocate()
         pthread_mutex_destroy(&lock)
         pthread_cond_destroy(&wake)
     }
@@ -169,8 +201,14 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Queues a request; its id. Throws .busy when the waiting queue is full, .argument for a bad
-    /// request, .contextFull for a prompt longer than a slot, .state after shutdown.
+    /// request, .contextFull for a prompt longer than a slot, .state after shutdown, .unsupported
+    /// for an embedding model.
     public func submit(_ r: Request) throws -> Int64 {
+        if let e = r.embedding {
+            try checkEmbedding(e)
+        } else if !model.canGenerate {   // an embedding model: no head to sample from
+            throw TritError.unsupported("\(model.path) is an embedding model: it cannot generate; embed with it")
+        }
         guard !r.prompt.isEmpty else { throw TritError.argument("the prompt is empty") }
         let vocab = model.config.vocabSize
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
@@ -247,10 +285,11 @@ public final class Engine: @unchecked Sendable {
             pthread_mutex_unlock(&lock)
             for j in done { finished(j) }
             done.removeAll()
-            var generated = 0, promptRows = 0
-            if buildBatch(&promptRows) { done = evaluateAndSample(&generated) }
+            var generated = 0, forced = 0, promptRows = 0
+            if buildBatch(&promptRows) { done = evaluateAndSample(&generated, forced: &forced) }
             pthread_mutex_lock(&lock)
             stats.tokensGenerated += generated
+            stats.tokensForced += forced
             stats.promptTokensEvaluated += promptRows
             for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }
             stats.running = slotJob.filter { $0 != nil }.count
@@ -281,9 +320,18 @@ public final class Engine: @unchecked Sendable {
             let prompt = job.request.prompt
             // at least one prompt token is evaluated: it gives the logits; a memory that cannot go
             // back to the shared prefix (a recurrent state) starts the slot again
-            var common = min(shared, prompt.count - 1)
+            // an embedding pools rows of its whole prompt: nothing of it is taken from the cache
+            let embedding = job.request.embedding != nil
+            var common = embedding ? 0 : min(shared, prompt.count - 1)
+            // a running request reading the same prompt (the n choices of one request, submitted
+            // together): wait until it has read the shared part, then copy its cells
+            let source = embedding ? nil : runningSource(for: prompt, beyond: common)
+            if source?.ready == false { break }
             if !state.canRollBack(sequence: slot, to: common) { common = 0 }
             try? state.removeTokens(of: slot, from: common)   // cannot fail: checked above
+            if let src = source, (try? state.copyPrefix(from: src.slot, to: slot, count: src.count)) != nil {
+                common = src.count
+            }
             // room for the prompt: drop the caches of free slots, least recently used first
             var need = state.cellsUsed + prompt.count - common - state.cellCapacity
             if need > 0 {
@@ -306,6 +354,28 @@ public final class Engine: @unchecked Sendable {
             slotJob[slot] = job
         }
         return failed
+    }
+
+    /// Shorter shared prompt prefixes are read again rather than waited for and copied.
+    static let minCopiedPrefix = 32
+
+    /// The running slot whose request's prompt shares the longest prefix with `prompt` (at most
+    /// prompt.count - 1 tokens, at least minCopiedPrefix, more than `beyond`), that length, and
+    /// whether the slot has read it yet; nil when none, or when its memory cannot be cut back (a
+    /// recurrent state: its prefix cannot be copied).
+    func runningSource(for prompt: [Int32], beyond: Int) -> (slot: Int, count: Int, ready: Bool)? {
+        var best: (slot: Int, count: Int, ready: Bool)?
+        for (s, j) in slotJob.enumerated() {
+            guard let j else { continue }
+            let other = j.request.prompt
+            var c = 0
+            while c < other.count, c < prompt.count - 1, other[c] == prompt[c] { c += 1 }
+            guard c >= Engine.minCopiedPrefix, c > beyond, c > (best?.count ?? 0) else { continue }
+            let held = state.seqPast[s]
+            guard held == 0 || state.canRollBack(sequence: s, to: held - 1) else { continue }
+            best = (s, c, held >= c)
+        }
+        return best
     }
 
     /// The free slot whose held tokens share the longest prefix with `prompt`, and that length;
@@ -337,25 +407,37 @@ public final class Engine: @unchecked Sendable {
         // decode steps and the streams' inter-token latency stays within a small factor
         let decoding = rowTokens.count
         var budget = decoding == 0 ? options.nBatch : min(max(options.nBatch - decoding, 1), max(16, decoding))
-        // prompts in arrival order (ids increase with arrival)
+        // forced chunks of running requests first, then prompts in arrival order (ids increase with arrival)
         let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }
-        for (s, j) in prefilling.sorted(by: { $0.1.id < $1.1.id }) where budget > 0 {
+        let order = prefilling.sorted { a, b in
+            a.1.pendingIsForced != b.1.pendingIsForced ? a.1.pendingIsForced : a.1.id < b.1.id
+        }
+        for (s, j) in order where budget > 0 {
             let k = min(budget, j.pending.count)
+            let first = j.request.prompt.count - j.pending.count   // the chunk's first position
             for (i, t) in j.pending.prefix(k).enumerated() {
                 rowTokens.append(t); rowSeqs.append(Int32(s))
-                rowWant.append(k == j.pending.count && i == k - 1)   // the prompt's last token gives logits
+                if let e = j.request.embedding {   // the positions its pooling reads
+                    rowWant.append(Self.pools(e.pooling, position: first + i, of: j.request.prompt.count))
+                } else {
+                    rowWant.append(k == j.pending.count && i == k - 1)   // the prompt's last token gives logits
+                }
                 rowJob.append(j)
             }
             j.pending = j.pending.dropFirst(k)
             budget -= k
-            promptRows += k
+            if !j.pendingIsForced { promptRows += k }
+            if j.pending.isEmpty { j.pendingIsForced = false }
         }
         return !rowTokens.isEmpty
     }
 
     /// Evaluates the batch, samples for every row that wanted logits (counted in `generated`),
     /// delivers text. Returns the requests that finished.
-    func evaluateAndSample(_ generated: inout Int) -> [Job] {
+    func evaluateAndSample(_ generated: inout Int, forced: inout Int) -> [Job] {
+        if rowJob.contains(where: { $0.request.embedding != nil }) {
+            return evaluateWithEmbeddings(&generated, forced: &forced)
+        }
         step += 1
         let vocab = model.config.vocabSize
         do {
@@ -387,18 +469,24 @@ public final class Engine: @unchecked Sendable {
             let row = UnsafeBufferPointer(start: logits + out * vocab, count: vocab)
             j.next = nil
             var token: Int32? = nil
+            var constrainedHidden: UnsafeMutablePointer<Float>? = nil   // sample() asks the mask first
             if let cs = state.certified {
                 let h = hidden + out * dim
-                if j.request.logprobs == 0 && j.request.constraint == nil {
-                    token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                if j.request.logprobs == 0 {
+                    if j.request.constraint == nil {
+                        token = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: out)
+                    } else {
+                        constrainedHidden = h
+                    }
                 }
-                if token == nil {   // logprobs, a constraint, or a chain that needs the whole row
+                if token == nil && constrainedHidden == nil {   // logprobs, or a chain that needs the whole row
                     cs.fullSteps += 1
                     state.exactHead(from: h, into: logits + out * vocab)
                 }
             }
+            if sample(j, row, token: token, slot: slot, generated: &generated, forced: &forced,
+                      certifiedHidden: constrainedHidden, approxRow: out) { done.append(j) }
             out += 1
-            if sample(j, row, token: token, slot: slot, generated: &generated) { done.append(j) }
         }
         return done
     }
@@ -406,14 +494,35 @@ public final class Engine: @unchecked Sendable {
     var certified: Bool { state.certified != nil }
 
     /// Samples the next token of j (or takes `token`, chosen from `row` by the certified head) and
-    /// delivers its text; true when the request finished.
-    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int) -> Bool {
+    /// delivers its text, and that of the tokens the constraint forces after it (counted in
+    /// `forced`); true when the request finished. `certifiedHidden`: a constrained row of a certified
+    /// head whose exact row is not computed yet (row `approxRow` of the batch's int8 logits): its
+    /// candidates are taken among the allowed tokens, the exact row computed into `row` only when
+    /// that fails.
+    func sample(_ j: Job, _ row: UnsafeBufferPointer<Float>, token: Int32? = nil, slot: Int, generated: inout Int,
+                forced: inout Int, certifiedHidden: UnsafeMutablePointer<Float>? = nil, approxRow: Int = 0) -> Bool {
         let r = j.request
         let t: Int32
+        var forcedTokens = UnsafeBufferPointer<Int32>(start: nil, count: 0)
         if let c = r.constraint {
             do {
-                guard let chosen = try c.choose(j.sampler, row) else { return end(j, .noAllowedToken, flush: true) }
+                guard try c.refresh() else { return end(j, .noAllowedToken, flush: true) }
+                var picked: Int32? = nil
+                if let h = certifiedHidden, let cs = state.certified {
+                    picked = state.sampleCertified(j.sampler, hidden: h, cs, approxRow: approxRow, allowed: c)
+                    if picked == nil {
+                        cs.fullSteps += 1
+                        state.exactHead(from: h, into: UnsafeMutablePointer(mutating: row.baseAddress!))
+                    }
+                }
+                if picked == nil { picked = j.sampler.sample(row, allowed: c) }
+                guard let chosen = picked else { return end(j, .noAllowedToken, flush: true) }
+                try c.tokenChosen(chosen)
                 t = chosen
+                if r.ignoreEOS || !tokenizer.isEndOfGeneration(t) {
+                    forcedTokens = try c.forcedTokens()
+                    try refuseEndOfGeneration(forcedTokens, tokenizer, ignoreEOS: r.ignoreEOS)
+                }
             } catch {
                 return end(j, .constraintError, flush: true)
             }
@@ -427,11 +536,40 @@ public final class Engine: @unchecked Sendable {
         generated += 1
         j.sampler.accept(t)
         if j.stream.push(t) { return end(j, .stop, flush: false) }   // the text ends before the stop string
+        // the forced tokens, as far as max_tokens and the slot allow (the request ends where they are cut)
+        j.pending = []
+        j.chunk.removeAll(keepingCapacity: true)
+        let room = state.nCtx - state.seqPast[slot] - 1
+        var cut = false   // forced tokens past the slot's room: the constraint's state is past them, so the request ends
+        for f in forcedTokens {
+            if r.maxTokens > 0 && j.usage.completionTokens >= r.maxTokens { break }
+            if j.chunk.count >= room { cut = true; break }
+            r.onToken?(f)
+            if r.logprobs > 0, let cb = r.onLogprobs { reportForced(f, cb) }
+            j.usage.completionTokens += 1
+            j.usage.forcedTokens += 1
+            generated += 1
+            forced += 1
+            j.sampler.accept(f)
+            j.chunk.append(f)
+            if j.stream.push(f) { return end(j, .stop, flush: false) }
+        }
         if !deliver(j, all: false) { return end(j, .cancelled, flush: false) }
         if r.maxTokens > 0 && j.usage.completionTokens >= r.maxTokens { return end(j, .length, flush: true) }
-        if state.seqPast[slot] >= state.nCtx { return end(j, .contextFull, flush: true) }
-        j.next = t
+        if cut || state.seqPast[slot] + j.chunk.count >= state.nCtx { return end(j, .contextFull, flush: true) }
+        if j.chunk.isEmpty {
+            j.next = t
+        } else {   // the next step evaluates t and the forced tokens as one prompt chunk
+            j.chunk.insert(t, at: 0)
+            j.pending = j.chunk[...]
+            j.pendingIsForced = true
+        }
         return false
+    }
+
+    /// A forced token's logprobs entry: certain under the constraint, no alternatives.
+    func reportForced(_ t: Int32, _ cb: (Int32, Float, UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Float>) -> Void) {
+        cb(t, 0, UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0))
     }
 
     /// Log-softmax of the row at the sampled token and at the `top` most likely tokens.
@@ -472,3 +610,6 @@ public final class Engine: @unchecked Sendable {
         return piece.withUnsafeBufferPointer { cb($0) }
     }
 }
+
+/// The thread argument, optional in Glibc's pthread_create and not in Darwin's: one spelling for both.
+private func unwrapped(_ p: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer { p! }

@@ -90,6 +90,9 @@ enum HFTokenizerLoader {
         guard let model = j["model"], model["type"]?.string == "BPE", let vocab = model["vocab"]?.object else {
             throw TritError.unsupported("\(path): only BPE models are supported in tokenizer.json")
         }
+        if model["byte_fallback"]?.bool == true {
+            return try loadSentencePieceBPE(j, origin: path, tokenizerConfig: tokenizerConfig, config: config)
+        }
         var maxID = -1
         for (_, v) in vocab { maxID = max(maxID, v.int ?? -1) }
         let added = j["added_tokens"]?.array ?? []
@@ -106,12 +109,7 @@ enum HFTokenizerLoader {
             tokens[id] = c
             types[id] = a["special"]?.bool == true ? .control : .userDefined
         }
-        var merges: [String] = []
-        for m in model["merges"]?.array ?? [] {
-            if let s = m.string { merges.append(s) }
-            else if let pair = m.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string { merges.append(a + " " + b) }
-            else { throw TritError.format("\(path): a merge is neither \"a b\" nor [a, b]") }
-        }
+        let merges = try mergeList(model, origin: path)
         // pre-tokenizer: a Split with LLaMA 3's pattern → llama3; ByteLevel alone → gpt2
         var pre = PreTokenizer.gpt2
         func scan(_ p: JSON?) {
@@ -120,6 +118,18 @@ enum HFTokenizerLoader {
             for s in p["pretokenizers"]?.array ?? [] { scan(s) }
         }
         scan(j["pre_tokenizer"])
+        let (bos, eos, extra) = try specialIDs(tokens: tokens, tokenizerConfig: tokenizerConfig, config: config)
+        return try Tokenizer(kind: .bpe, tokens: tokens, scores: [], types: types, merges: merges,
+                             bos: bos, eos: eos, unk: nil, eot: extra,
+                             addBOS: tokenizerConfig?["add_bos_token"]?.bool ?? (bos != nil),
+                             addEOS: tokenizerConfig?["add_eos_token"]?.bool ?? false,
+                             addSpacePrefix: false, preTokenizer: pre, origin: path)
+    }
+
+    /// BOS, EOS and further end-of-generation ids: tokenizer_config.json's token texts, else
+    /// config.json's ids (eos_token_id may be a list).
+    static func specialIDs(tokens: [String], tokenizerConfig: JSON?, config: JSON) throws
+        -> (bos: Int32?, eos: Int32?, extra: [Int32]) {
         func idOf(_ key: String) -> Int32? {
             guard let v = tokenizerConfig?[key] else { return nil }
             let text = v.string ?? v["content"]?.string
@@ -139,11 +149,7 @@ enum HFTokenizerLoader {
             for e in arr { if let i = try configID("eos_token_id", e) { extra.append(i) } }
             eos = eos ?? extra.first
         }
-        return try Tokenizer(kind: .bpe, tokens: tokens, scores: [], types: types, merges: merges,
-                             bos: bos, eos: eos, unk: nil, eot: extra,
-                             addBOS: tokenizerConfig?["add_bos_token"]?.bool ?? (bos != nil),
-                             addEOS: tokenizerConfig?["add_eos_token"]?.bool ?? false,
-                             addSpacePrefix: false, preTokenizer: pre, origin: path)
+        return (bos, eos, extra)
     }
 }
 

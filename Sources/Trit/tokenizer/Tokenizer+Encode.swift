@@ -28,6 +28,8 @@ extension Tokenizer {
             }
             let frag = UnsafeBufferPointer(rebasing: text[range])
             switch kind {
+            case .spm where !merges.isEmpty:
+                spmMergeEncode(frag, spacePrefix: addSpacePrefix && prevSpecial, into: &out)
             case .spm:
                 spmEncode(frag, spacePrefix: addSpacePrefix && prevSpecial, into: &out)
             case .bpe:
@@ -140,6 +142,13 @@ extension Tokenizer {
             guard let id = byteLevelIDs[Int(b)] else { if let u = unk { syms.append(u) }; continue }
             syms.append(id)
         }
+        mergeByRank(&syms, into: &out)
+    }
+
+    /// Merges the lowest-ranked adjacent pair of `syms` until no merge applies (HF's BPE model),
+    /// appending the result to `out`.
+    func mergeByRank(_ syms: inout [Int32], into out: inout [Int32]) {
+        if syms.isEmpty { return }
         if syms.count < 24 {
             // short pieces (almost all): merge the lowest-ranked adjacent pair until none applies
             while syms.count > 1 {

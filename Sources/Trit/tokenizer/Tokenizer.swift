@@ -35,17 +35,22 @@ public final class Tokenizer: @unchecked Sendable {
     public func id(of text: String) -> Int32? { index[Array(text.utf8)] }
     let pieceBytes: [[UInt8]]             // what each token decodes to
     let byteTokens: [Int32]               // SPM: id of <0xXX> for each byte (-1 if absent)
-    let merges: [MergeKey: Merge]         // BPE: rank and result of each merge
+    let merges: [MergeKey: Merge]         // BPE (and SPM from tokenizer.json): rank and result of each merge
     public let mergeList: [String]        // BPE: the merges in rank order, as "left right"
     let byteLevelIDs: [Int32?]            // BPE: the token of each single byte
     let specials: [(bytes: [UInt8], id: Int32, alwaysSplit: Bool)]   // longest first
+    /// tokenizer.json BPE options of an SPM vocabulary: `ignore_merges` (a whole word in the
+    /// vocabulary is one token), `fuse_unk` (a run of unknown characters is one UNK).
+    let ignoreMergesForWholeWords: Bool
+    let fuseUnknown: Bool
 
     struct MergeKey: Hashable { let left: Int32; let right: Int32 }
     struct Merge { let rank: Int32; let result: Int32 }
 
     init(kind: Kind, tokens: [String], scores: [Float], types: [TokenType], merges: [String],
          bos: Int32?, eos: Int32?, unk: Int32?, eot extraEOG: [Int32], addBOS: Bool, addEOS: Bool,
-         addSpacePrefix: Bool, preTokenizer: PreTokenizer, origin: String) throws {
+         addSpacePrefix: Bool, preTokenizer: PreTokenizer, ignoreMerges: Bool = false, fuseUnknown: Bool = false,
+         origin: String) throws {
         let n = tokens.count
         guard n > 0 else { throw TritError.format("\(origin): the vocabulary is empty") }
         guard scores.count == n || scores.isEmpty, types.count == n || types.isEmpty else {
@@ -65,6 +70,8 @@ public final class Tokenizer: @unchecked Sendable {
         self.addEOS = addEOS
         self.addSpacePrefix = addSpacePrefix
         self.preTokenizer = preTokenizer
+        ignoreMergesForWholeWords = ignoreMerges
+        self.fuseUnknown = fuseUnknown
 
         var idx: [[UInt8]: Int32] = [:]
         idx.reserveCapacity(n)
@@ -109,8 +116,9 @@ public final class Tokenizer: @unchecked Sendable {
         pieceBytes = bytesOf
         byteTokens = byteIDs
 
+        // an SPM vocabulary from tokenizer.json (Gemma's) encodes by its merges, as HF's BPE model
         var ranks: [MergeKey: Merge] = [:]
-        if kind == .bpe {
+        if kind == .bpe || !merges.isEmpty {
             ranks.reserveCapacity(merges.count)
             for (r, m) in merges.enumerated() {
                 guard let sp = m.firstIndex(of: " ") else {

@@ -108,7 +108,7 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
                        int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo) {
     tk_row_sched sc;
-    sched_init(&sc, rows, K * (dtype == TK_F32 ? 4 : 2), n, tk_pool_size(pool));
+    sched_init(&sc, rows, tk_dtype_row_bytes(dtype, K), n, tk_pool_size(pool));
     dense_job j = {fn, w, dtype, K, rows, x, ldx, n, out, ldo, &sc};
     tk_pool_run(pool, dense_worker, &j);
 }

@@ -53,6 +53,8 @@ static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static inline void cpu_relax(void) {
 #if defined(__x86_64__)
     __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
 #endif
 }
 

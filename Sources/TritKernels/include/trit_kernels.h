@@ -27,8 +27,46 @@ typedef struct tk_pool tk_pool;   /* the thread pool, below */
 #define TK_BLOCK 128          /* weights per packed block */
 #define TK_BLOCK_BYTES 32     /* bytes per packed block */
 
-/* Dense (non-ternary) matrix element types. */
-typedef enum tk_dtype { TK_F32 = 0, TK_F16 = 1, TK_BF16 = 2 } tk_dtype;
+/* Dense (non-ternary) matrix element types. The block types are ggml's, read in place (the output head
+ * and the token embedding; docs/formats.md §9): a row of K weights is K / tk_dtype_block_elems blocks of
+ * tk_dtype_block_bytes bytes, each weight a small integer code times its block's scales:
+ *   Q4_0 (32 weights, 18 bytes): [f16 d][16 bytes]; weight j < 16 = d·((b[j] & 15) − 8), j + 16 = d·((b[j] >> 4) − 8).
+ *   Q8_0 (32, 34): [f16 d][32 int8 q]; weight j = d·q[j].
+ *   Q4_K (256, 144): [f16 d][f16 dmin][12 bytes: 8 six-bit scales sc, 8 six-bit mins m][128 bytes qs]; the 32 weights
+ *     of sub-block s = 2c + h (c < 4, h < 2) are (d·sc_s)·nibble_h(qs[32c + l]) − (dmin·m_s), l < 32 (low nibble h=0).
+ *   Q5_K (256, 176): as Q4_K with [32 bytes qh] before qs: the code is nibble + 16·bit (2c + h) of qh[l].
+ *   Q6_K (256, 210): [128 bytes ql][64 bytes qh][16 int8 scales][f16 d]; weight 128a + 32j + l (a < 2, j < 4, l < 32)
+ *     = (d·scale[8a + 2j + l/16])·(q − 32), q = low/high nibble (j ≥ 2) of ql[64a + 32(j & 1) + l] | (bits 2j..2j+1
+ *     of qh[32a + l]) << 4.
+ * Every weight becomes an f32 by those f32 operations in that order (a product and, for the K types with a min, one
+ * difference; no FMA): the values a load-time F32 copy holds. */
+typedef enum tk_dtype {
+    TK_F32 = 0, TK_F16 = 1, TK_BF16 = 2,
+    TK_Q4_0 = 16, TK_Q8_0 = 17, TK_Q4_K = 18, TK_Q5_K = 19, TK_Q6_K = 20
+} tk_dtype;
+static inline int tk_dtype_is_block(tk_dtype t) { return t >= TK_Q4_0 && t <= TK_Q6_K; }
+/* Weights a block (1 for the element types). */
+static inline int64_t tk_dtype_block_elems(tk_dtype t) {
+    return t == TK_Q4_0 || t == TK_Q8_0 ? 32 : (tk_dtype_is_block(t) ? 256 : 1);
+}
+/* Bytes a block (or an element). */
+static inline int64_t tk_dtype_block_bytes(tk_dtype t) {
+    switch (t) {
+    case TK_F32: return 4;
+    case TK_Q4_0: return 18;
+    case TK_Q8_0: return 34;
+    case TK_Q4_K: return 144;
+    case TK_Q5_K: return 176;
+    case TK_Q6_K: return 210;
+    default: return 2;
+    }
+}
+/* Bytes a row of K weights (K a multiple of the block). */
+static inline int64_t tk_dtype_row_bytes(tk_dtype t, int64_t K) {
+    return K / tk_dtype_block_elems(t) * tk_dtype_block_bytes(t);
+}
+/* Rows [r0, r1) of a block-type matrix (K weights a row) as f32, row r at out + (r − r0)·K: the exact values. */
+void tk_block_rows_to_f32(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1, float *out);
 
 /* out[t*ldo + r] = (sum_k code[r][k]*q[t][k] - qsum[t]) / s[t] * beta, r in [r0, r1), t < n.
  * codes: rows of row_bytes (= Kp/4) bytes; q: n rows of Kp int8 (stride Kp). */
@@ -39,6 +77,12 @@ typedef void (*tk_ternary_gemm_fn)(const uint8_t *codes, int64_t row_bytes, int6
 /* out[t*ldo + r] = sum_k W[r][k] * x[t*ldx + k], r in [r0, r1), t < n; W row-major [rows][K]. */
 typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                  const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+
+/* The same product for the block types (tk_block_gemm_scalar defines it): each (row, token) is one chain of 8 f32
+ * lanes, lane k mod 8, acc = fma(w_k, x_k, acc) over k in order with w_k the weight's exact f32 value, then the
+ * lanes summed as ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)): the AVX2 dense kernel's arithmetic on a
+ * load-time F32 copy, bit for bit (the AVX-512 form: its dense kernel's 16-lane chain and reduction). */
+typedef tk_dense_gemm_fn tk_block_gemm_fn;
 
 /* The optional int8 output head: W[r][k] ≈ w[r][k]·wscale[r] (per-row absmax int8, rows padded
  * with zeros to Kp), activations int8 per token as in BitLinear (|q| ≤ 127 since s = 127/max|x|).
@@ -143,10 +187,11 @@ typedef struct tk_kernels {
     tk_collect_fn collect_at_least;
     tk_head_row_bounds_fn head_row_bounds;   /* at load */
     tk_group_gemm_fn group_gemm;
+    tk_block_gemm_fn block_gemm;     /* the head and embedding in ggml's blocks (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) */
 } tk_kernels;
 
-/* The variant named `name` ("scalar", "avx2", "avx512vnni"), or NULL when this CPU
- * (or this build) lacks it. */
+/* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
+ * or NULL when this CPU (or this build) lacks it. */
 const tk_kernels *tk_kernels_named(const char *name);
 /* The fastest variant this CPU supports. Never NULL. */
 const tk_kernels *tk_kernels_best(void);

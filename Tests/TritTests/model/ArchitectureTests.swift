@@ -34,12 +34,7 @@ final class ArchitectureTests: XCTestCase {
 
     func testFieldsTheForwardPassDoesNotRunAreRefusedByName() {
         var checks: [(String, (inout Architecture) -> Void)] = []
-        checks.append(("GELU", { $0.activation = .geluTanh }))
-        checks.append(("post-attention", { $0.norms.postAttention = true }))
         checks.append(("bidirectional", { $0.attention.mask = .bidirectional }))
-        checks.append(("sliding-window", { $0.attention.span = .slidingFromConfig }))
-        checks.append(("scaled embeddings", { $0.embeddingScale = .sqrtDim }))
-        checks.append(("pooled outputs", { $0.output = .pooling }))
         for (needle, change) in checks {
             var a = Architecture.named("qwen3")!
             change(&a)
@@ -51,8 +46,8 @@ final class ArchitectureTests: XCTestCase {
     }
 
     /// bitnet.cpp's BitNet-embedding GGUF is a `qwen3` file with a norm before each projection
-    /// (`blk.N.attn_q_norm_in.weight`, ...): loaded as a plain qwen3 it would compute garbage, so
-    /// it is refused with the tensors named. A HF folder with an unknown weight likewise.
+    /// (`blk.N.attn_q_norm_in.weight`, ...): a qwen3 file with only some of them is taken for that
+    /// variant and refused naming the first one missing, never loaded as a plain qwen3.
     func testFilesWithTensorsTheArchitectureDoesNotUseAreRefused() throws {
         let src = Fixtures.root + "/qwen3-ternary-tiny/model.q2_0.gguf"
         let g = try GGUFFile(path: src)
@@ -72,8 +67,8 @@ final class ArchitectureTests: XCTestCase {
         defer { unlink(path) }
         try w.write(to: path)
         do { _ = try Model.load(path: path); XCTFail("a qwen3 file with norm_in tensors loaded") } catch let e as TritError {
-            XCTAssertEqual(e.kind, .unsupported)
-            XCTAssertTrue(e.message.contains("blk.0.attn_q_norm_in.weight") && e.message.contains("qwen3"), e.message)
+            XCTAssertEqual(e.kind, .format)
+            XCTAssertTrue(e.message.contains("blk.0.attn_k_norm_in.weight"), e.message)
         }
         // the same file without them still loads
         XCTAssertNoThrow(try Model.load(path: src))
@@ -81,8 +76,9 @@ final class ArchitectureTests: XCTestCase {
 }
 
 extension ArchitectureTests {
-    /// A HF folder whose safetensors hold a weight the architecture does not use (a BitNet-embedding
-    /// projection norm in a Qwen3 folder) is refused with its name; rotary buffers are not weights.
+    /// A HF folder whose safetensors hold a weight the architecture does not use is refused with its
+    /// name (rotary buffers are not weights); one BitNet-embedding projection norm in a Qwen3 folder
+    /// makes it that variant, refused naming a norm.
     func testHFFolderWithUnknownWeightIsRefused() throws {
         let src = Fixtures.root + "/qwen3-ternary-tiny/hf"
         let dir = NSTemporaryDirectory() + "trit-hf-extra-\(getpid())"
@@ -105,10 +101,16 @@ extension ArchitectureTests {
         }
         try addTensor("model.layers.0.rotary_emb.inv_freq")
         XCTAssertNoThrow(try Model.load(path: dir), "a rotary buffer is not a weight")
+        try addTensor("model.layers.0.self_attn.unknown.weight")
+        do { _ = try Model.load(path: dir); XCTFail("a Qwen3 folder with an unknown weight loaded") } catch let e as TritError {
+            XCTAssertEqual(e.kind, .unsupported)
+            XCTAssertTrue(e.message.contains("model.layers.0.self_attn.unknown.weight"), e.message)
+        }
         try addTensor("model.layers.0.self_attn.q_proj.norm.weight")
         do { _ = try Model.load(path: dir); XCTFail("a Qwen3 folder with a projection norm loaded") } catch let e as TritError {
-            XCTAssertEqual(e.kind, .unsupported)
-            XCTAssertTrue(e.message.contains("model.layers.0.self_attn.q_proj.norm.weight"), e.message)
+            XCTAssertEqual(e.kind, .format)   // the (wrong-shaped) q norm or the missing k norm, named
+            XCTAssertTrue(e.message.contains("model.layers.0.self_attn.q_proj.norm.weight")
+                          || e.message.contains("model.layers.0.self_attn.k_proj.norm.weight"), e.message)
         }
     }
 }

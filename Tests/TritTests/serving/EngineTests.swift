@@ -156,6 +156,45 @@ final class EngineTests: XCTestCase {
         engine.shutdown()
     }
 
+    /// Requests submitted together with one prompt (an OpenAI request's n choices): the first reads
+    /// it, the others wait and copy its cells (all but the last prompt token), and every text is the
+    /// text alone.
+    func testRequestsWithOnePromptReadItOnce() throws {
+        let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")
+        let text = String(repeating: "the old fisherman walked down to the harbor ", count: 4)
+        let prompt = model.tokenizer!.encode(text, addSpecial: true)
+        XCTAssertGreaterThan(prompt.count, Engine.minCopiedPrefix)
+        var o = Engine.Options()
+        o.kvType = .f32   // the text alone is evaluated with the exact cache
+        o.slots = 4
+        o.nCtx = 256
+        o.nBatch = 16     // the prompt takes several steps: the copies wait for it
+        let engine = try Engine(model: model, options: o)
+        let got = Collected()
+        for i in 0..<3 {
+            var q = Engine.Request(prompt: prompt)
+            q.sampling = .greedy
+            q.maxTokens = 6
+            q.ignoreEOS = true
+            let tag = Int64(i)
+            q.onPiece = { b in got.add(tag, b); return true }
+            q.onDone = { _, r, u in got.finish(tag, r, u) }
+            _ = try engine.submit(q)
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while got.count < 3 && Date() < deadline { usleep(1000) }
+        XCTAssertEqual(got.count, 3)
+        let want = String(decoding: try alone(model, prompt, 6), as: UTF8.self)
+        got.lock.lock()
+        let texts = (0..<3).map { String(decoding: got.text[Int64($0)] ?? [], as: UTF8.self) }
+        let cached = (0..<3).compactMap { got.done[Int64($0)]?.1.cachedTokens }.sorted()
+        got.lock.unlock()
+        XCTAssertEqual(texts, [want, want, want])
+        XCTAssertEqual(cached, [0, prompt.count - 1, prompt.count - 1])
+        XCTAssertEqual(engine.currentStats().promptTokensEvaluated, prompt.count + 2)
+        engine.shutdown()
+    }
+
     /// Logits of every flagged row of a mixed batch equal the same tokens evaluated alone.
     func testMixedBatchLogitsEqualAlone() throws {
         let model = try Model.load(path: Fixtures.root + "/b158-tiny/model.i2_s.gguf")

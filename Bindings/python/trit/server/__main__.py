@@ -28,6 +28,7 @@ def main(argv=None):
     ap.add_argument("--queue-limit", type=int, default=64, help="waiting requests beyond which the server answers 429")
     ap.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (413 beyond)")
     ap.add_argument("--embedding-batch", type=int, default=256, help="inputs one /v1/embeddings request may hold")
+    ap.add_argument("--chat-template-file", help="a Jinja chat template to use instead of the model file's")
     ap.add_argument("--cors", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
     a = ap.parse_args(argv)
     try:
@@ -38,7 +39,7 @@ def main(argv=None):
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
                        int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
                        cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v,
-                       embedding_batch=a.embedding_batch)
+                       embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
     app = create_app(s)
     server = uvicorn.Server(uvicorn.Config(app, host=a.host, port=a.port, log_level="info"))
 

@@ -1,7 +1,8 @@
 """The FastAPI application: OpenAI's request and response shapes over trit.Engine, put together from
-settings.py (what it runs with), loader.py (the model, loaded in the background), schemas.py (the
-requests it understands), routes.py (the endpoints), streaming.py (SSE), errors.py (OpenAI's error
-shape and the status → HTTP table), metrics.py and guard.py (key, body size, request counts)."""
+settings.py (what it runs with), loader.py (the model, loaded in the background), routes.py (the
+endpoints; the requests and answers are trit.openai_api's, shared with Model.create_chat_completion),
+streaming.py (SSE), errors.py (the status → HTTP table), metrics.py and guard.py (key, body size,
+request counts)."""
 import contextlib
 import os
 

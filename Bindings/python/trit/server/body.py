@@ -4,7 +4,7 @@ what is wrong otherwise)."""
 import json
 
 from .errors import ApiError, type_error
-from .schemas import lone_surrogate
+from ..openai_api.schemas import lone_surrogate
 
 
 async def read_json(request, max_body, alias):

@@ -17,7 +17,7 @@ from pydantic import Field, field_validator
 from .._embedding import embed
 from .body import read_json
 from .errors import ApiError
-from .schemas import _Strict, parse
+from ..openai_api.schemas import _Strict, parse
 
 
 class EmbeddingRequest(_Strict):

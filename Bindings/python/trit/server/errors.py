@@ -1,9 +1,9 @@
-"""Errors in OpenAI's shape {"error": {"message", "type", "param", "code"}}, and the one table
-that turns a libtrit status into an HTTP answer."""
-from fastapi.responses import JSONResponse
-
+"""The one table that turns a libtrit status into an HTTP answer (ApiError, OpenAI's error shape, is
+trit.openai_api.errors's)."""
 import trit
 from trit import _trit
+
+from ..openai_api.errors import ApiError, context_length_error, printable  # noqa: F401 (re-exported)
 
 # trit_status (trit.h) → (HTTP status, OpenAI error type, code). Every status has a row; a status
 # this table does not know (a newer library) is a 500.
@@ -22,33 +22,6 @@ STATUS_HTTP = {
 }
 UNKNOWN_STATUS = (500, "server_error", "internal_error")
 RETRY = {429, 503}   # answers that say Retry-After
-
-
-def printable(text):
-    """text that JSON can always encode: a lone surrogate becomes its escape."""
-    return None if text is None else str(text).encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-class ApiError(Exception):
-    """An OpenAI-shaped error: HTTP status, message, type, param, code."""
-
-    def __init__(self, status, message, type_="invalid_request_error", param=None, code=None, headers=None):
-        super().__init__(message)
-        self.status, self.message, self.type = status, message, type_
-        self.param, self.code, self.headers = param, code, headers
-
-    def response(self):
-        body = {"error": {"message": printable(self.message), "type": self.type, "param": printable(self.param),
-                          "code": self.code}}
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
-
-
-def context_length_error(n_ctx, n_prompt, n_completion):
-    """OpenAI's answer to a request longer than the context."""
-    return ApiError(400, f"This model's maximum context length is {n_ctx} tokens. However, you requested "
-                         f"{n_prompt + n_completion} tokens ({n_prompt} in the prompt, {n_completion} in the "
-                         f"completion). Please reduce the length of the prompt or completion.",
-                    param="max_tokens", code="context_length_exceeded")
 
 
 def from_trit_error(e: trit.TritError, n_ctx=None, n_prompt=None, n_completion=None):

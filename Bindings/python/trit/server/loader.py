@@ -25,6 +25,15 @@ class Loader:
         s = self.settings
         try:
             m = trit.Model(s.model, n_ctx=8, n_threads=1, int8_head=s.int8_head, head=s.head)
+            try:   # the template is read and compiles (jinja2 is there) before the first request
+                if s.chat_template_file:
+                    with open(s.chat_template_file, encoding="utf-8") as f:
+                        m.chat_template = f.read()
+                from ..chat_template import for_model
+                for_model(m)
+            except BaseException:
+                m.close()
+                raise
             try:
                 e = trit.Engine(m, n_seq=s.parallel, n_ctx=s.n_ctx, n_threads=s.threads, queue_limit=s.queue_limit,
                                 type_k=s.type_k, type_v=s.type_v)

@@ -1,5 +1,7 @@
-"""Running one request on the engine: submit, then either collect the text or stream it as
-server-sent events. A client that goes away mid-stream frees its slot."""
+"""Running a prepared request (trit.openai_api.requests) on the engine from the event loop: submit its
+choices, then either collect the texts or stream the Responder's chunks as server-sent events. A client
+that goes away mid-stream frees its slots. trit.openai_api.run is the loop-free twin."""
+import asyncio
 import json
 import time
 
@@ -10,12 +12,17 @@ import trit
 from .errors import from_trit_error
 
 
-def submit(engine, tokens, kw, stream, n_ctx):
-    """Queues the (tokenized) prompt; a libtrit refusal becomes its HTTP answer (errors.STATUS_HTTP)."""
+def submit_all(engine, p, n_ctx):
+    """Queues each choice (the tokenized prompt); a libtrit refusal becomes its HTTP answer."""
+    cs = []
     try:
-        return engine.submit_async(tokens, stream=stream, **kw)
+        for kw in p.kws:
+            cs.append(engine.submit_async(p.tokens, stream=p.stream, **kw))
     except trit.TritError as e:
-        raise from_trit_error(e, n_ctx=n_ctx, n_prompt=len(tokens), n_completion=kw["max_tokens"])
+        for c in cs:
+            c.cancel()
+        raise from_trit_error(e, n_ctx=n_ctx, n_prompt=len(p.tokens), n_completion=p.kws[0]["max_tokens"])
+    return cs
 
 
 async def _timed(completion, metrics, t0):
@@ -31,24 +38,73 @@ async def _timed(completion, metrics, t0):
         yield piece
 
 
-async def run(engine, tokens, kw, n_ctx, metrics, http_request, chunks=None, final=None):
-    """With `chunks` (an async generator of JSON objects over the pieces and the completion): an
-    SSE response ending in [DONE]. Otherwise `final(text, completion)`, the whole answer."""
-    c = submit(engine, tokens, kw, stream=chunks is not None, n_ctx=n_ctx)
+async def _collect(c, metrics, t0):
+    return "".join([piece async for piece in _timed(c, metrics, t0)])
+
+
+async def _events(cs, metrics, t0):
+    """(i, piece) as the choices' pieces arrive, and (i, None) when choice i ends."""
+    if len(cs) == 1:
+        async for piece in _timed(cs[0], metrics, t0):
+            yield 0, piece
+        yield 0, None
+        return
+    q = asyncio.Queue()
+
+    async def pump(i, c):
+        try:
+            async for piece in _timed(c, metrics, t0):
+                await q.put((i, piece))
+            await q.put((i, None))
+        except BaseException as e:
+            await q.put((i, e))
+    tasks = [asyncio.ensure_future(pump(i, c)) for i, c in enumerate(cs)]
+    try:
+        left = len(cs)
+        while left:
+            i, item = await q.get()
+            if isinstance(item, BaseException):
+                raise item
+            if item is None:
+                left -= 1
+            yield i, item
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+async def run(engine, p, n_ctx, metrics, http_request):
+    """The answer: the Responder's final dict, or with p.stream an SSE response ending in [DONE]."""
+    cs = submit_all(engine, p, n_ctx)
     t0 = time.perf_counter()
-    if chunks is None:
-        text = "".join([p async for p in _timed(c, metrics, t0)])
-        metrics.account(c.usage)
-        return final(text, c)
+    r = p.responder
+    if not p.stream:
+        try:
+            texts = await asyncio.gather(*[_collect(c, metrics, t0) for c in cs])
+        finally:
+            for c in cs:
+                c.cancel()   # no-op when finished
+                metrics.account(c.usage)
+        return r.final(texts, cs)
+
+    async def chunks():
+        for x in r.start():
+            yield x
+        async for i, piece in _events(cs, metrics, t0):
+            for x in (r.done(i, cs[i]) if piece is None else r.piece(i, piece, cs[i])):
+                yield x
+        for x in r.end(cs):
+            yield x
 
     async def events():
         try:
-            async for chunk in chunks(_timed(c, metrics, t0), c):
+            async for chunk in chunks():
                 if await http_request.is_disconnected():
                     return
                 yield json.dumps(chunk)
             yield "[DONE]"
         finally:
-            c.cancel()   # a client gone mid-stream frees its slot (no-op when finished)
-            metrics.account(c.usage)
+            for c in cs:
+                c.cancel()   # a client gone mid-stream frees its slot (no-op when finished)
+                metrics.account(c.usage)
     return EventSourceResponse(events(), ping=15)

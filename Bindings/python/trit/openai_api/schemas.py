@@ -21,6 +21,9 @@ NOT_IMPLEMENTED = {
     "id_slot", "slot_id", "lora", "post_sampling_probs",
 }
 
+MAX_CHOICES = 16   # n: a request's sequences (each holds an engine slot)
+
+
 class _Strict(BaseModel):
     # strict: no coercion ("1" is not a number, true is not 1, 1.0 is not an integer; an int is a float)
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
@@ -47,12 +50,12 @@ class _Sampling(_Strict):
     seed: Optional[int] = None
     stop: Any = None
     logit_bias: Optional[Dict[str, float]] = None
-    n: Optional[int] = Field(None, ge=1, le=1)                    # one choice per request
+    n: Optional[int] = Field(None, ge=1, le=MAX_CHOICES)          # choices: sequences decoded together
     ignore_eos: Optional[bool] = None                            # llama.cpp's extension
     user: Optional[str] = None                                   # an end-user id; no effect on the text
-    response_format: Any = None    # text, json_object, json_schema: checked by server.structured.grammar_of
-    json_schema: Any = None        # llama.cpp's: a JSON schema (an object); checked by server.structured
-    grammar: Optional[str] = None  # llama.cpp's: GBNF text; checked by server.structured
+    response_format: Any = None    # text, json_object, json_schema: checked by response_format.grammar_of
+    json_schema: Any = None        # llama.cpp's: a JSON schema (an object); checked by response_format.py
+    grammar: Optional[str] = None  # llama.cpp's: GBNF text; checked by response_format.py
 
     @field_validator("stop")
     @classmethod
@@ -149,6 +152,7 @@ class Message(_Strict):
     content: Union[str, List[TextPart], None] = None   # null or absent only on an assistant message with tool_calls
     tool_calls: Optional[List[ToolCall]] = None              # an assistant's calls (history)
     tool_call_id: Optional[str] = None                       # a tool message answers this call
+    reasoning_content: Optional[str] = None                  # an assistant's <think> text, as returned (history)
 
     @field_validator("content")
     @classmethod
@@ -169,6 +173,8 @@ class Message(_Strict):
                                           "tool_calls")
         if self.role == "tool" and not self.tool_call_id:
             raise _field_error("tool_call_id", "a tool message needs 'tool_call_id' (the call it answers)")
+        if self.reasoning_content is not None and self.role != "assistant":
+            raise _field_error("reasoning_content", "'reasoning_content' is a field of assistant messages only")
         if self.role != "tool" and self.tool_call_id is not None:
             raise _field_error("tool_call_id", "'tool_call_id' is a field of tool messages only")
         return self
@@ -177,7 +183,7 @@ class Message(_Strict):
 class FunctionDefinition(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: Optional[str] = None
-    parameters: Optional[Dict[str, Any]] = None   # a JSON schema; checked by server.tools
+    parameters: Optional[Dict[str, Any]] = None   # a JSON schema; checked by tools.py
     strict: Optional[bool] = None
 
 
@@ -191,8 +197,9 @@ class ChatRequest(_Sampling):
     logprobs: Optional[bool] = None
     top_logprobs: Optional[int] = Field(None, ge=0, le=20)
     tools: Optional[List[Tool]] = None
-    tool_choice: Any = None          # "auto", "none", "required" or a named function: checked by server.tools
+    tool_choice: Any = None          # "auto", "none", "required" or a named function: checked by tools.py
     parallel_tool_calls: Optional[bool] = None
+    chat_template_kwargs: Optional[Dict[str, Any]] = None   # vLLM's / llama.cpp's: the Jinja template's variables
 
 
 def _path(body, loc, missing=False):

@@ -155,13 +155,15 @@ def _check_parameters(request, tools):
 
 
 def render(messages, tools):
-    """(role, content) pairs for the built-in chat template: tool calls and results in the default
-    format, and the tools' system block when they are rendered."""
+    """(role, content) pairs for a template that knows no tools (the built-in formats, or a Jinja
+    template that does not render them): tool calls and results in the default format, and the tools'
+    system block when they are rendered. ``messages``: checked dicts (schemas.Message.model_dump)."""
     pairs, after_tool = [], False
     for m in messages:
-        role = "system" if m.role == "developer" else m.role
+        role, content = m["role"], m.get("content")
+        role = "system" if role == "developer" else role
         if role == "tool":
-            block = f"<tool_response>\n{m.content}\n</tool_response>"
+            block = f"<tool_response>\n{content}\n</tool_response>"
             if after_tool:
                 pairs[-1] = ("user", pairs[-1][1] + "\n" + block)
             else:
@@ -169,17 +171,22 @@ def render(messages, tools):
             after_tool = True
             continue
         after_tool = False
-        if role == "assistant" and m.tool_calls:
-            calls = "\n".join(call_text(c.function.name, c.function.arguments) for c in m.tool_calls)
-            pairs.append(("assistant", f"{m.content}\n{calls}" if m.content else calls))
+        if role == "assistant" and m.get("tool_calls"):
+            calls = "\n".join(call_text(c["function"]["name"], c["function"]["arguments"]) for c in m["tool_calls"])
+            pairs.append(("assistant", f"{content}\n{calls}" if content else calls))
         else:
-            pairs.append((role, m.content))
+            pairs.append((role, content))
     if tools is not None and tools.rendered:
         if pairs and pairs[0][0] == "system":
             pairs[0] = ("system", pairs[0][1] + "\n\n" + tools.system_block())
         else:
             pairs.insert(0, ("system", tools.system_block()))
     return pairs
+
+
+def definitions(tools):
+    """The request's tools as OpenAI's list ({"type": "function", "function": {...}}), for a template."""
+    return [{"type": "function", "function": f} for f in tools.functions.values()]
 
 
 def call_text(name, arguments):

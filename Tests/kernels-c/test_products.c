@@ -1,0 +1,274 @@
+/* The products: ternary (I2_S/TQ rows), dense F32/F16/BF16, the int8 head, the group-scaled tiles. */
+#include <math.h>
+#include "harness.h"
+
+/* ---- ternary ---- */
+
+/* rows × cols ternary values (−1, 0, 1) packed as trit_kernels.h says, rows padded to Kp. */
+static uint8_t *pack_ternary(const int8_t *vals, int64_t rows, int64_t cols, int64_t kp) {
+    uint8_t *codes = h_alloc((size_t)(rows * kp / 4));
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t k = 0; k < kp; k++) {
+            const int code = (k < cols ? vals[r * cols + k] : 0) + 1;
+            const int64_t blk = k / TK_BLOCK, j = k % TK_BLOCK;
+            codes[r * (kp / 4) + blk * TK_BLOCK_BYTES + (j & 31)] |= (uint8_t)(code << (6 - 2 * (j >> 5)));
+        }
+    return codes;
+}
+
+static void ternary_case(const uint8_t *codes, int64_t rows, int64_t kp, const int8_t *q, const float *s,
+                         const int32_t *qs, int64_t n, float beta, const char *what) {
+    float *ref = h_alloc(sizeof(float) * (size_t)(n * rows)), *got = h_alloc(sizeof(float) * (size_t)(n * rows));
+    h_variants[0]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, beta, ref, rows);
+    for (int v = 1; v < h_n_variants; v++) {
+        for (int64_t i = 0; i < n * rows; i++) got[i] = NAN;
+        h_variants[v]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, beta, got, rows);
+        h_check_bits(got, ref, n * rows, "ternary %s %s", h_variants[v]->name, what);
+        if (rows > 3) {   /* rows [1, rows − 1) only: a chunk that starts and ends inside */
+            for (int64_t i = 0; i < n * rows; i++) got[i] = -7;
+            h_variants[v]->ternary_gemm(codes, kp / 4, 1, rows - 1, q, s, qs, n, beta, got, rows);
+            int ok = 1;
+            for (int64_t t = 0; t < n; t++)
+                for (int64_t r = 0; r < rows; r++) {
+                    const int inside = r >= 1 && r < rows - 1;
+                    ok &= inside ? memcmp(&got[t * rows + r], &ref[t * rows + r], 4) == 0 : got[t * rows + r] == -7;
+                }
+            h_check(ok, "ternary %s %s rows 1..<%lld", h_variants[v]->name, what, (long long)(rows - 1));
+        }
+    }
+    free(ref);
+    free(got);
+}
+
+static void ternary_random(void) {
+    static const int64_t shapes[][3] = {{7, 128, 1}, {33, 640, 5}, {16, 8640, 2}, {5, 100, 3}, {64, 2560, 9},
+        {3, 300, 4}, {11, 384, 2}, {50, 256, 7}, {20, 384, 16}, {13, 256, 17}, {8, 640, 22}, {10, 256, 66},
+        {7, 128, 67}, {9, 512, 13}, {5, 1024, 7}, {4, 3200, 8}, {6, 4096, 12}, {3, 128, 8}};
+    h_rng rng;
+    h_seed(&rng, 99);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t rows = shapes[c][0], cols = shapes[c][1], n = shapes[c][2], kp = (cols + 127) / 128 * 128;
+        int8_t *vals = h_alloc((size_t)(rows * cols));
+        for (int64_t i = 0; i < rows * cols; i++) vals[i] = (int8_t)((int)(h_next(&rng) % 3) - 1);
+        uint8_t *codes = pack_ternary(vals, rows, cols, kp);
+        float *x = h_alloc(sizeof(float) * (size_t)(n * cols)), *s = h_alloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n * cols; i++) x[i] = (float)(h_unit(&rng) * 4 - 2);
+        int8_t *q = h_alloc((size_t)(n * kp));
+        int32_t *qs = h_alloc(sizeof(int32_t) * (size_t)n);
+        tk_quantize_rows(x, cols, cols, n, q, kp, s, qs);
+        /* the twin against a direct sum */
+        float *ref = h_alloc(sizeof(float) * (size_t)(n * rows));
+        h_variants[0]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, 0.37f, ref, rows);
+        int ok = 1;
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t acc = 0;
+                for (int64_t k = 0; k < cols; k++) acc += vals[r * cols + k] * q[t * kp + k];
+                const float want = (float)acc / s[t] * 0.37f;
+                ok &= fabsf(ref[t * rows + r] - want) <= fabsf(want) * 1e-6f + 1e-6f;
+            }
+        char what[64];
+        snprintf(what, sizeof what, "%lldx%lld n=%lld", (long long)rows, (long long)cols, (long long)n);
+        h_check(ok, "ternary scalar twin = direct sum %s", what);
+        ternary_case(codes, rows, kp, q, s, qs, n, 0.37f, what);
+        free(vals); free(codes); free(x); free(s); free(q); free(qs); free(ref);
+    }
+}
+
+/* Every weight +1 against activations of −128 / 127 / alternating: the integer sums at their extremes
+ * (a variant keeping 16-bit partial sums over too many blocks overflows here). */
+static void ternary_extremes(void) {
+    const int64_t rows = 4, cols = 8192, n = 3, kp = cols;
+    int8_t *vals = h_alloc((size_t)(rows * cols));
+    for (int64_t i = 0; i < rows * cols; i++) vals[i] = 1;
+    uint8_t *codes = pack_ternary(vals, rows, cols, kp);
+    int8_t *q = h_alloc((size_t)(n * kp));
+    int32_t qs[3] = {0, 0, 0};
+    const float s[3] = {1, 1, 1};
+    for (int64_t k = 0; k < kp; k++) {
+        q[k] = -128;
+        q[kp + k] = 127;
+        q[2 * kp + k] = k % 2 == 0 ? -128 : 127;
+        for (int t = 0; t < 3; t++) qs[t] += q[t * kp + k];
+    }
+    float ref[12];
+    h_variants[0]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, 1, ref, rows);
+    h_check(ref[0] == -128.0f * cols && ref[rows] == 127.0f * cols, "ternary scalar extremes");
+    ternary_case(codes, rows, kp, q, s, qs, n, 1, "extreme sums");
+    free(vals); free(codes); free(q);
+}
+
+void test_ternary(void) {
+    ternary_random();
+    ternary_extremes();
+}
+
+/* ---- dense ---- */
+
+static float dense_at(const void *w, tk_dtype dt, int64_t i) {
+    if (dt == TK_F16) return tk_f16_to_f32(((const uint16_t *)w)[i]);
+    if (dt == TK_BF16) return tk_bf16_to_f32(((const uint16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+/* w as F32, F16 and BF16 (the three buffers of one matrix). */
+static void dense_forms(const float *w, int64_t count, void *forms[3]) {
+    forms[0] = h_alloc(4 * (size_t)count);
+    forms[1] = h_alloc(2 * (size_t)count);
+    forms[2] = h_alloc(2 * (size_t)count);
+    memcpy(forms[0], w, 4 * (size_t)count);
+    for (int64_t i = 0; i < count; i++) {
+        uint32_t b;
+        memcpy(&b, &w[i], 4);
+        ((uint16_t *)forms[1])[i] = tk_f32_to_f16(w[i]);
+        ((uint16_t *)forms[2])[i] = (uint16_t)(b >> 16);
+    }
+}
+
+static void dense_against_double(void) {
+    static const int64_t shapes[][3] = {{9, 37, 1}, {16, 256, 6}, {3, 1000, 2}, {13, 1000, 1}, {6, 1040, 1},
+                                        {5, 33, 3}, {4, 7, 2}};
+    static const tk_dtype types[3] = {TK_F32, TK_F16, TK_BF16};
+    h_rng rng;
+    h_seed(&rng, 5);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t rows = shapes[c][0], cols = shapes[c][1], n = shapes[c][2];
+        float *w = h_alloc(sizeof(float) * (size_t)(rows * cols)), *x = h_alloc(sizeof(float) * (size_t)(n * cols));
+        for (int64_t i = 0; i < rows * cols; i++) w[i] = (float)(h_unit(&rng) - 0.5);
+        for (int64_t i = 0; i < n * cols; i++) x[i] = (float)(h_unit(&rng) - 0.5);
+        void *forms[3];
+        dense_forms(w, rows * cols, forms);
+        float *out = h_alloc(sizeof(float) * (size_t)(n * rows));
+        for (int v = 0; v < h_n_variants; v++)
+            for (int d = 0; d < 3; d++) {
+                h_variants[v]->dense_gemm(forms[d], types[d], cols, 0, rows, x, cols, n, out, rows);
+                double worst = 0;
+                for (int64_t t = 0; t < n; t++)
+                    for (int64_t r = 0; r < rows; r++) {
+                        double e = 0;
+                        for (int64_t k = 0; k < cols; k++) e += (double)dense_at(forms[d], types[d], r * cols + k) * x[t * cols + k];
+                        worst = fmax(worst, fabs(out[t * rows + r] - e));
+                    }
+                h_check(worst <= 1e-4, "dense %s dtype %d %lldx%lld n=%lld: |error| %g", h_variants[v]->name, d,
+                        (long long)rows, (long long)cols, (long long)n, worst);
+            }
+        for (int d = 0; d < 3; d++) free(forms[d]);
+        free(w); free(x); free(out);
+    }
+}
+
+/* Each token of a batch gets what it gets alone, bit for bit, and a row alone what it gets in a tile
+ * (the certified head recomputes single rows); F16, 1100 columns (blocks and a tail). */
+static void dense_invariance(void) {
+    const int64_t rows = 23, cols = 1100;
+    h_rng rng;
+    h_seed(&rng, 17);
+    uint16_t *h = h_alloc(2 * (size_t)(rows * cols));
+    for (int64_t i = 0; i < rows * cols; i++) h[i] = tk_f32_to_f16((float)(h_unit(&rng) - 0.5));
+    float *x = h_alloc(sizeof(float) * 9 * (size_t)cols), batch[9 * 23], one[23], alone[23];
+    for (int v = 0; v < h_n_variants; v++) {
+        const tk_kernels *k = h_variants[v];
+        for (int64_t n = 1; n <= 9; n++) {
+            for (int64_t i = 0; i < n * cols; i++) x[i] = (float)(h_unit(&rng) * 2 - 1);
+            k->dense_gemm(h, TK_F16, cols, 0, rows, x, cols, n, batch, rows);
+            for (int64_t t = 0; t < n; t++) {
+                k->dense_gemm(h, TK_F16, cols, 0, rows, x + t * cols, cols, 1, one, rows);
+                h_check_bits(batch + t * rows, one, rows, "dense %s n=%lld token %lld alone", k->name, (long long)n,
+                             (long long)t);
+                if (n > 1) continue;
+                for (int64_t r = 0; r < rows; r++) k->dense_gemm(h, TK_F16, cols, r, r + 1, x, cols, 1, alone, rows);
+                h_check_bits(alone, one, rows, "dense %s rows alone", k->name);
+            }
+        }
+    }
+    free(h);
+    free(x);
+}
+
+void test_dense(void) {
+    dense_against_double();
+    dense_invariance();
+}
+
+/* ---- the int8 head ---- */
+
+void test_i8(void) {
+    static const int64_t shapes[][3] = {{5, 128, 1}, {33, 256, 3}, {8, 2560, 2}, {7, 2560, 1}, {13, 384, 1},
+        {9, 2560, 8}, {11, 640, 5}, {6, 384, 13}, {4, 96, 4}, {3, 32, 2}, {17, 160, 6}};
+    h_rng rng;
+    h_seed(&rng, 8);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t rows = shapes[c][0], kp = shapes[c][1], n = shapes[c][2];
+        int8_t *w = h_alloc((size_t)(rows * kp)), *q = h_alloc((size_t)(n * kp));
+        for (int64_t i = 0; i < rows * kp; i++) w[i] = (int8_t)((int)(h_next(&rng) % 255) - 127);
+        for (int64_t i = 0; i < n * kp; i++) q[i] = (int8_t)((int)(h_next(&rng) % 255) - 127);
+        if (c == 0) for (int64_t i = 0; i < kp; i++) { w[i] = -127; q[i] = -127; }   /* the largest sums */
+        float *sc = h_alloc(sizeof(float) * (size_t)rows), *s = h_alloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < rows; i++) sc[i] = (float)h_unit(&rng);
+        for (int64_t i = 0; i < n; i++) s[i] = (float)(1 + h_unit(&rng));
+        float *ref = h_alloc(sizeof(float) * (size_t)(n * rows)), *got = h_alloc(sizeof(float) * (size_t)(n * rows));
+        h_variants[0]->i8_gemm(w, sc, kp, 0, rows, q, s, n, ref, rows);
+        for (int v = 1; v < h_n_variants; v++) {
+            h_variants[v]->i8_gemm(w, sc, kp, 0, rows, q, s, n, got, rows);
+            h_check_bits(got, ref, n * rows, "i8 %s %lldx%lld n=%lld", h_variants[v]->name, (long long)rows,
+                         (long long)kp, (long long)n);
+        }
+        free(w); free(q); free(sc); free(s); free(ref); free(got);
+    }
+}
+
+/* ---- group-scaled tiles ---- */
+
+void test_group(void) {
+    /* kind, group, file block bytes, rows, cols: Q2_0 (64), PQ2_0 / Q2_0 g128 (128), PTQ1_0, Q1_0 */
+    static const int64_t cases[][5] = {{TK_GROUP_2BIT, 64, 18, 37, 192}, {TK_GROUP_2BIT, 64, 18, 9, 1024},
+        {TK_GROUP_2BIT, 64, 18, 21, 320}, {TK_GROUP_2BIT, 128, 34, 6, 640}, {TK_GROUP_PTQ1_0, 128, 28, 35, 256},
+        {TK_GROUP_Q1_0, 128, 18, 41, 384}, {TK_GROUP_2BIT, 64, 18, 3, 2368}, {TK_GROUP_2BIT, 128, 34, 20, 2432},
+        {TK_GROUP_Q1_0, 128, 18, 16, 128}};
+    h_rng rng;
+    h_seed(&rng, 12);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        const int kind = (int)cases[c][0];
+        const int64_t g = cases[c][1], bb = cases[c][2], rows = cases[c][3], cols = cases[c][4];
+        const int64_t ng = cols / g, kp = (cols + 127) / 128 * 128, nblk = rows * ng;
+        const int one_bit = kind == TK_GROUP_Q1_0;
+        uint8_t *bytes = h_alloc((size_t)(nblk * bb));
+        for (int64_t i = 0; i < nblk * bb; i++) bytes[i] = (uint8_t)h_next(&rng);
+        for (int64_t b = 0; b < nblk; b++) {   /* finite scales of either sign */
+            const float d = (float)(0.01 + h_unit(&rng) * 0.05) * (h_unit(&rng) < 0.5 ? -1 : 1);
+            const uint16_t hb = tk_f32_to_f16(d);
+            memcpy(bytes + b * bb + (kind == TK_GROUP_PTQ1_0 ? 26 : 0), &hb, 2);
+        }
+        uint8_t *tiles = h_alloc((size_t)((rows + 15) / 16 * ng * tk_group_tile_bytes(g, one_bit)));
+        h_check(tk_group_tile(NULL, bytes, kind, g, rows, ng, tiles) == -1, "group tiling case %zu", c);
+        static const int64_t ns[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 13};
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) {
+            const int64_t n = ns[ni];
+            float *x = h_alloc(sizeof(float) * (size_t)(n * cols)), *s = h_alloc(sizeof(float) * (size_t)n);
+            for (int64_t i = 0; i < n * cols; i++) x[i] = (float)(h_unit(&rng) * 4 - 2);
+            int8_t *q = h_alloc((size_t)(n * kp));
+            int32_t *qs = h_alloc(sizeof(int32_t) * (size_t)n), *gs = h_alloc(sizeof(int32_t) * (size_t)(n * ng));
+            tk_quantize_rows(x, cols, cols, n, q, kp, s, qs);
+            tk_group_sums(q, kp, n, g, ng, gs);
+            float *ref = h_alloc(sizeof(float) * (size_t)(n * rows)), *got = h_alloc(sizeof(float) * (size_t)(n * rows));
+            h_variants[0]->group_gemm(tiles, g, one_bit, ng, 0, rows, q, kp, gs, s, n, ref, rows);
+            for (int v = 1; v < h_n_variants; v++) {
+                h_variants[v]->group_gemm(tiles, g, one_bit, ng, 0, rows, q, kp, gs, s, n, got, rows);
+                h_check_bits(got, ref, n * rows, "group %s kind %d g%lld %lldx%lld n=%lld", h_variants[v]->name, kind,
+                             (long long)g, (long long)rows, (long long)cols, (long long)n);
+                if (rows <= 16) continue;
+                for (int64_t i = 0; i < n * rows; i++) got[i] = -7;   /* rows 16..<rows only */
+                h_variants[v]->group_gemm(tiles, g, one_bit, ng, 16, rows, q, kp, gs, s, n, got, rows);
+                int ok = 1;
+                for (int64_t t = 0; t < n; t++)
+                    for (int64_t r = 0; r < rows; r++)
+                        ok &= r < 16 ? got[t * rows + r] == -7 : memcmp(&got[t * rows + r], &ref[t * rows + r], 4) == 0;
+                h_check(ok, "group %s kind %d %lldx%lld n=%lld rows 16..<%lld", h_variants[v]->name, kind,
+                        (long long)rows, (long long)cols, (long long)n, (long long)rows);
+            }
+            free(x); free(s); free(q); free(qs); free(gs); free(ref); free(got);
+        }
+        free(bytes);
+        free(tiles);
+    }
+}
