@@ -34,9 +34,10 @@ mutations=(
     "arm64/group_gemm_body.h|s/dot_lane(acc\[t\]\[1\]\[k\], c1, qv\[t\]\[p \/ 4\], p % 4)/dot_lane(acc[t][1][k], c1, qv[t][p \/ 4], (p + 1) % 4)/|max|group|dotprod group tiles: wrong activation lane"
     "arm64/attention_neon.c|s/vaddq_f32(acc\[0\], acc\[2\]), s8hi = vaddq_f32(acc\[1\], acc\[3\])/vaddq_f32(acc[0], acc[1]), s8hi = vaddq_f32(acc[2], acc[3])/|cortex-a72|attention|NEON attention: another summation tree"
     "arm64/quantize_neon.c|s/vcvtnq_s32_f32(vminq_f32/vcvtaq_s32_f32(vminq_f32/|cortex-a72|quantize|NEON quantizer: ties away from zero"
+    "arm64/block_gemm_neon.c|s/vdupq_n_s8((int8_t)(4 - bit))/vdupq_n_s8((int8_t)(3 - bit))/|cortex-a72|block|NEON block head: Q5_K's fifth bit from the wrong qh bit"
 )
 link "$work/clean"
-run max "$work/clean" ternary,group,attention,quantize || { cat "$work/log"; echo "the unmutated harness fails"; exit 1; }
+run max "$work/clean" ternary,group,attention,quantize,block || { cat "$work/log"; echo "the unmutated harness fails"; exit 1; }
 survived=0
 for m in "${mutations[@]}"; do
     IFS='|' read -r file expr cpu group what <<< "$m"

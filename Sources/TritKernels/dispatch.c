@@ -82,7 +82,7 @@ static const tk_kernels k_neon = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_neon,
-    .block_gemm = tk_block_gemm_scalar,   /* no NEON form of the block head yet: the scalar twin */
+    .block_gemm = tk_block_gemm_neon,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -98,7 +98,7 @@ static const tk_kernels k_dotprod = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
-    .block_gemm = tk_block_gemm_scalar,
+    .block_gemm = tk_block_gemm_neon,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -114,7 +114,7 @@ static const tk_kernels k_i8mm = {
     .collect_at_least = tk_collect_at_least_neon,
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
-    .block_gemm = tk_block_gemm_scalar,
+    .block_gemm = tk_block_gemm_neon,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

@@ -220,6 +220,8 @@ void tk_group_gemm_dotprod(const uint8_t *tiles, int64_t group, int one_bit, int
                            float *out, int64_t ldo);
 void tk_dense_gemm_neon(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
+void tk_block_gemm_neon(const void *w, tk_dtype t, int64_t K, int64_t r0, int64_t r1,
+                        const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_quantize_rows_neon(const float *x, int64_t ldx, int64_t K, int64_t n, int8_t *q, int64_t Kp, float *s,
                            int32_t *qsum);
 void tk_quantize_weight_rows_neon(const void *w, tk_dtype dtype, int64_t K, int64_t rows, int8_t *out, int64_t Kp,

@@ -1,7 +1,7 @@
 /* The C kernel harness: every variant of the kernel table against the scalar twin, in plain C, so the
  * ARM variants can be checked cross-compiled under qemu-aarch64 (Swift cannot be built for aarch64
- * here). The checks and shapes are KernelVariantTests', AttentionKernelTests', CertifiedHeadTests' and
- * GroupScaledTests' (the variant-against-twin parts). */
+ * here). The checks and shapes are KernelVariantTests', AttentionKernelTests', CertifiedHeadTests',
+ * GroupScaledTests' and BlockGemmTests' (the variant-against-twin parts). */
 #ifndef TRIT_KERNEL_HARNESS_H
 #define TRIT_KERNEL_HARNESS_H
 #include <stdint.h>
@@ -39,4 +39,5 @@ void test_group(void);
 void test_quantize_norm(void);
 void test_head_select(void);
 void test_attention(void);
+void test_block(void);
 #endif

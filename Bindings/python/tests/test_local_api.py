@@ -207,3 +207,16 @@ def test_a_missing_extra_is_named(missing, template, needle):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd="/")
     assert r.returncode == 0, r.stderr
     assert needle in r.stdout, r.stdout
+
+
+def test_deeply_nested_call_arguments_in_the_history(model):
+    # json.loads raises RecursionError (not a ValueError) past Python's nesting limit: the arguments
+    # stay the text they are, as any that do not parse: the prompt renders (and is then too long for
+    # the context: a 400, not a RecursionError)
+    history = HI + [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "[" * 5000}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "ok"}]
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    with pytest.raises(ApiError) as e:
+        model.create_chat_completion(history, tools=tools, max_tokens=2)
+    assert e.value.status == 400 and "maximum context length" in str(e.value)

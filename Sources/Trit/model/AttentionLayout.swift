@@ -46,13 +46,19 @@ extension ModelConfig {
                 localBase = try num(p["rope_theta"], "rope_parameters.sliding_attention.rope_theta")
             }
         }
+        for (base, name) in [(globalBase, "rope_theta"), (localBase, "local rope_theta")] {
+            if let b = base, !(b > 0 && Float(b).isFinite) {
+                throw TritError.format("\(origin): \(name) \(b) must be a positive float")
+            }
+        }
         if let g = globalBase { ropeTheta = Float(g) }
         guard arch.attention.span == .slidingFromConfig else { return }
         let window = config["sliding_window"].flatMap { $0.isNull ? nil : $0 }
         guard let window else { return }   // no window: every layer global
-        guard let w = window.int, w > 0 else {
+        guard var w = window.int, w > 0 else {
             throw TritError.format("\(origin): sliding_window is not a positive integer")
         }
+        w = min(w, Int(Int32.max))   // wider than any context: the same positions, and p + w cannot overflow
         var sliding: [Bool]
         if let types = config["layer_types"]?.array {
             guard types.count == nLayers else {
@@ -97,9 +103,10 @@ extension ModelConfig {
             causal = b
         }
         guard arch.attention.span == .slidingFromConfig, let wv = key("attention.sliding_window") else { return }
-        guard let w = wv.int, w >= 0 else {
+        guard var w = wv.int, w >= 0 else {
             throw TritError.format("\(origin): \(name).attention.sliding_window is invalid")
         }
+        w = min(w, Int(Int32.max))   // wider than any context: the same positions, and p + w cannot overflow
         guard w > 0 else { return }
         var sliding = (0..<nLayers).map { ($0 + 1) % 6 != 0 }
         if let p = key("attention.sliding_window_pattern") {

@@ -18,9 +18,17 @@ public enum ModelExport {
             throw TritError.unsupported(
                 "exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
         }
+        // Gemma3's attention layout (sliding layers, local RoPE base, bidirectional) is not written
+        // yet: refused rather than written as a file that runs every layer global and causal
+        guard c.slidingWindow == 0 && c.causal else {
+            throw TritError.unsupported("exporting sliding-window or bidirectional attention is not implemented")
+        }
         let w = GGUFWriter()
         let arch = c.architecture == "bitnet-25" ? "bitnet-b1.58" : c.arch.ggufName
         w.setHParams(c, arch: arch, name: name ?? (m.name.isEmpty ? "trit-export" : m.name), fileType: type.fileType)
+        if let p = m.filePooling {   // llama.cpp's llama_pooling_type ids (FilePooling)
+            w.set("\(arch).pooling_type", u32: p == .mean ? 1 : p == .first ? 2 : 3)
+        }
         let anyDense = m.layers.contains { $0.linears.contains { if case .dense = $0.linear { return true }; return false } }
         if anyDense && arch != "llama" { w.set("trit.dense_linears", .bool(true)) }
         m.tokenizer?.writeMetadata(to: w)

@@ -7,7 +7,11 @@
 /// is emptied: nothing of an embedding stays in the cache.
 extension Engine {
     /// Refuses what the engine cannot embed (called by submit, any thread).
-    func checkEmbedding(_ e: EmbeddingOptions) throws {
+    func checkEmbedding(_ e: EmbeddingOptions, _ r: Request) throws {
+        // generation's fields mean nothing here: refused, not ignored
+        if r.constraint != nil { throw TritError.argument("an embedding request takes no constraint") }
+        if r.logprobs != 0 { throw TritError.argument("an embedding request takes no logprobs") }
+        if !r.stop.isEmpty { throw TritError.argument("an embedding request takes no stop strings") }
         guard !certified else {
             throw TritError.unsupported("the engine's certified head does not batch embeddings; "
                                         + "embed on a context (trit_embed)")

@@ -205,11 +205,17 @@ public final class Engine: @unchecked Sendable {
     /// for an embedding model.
     public func submit(_ r: Request) throws -> Int64 {
         if let e = r.embedding {
-            try checkEmbedding(e)
+            try checkEmbedding(e, r)
         } else if !model.canGenerate {   // an embedding model: no head to sample from
             throw TritError.unsupported("\(model.path) is an embedding model: it cannot generate; embed with it")
+        } else if !state.plan.causal {   // each input is read in one pass: nothing can be appended to it
+            throw TritError.unsupported("\(model.path) attends bidirectionally: it cannot generate; embed with it")
         }
         guard !r.prompt.isEmpty else { throw TritError.argument("the prompt is empty") }
+        if r.embedding != nil && !state.plan.causal && r.prompt.count > options.nBatch {
+            throw TritError.argument("the input has \(r.prompt.count) tokens; a bidirectional model reads an input "
+                                     + "in one step of at most n_batch (\(options.nBatch)) tokens")
+        }
         let vocab = model.config.vocabSize
         for (i, t) in r.prompt.enumerated() where t < 0 || Int(t) >= vocab {
             throw TritError.argument("prompt token \(t) at index \(i) is out of range (vocabulary has \(vocab) tokens)")
@@ -413,6 +419,9 @@ public final class Engine: @unchecked Sendable {
             a.1.pendingIsForced != b.1.pendingIsForced ? a.1.pendingIsForced : a.1.id < b.1.id
         }
         for (s, j) in order where budget > 0 {
+            // a bidirectional model reads an input whole (submit keeps it within n_batch): it waits
+            // for a step with room for all of it
+            if !state.plan.causal && j.pending.count > budget { continue }
             let k = min(budget, j.pending.count)
             let first = j.request.prompt.count - j.pending.count   // the chunk's first position
             for (i, t) in j.pending.prefix(k).enumerated() {

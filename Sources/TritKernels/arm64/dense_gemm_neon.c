@@ -1,8 +1,9 @@
 /* NEON dense product (f32 activations × F32/F16/BF16 weights, f32 sums): the output head, the embedding as
  * head, the FP16 baseline's linears. Every (row, token) is the same two FMA chains (weights k..k+3 and
- * k+4..k+7 over k in steps of 8), one add of the two, one fixed pairwise sum of the lanes, then the scalar tail
- * in order, whatever the tile: a row's value does not depend on the rows computed with it (the certified head
- * recomputes single rows) nor a token's on its batch (the engine's batch invariance, bit for bit). Against the
+ * k+4..k+7 over k in steps of 8), the 8 lanes summed in the order of the block twin and AVX2 (tk_sum8_f32: the
+ * NEON block head is this kernel on an F32 copy, bit for bit), then the scalar tail in order, whatever the tile:
+ * a row's value does not depend on the rows computed with it (the certified head recomputes single rows) nor a
+ * token's on its batch (the engine's batch invariance, bit for bit). Against the
  * scalar twin it agrees within the dense tolerance (another summation order), as the x86 forms do.
  * F16 → f32 is fcvtl and BF16 → f32 a 16-bit left shift (both exact, baseline ARMv8-A).
  * Tiles: one token (decode) 4 rows (8 chains hide the FMA latency); several tokens 2 rows × 4 tokens, each
@@ -21,7 +22,7 @@ TK_ALWAYS_INLINE float32x4_t dense4(const void *w, const tk_dtype DT, int64_t i)
 /* The end of one (row, token) sum: the chains, the lanes, the tail [K8, K) in order. */
 TK_ALWAYS_INLINE float dense_end(float32x4_t lo, float32x4_t hi, const void *w, tk_dtype DT, int64_t wi,
                                  const float *x, int64_t K8, int64_t K) {
-    float sum = vaddvq_f32(vaddq_f32(lo, hi));
+    float sum = tk_sum8_f32(lo, hi);
     for (int64_t k = K8; k < K; k++) sum += tk_dense_element(w, DT, wi + k) * x[k];
     return sum;
 }

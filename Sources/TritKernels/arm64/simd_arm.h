@@ -19,4 +19,10 @@
 TK_ALWAYS_INLINE int32x4_t tk_hsum4_s32(int32x4_t a0, int32x4_t a1, int32x4_t a2, int32x4_t a3) {
     return vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
 }
+/* The sum of 8 f32 lanes (a0..a3 in lo, a4..a7 in hi) in the scalar twins' order (tk_sum8, the AVX2 tk_hsum_ps):
+ * ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)), so a chain's value is the x86 one. */
+TK_ALWAYS_INLINE float tk_sum8_f32(float32x4_t lo, float32x4_t hi) {
+    const float32x4_t s = vaddq_f32(lo, hi), p = vaddq_f32(s, vextq_f32(s, s, 2));
+    return vgetq_lane_f32(p, 0) + vgetq_lane_f32(p, 1);
+}
 #endif

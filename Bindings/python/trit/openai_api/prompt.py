@@ -40,7 +40,7 @@ def _native_messages(messages):
         for call in m.get("tool_calls") or []:
             try:
                 call["function"]["arguments"] = json.loads(call["function"]["arguments"])
-            except ValueError:
+            except (ValueError, RecursionError):   # RecursionError: nested past Python's limit
                 pass   # kept as written: a template prints a string argument as it is
     return out
 

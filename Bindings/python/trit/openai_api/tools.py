@@ -193,7 +193,7 @@ def call_text(name, arguments):
     """A call as the model writes it; arguments (OpenAI's JSON text) are embedded as JSON when they parse."""
     try:
         args = json.loads(arguments)
-    except ValueError:
+    except (ValueError, RecursionError):
         args = arguments
     return OPEN + json.dumps({"name": name, "arguments": args}, ensure_ascii=False) + CLOSE
 
@@ -210,7 +210,7 @@ def _call_of(body, names):
     if isinstance(args, str):
         try:
             args = json.loads(args)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(args, dict):
         return None
