@@ -125,10 +125,19 @@ enum BenchCommand {
                     try state.evaluate(Array(depthTokens.prefix(depth)))
                 }
                 let at = depth > 0 ? " @ d\(depth)" : ""
+                // a recurrent state (qwen35) cannot be cut back to the depth: reloaded from a copy instead
+                let snapshot = depth > 0 && state.model.config.hasDeltaNet ? state.saveState() : nil
+                func backToDepth() throws {
+                    if let snapshot, state.nPast > depth, !state.canRollBack(sequence: 0, to: depth) {
+                        try snapshot.withUnsafeBytes { try state.loadState($0) }
+                    } else {
+                        try state.truncate(to: depth)
+                    }
+                }
                 for rep in 0..<reps {
                     progressLine("bench: \(t) thread(s)\(at), run \(rep + 1)/\(reps) ")
                     if nP > 0 {
-                        try state.truncate(to: depth)
+                        try backToDepth()
                         let t0 = monotonicSeconds()
                         try state.evaluate(Array(promptTokens.prefix(nP)))
                         pp.append(Double(nP) / (monotonicSeconds() - t0))
@@ -136,7 +145,7 @@ enum BenchCommand {
                     if nG > 0 {
                         // a generation step: evaluate a token, choose the next greedily (the head's
                         // work in every mode); the inputs are random, so no run settles into a loop
-                        try state.truncate(to: depth)
+                        try backToDepth()
                         var tok = promptTokens[0]
                         let t0 = monotonicSeconds()
                         for _ in 0..<nG {

@@ -19,6 +19,12 @@ enum InfoCommand {
         print("format         \(m.source.rawValue), \(m.fileType)\(m.name.isEmpty ? "" : ", name \"\(m.name)\"")")
         print("architecture   \(c.architecture) (\(c.arch.summary), RoPE \(c.rope.rawValue), θ \(c.ropeTheta))")
         print("shape          \(c.nLayers) layers, dim \(c.dim), ffn \(c.ffnDim), heads \(c.nHeads) (kv \(c.nKVHeads), head dim \(c.headDim)), vocab \(c.vocabSize)")
+        if let d = c.deltaNet {
+            let att = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .attention }
+            print("hybrid         \(c.nLayers - att.count) Gated DeltaNet layers (\(d.keyHeads) key / \(d.valueHeads) value heads "
+                  + "of \(d.keyHeadDim) / \(d.valueHeadDim), conv \(d.convKernel)), gated attention in layers "
+                  + "\(att.map(String.init).joined(separator: ", ")) (\(c.ropeDim) of \(c.headDim) dims rotated)")
+        }
         print("context        trained with \(c.contextLength) tokens")
         print("parameters     \(fmtCount(m.parameterCount)) (\(c.tiedEmbeddings ? "tied" : "separate") output head)")
         print("weights        \(fmtBytes(m.weightBytes)) in memory (loaded in \(fmt(dt * 1000, 1)) ms)")
@@ -27,7 +33,8 @@ enum InfoCommand {
               + (h === e ? " (also the output head)" : "; output head \(h.typeName), \(fmtBytes(h.byteCount))"))
         let nCtx = Defaults.contextSize(try p.int("-c", 0), model: m)
         // the cache `trit run` / `trit chat` would make with the same -c, -ctk and -ctv
-        let kvBytes = c.nLayers * nCtx * c.nKVHeads * (keyType.headBytes(c.headDim) + valueType.headBytes(c.headDim))
+        let attentionLayers = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .attention }.count
+        let kvBytes = attentionLayers * nCtx * c.nKVHeads * (keyType.headBytes(c.headDim) + valueType.headBytes(c.headDim))
         let kvTypes = keyType == valueType ? keyType.name : "K \(keyType.name), V \(valueType.name)"
         print("KV cache       \(fmtBytes(kvBytes)) for \(nCtx) positions (\(kvTypes))")
         if let t = m.tokenizer {
@@ -36,8 +43,7 @@ enum InfoCommand {
             print("tokenizer      none")
         }
         print("chat format    \(ChatTemplate.detect(for: m).rawValue)")
-        print("layer 0        " + m.layers[0].linears.map { p, l in
-            let name = p.name
+        print("layer 0        " + m.layers[0].namedLinears.map { name, l in
             switch l {
             case .ternary(let t): return "\(name) \(t.rows)x\(t.cols) ternary β=\(t.scale)\(t.isMapped ? " (in place)" : "")"
             case .dense(let d): return "\(name) \(d.rows)x\(d.cols) dense"

@@ -4,6 +4,7 @@ import Trit
 enum SynthCommand {
     static let opts: [Opt] = [
         Opt(names: ["--preset"], value: "NAME", help: "shape: " + (Synth.presets.map(\.name) + Synth.qwen3Presets.map(\.name)
+                                                             + Synth.qwen35Presets.map(\.name)
                                                              + Synth.embeddingPresets.map(\.name)
                                                              + Synth.gemmaEmbeddingPresets.map(\.name))
                                                                 .joined(separator: ", ") + " (default 2b4t)"),
@@ -12,6 +13,7 @@ enum SynthCommand {
                 + HeadFileType.names + " (default f16; bitnet.cpp's --quant-embd: q6_k)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE[-HEAD].gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
+        Opt(names: ["--hadamard"], value: "MODE", help: "qwen35 presets: declare Hadamard folding (prism.hadamard.*) with identity or explicit signs"),
         helpOpt]
 
     static func run(_ args: [String]) throws {
@@ -24,6 +26,10 @@ enum SynthCommand {
             """ + Synth.presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv), vocab \($0.vocab)" }.joined()
               + "\nqwen3 (Bonsai / Ternary-Bonsai) shapes, linears in Q2_0, PQ2_0, PTQ1_0 or Q1_0:"
               + Synth.qwen3Presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, \($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)\($0.tied ? ", tied head" : "")" }.joined()
+              + "\nqwen35 hybrid (Gated DeltaNet + gated attention) shapes, the same types:"
+              + Synth.qwen35Presets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers (attention every "
+                  + "\($0.interval)), \($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), DeltaNet \($0.keyHeads) key / "
+                  + "\($0.valueHeads) value heads of \($0.keyHeadDim), vocab \($0.vocab)" }.joined()
               + "\nBitNet-embedding (qwen3 + a norm before each projection, last-token pooling) shapes:"
               + Synth.embeddingPresets.map { "\n  \($0.name): dim \($0.dim), ffn \($0.ffn), \($0.layers) layers, "
                   + "\($0.heads) heads (\($0.kvHeads) kv, head dim \($0.headDim)), vocab \($0.vocab)" }.joined()
@@ -47,6 +53,28 @@ enum SynthCommand {
             let out = p.string("-o") ?? "synth-\(shape.name)-\(gt.name).gguf"
             let t0 = monotonicSeconds()
             try Synth.writeQwen3(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1))) { done, total in
+                progressLine("writing \(out): \(done)/\(total) tensors")
+            }
+            endProgressLine()
+            stderrPrint("wrote \(out) in \(fmt(monotonicSeconds() - t0, 1)) s\n")
+            return
+        }
+        if let shape = Synth.qwen35Preset(name) {   // qwen35 hybrids in the group-scaled types
+            guard p.string("--head-type") == nil else {
+                throw CLIError("--head-type is for the BitNet shapes; the qwen35 preset \(shape.name) writes F16 "
+                               + "embeddings")
+            }
+            let tname = (p.string("--type") ?? "q2_0").lowercased()
+            guard let gt = Synth.groupTypes.first(where: { $0.name == tname }) else {
+                throw CLIError("type \(tname) is not a group-scaled type (q2_0, pq2_0, ptq1_0, q1_0) for the qwen35 preset \(shape.name)")
+            }
+            let out = p.string("-o") ?? "synth-\(shape.name)-\(gt.name).gguf"
+            let t0 = monotonicSeconds()
+            guard let hk = Synth.HadamardKeys(rawValue: (p.string("--hadamard") ?? "none").lowercased()) else {
+                throw CLIError("--hadamard takes identity or explicit")
+            }
+            try Synth.writeQwen35(shape, type: gt.type, to: out, seed: UInt64(try p.int("--seed", 1)),
+                                  hadamard: hk) { done, total in
                 progressLine("writing \(out): \(done)/\(total) tensors")
             }
             endProgressLine()

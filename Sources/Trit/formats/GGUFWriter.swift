@@ -38,7 +38,7 @@ public final class GGUFWriter {
         set("\(arch).embedding_length", u32: c.dim)
         set("\(arch).block_count", u32: c.nLayers)
         set("\(arch).feed_forward_length", u32: c.ffnDim)
-        set("\(arch).rope.dimension_count", u32: c.headDim)
+        set("\(arch).rope.dimension_count", u32: c.ropeDim)
         set("\(arch).attention.head_count", u32: c.nHeads)
         set("\(arch).attention.head_count_kv", u32: c.nKVHeads)
         set("\(arch).attention.layer_norm_rms_epsilon", f32: c.normEps)

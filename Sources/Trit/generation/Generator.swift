@@ -102,6 +102,7 @@ extension InferenceState {
         res.promptTokens = prompt.count
         let t0 = monotonicSeconds()
         if !prompt.isEmpty { try evaluate(prompt) }
+        checkpointRecurrentState()   // a stop string's cut re-evaluates from here, not from the start
         res.promptSeconds = monotonicSeconds() - t0
         for t in history + prompt { sampler.accept(t) }
 
@@ -120,7 +121,7 @@ extension InferenceState {
             let from = keep > 0 ? ends[keep - 1] : 0
             let k = min(keep, nPast - base)          // kept tokens already in the cache
             // after a context shift the cut never reaches into the kept first positions
-            try truncate(to: max(base + k, min(nPast, params.nKeep)))
+            try cutBack(to: max(base + k, min(nPast, params.nKeep)))
             var rest = Array(res.tokens[k..<keep])   // kept tokens not evaluated yet
             if keptBytes > from {
                 rest += stream.text[from..<keptBytes].withUnsafeBufferPointer { b in
@@ -160,7 +161,10 @@ extension InferenceState {
             if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { res.stopReason = .maxTokens; break }
             if let abort = shouldAbort, abort() { res.stopReason = .aborted; break }
             if nPast >= nCtx {
-                guard params.contextShift, nCtx - params.nKeep >= 2 else { res.stopReason = .contextFull; break }
+                // (a recurrent state cannot drop positions: a hybrid model stops there)
+                guard params.contextShift, memory.canShift, nCtx - params.nKeep >= 2 else {
+                    res.stopReason = .contextFull; break
+                }
                 let discard = (nCtx - params.nKeep) / 2
                 try shift(keep: params.nKeep, discard: discard)
                 base -= discard
@@ -204,9 +208,11 @@ extension InferenceState {
             ends.append(stream.produced)
             feed.removeAll(keepingCapacity: true)
             feed.append(next)
-            // forced tokens, as far as max_tokens and (without a context shift) the context allow:
-            // generation ends where they are cut, so the constraint's state past them does not matter
-            let room = params.contextShift && nCtx - params.nKeep >= 2 ? Int.max : nCtx - nPast - 1
+            // forced tokens, as far as max_tokens and (without a context shift, or on a memory that
+            // cannot shift) the context allow: generation ends where they are cut, so the
+            // constraint's state past them does not matter
+            let shifts = params.contextShift && memory.canShift && nCtx - params.nKeep >= 2
+            let room = shifts ? Int.max : nCtx - nPast - 1
             for f in forced where !stopped && feed.count <= room {
                 if params.maxTokens > 0 && res.tokens.count >= params.maxTokens { break }
                 res.tokens.append(f)

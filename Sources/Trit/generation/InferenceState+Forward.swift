@@ -20,9 +20,10 @@ extension InferenceState {
         let x = self.x.ptr, xb = self.xb.ptr, xb2 = self.xb2.ptr
 
         // embedding lookup; the RoPE rotation of each position, shared by all heads and layers
-        let half = c.headDim / 2
+        let half = plan.ropeHalf
         for t in 0..<n {
             model.tokenEmbedding.row(Int(tokens[t]), into: x + t * dim)
+            if model.foldedEmbedding { model.hadamard?.unfold(x + t * dim, width: dim) }   // a latent table's row
             if plan.embeddingScale != 1 { for i in 0..<dim { x[t * dim + i] *= plan.embeddingScale } }
             for i in 0..<half {
                 let angle = Float(rowPos[t]) * invFreq[i]
@@ -42,11 +43,16 @@ extension InferenceState {
         if !plan.causal { fillSequenceEnds(n) }
 
         for (l, layer) in model.layers.enumerated() {
-            if abortable, let abort = shouldAbort, abort() { throw TritError(.cancelled, "the evaluation was aborted by the abort callback") }
+            // (a recurrent state changes in place, layer by layer: only before the first layer)
+            if abortable, recurrent == nil || l == 0, let abort = shouldAbort, abort() {
+                throw TritError(.cancelled, "the evaluation was aborted by the abort callback")
+            }
             // the mixer: norm, the layer kind's mixing of positions, residual
             rmsnormRows(x, layer.inputNorm, dim, n, into: xb)
             switch layer.mixer {
-            case .attention(let a): attention(a, layer: l, input: xb, n: n, into: xb2)
+            case .attention(let a):
+                attention(a, layer: l, cacheLayer: plan.attentionOrdinal[l], input: xb, n: n, into: xb2)
+            case .gatedDeltaNet(let d): gatedDeltaNet(d, ordinal: plan.deltaNetOrdinal[l], input: xb, n: n, into: xb2)
             }
             if plan.postAttentionNorm { rmsnormRows(xb2, layer.postAttentionNorm, dim, n, into: xb2) }
             for i in 0..<(n * dim) { x[i] += xb2[i] }
@@ -79,19 +85,31 @@ extension InferenceState {
         }
     }
 
-    /// Causal softmax attention of layer l over n rows of `input` (already normed) into `out`:
-    /// q/k/v projections, q/k head norms, RoPE, the new keys and values into the cache, attention
-    /// over each row's sequence, the output projection.
-    func attention(_ a: AttentionWeights, layer l: Int, input: UnsafeMutablePointer<Float>, n: Int,
-                   into out: UnsafeMutablePointer<Float>) {
+    /// Softmax attention of layer l (cache layer `cl`: its index among the attention layers) over n
+    /// rows of `input` (already normed) into `out`: q/k/v projections, q/k head norms, RoPE, the new
+    /// keys and values into the cache, attention over each row's sequence, the output gate (qwen35),
+    /// the output projection.
+    func attention(_ a: AttentionWeights, layer l: Int, cacheLayer cl: Int, input: UnsafeMutablePointer<Float>,
+                   n: Int, into out: UnsafeMutablePointer<Float>) {
         let c = plan
         let qDim = c.qDim, kvDim = c.kvDim, hd = c.headDim
         let q = self.q.ptr, k = self.k.ptr, v = self.v.ptr, att = self.att.ptr
         // q, k and v read one input: one activation quantization for the three, unless each
         // normalises it its own way first
         let own = !c.normsBefore.isDisjoint(with: [.q, .k, .v])
+        let input = folded(a.q.hadamard, input, width: c.dim, n: n)   // q, k, v are folded alike (load)
         let qa = own ? 0 : quantizeFirstTernary(a.q.linear, a.k.linear, a.v.linear, input, cols: c.dim, n: n)
-        project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
+        if c.gatedOutput {
+            // qwen35: q_proj gives each head's query, then its gate
+            let qg = qGate.ptr, gate = self.gate.ptr
+            project(a.q, .q, input, n: n, into: qg, quantizedKp: qa)
+            for r in 0..<(n * c.nHeads) {
+                (q + r * hd).update(from: qg + 2 * r * hd, count: hd)
+                (gate + r * hd).update(from: qg + 2 * r * hd + hd, count: hd)
+            }
+        } else {
+            project(a.q, .q, input, n: n, into: q, quantizedKp: qa)
+        }
         project(a.k, .k, input, n: n, into: k, quantizedKp: qa)
         project(a.v, .v, input, n: n, into: v, quantizedKp: qa)
         // qwen3: each head of q and k normed over head_dim before the rotation
@@ -104,7 +122,7 @@ extension InferenceState {
         for t in 0..<n {
             for h in 0..<c.nHeads { rope(q + t * qDim + h * hd, row: t, local: local) }
             for h in 0..<c.nKVHeads { rope(k + t * kvDim + h * hd, row: t, local: local) }
-            kv.store(sequence: rowSeq[t], layer: l, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
+            kv.store(sequence: rowSeq[t], layer: cl, position: rowPos[t], k: k + t * kvDim, v: v + t * kvDim)
         }
         // attention over the pool: (row, KV head, chunk of positions) items; query head h reads
         // KV head h / (nHeads / nKVHeads) (GQA). A row sees its sequence's positions up to its own
@@ -114,8 +132,8 @@ extension InferenceState {
             let p = rowPos[t], w = c.slidingWindow
             var first = 0, end = c.causal ? p + 1 : seqEnd[rowSeq[t]]
             if sliding { first = max(0, p + 1 - w); end = min(end, p + w) }
-            rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: l) + first * kv.keyHeadBytes)
-            rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: l) + first * kv.valueHeadBytes)
+            rowKeys[t] = UnsafePointer(kv.keys(sequence: rowSeq[t], layer: cl) + first * kv.keyHeadBytes)
+            rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: cl) + first * kv.valueHeadBytes)
             rowKV[t] = Int64(end - first)
         }
         var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
@@ -128,7 +146,11 @@ extension InferenceState {
                                    scratch_stride: Int64(attScratchStride), partials: attPartials.ptr,
                                    max_rows: Int64(maxBatch), n_kv_rows: 0, n_items: 0, max_chunks: 0, next_item: 0)
         tk_attention_par(pool, &job, Int64(n))
-        project(a.o, .o, att, n: n, into: out, quantizedKp: 0)
+        if c.gatedOutput {
+            let gate = self.gate.ptr
+            for i in 0..<(n * qDim) { att[i] /= 1 + expf(-gate[i]) }
+        }
+        project(a.o, .o, folded(a.o.hadamard, att, width: qDim, n: n), n: n, into: out, quantizedKp: 0)
     }
 
     /// The gated feed-forward block: down(act(gate·x) ⊙ up·x) of n rows of `input` into `out`.
@@ -136,6 +158,7 @@ extension InferenceState {
         let c = plan, ffn = c.ffnDim
         let hb = self.hb.ptr, hb2 = self.hb2.ptr
         let own = !c.normsBefore.isDisjoint(with: [.gate, .up])
+        let input = folded(f.gate.hadamard, input, width: c.dim, n: n)   // gate and up folded alike (load)
         let qf = own ? 0 : quantizeFirstTernary(f.gate.linear, f.up.linear, nil, input, cols: c.dim, n: n)
         project(f.gate, .gate, input, n: n, into: hb, quantizedKp: qf)
         project(f.up, .up, input, n: n, into: hb2, quantizedKp: qf)
@@ -151,7 +174,16 @@ extension InferenceState {
                 hb[i] = 0.5 * g * (1 + tanhf(0.7978845608 * (g + 0.044715 * g * g * g))) * hb2[i]
             }
         }
-        project(f.down, .down, hb, n: n, into: out, quantizedKp: 0)
+        project(f.down, .down, folded(f.down.hadamard, hb, width: ffn, n: n), n: n, into: out, quantizedKp: 0)
+    }
+
+    /// `input` itself, or for a Hadamard-folded projection its rows transformed, H·(s ⊙ x), in xh.
+    @inline(__always)
+    func folded(_ isFolded: Bool, _ input: UnsafeMutablePointer<Float>, width: Int, n: Int) -> UnsafeMutablePointer<Float> {
+        guard isFolded, let h = model.hadamard else { return input }
+        xh.ptr.update(from: input, count: n * width)
+        h.fold(xh.ptr, width: width, n: n)
+        return xh.ptr
     }
 
     /// out = p · input, with p's own RMSNorm of the input first where the architecture puts one
@@ -242,9 +274,10 @@ extension InferenceState {
         }
     }
 
-    /// Rotary embedding of one head vector at `pos`, NeoX (i, i+hd/2) or adjacent (2i, 2i+1) pairs.
+    /// Rotary embedding of one head vector at `pos`, NeoX (i, i+r/2) or adjacent (2i, 2i+1) pairs over
+    /// its first r = ropeDim dimensions (the rest pass: partial rotary).
     func rope(_ vec: UnsafeMutablePointer<Float>, pos: Int) {
-        let half = model.config.headDim / 2
+        let half = plan.ropeHalf
         for i in 0..<half {
             let angle = Float(pos) * invFreq[i]
             ropeCos.ptr[i] = Float(cos(Double(angle))) * ropeAttentionFactor
@@ -257,7 +290,7 @@ extension InferenceState {
     /// `local`: the sliding layers' base (Gemma3).
     @inline(__always)
     func rope(_ vec: UnsafeMutablePointer<Float>, row: Int, local: Bool = false) {
-        let half = model.config.headDim / 2
+        let half = plan.ropeHalf
         let neox = model.config.rope == .neox
         let cosT = (local ? ropeCosLocal : ropeCos).ptr + row * half
         let sinT = (local ? ropeSinLocal : ropeSin).ptr + row * half

@@ -77,9 +77,11 @@ extension InferenceState {
                     seqPast[s] += 1
                     if wantLogits?[start + t] ?? true { headRowBuffer[nHead] = t; nHead += 1 }
                 }
+                // a recurrent state changes in place: only the first batch may abort (before its first layer)
                 try forward(UnsafeBufferPointer(rebasing: tokens[start..<(start + n)]), logitsOut: nil, wantLast: false,
                             headRows: UnsafeBufferPointer(start: headRowBuffer, count: nHead),
-                            headOut: logits.map { $0 + outRow * vocab }, hiddenOut: hidden.map { $0 + outRow * dim })
+                            headOut: logits.map { $0 + outRow * vocab }, hiddenOut: hidden.map { $0 + outRow * dim },
+                            abortable: recurrent == nil || start == 0)
                 outRow += nHead
                 start += n
             }
@@ -108,6 +110,25 @@ extension InferenceState {
     public func truncate(to n: Int) throws {
         guard n >= 0, n <= nPast else { throw TritError.argument("cannot truncate to \(n) positions: the context holds \(nPast)") }
         try rollBack(sequence: 0, to: n)
+    }
+
+    /// Keeps the first `n` positions of sequence 0 whatever the memory: cut back where it can, else
+    /// the kept tokens evaluated again from the start (a recurrent state holds no earlier position).
+    /// Generation's cut after a stop string or a cancelled piece: the context holds exactly the text.
+    func cutBack(to n: Int) throws {
+        guard n < nPast else { return }
+        if canRollBack(sequence: 0, to: n) { return try truncate(to: n) }
+        // back to the recurrent state's checkpoint when it lies at or before n, else to the start
+        let from = recurrent?.checkpointOf.flatMap { $0.sequence == 0 && $0.length <= n ? $0.length : nil } ?? 0
+        let kept = Array(tokens[from..<n])
+        try truncate(to: from)
+        if !kept.isEmpty { try evaluate(kept, abortable: false) }
+    }
+
+    /// Keeps a copy of sequence 0's recurrent state at its current length (hybrid models; nothing
+    /// otherwise): a later cut back to a position from there on re-evaluates only the tokens after it.
+    func checkpointRecurrentState() {
+        recurrent?.checkpoint(sequence: 0, length: nPast)
     }
 
     /// Removes the positions of sequence `s` from `p` on (p ≥ its length: nothing), giving

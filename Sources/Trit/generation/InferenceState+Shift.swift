@@ -32,7 +32,7 @@ extension InferenceState {
             throw TritError(.state,
                             "context shift is not implemented with two RoPE bases (Gemma3's sliding layers)")
         }
-        let half = model.config.headDim / 2
+        let half = model.config.ropeDim / 2
         let neox = model.config.rope == .neox
         var cs = [Float](repeating: 0, count: half), sn = [Float](repeating: 0, count: half)
         var rotationFrom = -1

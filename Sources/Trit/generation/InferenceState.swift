@@ -41,6 +41,17 @@ public final class InferenceState {
     let rowKV: UnsafeMutablePointer<Int64>                               // [maxBatch]: positions each row attends to
     /// The sequences' memory: keys and values of the attention layers (SequenceMemory.swift).
     let kv: KVCache
+    /// The Gated DeltaNet layers' conv and delta-rule states (nil without such layers).
+    let recurrent: RecurrentState?
+    // Gated DeltaNet activations, [maxBatch][width] each (empty without such layers): the conv's
+    // input and output (q, k, v), z, β, g, the delta rule's output, one head's delta
+    let dnQKV, dnZ, dnBeta, dnG, dnOut: FloatArray
+    let dnRowState: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // [maxBatch]: each row's delta-rule state
+    let dnKeyHead: [Int32]         // the key head each value head reads
+    /// Gated attention (qwen35): q_proj's rows [query | gate] per head, and the gates.
+    let qGate, gate: FloatArray
+    /// A Hadamard-folded projection's input, H·(s ⊙ x) (empty without folding).
+    let xh: FloatArray
     /// The sequences' memory behind the interface every per-sequence operation goes through
     /// (the forward pass writes `kv` directly: no dynamic dispatch per token). Tests may wrap it.
     var memory: SequenceMemory
@@ -56,9 +67,9 @@ public final class InferenceState {
     let rowPos: UnsafeMutablePointer<Int>  // [maxBatch]: position of each row
     /// [nSeq]: a bidirectional model's positions of each sequence in the batch (every row sees them all)
     let seqEnd: UnsafeMutablePointer<Int>
-    var invFreq: [Float]           // [headDim/2]
+    var invFreq: [Float]           // [ropeDim/2]
     let ropeAttentionFactor: Float // YaRN's factor on cos and sin (1 otherwise)
-    let ropeCos, ropeSin: FloatArray   // [maxBatch][headDim/2]: the rotation of each position in a batch
+    let ropeCos, ropeSin: FloatArray   // [maxBatch][ropeDim/2]: the rotation of each position in a batch
     /// The sliding layers' own RoPE base (Gemma3 rope_local_base_freq): its frequencies and
     /// rotations (empty when the model has one base).
     let invFreqLocal: [Float]
@@ -101,10 +112,33 @@ public final class InferenceState {
         self.nCtx = nCtx
         self.maxBatch = maxBatch
         kernels = try KernelSelection.kernels(named: kernel)
-        kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: c.nLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
+        // the attention layers only (a hybrid's DeltaNet layers keep a recurrent state instead)
+        let attentionLayers = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .attention }.count
+        kv = try KVCache(nSeq: nSeq, nCtx: nCtx, layers: attentionLayers, kvHeads: c.nKVHeads, headDim: c.headDim,
                          keyType: kvType, valueType: vType ?? kvType)
-        memory = kv
         let B = maxBatch
+        let dn = c.deltaNet, nDeltaNet = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .gatedDeltaNet }.count
+        if let dn, nDeltaNet > 0 {
+            let r = try RecurrentState(nSeq: nSeq, layers: nDeltaNet, shape: dn)
+            recurrent = r
+            memory = HybridMemory(kv: kv, recurrent: r)
+        } else {
+            recurrent = nil
+            memory = kv
+        }
+        let dnRows = recurrent == nil ? 0 : B
+        dnQKV = try FloatArray(count: dnRows * (dn?.convDim ?? 0), what: "activations")
+        dnZ = try FloatArray(count: dnRows * (dn?.valueDim ?? 0), what: "activations")
+        dnOut = try FloatArray(count: dnRows * (dn?.valueDim ?? 0), what: "activations")
+        dnBeta = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
+        dnG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
+        dnRowState = .allocate(capacity: B)
+        dnKeyHead = dn.map { s in (0..<s.valueHeads).map { Int32(s.keyHead(ofValueHead: $0)) } } ?? []
+        let gated = c.arch.attention.gatedOutput
+        qGate = try FloatArray(count: gated ? B * 2 * c.qDim : 0, what: "activations")
+        xh = try FloatArray(count: model.hadamard == nil ? 0 : B * max(c.dim, c.qDim, c.ffnDim, dn?.valueDim ?? 0),
+                            what: "activations")
+        gate = try FloatArray(count: gated ? B * c.qDim : 0, what: "activations")
         x = try FloatArray(count: B * c.dim, what: "activations")
         xb = try FloatArray(count: B * max(c.dim, c.qDim), what: "activations")
         xb2 = try FloatArray(count: B * c.dim, what: "activations")
@@ -117,7 +151,7 @@ public final class InferenceState {
         plan = ForwardPlan(c)
         xn = try FloatArray(count: c.arch.norms.beforeProjection.isEmpty ? 0 : B * max(c.dim, c.qDim, c.ffnDim),
                             what: "activations")
-        let maxKp = TernaryPacking.rowBytes(cols: max(c.dim, c.qDim, c.ffnDim)) * 4
+        let maxKp = TernaryPacking.rowBytes(cols: max(c.dim, c.qDim, c.ffnDim, dn?.valueDim ?? 0)) * 4
         xq = try AlignedBuffer(byteCount: B * maxKp, what: "quantized activations")
         xs = try FloatArray(count: B, what: "activation scales")
         xsum = try AlignedBuffer(byteCount: B * 4, what: "activation sums")
@@ -142,14 +176,16 @@ public final class InferenceState {
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
         headInput = try FloatArray(count: c.dim, what: "activations")
         certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize, rows: min(nSeq, maxBatch)) : nil
-        ropeCos = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
-        ropeSin = try FloatArray(count: B * (c.headDim / 2), what: "RoPE table")
+        ropeCos = try FloatArray(count: B * (c.ropeDim / 2), what: "RoPE table")
+        ropeSin = try FloatArray(count: B * (c.ropeDim / 2), what: "RoPE table")
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it, changed by the file's linear or YaRN
         // scaling (RoPEScaling); optional per-pair divisors (rope_freqs)
-        let (scaled, attFactor) = c.ropeScaling.frequencies(headDim: c.headDim, theta: c.ropeTheta, contextLength: c.contextLength)
+        // (partial rotary: over the rotated dimensions, as transformers' `dim`)
+        let (scaled, attFactor) = c.ropeScaling.frequencies(headDim: c.ropeDim, theta: c.ropeTheta,
+                                                            contextLength: c.contextLength)
         ropeAttentionFactor = attFactor
         var f: [Float] = []
-        for i in 0..<(c.headDim / 2) {
+        for i in 0..<(c.ropeDim / 2) {
             var v = scaled[i]
             if let ff = model.ropeFreqFactors, i < ff.count, ff[i] != 0 { v /= ff[i] }
             f.append(v)
@@ -158,10 +194,10 @@ public final class InferenceState {
         // the local base's inv_freq as for the global one, without the file's scaling (transformers
         // applies rope_scaling to the global layers only)
         invFreqLocal = plan.localRope
-            ? RoPEScaling().frequencies(headDim: c.headDim, theta: c.localRopeTheta, contextLength: c.contextLength).0
+            ? RoPEScaling().frequencies(headDim: c.ropeDim, theta: c.localRopeTheta, contextLength: c.contextLength).0
             : []
-        ropeCosLocal = try FloatArray(count: plan.localRope ? B * (c.headDim / 2) : 0, what: "RoPE table")
-        ropeSinLocal = try FloatArray(count: plan.localRope ? B * (c.headDim / 2) : 0, what: "RoPE table")
+        ropeCosLocal = try FloatArray(count: plan.localRope ? B * (c.ropeDim / 2) : 0, what: "RoPE table")
+        ropeSinLocal = try FloatArray(count: plan.localRope ? B * (c.ropeDim / 2) : 0, what: "RoPE table")
         if nThreads > 1 {
             guard let p = tk_pool_shared(Int32(nThreads)) else {
                 throw TritError(.outOfMemory, "cannot start \(nThreads) threads")
@@ -181,6 +217,7 @@ public final class InferenceState {
         rowKeys.deallocate()
         rowValues.deallocate()
         rowKV.deallocate()
+        dnRowState.deallocate()
     }
 
     public var kernelName: String { String(cString: kernels.pointee.name) }
@@ -226,7 +263,9 @@ public final class InferenceState {
                 let chunk = UnsafeBufferPointer(rebasing: tokens[start..<(start + n)])
                 for t in 0..<n { rowSeq[t] = 0; rowPos[t] = nPast + t; seqTokens[nPast + t] = chunk[t] }
                 if start == 0 { hasLogits = false }  // the old logits no longer describe the last position
-                try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast, abortable: abortable)
+                // a recurrent state changes in place: only the first chunk may abort (before its first layer)
+                try forward(chunk, logitsOut: allLogits.map { $0 + start * vocab }, wantLast: isLast,
+                            abortable: abortable && (recurrent == nil || start == 0))
                 nPast += n
                 start += n
             }
@@ -253,6 +292,14 @@ public final class InferenceState {
 /// The few values of a model's description and shape the per-token path reads (plain values).
 struct ForwardPlan {
     let dim, qDim, kvDim, ffnDim, headDim, nHeads, nKVHeads: Int
+    /// Half the rotated dimensions of a head (partial rotary rotates the first ropeDim).
+    let ropeHalf: Int
+    let gatedOutput: Bool
+    let deltaNet: DeltaNetShape?
+    /// Each layer's index among the Gated DeltaNet layers (its recurrent state), −1 for others.
+    let deltaNetOrdinal: [Int]
+    /// Each layer's index among the attention layers (its KV cache layer), −1 for others.
+    let attentionOrdinal: [Int]
     let normsBefore: Architecture.Projections
     let qkNorm: Bool
     let activation: Architecture.Activation
@@ -271,6 +318,19 @@ struct ForwardPlan {
     init(_ c: ModelConfig) {
         dim = c.dim; qDim = c.qDim; kvDim = c.kvDim; ffnDim = c.ffnDim; headDim = c.headDim
         nHeads = c.nHeads; nKVHeads = c.nKVHeads
+        ropeHalf = c.ropeDim / 2
+        gatedOutput = c.arch.attention.gatedOutput
+        deltaNet = c.deltaNet
+        func ordinals(_ kind: Architecture.LayerKind) -> [Int] {
+            var i = 0
+            return (0..<c.nLayers).map { l in
+                guard c.kind(ofLayer: l) == kind else { return -1 }
+                i += 1
+                return i - 1
+            }
+        }
+        deltaNetOrdinal = ordinals(.gatedDeltaNet)
+        attentionOrdinal = ordinals(.attention)
         normsBefore = c.arch.norms.beforeProjection
         qkNorm = c.arch.norms.qk
         activation = c.arch.activation

@@ -27,6 +27,8 @@ public enum SavedState {
     /// What kind of memory a state holds (the `memory kind` field).
     enum MemoryKind: UInt32 {
         case kvCache = 1
+        case recurrent = 2   // Gated DeltaNet conv and delta-rule states (RecurrentState)
+        case hybrid = 3      // the KV cache's bytes, then the recurrent state's (HybridMemory)
     }
 
     static func fnv1a(_ bytes: UnsafeRawBufferPointer, _ h0: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {

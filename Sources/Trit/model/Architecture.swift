@@ -120,9 +120,15 @@ public struct Architecture: Sendable {
         case inputNorm, feedForwardNorm, postAttentionNorm, postFeedForwardNorm, qNorm, kNorm
         case linear(Projections)
         case normBefore(Projections)
+        case deltaNet(DeltaNetTensor)
         var isLayerTensor: Bool {
             switch self { case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies: return false; default: return true }
         }
+    }
+
+    /// The tensors of a Gated DeltaNet layer (qwen35), beside its input norm and feed-forward block.
+    public enum DeltaNetTensor: String, Hashable, Sendable, CaseIterable {
+        case qkv, z, b, a, conv, aLog = "A", dtBias = "dt_bias", norm, out
     }
 
     /// The names of a format's tensors: model tensors by full name, layer tensors after
@@ -178,7 +184,7 @@ public struct Architecture: Sendable {
             }
             if norms.qk { r += [.qNorm, .kNorm] }
         case .gatedDeltaNet:
-            break   // its tensors come with its forward pass (qwen35)
+            r += DeltaNetTensor.allCases.map { .deltaNet($0) }
         }
         if norms.postAttention { r.append(.postAttentionNorm) }
         r.append(.feedForwardNorm)
@@ -206,10 +212,7 @@ public struct Architecture: Sendable {
     /// Refuses, naming the field, a description with values the forward pass does not run yet.
     func checkImplemented(origin: String) throws {
         var missing: [String] = []
-        for l in 0..<4 where layers.kind(ofLayer: l) != .attention { missing.append("\(layers.kind(ofLayer: l).rawValue) layers"); break }
-        if rope.partialFactor != 1 { missing.append("partial rotary embeddings") }
         if attention.mask == .bidirectional { missing.append("bidirectional attention") }
-        if attention.gatedOutput { missing.append("gated attention output") }
         guard missing.isEmpty else {
             throw TritError.unsupported("\(origin): architecture \(name) needs \(missing.joined(separator: ", ")), which trit does not implement yet")
         }
@@ -296,6 +299,7 @@ public struct Architecture: Sendable {
             gemma3,
             qwen3Embedding,
             gemma3Embedding,
+            qwen35(),
         ]
     }()
 
@@ -336,6 +340,34 @@ public struct Architecture: Sendable {
         a.hf.names[.postAttentionNorm] = ["post_attention_layernorm.weight"]
         a.hf.names[.feedForwardNorm] = ["pre_feedforward_layernorm.weight"]
         a.hf.names[.postFeedForwardNorm] = ["post_feedforward_layernorm.weight"]
+        return a
+    }
+
+    /// qwen35 (Qwen3.5 / Qwen3.6, Ternary-Bonsai-27B): Gated DeltaNet layers with gated full attention
+    /// every `full_attention_interval`-th layer, (1 + w) norms, q/k head norms, partial rotary.
+    /// GGUF: llama.cpp's names (src/models/qwen35.cpp); its converter stores the norms as 1 + w
+    /// (except ssm_norm) and -exp(A_log) as ssm_a, so the GGUF loader reads them as stored.
+    static func qwen35() -> Architecture {
+        var a = llamaFamily("qwen35", normEps: 1e-6)
+        a.huggingFace = [("Qwen3_5ForCausalLM", .silu)]
+        a.layers = .attentionEvery(interval: 4, other: .gatedDeltaNet)
+        a.norms.qk = true
+        a.norms.gain = .onePlusWeight
+        a.norms.ggufGain = .weight   // llama.cpp's converter adds the 1 (not to ssm_norm, which is w itself)
+        a.rope.partialFactor = 0.25
+        a.attention.gatedOutput = true
+        a.gguf.names[.feedForwardNorm] = ["post_attention_norm.weight"]
+        let gguf: [(DeltaNetTensor, String)] = [
+            (.qkv, "attn_qkv.weight"), (.z, "attn_gate.weight"), (.b, "ssm_beta.weight"), (.a, "ssm_alpha.weight"),
+            (.conv, "ssm_conv1d.weight"), (.aLog, "ssm_a"), (.dtBias, "ssm_dt.bias"), (.norm, "ssm_norm.weight"),
+            (.out, "ssm_out.weight")]
+        for (t, n) in gguf { a.gguf.names[.deltaNet(t)] = [n] }
+        let hf: [(DeltaNetTensor, String)] = [
+            (.qkv, "in_proj_qkv.weight"), (.z, "in_proj_z.weight"), (.b, "in_proj_b.weight"), (.a, "in_proj_a.weight"),
+            (.conv, "conv1d.weight"), (.aLog, "A_log"), (.dtBias, "dt_bias"), (.norm, "norm.weight"),
+            (.out, "out_proj.weight")]
+        for (t, n) in hf { a.hf.names[.deltaNet(t)] = ["linear_attn." + n] }
+        a.ignoredTensorPrefixes = ["mtp.", "model.visual."]
         return a
     }
 

@@ -23,10 +23,8 @@ enum GGUFModelLoader {
             throw TritError.unsupported("\(path): general.architecture \"\(arch)\" is not supported (trit runs \(Architecture.names))")
         }
         let spec = Architecture.refined(base, \.gguf, has: { g.tensor($0) != nil })
-        // Ternary-Bonsai-2's Hadamard-folded weights need a transform trit does not apply yet
-        if let k = g.metadataOrder.first(where: { $0.hasPrefix("prism.hadamard.") }) {
-            throw TritError.unsupported("\(path): metadata \(k): Hadamard-folded weights (Ternary-Bonsai-2) are not supported yet; without the transform the model would produce garbage")
-        }
+        // Ternary-Bonsai-2's Hadamard-folded weights: the keys checked here, the transform marked below
+        let hadamard = try HadamardFolding.parse(g) { n in g.tensor(n).flatMap { $0.shape.first } }
         func int(_ k: String, default d: Int? = nil) throws -> Int {
             let key = "\(arch).\(k)"
             if let v = g.metadata[key] {
@@ -85,8 +83,37 @@ enum GGUFModelLoader {
         try cfg.validate(origin: path, keys: keys)
         try cfg.readAttentionLayout(gguf: g, arch: arch, origin: path)
         let ropeDim = try int("rope.dimension_count", default: cfg.headDim)
-        guard ropeDim == cfg.headDim else {
+        if spec.rope.partialFactor != 1 {
+            // qwen35: the rotated part of a head; the multimodal sections (rope.dimension_sections)
+            // give every section the same position for text, which is the plain rotation
+            guard ropeDim >= 2, ropeDim <= cfg.headDim, ropeDim % 2 == 0 else {
+                throw TritError.format(
+                    "\(path): \(arch).rope.dimension_count \(ropeDim) must be even and at most \(keys.headDim) \(cfg.headDim)")
+            }
+            cfg.ropeDimensions = ropeDim
+        } else if ropeDim != cfg.headDim {
             throw TritError.unsupported("\(path): \(arch).rope.dimension_count \(ropeDim) differs from the \(keys.headDim) \(cfg.headDim); partial rotary embeddings are not supported")
+        }
+        if spec.layers != .all(.attention) {
+            // llama.cpp's qwen35 keys: full_attention_interval and the ssm.* shape (V heads tiled)
+            let n = try int("full_attention_interval", default: 4)
+            guard n >= 1 else {
+                throw TritError.format("\(path): \(arch).full_attention_interval \(n) must be at least 1")
+            }
+            let p = Architecture.LayerPattern.attentionEvery(interval: n, other: .gatedDeltaNet)
+            cfg.layerKinds = (0..<cfg.nLayers).map { p.kind(ofLayer: $0) }
+            if cfg.hasDeltaNet {
+                let nV = try int("ssm.time_step_rank"), inner = try int("ssm.inner_size")
+                guard nV > 0, inner % nV == 0 else {
+                    throw TritError.format(
+                        "\(path): \(arch).ssm.inner_size \(inner) is not a multiple of ssm.time_step_rank \(nV)")
+                }
+                let shape = DeltaNetShape(keyHeads: try int("ssm.group_count"), valueHeads: nV,
+                                          keyHeadDim: try int("ssm.state_size"), valueHeadDim: inner / nV,
+                                          convKernel: try int("ssm.conv_kernel"), tiledValueHeads: true)
+                try shape.validate(origin: path)
+                cfg.deltaNet = shape
+            }
         }
         if let v = g.metadata["\(arch).rope.scaling.type"] {
             guard let st = v.string else { throw TritError.format("\(path): \(arch).rope.scaling.type is not a string") }
@@ -147,6 +174,10 @@ enum GGUFModelLoader {
             layers.append(try reader.layer(l))
             try progress.layer(l, of: cfg.nLayers)
         }
+        var foldedEmbedding = false
+        if let h = hadamard {
+            foldedEmbedding = try markHadamard(h, &layers, reader: reader, path: path)
+        }
         let ropeFreqs = reader.name(.ropeFrequencies) != nil ? try reader.vector(.ropeFrequencies, cfg.headDim / 2) : nil
         let (unknown, known) = reader.unusedTensors(of: g.tensors.map(\.name))
         try reader.refuseUnknown(unknown)
@@ -176,6 +207,58 @@ enum GGUFModelLoader {
                      name: g.metadata["general.name"]?.string ?? "", tokenizer: tokenizer, metadata: meta, files: [g.file])
         model.chatTemplateSource = g.metadata["tokenizer.chat_template"]?.string
         model.filePooling = try FilePooling.gguf(g, arch: arch)
+        model.hadamard = hadamard
+        model.foldedEmbedding = foldedEmbedding
         return model
+    }
+
+    /// Marks each weight `h` lists (its Projection's flag); refuses a listed tensor the transform is not
+    /// applied to, and q/k/v or gate/up or in_proj_qkv/z folded differently (they share one input).
+    /// Returns whether the token embedding is a listed latent table.
+    static func markHadamard(_ h: HadamardFolding, _ layers: inout [LayerWeights], reader: WeightReader,
+                             path: String) throws -> Bool {
+        var marked = Set<String>()
+        func listed(_ role: Architecture.TensorRole, _ l: Int) -> Bool {
+            guard let n = reader.name(role, layer: l), h.weightNames.contains(n) else { return false }
+            marked.insert(n)
+            return true
+        }
+        func alike(_ flags: [Bool], _ what: String, _ l: Int) throws {
+            guard Set(flags).count == 1 else {
+                throw TritError.unsupported("\(path): prism.hadamard.weight_names lists some of layer \(l)'s \(what) but not all")
+            }
+        }
+        for l in layers.indices {
+            var layer = layers[l]
+            switch layer.mixer {
+            case .attention(var a):
+                a.q.hadamard = listed(.linear(.q), l); a.k.hadamard = listed(.linear(.k), l)
+                a.v.hadamard = listed(.linear(.v), l); a.o.hadamard = listed(.linear(.o), l)
+                try alike([a.q.hadamard, a.k.hadamard, a.v.hadamard], "q, k, v", l)
+                layer.mixer = .attention(a)
+            case .gatedDeltaNet(var d):
+                d.qkv.hadamard = listed(.deltaNet(.qkv), l); d.z.hadamard = listed(.deltaNet(.z), l)
+                d.bHadamard = listed(.deltaNet(.b), l); d.aHadamard = listed(.deltaNet(.a), l)
+                d.out.hadamard = listed(.deltaNet(.out), l)
+                try alike([d.qkv.hadamard, d.z.hadamard], "in_proj_qkv, in_proj_z", l)
+                layer.mixer = .gatedDeltaNet(d)
+            }
+            layer.feedForward.gate.hadamard = listed(.linear(.gate), l)
+            layer.feedForward.up.hadamard = listed(.linear(.up), l)
+            layer.feedForward.down.hadamard = listed(.linear(.down), l)
+            try alike([layer.feedForward.gate.hadamard, layer.feedForward.up.hadamard], "gate, up", l)
+            layers[l] = layer
+        }
+        if !marked.isEmpty && !reader.config.arch.norms.beforeProjection.isEmpty {
+            throw TritError.unsupported("\(path): prism.hadamard.* with norms before projections is not supported")
+        }
+        if let n = h.weightNames.subtracting(marked).sorted().first {
+            throw TritError.unsupported("\(path): prism.hadamard.weight_names lists \(n); trit folds only the layers' linears")
+        }
+        let embedding = reader.name(.tokenEmbedding)
+        if let n = h.inverseWeightNames.subtracting([embedding ?? ""]).sorted().first {
+            throw TritError.unsupported("\(path): prism.hadamard.inverse_weight_names lists \(n); trit unfolds only the token embedding")
+        }
+        return embedding.map { h.inverseWeightNames.contains($0) } ?? false
     }
 }

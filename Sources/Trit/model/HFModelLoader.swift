@@ -133,6 +133,9 @@ enum HFModelLoader {
         keys.normEps = "rms_norm_eps"
         try cfg.validate(origin: configPath, keys: keys)
         try cfg.readAttentionLayout(hf: config, origin: configPath)
+        if spec.rope.partialFactor != 1 || spec.layers != .all(.attention) {
+            try hybridShape(config, into: &cfg, spec: spec, origin: configPath)
+        }
 
         func linear(_ t: RawTensor, rows: Int, cols: Int, reader: WeightReader) throws -> Linear {
             switch storage {
@@ -157,6 +160,7 @@ enum HFModelLoader {
         }
         let reader = WeightReader(config: cfg, names: spec.hf, origin: folder, gain: spec.norms.gain, has: tensors.has,
                                   fetch: tensors.raw, linear: linear)
+        reader.storesALog = true   // transformers keeps A_log; GGUF −exp(A_log)
 
         let embd = try TensorConversion.dense(try reader.raw(.tokenEmbedding), rows: cfg.vocabSize, cols: dim)
         let head = hasLMHead ? try TensorConversion.dense(try reader.raw(.output), rows: cfg.vocabSize, cols: dim) : embd
@@ -194,6 +198,58 @@ enum HFModelLoader {
         model.chatTemplateSource = try chatTemplate(folder: folder)
         model.filePooling = try FilePooling.sentenceTransformers(folder: folder)
         return model
+    }
+
+    /// qwen35: partial rotary and the layer kinds (`rope_parameters`, `layer_types` or
+    /// `full_attention_interval`) and the Gated DeltaNet shape (`linear_*`).
+    static func hybridShape(_ j: JSON, into cfg: inout ModelConfig, spec: Architecture, origin: String) throws {
+        func int(_ k: String, _ d: Int? = nil) throws -> Int {
+            if let v = j[k], !v.isNull {
+                guard let i = v.int else { throw TritError.format("\(origin): \(k) is not an integer") }
+                return i
+            }
+            guard let d else { throw TritError.format("\(origin): \(k) is missing") }
+            return d
+        }
+        let rp = j["rope_parameters"]
+        let factor = rp?["partial_rotary_factor"]?.double ?? j["partial_rotary_factor"]?.double
+            ?? Double(spec.rope.partialFactor)
+        let rot = Int((Double(cfg.headDim) * factor).rounded(.down))
+        guard factor > 0, factor <= 1, rot >= 2, rot % 2 == 0 else {
+            throw TritError.format(
+                "\(origin): partial_rotary_factor \(factor) gives \(rot) rotated dimensions of head_dim \(cfg.headDim)")
+        }
+        cfg.ropeDimensions = rot
+        if let t = rp?["rope_type"]?.string, t != "default" {
+            throw TritError.unsupported(
+                "\(origin): rope_parameters.rope_type \"\(t)\" is not supported for \(spec.name)")
+        }
+        if let types = j["layer_types"]?.array {
+            guard types.count == cfg.nLayers else {
+                throw TritError.format("\(origin): layer_types has \(types.count) entries for \(cfg.nLayers) layers")
+            }
+            cfg.layerKinds = try types.enumerated().map { (i, t) in
+                switch t.string {
+                case "full_attention": return .attention
+                case "linear_attention": return .gatedDeltaNet
+                default:
+                    throw TritError.unsupported("\(origin): layer_types[\(i)] \"\(t.string ?? "?")\" is not supported")
+                }
+            }
+        } else {
+            let n = try int("full_attention_interval", 4)
+            guard n >= 1 else { throw TritError.format("\(origin): full_attention_interval \(n) must be at least 1") }
+            let p = Architecture.LayerPattern.attentionEvery(interval: n, other: .gatedDeltaNet)
+            cfg.layerKinds = (0..<cfg.nLayers).map { p.kind(ofLayer: $0) }
+        }
+        guard cfg.hasDeltaNet else { return }
+        let shape = DeltaNetShape(keyHeads: try int("linear_num_key_heads"),
+                                  valueHeads: try int("linear_num_value_heads"),
+                                  keyHeadDim: try int("linear_key_head_dim"),
+                                  valueHeadDim: try int("linear_value_head_dim"),
+                                  convKernel: try int("linear_conv_kernel_dim", 4), tiledValueHeads: false)
+        try shape.validate(origin: origin)
+        cfg.deltaNet = shape
     }
 
     /// tokenizer_config.json's `chat_template`: a string, or a list of {name, template} (the "default" one).

@@ -23,6 +23,10 @@ public final class Model: @unchecked Sendable {
     /// The file's Jinja chat template (GGUF `tokenizer.chat_template`; HF tokenizer_config.json's
     /// `chat_template`, or its entry named "default"), as written; nil when the file has none.
     public internal(set) var chatTemplateSource: String?
+    /// Hadamard folding (`prism.hadamard.*`): the transform of the listed weights' inputs (their
+    /// Projection.hadamard) and, when `foldedEmbedding`, of each embedding row.
+    public internal(set) var hadamard: HadamardFolding?
+    public internal(set) var foldedEmbedding = false
     /// The pooling the file asks for (GGUF `<arch>.pooling_type`, sentence-transformers'
     /// Pooling module); nil when it says nothing.
     public internal(set) var filePooling: Pooling?

@@ -18,6 +18,20 @@ public struct ModelConfig: Sendable {
     public var tiedEmbeddings: Bool
     /// Linear or YaRN RoPE scaling from the file (none for most models).
     public var ropeScaling = RoPEScaling()
+    /// The rotated dimensions of a head (partial rotary: qwen35 rotates a quarter); 0 = headDim.
+    public var ropeDimensions = 0
+    public var ropeDim: Int { ropeDimensions > 0 ? ropeDimensions : headDim }
+    /// Each layer's kind when the file lists them (qwen35 `layer_types` / `full_attention_interval`);
+    /// empty: the architecture's pattern.
+    public var layerKinds: [Architecture.LayerKind] = []
+    /// The shape of the Gated DeltaNet layers (nil when the model has none).
+    public var deltaNet: DeltaNetShape? = nil
+
+    public func kind(ofLayer l: Int) -> Architecture.LayerKind {
+        l < layerKinds.count ? layerKinds[l] : arch.layers.kind(ofLayer: l)
+    }
+    public var hasDeltaNet: Bool { (0..<nLayers).contains { kind(ofLayer: $0) == .gatedDeltaNet } }
+
     /// The attention's score scale (Gemma3: query_pre_attn_scalar^-½); nil: 1/√head_dim.
     public var attentionScale: Float? = nil
     /// Sliding-window attention (Gemma3): a query of a sliding layer sees the `slidingWindow`
@@ -64,5 +78,41 @@ public struct ModelConfig: Sendable {
         }
         guard ropeTheta > 0, ropeTheta.isFinite else { throw bad("\(k.ropeTheta) \(ropeTheta) is invalid") }
         guard normEps > 0, normEps.isFinite, normEps < 1 else { throw bad("\(k.normEps) \(normEps) is invalid") }
+    }
+}
+
+/// A Gated DeltaNet layer's shape (transformers' linear_* keys; GGUF ssm.*).
+public struct DeltaNetShape: Sendable, Equatable {
+    public var keyHeads: Int         // linear_num_key_heads (ssm.group_count)
+    public var valueHeads: Int       // linear_num_value_heads (ssm.time_step_rank)
+    public var keyHeadDim: Int       // linear_key_head_dim (ssm.state_size)
+    public var valueHeadDim: Int     // linear_value_head_dim (ssm.inner_size / time_step_rank)
+    public var convKernel: Int       // linear_conv_kernel_dim (ssm.conv_kernel)
+    /// Which key head value head h reads: grouped (h / (valueHeads / keyHeads), transformers'
+    /// repeat_interleave) or tiled (h % keyHeads: llama.cpp's converter reorders the V heads).
+    public var tiledValueHeads: Bool
+
+    public var keyDim: Int { keyHeads * keyHeadDim }
+    public var valueDim: Int { valueHeads * valueHeadDim }
+    public var convDim: Int { 2 * keyDim + valueDim }
+    @inline(__always) public func keyHead(ofValueHead h: Int) -> Int {
+        tiledValueHeads ? h % keyHeads : h / (valueHeads / keyHeads)
+    }
+
+    func validate(origin: String) throws {
+        for (n, v) in [("key heads", keyHeads), ("value heads", valueHeads), ("key head dim", keyHeadDim),
+                       ("value head dim", valueHeadDim), ("conv kernel", convKernel)] where v <= 0 || v > 1 << 16 {
+            throw TritError.format("\(origin): Gated DeltaNet \(n) \(v) is out of range")
+        }
+        guard valueHeads % keyHeads == 0 else {
+            throw TritError.format(
+                "\(origin): Gated DeltaNet value heads \(valueHeads) are not a multiple of key heads \(keyHeads)")
+        }
+        guard valueHeadDim <= 1024 else {   // TK_DELTA_MAX_DV
+            throw TritError.unsupported("\(origin): Gated DeltaNet value head dim \(valueHeadDim) is over 1024")
+        }
+        guard convKernel >= 2, convKernel <= 16 else {
+            throw TritError.unsupported("\(origin): Gated DeltaNet conv kernel \(convKernel) is not between 2 and 16")
+        }
     }
 }

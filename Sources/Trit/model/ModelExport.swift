@@ -11,6 +11,13 @@ public enum ModelExport {
     public static func write(_ m: Model, to path: String, linears type: TernaryFileType, name: String? = nil,
                              head: HeadFileType? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let c = m.config
+        guard m.hadamard == nil else {
+            throw TritError.unsupported("exporting a Hadamard-folded model (prism.hadamard.*) is not implemented")
+        }
+        guard !c.hasDeltaNet && !c.arch.attention.gatedOutput else {
+            throw TritError.unsupported(
+                "exporting a \(c.architecture) model (Gated DeltaNet layers, gated attention) is not implemented")
+        }
         // Gemma3's attention layout (sliding layers, local RoPE base, bidirectional) is not written
         // yet: refused rather than written as a file that runs every layer global and causal
         guard c.slidingWindow == 0 && c.causal else {
@@ -132,7 +139,7 @@ public enum ModelExport {
                 case .kNorm: vector(n, a.kNorm)
                 case .linear(let p): try linear(n, projection(p, a, l.feedForward).linear)
                 case .normBefore(let p): vector(n, projection(p, a, l.feedForward).inputNorm)
-                case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies: break
+                case .tokenEmbedding, .output, .outputNorm, .ropeFrequencies, .deltaNet: break
                 }
             }
         }

@@ -51,7 +51,7 @@ extension Synth {
     /// in fp16), embeddings and head F16, norms F32.
     public static func writeQwen3(_ shape: Qwen3Shape, type: GGMLType, to path: String, seed: UInt64 = 1,
                                   progress: ((Int, Int) -> Void)? = nil) throws {
-        guard let entry = groupTypes.first(where: { $0.type == type }), let (group, blockBytes) = GroupScaled.geometry(type) else {
+        guard groupTypes.contains(where: { $0.type == type }) else {
             throw TritError.argument("\(type) is not a group-scaled type trit synth writes")
         }
         let w = GGUFWriter()
@@ -71,38 +71,7 @@ extension Synth {
         func vector(_ name: String, _ n: Int) { addNormVector(w, name, n, seed: nextSeed()) }
         func dense(_ name: String, rows: Int, cols: Int) { addRandomF16(w, name, rows: rows, cols: cols, seed: nextSeed()) }
         func linear(_ name: String, rows: Int, cols: Int) throws {
-            guard cols % group == 0 else { throw TritError.unsupported("\(name): width \(cols) is not a multiple of \(type)'s group \(group)") }
-            let s = nextSeed()
-            let blocks = rows * cols / group
-            w.addTensor(name, shape: [cols, rows], typeID: entry.id, byteSize: blocks * blockBytes) { out in
-                var rng = Xoshiro256(seed: s)
-                let p = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                for blk in 0..<blocks {
-                    let o = blk * blockBytes
-                    let d = tk_f32_to_f16(Float(0.02 * (0.6 + 0.8 * rng.nextUnit())))
-                    let scaleAt = type == .ptq1_0 ? o + 26 : o
-                    p[scaleAt] = UInt8(d & 0xFF); p[scaleAt + 1] = UInt8(d >> 8)
-                    let payload = type == .ptq1_0 ? o : o + 2
-                    switch type {
-                    case .q1_0:
-                        for i in 0..<16 { p[payload + i] = UInt8(truncatingIfNeeded: rng.next()) }
-                    case .ptq1_0:
-                        // each byte: five random trits, base 3, stored as ceil(q·256/243)
-                        for i in 0..<26 { let q = Int(rng.next() % 243); p[payload + i] = UInt8((q * 256 + 242) / 243) }
-                    default:
-                        // 2-bit codes over {0, 1, 2} (−1, 0, +1), and 3 (+2) about once in 256
-                        for i in 0..<(blockBytes - 2) {
-                            var byte: UInt8 = 0
-                            for k in 0..<4 {
-                                let r = rng.next() % 768
-                                let c: UInt8 = r < 3 ? 3 : UInt8(r % 3)
-                                byte |= c << UInt8(2 * k)
-                            }
-                            p[payload + i] = byte
-                        }
-                    }
-                }
-            }
+            try addGroupLinear(w, name, rows: rows, cols: cols, type: type, seed: nextSeed())
         }
         dense("token_embd.weight", rows: shape.vocab, cols: shape.dim)
         if !shape.tied { dense("output.weight", rows: shape.vocab, cols: shape.dim) }
@@ -123,5 +92,48 @@ extension Synth {
             try linear(p + "ffn_down.weight", rows: shape.dim, cols: shape.ffn)
         }
         try w.write(to: path, progress: progress)
+    }
+
+    /// A random [rows × cols] linear in group-scaled `type`: codes uniform over the type's values (Q2_0 / PQ2_0
+    /// with a code 3 (+2) about once in 256), scales 0.02 × U(0.6, 1.4) in fp16.
+    static func addGroupLinear(_ w: GGUFWriter, _ name: String, rows: Int, cols: Int, type: GGMLType,
+                               seed s: UInt64) throws {
+        guard let entry = groupTypes.first(where: { $0.type == type }),
+              let (group, blockBytes) = GroupScaled.geometry(type) else {
+            throw TritError.argument("\(type) is not a group-scaled type trit synth writes")
+        }
+        guard cols % group == 0 else {
+            throw TritError.unsupported("\(name): width \(cols) is not a multiple of \(type)'s group \(group)")
+        }
+        let blocks = rows * cols / group
+        w.addTensor(name, shape: [cols, rows], typeID: entry.id, byteSize: blocks * blockBytes) { out in
+            var rng = Xoshiro256(seed: s)
+            let p = out.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            for blk in 0..<blocks {
+                let o = blk * blockBytes
+                let d = tk_f32_to_f16(Float(0.02 * (0.6 + 0.8 * rng.nextUnit())))
+                let scaleAt = type == .ptq1_0 ? o + 26 : o
+                p[scaleAt] = UInt8(d & 0xFF); p[scaleAt + 1] = UInt8(d >> 8)
+                let payload = type == .ptq1_0 ? o : o + 2
+                switch type {
+                case .q1_0:
+                    for i in 0..<16 { p[payload + i] = UInt8(truncatingIfNeeded: rng.next()) }
+                case .ptq1_0:
+                    // each byte: five random trits, base 3, stored as ceil(q·256/243)
+                    for i in 0..<26 { let q = Int(rng.next() % 243); p[payload + i] = UInt8((q * 256 + 242) / 243) }
+                default:
+                    // 2-bit codes over {0, 1, 2} (−1, 0, +1), and 3 (+2) about once in 256
+                    for i in 0..<(blockBytes - 2) {
+                        var byte: UInt8 = 0
+                        for k in 0..<4 {
+                            let r = rng.next() % 768
+                            let c: UInt8 = r < 3 ? 3 : UInt8(r % 3)
+                            byte |= c << UInt8(2 * k)
+                        }
+                        p[payload + i] = byte
+                    }
+                }
+            }
+        }
     }
 }

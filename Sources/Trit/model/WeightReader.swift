@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads a model's tensors by their parts (Architecture.TensorRole) for both loaders: the names
 /// come from the architecture's table for the file's format, the loader supplies how a tensor is
 /// found and how a linear is converted. It remembers every tensor it read, so a file holding
@@ -13,6 +19,8 @@ final class WeightReader {
     private let fetch: (String) throws -> RawTensor
     private let makeLinear: (RawTensor, Int, Int, WeightReader) throws -> Linear
     private(set) var used = Set<String>()
+    /// The file stores A_log (HF); GGUF stores −exp(A_log).
+    var storesALog = false
 
     init(config: ModelConfig, names: Architecture.TensorNames, origin: String, gain: Architecture.NormGain = .weight,
          has: @escaping (String) -> Bool, fetch: @escaping (String) throws -> RawTensor,
@@ -59,7 +67,7 @@ final class WeightReader {
     func shape(_ p: Architecture.Projections) -> (Int, Int) {
         let c = config
         switch p {
-        case .q: return (c.qDim, c.dim)
+        case .q: return (arch.attention.gatedOutput ? 2 * c.qDim : c.qDim, c.dim)   // qwen35: query and gate
         case .k, .v: return (c.kvDim, c.dim)
         case .o: return (c.dim, c.qDim)
         case .gate, .up: return (c.ffnDim, c.dim)
@@ -78,7 +86,7 @@ final class WeightReader {
     func layer(_ l: Int) throws -> LayerWeights {
         let c = config, a = arch
         let mixer: LayerWeights.Mixer
-        switch a.layers.kind(ofLayer: l) {
+        switch c.kind(ofLayer: l) {
         case .attention:
             mixer = .attention(AttentionWeights(
                 q: try projection(.q, layer: l), k: try projection(.k, layer: l),
@@ -86,7 +94,7 @@ final class WeightReader {
                 qNorm: a.norms.qk ? try norm(.qNorm, layer: l, c.headDim) : [],
                 kNorm: a.norms.qk ? try norm(.kNorm, layer: l, c.headDim) : []))
         case .gatedDeltaNet:
-            throw TritError.unsupported("\(origin): gated DeltaNet layers are not implemented yet")
+            mixer = .gatedDeltaNet(try deltaNet(l))
         }
         return LayerWeights(
             inputNorm: try norm(.inputNorm, layer: l, c.dim),
@@ -96,6 +104,33 @@ final class WeightReader {
             feedForward: FeedForwardWeights(gate: try projection(.gate, layer: l), up: try projection(.up, layer: l),
                                             down: try projection(.down, layer: l)),
             postFeedForwardNorm: a.norms.postFeedForward ? try norm(.postFeedForwardNorm, layer: l, c.dim) : [])
+    }
+
+    /// A Gated DeltaNet layer: its tensors by their roles, shapes checked.
+    func deltaNet(_ l: Int) throws -> DeltaNetWeights {
+        guard let s = config.deltaNet else {
+            throw TritError.format("\(origin): layer \(l) is a Gated DeltaNet layer but the file gives no Gated DeltaNet shape")
+        }
+        let dim = config.dim
+        func lin(_ t: Architecture.DeltaNetTensor, _ rows: Int, _ cols: Int) throws -> Linear {
+            try makeLinear(try raw(.deltaNet(t), layer: l), rows, cols, self)
+        }
+        let conv = try raw(.deltaNet(.conv), layer: l)
+        // HF [convDim, 1, kernel]; GGUF (squeezed) ne [kernel, convDim]
+        guard conv.elementCount == s.convDim * s.convKernel, conv.shape.first == s.convKernel else {
+            throw TritError.format(
+                "\(origin): tensor \(conv.name) has shape \(conv.shape), expected \(s.convDim) channels of \(s.convKernel)")
+        }
+        var aNeg = try vector(.deltaNet(.aLog), layer: l, s.valueHeads)
+        if storesALog { aNeg = aNeg.map { -Float(exp(Double($0))) } }
+        return DeltaNetWeights(
+            qkv: Projection(linear: try lin(.qkv, s.convDim, dim)), z: Projection(linear: try lin(.z, s.valueDim, dim)),
+            out: Projection(linear: try lin(.out, dim, s.valueDim)),
+            b: .dense(try TensorConversion.dense(try raw(.deltaNet(.b), layer: l), rows: s.valueHeads, cols: dim)),
+            a: .dense(try TensorConversion.dense(try raw(.deltaNet(.a), layer: l), rows: s.valueHeads, cols: dim)),
+            conv: try TensorConversion.floats(conv), aNeg: aNeg,
+            dtBias: try vector(.deltaNet(.dtBias), layer: l, s.valueHeads),
+            norm: try vector(.deltaNet(.norm), layer: l, s.valueHeadDim))
     }
 
     /// The file's tensors this reader has not read, less `ignore(name)` (a format's buffers) and

@@ -181,10 +181,21 @@ public struct LayerWeights: Sendable {
     /// What mixes positions: one case per Architecture.LayerKind the forward pass runs.
     public enum Mixer: Sendable {
         case attention(AttentionWeights)
+        case gatedDeltaNet(DeltaNetWeights)
     }
 
     public var kind: Architecture.LayerKind {
-        switch mixer { case .attention: return .attention }
+        switch mixer { case .attention: return .attention; case .gatedDeltaNet: return .gatedDeltaNet }
+    }
+
+    /// Every linear of the layer with a name for people: the projection's, a DeltaNet linear's own.
+    public var namedLinears: [(String, Linear)] {
+        switch mixer {
+        case .attention: return linears.map { ($0.0.name, $0.1) }
+        case .gatedDeltaNet(let d):
+            let f = feedForward
+            return d.namedLinears + [("gate", f.gate.linear), ("up", f.up.linear), ("down", f.down.linear)]
+        }
     }
 
     /// Every linear of the layer, with its projection (for sizes, statistics and tests).
@@ -192,6 +203,7 @@ public struct LayerWeights: Sendable {
         var r: [(Architecture.Projections, Linear)] = []
         switch mixer {
         case .attention(let a): r += [(.q, a.q.linear), (.k, a.k.linear), (.v, a.v.linear), (.o, a.o.linear)]
+        case .gatedDeltaNet(let d): r += d.linears.map { ([], $0) }   // no Projections bit: counted, never looked up
         }
         let f = feedForward
         return r + [(.gate, f.gate.linear), (.up, f.up.linear), (.down, f.down.linear)]
@@ -205,6 +217,7 @@ public struct LayerWeights: Sendable {
         var r = [inputNorm, postAttentionNorm, feedForwardNorm, postFeedForwardNorm]
         switch mixer {
         case .attention(let a): r += [a.qNorm, a.kNorm, a.q.inputNorm, a.k.inputNorm, a.v.inputNorm, a.o.inputNorm]
+        case .gatedDeltaNet(let d): r += [d.conv, d.aNeg, d.dtBias, d.norm]
         }
         let f = feedForward
         return r + [f.gate.inputNorm, f.up.inputNorm, f.down.inputNorm]
@@ -216,6 +229,8 @@ public struct LayerWeights: Sendable {
 public struct Projection: Sendable {
     public var linear: Linear
     public var inputNorm: [Float] = []
+    /// Hadamard-folded (Model.hadamard): its input becomes H·(s ⊙ x) before the product.
+    public var hadamard = false
 }
 
 /// Softmax attention: q, k, v, o and the optional per-head norms of q and k ([headDim] each).
@@ -223,6 +238,26 @@ public struct AttentionWeights: Sendable {
     public var q, k, v, o: Projection
     public var qNorm: [Float] = []
     public var kNorm: [Float] = []
+}
+
+/// A Gated DeltaNet layer (qwen35): in_proj_qkv → causal depthwise conv + SiLU → q, k (L2-normed), v;
+/// β = σ(b·x), g = aNeg·softplus(a·x + dtBias); the gated delta rule on a state per value head;
+/// RMSNormGated(o, z = in_proj_z·x) with `norm` (w itself); out_proj.
+public struct DeltaNetWeights: Sendable {
+    public var qkv, z, out: Projection
+    public var b, a: Linear            // [valueHeads][dim], small: float
+    public var conv: [Float]           // [convDim][kernel]
+    public var aNeg: [Float]           // [valueHeads]: −exp(A_log)
+    public var dtBias: [Float]         // [valueHeads]
+    public var norm: [Float]           // [valueHeadDim]
+    /// in_proj_b / in_proj_a Hadamard-folded (their Projections' flag for the others).
+    public var bHadamard = false, aHadamard = false
+
+    public var linears: [Linear] { [qkv.linear, z.linear, b, a, out.linear] }
+    /// Each linear with transformers' name (`trit info`).
+    public var namedLinears: [(String, Linear)] {
+        [("in_proj_qkv", qkv.linear), ("in_proj_z", z.linear), ("in_proj_b", b), ("in_proj_a", a), ("out_proj", out.linear)]
+    }
 }
 
 /// The gated feed-forward block: down(act(gate·x) ⊙ up·x).

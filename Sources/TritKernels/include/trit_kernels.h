@@ -297,6 +297,23 @@ typedef struct tk_attention_job {
 } tk_attention_job;
 void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
 
+/* The gated delta rule (qwen35 Gated DeltaNet) of n rows, parallel over value heads (delta_rule.c):
+ * for each value head h and row t in order, on state[t] + h·dk·dv ([dk][dv]): S ← decay·S;
+ * δ = β(v − Sᵀk); S ← S + k⊗δ; out = Sᵀq. Row t's q, k, v are at qkv + t·row_stride (+0, +key_dim,
+ * +2·key_dim; key head key_head[h] of dk, value head h of dv); decay and beta [n][n_heads]; out
+ * [n][n_heads·dv]. dv ≤ TK_DELTA_MAX_DV. */
+#define TK_DELTA_MAX_DV 1024
+typedef struct tk_delta_job {
+    float *const *state;
+    const float *qkv; int64_t row_stride, key_dim;
+    const float *decay, *beta;
+    float *out;
+    const int32_t *key_head;
+    int64_t n, n_heads, dk, dv;
+    int64_t next_head;               /* atomic, set by tk_delta_rule_par */
+} tk_delta_job;
+void tk_delta_rule_par(tk_pool *pool, tk_delta_job *job);
+
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
  * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */
 uint64_t tk_read_memory(tk_pool *pool, const void *buf, size_t bytes);

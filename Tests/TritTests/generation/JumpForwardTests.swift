@@ -39,9 +39,10 @@ final class JumpForwardTests: XCTestCase {
     }
 
     func run(_ m: Model, _ script: Script, jump: Bool, maxTokens: Int = 30, nCtx: Int = 128,
-             stop: [String] = []) throws -> (GenerationResult, InferenceState) {
+             stop: [String] = [], contextShift: Bool = false) throws -> (GenerationResult, InferenceState) {
         var p = GenerationParams()
         p.maxTokens = maxTokens
+        p.contextShift = contextShift
         p.sampling = .greedy
         p.ignoreEOS = true
         p.stop = stop
@@ -93,6 +94,28 @@ final class JumpForwardTests: XCTestCase {
         XCTAssertEqual(full.tokens, Array(sc.tokens.prefix(8)))
         XCTAssertEqual(s2.nPast, prompt + 8)
         // a stop string inside a forced span: the text and the context end before it
+        let all = String(decoding: try m.tokenizer!.decode(sc.tokens, stripLeadingSpace: false), as: UTF8.self)
+        let before = String(all[..<all.range(of: " lazy")!.lowerBound])
+        let (cut, s3) = try run(m, script(m), jump: true, stop: [" lazy"])
+        XCTAssertEqual(cut.stopReason, .stopString)
+        XCTAssertEqual(String(decoding: cut.text, as: UTF8.self), before)
+        XCTAssertEqual(String(decoding: try m.tokenizer!.decode(Array(s3.tokens[prompt...]), stripLeadingSpace: false),
+                              as: UTF8.self), before)
+    }
+
+    /// The qwen35 hybrid's memory cannot shift: with a context shift asked for, a forced span the
+    /// context cannot hold still ends generation with .contextFull (never a failed shift), and a
+    /// stop string inside a forced span cuts the context back to the delivered text (through the
+    /// recurrent state's checkpoint).
+    func testHybridModelCutsAForcedSpanAtAFullContextAndAtAStopString() throws {
+        let m = try Model.load(path: Fixtures.root + "/qwen35-ternary-g128-tiny/model.q2_0.gguf")
+        let sc = script(m)
+        XCTAssertGreaterThan(sc.tokens.count, 10)
+        let prompt = m.tokenizer!.encode("Every morning", addSpecial: true).count
+        let (full, s2) = try run(m, script(m), jump: true, nCtx: prompt + 8, contextShift: true)
+        XCTAssertEqual(full.stopReason, .contextFull)
+        XCTAssertEqual(full.tokens, Array(sc.tokens.prefix(8)))
+        XCTAssertEqual(s2.nPast, prompt + 8)
         let all = String(decoding: try m.tokenizer!.decode(sc.tokens, stripLeadingSpace: false), as: UTF8.self)
         let before = String(all[..<all.range(of: " lazy")!.lowerBound])
         let (cut, s3) = try run(m, script(m), jump: true, stop: [" lazy"])

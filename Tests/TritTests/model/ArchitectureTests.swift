@@ -14,8 +14,17 @@ final class ArchitectureTests: XCTestCase {
                     XCTAssertFalse(a.hf.candidates(role, layer: 3).isEmpty, "\(a.name): no HF name for \(role)")
                 }
             }
+            for role in a.layerRoles(.gatedDeltaNet) where a.layers != .all(.attention) {
+                XCTAssertFalse(a.gguf.candidates(role, layer: 3).isEmpty, "\(a.name): no GGUF name for \(role)")
+                XCTAssertFalse(a.hf.candidates(role, layer: 3).isEmpty, "\(a.name): no HF name for \(role)")
+            }
             XCTAssertNoThrow(try a.checkImplemented(origin: "table"), a.name)
         }
+        // qwen35 runs its layer kinds, (1 + w) norms, partial rotary and gated attention
+        let q35 = try XCTUnwrap(Architecture.named("qwen35"))
+        XCTAssertEqual(q35.norms.gain, .onePlusWeight)
+        XCTAssertEqual(q35.rope.partialFactor, 0.25)
+        XCTAssertTrue(q35.attention.gatedOutput)
         XCTAssertEqual(Architecture.named("bitnet-b1.58")?.norms.beforeProjection, [.o, .down])
         XCTAssertEqual(Architecture.named("qwen3")?.norms.qk, true)
         XCTAssertEqual(Architecture.huggingFace("BitNetForCausalLM", activation: "relu2")?.name, "bitnet-b1.58")
@@ -25,10 +34,7 @@ final class ArchitectureTests: XCTestCase {
 
     func testFieldsTheForwardPassDoesNotRunAreRefusedByName() {
         var checks: [(String, (inout Architecture) -> Void)] = []
-        checks.append(("gated DeltaNet layers", { $0.layers = .attentionEvery(interval: 4, other: .gatedDeltaNet) }))
-        checks.append(("partial rotary", { $0.rope.partialFactor = 0.25 }))
         checks.append(("bidirectional", { $0.attention.mask = .bidirectional }))
-        checks.append(("gated attention output", { $0.attention.gatedOutput = true }))
         for (needle, change) in checks {
             var a = Architecture.named("qwen3")!
             change(&a)

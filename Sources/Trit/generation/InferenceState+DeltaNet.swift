@@ -1,0 +1,103 @@
+import TritKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The Gated DeltaNet layer (qwen35; transformers' Qwen3_5GatedDeltaNet): linear attention whose
+/// memory is a fixed-size state per sequence (RecurrentState). Every row runs the recurrent form,
+/// in order, so a prompt in batches equals the same tokens one at a time exactly (transformers'
+/// chunked form for prompts equals it up to rounding: the fixture's reference is the chunked one).
+/// The delta rule itself is TritKernels' tk_delta_rule_par (generic/delta_rule.c).
+extension InferenceState {
+    /// Gated DeltaNet layer number `d` (its ordinal among DeltaNet layers) over n rows of `input`
+    /// (already normed) into `out`.
+    func gatedDeltaNet(_ w: DeltaNetWeights, ordinal d: Int, input: UnsafeMutablePointer<Float>, n: Int,
+                       into out: UnsafeMutablePointer<Float>) {
+        guard let s = plan.deltaNet, let mem = recurrent else { return }   // the loader gives both
+        let convDim = s.convDim, keyDim = s.keyDim, valueDim = s.valueDim, nV = s.valueHeads
+        let qkv = dnQKV.ptr, z = dnZ.ptr, beta = dnBeta.ptr, g = dnG.ptr, o = dnOut.ptr
+
+        // the input projections: in_proj_qkv and in_proj_z share one int8 quantization of the input;
+        // in_proj_b and in_proj_a are small float matrices
+        // (Hadamard-folded weights read H·(s ⊙ x): in_proj_qkv and in_proj_z are folded alike (load))
+        let xin = folded(w.qkv.hadamard, input, width: plan.dim, n: n)
+        let qa = quantizeFirstTernary(w.qkv.linear, w.z.linear, nil, xin, cols: plan.dim, n: n)
+        linear(w.qkv.linear, xin, n: n, into: qkv, quantizedKp: qa)
+        linear(w.z.linear, xin, n: n, into: z, quantizedKp: qa)
+        linear(w.b, w.bHadamard == w.qkv.hadamard ? xin : folded(w.bHadamard, input, width: plan.dim, n: n),
+               n: n, into: beta, quantizedKp: 0)
+        linear(w.a, w.aHadamard == w.qkv.hadamard ? xin : folded(w.aHadamard, input, width: plan.dim, n: n),
+               n: n, into: g, quantizedKp: 0)
+
+        // β = σ(b), g = −exp(A_log)·softplus(a + dt_bias) (PyTorch's softplus: linear above 20)
+        w.aNeg.withUnsafeBufferPointer { aNeg in
+            w.dtBias.withUnsafeBufferPointer { dt in
+                for t in 0..<n {
+                    for h in 0..<nV {
+                        let i = t * nV + h
+                        beta[i] = 1 / (1 + expf(-beta[i]))
+                        let u = g[i] + dt[h]
+                        g[i] = aNeg[h] * (u > 20 ? u : log1pf(expf(u)))
+                    }
+                }
+            }
+        }
+
+        // per row in order: the conv (its state per sequence), q and k L2-normed per key head (eps 1e-6
+        // inside the root, as FLA), q also by 1/√d_k; the decay e^g
+        for t in 0..<n {
+            let x = qkv + t * convDim
+            causalConv(x, weights: w.conv, state: mem.conv(sequence: rowSeq[t], layer: d), shape: s)
+            for h in 0..<s.keyHeads {
+                l2Normalize(x + h * s.keyHeadDim, s.keyHeadDim, scale: 1 / Float(s.keyHeadDim).squareRoot())
+                l2Normalize(x + keyDim + h * s.keyHeadDim, s.keyHeadDim, scale: 1)
+            }
+            for h in 0..<nV { g[t * nV + h] = expf(g[t * nV + h]) }
+            dnRowState[t] = mem.state(sequence: rowSeq[t], layer: d)
+        }
+        // the gated delta rule, each value head's rows in order, heads in parallel (TritKernels)
+        dnKeyHead.withUnsafeBufferPointer { kh in
+            var job = tk_delta_job(state: UnsafePointer(dnRowState), qkv: qkv, row_stride: Int64(convDim),
+                                   key_dim: Int64(keyDim), decay: g, beta: beta, out: o, key_head: kh.baseAddress,
+                                   n: Int64(n), n_heads: Int64(nV), dk: Int64(s.keyHeadDim), dv: Int64(s.valueHeadDim),
+                                   next_head: 0)
+            tk_delta_rule_par(pool, &job)
+        }
+
+        // RMSNormGated: each value head normed with w itself, then × SiLU(z); out_proj
+        rmsnormRows(o, w.norm, s.valueHeadDim, n * nV, into: o)
+        for i in 0..<(n * valueDim) { let zi = z[i]; o[i] *= zi / (1 + expf(-zi)) }
+        linear(w.out.linear, folded(w.out.hadamard, o, width: valueDim, n: n), n: n, into: out, quantizedKp: 0)
+    }
+
+    /// Depthwise causal conv1d of one position, then SiLU, in place: channel c's output is
+    /// Σ_j w[c][j]·x_{t−(K−1)+j}, the K − 1 earlier inputs from `state` (zeros at the start), which
+    /// then moves up by one and takes this input.
+    @inline(__always)
+    func causalConv(_ x: UnsafeMutablePointer<Float>, weights: [Float], state: UnsafeMutablePointer<Float>,
+                    shape s: DeltaNetShape) {
+        let K = s.convKernel, convDim = s.convDim
+        weights.withUnsafeBufferPointer { cw in
+            for c in 0..<convDim {
+                let wc = cw.baseAddress! + c * K
+                var acc: Float = 0
+                for j in 0..<(K - 1) { acc += wc[j] * state[j * convDim + c] }
+                acc += wc[K - 1] * x[c]
+                for j in 0..<(K - 2) { state[j * convDim + c] = state[(j + 1) * convDim + c] }
+                state[(K - 2) * convDim + c] = x[c]
+                x[c] = acc / (1 + expf(-acc))
+            }
+        }
+    }
+
+    /// v ← v·scale / √(Σv² + 1e-6) (transformers' l2norm).
+    @inline(__always)
+    func l2Normalize(_ v: UnsafeMutablePointer<Float>, _ n: Int, scale: Float) {
+        var ss: Float = 0
+        for i in 0..<n { ss += v[i] * v[i] }
+        let f = scale / (ss + 1e-6).squareRoot()
+        for i in 0..<n { v[i] *= f }
+    }
+}

@@ -1,0 +1,42 @@
+/* The gated delta rule of qwen35's Gated DeltaNet layers over a batch of rows, parallel over value
+ * heads: a head's rows run in order (a sequence's rows come in order; each row updates its own
+ * sequence's state), and heads are independent. Plain C, vectorized by the compiler. */
+#include "trit_kernels.h"
+
+/* One row of one head: S ← decay·S; δ = β(v − Sᵀk); S ← S + k⊗δ; out = Sᵀq. S is [dk][dv]. */
+static void delta_step(float *restrict S, const float *restrict q, const float *restrict k,
+                       const float *restrict v, float decay, float beta, float *restrict out,
+                       float *restrict delta, int64_t dk, int64_t dv) {
+    for (int64_t j = 0; j < dv; j++) delta[j] = 0;
+    for (int64_t i = 0; i < dk; i++) {
+        float *restrict row = S + i * dv;
+        const float ki = k[i];
+        for (int64_t j = 0; j < dv; j++) { row[j] *= decay; delta[j] += row[j] * ki; }
+    }
+    for (int64_t j = 0; j < dv; j++) { delta[j] = (v[j] - delta[j]) * beta; out[j] = 0; }
+    for (int64_t i = 0; i < dk; i++) {
+        float *restrict row = S + i * dv;
+        const float ki = k[i], qi = q[i];
+        for (int64_t j = 0; j < dv; j++) { row[j] += ki * delta[j]; out[j] += row[j] * qi; }
+    }
+}
+
+static void delta_worker(void *p, int ith, int nth) {
+    tk_delta_job *j = p;
+    float delta[TK_DELTA_MAX_DV];
+    (void)ith; (void)nth;
+    for (int64_t h; (h = __atomic_fetch_add(&j->next_head, 1, __ATOMIC_RELAXED)) < j->n_heads;) {
+        const int64_t kh = j->key_head[h] * j->dk;
+        for (int64_t t = 0; t < j->n; t++) {
+            const float *row = j->qkv + t * j->row_stride;
+            delta_step(j->state[t] + h * j->dk * j->dv, row + kh, row + j->key_dim + kh,
+                       row + 2 * j->key_dim + h * j->dv, j->decay[t * j->n_heads + h], j->beta[t * j->n_heads + h],
+                       j->out + t * j->n_heads * j->dv + h * j->dv, delta, j->dk, j->dv);
+        }
+    }
+}
+
+void tk_delta_rule_par(tk_pool *pool, tk_delta_job *job) {
+    job->next_head = 0;
+    tk_pool_run(pool, delta_worker, job);
+}
