@@ -74,9 +74,12 @@ def prepare_chat(model, body, n_ctx, alias, grammar_object=None):
     kw["logprobs"] = max(top_logprobs, 1) if want_logprobs else 0
     kw["grammar"] = grammar
     rid, created = _ids("chatcmpl-")
+    # A grammar whose output opens <think> itself (llama.cpp's `grammar` for a thinking model) is split
+    # like free text; after a prompt that opened <think>, constrained output is the answer, not reasoning.
+    reasoning = prompt.reasoning and (grammar is None or not prompt.thinking_open)
     responder = ChatResponder(model, rid, created, alias, n=n, include_usage=_include_usage(r, stream),
                               logprobs=want_logprobs, top_logprobs=top_logprobs, tools=tools,
-                              reasoning=prompt.reasoning and grammar is None, thinking_open=prompt.thinking_open)
+                              reasoning=reasoning, thinking_open=prompt.thinking_open)
     return Prepared(prompt.tokens, _choices(kw, n), responder, stream)
 
 
