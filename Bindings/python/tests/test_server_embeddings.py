@@ -129,3 +129,14 @@ def test_an_input_of_a_whole_context_is_embedded(server, model):
     for i, d in enumerate(r.data):
         assert numpy.allclose(d.embedding, want[i], atol=1e-6), i
     assert r.usage.prompt_tokens == 64 + len(short_ids)
+
+
+def test_a_certified_head_server_embeds_on_its_context(model):
+    """The engine refuses embeddings with the certified head: the server embeds on its own context."""
+    p, base = start_server(BUNDLED, "--parallel", "2", "--ctx-size", "64", "--threads", "2", "--head", "certified",
+                           "--alias", "bundled", env=dict(os.environ, TRIT_API_KEY=KEY))
+    try:
+        r = client(base).embeddings.create(model="bundled", input=TEXTS[:2], encoding_format="float")
+        assert numpy.allclose([d.embedding for d in r.data], model.embed(TEXTS[:2]), atol=1e-6)
+    finally:
+        stop_server(p)
