@@ -10,6 +10,9 @@ L random token ids (tokenization is left out of both):
 
 The two run one after the other (the engine is closed before the server starts), each --repeat
 times after one warm-up; the best run of each is reported, with the ratio server / engine.
+When clients x per-request inputs in flight are no more than the slots (-P), every input of a wave
+ends in the same step and the engine idles while the clients send the next ones: give fewer slots
+than inputs in flight (e.g. -P 4 with 8 clients) to measure the server rather than that bubble.
 
     build/venv/bin/python scripts/bench_embeddings_server.py MODEL [-n 64] [-l 128] [-c 8] [-P 8]
                                                              [-t 2] [--per-request 1] [--repeat 3]
