@@ -116,3 +116,27 @@ def test_concurrent_embeddings_next_to_a_completion(server, model):
     for i, r in enumerate(out[:8]):
         assert numpy.allclose(r.data[0].embedding, want[i % 3], atol=1e-6), i
     assert out[8].choices[0].text
+
+
+def test_an_input_of_a_whole_context_is_embedded(server, model):
+    """64 tokens (--ctx-size): one more than an engine request holds, so the server embeds it on its own
+    context (the fallback); it equals Model.embed, next to a short input that goes through the engine."""
+    long_ids = (model.tokenize("one two three four five six seven eight nine ten " * 8))[:64]
+    assert len(long_ids) == 64
+    short_ids = model.tokenize(TEXTS[1])
+    r = client(server).embeddings.create(model="bundled", input=[long_ids, short_ids], encoding_format="float")
+    want = model.embed([long_ids, short_ids])
+    for i, d in enumerate(r.data):
+        assert numpy.allclose(d.embedding, want[i], atol=1e-6), i
+    assert r.usage.prompt_tokens == 64 + len(short_ids)
+
+
+def test_a_certified_head_server_embeds_on_its_context(model):
+    """The engine refuses embeddings with the certified head: the server embeds on its own context."""
+    p, base = start_server(BUNDLED, "--parallel", "2", "--ctx-size", "64", "--threads", "2", "--head", "certified",
+                           "--alias", "bundled", env=dict(os.environ, TRIT_API_KEY=KEY))
+    try:
+        r = client(base).embeddings.create(model="bundled", input=TEXTS[:2], encoding_format="float")
+        assert numpy.allclose([d.embedding for d in r.data], model.embed(TEXTS[:2]), atol=1e-6)
+    finally:
+        stop_server(p)

@@ -1,9 +1,13 @@
 """POST /v1/embeddings (OpenAI's schema): `input` as a string, a list of strings, a token list or a
 list of token lists; `encoding_format` "float" or "base64" (little-endian float32); `dimensions`
 (Matryoshka truncation, renormalized); `usage.prompt_tokens`. Rows are the model's final hidden
-states after the output norm, last-token pooled and L2-normalized (trit.h's trit_embed). Requests
-are evaluated one at a time on a context of their own (not the engine's slots), on a thread of their
-own: waiting embeddings hold neither the event loop nor the default executor's threads."""
+states after the output norm, pooled as the model says and L2-normalized (trit.h's trit_embed).
+Each input is an engine request (Engine.embed_async): the engine batches the inputs of concurrent
+requests in its steps, next to generation. At most half the engine's queue_limit inputs are in it
+at once, so an embedding batch does not fill the queue that generation requests share. An input
+the engine refuses for its shape (the certified head; a bidirectional model's input over n_batch;
+an input of exactly n_ctx tokens, one more than an engine request holds) is embedded as before:
+on a context of the server's own, on a thread of its own, one input at a time."""
 import asyncio
 import base64
 import concurrent.futures
@@ -13,6 +17,9 @@ from typing import Any, Literal, Optional
 
 from fastapi import FastAPI, Request
 from pydantic import Field, field_validator
+
+import trit
+from trit import _trit
 
 from .._embedding import embed
 from .body import read_json
@@ -58,10 +65,21 @@ def float32_base64(buf, start, width):
     return base64.b64encode(row.tobytes()).decode("ascii")
 
 
+def row_bytes(row):
+    """An engine row (numpy float32 row, or a list of floats without numpy) as native float32 bytes."""
+    if hasattr(row, "tobytes"):
+        return row.astype("float32", copy=False).tobytes()
+    return array("f", row).tobytes()
+
+
+# the engine's refusals of an input's shape, answered by the context path instead (see the module's doc)
+ENGINE_REFUSALS = {_trit.ERR_UNSUPPORTED, _trit.ERR_ARG, _trit.ERR_CONTEXT_FULL}
+
+
 def add_embedding_routes(app: FastAPI, settings, loader, alias):
-    # one thread runs every embedding, in arrival order, on one context; both are made at the first
-    # request, in the serving process (the model loads in the background; a Ray Serve replica
-    # unpickles the app, and a thread pool does not pickle)
+    # the fallback: one thread runs the inputs the engine refuses, in arrival order, on one context;
+    # both are made at the first such input, in the serving process (the model loads in the background;
+    # a Ray Serve replica unpickles the app, and a thread pool does not pickle)
     made = {}
 
     def worker():
@@ -76,10 +94,31 @@ def add_embedding_routes(app: FastAPI, settings, loader, alias):
                 n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k, type_v=settings.type_v)
         return embed(ctx._context(), lists, True, dimensions, None)
 
+    def in_flight():
+        # made in the serving process's event loop, at the first request
+        if "sem" not in made:
+            made["sem"] = asyncio.Semaphore(max(1, settings.queue_limit // 2))
+        return made["sem"]
+
+    async def one(engine, ids, dimensions):
+        """One input's row as native float32 bytes: through the engine, or the context path
+        when the engine refuses the input's shape."""
+        if not made.get("context_only"):
+            async with in_flight():
+                try:
+                    return row_bytes((await engine.embed_async([ids], dimensions=dimensions))[0])
+                except trit.TritError as e:
+                    if e.status not in ENGINE_REFUSALS:
+                        raise
+                    if e.status == _trit.ERR_UNSUPPORTED:   # the certified head: never through the engine
+                        made["context_only"] = True
+        buf, width = await asyncio.get_running_loop().run_in_executor(worker(), run, [ids], dimensions)
+        return bytes(memoryview(buf).cast("B")[:width * 4])
+
     @app.post("/v1/embeddings")
     async def embeddings(request: Request):
         r = parse(EmbeddingRequest, await read_json(request, settings.max_body, alias))
-        loader.ready()
+        engine = loader.ready()
         model = loader.model
         if len(r.input) > settings.embedding_batch:
             raise ApiError(400, f"'input' holds {len(r.input)} items; this server embeds at most "
@@ -100,12 +139,11 @@ def add_embedding_routes(app: FastAPI, settings, loader, alias):
                 raise ApiError(400, f"'{param}' has {len(ids)} tokens; this model's maximum context length is "
                                     f"{loader.n_ctx_slot} tokens per input", param=param, code="context_length_exceeded")
             lists.append(ids)
-        buf, width = await asyncio.get_running_loop().run_in_executor(worker(), run, lists, r.dimensions)
+        raw = await asyncio.gather(*(one(engine, ids, r.dimensions) for ids in lists))
         if r.encoding_format == "base64":
-            rows = [float32_base64(buf, i * width, width) for i in range(len(lists))]
+            rows = [float32_base64(b, 0, len(b) // 4) for b in raw]
         else:
-            flat = memoryview(buf).cast("B").cast("f").tolist()
-            rows = [flat[i * width:(i + 1) * width] for i in range(len(lists))]
+            rows = [memoryview(b).cast("f").tolist() for b in raw]
         n_tokens = sum(len(t) for t in lists)
         return {"object": "list", "model": alias,
                 "data": [{"object": "embedding", "index": i, "embedding": row} for i, row in enumerate(rows)],
