@@ -23,6 +23,7 @@ final class EngineBidirectionalTests: XCTestCase {
         o.nBatch = 16
         o.nThreads = 2
         let e = try Engine(model: model, options: o)
+        defer { e.shutdown() }   // a live scheduler thread outlives the test (and hangs a later fork child)
         let options = EmbeddingOptions(pooling: .last)
         // three inputs of 12 tokens: 36 > n_batch, so two of them wait a step
         let inputs: [[Int32]] = (0..<3).map { i in (0..<12).map { Int32(5 + i * 12 + $0) } }

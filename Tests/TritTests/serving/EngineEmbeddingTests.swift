@@ -48,6 +48,7 @@ final class EngineEmbeddingTests: XCTestCase {
         let options = [EmbeddingOptions(pooling: .last), EmbeddingOptions(pooling: .mean),
                        EmbeddingOptions(pooling: .first), EmbeddingOptions(pooling: .mean, dimensions: 32)]
         let e = try engine(model)
+        defer { e.shutdown() }   // a live scheduler thread outlives the test (and hangs a later fork child)
         let got = Got()
         var want: [Int: [Float]] = [:]
         var k = 0
@@ -86,6 +87,7 @@ final class EngineEmbeddingTests: XCTestCase {
         let prompts = ["Every morning the old fisherman", "The king", "And the sea was calm and the sky was clear"]
         func run(withEmbeddings: Bool) throws -> Got {
             let e = try engine(model, slots: 4, nBatch: 16)
+            defer { e.shutdown() }
             let got = Got()
             var n = 0
             for (i, p) in prompts.enumerated() {
