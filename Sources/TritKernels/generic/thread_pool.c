@@ -140,10 +140,14 @@ static void atfork_parent(void) {
     pthread_mutex_unlock(&registry_lock);
 }
 static void atfork_child(void) {
-    /* only the forking thread exists here: no job is running, no worker is alive */
+    /* only the forking thread exists here: no job is running, no worker is alive. The condition
+     * variables are made afresh: the copies still count the parent's sleeping workers as waiters,
+     * and glibc's broadcast can wait for those to leave (a hang). */
     for (tk_pool *p = registry; p; p = p->next) {
         p->n_workers = 0;
         atomic_store(&p->sleeping, 0);
+        pthread_cond_init(&p->wake, NULL);
+        pthread_cond_init(&p->done, NULL);
         pthread_mutex_unlock(&p->lock);
         pthread_mutex_unlock(&p->submit);
     }

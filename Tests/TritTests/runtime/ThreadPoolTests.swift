@@ -73,8 +73,33 @@ final class ThreadPoolTests: XCTestCase {
     }
 
     func testForkChildComputesWithThePool() throws {
+        try forkChildComputes(afterWorkersSleep: false)
+    }
+
+    /// An engine alive in the parent (its scheduler and its state's pool idle, workers asleep on the
+    /// pool's condition variable): the child computes. Hung (the child's copies of the condition
+    /// variables still counted the parent's sleepers) before atfork_child made them afresh.
+    func testForkChildComputesNextToAnIdleEngine() throws {
+        let model = try Model.load(path: path)
+        var o = Engine.Options()
+        o.slots = 2
+        o.nCtx = 64
+        o.nThreads = 2
+        let engine = try Engine(model: model, options: o)
+        defer { engine.shutdown() }
+        let finished = DispatchSemaphore(value: 0)
+        var r = Engine.Request(prompt: [1, 2, 3, 4, 5, 6, 7, 8])
+        r.maxTokens = 4
+        r.onDone = { _, _, _ in finished.signal() }
+        _ = try engine.submit(r)
+        XCTAssertEqual(finished.wait(timeout: .now() + 60), .success)
+        try forkChildComputes(afterWorkersSleep: true)
+    }
+
+    func forkChildComputes(afterWorkersSleep: Bool) throws {
         let model = try Model.load(path: path)
         let parent = try Self.logits(model, threads: 2)   // the pool's workers exist before the fork
+        if afterWorkersSleep { usleep(200_000) }          // workers spin ~100 us, then sleep
         let expected = parent.reduce(0) { $0 &+ Int($1.bitPattern) }
         let pid = fork()
         if pid == 0 {
