@@ -59,21 +59,9 @@ extension Synth {
         }
         addRandomF16(w, "token_embd.weight", rows: shape.vocab, cols: shape.dim, seed: nextSeed())
         vector("output_norm.weight", shape.dim)
-        let q = shape.heads * shape.headDim, kv = shape.kvHeads * shape.headDim
-        for l in 0..<shape.layers {
-            let p = "blk.\(l)."
-            vector(p + "attn_norm.weight", shape.dim)
-            try linear(p + "attn_q.weight", rows: q, cols: shape.dim)
-            try linear(p + "attn_k.weight", rows: kv, cols: shape.dim)
-            try linear(p + "attn_v.weight", rows: kv, cols: shape.dim)
-            vector(p + "attn_q_norm.weight", shape.headDim)
-            vector(p + "attn_k_norm.weight", shape.headDim)
-            try linear(p + "attn_output.weight", rows: shape.dim, cols: q)
-            vector(p + "ffn_norm.weight", shape.dim)
-            try linear(p + "ffn_gate.weight", rows: shape.ffn, cols: shape.dim)
-            try linear(p + "ffn_up.weight", rows: shape.ffn, cols: shape.dim)
-            try linear(p + "ffn_down.weight", rows: shape.dim, cols: shape.ffn)
-        }
+        try addQwen3Layers(layers: shape.layers, dim: shape.dim, ffn: shape.ffn, heads: shape.heads,
+                           kvHeads: shape.kvHeads, headDim: shape.headDim, vector: vector,
+                           linear: { try linear($0, rows: $1, cols: $2) })
         try w.write(to: path, progress: progress)
     }
 

@@ -76,22 +76,33 @@ extension Synth {
         dense("token_embd.weight", rows: shape.vocab, cols: shape.dim)
         if !shape.tied { dense("output.weight", rows: shape.vocab, cols: shape.dim) }
         vector("output_norm.weight", shape.dim)
-        let q = shape.heads * shape.headDim, kv = shape.kvHeads * shape.headDim
-        for l in 0..<shape.layers {
-            let p = "blk.\(l)."
-            vector(p + "attn_norm.weight", shape.dim)
-            try linear(p + "attn_q.weight", rows: q, cols: shape.dim)
-            try linear(p + "attn_k.weight", rows: kv, cols: shape.dim)
-            try linear(p + "attn_v.weight", rows: kv, cols: shape.dim)
-            vector(p + "attn_q_norm.weight", shape.headDim)
-            vector(p + "attn_k_norm.weight", shape.headDim)
-            try linear(p + "attn_output.weight", rows: shape.dim, cols: q)
-            vector(p + "ffn_norm.weight", shape.dim)
-            try linear(p + "ffn_gate.weight", rows: shape.ffn, cols: shape.dim)
-            try linear(p + "ffn_up.weight", rows: shape.ffn, cols: shape.dim)
-            try linear(p + "ffn_down.weight", rows: shape.dim, cols: shape.ffn)
-        }
+        try addQwen3Layers(layers: shape.layers, dim: shape.dim, ffn: shape.ffn, heads: shape.heads,
+                           kvHeads: shape.kvHeads, headDim: shape.headDim, vector: vector,
+                           linear: { try linear($0, rows: $1, cols: $2) })
         try w.write(to: path, progress: progress)
+    }
+
+    /// qwen3's layer tensors in llama.cpp's names, in the order trit synth writes them (each writer's
+    /// seeds follow this order, so a file's bytes depend on it): used by the Bonsai and the
+    /// BitNet-embedding-0.6B writers, which differ in how a linear is stored.
+    static func addQwen3Layers(layers: Int, dim: Int, ffn: Int, heads: Int, kvHeads: Int, headDim: Int,
+                               vector: (String, Int) -> Void,
+                               linear: (String, Int, Int) throws -> Void) rethrows {
+        let q = heads * headDim, kv = kvHeads * headDim
+        for l in 0..<layers {
+            let p = "blk.\(l)."
+            vector(p + "attn_norm.weight", dim)
+            try linear(p + "attn_q.weight", q, dim)
+            try linear(p + "attn_k.weight", kv, dim)
+            try linear(p + "attn_v.weight", kv, dim)
+            vector(p + "attn_q_norm.weight", headDim)
+            vector(p + "attn_k_norm.weight", headDim)
+            try linear(p + "attn_output.weight", dim, q)
+            vector(p + "ffn_norm.weight", dim)
+            try linear(p + "ffn_gate.weight", ffn, dim)
+            try linear(p + "ffn_up.weight", ffn, dim)
+            try linear(p + "ffn_down.weight", dim, ffn)
+        }
     }
 
     /// A random [rows × cols] linear in group-scaled `type`: codes uniform over the type's values (Q2_0 / PQ2_0
