@@ -15,15 +15,22 @@ enum RunCommand {
                               Opt(names: ["--no-echo"], value: nil, help: "print only the generated text, not the prompt"),
                               Opt(names: ["--no-timings"], value: nil, help: "do not print timings to stderr"),
                               Opt(names: ["--prompt-cache"], value: "FILE", help: "reuse the longest common prefix of the prompt from FILE (a saved state of this model and cache type), and save the context to it at the end"),
-                              ] + headOpts + [helpOpt]
+                              ] + headOpts + ConstrainedRun.opts + [helpOpt]
 
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
         headMode = try readHeadMode(p)
         if p.flag("-h") {
             print(helpText("trit run [options]", "Generate text from a prompt, streaming it to stdout as it is produced.\nLoad progress and timings go to stderr.", opts), terminator: "")
+            print(ConstrainedRun.helpNote, terminator: "")
             return
         }
+        if ConstrainedRun.requested(p) {
+            _ = try generationParams(p)   // the same checks as a plain run, before Python starts
+            _ = try readKVTypes(p)
+            try ConstrainedRun.handOff(args)
+        }
+        if p.flag("--no-jump-forward") { throw CLIError("--no-jump-forward applies to a run with a grammar only") }
         let gp = try generationParams(p)
         _ = try readKVTypes(p)   // checked before the model loads
         var prompt = p.string("-p") ?? "Once upon a time"
