@@ -4,7 +4,7 @@ decode steps jump-forward saves on a schema whose fixed text is a large part of 
 llguidance's mask time per token (p50 / p99) at the vocabularies of the given models.
 
     python3 scripts/bench_structured.py [--model PATH] [--mask-models PATH,PATH] [--threads 2]
-                                        [-n 128] [--skeleton-n 512] [--reps 2] [--head exact] [--json]
+                                        [-n 128] [--skeleton-n 512] [--reps 3] [--head exact] [--json]
 
 Needs the package with the `structured` extra (build/venv after `make python`). Without --model it
 writes the 2B4T-shaped synthetic model (`trit synth --preset 2b4t --type i2_s`, vocabulary 128256)
@@ -70,38 +70,34 @@ class TimedConstraint(Constraint):
         self.mask_seconds.append(time.perf_counter() - t)
 
 
-def run(m, n, reps, schema=None, jump_forward=False):
-    """Best of `reps` greedy generations: tokens, forced tokens, tokens/s, mask times."""
-    best = None
-    for _ in range(reps):
-        kw = {}
-        c = None
-        if schema is not None:
-            c = TimedConstraint(m, Grammar.json_schema(schema), jump_forward)
-            kw["constraint"] = c
-        ctx = m._ctx()
-        from trit import _trit
-        _trit.reset(ctx._context())
-        text = []
-        r = _trit.generate(ctx._context(), PROMPT, lambda b: text.append(b) or True, max_tokens=n,
-                           temperature=0.0, ignore_eos=schema is None, **kw)
-        row = {"tokens": r["n_generated_tokens"], "forced": r["n_forced_tokens"],
-               "decode_steps": r["n_generated_tokens"] - r["n_forced_tokens"],
-               "seconds": r["generation_seconds"], "stop": r["stop_reason"],
-               "tokens_per_second": r["n_generated_tokens"] / r["generation_seconds"],
-               # the first mask builds llguidance's lexer state: reported apart
-               "first_mask_ms": c.mask_seconds[0] * 1e3 if c and c.mask_seconds else None,
-               "mask_ms": [s * 1e3 for s in c.mask_seconds[1:]] if c else [],
-               "valid": None}
-        if schema is not None:
-            try:
-                json.loads(b"".join(text))
-                row["valid"] = True
-            except ValueError:
-                row["valid"] = False   # cut by max_tokens (stop "length")
-        if best is None or row["tokens_per_second"] > best["tokens_per_second"]:
-            best = row
-    return best
+def run(m, n, schema=None, jump_forward=False):
+    """One greedy generation: tokens, forced tokens, tokens/s, mask times."""
+    kw = {}
+    c = None
+    if schema is not None:
+        c = TimedConstraint(m, Grammar.json_schema(schema), jump_forward)
+        kw["constraint"] = c
+    ctx = m._ctx()
+    from trit import _trit
+    _trit.reset(ctx._context())
+    text = []
+    r = _trit.generate(ctx._context(), PROMPT, lambda b: text.append(b) or True, max_tokens=n,
+                       temperature=0.0, ignore_eos=schema is None, **kw)
+    row = {"tokens": r["n_generated_tokens"], "forced": r["n_forced_tokens"],
+           "decode_steps": r["n_generated_tokens"] - r["n_forced_tokens"],
+           "seconds": r["generation_seconds"], "stop": r["stop_reason"],
+           "tokens_per_second": r["n_generated_tokens"] / r["generation_seconds"],
+           # the first mask builds llguidance's lexer state: reported apart
+           "first_mask_ms": c.mask_seconds[0] * 1e3 if c and c.mask_seconds else None,
+           "mask_ms": [s * 1e3 for s in c.mask_seconds[1:]] if c else [],
+           "valid": None}
+    if schema is not None:
+        try:
+            json.loads(b"".join(text))
+            row["valid"] = True
+        except ValueError:
+            row["valid"] = False   # cut by max_tokens (stop "length")
+    return row
 
 
 def pct(xs, q):
@@ -133,16 +129,33 @@ def mask_times(path, steps=200):
 
 
 def decode_rows(path, a):
-    """The generation runs: constrained and unconstrained at equal token counts."""
-    rows = {}
+    """The generation runs, constrained and unconstrained at equal token counts, in interleaved
+    rounds (every run once a round, so the machine's other load falls on all of them alike): per run
+    the median tokens/s of the rounds, and the median over rounds of its ratio to the unconstrained
+    run of the same length in the same round."""
+    runs = [("free schema", "free", FREE, False), ("unconstrained (free's length)", "free", None, False),
+            ("skeleton schema, jump-forward off", "skeleton", SKELETON, False),
+            ("skeleton schema, jump-forward on", "skeleton", SKELETON, True),
+            ("unconstrained (skeleton's length)", "skeleton", None, False)]
+    base = {"free": "unconstrained (free's length)", "skeleton": "unconstrained (skeleton's length)"}
     with trit.Model(path, n_ctx=1024, n_threads=a.threads, head=a.head) as m:
-        run(m, 4, 1)   # warm-up: pages in the weights
-        rows["free schema"] = run(m, a.n, a.reps, FREE)
-        rows["unconstrained (free's length)"] = run(m, rows["free schema"]["tokens"], a.reps)
-        rows["skeleton schema, jump-forward off"] = run(m, a.skeleton_n, a.reps, SKELETON, False)
-        rows["skeleton schema, jump-forward on"] = run(m, a.skeleton_n, a.reps, SKELETON, True)
-        rows["unconstrained (skeleton's length)"] = run(m, rows["skeleton schema, jump-forward off"]["tokens"],
-                                                          a.reps)
+        run(m, 4)   # warm-up: pages in the weights
+        # greedy: the constrained runs' lengths are the same every round; the unconstrained runs match them
+        length = {"free": run(m, a.n, FREE)["tokens"], "skeleton": run(m, a.skeleton_n, SKELETON)["tokens"]}
+        rounds = []
+        for _ in range(a.reps):
+            rounds.append({name: run(m, a.n if kind == "free" and schema else a.skeleton_n if schema
+                                     else length[kind], schema, jf) for name, kind, schema, jf in runs})
+    rows = {}
+    for name, kind, _, _ in runs:
+        rs = [r[name] for r in rounds]
+        row = dict(rs[0])
+        row["tokens_per_second"] = statistics.median(r["tokens_per_second"] for r in rs)
+        row["all_tokens_per_second"] = [r["tokens_per_second"] for r in rs]
+        row["ratio"] = statistics.median(r[name]["tokens_per_second"] / r[base[kind]]["tokens_per_second"]
+                                         for r in rounds)
+        row["mask_ms"] = [x for r in rs for x in r["mask_ms"]]
+        rows[name] = row
     return rows
 
 
@@ -154,7 +167,7 @@ def main():
     ap.add_argument("-n", type=int, default=128, help="max tokens of the free-schema generation")
     ap.add_argument("--skeleton-n", type=int, default=512, help="max tokens of the skeleton-schema generation")
     ap.add_argument("--head", default="exact", help="head mode: exact, int8 or certified")
-    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3, help="interleaved rounds (medians are reported)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--mask-only", action="store_true", help="only the mask times")
     a = ap.parse_args()
@@ -170,11 +183,12 @@ def main():
               "| end | valid JSON |")
         print("|---|---|---|---|---|---|---|---|---|")
     for name, r in rows.items():
-        base = rows["unconstrained (free's length)" if "free" in name else "unconstrained (skeleton's length)"]
-        ratio = r["tokens_per_second"] / base["tokens_per_second"]
+        ratio = r["ratio"]
         mk = (f"{pct(r['mask_ms'], .5):.3f} / {pct(r['mask_ms'], .99):.3f} ({r['first_mask_ms']:.1f})"
               if r["mask_ms"] else "-")
-        print(f"| {name} | {r['tokens']} | {r['forced']} | {r['decode_steps']} | {r['tokens_per_second']:.2f} | "
+        spread = f"{min(r['all_tokens_per_second']):.2f}-{max(r['all_tokens_per_second']):.2f}"
+        print(f"| {name} | {r['tokens']} | {r['forced']} | {r['decode_steps']} | {r['tokens_per_second']:.2f} "
+              f"({spread}) | "
               f"{ratio:.2f}× | {mk} | {r['stop']} | {r['valid'] if r['valid'] is not None else '-'} |")
     print()
     print("| vocabulary | mask p50 ms | mask p99 ms | steps |")
