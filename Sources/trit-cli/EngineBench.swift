@@ -29,7 +29,7 @@ enum EngineBench {
     }
 
     struct Row {
-        var n = 0, tps = 0.0, ttft50 = 0.0, ttft99 = 0.0, itl50 = 0.0, itl99 = 0.0
+        var n = 0, tps = 0.0, wall = 0.0, ttft50 = 0.0, ttft99 = 0.0, itl50 = 0.0, itl99 = 0.0
         var longITL99: Double?, peakCells = 0, peakRSS = 0
     }
 
@@ -70,6 +70,7 @@ enum EngineBench {
         let wall = monotonicSeconds() - t0
         var row = Row()
         row.n = n
+        row.wall = wall
         row.peakCells = peak
         let streams = t.stamps.prefix(n)
         row.tps = Double(streams.map(\.count).reduce(0, +)) / wall
@@ -85,6 +86,19 @@ enum EngineBench {
         row.itl50 = pct(itl, 0.5); row.itl99 = pct(itl, 0.99)
         if !during.isEmpty { row.longITL99 = pct(during, 0.99) }
         return row
+    }
+
+    /// The prompt and decode rates of one request alone (the concurrency-1 row), if the run has one:
+    /// pp = P / TTFT, tg = the tokens after the first over the time after the first.
+    static func oneRequestRates(_ rows: [Row], p: Int, g: Int) -> (pp: Double, tg: Double)? {
+        guard g > 1, let r = rows.first(where: { $0.n == 1 }), r.ttft50 > 0, r.wall > r.ttft50 else { return nil }
+        return (Double(p) / r.ttft50, Double(g - 1) / (r.wall - r.ttft50))
+    }
+
+    /// The engine's compute bound on aggregate generated tokens/s for n requests of p + g tokens.
+    static func bound(n: Int, p: Int, g: Int, pp: Double, tg: Double) -> Double {
+        let all = Double(n * (p + g)) / pp, alone = Double(p) / pp + Double(g) / tg
+        return Double(n * g) / max(all, alone)
     }
 
     static func main(model: Model, path: String, levels: [Int], p: Int, g: Int, threads: Int, longPrompt: Int,
@@ -109,6 +123,7 @@ enum EngineBench {
         }
         endProgressLine()
         let base = rows.first?.tps ?? 1
+        let rates = oneRequestRates(rows, p: p, g: g)
         let kv = model.kvCacheBytes(nCtx: 1, type: kvTypes.0) / 2 + model.kvCacheBytes(nCtx: 1, type: kvTypes.1) / 2
         if json {
             var s = "[\n"
@@ -118,6 +133,10 @@ enum EngineBench {
                 s += "\"ttft_p50_ms\": \(fmt(r.ttft50 * 1000, 2)), \"ttft_p99_ms\": \(fmt(r.ttft99 * 1000, 2)), "
                 s += "\"itl_p50_ms\": \(fmt(r.itl50 * 1000, 2)), \"itl_p99_ms\": \(fmt(r.itl99 * 1000, 2)), "
                 s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv), \"peak_rss_bytes\": \(r.peakRSS)"
+                if let (pp, tg) = rates {
+                    let b = bound(n: r.n, p: p, g: g, pp: pp, tg: tg)
+                    s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3))"
+                }
                 if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
                 s += "}" + (i + 1 < rows.count ? ",\n" : "\n")
             }
@@ -125,11 +144,19 @@ enum EngineBench {
             return
         }
         print("model: \(path); \(threads) threads; prompts \(p) tokens, \(g) generated per request; greedy")
-        print("| concurrency | tokens/s | × one request | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| concurrency | tokens/s | × one request | bound | share | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
-            print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
+            let b = rates.map { bound(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg) }
+            print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(b.map { fmt($0, 1) } ?? "-") | "
+                  + "\(b.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | \(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
                   + "\(fmt(r.itl50 * 1000, 1)) ms | \(fmt(r.itl99 * 1000, 1)) ms | \(fmtBytes(r.peakCells * kv)) | \(fmtBytes(r.peakRSS)) |")
+        }
+        if let (pp, tg) = rates {
+            print("\nbound = N·G / max(N·(P+G) / pp, P / pp + G / tg): every prompt and generated token passes the "
+                  + "weights once, at most at the prompt rate, and no request ends sooner than one alone; pp = P / TTFT = "
+                  + "\(fmt(pp, 1)) tokens/s and tg = (G − 1) / (time after the first token) = \(fmt(tg, 1)) tokens/s of the "
+                  + "one-request row, this run")
         }
         if let r = rows.last, let l = r.longITL99 {
             print("\ninter-token latency p99 of the \(r.n) running streams while a \(longPrompt)-token prompt was admitted: "
