@@ -4,6 +4,7 @@
 # ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
 # CHUNK=ROWS (dense, ternary, i8): calls over ROWS rows at a time, as the engine's threads take chunks
 # (parallel.c caps a several-token chunk at 512 KB of weights: 96 rows of a 2560-wide F16 head).
+# CPUTIME=1: timed by the process's CPU time, not the wall clock (a machine shared with other jobs).
 # HARNESS_WRAP="perf record ...": a command the harness runs under.
 # KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the
 # working tree). --avx2: the AVX2 form instead of the AVX-512 one. HARNESS ARGS: n (tokens, or KV
