@@ -2,10 +2,12 @@
 # Old against new for one x86 kernel, alternating in one process (see kernel_ab/harness.c):
 #   scripts/kernel_ab.sh KERNEL REV_A [REV_B] [--avx2] [-- HARNESS ARGS]
 # ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
-# CHUNK=ROWS (dense, ternary, i8): calls over ROWS rows at a time, as the engine's threads take chunks
+# CHUNK=ROWS (dense, ternary, i8, group): calls over ROWS rows at a time, as the engine's threads take chunks
 # (parallel.c caps a several-token chunk at 512 KB of weights: 96 rows of a 2560-wide F16 head).
+# CPUTIME=1: timed by the process's CPU time, not the wall clock (a machine shared with other jobs).
 # HARNESS_WRAP="perf record ...": a command the harness runs under.
-# KERNEL: attention | dense | ternary | i8. REV_A, REV_B: git revisions (REV_B omitted or "-": the
+# KERNEL: attention | dense | ternary | i8 | group (2-bit tiles, G = 64; CHUNK a multiple of 16).
+# REV_A, REV_B: git revisions (REV_B omitted or "-": the
 # working tree). --avx2: the AVX2 form instead of the AVX-512 one. HARNESS ARGS: n (tokens, or KV
 # positions for attention), rows (KV heads for attention), KV type (0 f32, 1 f16, 8 q8_0).
 # Examples: scripts/kernel_ab.sh dense HEAD~3 HEAD -- 4
@@ -28,6 +30,8 @@ case $kernel/$isa in
     ternary/avx2) syms=tk_ternary_gemm_avx2 name=ternary ;;
     i8/avx512) syms=tk_i8_gemm_avx512vnni name=i8 ;;
     i8/avx2) syms=tk_i8_gemm_avx2 name=i8 ;;
+    group/avx512) syms=tk_group_gemm_avx512vnni name=group ;;
+    group/avx2) syms=tk_group_gemm_avx2 name=group ;;
     *) echo "unknown kernel $kernel" >&2; exit 2 ;;
 esac
 sym=${syms%% *}
@@ -54,7 +58,7 @@ for v in A B; do
 done
 # the harness names all four kernels; the three it does not time are stubs
 stubs=$tmp/stubs.c
-for n in att dense ternary i8; do [ $n = $name ] || printf 'void %s_A(void) {}\nvoid %s_B(void) {}\n' $n $n >> "$stubs"; done
+for n in att dense ternary i8 group; do [ $n = $name ] || printf 'void %s_A(void) {}\nvoid %s_B(void) {}\n' $n $n >> "$stubs"; done
 $cc -O2 $inc -w -c "$stubs" -o "$tmp/stubs.o"
 $cc -O2 $inc -o "$tmp/harness" scripts/kernel_ab/harness.c "$tmp/A.o" "$tmp/B.o" "$tmp/stubs.o" \
     $K/generic/attention.c $K/generic/quantize.c -lm -lpthread

@@ -23,22 +23,11 @@
  * linearly (the hardware prefetcher alone loses much of the bandwidth on short rows). */
 #define PF_DIST 12288
 
-/* The lane sums of a[0..nt) (nt <= 4) into sums[0..nt) (hadd pairs lanes; integer sums are exact in
- * any order). */
-TK_AVX2 TK_ALWAYS_INLINE void hsum4_i32(const __m256i *a, int nt, int32_t *sums) {
-    const __m256i z = _mm256_setzero_si256();
-    const __m256i h01 = _mm256_hadd_epi32(a[0], nt > 1 ? a[1] : z);
-    const __m256i h23 = _mm256_hadd_epi32(nt > 2 ? a[2] : z, nt > 3 ? a[3] : z);
-    const __m256i h = _mm256_hadd_epi32(h01, h23);
-    _mm_storeu_si128((__m128i *)sums, _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
-}
-
-/* One row × tokens [0, NT) of q (token stride kp, NT <= 8): the NT integer sums Σ code·q into
- * sums[0..NT) (sums holds 8). */
+/* One row × tokens [0, NT) of q (token stride kp, NT <= 8): the NT i32 lane vectors whose lanes add up
+ * to Σ code·q into acc[0..NT). */
 TK_AVX2 TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, int64_t kp, int64_t nblocks, int NT,
-                                         int prefetch, int32_t *sums) {
+                                         int prefetch, __m256i *acc) {
     const __m256i mask = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1);
-    __m256i acc[8];
     for (int t = 0; t < NT; t++) acc[t] = _mm256_setzero_si256();
     for (int64_t b0 = 0; b0 < nblocks; b0 += ACC16_BLOCKS) {
         const int64_t b1 = b0 + ACC16_BLOCKS < nblocks ? b0 + ACC16_BLOCKS : nblocks;
@@ -59,20 +48,44 @@ TK_AVX2 TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, in
         }
         for (int t = 0; t < NT; t++) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p[t], ones16));
     }
-    hsum4_i32(acc, NT < 4 ? NT : 4, sums);
-    if (NT > 4) hsum4_i32(acc + 4, NT - 4, sums + 4);
 }
 
-/* Rows [r0, r1) × NT tokens from t0. */
+/* The lane sums of v[0..8) as one vector (lane i: the sum of v[i]'s lanes; integer sums are exact in
+ * any order). */
+TK_AVX2 TK_ALWAYS_INLINE __m256i hsum8_i32(const __m256i *v) {
+    const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20), _mm256_permute2x128_si256(h0, h1, 0x31));
+}
+
+/* Rows [r0, r1) × NT tokens from t0, 8 rows at a time: each row's lane vectors are kept (acc, 2 KB),
+ * then a token's 8 row sums are added up as one vector and scaled by one division, in the scalar twin's
+ * order ((float)(sum - qsum) / s · beta, the same rounding lane by lane), and stored as 8 floats. */
 TK_AVX2 TK_ALWAYS_INLINE void rows_tokens(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                           const int8_t *q, const float *s, const int32_t *qsum, int64_t t0, int NT,
                                           int prefetch, float beta, float *out, int64_t ldo) {
     const int64_t nblocks = row_bytes / TK_BLOCK_BYTES, kp = nblocks * TK_BLOCK;
     const int8_t *qt = q + t0 * kp;
-    int32_t sums[8];
-    for (int64_t r = r0; r < r1; r++) {
-        row_tokens(codes + r * row_bytes, qt, kp, nblocks, NT, prefetch, sums);
-        for (int t = 0; t < NT; t++) out[(t0 + t) * ldo + r] = (float)(sums[t] - qsum[t0 + t]) / s[t0 + t] * beta;
+    __m256i acc[8][8];   /* [token][row of the 8] */
+    __m256i a[8];
+    const __m256 vbeta = _mm256_set1_ps(beta);
+    for (int64_t r8 = r0; r8 < r1; r8 += 8) {
+        const int nr = r1 - r8 < 8 ? (int)(r1 - r8) : 8;
+        for (int i = 0; i < 8; i++) {
+            if (i < nr) row_tokens(codes + (r8 + i) * row_bytes, qt, kp, nblocks, NT, prefetch, a);
+            for (int t = 0; t < NT; t++) acc[t][i] = i < nr ? a[t] : _mm256_setzero_si256();
+        }
+        for (int t = 0; t < NT; t++) {
+            const __m256i sum = _mm256_sub_epi32(hsum8_i32(acc[t]), _mm256_set1_epi32(qsum[t0 + t]));
+            const __m256 y = _mm256_mul_ps(_mm256_div_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(s[t0 + t])), vbeta);
+            float *o = out + (t0 + t) * ldo + r8;
+            if (nr == 8) _mm256_storeu_ps(o, y);
+            else {
+                float tmp[8];
+                _mm256_storeu_ps(tmp, y);
+                for (int i = 0; i < nr; i++) o[i] = tmp[i];
+            }
+        }
     }
 }
 
