@@ -23,14 +23,15 @@ final class TernaryLayoutTests: XCTestCase {
 
     func testEveryLayoutGivesThePackedLogits() throws {
         let tokens = try Fixtures.reference("b158-tiny/reference.json").tokens
-        let kernels = ["scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"].filter { tk_kernels_named($0) != nil }
+        let names: [String] = ["scalar", "avx2", "avx512vnni", "neon", "dotprod", "i8mm"]
+        let kernels = names.filter { name in name.withCString { tk_kernels_named($0) != nil } }
         for file in Self.files {
             let base = try load(file, .packed2)
             let t5 = try load(file, .trit5), both = try load(file, .both)
             for kernel in kernels {
                 for batch in [128, 3, 1] {
                     let want = try logits(base, tokens, kernel: kernel, batch: batch)
-                    XCTAssertTrue(want.allSatisfy(\.isFinite))
+                    XCTAssertTrue(want.allSatisfy { $0.isFinite })
                     for (name, m) in [("5trit", t5), ("both", both)] {
                         let got = try logits(m, tokens, kernel: kernel, batch: batch)
                         XCTAssertTrue(got.elementsEqual(want) { $0.bitPattern == $1.bitPattern },
