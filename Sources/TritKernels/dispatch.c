@@ -86,7 +86,7 @@ static const tk_kernels k_neon = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_neon,
     .block_gemm = tk_block_gemm_neon,
-    .trit5_gemm = tk_trit5_gemm_scalar,   /* no NEON form yet */
+    .trit5_gemm = tk_trit5_gemm_neon,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -103,7 +103,7 @@ static const tk_kernels k_dotprod = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
-    .trit5_gemm = tk_trit5_gemm_scalar,   /* no NEON form yet */
+    .trit5_gemm = tk_trit5_gemm_dotprod,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -120,7 +120,7 @@ static const tk_kernels k_i8mm = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
-    .trit5_gemm = tk_trit5_gemm_scalar,   /* no NEON form yet */
+    .trit5_gemm = tk_trit5_gemm_dotprod,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

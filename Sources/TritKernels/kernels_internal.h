@@ -212,6 +212,12 @@ uint64_t tk_read_avx512(const char *p, size_t n);
 
 #if defined(__aarch64__)
 /* ---- the ARM64 variants (arm64/, one file per kernel family and instruction set) ---- */
+void tk_trit5_gemm_neon(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                        float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_dotprod(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                           const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                           float beta, float *out, int64_t ldo);
 void tk_ternary_gemm_neon(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                           const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                           float beta, float *out, int64_t ldo);

@@ -203,7 +203,7 @@ typedef struct tk_kernels {
     tk_head_row_bounds_fn head_row_bounds;   /* at load */
     tk_group_gemm_fn group_gemm;
     tk_block_gemm_fn block_gemm;     /* the head and embedding in ggml's blocks (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) */
-    tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows (the scalar twin on ARM: no NEON form yet) */
+    tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows */
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
