@@ -134,6 +134,15 @@ typedef enum trit_head_mode {
                                  slower (per-row constants) and the model holds both heads. */
 } trit_head_mode;
 
+/* How ternary linears (I2_S, TQ2_0, TQ1_0) are held in memory (trit_model_params.ternary_layout). */
+typedef enum trit_ternary_layout {
+    TRIT_TERNARY_AUTO = 0,    /* the faster form for decoding on this CPU (2-bit on the x86 CPUs measured) */
+    TRIT_TERNARY_2BIT = 1,    /* packed 2-bit rows (an I2_S file in place) */
+    TRIT_TERNARY_5TRIT = 2,   /* 5 trits a byte (1.6 bits a weight): 20% fewer bytes a decoded token, more
+                                 instructions to decode them; the 2-bit rows are let go after load */
+    TRIT_TERNARY_BOTH = 3     /* 5-trit rows for decoding (up to 4 rows a step), 2-bit rows for prompts */
+} trit_ternary_layout;
+
 typedef struct trit_model_params {
     uint32_t size;                  /* sizeof(trit_model_params); set by trit_model_default_params() */
     trit_progress_fn progress;      /* NULL: no progress reports */
@@ -147,6 +156,8 @@ typedef struct trit_model_params {
                                        Default false: int8 activations per token with the
                                        group-scaled kernels (fast; logits within ~0.04). Other
                                        types ignore it. */
+    int32_t ternary_layout;         /* trit_ternary_layout: how ternary linears are held (default
+                                       TRIT_TERNARY_AUTO). Logits are the same in every layout. */
 } trit_model_params;
 
 /* Defaults for trit_model_load: no progress callback, exact head. Inline; thread-safe. */

@@ -10,6 +10,8 @@ import ctypes, hashlib, json, os, subprocess, sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "Tests", "Fixtures")
 KV = {"f32": 0, "f16": 1, "q8_0": 8}
+# trit_model_params.ternary_layout (0 auto, 1 2-bit, 2 5-trit, 3 both): every layout must print the same lines
+LAYOUT = int(os.environ.get("TRIT_DIGEST_TERNARY_LAYOUT", "0"))
 
 
 def models():
@@ -49,12 +51,13 @@ def child(lib_path, kernel):
 
     class ModelParams(ctypes.Structure):
         _fields_ = [("size", ctypes.c_uint32), ("progress", ctypes.c_void_p), ("progress_user_data", ctypes.c_void_p),
-                    ("int8_head", ctypes.c_bool), ("head", ctypes.c_int32), ("float_activations", ctypes.c_bool)]
+                    ("int8_head", ctypes.c_bool), ("head", ctypes.c_int32), ("float_activations", ctypes.c_bool),
+                    ("ternary_layout", ctypes.c_int32)]
 
     lib.trit_last_error.restype = ctypes.c_char_p
     for label, path, tokens in models():
         for fa in (False, True):
-            mp = ModelParams(size=ctypes.sizeof(ModelParams), float_activations=fa)
+            mp = ModelParams(size=ctypes.sizeof(ModelParams), float_activations=fa, ternary_layout=LAYOUT)
             m = ctypes.c_void_p()
             st = lib.trit_model_load(path.encode(), ctypes.byref(mp), ctypes.byref(m))
             if st != 0:

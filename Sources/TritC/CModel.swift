@@ -22,6 +22,13 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         default: throw TritError(.argument, "params.head is \(prm.head), not a trit_head_mode (0 exact, 1 int8, 2 certified)")
         }
         options.floatActivations = prm.float_activations
+        switch prm.ternary_layout {
+        case Int32(TRIT_TERNARY_AUTO.rawValue): options.ternaryLayout = .auto
+        case Int32(TRIT_TERNARY_2BIT.rawValue): options.ternaryLayout = .packed2
+        case Int32(TRIT_TERNARY_5TRIT.rawValue): options.ternaryLayout = .trit5
+        case Int32(TRIT_TERNARY_BOTH.rawValue): options.ternaryLayout = .both
+        default: throw TritError(.argument, "params.ternary_layout is \(prm.ternary_layout), not a trit_ternary_layout (0 auto, 1 2-bit, 2 5-trit, 3 both)")
+        }
         if let cb = prm.progress {
             let user = prm.progress_user_data
             options.progress = { cb($0, user) }

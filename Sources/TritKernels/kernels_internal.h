@@ -11,6 +11,9 @@
 void tk_ternary_gemm_scalar(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                             const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                             float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_scalar(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                          const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                          float beta, float *out, int64_t ldo);
 void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_scalar(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
@@ -156,6 +159,12 @@ void tk_ternary_gemm_avx2(const uint8_t *codes, int64_t row_bytes, int64_t r0, i
 void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                 const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                                 float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_avx2(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                        float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_avx512vnni(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                              const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                              float beta, float *out, int64_t ldo);
 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
@@ -203,6 +212,12 @@ uint64_t tk_read_avx512(const char *p, size_t n);
 
 #if defined(__aarch64__)
 /* ---- the ARM64 variants (arm64/, one file per kernel family and instruction set) ---- */
+void tk_trit5_gemm_neon(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                        float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_dotprod(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                           const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                           float beta, float *out, int64_t ldo);
 void tk_ternary_gemm_neon(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                           const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                           float beta, float *out, int64_t ldo);

@@ -103,14 +103,22 @@ func readKVTypes(_ p: Parsed) throws -> (KVCacheType, KVCacheType) {
 let headOpts = [
     Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README)"),
     Opt(names: ["--int8-head"], value: nil, help: "the same as --head int8"),
+    Opt(names: ["--ternary-layout"], value: "L", help: "ternary weights in memory: auto (default: 2bit on the x86 CPUs measured), 2bit, 5trit (1.6 bits a weight: 20% fewer bytes a token, more work to decode), both (5trit for decoding, 2bit for prompts); logits identical"),
     Opt(names: ["--float-activations"], value: nil, help: "group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0): float activations, the reference's arithmetic (slower, 2 bytes a weight); default int8 activations"),
 ]
 nonisolated(unsafe) var floatActivations = false
 nonisolated(unsafe) var headMode = Model.HeadMode.exact
+nonisolated(unsafe) var ternaryLayout = TernaryLayout.auto
 
 /// The head mode of --head / --int8-head.
 func readHeadMode(_ p: Parsed) throws -> Model.HeadMode {
     floatActivations = p.flag("--float-activations")
+    if let s = p.string("--ternary-layout") {
+        guard let l = TernaryLayout(rawValue: s) else {
+            throw CLIError("option --ternary-layout expects auto, 2bit, 5trit or both; got \"\(s)\"")
+        }
+        ternaryLayout = l
+    }
     if p.flag("--int8-head") { return .int8 }
     guard let s = p.string("--head") else { return .exact }
     guard let m = Model.HeadMode(rawValue: s) else {
@@ -264,6 +272,7 @@ func loadModel(_ path: String, quiet: Bool = false) throws -> (Model, Double) {
     var o = Model.LoadOptions()
     o.head = headMode
     o.floatActivations = floatActivations
+    o.ternaryLayout = ternaryLayout
     let m = try Model.load(path: path, options: o)
     let dt = monotonicSeconds() - t0
     if !quiet {

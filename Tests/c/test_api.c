@@ -167,6 +167,40 @@ int main(int argc, char **argv) {
         trit_model_free(cert);
     }
 
+    /* the ternary layout: a value outside trit_ternary_layout is refused; every layout gives the default's
+     * logits bit for bit (a prompt in one call, then token by token) */
+    {
+        trit_model_params tp = trit_model_default_params();
+        trit_model *bad = NULL;
+        tp.ternary_layout = 9;
+        EXPECT(trit_model_load(path, &tp, &bad), TRIT_ERR_ARG);
+        CHECK(bad == NULL && strstr(trit_last_error(), "ternary_layout") != NULL, "bad ternary layout named");
+        trit_model_info ti = {.size = sizeof ti};
+        EXPECT(trit_model_get_info(model, &ti), TRIT_OK);
+        const int32_t toks[6] = {1, 5, 9, 2, 7, 3};
+        const size_t nv = (size_t)ti.n_vocab;
+        float *want = calloc(6 * nv, sizeof(float)), *got = calloc(6 * nv, sizeof(float));
+        const int32_t layouts[4] = {TRIT_TERNARY_AUTO, TRIT_TERNARY_2BIT, TRIT_TERNARY_5TRIT, TRIT_TERNARY_BOTH};
+        for (int i = 0; i < 4; i++) {
+            tp.ternary_layout = layouts[i];
+            trit_model *m = NULL;
+            EXPECT(trit_model_load(path, &tp, &m), TRIT_OK);
+            for (int step = 0; step < 2 && m; step++) {
+                trit_context *c = NULL;
+                trit_context_params cp = trit_context_default_params();
+                cp.n_ctx = 32;
+                EXPECT(trit_context_create(m, &cp, &c), TRIT_OK);
+                float *dst = i == 0 && step == 0 ? want : got;
+                if (step == 0) EXPECT(trit_eval(c, toks, 6, dst), TRIT_OK);
+                else for (int k = 0; k < 6; k++) EXPECT(trit_eval(c, toks + k, 1, dst + k * nv), TRIT_OK);
+                if (dst == got) CHECK(memcmp(got, want, 6 * nv * sizeof(float)) == 0, "layout %d step %d: the default's logits", layouts[i], step);
+                trit_context_free(c);
+            }
+            trit_model_free(m);
+        }
+        free(want); free(got);
+    }
+
     trit_model_info info = {.size = sizeof info};
     EXPECT(trit_model_get_info(NULL, &info), TRIT_ERR_ARG);
     EXPECT(trit_model_get_info(model, NULL), TRIT_ERR_ARG);

@@ -98,9 +98,93 @@ static void ternary_extremes(void) {
     free(vals); free(codes); free(q);
 }
 
+/* ---- 5-trit rows: the packed rows converted at load; every variant = the scalar twin = the packed product ---- */
+
+static void trit5_case(const uint8_t *codes, int64_t rows, int64_t kp, const int8_t *q, const float *s,
+                       const int32_t *qs, int64_t n, float beta, const char *what) {
+    uint8_t *t5 = h_alloc((size_t)(rows * tk_trit5_row_bytes(kp)));
+    tk_trit5_from_packed(NULL, codes, kp, rows, t5);
+    /* the conversion: every trit decodes (TQ1_0's formula) to the packed code; padding trits are 1 */
+    int ok = 1;
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t k = 0; k < tk_trit5_row_bytes(kp) / 32 * TK_T5_BLOCK; k++) {
+            const int64_t b = k / TK_T5_BLOCK, d = k % TK_T5_BLOCK / 32, m = k % 32;
+            const uint8_t y = (uint8_t)(t5[r * tk_trit5_row_bytes(kp) + b * 32 + m] * pow3[d]);
+            const int want = k < kp ? (codes[r * (kp / 4) + k / TK_BLOCK * 32 + (k & 31)] >> (6 - 2 * (k % TK_BLOCK / 32))) & 3 : 1;
+            ok &= ((y * 3) >> 8) == want;
+        }
+    h_check(ok, "trit5 conversion %s", what);
+    float *ref = h_alloc(sizeof(float) * (size_t)(n * rows)), *got = h_alloc(sizeof(float) * (size_t)(n * rows));
+    h_variants[0]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, beta, ref, rows);
+    for (int v = 0; v < h_n_variants; v++) {
+        for (int64_t i = 0; i < n * rows; i++) got[i] = NAN;
+        h_variants[v]->trit5_gemm(t5, kp, 0, rows, q, s, qs, n, beta, got, rows);
+        h_check_bits(got, ref, n * rows, "trit5 %s = packed scalar %s", h_variants[v]->name, what);
+        if (rows > 3) {
+            for (int64_t i = 0; i < n * rows; i++) got[i] = -7;
+            h_variants[v]->trit5_gemm(t5, kp, 1, rows - 1, q, s, qs, n, beta, got, rows);
+            ok = 1;
+            for (int64_t t = 0; t < n; t++)
+                for (int64_t r = 0; r < rows; r++) {
+                    const int inside = r >= 1 && r < rows - 1;
+                    ok &= inside ? memcmp(&got[t * rows + r], &ref[t * rows + r], 4) == 0 : got[t * rows + r] == -7;
+                }
+            h_check(ok, "trit5 %s %s rows 1..<%lld", h_variants[v]->name, what, (long long)(rows - 1));
+        }
+    }
+    free(t5); free(ref); free(got);
+}
+
+static void trit5_random(void) {
+    /* every tail (Kp mod 160 = 0, 32, 64, 96, 128), long rows (the i16 partial sums), 1..17 tokens */
+    static const int64_t shapes[][3] = {{7, 128, 1}, {33, 640, 5}, {16, 8640, 2}, {5, 100, 3}, {64, 2560, 9},
+        {3, 300, 4}, {11, 384, 2}, {50, 256, 7}, {20, 384, 16}, {13, 512, 17}, {8, 640, 3}, {9, 6912, 1},
+        {6, 6912, 5}, {4, 3200, 8}, {6, 4096, 12}, {3, 128, 8}, {96, 2560, 1}};
+    h_rng rng;
+    h_seed(&rng, 7);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t rows = shapes[c][0], cols = shapes[c][1], n = shapes[c][2], kp = (cols + 127) / 128 * 128;
+        int8_t *vals = h_alloc((size_t)(rows * cols));
+        for (int64_t i = 0; i < rows * cols; i++) vals[i] = (int8_t)((int)(h_next(&rng) % 3) - 1);
+        uint8_t *codes = pack_ternary(vals, rows, cols, kp);
+        float *x = h_alloc(sizeof(float) * (size_t)(n * cols)), *s = h_alloc(sizeof(float) * (size_t)n);
+        for (int64_t i = 0; i < n * cols; i++) x[i] = (float)(h_unit(&rng) * 4 - 2);
+        int8_t *q = h_alloc((size_t)(n * kp));
+        int32_t *qs = h_alloc(sizeof(int32_t) * (size_t)n);
+        tk_quantize_rows(x, cols, cols, n, q, kp, s, qs);
+        char what[64];
+        snprintf(what, sizeof what, "%lldx%lld n=%lld", (long long)rows, (long long)cols, (long long)n);
+        trit5_case(codes, rows, kp, q, s, qs, n, 0.37f, what);
+        free(vals); free(codes); free(x); free(s); free(q); free(qs);
+    }
+}
+
+/* Every weight +1 (or −1) against activations of −128 / 127 / alternating: the i16 partial sums at their
+ * extremes (the AVX2 form's ACC16_BLOCKS); 8192 = 51 blocks + a 1-trit tail. */
+static void trit5_extremes(void) {
+    const int64_t rows = 4, cols = 8192, n = 3, kp = cols;
+    int8_t *vals = h_alloc((size_t)(rows * cols));
+    for (int64_t i = 0; i < rows * cols; i++) vals[i] = i / cols == 2 ? -1 : 1;
+    uint8_t *codes = pack_ternary(vals, rows, cols, kp);
+    int8_t *q = h_alloc((size_t)(n * kp));
+    int32_t qs[3] = {0, 0, 0};
+    const float s[3] = {1, 1, 1};
+    for (int64_t k = 0; k < kp; k++) {
+        q[k] = -128;
+        q[kp + k] = 127;
+        q[2 * kp + k] = k % 2 == 0 ? -128 : 127;
+        for (int t = 0; t < 3; t++) qs[t] += q[t * kp + k];
+    }
+    trit5_case(codes, rows, kp, q, s, qs, n, 1, "extreme sums");
+    free(vals); free(codes); free(q);
+}
+
 void test_ternary(void) {
     ternary_random();
     ternary_extremes();
+    trit5_random();
+    trit5_extremes();
 }
 
 /* ---- dense ---- */

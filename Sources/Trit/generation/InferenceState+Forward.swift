@@ -254,6 +254,13 @@ extension InferenceState {
         switch lin {
         case .ternary(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }
+            if m.isTrit5, n <= Trit5.decodeRows || m.prefill == nil {
+                tk_trit5_gemm_par(pool, kernels.pointee.trit5_gemm, m.codes, Int64(m.paddedCols), Int64(m.rows),
+                                  xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
+                                  Int64(n), m.scale, out, Int64(m.rows))
+                return
+            }
+            let m = m.prefill ?? m
             tk_ternary_gemm_par(pool, kernels.pointee.ternary_gemm, m.codes, Int64(m.rowBytes), Int64(m.rows),
                                 xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
                                 Int64(n), m.scale, out, Int64(m.rows))

@@ -51,7 +51,14 @@ public enum SavedState {
         sample(m.output.data, m.output.byteCount)
         for l in m.layers {
             switch l.linears[0].linear {
-            case .ternary(let t): mix(1); sample(UnsafeRawPointer(t.codes), t.byteCount)
+            case .ternary(let t):
+                mix(1)
+                if t.isTrit5 {   // the packed rows' bytes, so a state moves between ternary layouts
+                    let packed = t.packedPrefix(1 << 16)
+                    packed.withUnsafeBytes { sample($0.baseAddress!, $0.count) }
+                } else {
+                    sample(UnsafeRawPointer(t.codes), t.decodeByteCount)
+                }
             case .dense(let d): mix(2); sample(d.data, d.byteCount)
             case .grouped(let g): mix(3); sample(g.data, g.byteCount)
             }

@@ -6,7 +6,7 @@ public final class Model: @unchecked Sendable {
     public enum SourceFormat: String, Sendable { case gguf, huggingface }
 
     public let config: ModelConfig
-    public let layers: [LayerWeights]
+    public internal(set) var layers: [LayerWeights]   // set at load only (Model.load's ternary layout)
     public let tokenEmbedding: DenseMatrix        // [vocab × dim]
     public let outputNorm: [Float]                // [dim]
     public let output: DenseMatrix                // [vocab × dim]; the embedding when tied
@@ -82,6 +82,8 @@ public final class Model: @unchecked Sendable {
         /// A GGUF head or embedding in ggml's block types read in its blocks (docs/formats.md §10); false
         /// decodes it to an F32 copy at load, the former path (the tests' reference).
         var headBlocksInPlace = true
+        /// How ternary linears are held: packed 2-bit rows, 5-trit rows (1.6 bits a weight) or both (TernaryLayout).
+        public var ternaryLayout: TernaryLayout = .auto
         /// Called with progress in [0, 1]; returning false cancels the load (TritError .cancelled).
         public var progress: ((Float) -> Bool)?
         public init() {}
@@ -95,6 +97,13 @@ public final class Model: @unchecked Sendable {
             ? try HFModelLoader.load(folder: path, progress: progress)
             : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
                                        headBlocksInPlace: options.headBlocksInPlace, progress: progress)
+        let layout = options.ternaryLayout.resolved
+        if layout != .packed2 {
+            let threads = Defaults.onlineCores
+            let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
+            defer { if let pool { tk_pool_free(pool) } }
+            for i in m.layers.indices { try m.layers[i].convertTernary(layout, pool: pool) }
+        }
         if options.head != .exact {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8

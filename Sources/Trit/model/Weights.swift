@@ -6,7 +6,8 @@ import Darwin
 #endif
 
 /// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`
-/// inputs, each row padded to a multiple of 128 weights, one scale per tensor.
+/// inputs, each row padded to a multiple of 128 weights, one scale per tensor. Or in 5-trit rows
+/// (`isTrit5`, 1.6 bits a weight; TernaryLayout), with the packed form kept for prompts in `prefill`.
 public final class TernaryMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -14,22 +15,37 @@ public final class TernaryMatrix: @unchecked Sendable {
     public let scale: Float
     let codes: UnsafePointer<UInt8>
     let owner: AnyObject           // MappedFile (in place) or AlignedBuffer (converted)
+    /// The codes are 5-trit rows (tk_trit5_gemm_fn), not packed rows.
+    public let isTrit5: Bool
+    /// The packed form of the same weights, for products of more than `Trit5.decodeRows` rows (`.both`).
+    public let prefill: TernaryMatrix?
 
-    init(rows: Int, cols: Int, rowBytes: Int, scale: Float, codes: UnsafePointer<UInt8>, owner: AnyObject) {
+    init(rows: Int, cols: Int, rowBytes: Int, scale: Float, codes: UnsafePointer<UInt8>, owner: AnyObject,
+         isTrit5: Bool = false, prefill: TernaryMatrix? = nil) {
         self.rows = rows
         self.cols = cols
         self.rowBytes = rowBytes
         self.scale = scale
         self.codes = codes
         self.owner = owner
+        self.isTrit5 = isTrit5
+        self.prefill = prefill
     }
 
-    var paddedCols: Int { rowBytes * 4 }
-    public var byteCount: Int { rows * rowBytes }
+    var paddedCols: Int { (cols + TernaryPacking.block - 1) / TernaryPacking.block * TernaryPacking.block }
+    /// Bytes held (both forms with `.both`).
+    public var byteCount: Int { rows * rowBytes + (prefill?.byteCount ?? 0) }
+    /// Bytes one decoded token reads.
+    public var decodeByteCount: Int { rows * rowBytes }
     public var isMapped: Bool { owner is MappedFile }
 
     /// The ternary value at (row, col), for tests and debugging.
     func value(row: Int, col: Int) -> Int8 {
+        if isTrit5 {
+            let b = col / 160, d = (col % 160) / 32
+            let y = UInt8(truncatingIfNeeded: Int(codes[row * rowBytes + b * 32 + col % 32]) * [1, 3, 9, 27, 81][d])
+            return Int8((Int(y) * 3) >> 8) - 1
+        }
         let j = col % TernaryPacking.block
         let byte = codes[row * rowBytes + (col / TernaryPacking.block) * 32 + (j & 31)]
         return Int8((byte >> UInt8(6 - 2 * (j >> 5))) & 3) - 1

@@ -37,7 +37,7 @@ extension Linear {
     /// Where this projection's bytes are (as the kernels read them).
     var span: (UnsafeRawPointer, Int) {
         switch self {
-        case .ternary(let t): return (UnsafeRawPointer(t.codes), t.byteCount)
+        case .ternary(let t): return (UnsafeRawPointer(t.codes), t.decodeByteCount)
         case .dense(let d): return (d.data, d.byteCount)
         case .grouped(let g): return (g.data, g.byteCount)
         }
@@ -97,7 +97,11 @@ extension Model {
     /// Bytes of weights one decoded token reads: every linear once, the output head once.
     public var bytesPerDecodedToken: Int {
         var n = int8Output?.byteCount ?? output.byteCount
-        for l in layers { for (_, lin) in l.linears { n += lin.byteCount } }
+        for l in layers {
+            for (_, lin) in l.linears {
+                if case .ternary(let t) = lin { n += t.decodeByteCount } else { n += lin.byteCount }
+            }
+        }
         return n
     }
 }

@@ -74,6 +74,21 @@ typedef void (*tk_ternary_gemm_fn)(const uint8_t *codes, int64_t row_bytes, int6
                                    const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                                    float beta, float *out, int64_t ldo);
 
+/* 5-trit rows ("trit5", 1.6 bits a weight): the decode form of a ternary matrix, made at load from packed rows
+ * (tk_trit5_from_packed), for memory-bound decoding (20% fewer bytes a token than packed rows):
+ *   - a row of Kp weights (Kp a multiple of 128, as above) is ceil(Kp/160) blocks of 32 bytes;
+ *   - block element j (0..159) is trit n = j div 32 of byte j mod 32, as t = w + 1 (0, 1, 2); when Kp is not a
+ *     multiple of 160 the row's last block holds (Kp mod 160)/32 trits a byte, the rest are 1 (weight 0);
+ *   - a byte holds t0..t4 as ceil(v·256/243), v = Σ t_n·3^(4−n) (TQ1_0's packing, docs/formats.md §3.3), so
+ *     trit n = (((byte·3^n) mod 256)·3) >> 8: a multiply by 3 and a compare against 86 and 171 a trit.
+ * The product is the packed rows' (the same integer sums, the same f32 arithmetic): bit-identical to
+ * tk_ternary_gemm_fn on the same weights. */
+#define TK_T5_BLOCK 160
+static inline int64_t tk_trit5_row_bytes(int64_t Kp) { return (Kp + TK_T5_BLOCK - 1) / TK_T5_BLOCK * 32; }
+typedef void (*tk_trit5_gemm_fn)(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
+                                 const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                                 float beta, float *out, int64_t ldo);
+
 /* out[t*ldo + r] = sum_k W[r][k] * x[t*ldx + k], r in [r0, r1), t < n; W row-major [rows][K]. */
 typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                  const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
@@ -188,6 +203,7 @@ typedef struct tk_kernels {
     tk_head_row_bounds_fn head_row_bounds;   /* at load */
     tk_group_gemm_fn group_gemm;
     tk_block_gemm_fn block_gemm;     /* the head and embedding in ggml's blocks (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) */
+    tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows */
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
@@ -266,6 +282,12 @@ void tk_pool_run(tk_pool *pool, tk_job_fn fn, void *ctx);
 void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *codes, int64_t row_bytes,
                          int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                          float beta, float *out, int64_t ldo);
+void tk_trit5_gemm_par(tk_pool *pool, tk_trit5_gemm_fn fn, const uint8_t *codes, int64_t Kp,
+                       int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                       float beta, float *out, int64_t ldo);
+/* Packed rows (Kp/4 bytes a row) to 5-trit rows (dst: rows × tk_trit5_row_bytes(Kp) bytes), on the pool's
+ * threads (pool may be NULL). The packed codes must be 0..2 (tk_find_code3). */
+void tk_trit5_from_packed(tk_pool *pool, const uint8_t *codes, int64_t Kp, int64_t rows, uint8_t *dst);
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
                        int64_t rows, const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 

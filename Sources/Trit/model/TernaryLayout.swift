@@ -1,0 +1,81 @@
+import TritKernels
+
+/// How ternary linears (I2_S, TQ2_0, TQ1_0 and converted ones) are held in memory (`LoadOptions.ternaryLayout`).
+public enum TernaryLayout: String, CaseIterable, Sendable {
+    /// The CPU's faster form for decoding (measured; see README): packed 2-bit rows on the CPUs measured so far.
+    case auto
+    /// Packed rows, 2 bits a weight (I2_S files in place).
+    case packed2 = "2bit"
+    /// 5-trit rows, 1.6 bits a weight (trit_kernels.h): 20% fewer bytes a decoded token, more work to decode.
+    case trit5 = "5trit"
+    /// 5-trit rows for decoding and the packed rows for prompts (both held: 3.6 bits a weight).
+    case both
+
+    /// What `.auto` means on this machine: on x86 (Zen 3 AVX2 and Zen 4 AVX-512 measured) the 5-trit decode costs
+    /// more instructions than the bytes it saves, so the packed rows stay the default.
+    var resolved: TernaryLayout { self == .auto ? .packed2 : self }
+}
+
+enum Trit5 {
+    /// A product of at most this many rows (tokens) uses the 5-trit rows when both forms are held.
+    static let decodeRows = 4
+
+    /// `m` in the layout `layout` (m itself for the packed layout); the packed form's pages are let go
+    /// when it is not kept.
+    static func convert(_ m: TernaryMatrix, to layout: TernaryLayout, pool: OpaquePointer?) throws -> TernaryMatrix {
+        guard layout == .trit5 || layout == .both, !m.isTrit5 else { return m }
+        let kp = m.paddedCols
+        let rb = Int(tk_trit5_row_bytes(Int64(kp)))
+        let buf = try AlignedBuffer(byteCount: try checkedMul(m.rows, rb, "5-trit rows"), what: "5-trit rows",
+                                    hugePages: true)
+        tk_trit5_from_packed(pool, m.codes, Int64(kp), Int64(m.rows), buf.raw.assumingMemoryBound(to: UInt8.self))
+        if layout == .trit5, let f = m.owner as? MappedFile { f.dontNeed(UnsafeRawPointer(m.codes), m.decodeByteCount) }
+        return TernaryMatrix(rows: m.rows, cols: m.cols, rowBytes: rb, scale: m.scale,
+                             codes: UnsafePointer(buf.raw.assumingMemoryBound(to: UInt8.self)), owner: buf,
+                             isTrit5: true, prefill: layout == .both ? m : nil)
+    }
+}
+
+extension Projection {
+    mutating func convertTernary(_ layout: TernaryLayout, pool: OpaquePointer?) throws {
+        if case .ternary(let m) = linear { linear = .ternary(try Trit5.convert(m, to: layout, pool: pool)) }
+    }
+}
+
+extension LayerWeights {
+    /// Every ternary linear of the layer in `layout`.
+    mutating func convertTernary(_ layout: TernaryLayout, pool: OpaquePointer?) throws {
+        switch mixer {
+        case .attention(var a):
+            try a.q.convertTernary(layout, pool: pool); try a.k.convertTernary(layout, pool: pool)
+            try a.v.convertTernary(layout, pool: pool); try a.o.convertTernary(layout, pool: pool)
+            mixer = .attention(a)
+        case .gatedDeltaNet(var d):
+            try d.qkv.convertTernary(layout, pool: pool); try d.z.convertTernary(layout, pool: pool)
+            try d.out.convertTernary(layout, pool: pool)
+            mixer = .gatedDeltaNet(d)
+        }
+        try feedForward.gate.convertTernary(layout, pool: pool)
+        try feedForward.up.convertTernary(layout, pool: pool)
+        try feedForward.down.convertTernary(layout, pool: pool)
+    }
+}
+
+extension TernaryMatrix {
+    /// The first `limit` bytes (at most) of this matrix's packed rows, from its values (any layout).
+    func packedPrefix(_ limit: Int) -> [UInt8] {
+        let prb = TernaryPacking.rowBytes(cols: cols)
+        let n = min(rows, (limit + prb - 1) / prb)
+        var out = [UInt8](repeating: 0, count: n * prb)
+        var v = [Int8](repeating: 0, count: cols)
+        out.withUnsafeMutableBufferPointer { o in
+            v.withUnsafeMutableBufferPointer { vb in
+                for r in 0..<n {
+                    for c in 0..<cols { vb[c] = value(row: r, col: c) }
+                    TernaryPacking.packRow(vb.baseAddress!, cols: cols, into: o.baseAddress! + r * prb)
+                }
+            }
+        }
+        return Array(out.prefix(limit))
+    }
+}
