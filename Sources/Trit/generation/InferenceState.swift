@@ -98,9 +98,11 @@ public final class InferenceState {
     /// `cells` caps the positions all sequences hold together (0: nSeq × nCtx). The cache is
     /// reserved for nSeq × nCtx positions but committed only as positions are used. Keys and
     /// values are stored as `kvType` unless `valueType` differs (F32 here: exact; the C API, Python
-    /// and the CLI default to F16).
+    /// and the CLI default to F16). `checkpoints`: how many copies of its recurrent state each sequence
+    /// of a hybrid model may keep (RecurrentState; ignored by other models).
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
-                cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil) throws {
+                cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil,
+                checkpoints: Int = 1) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
@@ -119,7 +121,7 @@ public final class InferenceState {
         let B = maxBatch
         let dn = c.deltaNet, nDeltaNet = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .gatedDeltaNet }.count
         if let dn, nDeltaNet > 0 {
-            let r = try RecurrentState(nSeq: nSeq, layers: nDeltaNet, shape: dn)
+            let r = try RecurrentState(nSeq: nSeq, layers: nDeltaNet, shape: dn, checkpoints: checkpoints)
             recurrent = r
             memory = HybridMemory(kv: kv, recurrent: r)
         } else {
