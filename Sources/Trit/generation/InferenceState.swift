@@ -48,6 +48,13 @@ public final class InferenceState {
     let dnQKV, dnZ, dnBeta, dnG, dnOut: FloatArray
     let dnRowState: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // [maxBatch]: each row's delta-rule state
     let dnKeyHead: [Int32]         // the key head each value head reads
+    /// The chunked delta rule (prompts): g before exponentiation [maxBatch][valueHeads], and each
+    /// pool thread's workspace (tk_delta_work_floats).
+    let dnLogG, dnWork: FloatArray
+    /// Runs of at least this many rows of one sequence take the delta rule's chunked form (0: every row
+    /// the recurrent form, which makes a prompt's result independent of how it is split into batches).
+    /// Default `defaultDeltaChunkMin`, or the environment's TRIT_DELTA_CHUNK_MIN (for measurements).
+    public var deltaChunkMin: Int
     /// Gated attention (qwen35): q_proj's rows [query | gate] per head, and the gates.
     let qGate, gate: FloatArray
     /// A Hadamard-folded projection's input, H·(s ⊙ x) (empty without folding).
@@ -100,6 +107,9 @@ public final class InferenceState {
     /// values are stored as `kvType` unless `valueType` differs (F32 here: exact; the C API, Python
     /// and the CLI default to F16). `checkpoints`: how many copies of its recurrent state each sequence
     /// of a hybrid model may keep (RecurrentState; ignored by other models).
+    /// deltaChunkMin's default: the measured choice (docs/formats.md §11.3).
+    public static let defaultDeltaChunkMin = 64
+
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
                 cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil,
                 checkpoints: Int = 1) throws {
@@ -135,6 +145,11 @@ public final class InferenceState {
         dnBeta = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnRowState = .allocate(capacity: B)
+        dnLogG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
+        dnWork = try FloatArray(count: dn.map { d in dnRows == 0 ? 0 : max(nThreads, 1)
+                                    * Int(tk_delta_work_floats(Int64(d.keyHeadDim), Int64(d.valueHeadDim))) } ?? 0,
+                                what: "delta rule workspace")
+        deltaChunkMin = getenv("TRIT_DELTA_CHUNK_MIN").flatMap { Int(String(cString: $0)) } ?? Self.defaultDeltaChunkMin
         dnKeyHead = dn.map { s in (0..<s.valueHeads).map { Int32(s.keyHead(ofValueHead: $0)) } } ?? []
         let gated = c.arch.attention.gatedOutput
         qGate = try FloatArray(count: gated ? B * 2 * c.qDim : 0, what: "activations")
