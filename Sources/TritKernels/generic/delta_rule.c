@@ -26,7 +26,7 @@ static void delta_worker(void *p, int ith, int nth) {
     tk_delta_job *j = p;
     float delta[TK_DELTA_MAX_DV];
     (void)nth;
-    const int chunked = j->chunk_min > 0 && j->log_decay && j->work;
+    const int chunked = j->chunk_min > 0 && j->log_decay && j->work && j->dv % 8 == 0;   /* (gemm's tiles) */
     float *work = chunked ? j->work + ith * tk_delta_work_floats(j->dk, j->dv) : 0;
     for (int64_t h; (h = __atomic_fetch_add(&j->next_head, 1, __ATOMIC_RELAXED)) < j->n_heads;) {
         const int64_t kh = j->key_head[h] * j->dk;

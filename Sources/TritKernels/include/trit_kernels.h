@@ -306,7 +306,8 @@ void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
 /* Chunked form (prompts): a run of ≥ chunk_min consecutive rows on one state (one sequence's rows in
  * order) is evaluated TK_DELTA_CHUNK rows at a time from the run's first row (delta_rule_chunked.c):
  * equal to the recurrent form up to rounding. It needs log_decay (the decay's logarithm, [n][n_heads])
- * and work: tk_delta_work_floats(dk, dv) floats per pool thread. chunk_min 0: recurrent form only. */
+ * and work: tk_delta_work_floats(dk, dv) floats per pool thread, and dv a multiple of 8. chunk_min 0:
+ * recurrent form only. */
 #define TK_DELTA_CHUNK 64
 typedef struct tk_delta_job {
     float *const *state;

@@ -71,6 +71,10 @@ final class DeltaRuleChunkedTests: XCTestCase {
             XCTAssertLessThanOrEqual(dState, 1e-5)
             XCTAssertGreaterThan(dOut + dState, 0, "the chunked form ran (rounding differs)")
         }
+        // dv not a multiple of 8: the recurrent form, bit for bit
+        let r20 = run(chunkMin: 0, seqOf: rows, dk: 32, dv: 20, vHeads: 2, kHeads: 1, threads: 2)
+        let c20 = run(chunkMin: 8, seqOf: rows, dk: 32, dv: 20, vHeads: 2, kHeads: 1, threads: 2)
+        XCTAssertEqual(r20.out, c20.out)
         // rows of two sequences interleaved: no run reaches chunk_min, every row recurrent, bit for bit
         let mixed = (0..<40).map { $0 % 2 }
         let r = run(chunkMin: 0, seqOf: mixed, dk: 32, dv: 32, vHeads: 2, kHeads: 1, threads: 2)
