@@ -154,6 +154,7 @@ public final class Engine: @unchecked Sendable {
         state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
                                    nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType,
                                    checkpoints: options.checkpoints)
+        state.deltaChunkMin = 0   // the recurrent form: a request's tokens do not depend on how its prompt is cut
         slotJob = [Job?](repeating: nil, count: options.slots)
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)
