@@ -13,7 +13,8 @@ Files:
 - reference.json: transformers fp32 (eager) logits over the 40-token prompt, 32 greedy tokens (each a
   fresh full forward), their top-2 margins; `checks` holds the chunked-vs-recurrent gap of transformers'
   own two gated-delta-rule forms.
-- model.q2_0.gguf (Q2_0 g64: each 128-group's scale in both halves), model.pq2_0.gguf (PQ2_0 g128):
+- model.q2_0.gguf (Q2_0 g64: each 128-group's scale in both halves), model.pq2_0.gguf (PQ2_0 g128),
+  model.ptq1_0.gguf (PTQ1_0 g128: base-3 trits, scale last, ../shared/spec/group-ternary.md §4):
   arch `qwen35` with llama.cpp's names and keys and its converter's transforms (conversion/qwen.py,
   Qwen3NextModel + _LinearAttentionVReorderBase): (1 + w) norms stored as 1 + w except ssm_norm,
   ssm_a = -exp(A_log), dt_bias -> ssm_dt.bias, conv1d squeezed, V heads reordered from grouped to
@@ -21,6 +22,8 @@ Files:
   out_proj columns). Written by a small GGUF writer here (PyPI gguf has no Q2_0 / PQ2_0 codecs).
 
 usage: /work/fixvenv/bin/python scripts/make_qwen35_fixture.py   (transformers >= 5 with models/qwen3_5)
+       python3 scripts/make_qwen35_fixture.py --gguf-only   (numpy only: the GGUFs again from the same seeded
+       weights; the reference and hf/ are left as they are — the files' float function is unchanged)
 """
 import json
 import os
@@ -29,9 +32,6 @@ import struct
 import sys
 
 import numpy as np
-import torch
-import transformers
-from safetensors.torch import save_file
 
 os.environ.setdefault("TORCHDYNAMO_DISABLE", "1")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -203,6 +203,36 @@ def reorder_v(t, dim, nk, per_k, hd):
     return np.ascontiguousarray(t.transpose(perm)).reshape(shape)
 
 
+def ptq1_block(t, d):
+    """One PTQ1_0 block: 128 trits t ∈ {-1, 0, 1} -> qs[24], qh[2] (5 / 4 base-3 digits, first most
+    significant, stored as ceil(q·256/243)), then fp16 d."""
+    digits = np.zeros((26, 5), dtype=np.int32)   # byte, position n: t + 1 (a qh byte's 5th slot stays 0)
+    for v in range(128):
+        if v < 80:
+            b, n = v % 16, v // 16
+        elif v < 120:
+            b, n = 16 + (v - 80) % 8, (v - 80) // 8
+        else:
+            b, n = 24 + (v - 120) % 2, (v - 120) // 2
+        digits[b, n] = int(t[v]) + 1
+    q = digits @ np.array([81, 27, 9, 3, 1], dtype=np.int32)
+    return bytes(((q * 256 + 242) // 243).astype(np.uint8)) + np.float16(d).tobytes()
+
+
+def pack_ptq1(codes, scales, group):
+    assert group == G
+    rows, cols = codes.shape
+    return b"".join(ptq1_block(codes[r, g0:g0 + G], scales[r, g0 // G]) for r in range(rows) for g0 in range(0, cols, G))
+
+
+# the spec's example block (group-ternary.md §4)
+_t = np.zeros(128, dtype=np.int8)
+for _v, _x in [(0, 1), (1, -1), (16, -1), (80, 1), (120, -1), (121, 1), (127, 1)]:
+    _t[_v] = _x
+assert ptq1_block(_t, np.frombuffer(bytes([0x66, 0x26]), dtype=np.float16)[0]) == bytes(
+    [0xb9, 0x2b] + [0x80] * 14 + [0xd5] + [0x80] * 7 + [0x2a, 0xd7, 0x66, 0x26])
+
+
 def write_gguf(lin, other, path, group, type_id):
     c = CONFIG
     nk, nv = c["linear_num_key_heads"], c["linear_num_value_heads"]
@@ -238,7 +268,8 @@ def write_gguf(lin, other, path, group, type_id):
         w.tensor(name, list(reversed(arr.shape)), 1, arr.tobytes())
 
     def q(name, codes, scales):
-        w.tensor(name, [codes.shape[1], codes.shape[0]], type_id, pack2(codes, scales, group))
+        pack = pack_ptq1 if type_id == 143 else pack2
+        w.tensor(name, [codes.shape[1], codes.shape[0]], type_id, pack(codes, scales, group))
 
     def rows_v(codes_scales, hd):
         cs, sc = codes_scales
@@ -271,7 +302,7 @@ def write_gguf(lin, other, path, group, type_id):
             conv = other[la + "conv1d.weight"][:, 0, :]
             conv = np.concatenate([conv[:2 * kd], reorder_v(conv[2 * kd:], 0, nk, per_k, hv)])
             f32(b + "ssm_conv1d.weight", conv)
-            A = -torch.exp(torch.tensor(other[la + "A_log"])).numpy()
+            A = -np.exp(other[la + "A_log"].astype(np.float64)).astype(np.float32)   # = torch.exp in fp32 here
             f32(b + "ssm_a", reorder_v(A, 0, nk, per_k, 1))
             f32(b + "ssm_dt.bias", reorder_v(other[la + "dt_bias"], 0, nk, per_k, 1))
             f32(b + "ssm_norm.weight", other[la + "norm.weight"])
@@ -282,9 +313,20 @@ def write_gguf(lin, other, path, group, type_id):
 
 # ---- reference ---------------------------------------------------------------------------------------
 
+def write_ggufs(lin, other):
+    write_gguf(lin, other, os.path.join(OUT, "model.q2_0.gguf"), 64, 42)
+    write_gguf(lin, other, os.path.join(OUT, "model.pq2_0.gguf"), 128, 142)
+    write_gguf(lin, other, os.path.join(OUT, "model.ptq1_0.gguf"), 128, 143)
+
+
 def main():
     rng = np.random.default_rng(SEED)
     lin, other = weights(rng)
+    if sys.argv[1:] == ["--gguf-only"]:
+        return write_ggufs(lin, other)
+    import torch
+    import transformers
+    from safetensors.torch import save_file
     hf = os.path.join(OUT, "hf")
     os.makedirs(hf, exist_ok=True)
     tensors = {k: torch.tensor(dense(*v)) for k, v in lin.items()}
@@ -338,8 +380,7 @@ def main():
     }
     with open(os.path.join(OUT, "reference.json"), "w") as f:
         json.dump(ref, f, separators=(",", ":"))
-    write_gguf(lin, other, os.path.join(OUT, "model.q2_0.gguf"), 64, 42)
-    write_gguf(lin, other, os.path.join(OUT, "model.pq2_0.gguf"), 128, 142)
+    write_ggufs(lin, other)
     print(f"logit std {ref['checks']['logit_std']:.3f}, recurrent vs chunked {recurrent_gap:.2e}, "
           f"min greedy margin {min(margins):.4f}", file=sys.stderr)
 

@@ -6,9 +6,9 @@ import Darwin
 #endif
 
 /// The Gated DeltaNet layer (qwen35; transformers' Qwen3_5GatedDeltaNet): linear attention whose
-/// memory is a fixed-size state per sequence (RecurrentState). Every row runs the recurrent form,
-/// in order, so a prompt in batches equals the same tokens one at a time exactly (transformers'
-/// chunked form for prompts equals it up to rounding: the fixture's reference is the chunked one).
+/// memory is a fixed-size state per sequence (RecurrentState). Rows run the recurrent form, in order,
+/// except runs of at least deltaChunkMin rows of one sequence (a prompt), which take the chunked form
+/// (equal up to rounding; transformers' reference for prompts is a chunked form too).
 /// The delta rule itself is TritKernels' tk_delta_rule_par (generic/delta_rule.c).
 extension InferenceState {
     /// Gated DeltaNet layer number `d` (its ordinal among DeltaNet layers) over n rows of `input`
@@ -47,6 +47,8 @@ extension InferenceState {
 
         // per row in order: the conv (its state per sequence), q and k L2-normed per key head (eps 1e-6
         // inside the root, as FLA), q also by 1/√d_k; the decay e^g
+        let chunked = deltaChunkMin > 0 && n >= deltaChunkMin
+        if chunked { dnLogG.ptr.update(from: g, count: n * nV) }
         for t in 0..<n {
             let x = qkv + t * convDim
             causalConv(x, weights: w.conv, state: mem.conv(sequence: rowSeq[t], layer: d), shape: s)
@@ -62,7 +64,8 @@ extension InferenceState {
             var job = tk_delta_job(state: UnsafePointer(dnRowState), qkv: qkv, row_stride: Int64(convDim),
                                    key_dim: Int64(keyDim), decay: g, beta: beta, out: o, key_head: kh.baseAddress,
                                    n: Int64(n), n_heads: Int64(nV), dk: Int64(s.keyHeadDim), dv: Int64(s.valueHeadDim),
-                                   next_head: 0)
+                                   next_head: 0, log_decay: chunked ? dnLogG.ptr : nil,
+                                   work: chunked ? dnWork.ptr : nil, chunk_min: chunked ? Int64(deltaChunkMin) : 0)
             tk_delta_rule_par(pool, &job)
         }
 

@@ -118,8 +118,8 @@ extension InferenceState {
     func cutBack(to n: Int) throws {
         guard n < nPast else { return }
         if canRollBack(sequence: 0, to: n) { return try truncate(to: n) }
-        // back to the recurrent state's checkpoint when it lies at or before n, else to the start
-        let from = recurrent?.checkpointOf.flatMap { $0.sequence == 0 && $0.length <= n ? $0.length : nil } ?? 0
+        // back to the recurrent state's longest checkpoint at or before n, else to the start
+        let from = recurrent?.longestCheckpoint(sequence: 0, atMost: n) ?? 0
         let kept = Array(tokens[from..<n])
         try truncate(to: from)
         if !kept.isEmpty { try evaluate(kept, abortable: false) }
@@ -128,7 +128,13 @@ extension InferenceState {
     /// Keeps a copy of sequence 0's recurrent state at its current length (hybrid models; nothing
     /// otherwise): a later cut back to a position from there on re-evaluates only the tokens after it.
     func checkpointRecurrentState() {
-        recurrent?.checkpoint(sequence: 0, length: nPast)
+        checkpointRecurrentState(sequence: 0)
+    }
+
+    /// Keeps a copy of sequence s's recurrent state at its current length (hybrid models; nothing
+    /// otherwise), dropping its shortest checkpoint when it has its allowance (`checkpoints`) already.
+    func checkpointRecurrentState(sequence s: Int) {
+        recurrent?.checkpoint(sequence: s, length: seqPast[s])
     }
 
     /// Removes the positions of sequence `s` from `p` on (p ≥ its length: nothing), giving

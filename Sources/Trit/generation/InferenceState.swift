@@ -48,6 +48,13 @@ public final class InferenceState {
     let dnQKV, dnZ, dnBeta, dnG, dnOut: FloatArray
     let dnRowState: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // [maxBatch]: each row's delta-rule state
     let dnKeyHead: [Int32]         // the key head each value head reads
+    /// The chunked delta rule (prompts): g before exponentiation [maxBatch][valueHeads], and each
+    /// pool thread's workspace (tk_delta_work_floats).
+    let dnLogG, dnWork: FloatArray
+    /// Runs of at least this many rows of one sequence take the delta rule's chunked form (0: every row
+    /// the recurrent form, which makes a prompt's result independent of how it is split into batches).
+    /// Default `defaultDeltaChunkMin`, or the environment's TRIT_DELTA_CHUNK_MIN (for measurements).
+    public var deltaChunkMin: Int
     /// Gated attention (qwen35): q_proj's rows [query | gate] per head, and the gates.
     let qGate, gate: FloatArray
     /// A Hadamard-folded projection's input, H·(s ⊙ x) (empty without folding).
@@ -98,9 +105,18 @@ public final class InferenceState {
     /// `cells` caps the positions all sequences hold together (0: nSeq × nCtx). The cache is
     /// reserved for nSeq × nCtx positions but committed only as positions are used. Keys and
     /// values are stored as `kvType` unless `valueType` differs (F32 here: exact; the C API, Python
-    /// and the CLI default to F16).
+    /// and the CLI default to F16). `checkpoints`: how many copies of its recurrent state each sequence
+    /// of a hybrid model may keep (RecurrentState; ignored by other models).
+    /// deltaChunkMin's default: 0, the recurrent form for every row. Measured on the qwen35-2b preset
+    /// (2-core Zen 3, pp512, 2 threads) the chunked form (TRIT_DELTA_CHUNK_MIN=64) was not faster: 30.2 vs
+    /// 36.8 and 26.8 vs 28.2 t/s in two interleaved rounds (the delta rule is ~8% of a prompt's time; its
+    /// chunked kernel, SSE2, 26 ms vs 22 ms per 128 rows × 16 heads of 128); and with 0 a prompt's result
+    /// does not depend on how it is split into batches (the engine's batch invariance).
+    public static let defaultDeltaChunkMin = 0
+
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
-                cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil) throws {
+                cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil,
+                checkpoints: Int = 1) throws {
         let c = model.config
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
@@ -119,7 +135,7 @@ public final class InferenceState {
         let B = maxBatch
         let dn = c.deltaNet, nDeltaNet = (0..<c.nLayers).filter { c.kind(ofLayer: $0) == .gatedDeltaNet }.count
         if let dn, nDeltaNet > 0 {
-            let r = try RecurrentState(nSeq: nSeq, layers: nDeltaNet, shape: dn)
+            let r = try RecurrentState(nSeq: nSeq, layers: nDeltaNet, shape: dn, checkpoints: checkpoints)
             recurrent = r
             memory = HybridMemory(kv: kv, recurrent: r)
         } else {
@@ -133,6 +149,11 @@ public final class InferenceState {
         dnBeta = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnRowState = .allocate(capacity: B)
+        dnLogG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
+        dnWork = try FloatArray(count: dn.map { d in dnRows == 0 ? 0 : max(nThreads, 1)
+                                    * Int(tk_delta_work_floats(Int64(d.keyHeadDim), Int64(d.valueHeadDim))) } ?? 0,
+                                what: "delta rule workspace")
+        deltaChunkMin = getenv("TRIT_DELTA_CHUNK_MIN").flatMap { Int(String(cString: $0)) } ?? Self.defaultDeltaChunkMin
         dnKeyHead = dn.map { s in (0..<s.valueHeads).map { Int32(s.keyHead(ofValueHead: $0)) } } ?? []
         let gated = c.arch.attention.gatedOutput
         qGate = try FloatArray(count: gated ? B * 2 * c.qDim : 0, what: "activations")

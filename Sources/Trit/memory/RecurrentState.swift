@@ -8,28 +8,41 @@ import Darwin
 /// last kernel − 1 inputs of the causal conv1d, [kernel − 1][convDim], oldest first) and the delta
 /// rule's state S ([valueHeads][keyHeadDim][valueHeadDim]). Fixed size, whatever the length: it
 /// summarises every position, so it can be kept whole or dropped, never cut back to an earlier
-/// position (canRollBack: only to the length itself or to 0), except to its checkpoint: one copy of one
-/// sequence's state at a length (`checkpoint`), kept while that sequence is not cut below it (generation
-/// takes one after the prompt, so its cut after a stop string re-evaluates only generated tokens).
-/// Reserved for all sequences and the checkpoint, committed as a sequence first writes it.
+/// position (canRollBack: only to the length itself or to 0), except to one of its checkpoints: copies
+/// of the sequence's state at earlier lengths (`checkpoint`), at most `checkpointsPerSequence` per
+/// sequence (the oldest, shortest one goes first), kept while the sequence is not cut below them
+/// (llama.cpp's context checkpoints). Generation takes one after the prompt, so its cut after a stop
+/// string re-evaluates only generated tokens; the engine takes them at prompt chunk ends, so a new
+/// request sharing a prefix resumes from the longest one within it.
+/// Reserved for all sequences and their checkpoints (nSeq × (1 + checkpointsPerSequence) states),
+/// committed as a sequence or checkpoint first writes it.
 final class RecurrentState: SequenceMemory {
     let nSeq, nLayers: Int
     let shape: DeltaNetShape
     let convFloats, stateFloats: Int   // one (sequence, DeltaNet layer)
+    let checkpointsPerSequence: Int
     private let buffer: AlignedBuffer
     private var sequenceFloats: Int { nLayers * (convFloats + stateFloats) }
-    /// The checkpoint: which sequence, at which length (its state is in the slot after the sequences').
-    private(set) var checkpointOf: (sequence: Int, length: Int)? = nil
+    /// Each sequence's checkpoints, shortest first: the length and the state slot (≥ nSeq) holding it.
+    private var checkpoints: [[(length: Int, slot: Int)]]
 
-    /// `layers`: how many DeltaNet layers the model has (their ordinals index the state).
-    init(nSeq: Int, layers: Int, shape: DeltaNetShape) throws {
+    /// `layers`: how many DeltaNet layers the model has (their ordinals index the state);
+    /// `checkpoints`: how many checkpoints each sequence may keep (0 to 64).
+    init(nSeq: Int, layers: Int, shape: DeltaNetShape, checkpoints: Int = 1) throws {
+        guard checkpoints >= 0, checkpoints <= 64 else {
+            throw TritError.argument("checkpoints must be 0 to 64 per sequence, got \(checkpoints)")
+        }
         self.nSeq = nSeq; nLayers = layers; self.shape = shape
+        checkpointsPerSequence = checkpoints
+        self.checkpoints = Array(repeating: [], count: nSeq)
         convFloats = (shape.convKernel - 1) * shape.convDim
         stateFloats = shape.valueHeads * shape.keyHeadDim * shape.valueHeadDim
-        let floats = try checkedMul(try checkedMul(nSeq + 1, layers, "recurrent state"), convFloats + stateFloats,
+        let states = try checkedMul(nSeq, 1 + checkpoints, "recurrent state")
+        let floats = try checkedMul(try checkedMul(states, layers, "recurrent state"), convFloats + stateFloats,
                                     "recurrent state")
         buffer = try AlignedBuffer(byteCount: try checkedMul(floats, 4, "recurrent state"),
-                                   what: "recurrent state (\(nSeq) sequence(s) × \(layers) Gated DeltaNet layers)")
+                                   what: "recurrent state (\(nSeq) sequence(s) × \(1 + checkpoints) states × "
+                                       + "\(layers) Gated DeltaNet layers)")
     }
 
     private func base(_ s: Int) -> UnsafeMutablePointer<Float> { buffer.floats() + s * sequenceFloats }
@@ -45,24 +58,46 @@ final class RecurrentState: SequenceMemory {
     var kind: SavedState.MemoryKind { .recurrent }
     var reservedBytes: Int { buffer.byteCount }
     var bytesPerPosition: Int { 0 }
+    /// Bytes one sequence's state takes (a checkpoint takes as much).
+    var sequenceBytes: Int { sequenceFloats * 4 }
 
-    /// Keeps a copy of sequence s's state, which holds `length` positions (replacing any other checkpoint).
+    /// The lengths at which sequence s has checkpoints, shortest first.
+    func checkpointLengths(sequence s: Int) -> [Int] { checkpoints[s].map { $0.length } }
+
+    /// The longest checkpoint of sequence s at a length ≤ n (nil: none).
+    func longestCheckpoint(sequence s: Int, atMost n: Int) -> Int? {
+        checkpoints[s].last { $0.length <= n }?.length
+    }
+
+    /// Keeps a copy of sequence s's state, which holds `length` positions (its checkpoints are all
+    /// shorter or equal: longer ones went with the cut that made it shorter); when s has its
+    /// allowance already, the shortest one goes.
     func checkpoint(sequence s: Int, length: Int) {
-        base(nSeq).update(from: base(s), count: sequenceFloats)
-        checkpointOf = (s, length)
+        guard checkpointsPerSequence > 0, length > 0 else { return }
+        checkpoints[s].removeAll { $0.length >= length }   // (equal: the same state; longer: cannot be)
+        let own = (nSeq + s * checkpointsPerSequence)..<(nSeq + (s + 1) * checkpointsPerSequence)
+        let slot: Int
+        if checkpoints[s].count == checkpointsPerSequence {
+            slot = checkpoints[s].removeFirst().slot
+        } else {
+            slot = own.first { c in !checkpoints[s].contains { $0.slot == c } }!
+        }
+        base(slot).update(from: base(s), count: sequenceFloats)
+        checkpoints[s].append((length, slot))
     }
 
     func canRollBack(sequence s: Int, length: Int, to p: Int) -> Bool {
-        p == 0 || p == length || (checkpointOf.map { $0.sequence == s && $0.length == p && p < length } ?? false)
+        p == 0 || p == length || (p < length && checkpoints[s].contains { $0.length == p })
     }
 
     func rollBack(sequence s: Int, length: Int, to p: Int) {
         guard p < length else { return }
-        if let c = checkpointOf, c.sequence == s, c.length == p {
-            base(s).update(from: base(nSeq), count: sequenceFloats)
+        checkpoints[s].removeAll { $0.length > p }
+        if p > 0, let c = checkpoints[s].last, c.length == p {
+            base(s).update(from: base(c.slot), count: sequenceFloats)
             return
         }
-        if checkpointOf?.sequence == s { checkpointOf = nil }
+        checkpoints[s].removeAll()
         clear(s)
     }
 
@@ -82,14 +117,14 @@ final class RecurrentState: SequenceMemory {
         }
     }
 
-    /// `count` is 0 or the source's whole length (InferenceState asks canRollBack first).
+    /// `count` is 0, the source's whole length or one of its checkpoints' (InferenceState asks
+    /// canRollBack first). The destination's checkpoints are dropped.
     func copyPrefix(from src: Int, to dst: Int, count: Int, dstLength: Int) {
-        // the source's state at `count` positions: its checkpoint's when that is where it lies (the state
-        // at the checkpoint's length is always the checkpoint), else its own (count = its length)
-        let fromCheckpoint = checkpointOf.map { $0.sequence == src && $0.length == count } ?? false
-        if checkpointOf?.sequence == dst { checkpointOf = nil }
+        // the source's state at `count` positions: its checkpoint's when one lies there, else its own
+        let from = checkpoints[src].last { $0.length == count }?.slot ?? src
+        checkpoints[dst].removeAll()
         if count == 0 { return clear(dst) }
-        base(dst).update(from: base(fromCheckpoint ? nSeq : src), count: sequenceFloats)
+        base(dst).update(from: base(from), count: sequenceFloats)
     }
 
     var canShift: Bool { false }
@@ -105,7 +140,7 @@ final class RecurrentState: SequenceMemory {
     func serializedBytes(count: Int) -> Int { count > 0 ? sequenceFloats * 4 : 0 }
 
     func deserialize(sequence s: Int, count: Int, length: Int, from bytes: UnsafeRawBufferPointer) {
-        if checkpointOf?.sequence == s { checkpointOf = nil }
+        checkpoints[s].removeAll()
         guard count > 0, let p = bytes.baseAddress else { return clear(s) }
         UnsafeMutableRawPointer(base(s)).copyMemory(from: p, byteCount: sequenceFloats * 4)
     }

@@ -46,6 +46,7 @@ extension Engine {
             for j in rowJob where !failed.contains(where: { $0 === j }) { j.finish = .contextFull; failed.append(j) }
             return failed
         }
+        for s in chunkEnds { state.checkpointRecurrentState(sequence: s) }
         // the generation rows' logits: the head over their final residual rows, still in the state
         var heads: [Int] = []
         for i in rowTokens.indices where rowWant[i] && rowJob[i].request.embedding == nil { heads.append(i) }

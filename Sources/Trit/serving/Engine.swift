@@ -26,6 +26,10 @@ public final class Engine: @unchecked Sendable {
         public var cells = 0          // positions all slots hold together; 0: slots × nCtx
         public var kvType = Defaults.kvType       // keys
         public var valueType: KVCacheType? = nil  // values; nil: as keys
+        /// Hybrid models (qwen35): copies of its recurrent state each slot keeps at prompt chunk ends, so
+        /// a request sharing a prefix resumes from the longest one within it (0 to 64; memory: slots ×
+        /// checkpoints × one sequence's state, e.g. 157 MiB at 27B; reserved, committed as written).
+        public var checkpoints = 4
         public init() {}
     }
 
@@ -129,6 +133,7 @@ public final class Engine: @unchecked Sendable {
     // per-step buffers
     var rowTokens: [Int32] = [], rowSeqs: [Int32] = [], rowWant: [Bool] = []
     var rowJob: [Job] = []
+    var chunkEnds: [Int] = []            // slots whose prompt chunk this step ends at a checkpoint
     let logits: UnsafeMutablePointer<Float>
     let hidden: UnsafeMutablePointer<Float>   // certified head: the normed rows to sample from
     let embedRows: UnsafeMutablePointer<Float>   // a step with embedding rows: every flagged row normed
@@ -147,7 +152,9 @@ public final class Engine: @unchecked Sendable {
         let nCtx = Defaults.contextSize(options.nCtx, model: model)
         let threads = Defaults.threads(options.nThreads)
         state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
-                                   nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType)
+                                   nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType,
+                                   checkpoints: options.checkpoints)
+        state.deltaChunkMin = 0   // the recurrent form: a request's tokens do not depend on how its prompt is cut
         slotJob = [Job?](repeating: nil, count: options.slots)
         slotUsed = [UInt64](repeating: 0, count: options.slots)
         logits = .allocate(capacity: options.slots * model.config.vocabSize)
@@ -325,7 +332,7 @@ public final class Engine: @unchecked Sendable {
         while let job = waiting.first, let (slot, shared) = chooseSlot(for: job.request.prompt) {
             let prompt = job.request.prompt
             // at least one prompt token is evaluated: it gives the logits; a memory that cannot go
-            // back to the shared prefix (a recurrent state) starts the slot again
+            // back to the shared prefix (a recurrent state) goes back to its longest checkpoint within it
             // an embedding pools rows of its whole prompt: nothing of it is taken from the cache
             let embedding = job.request.embedding != nil
             var common = embedding ? 0 : min(shared, prompt.count - 1)
@@ -333,7 +340,9 @@ public final class Engine: @unchecked Sendable {
             // together): wait until it has read the shared part, then copy its cells
             let source = embedding ? nil : runningSource(for: prompt, beyond: common)
             if source?.ready == false { break }
-            if !state.canRollBack(sequence: slot, to: common) { common = 0 }
+            if !state.canRollBack(sequence: slot, to: common) {
+                common = state.recurrent?.longestCheckpoint(sequence: slot, atMost: common) ?? 0
+            }
             try? state.removeTokens(of: slot, from: common)   // cannot fail: checked above
             if let src = source, (try? state.copyPrefix(from: src.slot, to: slot, count: src.count)) != nil {
                 common = src.count
@@ -362,14 +371,21 @@ public final class Engine: @unchecked Sendable {
         return failed
     }
 
+    /// A hybrid model's prompt is cut into chunks so that one ends this many tokens before its end,
+    /// where the slot keeps a checkpoint: the next turn of a chat shares the prompt up to about the
+    /// assistant's header (the template renders the previous answer differently from the generation
+    /// prompt's last tokens, e.g. `<think>\n`), so it resumes from there rather than an earlier chunk end.
+    static let checkpointTail = 8
+
     /// Shorter shared prompt prefixes are read again rather than waited for and copied.
     static let minCopiedPrefix = 32
 
     /// The running slot whose request's prompt shares the longest prefix with `prompt` (at most
     /// prompt.count - 1 tokens, at least minCopiedPrefix, more than `beyond`), that length, and
     /// whether the slot has read it yet; nil when none, or when its memory cannot be cut back (a
-    /// recurrent state: its prefix cannot be copied).
+    /// recurrent state: its prefix cannot be copied, but at its checkpoints, which are not waited for).
     func runningSource(for prompt: [Int32], beyond: Int) -> (slot: Int, count: Int, ready: Bool)? {
+        guard state.recurrent == nil else { return nil }
         var best: (slot: Int, count: Int, ready: Bool)?
         for (s, j) in slotJob.enumerated() {
             guard let j else { continue }
@@ -404,6 +420,7 @@ public final class Engine: @unchecked Sendable {
         rowSeqs.removeAll(keepingCapacity: true)
         rowWant.removeAll(keepingCapacity: true)
         rowJob.removeAll(keepingCapacity: true)
+        chunkEnds.removeAll(keepingCapacity: true)
         for (s, j) in slotJob.enumerated() {
             guard let j, let t = j.next else { continue }
             rowTokens.append(t); rowSeqs.append(Int32(s)); rowWant.append(true); rowJob.append(j)
@@ -422,8 +439,13 @@ public final class Engine: @unchecked Sendable {
             // a bidirectional model reads an input whole (submit keeps it within n_batch): it waits
             // for a step with room for all of it
             if !state.plan.causal && j.pending.count > budget { continue }
-            let k = min(budget, j.pending.count)
+            var k = min(budget, j.pending.count)
             let first = j.request.prompt.count - j.pending.count   // the chunk's first position
+            // a hybrid model's prompt chunk ends where its recurrent state is kept (checkpointTail)
+            let keeps = state.recurrent != nil && !j.pendingIsForced && j.request.embedding == nil
+            let mark = j.request.prompt.count - Self.checkpointTail
+            if keeps && first < mark && first + k > mark { k = mark - first }
+            if keeps { chunkEnds.append(s) }
             for (i, t) in j.pending.prefix(k).enumerated() {
                 rowTokens.append(t); rowSeqs.append(Int32(s))
                 if let e = j.request.embedding {   // the positions its pooling reads
@@ -465,6 +487,8 @@ public final class Engine: @unchecked Sendable {
             for j in rowJob where !failed.contains(where: { $0 === j }) { j.finish = .contextFull; failed.append(j) }
             return failed
         }
+        // a hybrid model's slots keep their recurrent state where their prompt chunks end
+        for s in chunkEnds { state.checkpointRecurrentState(sequence: s) }
         var done: [Job] = []
         var out = 0
         let dim = model.config.dim

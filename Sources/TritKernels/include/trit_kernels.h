@@ -325,6 +325,12 @@ void tk_attention_par(tk_pool *pool, tk_attention_job *job, int64_t n);
  * +2·key_dim; key head key_head[h] of dk, value head h of dv); decay and beta [n][n_heads]; out
  * [n][n_heads·dv]. dv ≤ TK_DELTA_MAX_DV. */
 #define TK_DELTA_MAX_DV 1024
+/* Chunked form (prompts): a run of ≥ chunk_min consecutive rows on one state (one sequence's rows in
+ * order) is evaluated TK_DELTA_CHUNK rows at a time from the run's first row (delta_rule_chunked.c):
+ * equal to the recurrent form up to rounding. It needs log_decay (the decay's logarithm, [n][n_heads])
+ * and work: tk_delta_work_floats(dk, dv) floats per pool thread, and dv a multiple of 8. chunk_min 0:
+ * recurrent form only. */
+#define TK_DELTA_CHUNK 64
 typedef struct tk_delta_job {
     float *const *state;
     const float *qkv; int64_t row_stride, key_dim;
@@ -333,7 +339,13 @@ typedef struct tk_delta_job {
     const int32_t *key_head;
     int64_t n, n_heads, dk, dv;
     int64_t next_head;               /* atomic, set by tk_delta_rule_par */
+    const float *log_decay;          /* chunked form: log of decay (NULL: recurrent only) */
+    float *work;                     /* chunked form: tk_delta_work_floats floats per pool thread */
+    int64_t chunk_min;               /* runs of at least this many rows are chunked (0: none) */
 } tk_delta_job;
+int64_t tk_delta_work_floats(int64_t dk, int64_t dv);
+/* Rows [t0, t0 + c) of value head h (c ≤ TK_DELTA_CHUNK), all on state S (that head's [dk][dv]). */
+void tk_delta_chunk(const tk_delta_job *j, int64_t h, int64_t t0, int64_t c, float *S, float *work);
 void tk_delta_rule_par(tk_pool *pool, tk_delta_job *job);
 
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so

@@ -125,6 +125,29 @@ final class HybridMemoryTests: XCTestCase {
         XCTAssertFalse(s.canRollBack(sequence: 0, to: a.count))
     }
 
+    /// With 3 checkpoints per sequence, sequence 0 can go back to each of them (the cut drops the
+    /// longer ones), and a fourth drops the shortest.
+    func testSeveralCheckpointsPerSequence() throws {
+        let m = try model()
+        let s = try InferenceState(model: m, nCtx: 64, nSeq: 2, kvType: .f32, checkpoints: 3)
+        let c: [Int32] = [7, 8, 9, 10]
+        try s.evaluate(a); s.checkpointRecurrentState()
+        try s.evaluate(b); s.checkpointRecurrentState()
+        try s.evaluate(c)
+        XCTAssertEqual(s.recurrent!.checkpointLengths(sequence: 0), [a.count, a.count + b.count])
+        XCTAssertEqual(kind { try s.truncate(to: a.count + 1) }, .state)
+        try s.truncate(to: a.count + b.count)
+        try s.evaluate([9])
+        XCTAssertLessThanOrEqual(maxDiff(Array(s.lastLogits), try lastLogits(m, a + b + [9])), 1e-5)
+        try s.truncate(to: a.count)
+        XCTAssertEqual(s.recurrent!.checkpointLengths(sequence: 0), [a.count])
+        try s.evaluate([9])
+        XCTAssertLessThanOrEqual(maxDiff(Array(s.lastLogits), try lastLogits(m, a + [9])), 1e-5)
+        for n in 1...4 { s.checkpointRecurrentState(); try s.evaluate([Int32(n)]) }
+        XCTAssertEqual(s.recurrent!.checkpointLengths(sequence: 0), [a.count + 2, a.count + 3, a.count + 4])
+        XCTAssertEqual(s.recurrent!.checkpointLengths(sequence: 1), [])
+    }
+
     func testSavedStateHoldsTheRecurrentState() throws {
         let m = try model()
         let s = try InferenceState(model: m, nCtx: 64, kvType: .f32)

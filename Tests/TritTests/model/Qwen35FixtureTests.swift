@@ -6,7 +6,7 @@ import XCTest
 /// and the GGUFs with llama.cpp's names, float activations (strict tier) in every kernel variant.
 final class Qwen35FixtureTests: XCTestCase {
     static let dir = "qwen35-ternary-g128-tiny"
-    static let files = ["hf", "model.q2_0.gguf", "model.pq2_0.gguf"]
+    static let files = ["hf", "model.q2_0.gguf", "model.pq2_0.gguf", "model.ptq1_0.gguf"]
     /// Measured 6.1e-6 on every file and variant (2-core Zen 3; transformers' chunked prompt form
     /// is 8.6e-6 from its own recurrent one); the tier is 1e-4.
     static let measured: Float = 1e-5
@@ -55,6 +55,7 @@ final class Qwen35FixtureTests: XCTestCase {
     func testHF() throws { try check("hf") }
     func testQ2_0() throws { try check("model.q2_0.gguf") }
     func testPQ2_0() throws { try check("model.pq2_0.gguf") }
+    func testPTQ1_0() throws { try check("model.ptq1_0.gguf") }
 
     /// The int8-activation path (group-scaled kernels) against transformers with the same per-token
     /// quantization of the ternary linears' inputs (reference-int8.json: the random DeltaNet layers
