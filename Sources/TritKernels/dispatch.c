@@ -18,6 +18,7 @@ static const tk_kernels k_scalar = {
     .head_row_bounds = tk_head_row_bounds_scalar,
     .group_gemm = tk_group_gemm_scalar,
     .block_gemm = tk_block_gemm_scalar,
+    .q4_gemm = tk_q4_gemm_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -35,6 +36,7 @@ static const tk_kernels k_avx2 = {
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx2,
     .block_gemm = tk_block_gemm_avx2,
+    .q4_gemm = tk_q4_gemm_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -52,6 +54,7 @@ static const tk_kernels k_vnni = {
     .head_row_bounds = tk_head_row_bounds_avx2,
     .group_gemm = tk_group_gemm_avx512vnni,
     .block_gemm = tk_block_gemm_avx512,
+    .q4_gemm = tk_q4_gemm_avx2,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -83,6 +86,7 @@ static const tk_kernels k_neon = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_neon,
     .block_gemm = tk_block_gemm_neon,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -99,6 +103,7 @@ static const tk_kernels k_dotprod = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -115,6 +120,7 @@ static const tk_kernels k_i8mm = {
     .head_row_bounds = tk_head_row_bounds_neon,
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

@@ -166,7 +166,7 @@ enum BenchCommand {
                 }
                 if let cs = state.certifiedStats {
                     certifiedStats.append(cs)
-                    // the int8 head, plus the candidates' F16 rows, plus the whole F16 head on full steps
+                    // the int8 (4-bit) head, plus the candidates' F16 rows, plus the whole F16 head on full steps
                     let meanCand = Double(cs.candidates.reduce(0, +)) / Double(max(cs.candidates.count, 1))
                     let rowBytes = Double(model.output.byteCount / max(model.output.rows, 1))
                     let full = Double(cs.fullSteps) / Double(max(cs.steps + cs.fullSteps, 1)) * Double(model.output.byteCount)
@@ -185,8 +185,10 @@ enum BenchCommand {
         let cand = certifiedStats.flatMap { $0.candidates }.sorted()
         let fullSteps = certifiedStats.reduce(0) { $0 + $1.fullSteps }
         func pct(_ q: Double) -> Int { cand.isEmpty ? 0 : cand[min(cand.count - 1, Int(q * Double(cand.count - 1) + 0.5))] }
-        let candJSON = headMode == .certified
-            ? ", \"head\": \"certified\", \"candidates_median\": \(pct(0.5)), \"candidates_p99\": \(pct(0.99)), \"candidates_max\": \(cand.last ?? 0), \"full_head_steps\": \(fullSteps)"
+        let certifiedHead = headMode == .certified || headMode == .certified4
+        let candMean = Double(cand.reduce(0, +)) / Double(max(cand.count, 1))
+        let candJSON = certifiedHead
+            ? ", \"head\": \"\(headMode.rawValue)\", \"candidates_mean\": \(fmt(candMean, 1)), \"candidates_median\": \(pct(0.5)), \"candidates_p99\": \(pct(0.99)), \"candidates_max\": \(cand.last ?? 0), \"full_head_steps\": \(fullSteps)"
             : ", \"head\": \"\(headMode.rawValue)\""
         if p.flag("--json") {
             var s = "[\n"
@@ -204,8 +206,8 @@ enum BenchCommand {
         print("KV cache: keys \(kType.name), values \(vType.name)")
         print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
         if headMode != .exact { print("head: \(headMode.rawValue)") }
-        if headMode == .certified {
-            print("certified head: candidates per token median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
+        if certifiedHead {
+            print("certified head: candidates per token mean \(fmt(candMean, 1)), median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
         }
         print("| test | threads | tokens/s | ± | bytes/token (weights + KV) | achieved GB/s | read GB/s | % of roofline |")
         print("|---|---|---|---|---|---|---|---|")

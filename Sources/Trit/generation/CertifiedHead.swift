@@ -15,9 +15,13 @@ final class CertifiedScratch {
     static let window = 4096
     var recent: [Int32]
     var steps = 0, fullSteps = 0
+    // the 4-bit head (nil: int8): its err sums [rows][vocab], the rows quantized for it (ld Kp), their
+    // offset corrections, group norms and ε (NaN: the row is not finite)
+    let q4: Q4Scratch?
 
-    init(vocab: Int, rows nRows: Int) throws {
+    init(vocab: Int, rows nRows: Int, q4 h4: Q4Head? = nil) throws {
         maxRows = nRows
+        q4 = try h4.map { try Q4Scratch(vocab: vocab, rows: nRows, paddedCols: $0.paddedCols) }
         approx = try FloatArray(count: try checkedMul(vocab, nRows, "certified head"), what: "certified head")
         lo = try FloatArray(count: vocab, what: "certified head")
         hi = try FloatArray(count: vocab, what: "certified head")
@@ -33,6 +37,27 @@ final class CertifiedScratch {
     }
 }
 
+/// The 4-bit certified head's per-step buffers (`CertifiedScratch.q4`).
+final class Q4Scratch {
+    let err: FloatArray          // [rows][vocab]
+    let q: AlignedBuffer         // int8 [rows][Kp]
+    let s: FloatArray            // [rows]
+    let qsum: AlignedBuffer      // int32 [rows] (written by the quantizer, unused)
+    let corr: AlignedBuffer      // int32 [rows][Kp / 4]
+    let gn: FloatArray           // [rows][Kp / 32]
+    let eps: FloatArray          // [rows]
+
+    init(vocab: Int, rows n: Int, paddedCols kp: Int) throws {
+        err = try FloatArray(count: try checkedMul(vocab, n, "certified head"), what: "certified head")
+        q = try AlignedBuffer(byteCount: n * kp, what: "certified head")
+        s = try FloatArray(count: n, what: "certified head")
+        qsum = try AlignedBuffer(byteCount: n * 4, what: "certified head")
+        corr = try AlignedBuffer(byteCount: n * kp, what: "certified head")
+        gn = try FloatArray(count: n * kp / 32, what: "certified head")
+        eps = try FloatArray(count: n, what: "certified head")
+    }
+}
+
 /// Counters of the certified head since the state was made.
 public struct CertifiedHeadStats: Sendable {
     public var steps = 0              // tokens chosen from certified candidates
@@ -41,7 +66,7 @@ public struct CertifiedHeadStats: Sendable {
 }
 
 extension InferenceState {
-    /// The certified head's counters (nil unless the model was loaded with `.certified`).
+    /// The certified head's counters (nil unless the model was loaded with `.certified` or `.certified4`).
     public var certifiedStats: CertifiedHeadStats? {
         guard let cs = certified else { return nil }
         let n = min(cs.steps, CertifiedScratch.window)
@@ -88,6 +113,7 @@ extension InferenceState {
     /// Step 1 of the certified head for n normed rows (n ≤ the scratch's rows, and ≤ maxBatch): the
     /// rows quantized (xq, xs) and their int8 logits (cs.approx, one int8 head read for all).
     func certifiedApprox(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch) {
+        if let h4 = model.q4Output, let s4 = cs.q4 { return certifiedApprox4(h, rows: n, cs, h4, s4) }
         guard let h8 = model.int8Output else { return }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self)
@@ -104,6 +130,7 @@ extension InferenceState {
     /// [cs.lo, cs.hi] that holds its exact logit. False when the numbers are not finite (the caller
     /// then computes the whole head).
     func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
+        if let h4 = model.q4Output, let s4 = cs.q4 { return certifiedIntervals4(row: i, cs, h4, s4) }
         guard let h8 = model.int8Output, let hb = model.headBounds else { return false }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self) + i * h8.paddedCols
@@ -111,6 +138,40 @@ extension InferenceState {
         guard tk_head_act_bounds(h, Int64(dim), q, xs.ptr[i], &norm, &eps) != 0 else { return false }
         let bad = kernels.pointee.head_bounds(cs.approx.ptr + i * vocab, hb.a.ptr, hb.b.ptr, norm, eps,
                                               CertifiedHeadBound.relative, Int64(vocab), cs.lo.ptr, cs.hi.ptr)
+        return bad == 0
+    }
+
+    /// Step 1 with the 4-bit head: the rows quantized to int8 (ld Kp), their per-token numbers
+    /// (`tk_head4_act`), then the 4-bit logits and err sums of every head row (one read of the head).
+    func certifiedApprox4(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch, _ h4: Q4Head,
+                          _ s4: Q4Scratch) {
+        let vocab = model.config.vocabSize, dim = model.config.dim, kp = h4.paddedCols
+        let q = s4.q.raw.assumingMemoryBound(to: Int8.self), corr = s4.corr.raw.assumingMemoryBound(to: Int32.self)
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(kp), s4.s.ptr,
+                                      s4.qsum.raw.assumingMemoryBound(to: Int32.self))
+        for i in 0..<n {
+            var eps: Float = 0
+            let ok = tk_head4_act(h + i * dim, Int64(dim), q + i * kp, Int64(kp), s4.s.ptr[i], corr + i * (kp / 4),
+                                  s4.gn.ptr + i * (kp / 32), &eps)
+            s4.eps.ptr[i] = ok != 0 ? eps : .nan
+        }
+        tk_q4_gemm_par(pool, kernels.pointee.q4_gemm, h4.nibbles.raw.assumingMemoryBound(to: UInt8.self),
+                       h4.scales.raw.assumingMemoryBound(to: UInt16.self), Int64(kp), Int64(vocab), q, s4.s.ptr,
+                       corr, s4.gn.ptr, Int64(n), cs.approx.ptr, s4.err.ptr, Int64(vocab))
+    }
+
+    /// Step 2 with the 4-bit head for row i: e_r = alpha·err_r + b_r·ε + rel·|l̂_r| (docs/formats.md §7.1);
+    /// the rows it could not quantize are always candidates.
+    func certifiedIntervals4(row i: Int, _ cs: CertifiedScratch, _ h4: Q4Head, _ s4: Q4Scratch) -> Bool {
+        let vocab = model.config.vocabSize
+        let eps = s4.eps.ptr[i]
+        guard eps.isFinite else { return false }
+        let bad = kernels.pointee.head_bounds(cs.approx.ptr + i * vocab, s4.err.ptr + i * vocab, h4.b.ptr, h4.alpha,
+                                              eps, CertifiedHeadBound.relative, Int64(vocab), cs.lo.ptr, cs.hi.ptr)
+        for r in h4.badRows {
+            cs.lo.ptr[Int(r)] = -.infinity
+            cs.hi.ptr[Int(r)] = .infinity
+        }
         return bad == 0
     }
 

@@ -13,6 +13,7 @@ public final class Model: @unchecked Sendable {
     public private(set) var int8Output: Int8Matrix?  // .int8: used instead of `output`; .certified: as well
     public private(set) var headMode: HeadMode = .exact
     public private(set) var headBounds: HeadBounds?  // .certified: the per-row constants of the bound
+    public private(set) var q4Output: Q4Head?        // .certified4: the 4-bit head that finds the candidates
     public let ropeFreqFactors: [Float]?          // optional per-pair divisors of θ_i
     public let path: String
     public let source: SourceFormat
@@ -65,6 +66,9 @@ public final class Model: @unchecked Sendable {
         /// then those rows exactly: the tokens of `.exact` at nearly the bytes of `.int8`
         /// (docs/formats.md §7). Full logit rows (`trit_eval`) stay exact.
         case certified
+        /// `.certified` with a 4-bit head (an f16 scale per 32 columns) finding the candidates: fewer
+        /// bytes a token, more candidates (docs/formats.md §7.1).
+        case certified4
     }
 
     /// Choices made at load time.
@@ -95,7 +99,10 @@ public final class Model: @unchecked Sendable {
             ? try HFModelLoader.load(folder: path, progress: progress)
             : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
                                        headBlocksInPlace: options.headBlocksInPlace, progress: progress)
-        if options.head != .exact {
+        if options.head == .certified4 {
+            m.q4Output = try Q4Head(head: m.output)
+            m.headMode = .certified4
+        } else if options.head != .exact {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8
             m.headMode = options.head
