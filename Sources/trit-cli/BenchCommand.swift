@@ -170,7 +170,13 @@ enum BenchCommand {
                     let meanCand = Double(cs.candidates.reduce(0, +)) / Double(max(cs.candidates.count, 1))
                     let rowBytes = Double(model.output.byteCount / max(model.output.rows, 1))
                     let full = Double(cs.fullSteps) / Double(max(cs.steps + cs.fullSteps, 1)) * Double(model.output.byteCount)
-                    bpt = model.bytesPerDecodedToken + Int(meanCand * rowBytes + full)
+                    var compact = 0.0   // certified4: the int8 head read on the steps the 4-bit one could not decide
+                    if let h4 = model.q4Output, let h8 = model.int8Output {
+                        let steps = Double(max(cs.steps + cs.fullSteps, 1))
+                        compact = (Double(cs.reads4 - cs.steps - cs.fullSteps) * Double(h4.byteCount)
+                                   + Double(cs.reads8) * Double(h8.byteCount)) / steps
+                    }
+                    bpt = model.bytesPerDecodedToken + Int(compact + meanCand * rowBytes + full)
                 }
                 if nG > 0 {
                     let m = median(tg)

@@ -18,6 +18,13 @@ final class CertifiedScratch {
     // the 4-bit head (nil: int8): its err sums [rows][vocab], the rows quantized for it (ld Kp), their
     // offset corrections, group norms and ε (NaN: the row is not finite)
     let q4: Q4Scratch?
+    /// With a 4-bit head: cs.approx holds 4-bit logits (else int8 ones); the steps left before the 4-bit
+    /// head is tried again after a step whose 4-bit candidates were too many (the int8 head then
+    /// decides); the compact head reads of each kind (for `trit bench`'s bytes a token).
+    var approxIs4 = false
+    var skip4 = 0
+    static let cooldown = 32
+    var reads4 = 0, reads8 = 0
 
     init(vocab: Int, rows nRows: Int, q4 h4: Q4Head? = nil) throws {
         maxRows = nRows
@@ -63,6 +70,8 @@ public struct CertifiedHeadStats: Sendable {
     public var steps = 0              // tokens chosen from certified candidates
     public var fullSteps = 0          // tokens for which the whole head was computed (see `Sampler.Truncation`)
     public var candidates: [Int] = [] // candidate counts of the last steps (at most 4096), in order
+    public var reads4 = 0             // reads of the 4-bit head (`.certified4`)
+    public var reads8 = 0             // reads of the int8 head (`.certified`; `.certified4` when the 4-bit one failed)
 }
 
 extension InferenceState {
@@ -72,7 +81,8 @@ extension InferenceState {
         let n = min(cs.steps, CertifiedScratch.window)
         let first = cs.steps - n
         return CertifiedHeadStats(steps: cs.steps, fullSteps: cs.fullSteps,
-                                  candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) })
+                                  candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) },
+                                  reads4: cs.reads4, reads8: cs.reads8)
     }
 
     /// Evaluates `tokens` as generation does and chooses the next token with `sampler` (with a
@@ -111,18 +121,33 @@ extension InferenceState {
     }
 
     /// Step 1 of the certified head for n normed rows (n ≤ the scratch's rows, and ≤ maxBatch): the
-    /// rows quantized (xq, xs) and their int8 logits (cs.approx, one int8 head read for all).
+    /// rows quantized and their compact logits (cs.approx, one compact head read for all): the
+    /// 4-bit head's unless it is cooling down after a failed step, else the int8 head's.
     func certifiedApprox(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch) {
-        if let h4 = model.q4Output, let s4 = cs.q4 { return certifiedApprox4(h, rows: n, cs, h4, s4) }
+        if let h4 = model.q4Output, let s4 = cs.q4 {
+            if cs.skip4 == 0 {
+                cs.approxIs4 = true
+                return certifiedApprox4(h, rows: n, cs, h4, s4)
+            }
+            cs.skip4 -= 1
+        }
+        cs.approxIs4 = false
+        certifiedApprox8(h, rows: n, from: 0, cs)
+    }
+
+    /// The int8 logits of n normed rows into rows [row0, row0 + n) of xq, xs and cs.approx.
+    func certifiedApprox8(_ h: UnsafeMutablePointer<Float>, rows n: Int, from row0: Int, _ cs: CertifiedScratch) {
         guard let h8 = model.int8Output else { return }
         let vocab = model.config.vocabSize, dim = model.config.dim
-        let q = xq.raw.assumingMemoryBound(to: Int8.self)
+        let q = xq.raw.assumingMemoryBound(to: Int8.self) + row0 * h8.paddedCols
         summedGroup = 0
-        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr,
-                                      xsum.raw.assumingMemoryBound(to: Int32.self))
+        cs.reads8 += 1
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr + row0,
+                                      xsum.raw.assumingMemoryBound(to: Int32.self) + row0)
         h8.scales.withUnsafeBufferPointer { sc in
             tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
-                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr, Int64(n), cs.approx.ptr, Int64(vocab))
+                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr + row0, Int64(n), cs.approx.ptr + row0 * vocab,
+                           Int64(vocab))
         }
     }
 
@@ -130,7 +155,7 @@ extension InferenceState {
     /// [cs.lo, cs.hi] that holds its exact logit. False when the numbers are not finite (the caller
     /// then computes the whole head).
     func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
-        if let h4 = model.q4Output, let s4 = cs.q4 { return certifiedIntervals4(row: i, cs, h4, s4) }
+        if cs.approxIs4, let h4 = model.q4Output, let s4 = cs.q4 { return certifiedIntervals4(row: i, cs, h4, s4) }
         guard let h8 = model.int8Output, let hb = model.headBounds else { return false }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self) + i * h8.paddedCols
@@ -147,6 +172,7 @@ extension InferenceState {
                           _ s4: Q4Scratch) {
         let vocab = model.config.vocabSize, dim = model.config.dim, kp = h4.paddedCols
         let q = s4.q.raw.assumingMemoryBound(to: Int8.self), corr = s4.corr.raw.assumingMemoryBound(to: Int32.self)
+        cs.reads4 += 1
         kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(kp), s4.s.ptr,
                                       s4.qsum.raw.assumingMemoryBound(to: Int32.self))
         for i in 0..<n {
@@ -195,11 +221,32 @@ extension InferenceState {
         case .topK(let k): if k > Int(TK_HEAD_MAX_K) || k >= vocab { return nil }
         case .minP: break
         }
-        if let i = approxRow {
-            guard certifiedIntervals(h, row: i, cs) else { return nil }
-        } else {
-            guard certifiedIntervals(h, cs) else { return nil }
+        let i = approxRow ?? 0
+        var ok = approxRow != nil ? certifiedIntervals(h, row: i, cs) : certifiedIntervals(h, cs)
+        if ok {
+            switch selectCertified(sampler, trunc, hidden: h, cs, allowed: allowed) {
+            case .token(let t): return t
+            case .wholeRow: return nil
+            case .tooMany: break
+            }
         }
+        // the 4-bit head could not decide (too many candidates, or not finite): the int8 head decides
+        // this row, and the next `cooldown` steps use it directly
+        guard cs.approxIs4 else { return nil }
+        cs.skip4 = CertifiedScratch.cooldown
+        cs.approxIs4 = false
+        certifiedApprox8(h, rows: 1, from: i, cs)
+        ok = certifiedIntervals(h, row: i, cs)
+        guard ok, case .token(let t) = selectCertified(sampler, trunc, hidden: h, cs, allowed: allowed) else { return nil }
+        return t
+    }
+
+    private enum Selection { case token(Int32), wholeRow, tooMany }
+
+    /// Steps 3 to 5 from the intervals in cs.lo, cs.hi: the token, or nil when the whole row is needed.
+    private func selectCertified(_ sampler: Sampler, _ trunc: Sampler.Truncation, hidden h: UnsafeMutablePointer<Float>,
+                                 _ cs: CertifiedScratch, allowed: TokenConstraint?) -> Selection {
+        let vocab = model.config.vocabSize
         let lo = cs.lo.ptr, hi = cs.hi.ptr
         // 3. rows whose logits the sampler changes first (bias, penalties): exact, then changed, a
         //    point interval
@@ -213,7 +260,7 @@ extension InferenceState {
             sampler.adjust(nAdj)
             for i in 0..<nAdj {
                 let r = Int(sampler.ids[i]), v = sampler.vals[i]
-                guard !v.isNaN else { return nil }
+                guard !v.isNaN else { return .wholeRow }
                 lo[r] = v; hi[r] = v
             }
         }
@@ -227,18 +274,18 @@ extension InferenceState {
             let maxLo = kernels.pointee.kth_largest(lo, Int64(vocab), 1, cs.top.ptr)
             threshold = CertifiedHeadBound.minPThreshold(maxLo: maxLo, minP: p)
         case .none:
-            return nil
+            return .wholeRow
         }
         // not finite: fewer allowed tokens than the truncation keeps (the whole row is then needed)
-        guard threshold.isFinite else { return nil }
+        guard threshold.isFinite else { return .wholeRow }
         let rows = cs.rows.raw.assumingMemoryBound(to: Int32.self)
         let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
-        guard count > 0, count <= vocab / 8 else { return nil }   // the whole head is then about as cheap
+        guard count > 0, count <= vocab / 8 else { return .tooMany }   // the whole head is then about as cheap
         // 5. the candidates' exact logits, and the sampler over them
         for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: lo) }   // lo: no longer needed
         cs.record(count)
-        return sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
-                              values: UnsafeBufferPointer(start: cs.exact.ptr, count: count))
+        return .token(sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
+                                     values: UnsafeBufferPointer(start: cs.exact.ptr, count: count)))
     }
 }
 
