@@ -133,9 +133,11 @@ typedef enum trit_head_mode {
                                  (trit_eval, trit_get_logits, trit_decode) stay exact. Load is
                                  slower (per-row constants) and the model holds both heads. */
     TRIT_HEAD_CERTIFIED4 = 3  /* TRIT_HEAD_CERTIFIED with a 4-bit head (an f16 scale per 32 columns)
-                                 finding the candidates: fewer bytes a token than the int8 head, more
-                                 candidates; the same tokens (exact mode's). A library without it
-                                 rejects 3 as an argument error. */
+                                 finding the candidates: fewer bytes a token than the int8 head on
+                                 peaked logits, more candidates; a step it cannot decide is decided
+                                 by the int8 head (the model holds F16, int8 and 4-bit heads). The
+                                 same tokens (exact mode's). A library without it rejects 3 as an
+                                 argument error. */
 } trit_head_mode;
 
 typedef struct trit_model_params {

@@ -75,29 +75,35 @@ static void q4_row(const void *w, tk_dtype dtype, int64_t K, int64_t r, uint8_t 
     double l1 = 0, rho = 0, mu = 0;
     int isbad = 0;
     for (int64_t g = 0; g < G; g++) {
+        float x[32] = {0};   /* the group's weights (zeros past K) */
         double m = 0;
-        for (int64_t k = g * 32; k < g * 32 + 32 && k < K; k++) {
-            const float x = tk_dense_element(w, dtype, r * K + k);
-            if (!(fabsf(x) <= FLT_MAX)) isbad = 1;
-            else if (fabs((double)x) > m) m = fabs((double)x);
+        for (int64_t i = 0; i < 32 && g * 32 + i < K; i++) {
+            x[i] = tk_dense_element(w, dtype, r * K + g * 32 + i);
+            if (!(fabsf(x[i]) <= FLT_MAX)) isbad = 1;
+            else if (fabs((double)x[i]) > m) m = fabs((double)x[i]);
         }
         const uint16_t h = m > 0 ? up16(m / 7.5) : 0;
         if (h == 0xFFFF) isbad = 1;
         sr[g] = h == 0xFFFF ? 0 : h;
-        const double c = tk_f16_to_f32(sr[g]);
+        const double c = tk_f16_to_f32(sr[g]), inv = c > 0 ? 1.0 / c : 0;
         int8_t qv[32] = {0};
-        for (int64_t i = 0; i < 32; i++) {
-            const int64_t k = g * 32 + i;
-            if (k >= K || c == 0) continue;
-            const double x = tk_dense_element(w, dtype, r * K + k);
-            double v = nearbyint(x / c);
+        double e = 0, a = 0, l1g = 0;
+        for (int64_t i = 0; i < 32 && c > 0; i++) {
+            /* q may round the other way at a tie (inv is rounded): ρ below is measured, not assumed */
+            double v = nearbyint((double)x[i] * inv);
             v = v > 7 ? 7 : v < -7 ? -7 : v;
             qv[i] = (int8_t)v;
-            l1 += c * fabs(v);
+            l1g += fabs(v);
             /* c·v and x − c·v are exact in double (c has 11 bits, v 3, x 24, |x| ≤ 7.5c) */
-            const double e = fabs(x - c * v) / c, a = fabs(x) / c;
-            rho = e > rho ? e : rho;
-            mu = a > mu ? a : mu;
+            const double d = fabs((double)x[i] - c * v);
+            e = d > e ? d : e;
+            a = fabs((double)x[i]) > a ? fabs((double)x[i]) : a;
+        }
+        if (c > 0) {
+            l1 += c * l1g;
+            /* the quotients are off by 2^-53 of themselves: the margin below covers them */
+            rho = e / c > rho ? e / c : rho;
+            mu = a / c > mu ? a / c : mu;
         }
         for (int i = 0; i < 16; i++) nr[g * 16 + i] = (uint8_t)((qv[i] + 8) | (qv[i + 16] + 8) << 4);
     }
