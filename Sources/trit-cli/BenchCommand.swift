@@ -213,6 +213,12 @@ enum BenchCommand {
         print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
         if headMode != .exact { print("head: \(headMode.rawValue)") }
         if certifiedHead {
+            let f4 = certifiedStats.reduce(0) { $0 + $1.failed4 }, r4 = certifiedStats.reduce(0) { $0 + $1.reads4 }
+            if headMode == .certified4 {
+                let c4 = certifiedStats.reduce(0) { $0 + $1.failed4Candidates }
+                print("4-bit head: read for \(r4) steps; \(f4) of them had more than vocab/8 candidates "
+                      + "(mean \(fmt(Double(c4) / Double(max(f4, 1)), 1))) and were decided by the int8 head")
+            }
             print("certified head: candidates per token mean \(fmt(candMean, 1)), median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
         }
         print("| test | threads | tokens/s | ± | bytes/token (weights + KV) | achieved GB/s | read GB/s | % of roofline |")

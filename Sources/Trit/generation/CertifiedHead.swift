@@ -25,6 +25,9 @@ final class CertifiedScratch {
     var skip4 = 0
     static let cooldown = 32
     var reads4 = 0, reads8 = 0
+    /// Steps the 4-bit head could not decide, and the sum of their 4-bit candidate counts.
+    var failed4 = 0, failed4Candidates = 0
+    var lastCount = 0
 
     init(vocab: Int, rows nRows: Int, q4 h4: Q4Head? = nil) throws {
         maxRows = nRows
@@ -72,6 +75,8 @@ public struct CertifiedHeadStats: Sendable {
     public var candidates: [Int] = [] // candidate counts of the last steps (at most 4096), in order
     public var reads4 = 0             // reads of the 4-bit head (`.certified4`)
     public var reads8 = 0             // reads of the int8 head (`.certified`; `.certified4` when the 4-bit one failed)
+    public var failed4 = 0            // `.certified4` steps with more than vocab/8 4-bit candidates (decided by int8)
+    public var failed4Candidates = 0  // the sum of those steps' 4-bit candidate counts
 }
 
 extension InferenceState {
@@ -82,7 +87,8 @@ extension InferenceState {
         let first = cs.steps - n
         return CertifiedHeadStats(steps: cs.steps, fullSteps: cs.fullSteps,
                                   candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) },
-                                  reads4: cs.reads4, reads8: cs.reads8)
+                                  reads4: cs.reads4, reads8: cs.reads8, failed4: cs.failed4,
+                                  failed4Candidates: cs.failed4Candidates)
     }
 
     /// Evaluates `tokens` as generation does and chooses the next token with `sampler` (with a
@@ -233,6 +239,10 @@ extension InferenceState {
         // the 4-bit head could not decide (too many candidates, or not finite): the int8 head decides
         // this row, and the next `cooldown` steps use it directly
         guard cs.approxIs4 else { return nil }
+        if ok {
+            cs.failed4 += 1
+            cs.failed4Candidates += cs.lastCount
+        }
         cs.skip4 = CertifiedScratch.cooldown
         cs.approxIs4 = false
         certifiedApprox8(h, rows: 1, from: i, cs)
@@ -280,6 +290,7 @@ extension InferenceState {
         guard threshold.isFinite else { return .wholeRow }
         let rows = cs.rows.raw.assumingMemoryBound(to: Int32.self)
         let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
+        cs.lastCount = count
         guard count > 0, count <= vocab / 8 else { return .tooMany }   // the whole head is then about as cheap
         // 5. the candidates' exact logits, and the sampler over them
         for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: lo) }   // lo: no longer needed
