@@ -162,6 +162,11 @@ extension InferenceState {
     /// then computes the whole head).
     func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
         if cs.approxIs4, let h4 = model.q4Output, let s4 = cs.q4 { return certifiedIntervals4(row: i, cs, h4, s4) }
+        return certifiedIntervals8(h, row: i, cs)
+    }
+
+    /// Step 2 from the int8 logits of row i (cs.approx, xq and xs rows i).
+    func certifiedIntervals8(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
         guard let h8 = model.int8Output, let hb = model.headBounds else { return false }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self) + i * h8.paddedCols
@@ -244,9 +249,9 @@ extension InferenceState {
             cs.failed4Candidates += cs.lastCount
         }
         cs.skip4 = CertifiedScratch.cooldown
-        cs.approxIs4 = false
+        // row i's slots only: the batch's other rows keep their 4-bit logits (cs.approxIs4 stays)
         certifiedApprox8(h, rows: 1, from: i, cs)
-        ok = certifiedIntervals(h, row: i, cs)
+        ok = certifiedIntervals8(h, row: i, cs)
         guard ok, case .token(let t) = selectCertified(sampler, trunc, hidden: h, cs, allowed: allowed) else { return nil }
         return t
     }
