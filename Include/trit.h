@@ -124,7 +124,7 @@ typedef enum trit_head_mode {
     TRIT_HEAD_EXACT = 0,      /* the head as stored (F16 for 2B4T): the reference */
     TRIT_HEAD_INT8 = 1,       /* int8 per row: half the head's bytes per generated token; logits move
                                  by ~1e-2, so a token can differ from exact mode's at a near-tie */
-    TRIT_HEAD_CERTIFIED = 2   /* the int8 head finds the rows that can still be chosen (a rigorous
+    TRIT_HEAD_CERTIFIED = 2,  /* the int8 head finds the rows that can still be chosen (a rigorous
                                  bound on each logit's error), which are then computed exactly:
                                  generation (trit_generate*, the engine) chooses exact mode's tokens
                                  for greedy, top-k and min-p-first chains at nearly the int8 head's
@@ -132,6 +132,12 @@ typedef enum trit_head_mode {
                                  alone) computes the whole exact head for that token. Logit rows
                                  (trit_eval, trit_get_logits, trit_decode) stay exact. Load is
                                  slower (per-row constants) and the model holds both heads. */
+    TRIT_HEAD_CERTIFIED4 = 3  /* TRIT_HEAD_CERTIFIED with a 4-bit head (an f16 scale per 32 columns)
+                                 finding the candidates: fewer bytes a token than the int8 head on
+                                 peaked logits, more candidates; a step it cannot decide is decided
+                                 by the int8 head (the model holds F16, int8 and 4-bit heads). The
+                                 same tokens (exact mode's). A library without it rejects 3 as an
+                                 argument error. */
 } trit_head_mode;
 
 /* How ternary linears (I2_S, TQ2_0, TQ1_0) are held in memory (trit_model_params.ternary_layout). */

@@ -19,7 +19,8 @@ public func trit_model_load(_ path: UnsafePointer<CChar>?, _ params: UnsafePoint
         case Int32(TRIT_HEAD_EXACT.rawValue): options.head = prm.int8_head ? .int8 : .exact
         case Int32(TRIT_HEAD_INT8.rawValue): options.head = .int8
         case Int32(TRIT_HEAD_CERTIFIED.rawValue): options.head = .certified
-        default: throw TritError(.argument, "params.head is \(prm.head), not a trit_head_mode (0 exact, 1 int8, 2 certified)")
+        case Int32(TRIT_HEAD_CERTIFIED4.rawValue): options.head = .certified4
+        default: throw TritError(.argument, "params.head is \(prm.head), not a trit_head_mode (0 exact, 1 int8, 2 certified, 3 certified4)")
         }
         options.floatActivations = prm.float_activations
         switch prm.ternary_layout {

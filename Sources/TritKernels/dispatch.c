@@ -19,6 +19,7 @@ static const tk_kernels k_scalar = {
     .group_gemm = tk_group_gemm_scalar,
     .block_gemm = tk_block_gemm_scalar,
     .trit5_gemm = tk_trit5_gemm_scalar,
+    .q4_gemm = tk_q4_gemm_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -37,6 +38,7 @@ static const tk_kernels k_avx2 = {
     .group_gemm = tk_group_gemm_avx2,
     .block_gemm = tk_block_gemm_avx2,
     .trit5_gemm = tk_trit5_gemm_avx2,
+    .q4_gemm = tk_q4_gemm_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -55,6 +57,7 @@ static const tk_kernels k_vnni = {
     .group_gemm = tk_group_gemm_avx512vnni,
     .block_gemm = tk_block_gemm_avx512,
     .trit5_gemm = tk_trit5_gemm_avx512vnni,
+    .q4_gemm = tk_q4_gemm_avx2,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -87,6 +90,7 @@ static const tk_kernels k_neon = {
     .group_gemm = tk_group_gemm_neon,
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_neon,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -104,6 +108,7 @@ static const tk_kernels k_dotprod = {
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_dotprod,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -121,6 +126,7 @@ static const tk_kernels k_i8mm = {
     .group_gemm = tk_group_gemm_dotprod,
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_dotprod,
+    .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

@@ -26,6 +26,9 @@ void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const ui
                          float scale, float *scratch, float *out, float *partial);
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
+void tk_q4_gemm_scalar(const uint8_t *w, const uint16_t *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                       const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
+                       float *out, float *err, int64_t ldo);
 int64_t tk_head_bounds_scalar(const float *l, const float *a, const float *b, float norm, float eps,
                               float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_scalar(const float *v, int64_t n, int64_t k, float *top);
@@ -175,6 +178,9 @@ void tk_block_gemm_avx512(const void *w, tk_dtype t, int64_t K, int64_t r0, int6
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_avx2(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                      const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
+void tk_q4_gemm_avx2(const uint8_t *w, const uint16_t *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                     const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
+                     float *out, float *err, int64_t ldo);
 void tk_i8_gemm_avx512vnni(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
                            const int8_t *q, const float *s, int64_t n, float *out, int64_t ldo);
 void tk_group_gemm_avx2(const uint8_t *tiles, int64_t group, int one_bit, int64_t n_groups, int64_t r0, int64_t r1,

@@ -166,11 +166,17 @@ enum BenchCommand {
                 }
                 if let cs = state.certifiedStats {
                     certifiedStats.append(cs)
-                    // the int8 head, plus the candidates' F16 rows, plus the whole F16 head on full steps
+                    // the int8 (4-bit) head, plus the candidates' F16 rows, plus the whole F16 head on full steps
                     let meanCand = Double(cs.candidates.reduce(0, +)) / Double(max(cs.candidates.count, 1))
                     let rowBytes = Double(model.output.byteCount / max(model.output.rows, 1))
                     let full = Double(cs.fullSteps) / Double(max(cs.steps + cs.fullSteps, 1)) * Double(model.output.byteCount)
-                    bpt = model.bytesPerDecodedToken + Int(meanCand * rowBytes + full)
+                    var compact = 0.0   // certified4: the int8 head read on the steps the 4-bit one could not decide
+                    if let h4 = model.q4Output, let h8 = model.int8Output {
+                        let steps = Double(max(cs.steps + cs.fullSteps, 1))
+                        compact = (Double(cs.reads4 - cs.steps - cs.fullSteps) * Double(h4.byteCount)
+                                   + Double(cs.reads8) * Double(h8.byteCount)) / steps
+                    }
+                    bpt = model.bytesPerDecodedToken + Int(compact + meanCand * rowBytes + full)
                 }
                 if nG > 0 {
                     let m = median(tg)
@@ -185,8 +191,10 @@ enum BenchCommand {
         let cand = certifiedStats.flatMap { $0.candidates }.sorted()
         let fullSteps = certifiedStats.reduce(0) { $0 + $1.fullSteps }
         func pct(_ q: Double) -> Int { cand.isEmpty ? 0 : cand[min(cand.count - 1, Int(q * Double(cand.count - 1) + 0.5))] }
-        let candJSON = headMode == .certified
-            ? ", \"head\": \"certified\", \"candidates_median\": \(pct(0.5)), \"candidates_p99\": \(pct(0.99)), \"candidates_max\": \(cand.last ?? 0), \"full_head_steps\": \(fullSteps)"
+        let certifiedHead = headMode == .certified || headMode == .certified4
+        let candMean = Double(cand.reduce(0, +)) / Double(max(cand.count, 1))
+        let candJSON = certifiedHead
+            ? ", \"head\": \"\(headMode.rawValue)\", \"candidates_mean\": \(fmt(candMean, 1)), \"candidates_median\": \(pct(0.5)), \"candidates_p99\": \(pct(0.99)), \"candidates_max\": \(cand.last ?? 0), \"full_head_steps\": \(fullSteps)"
             : ", \"head\": \"\(headMode.rawValue)\""
         if p.flag("--json") {
             var s = "[\n"
@@ -204,8 +212,14 @@ enum BenchCommand {
         print("KV cache: keys \(kType.name), values \(vType.name)")
         print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
         if headMode != .exact { print("head: \(headMode.rawValue)") }
-        if headMode == .certified {
-            print("certified head: candidates per token median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
+        if certifiedHead {
+            let f4 = certifiedStats.reduce(0) { $0 + $1.failed4 }, r4 = certifiedStats.reduce(0) { $0 + $1.reads4 }
+            if headMode == .certified4 {
+                let c4 = certifiedStats.reduce(0) { $0 + $1.failed4Candidates }
+                print("4-bit head: read for \(r4) steps; \(f4) of them had more than vocab/8 candidates "
+                      + "(mean \(fmt(Double(c4) / Double(max(f4, 1)), 1))) and were decided by the int8 head")
+            }
+            print("certified head: candidates per token mean \(fmt(candMean, 1)), median \(pct(0.5)), p99 \(pct(0.99)), max \(cand.last ?? 0) (of \(vocab) rows; \(cand.count) tokens), whole head computed for \(fullSteps) tokens")
         }
         print("| test | threads | tokens/s | ± | bytes/token (weights + KV) | achieved GB/s | read GB/s | % of roofline |")
         print("|---|---|---|---|---|---|---|---|")

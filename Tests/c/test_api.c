@@ -126,7 +126,10 @@ int main(int argc, char **argv) {
         hp.head = 7;
         EXPECT(trit_model_load(path, &hp, &bad), TRIT_ERR_ARG);
         CHECK(bad == NULL && strstr(trit_last_error(), "head") != NULL, "bad head mode named");
-        hp.head = TRIT_HEAD_CERTIFIED;
+        /* both certified heads: int8 and 4-bit compact heads */
+        for (int mode = TRIT_HEAD_CERTIFIED; mode <= TRIT_HEAD_CERTIFIED4; mode++) {
+        hp.head = mode;
+        cert = NULL;
         EXPECT(trit_model_load(path, &hp, &cert), TRIT_OK);
         char text[2][4096];
         trit_model *ms[2] = {model, cert};
@@ -142,7 +145,8 @@ int main(int argc, char **argv) {
             EXPECT(trit_generate(c, "Every morning", &gp, collect, text[i], NULL), TRIT_OK);
             trit_context_free(c);
         }
-        CHECK(strlen(text[0]) > 0 && strcmp(text[0], text[1]) == 0, "certified head: exact mode's text (\"%s\" vs \"%s\")", text[0], text[1]);
+        CHECK(strlen(text[0]) > 0 && strcmp(text[0], text[1]) == 0, "certified head %d: exact mode's text (\"%s\" vs \"%s\")", mode,
+              text[0], text[1]);
         /* under a mask (odd tokens only) the certified head chooses exact mode's tokens too */
         int32_t held[2][128];
         size_t nheld[2] = {0, 0};
@@ -163,8 +167,9 @@ int main(int argc, char **argv) {
             trit_context_free(c);
         }
         CHECK(nheld[0] == nheld[1] && nheld[0] > 24 && memcmp(held[0], held[1], nheld[0] * sizeof(int32_t)) == 0,
-              "certified head under a mask: exact mode's tokens");
+              "certified head %d under a mask: exact mode's tokens", mode);
         trit_model_free(cert);
+        }
     }
 
     /* the ternary layout: a value outside trit_ternary_layout is refused; every layout gives the default's

@@ -35,6 +35,7 @@ void *h_alloc(size_t bytes);
 void test_ternary(void);
 void test_dense(void);
 void test_i8(void);
+void test_q4(void);
 void test_group(void);
 void test_quantize_norm(void);
 void test_head_select(void);

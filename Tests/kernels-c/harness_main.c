@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const struct { const char *name; void (*fn)(void); } groups[] = {
-        {"ternary", test_ternary}, {"dense", test_dense}, {"i8", test_i8}, {"group", test_group},
+        {"ternary", test_ternary}, {"dense", test_dense}, {"i8", test_i8}, {"q4", test_q4}, {"group", test_group},
         {"quantize", test_quantize_norm}, {"head", test_head_select}, {"attention", test_attention}, {"block", test_block},
     };
     for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {

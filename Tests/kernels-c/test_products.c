@@ -301,6 +301,41 @@ void test_i8(void) {
     }
 }
 
+/* ---- the 4-bit certified head: every variant gives the scalar twin's bits (logits and err sums) ---- */
+
+void test_q4(void) {
+    static const int64_t shapes[][3] = {{5, 256, 1}, {33, 512, 3}, {7, 2560, 1}, {9, 2560, 6}, {3, 256, 5}};
+    h_rng rng;
+    h_seed(&rng, 9);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t rows = shapes[c][0], kp = shapes[c][1], n = shapes[c][2], G = kp / 32;
+        uint8_t *w = h_alloc((size_t)(rows * kp / 2));
+        uint16_t *sc = h_alloc(sizeof(uint16_t) * (size_t)(rows * G));
+        int8_t *q = h_alloc((size_t)(n * kp));
+        int32_t *corr = h_alloc(sizeof(int32_t) * (size_t)(n * kp / 4));
+        float *gn = h_alloc(sizeof(float) * (size_t)(n * G)), *s = h_alloc(sizeof(float) * (size_t)n);
+        /* nibbles 1..15 (q in [-7, 7]); the first row all -7 against activations all -127: the largest sums */
+        for (int64_t i = 0; i < rows * kp / 2; i++)
+            w[i] = c == 0 && i < kp / 2 ? 0x11 : (uint8_t)(1 + h_next(&rng) % 15 | (1 + h_next(&rng) % 15) << 4);
+        for (int64_t i = 0; i < rows * G; i++) sc[i] = tk_f32_to_f16((float)(h_unit(&rng) * 0.1));
+        for (int64_t i = 0; i < n * kp; i++) q[i] = c == 0 ? -127 : (int8_t)((int)(h_next(&rng) % 255) - 127);
+        for (int64_t j = 0; j < n * kp / 4; j++) corr[j] = 8 * (q[4 * j] + q[4 * j + 1] + q[4 * j + 2] + q[4 * j + 3]);
+        for (int64_t i = 0; i < n * G; i++) gn[i] = (float)(h_unit(&rng) * 10);
+        for (int64_t i = 0; i < n; i++) s[i] = (float)(1 + h_unit(&rng));
+        const size_t bytes = sizeof(float) * (size_t)(n * rows);
+        float *ref = h_alloc(bytes), *refe = h_alloc(bytes), *got = h_alloc(bytes), *gote = h_alloc(bytes);
+        h_variants[0]->q4_gemm(w, sc, kp, 0, rows, q, s, corr, gn, n, ref, refe, rows);
+        for (int v = 1; v < h_n_variants; v++) {
+            h_variants[v]->q4_gemm(w, sc, kp, 0, rows, q, s, corr, gn, n, got, gote, rows);
+            h_check_bits(got, ref, n * rows, "q4 %s %lldx%lld n=%lld", h_variants[v]->name, (long long)rows,
+                         (long long)kp, (long long)n);
+            h_check_bits(gote, refe, n * rows, "q4 err %s %lldx%lld n=%lld", h_variants[v]->name, (long long)rows,
+                         (long long)kp, (long long)n);
+        }
+        free(w); free(sc); free(q); free(corr); free(gn); free(s); free(ref); free(refe); free(got); free(gote);
+    }
+}
+
 /* ---- group-scaled tiles ---- */
 
 void test_group(void) {

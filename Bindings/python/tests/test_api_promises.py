@@ -188,11 +188,12 @@ def test_generated_text_continues_the_prompt(model):
             model.generate("Every morning the old", max_tokens=6, temperature=0, ignore_eos=True)
 
 
-def test_certified_head_gives_exact_modes_text():
-    """head="certified": the text of exact mode (greedy and sampled), logits rows exact; a bad mode is
-    a ValueError before anything loads."""
-    with trit.Model(I2S, n_ctx=128, n_threads=2) as ex, trit.Model(I2S, n_ctx=128, n_threads=2, head="certified") as ce:
-        assert ce.head == "certified" and ex.head == "exact"
+@pytest.mark.parametrize("head", ["certified", "certified4"])
+def test_certified_head_gives_exact_modes_text(head):
+    """head="certified" (int8 compact head) and "certified4" (4-bit): the text of exact mode (greedy and
+    sampled), logits rows exact; a bad mode is a ValueError before anything loads."""
+    with trit.Model(I2S, n_ctx=128, n_threads=2) as ex, trit.Model(I2S, n_ctx=128, n_threads=2, head=head) as ce:
+        assert ce.head == head and ex.head == "exact"
         for kw in [dict(temperature=0), dict(seed=3), dict(top_k=0, top_p=1, min_p=0.2, seed=4)]:
             a = ex.generate("Every morning", max_tokens=40, ignore_eos=True, **kw)
             b = ce.generate("Every morning", max_tokens=40, ignore_eos=True, **kw)

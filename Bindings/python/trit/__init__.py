@@ -366,7 +366,7 @@ def _token_list(tokens):
     return list(tokens)
 
 
-_HEAD_MODES = ("exact", "int8", "certified")   # trit_head_mode's order
+_HEAD_MODES = ("exact", "int8", "certified", "certified4")   # trit_head_mode's order
 
 
 class Model(_Tokenizing):
@@ -377,7 +377,8 @@ class Model(_Tokenizing):
     n_threads: worker threads (0 = one per core). n_batch: prompt tokens per forward pass.
     head: the output head for generated tokens: "exact" (default), "int8" (faster decoding, logits
     move by ~1e-2) or "certified" (exact mode's tokens at nearly int8's speed: the int8 head finds
-    the rows that can win, which are computed exactly; logits rows stay exact).
+    the rows that can win, which are computed exactly; logits rows stay exact) or "certified4" (the
+    same tokens found with a 4-bit head: fewer bytes a token, more candidates).
     int8_head: the same as head="int8".
     float_activations: group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0) with float activations, the
     reference's arithmetic (slower); default int8 activations.

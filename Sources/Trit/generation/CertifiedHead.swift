@@ -15,9 +15,23 @@ final class CertifiedScratch {
     static let window = 4096
     var recent: [Int32]
     var steps = 0, fullSteps = 0
+    // the 4-bit head (nil: int8): its err sums [rows][vocab], the rows quantized for it (ld Kp), their
+    // offset corrections, group norms and ε (NaN: the row is not finite)
+    let q4: Q4Scratch?
+    /// With a 4-bit head: cs.approx holds 4-bit logits (else int8 ones); the steps left before the 4-bit
+    /// head is tried again after a step whose 4-bit candidates were too many (the int8 head then
+    /// decides); the compact head reads of each kind (for `trit bench`'s bytes a token).
+    var approxIs4 = false
+    var skip4 = 0
+    static let cooldown = 32
+    var reads4 = 0, reads8 = 0
+    /// Steps the 4-bit head could not decide, and the sum of their 4-bit candidate counts.
+    var failed4 = 0, failed4Candidates = 0
+    var lastCount = 0
 
-    init(vocab: Int, rows nRows: Int) throws {
+    init(vocab: Int, rows nRows: Int, q4 h4: Q4Head? = nil) throws {
         maxRows = nRows
+        q4 = try h4.map { try Q4Scratch(vocab: vocab, rows: nRows, paddedCols: $0.paddedCols) }
         approx = try FloatArray(count: try checkedMul(vocab, nRows, "certified head"), what: "certified head")
         lo = try FloatArray(count: vocab, what: "certified head")
         hi = try FloatArray(count: vocab, what: "certified head")
@@ -33,21 +47,48 @@ final class CertifiedScratch {
     }
 }
 
+/// The 4-bit certified head's per-step buffers (`CertifiedScratch.q4`).
+final class Q4Scratch {
+    let err: FloatArray          // [rows][vocab]
+    let q: AlignedBuffer         // int8 [rows][Kp]
+    let s: FloatArray            // [rows]
+    let qsum: AlignedBuffer      // int32 [rows] (written by the quantizer, unused)
+    let corr: AlignedBuffer      // int32 [rows][Kp / 4]
+    let gn: FloatArray           // [rows][Kp / 32]
+    let eps: FloatArray          // [rows]
+
+    init(vocab: Int, rows n: Int, paddedCols kp: Int) throws {
+        err = try FloatArray(count: try checkedMul(vocab, n, "certified head"), what: "certified head")
+        q = try AlignedBuffer(byteCount: n * kp, what: "certified head")
+        s = try FloatArray(count: n, what: "certified head")
+        qsum = try AlignedBuffer(byteCount: n * 4, what: "certified head")
+        corr = try AlignedBuffer(byteCount: n * kp, what: "certified head")
+        gn = try FloatArray(count: n * kp / 32, what: "certified head")
+        eps = try FloatArray(count: n, what: "certified head")
+    }
+}
+
 /// Counters of the certified head since the state was made.
 public struct CertifiedHeadStats: Sendable {
     public var steps = 0              // tokens chosen from certified candidates
     public var fullSteps = 0          // tokens for which the whole head was computed (see `Sampler.Truncation`)
     public var candidates: [Int] = [] // candidate counts of the last steps (at most 4096), in order
+    public var reads4 = 0             // reads of the 4-bit head (`.certified4`)
+    public var reads8 = 0             // reads of the int8 head (`.certified`; `.certified4` when the 4-bit one failed)
+    public var failed4 = 0            // `.certified4` steps with more than vocab/8 4-bit candidates (decided by int8)
+    public var failed4Candidates = 0  // the sum of those steps' 4-bit candidate counts
 }
 
 extension InferenceState {
-    /// The certified head's counters (nil unless the model was loaded with `.certified`).
+    /// The certified head's counters (nil unless the model was loaded with `.certified` or `.certified4`).
     public var certifiedStats: CertifiedHeadStats? {
         guard let cs = certified else { return nil }
         let n = min(cs.steps, CertifiedScratch.window)
         let first = cs.steps - n
         return CertifiedHeadStats(steps: cs.steps, fullSteps: cs.fullSteps,
-                                  candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) })
+                                  candidates: (first..<cs.steps).map { Int(cs.recent[$0 % CertifiedScratch.window]) },
+                                  reads4: cs.reads4, reads8: cs.reads8, failed4: cs.failed4,
+                                  failed4Candidates: cs.failed4Candidates)
     }
 
     /// Evaluates `tokens` as generation does and chooses the next token with `sampler` (with a
@@ -86,17 +127,33 @@ extension InferenceState {
     }
 
     /// Step 1 of the certified head for n normed rows (n ≤ the scratch's rows, and ≤ maxBatch): the
-    /// rows quantized (xq, xs) and their int8 logits (cs.approx, one int8 head read for all).
+    /// rows quantized and their compact logits (cs.approx, one compact head read for all): the
+    /// 4-bit head's unless it is cooling down after a failed step, else the int8 head's.
     func certifiedApprox(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch) {
+        if let h4 = model.q4Output, let s4 = cs.q4 {
+            if cs.skip4 == 0 {
+                cs.approxIs4 = true
+                return certifiedApprox4(h, rows: n, cs, h4, s4)
+            }
+            cs.skip4 -= 1
+        }
+        cs.approxIs4 = false
+        certifiedApprox8(h, rows: n, from: 0, cs)
+    }
+
+    /// The int8 logits of n normed rows into rows [row0, row0 + n) of xq, xs and cs.approx.
+    func certifiedApprox8(_ h: UnsafeMutablePointer<Float>, rows n: Int, from row0: Int, _ cs: CertifiedScratch) {
         guard let h8 = model.int8Output else { return }
         let vocab = model.config.vocabSize, dim = model.config.dim
-        let q = xq.raw.assumingMemoryBound(to: Int8.self)
+        let q = xq.raw.assumingMemoryBound(to: Int8.self) + row0 * h8.paddedCols
         summedGroup = 0
-        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr,
-                                      xsum.raw.assumingMemoryBound(to: Int32.self))
+        cs.reads8 += 1
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(h8.paddedCols), xs.ptr + row0,
+                                      xsum.raw.assumingMemoryBound(to: Int32.self) + row0)
         h8.scales.withUnsafeBufferPointer { sc in
             tk_i8_gemm_par(pool, kernels.pointee.i8_gemm, h8.weights.raw.assumingMemoryBound(to: Int8.self), sc.baseAddress,
-                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr, Int64(n), cs.approx.ptr, Int64(vocab))
+                           Int64(h8.paddedCols), Int64(vocab), q, xs.ptr + row0, Int64(n), cs.approx.ptr + row0 * vocab,
+                           Int64(vocab))
         }
     }
 
@@ -104,6 +161,12 @@ extension InferenceState {
     /// [cs.lo, cs.hi] that holds its exact logit. False when the numbers are not finite (the caller
     /// then computes the whole head).
     func certifiedIntervals(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
+        if cs.approxIs4, let h4 = model.q4Output, let s4 = cs.q4 { return certifiedIntervals4(row: i, cs, h4, s4) }
+        return certifiedIntervals8(h, row: i, cs)
+    }
+
+    /// Step 2 from the int8 logits of row i (cs.approx, xq and xs rows i).
+    func certifiedIntervals8(_ h: UnsafeMutablePointer<Float>, row i: Int, _ cs: CertifiedScratch) -> Bool {
         guard let h8 = model.int8Output, let hb = model.headBounds else { return false }
         let vocab = model.config.vocabSize, dim = model.config.dim
         let q = xq.raw.assumingMemoryBound(to: Int8.self) + i * h8.paddedCols
@@ -111,6 +174,41 @@ extension InferenceState {
         guard tk_head_act_bounds(h, Int64(dim), q, xs.ptr[i], &norm, &eps) != 0 else { return false }
         let bad = kernels.pointee.head_bounds(cs.approx.ptr + i * vocab, hb.a.ptr, hb.b.ptr, norm, eps,
                                               CertifiedHeadBound.relative, Int64(vocab), cs.lo.ptr, cs.hi.ptr)
+        return bad == 0
+    }
+
+    /// Step 1 with the 4-bit head: the rows quantized to int8 (ld Kp), their per-token numbers
+    /// (`tk_head4_act`), then the 4-bit logits and err sums of every head row (one read of the head).
+    func certifiedApprox4(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch, _ h4: Q4Head,
+                          _ s4: Q4Scratch) {
+        let vocab = model.config.vocabSize, dim = model.config.dim, kp = h4.paddedCols
+        let q = s4.q.raw.assumingMemoryBound(to: Int8.self), corr = s4.corr.raw.assumingMemoryBound(to: Int32.self)
+        cs.reads4 += 1
+        kernels.pointee.quantize_rows(h, Int64(dim), Int64(dim), Int64(n), q, Int64(kp), s4.s.ptr,
+                                      s4.qsum.raw.assumingMemoryBound(to: Int32.self))
+        for i in 0..<n {
+            var eps: Float = 0
+            let ok = tk_head4_act(h + i * dim, Int64(dim), q + i * kp, Int64(kp), s4.s.ptr[i], corr + i * (kp / 4),
+                                  s4.gn.ptr + i * (kp / 32), &eps)
+            s4.eps.ptr[i] = ok != 0 ? eps : .nan
+        }
+        tk_q4_gemm_par(pool, kernels.pointee.q4_gemm, h4.nibbles.raw.assumingMemoryBound(to: UInt8.self),
+                       h4.scales.raw.assumingMemoryBound(to: UInt16.self), Int64(kp), Int64(vocab), q, s4.s.ptr,
+                       corr, s4.gn.ptr, Int64(n), cs.approx.ptr, s4.err.ptr, Int64(vocab))
+    }
+
+    /// Step 2 with the 4-bit head for row i: e_r = alpha·err_r + b_r·ε + rel·|l̂_r| (docs/formats.md §7.1);
+    /// the rows it could not quantize are always candidates.
+    func certifiedIntervals4(row i: Int, _ cs: CertifiedScratch, _ h4: Q4Head, _ s4: Q4Scratch) -> Bool {
+        let vocab = model.config.vocabSize
+        let eps = s4.eps.ptr[i]
+        guard eps.isFinite else { return false }
+        let bad = kernels.pointee.head_bounds(cs.approx.ptr + i * vocab, s4.err.ptr + i * vocab, h4.b.ptr, h4.alpha,
+                                              eps, CertifiedHeadBound.relative, Int64(vocab), cs.lo.ptr, cs.hi.ptr)
+        for r in h4.badRows {
+            cs.lo.ptr[Int(r)] = -.infinity
+            cs.hi.ptr[Int(r)] = .infinity
+        }
         return bad == 0
     }
 
@@ -134,11 +232,36 @@ extension InferenceState {
         case .topK(let k): if k > Int(TK_HEAD_MAX_K) || k >= vocab { return nil }
         case .minP: break
         }
-        if let i = approxRow {
-            guard certifiedIntervals(h, row: i, cs) else { return nil }
-        } else {
-            guard certifiedIntervals(h, cs) else { return nil }
+        let i = approxRow ?? 0
+        var ok = approxRow != nil ? certifiedIntervals(h, row: i, cs) : certifiedIntervals(h, cs)
+        if ok {
+            switch selectCertified(sampler, trunc, hidden: h, cs, allowed: allowed) {
+            case .token(let t): return t
+            case .wholeRow: return nil
+            case .tooMany: break
+            }
         }
+        // the 4-bit head could not decide (too many candidates, or not finite): the int8 head decides
+        // this row, and the next `cooldown` steps use it directly
+        guard cs.approxIs4 else { return nil }
+        if ok {
+            cs.failed4 += 1
+            cs.failed4Candidates += cs.lastCount
+        }
+        cs.skip4 = CertifiedScratch.cooldown
+        // row i's slots only: the batch's other rows keep their 4-bit logits (cs.approxIs4 stays)
+        certifiedApprox8(h, rows: 1, from: i, cs)
+        ok = certifiedIntervals8(h, row: i, cs)
+        guard ok, case .token(let t) = selectCertified(sampler, trunc, hidden: h, cs, allowed: allowed) else { return nil }
+        return t
+    }
+
+    private enum Selection { case token(Int32), wholeRow, tooMany }
+
+    /// Steps 3 to 5 from the intervals in cs.lo, cs.hi: the token, or nil when the whole row is needed.
+    private func selectCertified(_ sampler: Sampler, _ trunc: Sampler.Truncation, hidden h: UnsafeMutablePointer<Float>,
+                                 _ cs: CertifiedScratch, allowed: TokenConstraint?) -> Selection {
+        let vocab = model.config.vocabSize
         let lo = cs.lo.ptr, hi = cs.hi.ptr
         // 3. rows whose logits the sampler changes first (bias, penalties): exact, then changed, a
         //    point interval
@@ -152,7 +275,7 @@ extension InferenceState {
             sampler.adjust(nAdj)
             for i in 0..<nAdj {
                 let r = Int(sampler.ids[i]), v = sampler.vals[i]
-                guard !v.isNaN else { return nil }
+                guard !v.isNaN else { return .wholeRow }
                 lo[r] = v; hi[r] = v
             }
         }
@@ -166,18 +289,19 @@ extension InferenceState {
             let maxLo = kernels.pointee.kth_largest(lo, Int64(vocab), 1, cs.top.ptr)
             threshold = CertifiedHeadBound.minPThreshold(maxLo: maxLo, minP: p)
         case .none:
-            return nil
+            return .wholeRow
         }
         // not finite: fewer allowed tokens than the truncation keeps (the whole row is then needed)
-        guard threshold.isFinite else { return nil }
+        guard threshold.isFinite else { return .wholeRow }
         let rows = cs.rows.raw.assumingMemoryBound(to: Int32.self)
         let count = Int(kernels.pointee.collect_at_least(hi, Int64(vocab), threshold, rows))
-        guard count > 0, count <= vocab / 8 else { return nil }   // the whole head is then about as cheap
+        cs.lastCount = count
+        guard count > 0, count <= vocab / 8 else { return .tooMany }   // the whole head is then about as cheap
         // 5. the candidates' exact logits, and the sampler over them
         for i in 0..<count { cs.exact.ptr[i] = exactRow(Int(rows[i]), h, into: lo) }   // lo: no longer needed
         cs.record(count)
-        return sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
-                              values: UnsafeBufferPointer(start: cs.exact.ptr, count: count))
+        return .token(sampler.sample(ids: UnsafeBufferPointer(start: rows, count: count),
+                                     values: UnsafeBufferPointer(start: cs.exact.ptr, count: count)))
     }
 }
 

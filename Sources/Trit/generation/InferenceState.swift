@@ -196,7 +196,8 @@ public final class InferenceState {
         rowKV = .allocate(capacity: B)
         logitsBuffer = try FloatArray(count: c.vocabSize, what: "logits")
         headInput = try FloatArray(count: c.dim, what: "activations")
-        certified = model.headMode == .certified ? try CertifiedScratch(vocab: c.vocabSize, rows: min(nSeq, maxBatch)) : nil
+        certified = model.headMode == .certified || model.headMode == .certified4
+            ? try CertifiedScratch(vocab: c.vocabSize, rows: min(nSeq, maxBatch), q4: model.q4Output) : nil
         ropeCos = try FloatArray(count: B * (c.ropeDim / 2), what: "RoPE table")
         ropeSin = try FloatArray(count: B * (c.ropeDim / 2), what: "RoPE table")
         // inv_freq_i = θ^(−2i/hd) in f32, as HF computes it, changed by the file's linear or YaRN

@@ -13,6 +13,8 @@ public final class Model: @unchecked Sendable {
     public private(set) var int8Output: Int8Matrix?  // .int8: used instead of `output`; .certified: as well
     public private(set) var headMode: HeadMode = .exact
     public private(set) var headBounds: HeadBounds?  // .certified: the per-row constants of the bound
+    public private(set) var q4Output: Q4Head?        // .certified4: the 4-bit head that finds the candidates
+                                                     // (int8Output, headBounds: for the steps it cannot decide)
     public let ropeFreqFactors: [Float]?          // optional per-pair divisors of θ_i
     public let path: String
     public let source: SourceFormat
@@ -65,6 +67,11 @@ public final class Model: @unchecked Sendable {
         /// then those rows exactly: the tokens of `.exact` at nearly the bytes of `.int8`
         /// (docs/formats.md §7). Full logit rows (`trit_eval`) stay exact.
         case certified
+        /// `.certified` with a 4-bit head (an f16 scale per 32 columns) finding the candidates: fewer
+        /// bytes a token, more candidates; a step it cannot decide (more than vocab/8 candidates) is
+        /// decided by the int8 head, which then serves the next 32 steps (docs/formats.md §7.1). Holds
+        /// both compact heads.
+        case certified4
     }
 
     /// Choices made at load time.
@@ -108,7 +115,9 @@ public final class Model: @unchecked Sendable {
             let h8 = try Int8Matrix(quantizing: m.output)
             m.int8Output = h8
             m.headMode = options.head
-            if options.head == .certified {
+            // certified4: the 4-bit head finds the candidates; the int8 head decides the steps it cannot
+            if options.head == .certified4 { m.q4Output = try Q4Head(head: m.output) }
+            if options.head == .certified || options.head == .certified4 {
                 m.headBounds = try HeadBounds(head: m.output, int8: h8)
             } else if let f = m.output.owner as? MappedFile {
                 // the F16 head's pages are no longer read for the product: let the kernel drop them

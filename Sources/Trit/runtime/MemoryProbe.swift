@@ -79,7 +79,10 @@ extension Model {
     /// where they are less than 64 KiB apart (the gaps, norms and small vectors, are read too).
     public var decodeSpans: [(UnsafeRawPointer, Int)] {
         var spans: [(UnsafeRawPointer, Int)] = []
-        if let h8 = int8Output { spans.append((UnsafeRawPointer(h8.weights.raw), h8.rows * h8.paddedCols)) }
+        if let h4 = q4Output {
+            spans.append((UnsafeRawPointer(h4.nibbles.raw), h4.nibbles.byteCount))
+            spans.append((UnsafeRawPointer(h4.scales.raw), h4.scales.byteCount))
+        } else if let h8 = int8Output { spans.append((UnsafeRawPointer(h8.weights.raw), h8.rows * h8.paddedCols)) }
         else { spans.append((output.data, output.byteCount)) }
         for l in layers { for (_, lin) in l.linears { spans.append(lin.span) } }
         spans.sort { $0.0 < $1.0 }
@@ -96,7 +99,7 @@ extension Model {
 
     /// Bytes of weights one decoded token reads: every linear once, the output head once.
     public var bytesPerDecodedToken: Int {
-        var n = int8Output?.byteCount ?? output.byteCount
+        var n = q4Output?.byteCount ?? int8Output?.byteCount ?? output.byteCount
         for l in layers {
             for (_, lin) in l.linears {
                 if case .ternary(let t) = lin { n += t.decodeByteCount } else { n += lin.byteCount }

@@ -159,6 +159,30 @@ void tk_i8_gemm_par(tk_pool *pool, tk_i8_gemm_fn fn, const int8_t *w, const floa
     tk_pool_run(pool, i8_worker, &j);
 }
 
+typedef struct {
+    tk_q4_gemm_fn fn;
+    const uint8_t *w; const uint16_t *wscale; int64_t Kp; int64_t rows;
+    const int8_t *q; const float *s; const int32_t *corr; const float *gn; int64_t n; float *out, *err; int64_t ldo;
+    tk_row_sched *sched;
+} q4_job;
+
+static void q4_worker(void *p, int ith, int nth) {
+    q4_job *j = p;
+    int64_t r0, r1;
+    (void)nth;
+    while (next_chunk(j->sched, ith, &r0, &r1))
+        j->fn(j->w, j->wscale, j->Kp, r0, r1, j->q, j->s, j->corr, j->gn, j->n, j->out, j->err, j->ldo);
+}
+
+void tk_q4_gemm_par(tk_pool *pool, tk_q4_gemm_fn fn, const uint8_t *w, const uint16_t *wscale, int64_t Kp,
+                    int64_t rows, const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
+                    float *out, float *err, int64_t ldo) {
+    tk_row_sched sc;
+    sched_init(&sc, rows, Kp / 2 + Kp / 16, n, tk_pool_size(pool));
+    q4_job j = {fn, w, wscale, Kp, rows, q, s, corr, gn, n, out, err, ldo, &sc};
+    tk_pool_run(pool, q4_worker, &j);
+}
+
 /* Items (KV head g, chunk c, row t), t fastest: the rows of a prompt that read one chunk of the cache
  * follow each other, so it stays in cache between them; chunks a row does not have are skipped. */
 static void attention_worker(void *p, int ith, int nth) {

@@ -187,6 +187,17 @@ typedef void (*tk_group_gemm_fn)(const uint8_t *tiles, int64_t group, int one_bi
                                  int64_t r0, int64_t r1, const int8_t *q, int64_t Kp, const int32_t *nsum,
                                  const float *s, int64_t n, float *out, int64_t ldo);
 
+/* The 4-bit certified head (docs/formats.md §7.1): a row is Kp/2 bytes of nibbles u = q + 8 (q in
+ * [-7, 7]; group g's 16 bytes hold elements g·32 + i low and g·32 + 16 + i high) and Kp/32 f16 scales
+ * (one a group of 32 columns); Kp is a multiple of 256. For rows [r0, r1) and tokens t < n (q, s as
+ * tk_quantize_rows made them with ld Kp; corr, gn as tk_head4_act made them):
+ *   out[t·ldo + r] = Σ_g c_g·(Σ_k∈g q_k·a_k) / s[t]   and   err[t·ldo + r] = Σ_g c_g·gn[g]
+ * in f32, summed in 8 lanes (lane j: elements 4j..4j+3 of each group; err: groups g ≡ j mod 8), the
+ * lanes added as tk_hsum_ps does: every variant gives the scalar twin's bits. */
+typedef void (*tk_q4_gemm_fn)(const uint8_t *w, const uint16_t *wscale, int64_t Kp, int64_t r0, int64_t r1,
+                              const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
+                              float *out, float *err, int64_t ldo);
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
@@ -204,6 +215,7 @@ typedef struct tk_kernels {
     tk_group_gemm_fn group_gemm;
     tk_block_gemm_fn block_gemm;     /* the head and embedding in ggml's blocks (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) */
     tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows */
+    tk_q4_gemm_fn q4_gemm;           /* the 4-bit certified head's product: bit-identical in every variant */
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
@@ -236,6 +248,27 @@ void tk_head_row_bounds_par(tk_pool *pool, tk_head_row_bounds_fn fn, const void 
  * (q, s as tk_quantize_rows made them): *norm ≥ sum_k |h[k]|, *eps ≥ max_k |h[k] - q[k]/s|,
  * computed in double and rounded up. Returns 0 when h is not finite. */
 int tk_head_act_bounds(const float *h, int64_t K, const int8_t *q, float s, float *norm, float *eps);
+
+/* The 4-bit certified head at load, rows [0, rows) of the dense head W (K values a row), on the
+ * pool's threads (pool may be NULL): nib and sc as tk_q4_gemm_fn reads them (c_g = max|W_g|/7.5
+ * rounded up to an f16, q = round(W/c) clamped to [-7, 7]), and per row
+ *   b[r] ≥ Σ_g c_g Σ_k∈g |q_k|  (rounded up with the margin),
+ *   t[r] ≥ max_k |W_k − c_g q_k| / c_g + γ_Kp · max_k |W_k| / c_g  (rounded up),
+ *   bad[r] = 1 when the row has a weight that is not finite or a scale beyond f16 (its nibbles and
+ *   scales are then zero: the caller makes it always a candidate). */
+void tk_q4_quantize_par(tk_pool *pool, const void *w, tk_dtype dtype, int64_t K, int64_t rows, uint8_t *nib,
+                        uint16_t *sc, int64_t Kp, float *b, float *t, uint8_t *bad);
+/* The scalar factor α of the 4-bit head's weight term from max_r t[r]: α ≥ tmax / (1 − γ_Kp), with
+ * the margin, so that α·err[r] bounds the weight rounding plus exact mode's own rounding. */
+float tk_head4_alpha(float tmax, int64_t Kp);
+/* The 4-bit head's per-token numbers for one activation row h (K values; q, s as tk_quantize_rows
+ * made them, ld Kp): corr[j] = 8·Σ_{i<4} q[4j+i] (j < Kp/4), gn[g] ≥ Σ_k∈g |h_k| (g < Kp/32, rounded
+ * up), *eps ≥ max_k |h_k − q_k/s| + γ_Kp·127/s (rounded up). Returns 0 when h is not finite. */
+int tk_head4_act(const float *h, int64_t K, const int8_t *q, int64_t Kp, float s, int32_t *corr, float *gn,
+                 float *eps);
+void tk_q4_gemm_par(tk_pool *pool, tk_q4_gemm_fn fn, const uint8_t *w, const uint16_t *wscale, int64_t Kp,
+                    int64_t rows, const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
+                    float *out, float *err, int64_t ldo);
 
 /* nsum[t·n_groups + g] = −Σ_{j<group} q[t·Kp + g·group + j], for the group kernels. */
 void tk_group_sums(const int8_t *q, int64_t Kp, int64_t n, int64_t group, int64_t n_groups, int32_t *nsum);

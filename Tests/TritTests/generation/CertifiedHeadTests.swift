@@ -7,6 +7,8 @@ import XCTest
 /// the bound on random heads and on the fixtures, and the tokens it generates against exact mode.
 final class CertifiedHeadTests: XCTestCase {
     static let bundled = Fixtures.root + "/../../Models/trit-bundled-i2_s.gguf"
+    /// The certified heads: int8 and 4-bit compact heads (docs/formats.md §7, §7.1).
+    static let modes: [Model.HeadMode] = [.certified, .certified4]
 
     func load(_ path: String, _ head: Model.HeadMode) throws -> Model {
         var o = Model.LoadOptions()
@@ -170,8 +172,8 @@ final class CertifiedHeadTests: XCTestCase {
 
     /// The bound on the fixtures' real heads, at every position of the reference text.
     func testBoundHoldsOnFixtures() throws {
-        for (path, ref) in Fixtures.cases {
-            let m = try load(Fixtures.root + "/" + path, .certified)
+        for (path, ref) in Fixtures.cases { for mode in Self.modes {
+            let m = try load(Fixtures.root + "/" + path, mode)
             let r = try Fixtures.reference(ref)
             for name in variantsUnderTest() {
                 let st = try InferenceState(model: m, nCtx: r.tokens.count + 1, kernel: name)
@@ -184,11 +186,11 @@ final class CertifiedHeadTests: XCTestCase {
                     let exact = Array(st.lastLogits)   // computed now, from the same hidden row
                     for row in 0..<m.config.vocabSize {
                         XCTAssertTrue(cs.lo.ptr[row] <= exact[row] && exact[row] <= cs.hi.ptr[row],
-                                      "\(path) \(name) position \(i) row \(row): \(exact[row]) outside [\(cs.lo.ptr[row]), \(cs.hi.ptr[row])]")
+                                      "\(path) \(mode) \(name) position \(i) row \(row): \(exact[row]) outside [\(cs.lo.ptr[row]), \(cs.hi.ptr[row])]")
                     }
                 }
             }
-        }
+        } }
     }
 
     // MARK: tokens
@@ -209,7 +211,9 @@ final class CertifiedHeadTests: XCTestCase {
     /// 8 prompts × 256 tokens on the bundled model, greedy, and every chain on shorter runs: the
     /// certified head generates exact mode's tokens, in every kernel variant.
     func testCertifiedGeneratesExactModesTokensOnTheBundledModel() throws {
-        let exact = try load(Self.bundled, .exact), cert = try load(Self.bundled, .certified)
+        let exact = try load(Self.bundled, .exact)
+        for mode in Self.modes {
+        let cert = try load(Self.bundled, mode)
         let tok = exact.tokenizer!
         let prompts = ["Once upon a time", "The king", "In the morning the", "She said", "Long ago, in a land",
                        "The little dog", "It was a dark", "Tom and his sister"]
@@ -225,7 +229,7 @@ final class CertifiedHeadTests: XCTestCase {
                     let a = try InferenceState(model: exact, nCtx: 512, nThreads: 2, kernel: name).generate(prompt: ids, params: p)
                     let st = try InferenceState(model: cert, nCtx: 512, nThreads: 2, kernel: name)
                     let b = try st.generate(prompt: ids, params: p)
-                    XCTAssertEqual(b.tokens, a.tokens, "\(name) \"\(prompt)\" \(label)")
+                    XCTAssertEqual(b.tokens, a.tokens, "\(mode) \(name) \"\(prompt)\" \(label)")
                     XCTAssertEqual(b.tokens.count, p.maxTokens)
                     let s = try XCTUnwrap(st.certifiedStats)
                     if certifiable {
@@ -238,17 +242,22 @@ final class CertifiedHeadTests: XCTestCase {
                 }
             }
             candidates.sort()
-            print("bundled model, \(name): candidates per token median \(candidates[candidates.count / 2]), "
-                  + "p99 \(candidates[candidates.count * 99 / 100]), max \(candidates.last!) of \(exact.config.vocabSize)")
+            let mean = Double(candidates.reduce(0, +)) / Double(candidates.count)
+            print("bundled model, \(mode) \(name): candidates per token mean \(String(format: "%.1f", mean)), median "
+                  + "\(candidates[candidates.count / 2]), p99 \(candidates[candidates.count * 99 / 100]), "
+                  + "max \(candidates.last!) of \(exact.config.vocabSize)")
             XCTAssertLessThan(candidates[candidates.count / 2], exact.config.vocabSize / 8)
+        }
         }
     }
 
     /// Every fixture: greedy and sampled tokens equal exact mode's.
     func testCertifiedGeneratesExactModesTokensOnEveryFixture() throws {
         for (path, _) in Fixtures.cases {
-            let exact = try load(Fixtures.root + "/" + path, .exact), cert = try load(Fixtures.root + "/" + path, .certified)
+            let exact = try load(Fixtures.root + "/" + path, .exact)
             let n = min(exact.config.contextLength, 44)
+            for mode in Self.modes {
+            let cert = try load(Fixtures.root + "/" + path, mode)
             for name in variantsUnderTest() {
                 for (label, sp, _) in Self.chains(vocab: exact.config.vocabSize) {
                     var p = GenerationParams()
@@ -258,8 +267,9 @@ final class CertifiedHeadTests: XCTestCase {
                     let ids: [Int32] = [1, 2, 3]
                     let a = try InferenceState(model: exact, nCtx: n, kernel: name).generate(prompt: ids, params: p)
                     let b = try InferenceState(model: cert, nCtx: n, kernel: name).generate(prompt: ids, params: p)
-                    XCTAssertEqual(b.tokens, a.tokens, "\(path) \(name) \(label)")
+                    XCTAssertEqual(b.tokens, a.tokens, "\(path) \(mode) \(name) \(label)")
                 }
+            }
             }
         }
     }
@@ -287,8 +297,8 @@ final class CertifiedHeadTests: XCTestCase {
         let path = NSTemporaryDirectory() + "trit-tie-\(getpid()).gguf"
         try bytes.write(to: URL(fileURLWithPath: path))
         defer { unlink(path) }
-        for name in variantsUnderTest() {
-            let exact = try load(path, .exact), cert = try load(path, .certified)
+        for name in variantsUnderTest() { for mode in Self.modes {
+            let exact = try load(path, .exact), cert = try load(path, mode)
             let se = try InferenceState(model: exact, nCtx: 64, kernel: name)
             try se.evaluate(prompt)
             XCTAssertEqual(se.lastLogits[t - 1], se.lastLogits[t], "\(name): the rows tie")
@@ -297,14 +307,15 @@ final class CertifiedHeadTests: XCTestCase {
             let st = try InferenceState(model: cert, nCtx: 64, kernel: name)
             let b = try st.generate(prompt: prompt, params: p)
             XCTAssertEqual(a.tokens, [Int32(t - 1)], "\(name): exact mode takes the lower id")
-            XCTAssertEqual(b.tokens, a.tokens, "\(name): the certified head too")
+            XCTAssertEqual(b.tokens, a.tokens, "\(name) \(mode): the certified head too")
             XCTAssertEqual(st.certifiedStats?.steps, 1)
-        }
+        } }
     }
 
     /// trit_eval-style full rows stay exact in certified mode.
     func testFullRowsStayExact() throws {
-        let exact = try load(Self.bundled, .exact), cert = try load(Self.bundled, .certified)
+        for mode in Self.modes {
+        let exact = try load(Self.bundled, .exact), cert = try load(Self.bundled, mode)
         let ids = [0] + exact.tokenizer!.encode("The king")
         let a = try InferenceState(model: exact, nCtx: 64), b = try InferenceState(model: cert, nCtx: 64)
         try a.evaluate(ids); try b.evaluate(ids)
@@ -313,5 +324,6 @@ final class CertifiedHeadTests: XCTestCase {
         var p = GenerationParams(); p.maxTokens = 5; p.sampling = .greedy; p.ignoreEOS = true
         _ = try a.generate(prompt: [], params: p); _ = try b.generate(prompt: [], params: p)
         XCTAssertEqual(Array(b.lastLogits).map(\.bitPattern), Array(a.lastLogits).map(\.bitPattern))
+        }
     }
 }

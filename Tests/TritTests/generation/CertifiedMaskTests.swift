@@ -45,32 +45,37 @@ final class CertifiedMaskTests: XCTestCase {
     }
 
     func testCertifiedUnderAMaskGivesExactModesTokens() throws {
-        let exact = try load(.exact), cert = try load(.certified)
+        for mode in CertifiedHeadTests.modes {
+        let exact = try load(.exact), cert = try load(mode)
         for (name, sampling) in chains() {
             let want = try generate(exact, sampling).0
             let (got, s) = try generate(cert, sampling)
-            XCTAssertEqual(got.tokens, want.tokens, name)
+            XCTAssertEqual(got.tokens, want.tokens, "\(mode) \(name)")
             let stats = try XCTUnwrap(s.certifiedStats)
             XCTAssertGreaterThan(stats.steps, 0, "\(name): constrained steps used the certified candidates")
         }
         // every chosen token is one the step's mask allowed
         let (got, _) = try generate(cert, .greedy)
         for (i, t) in got.tokens.enumerated() { XCTAssertNotEqual((Int(t) + i) % 3, 0, "token \(i) allowed") }
+        }
     }
 
     func testFewerAllowedTokensThanTopKFallsBackToTheWholeRow() throws {
-        let exact = try load(.exact), cert = try load(.certified)
+        for mode in CertifiedHeadTests.modes {
+        let exact = try load(.exact), cert = try load(mode)
         let few = exact.tokenizer!.encode(" red green blue", addSpecial: false)
         let sampling = chains()[1].1   // top-k 20, three tokens allowed
         let want = try generate(exact, sampling, few: few).0
         let (got, s) = try generate(cert, sampling, few: few)
         XCTAssertEqual(got.tokens, want.tokens)
         XCTAssertTrue(got.tokens.allSatisfy { few.contains($0) })
-        XCTAssertEqual(s.certifiedStats?.fullSteps, 24, "every step needed the whole row")
+        XCTAssertEqual(s.certifiedStats?.fullSteps, 24, "\(mode): every step needed the whole row")
+        }
     }
 
     func testEngineCertifiedUnderAMaskGivesExactModesTokens() throws {
-        let cert = try load(.certified)
+        for mode in CertifiedHeadTests.modes {
+        let cert = try load(mode)
         for (name, sampling) in chains() {
             let want = try generate(try load(.exact), sampling).0
             var o = Engine.Options()
@@ -92,9 +97,10 @@ final class CertifiedMaskTests: XCTestCase {
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline && { lock.lock(); defer { lock.unlock() }; return !finished }() { usleep(2000) }
             lock.lock(); defer { lock.unlock() }
-            XCTAssertEqual(tokens, want.tokens, name)
+            XCTAssertEqual(tokens, want.tokens, "\(mode) \(name)")
             // the scheduler has finished the request: its state is read after the done callback
-            XCTAssertGreaterThan(engine.state.certifiedStats?.steps ?? 0, 0, "\(name): certified candidates used")
+            XCTAssertGreaterThan(engine.state.certifiedStats?.steps ?? 0, 0, "\(mode) \(name): certified candidates used")
+        }
         }
     }
 }

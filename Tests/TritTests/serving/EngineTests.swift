@@ -77,7 +77,7 @@ final class EngineTests: XCTestCase {
         let want = try reqs.map { try alone(model, $0.prompt, $0.maxTokens) }
         for (slots, batch, stagger) in [(16, 64, UInt32(0)), (5, 24, UInt32(3000)), (3, 7, UInt32(500))] {
             let (got, ids) = try runConcurrently(engineModel, slots: slots, nBatch: batch, staggerMicros: stagger) { e in
-                if head == .certified {   // every token came from the certified head
+                if head == .certified || head == .certified4 {   // every token came from the certified head
                     let s = e.state.certifiedStats!
                     XCTAssertEqual(s.fullSteps, 0, file: file, line: line)
                     XCTAssertEqual(s.steps, reqs.reduce(0) { $0 + $1.maxTokens }, file: file, line: line)
@@ -101,12 +101,16 @@ final class EngineTests: XCTestCase {
         try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path)
     }
 
-    /// The engine with a certified head: every request's text is exact mode's, alone.
+    /// The engine with a certified head (int8 or 4-bit: on the bundled model some 4-bit rows of a
+    /// batch fall back to the int8 head while the others keep their 4-bit logits): every request's
+    /// text is exact mode's, alone.
     func testCertifiedEngineGivesExactModesText() throws {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
-        try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path, head: .certified)
-        try checkInvariance(Fixtures.root + "/llama-ternary-tiny/hf", head: .certified)
+        for head in [Model.HeadMode.certified, .certified4] {
+            try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path, head: head)
+            try checkInvariance(Fixtures.root + "/llama-ternary-tiny/hf", head: head)
+        }
     }
 
     func testBatchInvarianceFixtures() throws {

@@ -20,7 +20,7 @@ def main(argv=None):
     ap.add_argument("--cache-type-v", "-ctv", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of values (default f16)")
     ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
-    ap.add_argument("--head", choices=["exact", "int8", "certified"], default=None,
+    ap.add_argument("--head", choices=["exact", "int8", "certified", "certified4"], default=None,
                     help="output head: exact (default), int8 (faster, logits move by ~1e-2) or certified "
                          "(exact mode's tokens at nearly int8's speed; logprobs requests use the exact head)")
     ap.add_argument("--int8-head", action="store_true", help="the same as --head int8")

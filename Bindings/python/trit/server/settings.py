@@ -10,7 +10,7 @@ class ServerSettings:
     n_ctx: int = 0
     threads: int = 0
     int8_head: bool = False
-    head: str = None   # "exact", "int8", "certified" (None: int8 when int8_head, else exact)
+    head: str = None   # "exact", "int8", "certified", "certified4" (None: int8 when int8_head, else exact)
     alias: str = None
     queue_limit: int = 64
     max_body: int = 1 << 20
