@@ -97,7 +97,8 @@ def main():
 
     print(f"model: {model}; {a.rounds} alternating rounds × {a.reps} runs; median ± stdev of all runs"
           + (f"; trit kernels forced to {a.kernel}" if a.kernel else ""))
-    print("| mode | test | threads | tokens/s | ± | bytes/token | GB/s | read GB/s | % of roofline | bitnet.cpp | ratio |")
+    print("| mode | test | threads | tokens/s median [min-max] | ± | bytes/token | GB/s | read GB/s | % of roofline "
+          "| bitnet.cpp median [min-max] | ratio |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in sorted(samples, key=lambda k: (k[0], k[2], k[1])):
         mode, test, threads = key
@@ -105,7 +106,7 @@ def main():
         med = statistics.median(s)
         sd = statistics.stdev(s) if len(s) > 1 else 0.0
         ref = statistics.median(peer[(test, threads)]) if (test, threads) in peer else None
-        cols = [mode, test, str(threads), f"{med:.2f}", f"{sd:.2f}"]
+        cols = [mode, test, str(threads), f"{med:.2f} [{min(s):.2f}-{max(s):.2f}]", f"{sd:.2f}"]
         if test.startswith("tg"):
             bpt = row["weight_bytes_per_token"]
             gbps = bpt * med / 1e9
@@ -113,7 +114,8 @@ def main():
             cols += [f"{bpt / 2**20:.0f} MiB", f"{gbps:.2f}", f"{bw:.2f}" if bw else "-", f"{share:.0f}%" if bw else "-"]
         else:
             cols += ["-", "-", f"{row['read_bandwidth_gb_per_s']:.2f}", "-"]
-        cols += [f"{ref:.2f}" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
+        ps = peer.get((test, threads), [])
+        cols += [f"{ref:.2f} [{min(ps):.2f}-{max(ps):.2f}]" if ref else "-", f"{med / ref:.2f}×" if ref else "-"]
         print("| " + " | ".join(cols) + " |")
     for threads in sorted({k[2] for k in samples}):
         tg = {m: statistics.median(v) for (m, t, th), v in samples.items() if t.startswith("tg") and th == threads}
