@@ -60,7 +60,7 @@ def main():
     if a.peer and not a.peer_texts:
         sys.exit("--peer needs --peer-texts")
     t = str(a.threads)
-    emb, pre, pp, ref, peer_tokens = [], [], [], [], set()
+    emb, pre, pp, ref, peer_tokens, pp_error = [], [], [], [], set(), None
     for r in range(a.rounds):
         print(f"round {r + 1}/{a.rounds}: trit embed", file=sys.stderr)
         for row in trit(["-m", a.model, "--embed", "--texts", str(a.texts), "-p", str(a.tokens), "-t", t,
@@ -68,9 +68,12 @@ def main():
             # "embed AxB" and, from the same call, "prefill AxB": the texts as generation prompts
             (emb if row["test"].startswith("embed") else pre).extend(a.texts * a.tokens / s for s in row["seconds"])
         print(f"round {r + 1}/{a.rounds}: trit pp{a.tokens}", file=sys.stderr)
-        for row in trit(["-m", a.model, "-p", str(a.tokens), "-n", "0", "-t", t, "-r", str(a.reps),
-                         "--no-bandwidth"], a.kernel):
-            pp += row["samples"]
+        try:
+            for row in trit(["-m", a.model, "-p", str(a.tokens), "-n", "0", "-t", t, "-r", str(a.reps),
+                             "--no-bandwidth"], a.kernel):
+                pp += row["samples"]
+        except subprocess.CalledProcessError as err:   # an embedding model has no generation path to bench
+            pp_error = err.stderr.strip().splitlines()[-1] if err.stderr else str(err)
         if a.peer:
             print(f"round {r + 1}/{a.rounds}: peer", file=sys.stderr)
             for _ in range(a.reps):
@@ -83,13 +86,16 @@ def main():
 
     print(f"model: {a.model}; {a.threads} thread(s); {a.rounds} alternating rounds x {a.reps} runs; "
           f"tokens/s median [min-max]" + (f"; trit kernels forced to {a.kernel}" if a.kernel else ""))
-    print("| engine | test | tokens/s | ratio to trit embed |")
+    print("| engine | test | tokens/s | trit embed / this |")
     print("|---|---|---|---|")
     e = statistics.median(emb)
     print(f"| trit | embed {a.texts}x{a.tokens} | {fmt(emb)} | 1.00x |")
     if pre:
         print(f"| trit | prefill {a.texts}x{a.tokens} (bench --embed) | {fmt(pre)} | {e / statistics.median(pre):.2f}x |")
-    print(f"| trit | pp{a.tokens} | {fmt(pp)} | {e / statistics.median(pp):.2f}x |")
+    if pp:
+        print(f"| trit | pp{a.tokens} | {fmt(pp)} | {e / statistics.median(pp):.2f}x |")
+    else:
+        print(f"| trit | pp{a.tokens} | refused: {pp_error} | - |")
     if ref:
         print(f"| peer llama-embedding {a.peer_args} | {a.texts} texts, {sorted(peer_tokens)} tokens | {fmt(ref)} | "
               f"{e / statistics.median(ref):.2f}x |")
