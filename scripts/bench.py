@@ -17,7 +17,9 @@ the peers' build script); without it the bitnet.cpp columns stay empty. --kernel
 kernel variant (TRIT_KERNEL), e.g. avx2 for a CPU without AVX-512. --prompts lists the ppN tests (each
 engine with its default batch: trit -b 128, llama-bench -b 2048 -ub 512); --gen 0 skips generation. Load
 time and peak RSS are given per mode (trit's own figures) and for the peer (llama-bench's peak RSS from
-/usr/bin/time, which includes its warm-up run)."""
+/usr/bin/time, which includes its warm-up run). On a shared machine run a gcc (OpenMP) bitnet.cpp with
+OMP_WAIT_POLICY=passive in the environment: its spinning barrier threads collapse when oversubscribed (2-core
+VM at load ~9: tg64 5-7 t/s spinning, 12.7-13.4 passive); trit does not use OpenMP."""
 import argparse
 import json
 import os
