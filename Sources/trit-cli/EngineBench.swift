@@ -135,7 +135,8 @@ enum EngineBench {
                 s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv), \"peak_rss_bytes\": \(r.peakRSS)"
                 if let (pp, tg) = rates {
                     let b = bound(n: r.n, p: p, g: g, pp: pp, tg: tg)
-                    s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3))"
+                    s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3)), "
+                    s += "\"bound_pp_tokens_per_second\": \(fmt(pp, 3)), \"bound_tg_tokens_per_second\": \(fmt(tg, 3))"
                 }
                 if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
                 s += "}" + (i + 1 < rows.count ? ",\n" : "\n")

@@ -16,10 +16,14 @@ def test_engine_bench_reports_the_bound_and_its_share(built):
     for x in rows:
         assert x["bound_tokens_per_second"] > 0
         assert abs(x["share_of_bound"] - x["tokens_per_second"] / x["bound_tokens_per_second"]) < 2e-3
-    # the bound grows with N until the prompt rate binds: 4 requests' bound is above one's,
-    # and at most 4 times it (N·G / (P/pp + G/tg) is the most N requests can gain)
-    assert one["bound_tokens_per_second"] < four["bound_tokens_per_second"] <= 4 * one["bound_tokens_per_second"] * 1.001
-
+    # the formula, from the one-request row's rates (the same in every row)
+    pp, tg = one["bound_pp_tokens_per_second"], one["bound_tg_tokens_per_second"]
+    for x in rows:
+        n, p, g = x["concurrency"], 16, 8
+        want = n * g / max(n * (p + g) / pp, p / pp + g / tg)
+        assert abs(x["bound_tokens_per_second"] - want) <= 1e-3 * want + 2e-3
+    # no more than N times one request's bound: no request ends sooner than one alone
+    assert four["bound_tokens_per_second"] <= 4 * one["bound_tokens_per_second"] * 1.001
 
 def test_engine_bench_without_a_one_request_row_has_no_bound(built):
     model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")
