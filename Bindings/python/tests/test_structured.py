@@ -198,6 +198,22 @@ def test_parse_returns_parsed_objects(server):
             assert fmt.model_validate_json(r.choices[0].message.content) == parsed
 
 
+def test_the_readme_example(server, capsys):
+    """The README's structured-output example, run against this server (its code block, with this address)."""
+    readme = open(os.path.join(os.path.dirname(FIX), "..", "README.md"), encoding="utf-8").read()
+    start = readme.index("  ```python\n  from pydantic import BaseModel, Field\n  from openai import OpenAI")
+    block = readme[start:readme.index("  ```\n", start + 10)].splitlines()[1:]
+    code = "\n".join(line[2:] for line in block).replace("http://127.0.0.1:8080", server)
+    code = code.replace('model="trit-bundled-i2_s.gguf"', 'model="bundled"')   # this server's alias
+    assert "chat.completions.parse(" in code and "response_format=City" in code and '"bundled"' in code, code
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    r, city = scope["r"], scope["city"]
+    assert r.choices[0].finish_reason == "stop" and isinstance(city, scope["City"]), r
+    assert len(city.name) <= 20 and 0 <= city.population <= 40_000_000
+    assert capsys.readouterr().out == f"{city.name} {city.population}\n"   # what the example prints
+
+
 def test_json_object_and_completions(server):
     c = client(server)
     r = c.chat.completions.create(model="bundled", messages=[{"role": "user", "content": "JSON please"}],
