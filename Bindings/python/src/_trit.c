@@ -110,13 +110,14 @@ static const trit_tokenizer *tokenizer_of(PyObject *cap) {
 
 static PyObject *py_model_load(PyObject *self, PyObject *args) {
     const char *path;
-    int int8_head = 0, head = TRIT_HEAD_EXACT, float_act = 0;
-    if (!PyArg_ParseTuple(args, "s|pip", &path, &int8_head, &head, &float_act)) return NULL;
+    int int8_head = 0, head = TRIT_HEAD_EXACT, float_act = 0, layout = TRIT_TERNARY_AUTO;
+    if (!PyArg_ParseTuple(args, "s|pipi", &path, &int8_head, &head, &float_act, &layout)) return NULL;
     trit_model *m = NULL;
     trit_model_params mp = trit_model_default_params();
     mp.int8_head = int8_head;
     mp.head = head;
     mp.float_activations = float_act;
+    mp.ternary_layout = layout;
     trit_status st;
     Py_BEGIN_ALLOW_THREADS
     st = trit_model_load(path, &mp, &m);

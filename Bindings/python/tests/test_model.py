@@ -50,6 +50,21 @@ def test_eval_returns_reference_logits(model):
     assert model.n_past == 0
 
 
+def test_ternary_layouts_hold_other_bytes_and_give_the_same_logits():
+    ref = json.load(open(os.path.join(FIX, "b158-tiny", "reference.json")))
+    held, logits = {}, {}
+    for layout in ["auto", "2bit", "5trit", "both"]:
+        with trit.Model(I2S, n_ctx=64, n_threads=2, ternary_layout=layout) as m:
+            assert m.ternary_layout == layout
+            held[layout] = m.info["weight_bytes"]
+            logits[layout] = m.eval(ref["tokens"]).tolist()
+    # 5 trits a byte hold fewer bytes than 2-bit rows; "both" holds the two forms
+    assert held["5trit"] < held["2bit"] == held["auto"] < held["both"]
+    assert all(logits[k] == logits["auto"] for k in logits)   # bit for bit in every layout
+    with pytest.raises(ValueError, match="ternary_layout"):
+        trit.Model(I2S, ternary_layout="1.6bit")
+
+
 def test_generate_is_deterministic_and_streams(model):
     a = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)
     b = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)

@@ -171,3 +171,23 @@ def test_metrics_label_by_route_template(client):
     assert "unmatched" in endpoints and "/v1/completions" in endpoints
     assert not any(e.startswith("/no/") or e.startswith("/v1/nothing") for e in endpoints), endpoints
     assert endpoints <= {r.path for r in client.app.routes} | {"unmatched"}
+
+
+def test_a_5trit_server_holds_fewer_bytes_and_answers_the_same(client):
+    body = dict(COMPLETION, max_tokens=8)
+    want = post(client, "/v1/completions", body).json()["choices"][0]["text"]
+    app = create_app(ServerSettings(model=I2S, parallel=2, n_ctx=N_CTX, threads=1, alias="tiny", ternary_layout="5trit"))
+    with TestClient(app) as c:
+        app.state.wait_loaded(60)
+        m = app.state.loader.model
+        assert m.ternary_layout == "5trit"
+        with trit.Model(I2S, n_ctx=8) as default:
+            assert m.info["weight_bytes"] < default.info["weight_bytes"]
+        assert post(c, "/v1/completions", body).json()["choices"][0]["text"] == want
+
+
+def test_the_ternary_layout_flag_is_checked():
+    from trit.server.__main__ import main
+    with pytest.raises(SystemExit) as e:
+        main(["--ternary-layout", "1.6bit"])
+    assert e.value.code == 2

@@ -367,6 +367,7 @@ def _token_list(tokens):
 
 
 _HEAD_MODES = ("exact", "int8", "certified", "certified4")   # trit_head_mode's order
+_TERNARY_LAYOUTS = ("auto", "2bit", "5trit", "both")           # trit_ternary_layout's order
 
 
 class Model(_Tokenizing):
@@ -384,21 +385,28 @@ class Model(_Tokenizing):
     reference's arithmetic (slower); default int8 activations.
     kv_type: the default context's KV cache: "f16" (default), "q8_0" or "f32" (exact); type_k /
     type_v set keys or values alone.
+    ternary_layout: how ternary linears (I2_S, TQ2_0, TQ1_0) are held: "auto" (default: the faster form
+    on this CPU), "2bit", "5trit" (1.6 bits a weight: fewer bytes a token, more work to decode them) or
+    "both" (5-trit rows for decoding, 2-bit rows for prompts). Logits are the same in every layout.
     """
 
     def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,
-                 float_activations=False, kv_type="f16", type_k=None, type_v=None):
+                 float_activations=False, kv_type="f16", type_k=None, type_v=None, ternary_layout="auto"):
         # what Python can tell before the load (the sizes are checked by the library, at the context)
         if head is None:
             head = "int8" if int8_head else "exact"
         if head not in _HEAD_MODES:
             raise ValueError(f"head must be one of {', '.join(_HEAD_MODES)}, got {head!r}")
+        if ternary_layout not in _TERNARY_LAYOUTS:
+            raise ValueError(f"ternary_layout must be one of {', '.join(_TERNARY_LAYOUTS)}, got {ternary_layout!r}")
         _kv_types(kv_type, type_k, type_v)
         if path is None:
             path = bundled_model_path()  # no path given: the bundled model, or an error saying where it looked
         self.path = os.fspath(path)
-        self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations))
+        self._handle = _trit.model_load(self.path, False, _HEAD_MODES.index(head), bool(float_activations),
+                                        _TERNARY_LAYOUTS.index(ternary_layout))
         self.head = head
+        self.ternary_layout = ternary_layout
         self.info = _trit.model_info(self._handle)
         # the file's Jinja chat template as written (None without one); trit's generation uses its built-in formats
         # (assign another template's text to render chats with it: create_chat_completion, apply_chat_template)

@@ -42,7 +42,9 @@ class Model(Tokenizer):
     info: dict[str, Any]
     chat_template: Optional[str]
     last_result: dict[str, Any]
-    def __init__(self, path: Optional[str] = ..., n_ctx: int = ..., n_threads: int = ..., n_batch: int = ..., int8_head: bool = ..., n_seq: int = ..., head: Optional[str] = ..., float_activations: bool = ...) -> None: ...
+    def __init__(self, path: Optional[str] = ..., n_ctx: int = ..., n_threads: int = ..., n_batch: int = ..., int8_head: bool = ..., n_seq: int = ..., head: Optional[str] = ..., float_activations: bool = ...,
+                 kv_type: str = ..., type_k: Optional[str] = ..., type_v: Optional[str] = ...,
+                 ternary_layout: str = ...) -> None: ...
     @property
     def n_ctx(self) -> int: ...
     @property

@@ -24,6 +24,9 @@ def main(argv=None):
                     help="output head: exact (default), int8 (faster, logits move by ~1e-2) or certified "
                          "(exact mode's tokens at nearly int8's speed; logprobs requests use the exact head)")
     ap.add_argument("--int8-head", action="store_true", help="the same as --head int8")
+    ap.add_argument("--ternary-layout", choices=["auto", "2bit", "5trit", "both"], default="auto",
+                    help="how ternary weights are held: auto (default), 2bit, 5trit (1.6 bits a weight) or both "
+                         "(5-trit rows for decoding, 2-bit rows for prompts); the logits are the same")
     ap.add_argument("--alias", help="model name reported by /v1/models (default: the file name)")
     ap.add_argument("--queue-limit", type=int, default=64, help="waiting requests beyond which the server answers 429")
     ap.add_argument("--max-body", type=int, default=1 << 20, help="largest request body in bytes (413 beyond)")
@@ -37,7 +40,8 @@ def main(argv=None):
         sys.exit('trit.server needs its extras: pip install "./Bindings/python[server]"')
     from .app import create_app, ServerSettings
     s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
-                       int8_head=a.int8_head, head=a.head, alias=a.alias, queue_limit=a.queue_limit, max_body=a.max_body,
+                       int8_head=a.int8_head, head=a.head, ternary_layout=a.ternary_layout, alias=a.alias,
+                       queue_limit=a.queue_limit, max_body=a.max_body,
                        cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v,
                        embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
     app = create_app(s)

@@ -24,7 +24,8 @@ class Loader:
     def _load(self):
         s = self.settings
         try:
-            m = trit.Model(s.model, n_ctx=8, n_threads=1, int8_head=s.int8_head, head=s.head)
+            m = trit.Model(s.model, n_ctx=8, n_threads=1, int8_head=s.int8_head, head=s.head,
+                           ternary_layout=s.ternary_layout)
             try:   # the template is read and compiles (jinja2 is there) before the first request
                 if s.chat_template_file:
                     with open(s.chat_template_file, encoding="utf-8") as f:

@@ -11,6 +11,7 @@ class ServerSettings:
     threads: int = 0
     int8_head: bool = False
     head: str = None   # "exact", "int8", "certified", "certified4" (None: int8 when int8_head, else exact)
+    ternary_layout: str = "auto"   # ternary linears held as "auto", "2bit", "5trit" or "both" (trit.Model's)
     alias: str = None
     queue_limit: int = 64
     max_body: int = 1 << 20
