@@ -707,10 +707,15 @@ typedef struct trit_engine_params {
     int32_t n_cells;        /* positions all slots hold together (0 = n_slots × n_ctx) */
     int32_t type_k;         /* trit_kv_type of the cached keys (default TRIT_KV_F16) */
     int32_t type_v;         /* trit_kv_type of the cached values (default TRIT_KV_F16) */
+    int32_t checkpoints;    /* hybrid models (qwen35): copies of a slot's recurrent state kept at prompt chunk
+                             * ends, so a request sharing a prefix (a chat's next turn) resumes from the longest
+                             * one within it; 0 to 64 (default 4; 0: none, a slot is reused only when its whole
+                             * sequence prefixes the new prompt). Memory:
+                             * n_slots × checkpoints × one state (157 MiB at 27B). llama-server's --ctx-checkpoints */
 } trit_engine_params;
 
 /* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0, F16 keys and
- * values (also for a caller whose struct predates type_k / type_v). Inline. */
+ * values, 4 checkpoints (also for a caller whose struct predates type_k / type_v / checkpoints). Inline. */
 static inline trit_engine_params trit_engine_default_params(void) {
     trit_engine_params p = {0};
     p.size = (uint32_t)sizeof p;
@@ -719,6 +724,7 @@ static inline trit_engine_params trit_engine_default_params(void) {
     p.queue_limit = 256;
     p.type_k = TRIT_KV_F16;
     p.type_v = TRIT_KV_F16;
+    p.checkpoints = 4;
     return p;
 }
 

@@ -20,6 +20,7 @@ static const tk_kernels k_scalar = {
     .block_gemm = tk_block_gemm_scalar,
     .trit5_gemm = tk_trit5_gemm_scalar,
     .q4_gemm = tk_q4_gemm_scalar,
+    .delta_step = tk_delta_step_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -39,6 +40,7 @@ static const tk_kernels k_avx2 = {
     .block_gemm = tk_block_gemm_avx2,
     .trit5_gemm = tk_trit5_gemm_avx2,
     .q4_gemm = tk_q4_gemm_avx2,
+    .delta_step = tk_delta_step_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -58,6 +60,7 @@ static const tk_kernels k_vnni = {
     .block_gemm = tk_block_gemm_avx512,
     .trit5_gemm = tk_trit5_gemm_avx512vnni,
     .q4_gemm = tk_q4_gemm_avx2,
+    .delta_step = tk_delta_step_avx512,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -91,6 +94,7 @@ static const tk_kernels k_neon = {
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_neon,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
+    .delta_step = tk_delta_step_scalar,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -109,6 +113,7 @@ static const tk_kernels k_dotprod = {
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
+    .delta_step = tk_delta_step_scalar,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -127,6 +132,7 @@ static const tk_kernels k_i8mm = {
     .block_gemm = tk_block_gemm_neon,
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
+    .delta_step = tk_delta_step_scalar,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

@@ -26,6 +26,8 @@ void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const ui
                          float scale, float *scratch, float *out, float *partial);
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
+void tk_delta_step_scalar(float *S, const float *q, const float *k, const float *v, float decay, float beta,
+                          float *out, float *delta, int64_t dk, int64_t dv);
 void tk_q4_gemm_scalar(const uint8_t *w, const uint16_t *wscale, int64_t Kp, int64_t r0, int64_t r1,
                        const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
                        float *out, float *err, int64_t ldo);
@@ -200,6 +202,10 @@ void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
                                   int8_t *out, int64_t Kp, float *scale);
 void tk_rmsnorm_avx2(const float *x, const float *g, int64_t n, float eps, float *y);
+void tk_delta_step_avx2(float *S, const float *q, const float *k, const float *v, float decay, float beta,
+                        float *out, float *delta, int64_t dk, int64_t dv);
+void tk_delta_step_avx512(float *S, const float *q, const float *k, const float *v, float decay, float beta,
+                          float *out, float *delta, int64_t dk, int64_t dv);
 int64_t tk_head_bounds_avx2(const float *l, const float *a, const float *b, float norm, float eps,
                             float rel, int64_t n, float *lo, float *hi);
 float tk_kth_largest_avx2(const float *v, int64_t n, int64_t k, float *top);

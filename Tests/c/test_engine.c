@@ -162,6 +162,12 @@ int main(int argc, char **argv) {
     ep.n_slots = 0;
     EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
     ep.n_slots = 3;
+    CHECK(ep.checkpoints == 4, "default checkpoints %d", ep.checkpoints);
+    ep.checkpoints = 65;
+    EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
+    ep.checkpoints = -1;
+    EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
+    ep.checkpoints = 4;
     EXPECT(trit_engine_create(model, &ep, &e), TRIT_OK);
     trit_sampler_params greedy = trit_sampler_default_params();
     greedy.temperature = 0;

@@ -105,10 +105,40 @@ static void rmsnorm(void) {
     }
 }
 
+/* qwen35's delta-rule decode row: state and output bit for bit, dv a multiple of the vector width or not */
+static void delta_step(void) {
+    static const int64_t shapes[][2] = {{128, 128}, {32, 32}, {16, 48}, {8, 20}, {3, 1}};
+    h_rng rng;
+    h_seed(&rng, 23);
+    for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+        const int64_t dk = shapes[c][0], dv = shapes[c][1];
+        float *s0 = h_alloc(4 * (size_t)(dk * dv)), *s1 = h_alloc(4 * (size_t)(dk * dv)), q[128], k[128], v[128],
+              o0[128], o1[128], d[128];
+        for (int64_t i = 0; i < dk * dv; i++) s0[i] = (float)(h_unit(&rng) * 2 - 1);
+        for (int64_t i = 0; i < 128; i++) {
+            q[i] = (float)(h_unit(&rng) - 0.5); k[i] = (float)(h_unit(&rng) - 0.5); v[i] = (float)(h_unit(&rng) * 4 - 2);
+        }
+        for (int v_ = 1; v_ < h_n_variants; v_++) {
+            float *ref = h_alloc(4 * (size_t)(dk * dv));
+            memcpy(ref, s0, 4 * (size_t)(dk * dv));
+            memcpy(s1, s0, 4 * (size_t)(dk * dv));
+            for (int step = 0; step < 3; step++) {   /* a few rows on the same state */
+                h_variants[0]->delta_step(ref, q, k, v, 0.93f, 0.61f, o0, d, dk, dv);
+                h_variants[v_]->delta_step(s1, q, k, v, 0.93f, 0.61f, o1, d, dk, dv);
+            }
+            h_check(h_same_bits(ref, s1, 4 * (size_t)(dk * dv)) && h_same_bits(o0, o1, 4 * (size_t)dv),
+                    "delta_step %s dk=%lld dv=%lld", h_variants[v_]->name, (long long)dk, (long long)dv);
+            free(ref);
+        }
+        free(s0); free(s1);
+    }
+}
+
 void test_quantize_norm(void) {
     quantize_rows();
     quantize_weights();
     rmsnorm();
+    delta_step();
 }
 
 static int desc(const void *a, const void *b) {

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 import trit
 from trit.server import ServerSettings, create_app
+from trit.server.__main__ import parse
 
 from conftest import FIX
 
@@ -138,3 +139,35 @@ def test_a_prompt_extending_the_slots_tokens_reuses_its_hybrid_memory(server):
         want = fresh.generate(second, max_tokens=8, temperature=0)
     assert r.choices[0].text == want
     assert seen[1].usage["cached_tokens"] >= len(first) + len(generated) - 1, (seen[1].usage, len(first))
+
+
+@pytest.mark.parametrize("checkpoints", [0, 4])
+def test_ctx_checkpoints_let_a_diverging_prompt_reuse_the_hybrid_prefix(checkpoints):
+    """--ctx-checkpoints (llama-server's flag): with checkpoints a prompt that leaves the previous one a
+    few tokens before its end resumes from the checkpoint the engine keeps 8 tokens before that end;
+    with 0 the recurrent state cannot go back and the whole prompt is read again. Same answer."""
+    _, s = parse(["--model", GGUF, "--ctx-checkpoints", str(checkpoints), "-np", "1", "-c", "1024", "-t", "1",
+                  "--alias", "q35"])
+    assert s.checkpoints == checkpoints
+    app, c, oc = app_client(s)
+    try:
+        with trit.Model(GGUF, n_ctx=1024) as fresh:
+            first = fresh.tokenize(SYSTEM["content"], add_bos=True)
+            second = first[:-2] + fresh.tokenize(" and then", add_bos=False)
+            want = fresh.generate(second, max_tokens=6, temperature=0)
+        seen, undo = spy_on_submits(app.state.loader.engine)
+        try:
+            oc.completions.create(model="q35", prompt=first, max_tokens=4, temperature=0)
+            r = oc.completions.create(model="q35", prompt=second, max_tokens=6, temperature=0)
+        finally:
+            undo()
+    finally:
+        c.__exit__(None, None, None)
+    assert r.choices[0].text == want
+    cached = seen[1].usage["cached_tokens"]
+    assert (cached == len(first) - 8) if checkpoints else (cached == 0), (cached, len(first))
+
+
+def test_checkpoints_out_of_range_is_refused():
+    with pytest.raises(trit.TritError, match="checkpoints"):
+        trit.Engine(GGUF, n_seq=1, n_ctx=64, n_threads=1, checkpoints=65)

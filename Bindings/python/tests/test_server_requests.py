@@ -187,7 +187,9 @@ def test_a_5trit_server_holds_fewer_bytes_and_answers_the_same(client):
 
 
 def test_the_ternary_layout_flag_is_checked():
-    from trit.server.__main__ import main
+    from trit.server.__main__ import parse
+    assert parse(["--ternary-layout", "5trit"])[1].ternary_layout == "5trit"
+    assert parse([])[1].ternary_layout == "auto"
     with pytest.raises(SystemExit) as e:
-        main(["--ternary-layout", "1.6bit"])
+        parse(["--ternary-layout", "1.6bit"])
     assert e.value.code == 2

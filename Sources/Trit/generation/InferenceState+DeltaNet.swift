@@ -65,7 +65,8 @@ extension InferenceState {
                                    key_dim: Int64(keyDim), decay: g, beta: beta, out: o, key_head: kh.baseAddress,
                                    n: Int64(n), n_heads: Int64(nV), dk: Int64(s.keyHeadDim), dv: Int64(s.valueHeadDim),
                                    next_head: 0, log_decay: chunked ? dnLogG.ptr : nil,
-                                   work: chunked ? dnWork.ptr : nil, chunk_min: chunked ? Int64(deltaChunkMin) : 0)
+                                   work: chunked ? dnWork.ptr : nil, chunk_min: chunked ? Int64(deltaChunkMin) : 0,
+                                   step: kernels.pointee.delta_step)
             tk_delta_rule_par(pool, &job)
         }
 

@@ -76,7 +76,8 @@ public final class SpanProbe {
 
 extension Model {
     /// The byte ranges a decoded token reads (every linear, the head), in address order, merged
-    /// where they are less than 64 KiB apart (the gaps, norms and small vectors, are read too).
+    /// where they touch or overlap. Not across gaps: a gap between two allocations may be unmapped
+    /// (merging spans less than 64 KiB apart made the probe read one and crash on the 27B PQ2_0 file).
     public var decodeSpans: [(UnsafeRawPointer, Int)] {
         var spans: [(UnsafeRawPointer, Int)] = []
         if let h4 = q4Output {
@@ -88,7 +89,7 @@ extension Model {
         spans.sort { $0.0 < $1.0 }
         var merged: [(UnsafeRawPointer, Int)] = []
         for (p, n) in spans where n > 0 {
-            if let last = merged.last, p >= last.0, p <= last.0 + last.1 + 65536 {
+            if let last = merged.last, p >= last.0, p <= last.0 + last.1 {
                 merged[merged.count - 1].1 = max(last.1, p + n - last.0)
             } else {
                 merged.append((p, n))

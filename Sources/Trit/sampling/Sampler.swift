@@ -58,9 +58,16 @@ public final class Sampler {
     }
 
     public func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var count = 0
-        for i in 0..<logits.count where !logits[i].isNaN {
-            ids[count] = Int32(i); vals[count] = logits[i]; count += 1
+        // through the buffers: an element write to the arrays, class properties, checks exclusivity and
+        // uniqueness each time (4% of a 248k-vocabulary model's decode time on qwen35-2b)
+        let count = ids.withUnsafeMutableBufferPointer { ib in
+            vals.withUnsafeMutableBufferPointer { vb in
+                var count = 0
+                for i in 0..<min(logits.count, ib.count, vb.count) where !logits[i].isNaN {
+                    ib[count] = Int32(i); vb[count] = logits[i]; count += 1
+                }
+                return count
+            }
         }
         return choose(count)
     }

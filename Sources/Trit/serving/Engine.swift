@@ -146,6 +146,9 @@ public final class Engine: @unchecked Sendable {
         guard options.nCtx >= 0, options.cells >= 0, options.nThreads >= 0 else {
             throw TritError.argument("n_ctx, cells and n_threads must be ≥ 0")
         }
+        guard options.checkpoints >= 0, options.checkpoints <= 64 else {   // whether or not the model is hybrid
+            throw TritError.argument("checkpoints must be 0 to 64 per slot, got \(options.checkpoints)")
+        }
         self.model = model
         self.options = options
         tokenizer = tok

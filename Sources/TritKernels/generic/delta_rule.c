@@ -3,28 +3,16 @@
  * sequence's state), and heads are independent; runs of at least chunk_min rows of one sequence in
  * the chunked form (delta_rule_chunked.c). Plain C, vectorized by the compiler. */
 #include "trit_kernels.h"
+#include "../kernels_internal.h"
+#include "delta_step.h"
 
 /* One row of one head: S ← decay·S; δ = β(v − Sᵀk); S ← S + k⊗δ; out = Sᵀq. S is [dk][dv]. */
-static void delta_step(float *restrict S, const float *restrict q, const float *restrict k,
-                       const float *restrict v, float decay, float beta, float *restrict out,
-                       float *restrict delta, int64_t dk, int64_t dv) {
-    for (int64_t j = 0; j < dv; j++) delta[j] = 0;
-    for (int64_t i = 0; i < dk; i++) {
-        float *restrict row = S + i * dv;
-        const float ki = k[i];
-        for (int64_t j = 0; j < dv; j++) { row[j] *= decay; delta[j] += row[j] * ki; }
-    }
-    for (int64_t j = 0; j < dv; j++) { delta[j] = (v[j] - delta[j]) * beta; out[j] = 0; }
-    for (int64_t i = 0; i < dk; i++) {
-        float *restrict row = S + i * dv;
-        const float ki = k[i], qi = q[i];
-        for (int64_t j = 0; j < dv; j++) { row[j] += ki * delta[j]; out[j] += row[j] * qi; }
-    }
-}
+void tk_delta_step_scalar(TK_DELTA_STEP_PARAMS) { TK_DELTA_STEP_BODY }
 
 static void delta_worker(void *p, int ith, int nth) {
     tk_delta_job *j = p;
     float delta[TK_DELTA_MAX_DV];
+    const tk_delta_step_fn step = j->step ? j->step : tk_delta_step_scalar;
     (void)nth;
     const int chunked = j->chunk_min > 0 && j->log_decay && j->work && j->dv % 8 == 0;   /* (gemm's tiles) */
     float *work = chunked ? j->work + ith * tk_delta_work_floats(j->dk, j->dv) : 0;
@@ -44,7 +32,7 @@ static void delta_worker(void *p, int ith, int nth) {
                 }
             }
             const float *row = j->qkv + t * j->row_stride;
-            delta_step(j->state[t] + h * j->dk * j->dv, row + kh, row + j->key_dim + kh,
+            step(j->state[t] + h * j->dk * j->dv, row + kh, row + j->key_dim + kh,
                        row + 2 * j->key_dim + h * j->dv, j->decay[t * j->n_heads + h], j->beta[t * j->n_heads + h],
                        j->out + t * j->n_heads * j->dv + h * j->dv, delta, j->dk, j->dv);
         }

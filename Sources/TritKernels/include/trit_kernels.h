@@ -198,6 +198,12 @@ typedef void (*tk_q4_gemm_fn)(const uint8_t *w, const uint16_t *wscale, int64_t 
                               const int8_t *q, const float *s, const int32_t *corr, const float *gn, int64_t n,
                               float *out, float *err, int64_t ldo);
 
+/* One decode row of the gated delta rule on one value head's state S [dk][dv] (tk_delta_job below): S ←
+ * decay·S; δ = β(v − Sᵀk); S ← S + k⊗δ; out = Sᵀq. delta: dv floats of scratch. Bit-identical in every
+ * variant (each element's products and sums in the scalar form's order, never fused). */
+typedef void (*tk_delta_step_fn)(float *S, const float *q, const float *k, const float *v, float decay,
+                                 float beta, float *out, float *delta, int64_t dk, int64_t dv);
+
 /* A set of kernels for one instruction set. */
 typedef struct tk_kernels {
     const char *name;
@@ -216,6 +222,7 @@ typedef struct tk_kernels {
     tk_block_gemm_fn block_gemm;     /* the head and embedding in ggml's blocks (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) */
     tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows */
     tk_q4_gemm_fn q4_gemm;           /* the 4-bit certified head's product: bit-identical in every variant */
+    tk_delta_step_fn delta_step;     /* qwen35's recurrent state update: bit-identical in every variant */
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
@@ -375,6 +382,7 @@ typedef struct tk_delta_job {
     const float *log_decay;          /* chunked form: log of decay (NULL: recurrent only) */
     float *work;                     /* chunked form: tk_delta_work_floats floats per pool thread */
     int64_t chunk_min;               /* runs of at least this many rows are chunked (0: none) */
+    tk_delta_step_fn step;           /* a decode row: the kernel table's delta_step (NULL: the scalar form) */
 } tk_delta_job;
 int64_t tk_delta_work_floats(int64_t dk, int64_t dv);
 /* Rows [t0, t0 + c) of value head h (c ≤ TK_DELTA_CHUNK), all on state S (that head's [dk][dv]). */

@@ -6,7 +6,8 @@ import sys
 from trit._params import KV_TYPES
 
 
-def main(argv=None):
+def parse(argv=None):
+    """(the parsed arguments, the ServerSettings they give)."""
     ap = argparse.ArgumentParser(prog="trit-server", description=__doc__)
     ap.add_argument("--model", "-m", help="GGUF file or Hugging Face folder (default: the bundled model)")
     ap.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -19,6 +20,9 @@ def main(argv=None):
                     help="KV cache type of keys (default f16; f32 is exact)")
     ap.add_argument("--cache-type-v", "-ctv", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of values (default f16)")
+    ap.add_argument("--ctx-checkpoints", "-ctxcp", "--swa-checkpoints", type=int, default=4, dest="ctx_checkpoints",
+                    help="hybrid models (qwen35): recurrent-state checkpoints each slot keeps at prompt chunk ends, "
+                         "so a chat's next turn resumes within the shared prefix (0 to 64, default 4)")
     ap.add_argument("--threads", "-t", type=int, default=0, help="threads (0: one per core)")
     ap.add_argument("--head", choices=["exact", "int8", "certified", "certified4"], default=None,
                     help="output head: exact (default), int8 (faster, logits move by ~1e-2) or certified "
@@ -34,16 +38,22 @@ def main(argv=None):
     ap.add_argument("--chat-template-file", help="a Jinja chat template to use instead of the model file's")
     ap.add_argument("--cors", action="append", default=[], help="allowed CORS origin (repeatable; none by default)")
     a = ap.parse_args(argv)
+    from .settings import ServerSettings
+    return a, ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size,
+                             threads=a.threads, int8_head=a.int8_head, head=a.head, ternary_layout=a.ternary_layout,
+                             alias=a.alias,
+                             queue_limit=a.queue_limit, max_body=a.max_body, cors=a.cors, type_k=a.cache_type_k,
+                             type_v=a.cache_type_v, checkpoints=a.ctx_checkpoints,
+                             embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
+
+
+def main(argv=None):
+    a, s = parse(argv)
     try:
         import uvicorn
     except ImportError:
         sys.exit('trit.server needs its extras: pip install "./Bindings/python[server]"')
-    from .app import create_app, ServerSettings
-    s = ServerSettings(model=a.model, api_key=a.api_key, parallel=a.parallel, n_ctx=a.ctx_size, threads=a.threads,
-                       int8_head=a.int8_head, head=a.head, ternary_layout=a.ternary_layout, alias=a.alias,
-                       queue_limit=a.queue_limit, max_body=a.max_body,
-                       cors=a.cors, type_k=a.cache_type_k, type_v=a.cache_type_v,
-                       embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
+    from .app import create_app
     app = create_app(s)
     server = uvicorn.Server(uvicorn.Config(app, host=a.host, port=a.port, log_level="info"))
 

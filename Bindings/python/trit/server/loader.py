@@ -37,7 +37,7 @@ class Loader:
                 raise
             try:
                 e = trit.Engine(m, n_seq=s.parallel, n_ctx=s.n_ctx, n_threads=s.threads, queue_limit=s.queue_limit,
-                                type_k=s.type_k, type_v=s.type_v)
+                                type_k=s.type_k, type_v=s.type_v, checkpoints=s.checkpoints)
             except BaseException:
                 m.close()
                 raise
