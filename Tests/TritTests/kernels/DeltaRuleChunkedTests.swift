@@ -47,7 +47,8 @@ final class DeltaRuleChunkedTests: XCTestCase {
                 var job = tk_delta_job(state: rs.baseAddress, qkv: qkv, row_stride: Int64(stride), key_dim: Int64(keyDim),
                                        decay: decay, beta: beta, out: &out, key_head: keyHead, n: Int64(n),
                                        n_heads: Int64(vHeads), dk: Int64(dk), dv: Int64(dv), next_head: 0,
-                                       log_decay: logDecay, work: &work, chunk_min: Int64(chunkMin))
+                                       log_decay: logDecay, work: &work, chunk_min: Int64(chunkMin),
+                                       step: nil)   // the scalar form
                 tk_delta_rule_par(pool, &job)
             }
         }
