@@ -44,27 +44,62 @@ TK_AVX512 TK_ALWAYS_INLINE void q6k_decode512(const uint8_t *b, int8_t *q, float
     _mm512_storeu_ps(dl, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(sc))));
 }
 
-/* A whole block: codes (q, or the block's own bytes for Q8_0), dl and ml for each 16 weights. */
-TK_AVX512 TK_ALWAYS_INLINE const int8_t *decode512(const uint8_t *b, tk_dtype T, int8_t *q, float *dl, float *ml) {
-    if (T == TK_Q6_K) {
-        q6k_decode512(b, q, dl);
-        return q;
+/* A row's current block, decoded: Q4_0 and Q4_K as the f32 values of each code (a table of 16 a scale,
+ * fl(d·(c − 8)) and fmsub(c, dl, ml) = fl(fl(dl·c) − ml), picked by vpermps with the nibbles as indices);
+ * the others as codes (q, or the block's own bytes for Q8_0) and dl, ml for each 16 weights. */
+typedef struct {
+    _Alignas(64) float tab[8][16];
+    _Alignas(64) float dl[16], ml[16];
+    _Alignas(64) int8_t qb[256];
+    const int8_t *q;
+    const uint8_t *qs;
+} row_block;
+
+TK_AVX512 TK_ALWAYS_INLINE void decode512(row_block *s, const uint8_t *b, tk_dtype T) {
+    const __m512 iota = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    switch (T) {
+    case TK_Q6_K:
+        q6k_decode512(b, s->qb, s->dl);
+        s->q = s->qb;
+        break;
+    case TK_Q4_0:
+        s->qs = b + 2;
+        _mm512_store_ps(s->tab[0], _mm512_mul_ps(_mm512_sub_ps(iota, _mm512_set1_ps(8)), _mm512_set1_ps(tk_f16_at(b))));
+        break;
+    case TK_Q4_K: {
+        s->qs = b + 16;
+        __m256 d8, m8;
+        tk_k_scales8(b, &d8, &m8);
+        _mm256_store_ps(s->dl, d8);
+        _mm256_store_ps(s->ml, m8);
+        for (int j = 0; j < 8; j++)
+            _mm512_store_ps(s->tab[j], _mm512_fmsub_ps(iota, _mm512_set1_ps(s->dl[j]), _mm512_set1_ps(s->ml[j])));
+        break;
     }
-    return tk_block_decode(b, T, q, dl, ml);
+    default:
+        s->q = tk_block_decode(b, T, s->qb, s->dl, s->ml);
+        break;
+    }
 }
 
 /* Weights 16g .. 16g+15 of a decoded block (the twin's f32 values). */
-TK_AVX512 TK_ALWAYS_INLINE __m512 w16(const int8_t *q, const float *dl, const float *ml, int g, int has_min) {
-    const __m512 c = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16 * g))));
-    return has_min ? _mm512_fmsub_ps(c, _mm512_set1_ps(dl[g]), _mm512_set1_ps(ml[g]))
-                   : _mm512_mul_ps(c, _mm512_set1_ps(dl[g]));
+TK_AVX512 TK_ALWAYS_INLINE __m512 w16(const row_block *s, tk_dtype T, int g) {
+    if (T == TK_Q4_0 || T == TK_Q4_K) {   /* Q4_K: sub-block j = g/2 is nibble j & 1 of qs[32(j/2) + l] */
+        const int j = g >> 1, o = T == TK_Q4_0 ? 0 : 32 * (j >> 1) + 16 * (g & 1), hi = T == TK_Q4_0 ? g : j & 1;
+        __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(s->qs + o)));
+        if (hi) idx = _mm512_srli_epi32(idx, 4);   /* vpermps reads the low 4 bits */
+        return _mm512_permutexvar_ps(idx, _mm512_load_ps(s->tab[T == TK_Q4_0 ? 0 : j]));
+    }
+    const __m512 c = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(s->q + 16 * g))));
+    return T == TK_Q5_K ? _mm512_fmsub_ps(c, _mm512_set1_ps(s->dl[g]), _mm512_set1_ps(s->ml[g]))
+                        : _mm512_mul_ps(c, _mm512_set1_ps(s->dl[g]));
 }
 
 /* One token: rows [r0, r1), BLOCK_ROWS1 at a time, then single rows with the same chain. */
 TK_AVX512 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t K, int64_t r0, int64_t r1,
                                           const float *x, float *out) {
     const int64_t BE = tk_dtype_block_elems(T), BB = tk_dtype_block_bytes(T), nb = K / BE, rb = nb * BB;
-    const int G = (int)(BE / 16), has_min = T == TK_Q4_K || T == TK_Q5_K;
+    const int G = (int)(BE / 16);
     int64_t r = r0;
     for (; r + BLOCK_ROWS1 <= r1; r += BLOCK_ROWS1) {
         const uint8_t *span = w + r * rb;
@@ -74,15 +109,13 @@ TK_AVX512 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t 
         for (int64_t blk = 0; blk < nb; blk++) {
             for (int64_t o = BLOCK_ROWS1 * blk * BB; o < BLOCK_ROWS1 * (blk + 1) * BB; o += 64)
                 _mm_prefetch((const char *)span + dist + o, _MM_HINT_T1);
-            _Alignas(64) int8_t qb[BLOCK_ROWS1][256];
-            _Alignas(64) float dl[BLOCK_ROWS1][16], ml[BLOCK_ROWS1][16];
-            const int8_t *q[BLOCK_ROWS1];
-            for (int i = 0; i < BLOCK_ROWS1; i++) q[i] = decode512(span + i * rb + blk * BB, T, qb[i], dl[i], ml[i]);
+            row_block s[BLOCK_ROWS1];
+            for (int i = 0; i < BLOCK_ROWS1; i++) decode512(&s[i], span + i * rb + blk * BB, T);
             const float *xb = x + blk * BE;
             for (int g = 0; g < G; g++) {
                 const __m512 xv = _mm512_loadu_ps(xb + 16 * g);
                 for (int i = 0; i < BLOCK_ROWS1; i++)
-                    a[i] = _mm512_fmadd_ps(w16(q[i], dl[i], ml[i], g, has_min), xv, a[i]);
+                    a[i] = _mm512_fmadd_ps(w16(&s[i], T, g), xv, a[i]);
             }
         }
         for (int i = 0; i < BLOCK_ROWS1; i++) out[r + i] = _mm512_reduce_add_ps(a[i]);
@@ -90,11 +123,9 @@ TK_AVX512 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t 
     for (; r < r1; r++) {
         __m512 a = _mm512_setzero_ps();
         for (int64_t blk = 0; blk < nb; blk++) {
-            _Alignas(64) int8_t qb[256];
-            _Alignas(64) float dl[16], ml[16];
-            const int8_t *q = decode512(w + r * rb + blk * BB, T, qb, dl, ml);
-            for (int g = 0; g < G; g++)
-                a = _mm512_fmadd_ps(w16(q, dl, ml, g, has_min), _mm512_loadu_ps(x + blk * BE + 16 * g), a);
+            row_block s;
+            decode512(&s, w + r * rb + blk * BB, T);
+            for (int g = 0; g < G; g++) a = _mm512_fmadd_ps(w16(&s, T, g), _mm512_loadu_ps(x + blk * BE + 16 * g), a);
         }
         out[r] = _mm512_reduce_add_ps(a);
     }
@@ -104,15 +135,14 @@ TK_AVX512 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t 
 TK_AVX512 TK_ALWAYS_INLINE void block_row_tokens(const uint8_t *w, tk_dtype T, int64_t K, int64_t r, const float *x,
                                                  int64_t ldx, int NT, float *out, int64_t ldo) {
     const int64_t BE = tk_dtype_block_elems(T), BB = tk_dtype_block_bytes(T), nb = K / BE;
-    const int G = (int)(BE / 16), has_min = T == TK_Q4_K || T == TK_Q5_K;
+    const int G = (int)(BE / 16);
     __m512 a[4];
     for (int t = 0; t < NT; t++) a[t] = _mm512_setzero_ps();
     for (int64_t blk = 0; blk < nb; blk++) {
-        _Alignas(64) int8_t qb[256];
-        _Alignas(64) float dl[16], ml[16];
-        const int8_t *q = decode512(w + (r * nb + blk) * BB, T, qb, dl, ml);
+        row_block s;
+        decode512(&s, w + (r * nb + blk) * BB, T);
         for (int g = 0; g < G; g++) {
-            const __m512 wv = w16(q, dl, ml, g, has_min);
+            const __m512 wv = w16(&s, T, g);
             for (int t = 0; t < NT; t++)
                 a[t] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + t * ldx + blk * BE + 16 * g), a[t]);
         }

@@ -18,6 +18,19 @@ TK_AVX2 TK_ALWAYS_INLINE __m128i tk_nibbles(__m128i v, int hi) {
     return _mm_and_si128(hi ? _mm_srli_epi16(v, 4) : v, _mm_set1_epi8(15));
 }
 
+/* Q4_K/Q5_K: the 8 sub-blocks' scales d·sc_s and mins dmin·m_s (tk_k_scale_min's 6-bit fields, unpacked 32 bits at
+ * a time as ggml does), each an f32 product as in the twin. */
+TK_AVX2 TK_ALWAYS_INLINE void tk_k_scales8(const uint8_t *b, __m256 *dl, __m256 *ml) {
+    uint32_t u[3];
+    memcpy(u, b + 4, 12);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    const uint32_t sc0 = u[0] & m6, sc1 = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);
+    const uint32_t mn0 = u[1] & m6, mn1 = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4);
+    const __m128i sc = _mm_set_epi32(0, 0, (int)sc1, (int)sc0), mn = _mm_set_epi32(0, 0, (int)mn1, (int)mn0);
+    *dl = _mm256_mul_ps(_mm256_set1_ps(tk_f16_at(b)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc)));
+    *ml = _mm256_mul_ps(_mm256_set1_ps(tk_f16_at(b + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn)));
+}
+
 /* A whole block's weights (256-bit steps) as int8 codes and the f32 scale (and min) of each 16: weight k =
  * dl[k/16]·code[k] (− ml[k/16]), the same f32 steps as the twin. Returns the codes: q, or the block's own
  * bytes (Q8_0). */
@@ -51,13 +64,13 @@ TK_AVX2 TK_ALWAYS_INLINE const int8_t *tk_block_decode(const uint8_t *b, tk_dtyp
             _mm256_storeu_si256((__m256i *)(q + 64 * c), lo);
             _mm256_storeu_si256((__m256i *)(q + 64 * c + 32), hi);
         }
-        const float d = tk_f16_at(b), dmin = tk_f16_at(b + 2);
-        for (int s = 0; s < 8; s++) {
-            int sc, mn;
-            tk_k_scale_min(b + 4, s, &sc, &mn);
-            dl[2 * s] = dl[2 * s + 1] = d * (float)sc;
-            ml[2 * s] = ml[2 * s + 1] = dmin * (float)mn;
-        }
+        __m256 d8, m8;
+        tk_k_scales8(b, &d8, &m8);
+        const __m256i lo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), hi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
+        _mm256_storeu_ps(dl, _mm256_permutevar8x32_ps(d8, lo));
+        _mm256_storeu_ps(dl + 8, _mm256_permutevar8x32_ps(d8, hi));
+        _mm256_storeu_ps(ml, _mm256_permutevar8x32_ps(m8, lo));
+        _mm256_storeu_ps(ml + 8, _mm256_permutevar8x32_ps(m8, hi));
         return q;
     }
     case TK_Q6_K: {
