@@ -48,10 +48,12 @@ TK_AVX2 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t K,
             for (int i = 0; i < BLOCK_ROWS1; i++)
                 q[i] = tk_block_decode(span + i * rb + blk * BB, T, qb[i], dl[i], ml[i]);
             const float *xb = x + blk * BE;
-            for (int k = 0; k < BE; k += 8) {
-                const __m256 xv = _mm256_loadu_ps(xb + k);
+            for (int k = 0; k < BE; k += 16) {   /* 16 a step: one scale index (k / 16) for both halves */
+                const __m256 xv = _mm256_loadu_ps(xb + k), xw = _mm256_loadu_ps(xb + k + 8);
                 for (int i = 0; i < BLOCK_ROWS1; i++)
                     a[i] = _mm256_fmadd_ps(block_w8(q[i], dl[i], ml[i], k, has_min), xv, a[i]);
+                for (int i = 0; i < BLOCK_ROWS1; i++)
+                    a[i] = _mm256_fmadd_ps(block_w8(q[i], dl[i], ml[i], k + 8, has_min), xw, a[i]);
             }
         }
         for (int i = 0; i < BLOCK_ROWS1; i++) out[r + i] = tk_hsum_ps(a[i]);
