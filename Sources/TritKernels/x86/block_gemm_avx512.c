@@ -1,12 +1,13 @@
-/* AVX-512 block product: each row's block is decoded whole (512-bit integer steps for Q6_K, 256-bit for the
- * others) into int8 codes and the f32 scale (and min) of each 16 weights; 16 at a time the codes become their
- * exact f32 values (trit_kernels.h) and go into one FMA chain of 16 lanes per (row, token), k in steps of 16,
+/* AVX-512 block product: each row's block is decoded whole, Q6_K in 512-bit integer steps, Q8_0 and Q5_K by
+ * the AVX2 decoder, into int8 codes and the f32 scale (and min) of each 16 weights, Q4_0 and Q4_K into a table
+ * of each scale's 16 values; 16 at a time the codes become their exact f32 values (trit_kernels.h) (or are
+ * looked up: vpermps) and go into one FMA chain of 16 lanes per (row, token), k in steps of 16,
  * then _mm512_reduce_add_ps: the AVX-512 dense kernel's arithmetic (row1_f32 and its tiles) on a load-time
  * F32 copy, bit for bit. Its order differs from the 8-lane twin's, so it equals the twin within the dense
  * kernels' tolerance (as tk_dense_gemm_avx512 equals tk_dense_gemm_scalar).
- * A weight is code·dl (one rounding: the product is exact, ≤ 24 bits, as in the twin) or, with a min,
- * fmsub(code, dl, ml): code·dl is exact (≤ 22 bits), so the one rounding of the difference is the twin's
- * second (the same f32 value, also for inf and NaN scales).
+ * A weight is code·dl, as in the twin, or, with a min, fmsub(code, dl, ml): code·dl is exact (≤ 22
+ * significant bits), so fmsub's one rounding is the twin's rounding of the difference (the same f32 value,
+ * also for inf and NaN scales).
  * One token (decode): BLOCK_ROWS1 rows at once, their contiguous span prefetched linearly ahead; a row
  * alone (the certified head's exact rows) and several tokens take the same chain.
  * Compiled everywhere; run only where dispatch.c finds AVX-512. */
