@@ -1,8 +1,9 @@
 /* ns a weight of the one-token head product, F16 dense kernel vs the block types (AVX2 forms), best of
- * many runs on one thread: scripts/block_head_ns.sh ROWS (64: from cache; 65536: streaming from memory).
+ * many runs on one thread: scripts/block_head_ns.sh ROWS [avx512] (64: from cache; 65536: streaming from memory).
  * K = 2560 (2B4T's dim); weights are arbitrary bytes with small f16 scales (speed only, no check). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "trit_kernels.h"
 #include "kernels_internal.h"
@@ -15,7 +16,9 @@ static double now(void) {
 
 int main(int argc, char **argv) {
     const int64_t K = 2560, R = argc > 1 ? atoll(argv[1]) : 65536;
-    const int reps = R < 1000 ? 20000 : 15;
+    const int reps = R < 1000 ? 20000 : 15, wide = argc > 2 && strcmp(argv[2], "avx512") == 0;
+    tk_dense_gemm_fn dense = wide ? tk_dense_gemm_avx512 : tk_dense_gemm_avx2;
+    tk_block_gemm_fn block = wide ? tk_block_gemm_avx512 : tk_block_gemm_avx2;
     float *x = aligned_alloc(64, K * 4), *out = aligned_alloc(64, (R * 4 + 63) / 64 * 64);
     for (int64_t k = 0; k < K; k++) x[k] = (float)((k * 37) % 101) / 101.0f - 0.5f;
     const tk_dtype types[] = {TK_F16, TK_Q6_K, TK_Q8_0, TK_Q4_K, TK_Q5_K, TK_Q4_0};
@@ -38,8 +41,8 @@ int main(int argc, char **argv) {
         double best = 1e9;
         for (int rep = 0; rep < reps; rep++) {
             const double t0 = now();
-            if (t == TK_F16) tk_dense_gemm_avx2(w, t, K, 0, R, x, K, 1, out, R);
-            else tk_block_gemm_avx2(w, t, K, 0, R, x, K, 1, out, R);
+            if (t == TK_F16) dense(w, t, K, 0, R, x, K, 1, out, R);
+            else block(w, t, K, 0, R, x, K, 1, out, R);
             const double dt = now() - t0;
             if (dt < best) best = dt;
         }

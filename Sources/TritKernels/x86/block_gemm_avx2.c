@@ -18,78 +18,6 @@
 #define BLOCK_ROWS1 4
 #define BLOCK_PF_MIN 12288   /* bytes ahead into L2, at least one 4-row span (as the dense kernel) */
 
-/* A whole block's weights as int8 codes and the f32 scale (and min) of each 16: weight k = dl[k/16]·code[k]
- * (− ml[k/16]), the same f32 steps as the twin. Returns the codes: q, or the block's own bytes (Q8_0). */
-TK_AVX2 TK_ALWAYS_INLINE const int8_t *block_decode(const uint8_t *b, tk_dtype T, int8_t *q, float *dl, float *ml) {
-    const __m256i m4 = _mm256_set1_epi8(15);
-    switch (T) {
-    case TK_Q8_0:
-        dl[0] = dl[1] = tk_f16_at(b);
-        return (const int8_t *)(b + 2);
-    case TK_Q4_0: {
-        const __m128i v = _mm_loadu_si128((const __m128i *)(b + 2)), e = _mm_set1_epi8(8);
-        _mm_storeu_si128((__m128i *)q, _mm_sub_epi8(tk_nibbles(v, 0), e));
-        _mm_storeu_si128((__m128i *)(q + 16), _mm_sub_epi8(tk_nibbles(v, 1), e));
-        dl[0] = dl[1] = tk_f16_at(b);
-        return q;
-    }
-    case TK_Q4_K:
-    case TK_Q5_K: {
-        const uint8_t *qs = b + (T == TK_Q5_K ? 48 : 16);
-        const __m256i h = T == TK_Q5_K ? _mm256_loadu_si256((const __m256i *)(b + 16)) : _mm256_setzero_si256();
-        const __m256i one = _mm256_set1_epi8(1);
-        for (int c = 0; c < 4; c++) {
-            const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-            if (T == TK_Q5_K) {   /* bit s = 2c (low nibbles) or 2c + 1 of qh[l], as 16 */
-                const __m256i bl = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * c)), one);
-                const __m256i bh = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * c + 1)), one);
-                lo = _mm256_or_si256(lo, _mm256_slli_epi16(bl, 4));
-                hi = _mm256_or_si256(hi, _mm256_slli_epi16(bh, 4));
-            }
-            _mm256_storeu_si256((__m256i *)(q + 64 * c), lo);
-            _mm256_storeu_si256((__m256i *)(q + 64 * c + 32), hi);
-        }
-        const float d = tk_f16_at(b), dmin = tk_f16_at(b + 2);
-        for (int s = 0; s < 8; s++) {
-            int sc, mn;
-            tk_k_scale_min(b + 4, s, &sc, &mn);
-            dl[2 * s] = dl[2 * s + 1] = d * (float)sc;
-            ml[2 * s] = ml[2 * s + 1] = dmin * (float)mn;
-        }
-        return q;
-    }
-    case TK_Q6_K: {
-        const __m256i off = _mm256_set1_epi8(32);
-        for (int a = 0; a < 2; a++) {
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)(b + 64 * a));
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(b + 64 * a + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)(b + 128 + 32 * a));
-            /* j = 0..3: weights 128a + 32j + l; high 2 bits = bits 2j, 2j + 1 of qh moved to bits 4, 5 */
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(l0, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(3)), 4));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi8(12)), 2));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_and_si256(h, _mm256_set1_epi8(48)));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                               _mm256_srli_epi16(_mm256_and_si256(h, _mm256_set1_epi8((char)192)), 2));
-            _mm256_storeu_si256((__m256i *)(q + 128 * a), _mm256_sub_epi8(q0, off));
-            _mm256_storeu_si256((__m256i *)(q + 128 * a + 32), _mm256_sub_epi8(q1, off));
-            _mm256_storeu_si256((__m256i *)(q + 128 * a + 64), _mm256_sub_epi8(q2, off));
-            _mm256_storeu_si256((__m256i *)(q + 128 * a + 96), _mm256_sub_epi8(q3, off));
-        }
-        const __m256 d = _mm256_set1_ps(tk_f16_at(b + 208));
-        const __m128i sc = _mm_loadu_si128((const __m128i *)(b + 192));
-        _mm256_storeu_ps(dl, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
-        _mm256_storeu_ps(dl + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8)))));
-        return q;
-    }
-    default:
-        return q;
-    }
-}
-
 /* Weights k .. k+7 of a decoded block: dl·code (− ml), the twin's f32 steps. */
 TK_AVX2 TK_ALWAYS_INLINE __m256 block_w8(const int8_t *q, const float *dl, const float *ml, int k, int has_min) {
     const __m256i c = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(q + k)));
@@ -117,12 +45,15 @@ TK_AVX2 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t K,
             _Alignas(32) int8_t qb[BLOCK_ROWS1][256];
             float dl[BLOCK_ROWS1][16], ml[BLOCK_ROWS1][16];
             const int8_t *q[BLOCK_ROWS1];
-            for (int i = 0; i < BLOCK_ROWS1; i++) q[i] = block_decode(span + i * rb + blk * BB, T, qb[i], dl[i], ml[i]);
+            for (int i = 0; i < BLOCK_ROWS1; i++)
+                q[i] = tk_block_decode(span + i * rb + blk * BB, T, qb[i], dl[i], ml[i]);
             const float *xb = x + blk * BE;
-            for (int k = 0; k < BE; k += 8) {
-                const __m256 xv = _mm256_loadu_ps(xb + k);
+            for (int k = 0; k < BE; k += 16) {   /* 16 a step: one scale index (k / 16) for both halves */
+                const __m256 xv = _mm256_loadu_ps(xb + k), xw = _mm256_loadu_ps(xb + k + 8);
                 for (int i = 0; i < BLOCK_ROWS1; i++)
                     a[i] = _mm256_fmadd_ps(block_w8(q[i], dl[i], ml[i], k, has_min), xv, a[i]);
+                for (int i = 0; i < BLOCK_ROWS1; i++)
+                    a[i] = _mm256_fmadd_ps(block_w8(q[i], dl[i], ml[i], k + 8, has_min), xw, a[i]);
             }
         }
         for (int i = 0; i < BLOCK_ROWS1; i++) out[r + i] = tk_hsum_ps(a[i]);
@@ -132,7 +63,7 @@ TK_AVX2 TK_ALWAYS_INLINE void block_one(const uint8_t *w, tk_dtype T, int64_t K,
         for (int64_t blk = 0; blk < nb; blk++) {
             _Alignas(32) int8_t qb[256];
             float dl[16], ml[16];
-            const int8_t *q = block_decode(w + r * rb + blk * BB, T, qb, dl, ml);
+            const int8_t *q = tk_block_decode(w + r * rb + blk * BB, T, qb, dl, ml);
             for (int k = 0; k < BE; k += 8)
                 a = _mm256_fmadd_ps(block_w8(q, dl, ml, k, has_min), _mm256_loadu_ps(x + blk * BE + k), a);
         }
@@ -150,7 +81,7 @@ TK_AVX2 TK_ALWAYS_INLINE void block_row_tokens(const uint8_t *w, tk_dtype T, int
     for (int64_t blk = 0; blk < nb; blk++) {
         _Alignas(32) int8_t qb[256];
         float dl[16], ml[16];
-        const int8_t *q = block_decode(w + (r * nb + blk) * BB, T, qb, dl, ml);
+        const int8_t *q = tk_block_decode(w + (r * nb + blk) * BB, T, qb, dl, ml);
         for (int k = 0; k < BE; k += 8) {
             const __m256 wv = block_w8(q, dl, ml, k, has_min);
             for (int t = 0; t < NT; t++)
