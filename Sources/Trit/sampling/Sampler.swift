@@ -59,8 +59,14 @@ public final class Sampler {
 
     public func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         var count = 0
-        for i in 0..<logits.count where !logits[i].isNaN {
-            ids[count] = Int32(i); vals[count] = logits[i]; count += 1
+        // through buffer pointers: an element access of a class's array property costs an exclusivity
+        // check and a uniqueness check (4% of a batched decode step at 8 rows, with a 128256-token row)
+        ids.withUnsafeMutableBufferPointer { ids in
+            vals.withUnsafeMutableBufferPointer { vals in
+                for i in 0..<logits.count where !logits[i].isNaN {
+                    ids[count] = Int32(i); vals[count] = logits[i]; count += 1
+                }
+            }
         }
         return choose(count)
     }
@@ -157,7 +163,7 @@ public final class Sampler {
         adjust(count)
         if params.temperature <= 0 {
             var best = 0
-            for i in 1..<count where vals[i] > vals[best] { best = i }
+            vals.withUnsafeBufferPointer { vals in for i in 1..<count where vals[i] > vals[best] { best = i } }
             return ids[best]
         }
         // top-k (k = 0 keeps all): partial selection, then sort the kept ones by logit
