@@ -250,46 +250,56 @@ TK_VNNI static inline __m512i reduce16(const __m512i v[16]) {
     return _mm512_add_epi32(a, b);
 }
 
-/* 2 rows × 8 tokens, stored: lane 8j + i of the reduced sums is row j, token i. */
-TK_VNNI static void wrows2_tokens8_out(const uint8_t *codes, int64_t row_bytes, int64_t r, const int8_t *const *qt,
-                                       int64_t nblocks, int stream, const int32_t *qsum, const float *s, float beta,
-                                       float *out, int64_t ldo) {
-    const __m512i m = MASK01;
-    __m512i a[2][8];
-    const char *span = (const char *)codes + r * row_bytes;
-    for (int j = 0; j < 2; j++)
-        for (int i = 0; i < 8; i++) a[j][i] = _mm512_setzero_si512();
-    for (int64_t blk = 0; blk < nblocks; blk++) {
-        if (stream) {
-            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);
-            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);
-            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);
-            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);
-        }
-        __m512i c01[2], c23[2];
-        for (int j = 0; j < 2; j++) {
-            const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);
-            c01[j] = _mm512_and_si512(x, m);
-            c23[j] = _mm512_and_si512(_mm512_slli_epi16(x, 4), m);
-        }
-        for (int i = 0; i < 8; i++) {
-            const __m512i q01 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK);
-            const __m512i q23 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK + 64);
-            for (int j = 0; j < 2; j++) {
-                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c01[j], q01);
-                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c23[j], q23);
-            }
-        }
-    }
-    const __m512i acc = reduce16(&a[0][0]);
-    const __m512i qs = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qsum));
-    const __m512 sc = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(s))));
-    const __m512 y = _mm512_mul_ps(_mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, qs)), sc), _mm512_set1_ps(beta));
-    float v[16];
-    _mm512_storeu_ps(v, y);
-    for (int i = 0; i < 8; i++) { out[i * ldo + r] = v[i]; out[i * ldo + r + 1] = v[8 + i]; }
+/* 2 rows × NT tokens (NT ≤ 8), stored: lane 8j + i of the reduced sums is row j, token i (the lanes
+ * of tokens NT..7 reduce zeros and are not stored). */
+#define WTILE_OUT(NT)                                                                                  \
+TK_VNNI static void wrows2_tokens##NT##_out(const uint8_t *codes, int64_t row_bytes, int64_t r,       \
+        const int8_t *const *qt, int64_t nblocks, int stream, const int32_t *qsum, const float *s,     \
+        float beta, float *out, int64_t ldo) {                                                         \
+    const __m512i m = MASK01;                                                                          \
+    __m512i a[2][8];                                                                                   \
+    const char *span = (const char *)codes + r * row_bytes;                                            \
+    for (int j = 0; j < 2; j++)                                                                        \
+        for (int i = 0; i < 8; i++) a[j][i] = _mm512_setzero_si512();                                  \
+    for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
+        if (stream) {                                                                                  \
+            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
+            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
+        }                                                                                              \
+        __m512i c01[2], c23[2];                                                                        \
+        for (int j = 0; j < 2; j++) {                                                                  \
+            const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
+            c01[j] = _mm512_and_si512(x, m);                                                           \
+            c23[j] = _mm512_and_si512(_mm512_slli_epi16(x, 4), m);                                     \
+        }                                                                                              \
+        for (int i = 0; i < NT; i++) {                                                                 \
+            const __m512i q01 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK);                            \
+            const __m512i q23 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK + 64);                       \
+            for (int j = 0; j < 2; j++) {                                                              \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c01[j], q01);                                   \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c23[j], q23);                                   \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    const __mmask8 k = (__mmask8)((1u << NT) - 1);                                                     \
+    const __m512i acc = reduce16(&a[0][0]);                                                            \
+    const __m512i qs = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi32(k, qsum));                     \
+    const __m512 sc = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(                        \
+        _mm256_mask_loadu_ps(_mm256_set1_ps(1), k, s))));                                              \
+    const __m512 y = _mm512_mul_ps(_mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, qs)), sc),   \
+                                   _mm512_set1_ps(beta));                                              \
+    float v[16];                                                                                       \
+    _mm512_storeu_ps(v, y);                                                                            \
+    for (int i = 0; i < NT; i++) { out[i * ldo + r] = v[i]; out[i * ldo + r + 1] = v[8 + i]; }        \
 }
-
+WTILE_OUT(4) WTILE_OUT(5) WTILE_OUT(6) WTILE_OUT(7) WTILE_OUT(8)
+typedef void (*wout_fn)(const uint8_t *, int64_t, int64_t, const int8_t *const *, int64_t, int, const int32_t *,
+                        const float *, float, float *, int64_t);
+/* 2 rows × 4-8 tokens with the vector epilogue (fewer tokens: the scalar one, see wtiles2) */
+static const wout_fn wouts2[WT_TOK] = {NULL, NULL, NULL, wrows2_tokens4_out, wrows2_tokens5_out,
+                                       wrows2_tokens6_out, wrows2_tokens7_out, wrows2_tokens8_out};
 
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                         const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
@@ -331,9 +341,9 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
             const int rows = r + 2 <= r1 ? 2 : 1;
             for (int64_t g = 0; g < ng; g++) {
                 const int64_t t0 = g * WT_TOK, nt = n - t0 < WT_TOK ? n - t0 : WT_TOK;
-                if (rows == 2 && nt == WT_TOK) {
-                    wrows2_tokens8_out(codes, row_bytes, r, qt[g], nblocks, g == 0, qsum + t0, s + t0, beta,
-                                       out + t0 * ldo, ldo);
+                if (rows == 2 && nt >= 4) {
+                    wouts2[nt - 1](codes, row_bytes, r, qt[g], nblocks, g == 0, qsum + t0, s + t0, beta,
+                                   out + t0 * ldo, ldo);
                     continue;
                 }
                 int32_t acc[2][WT_TOK];
