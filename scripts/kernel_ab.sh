@@ -4,6 +4,7 @@
 # ATT_THREADS=2 (attention): the KV heads split over two threads, both cores streaming as in decode.
 # CHUNK=ROWS (dense, ternary, i8, group): calls over ROWS rows at a time, as the engine's threads take chunks
 # (parallel.c caps a several-token chunk at 512 KB of weights: 96 rows of a 2560-wide F16 head).
+# KCOLS=K (ternary): K columns instead of 2560.
 # CPUTIME=1: timed by the process's CPU time, not the wall clock (a machine shared with other jobs).
 # HARNESS_WRAP="perf record ...": a command the harness runs under.
 # KERNEL: attention | dense | ternary | i8 | group (2-bit tiles, G = 64; CHUNK a multiple of 16).

@@ -31,6 +31,19 @@ enum EngineBench {
     struct Row {
         var n = 0, tps = 0.0, wall = 0.0, ttft50 = 0.0, ttft99 = 0.0, itl50 = 0.0, itl99 = 0.0
         var longITL99: Double?, peakCells = 0, peakRSS = 0
+        var decodeRowsPerStep = 0.0, decodeRowsPerSecond = 0.0   // steps of decode rows only
+        var fullSteps = 0, fullRowsPerSecond = 0.0               // those of n rows (every request decoding)
+    }
+
+    /// Ternary (or group-scaled) multiply-adds per token: the products the int8 peak bounds.
+    static func ternaryMACs(_ m: Model) -> Int {
+        var s = 0
+        for l in m.layers {
+            for (_, lin) in l.linears {
+                switch lin { case .ternary, .grouped: s += lin.rows * lin.cols; default: break }
+            }
+        }
+        return s
     }
 
     static func pct(_ xs: [Double], _ q: Double) -> Double {
@@ -54,6 +67,7 @@ enum EngineBench {
             t.submitted[i] = monotonicSeconds()
             _ = try engine.submit(r)
         }
+        let before = engine.currentStats()
         let t0 = monotonicSeconds()
         for i in 0..<n { try submit(i, p, g, &rng) }
         var longWindow: (Double, Double)?
@@ -66,12 +80,19 @@ enum EngineBench {
             longWindow = (start, monotonicSeconds())
         }
         while t.finished < total { usleep(1000) }
-        peak = engine.currentStats().cellsPeak
+        let after = engine.currentStats()
+        peak = after.cellsPeak
         let wall = monotonicSeconds() - t0
         var row = Row()
         row.n = n
         row.wall = wall
         row.peakCells = peak
+        let steps = after.decodeSteps - before.decodeSteps, rows = after.decodeRows - before.decodeRows
+        let secs = after.decodeSeconds - before.decodeSeconds
+        if steps > 0 && secs > 0 { row.decodeRowsPerStep = Double(rows) / Double(steps); row.decodeRowsPerSecond = Double(rows) / secs }
+        func at(_ s: Engine.Stats) -> (steps: Int, seconds: Double) { n < s.decodeByRows.count ? s.decodeByRows[n] : (0, 0) }
+        let full = (at(after).steps - at(before).steps, at(after).seconds - at(before).seconds)
+        if full.0 > 0 && full.1 > 0 { row.fullSteps = full.0; row.fullRowsPerSecond = Double(n * full.0) / full.1 }
         let streams = t.stamps.prefix(n)
         row.tps = Double(streams.map(\.count).reduce(0, +)) / wall
         let ttft = (0..<n).compactMap { i in t.stamps[i].first.map { $0 - t.submitted[i] } }
@@ -124,6 +145,7 @@ enum EngineBench {
         endProgressLine()
         let base = rows.first?.tps ?? 1
         let rates = oneRequestRates(rows, p: p, g: g)
+        let macs = ternaryMACs(model)
         let kv = model.kvCacheBytes(nCtx: 1, type: kvTypes.0) / 2 + model.kvCacheBytes(nCtx: 1, type: kvTypes.1) / 2
         if json {
             var s = "[\n"
@@ -132,7 +154,11 @@ enum EngineBench {
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"speedup\": \(fmt(r.tps / base, 3)), "
                 s += "\"ttft_p50_ms\": \(fmt(r.ttft50 * 1000, 2)), \"ttft_p99_ms\": \(fmt(r.ttft99 * 1000, 2)), "
                 s += "\"itl_p50_ms\": \(fmt(r.itl50 * 1000, 2)), \"itl_p99_ms\": \(fmt(r.itl99 * 1000, 2)), "
-                s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv), \"peak_rss_bytes\": \(r.peakRSS)"
+                s += "\"peak_kv_cells\": \(r.peakCells), \"peak_kv_bytes\": \(r.peakCells * kv), \"peak_rss_bytes\": \(r.peakRSS), "
+                s += "\"decode_rows_per_step\": \(fmt(r.decodeRowsPerStep, 2)), \"decode_rows_per_second\": \(fmt(r.decodeRowsPerSecond, 3)), "
+                s += "\"decode_ternary_gmacs\": \(fmt(r.decodeRowsPerSecond * Double(macs) / 1e9, 2)), "
+                s += "\"full_decode_steps\": \(r.fullSteps), \"full_decode_rows_per_second\": \(fmt(r.fullRowsPerSecond, 3)), "
+                s += "\"full_decode_ternary_gmacs\": \(fmt(r.fullRowsPerSecond * Double(macs) / 1e9, 2))"
                 if let (pp, tg) = rates {
                     let b = bound(n: r.n, p: p, g: g, pp: pp, tg: tg)
                     s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3)), "
@@ -158,6 +184,14 @@ enum EngineBench {
                   + "weights once, at most at the prompt rate, and no request ends sooner than one alone; pp = P / TTFT = "
                   + "\(fmt(pp, 1)) tokens/s and tg = (G − 1) / (time after the first token) = \(fmt(tg, 1)) tokens/s of the "
                   + "one-request row, this run")
+        }
+        if macs > 0 {
+            print("\ndecode phase (steps of decode rows only; their whole time, head, attention and sampling included): "
+                  + rows.filter { $0.decodeRowsPerSecond > 0 }.map {
+                      "at \($0.n): \(fmt($0.decodeRowsPerStep, 1)) rows a step, \(fmt($0.decodeRowsPerSecond, 1)) rows/s = "
+                      + "\(fmt($0.decodeRowsPerSecond * Double(macs) / 1e9, 1)) G ternary multiply-adds/s"
+                      + ($0.fullSteps > 0 ? ", its \($0.fullSteps) steps of \($0.n) rows \(fmt($0.fullRowsPerSecond * Double(macs) / 1e9, 1)) G/s" : "")
+                  }.joined(separator: "; ") + " (\(fmt(Double(macs) / 1e9, 3)) G a row; scripts/fma_peak.sh gives the peak)")
         }
         if let r = rows.last, let l = r.longITL99 {
             print("\ninter-token latency p99 of the \(r.n) running streams while a \(longPrompt)-token prompt was admitted: "

@@ -24,6 +24,13 @@ def test_engine_bench_reports_the_bound_and_its_share(built):
         assert abs(x["bound_tokens_per_second"] - want) <= 1e-3 * want + 2e-3
     # no more than N times one request's bound: no request ends sooner than one alone
     assert four["bound_tokens_per_second"] <= 4 * one["bound_tokens_per_second"] * 1.001
+    # the decode phase: steps of decode rows only (one request: its G - 1 steps of one row), and the
+    # ternary rate they imply, rows/s times the model's ternary multiply-adds a row (the same in every row)
+    assert one["decode_rows_per_step"] == 1 and one["full_decode_steps"] == 7
+    assert 1 <= four["decode_rows_per_step"] <= 4 and four["full_decode_steps"] >= 1
+    per_row = [x["decode_ternary_gmacs"] / x["decode_rows_per_second"] for x in rows]
+    assert per_row[0] > 0 and abs(per_row[0] - per_row[1]) <= 0.02 * per_row[0]
+    assert abs(four["full_decode_ternary_gmacs"] / four["full_decode_rows_per_second"] - per_row[0]) <= 0.02 * per_row[0]
 
 def test_engine_bench_without_a_one_request_row_has_no_bound(built):
     model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")

@@ -76,26 +76,33 @@ static void ternary_random(void) {
 }
 
 /* Every weight +1 against activations of −128 / 127 / alternating: the integer sums at their extremes
- * (a variant keeping 16-bit partial sums over too many blocks overflows here). */
-static void ternary_extremes(void) {
-    const int64_t rows = 4, cols = 8192, n = 3, kp = cols;
+ * (a variant keeping 16-bit partial sums over too many blocks overflows here). n = 8 at 3072 columns:
+ * the AVX-512 wide tiles, whose lanes carry both halves of a block at scales 64 and 16. */
+static void ternary_extremes_case(int64_t cols, int64_t n) {
+    const int64_t rows = 4, kp = cols;
     int8_t *vals = h_alloc((size_t)(rows * cols));
     for (int64_t i = 0; i < rows * cols; i++) vals[i] = 1;
     uint8_t *codes = pack_ternary(vals, rows, cols, kp);
     int8_t *q = h_alloc((size_t)(n * kp));
-    int32_t qs[3] = {0, 0, 0};
-    const float s[3] = {1, 1, 1};
-    for (int64_t k = 0; k < kp; k++) {
-        q[k] = -128;
-        q[kp + k] = 127;
-        q[2 * kp + k] = k % 2 == 0 ? -128 : 127;
-        for (int t = 0; t < 3; t++) qs[t] += q[t * kp + k];
-    }
-    float ref[12];
+    int32_t qs[8] = {0};
+    const float s[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int64_t k = 0; k < kp; k++)
+        for (int64_t t = 0; t < n; t++) {
+            q[t * kp + k] = t % 3 == 0 ? -128 : t % 3 == 1 ? 127 : k % 2 == 0 ? -128 : 127;
+            qs[t] += q[t * kp + k];
+        }
+    float ref[32];
     h_variants[0]->ternary_gemm(codes, kp / 4, 0, rows, q, s, qs, n, 1, ref, rows);
     h_check(ref[0] == -128.0f * cols && ref[rows] == 127.0f * cols, "ternary scalar extremes");
-    ternary_case(codes, rows, kp, q, s, qs, n, 1, "extreme sums");
+    char what[64];
+    snprintf(what, sizeof what, "extreme sums %lld columns n=%lld", (long long)cols, (long long)n);
+    ternary_case(codes, rows, kp, q, s, qs, n, 1, what);
     free(vals); free(codes); free(q);
+}
+
+static void ternary_extremes(void) {
+    ternary_extremes_case(8192, 3);
+    ternary_extremes_case(3072, 8);
 }
 
 /* ---- 5-trit rows: the packed rows converted at load; every variant = the scalar twin = the packed product ---- */

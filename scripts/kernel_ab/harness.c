@@ -93,8 +93,9 @@ int main(int argc, char **argv) {
         out[0] = amalloc(nout * 4); out[1] = amalloc(nout * 4);
         TIME_ROUNDS(for (int64_t r0 = 0; r0 < R; r0 += chunk)
                         (w ? dense_B : dense_A)(wm, TK_F16, K, r0, r0 + chunk < R ? r0 + chunk : R, x, K, n, out[w], R))
-    } else if (!strcmp(k, "ternary")) {   /* n tokens over `big` rows (default 55296) × 2560 I2_S codes */
-        const int64_t R = big ? big : 55296, K = 2560, rb = K / 4;
+    } else if (!strcmp(k, "ternary")) {   /* n tokens over `big` rows (default 55296) × 2560 (KCOLS) I2_S codes */
+        /* KCOLS=6912: the width of 2B4T's down projection (its activations outgrow L1 sooner) */
+        const int64_t R = big ? big : 55296, K = getenv("KCOLS") ? atoll(getenv("KCOLS")) / 128 * 128 : 2560, rb = K / 4;
         uint8_t *codes = amalloc(R * rb);
         int8_t *q = amalloc(n * K);
         float *s = amalloc(n * 4);

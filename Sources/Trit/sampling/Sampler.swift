@@ -164,7 +164,7 @@ public final class Sampler {
         adjust(count)
         if params.temperature <= 0 {
             var best = 0
-            for i in 1..<count where vals[i] > vals[best] { best = i }
+            vals.withUnsafeBufferPointer { vals in for i in 1..<count where vals[i] > vals[best] { best = i } }
             return ids[best]
         }
         // top-k (k = 0 keeps all): partial selection, then sort the kept ones by logit

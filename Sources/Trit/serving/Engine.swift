@@ -88,6 +88,12 @@ public final class Engine: @unchecked Sendable {
         public var tokensGenerated = 0, promptTokensEvaluated = 0, requestsFinished = 0
         /// Of tokensGenerated, those forced by constraints (evaluated as prompt chunks, not sampled).
         public var tokensForced = 0
+        /// The decode phase: steps whose rows were all decode rows (one a running request), their rows
+        /// and their time (evaluation and sampling), for benchmarks of batched decoding.
+        public var decodeSteps = 0, decodeRows = 0
+        public var decodeSeconds = 0.0
+        /// The same by the number of rows (index: rows, 1 to slots): steps and seconds.
+        public var decodeByRows: [(steps: Int, seconds: Double)] = []
     }
 
     final class Job {
@@ -133,6 +139,7 @@ public final class Engine: @unchecked Sendable {
     // per-step buffers
     var rowTokens: [Int32] = [], rowSeqs: [Int32] = [], rowWant: [Bool] = []
     var rowJob: [Job] = []
+    var decodeRows = 0                   // of this step's rows, the running requests' decode rows
     var chunkEnds: [Int] = []            // slots whose prompt chunk this step ends at a checkpoint
     let logits: UnsafeMutablePointer<Float>
     let hidden: UnsafeMutablePointer<Float>   // certified head: the normed rows to sample from
@@ -302,8 +309,23 @@ public final class Engine: @unchecked Sendable {
             for j in done { finished(j) }
             done.removeAll()
             var generated = 0, forced = 0, promptRows = 0
-            if buildBatch(&promptRows) { done = evaluateAndSample(&generated, forced: &forced) }
+            var decodeOnly = 0, t0 = 0.0
+            if buildBatch(&promptRows) {
+                if decodeRows == rowTokens.count { decodeOnly = decodeRows; t0 = monotonicSeconds() }
+                done = evaluateAndSample(&generated, forced: &forced)
+            }
             pthread_mutex_lock(&lock)
+            if decodeOnly > 0 {
+                let dt = monotonicSeconds() - t0
+                stats.decodeSteps += 1
+                stats.decodeRows += decodeOnly
+                stats.decodeSeconds += dt
+                if stats.decodeByRows.count <= decodeOnly {
+                    stats.decodeByRows += Array(repeating: (0, 0), count: decodeOnly + 1 - stats.decodeByRows.count)
+                }
+                stats.decodeByRows[decodeOnly].steps += 1
+                stats.decodeByRows[decodeOnly].seconds += dt
+            }
             stats.tokensGenerated += generated
             stats.tokensForced += forced
             stats.promptTokensEvaluated += promptRows
@@ -432,6 +454,7 @@ public final class Engine: @unchecked Sendable {
         // as there are decode rows (at least 16), so a step with a prompt chunk costs about two
         // decode steps and the streams' inter-token latency stays within a small factor
         let decoding = rowTokens.count
+        decodeRows = decoding
         var budget = decoding == 0 ? options.nBatch : min(max(options.nBatch - decoding, 1), max(16, decoding))
         // forced chunks of running requests first, then prompts in arrival order (ids increase with arrival)
         let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }

@@ -114,6 +114,13 @@ TK_VNNI static int32_t row1_token1(const uint8_t *row, const int8_t *q, int64_t 
 #define PT_TOK 4
 /* Up to this many tokens, rows go outside the token groups (see the end of the kernel). */
 #define SMALL_BATCH 64
+/* The wide tiles (below) serve rows up to WIDE_KP columns (2560 here: q, k, v, gate, up), for batches
+ * of up to WIDE_TOKENS tokens (128 × 2560 = 320 KB of activations, in L2). Wider rows (down, 6912)
+ * keep the 3 × 4 tiles: the loop is long enough that their scalar epilogue costs little, and 8 tokens
+ * of their activations outgrow L1 (one kernel_ab.sh run, Zen 4: 2 × 8 at K = 6912 was 5% slower). */
+/* (From 4 tokens: for 3 the 3-row tiles are faster.) */
+#define WIDE_KP 3072
+#define WIDE_TOKENS 128
 
 /* ROWS rows from r × TOK tokens qt[0..TOK), with the mask-only decode: two accumulators (scales
  * 64|16 and 4|1) per row and token. With `stream`
@@ -162,6 +169,138 @@ typedef void (*tile_fn)(const uint8_t *, int64_t, int64_t, const int8_t *const *
 static const tile_fn tiles3[PT_TOK] = {rows3_tokens1, rows3_tokens2, rows3_tokens3, rows3_tokens4};
 static const tile_fn tiles1[PT_TOK] = {rows1_tokens1, rows1_tokens2, rows1_tokens3, rows1_tokens4};
 
+/* The wide tiles: ROWS rows × up to WT_TOK tokens with ONE accumulator per row and token. The
+ * upper fields of a block (elements 64..127) are shifted left by 4 bits (vpsllw: a word's low byte
+ * spills into the high byte's bits 0..3, which the mask clears) and masked like the lower ones, so
+ * both halves carry the scales 64 | 16 and add into the same lanes: a block costs a row one more op
+ * (the shift) but half the accumulators, so twice the tokens share each decoded block (the ands,
+ * shifts and broadcasts compete with vpdpbusd for the vector pipes). */
+#define WT_TOK 8
+TK_VNNI static inline int32_t unscale1(__m512i acc) {
+    const __m512i sh = _mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(6), _mm512_set1_epi32(4));
+    return _mm512_reduce_add_epi32(_mm512_srav_epi32(acc, sh));
+}
+#define WTILE(ROWS, TOK)                                                                               \
+TK_VNNI static void wrows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_bytes, int64_t r,     \
+                                              const int8_t *const *qt, int64_t nblocks,                \
+                                              int32_t out[][WT_TOK], int stream) {                     \
+    const __m512i m = MASK01;                                                                          \
+    __m512i a[ROWS][TOK];                                                                              \
+    const char *span = (const char *)codes + r * row_bytes;                                            \
+    for (int j = 0; j < ROWS; j++)                                                                     \
+        for (int i = 0; i < TOK; i++) a[j][i] = _mm512_setzero_si512();                                \
+    for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
+        if (stream) {                                                                                  \
+            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
+            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
+        }                                                                                              \
+        __m512i c01[ROWS], c23[ROWS];                                                                  \
+        for (int j = 0; j < ROWS; j++) {                                                               \
+            const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
+            c01[j] = _mm512_and_si512(x, m);                                                           \
+            c23[j] = _mm512_and_si512(_mm512_slli_epi16(x, 4), m);                                     \
+        }                                                                                              \
+        for (int i = 0; i < TOK; i++) {                                                                \
+            const __m512i q01 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK);                            \
+            const __m512i q23 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK + 64);                       \
+            for (int j = 0; j < ROWS; j++) {                                                           \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c01[j], q01);                                   \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c23[j], q23);                                   \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int j = 0; j < ROWS; j++) for (int i = 0; i < TOK; i++) out[j][i] = unscale1(a[j][i]);       \
+}
+WTILE(2, 1) WTILE(2, 2) WTILE(2, 3) WTILE(2, 4) WTILE(2, 5) WTILE(2, 6) WTILE(2, 7)
+WTILE(1, 1) WTILE(1, 2) WTILE(1, 3) WTILE(1, 4) WTILE(1, 5) WTILE(1, 6) WTILE(1, 7) WTILE(1, 8)
+typedef void (*wtile_fn)(const uint8_t *, int64_t, int64_t, const int8_t *const *, int64_t, int32_t[][WT_TOK], int);
+/* 8 tokens: wrows2_tokens8_out (1 row: wrows1_tokens8) */
+static const wtile_fn wtiles2[WT_TOK] = {wrows2_tokens1, wrows2_tokens2, wrows2_tokens3, wrows2_tokens4,
+                                         wrows2_tokens5, wrows2_tokens6, wrows2_tokens7, NULL};
+static const wtile_fn wtiles1[WT_TOK] = {wrows1_tokens1, wrows1_tokens2, wrows1_tokens3, wrows1_tokens4,
+                                         wrows1_tokens5, wrows1_tokens6, wrows1_tokens7, wrows1_tokens8};
+
+
+/* The full wide tile, 2 rows × 8 tokens, with its epilogue in vectors: the 16 accumulators are summed
+ * by a transposing tree (unpack within 128-bit lanes, then across them; lanes of one scale meet
+ * before the shift), so a tile ends in ~50 ops instead of 16 scalar reductions, and the outputs
+ * (acc - qsum) / s · beta are computed 16 at a time (the same IEEE operations as the scalar form).
+ * With K = 2560 a tile's loop is only 20 blocks: the scalar epilogue cost a fifth of the time. */
+TK_VNNI static inline __m512i pair_sum(__m512i x, __m512i y, int hi64) {
+    return hi64 ? _mm512_add_epi32(_mm512_unpacklo_epi64(x, y), _mm512_unpackhi_epi64(x, y))
+                : _mm512_add_epi32(_mm512_unpacklo_epi32(x, y), _mm512_unpackhi_epi32(x, y));
+}
+/* lane k of the result: the sum of v[k]'s lanes, each lane unscaled (lanes 0..7 by 64, 8..15 by 16) */
+TK_VNNI static inline __m512i reduce16(const __m512i v[16]) {
+    __m512i t[8], u[4], w[2];
+    for (int i = 0; i < 8; i++) t[i] = pair_sum(v[2 * i], v[2 * i + 1], 0);
+    for (int i = 0; i < 4; i++) u[i] = pair_sum(t[2 * i], t[2 * i + 1], 1);
+    /* u[i], 128-bit lane L: the partial sums of v[4i..4i+3] over lane L; lanes 0, 1 have scale 64, 2, 3 scale 16 */
+    const __m512i sh = _mm512_set_epi32(4, 4, 4, 4, 6, 6, 6, 6, 4, 4, 4, 4, 6, 6, 6, 6);
+    for (int i = 0; i < 2; i++) {
+        const __m512i a = _mm512_shuffle_i32x4(u[2 * i], u[2 * i + 1], 0x88);   /* lanes 0, 2 of each */
+        const __m512i b = _mm512_shuffle_i32x4(u[2 * i], u[2 * i + 1], 0xDD);   /* lanes 1, 3 of each */
+        /* [v(8i..8i+3) @64, @16, v(8i+4..8i+7) @64, @16] */
+        w[i] = _mm512_srav_epi32(_mm512_add_epi32(a, b), sh);
+    }
+    /* pairs of 128-bit lanes of one group of 4 vectors: (0, 1) of w0, (2, 3) of w0, (0, 1) of w1, ... */
+    const __m512i a = _mm512_shuffle_i32x4(w[0], w[1], 0x88), b = _mm512_shuffle_i32x4(w[0], w[1], 0xDD);
+    return _mm512_add_epi32(a, b);
+}
+
+/* 2 rows × NT tokens (NT ≤ 8), stored: lane 8j + i of the reduced sums is row j, token i (the lanes
+ * of tokens NT..7 reduce zeros and are not stored). */
+#define WTILE_OUT(NT)                                                                                  \
+TK_VNNI static void wrows2_tokens##NT##_out(const uint8_t *codes, int64_t row_bytes, int64_t r,       \
+        const int8_t *const *qt, int64_t nblocks, int stream, const int32_t *qsum, const float *s,     \
+        float beta, float *out, int64_t ldo) {                                                         \
+    const __m512i m = MASK01;                                                                          \
+    __m512i a[2][8];                                                                                   \
+    const char *span = (const char *)codes + r * row_bytes;                                            \
+    for (int j = 0; j < 2; j++)                                                                        \
+        for (int i = 0; i < 8; i++) a[j][i] = _mm512_setzero_si512();                                  \
+    for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
+        if (stream) {                                                                                  \
+            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
+            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
+            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
+        }                                                                                              \
+        __m512i c01[2], c23[2];                                                                        \
+        for (int j = 0; j < 2; j++) {                                                                  \
+            const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
+            c01[j] = _mm512_and_si512(x, m);                                                           \
+            c23[j] = _mm512_and_si512(_mm512_slli_epi16(x, 4), m);                                     \
+        }                                                                                              \
+        for (int i = 0; i < NT; i++) {                                                                 \
+            const __m512i q01 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK);                            \
+            const __m512i q23 = _mm512_loadu_si512(qt[i] + blk * TK_BLOCK + 64);                       \
+            for (int j = 0; j < 2; j++) {                                                              \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c01[j], q01);                                   \
+                a[j][i] = _mm512_dpbusd_epi32(a[j][i], c23[j], q23);                                   \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    const __mmask8 k = (__mmask8)((1u << NT) - 1);                                                     \
+    const __m512i acc = reduce16(&a[0][0]);                                                            \
+    const __m512i qs = _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi32(k, qsum));                     \
+    const __m512 sc = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(                        \
+        _mm256_mask_loadu_ps(_mm256_set1_ps(1), k, s))));                                              \
+    const __m512 y = _mm512_mul_ps(_mm512_div_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, qs)), sc),   \
+                                   _mm512_set1_ps(beta));                                              \
+    float v[16];                                                                                       \
+    _mm512_storeu_ps(v, y);                                                                            \
+    for (int i = 0; i < NT; i++) { out[i * ldo + r] = v[i]; out[i * ldo + r + 1] = v[8 + i]; }        \
+}
+WTILE_OUT(4) WTILE_OUT(5) WTILE_OUT(6) WTILE_OUT(7) WTILE_OUT(8)
+typedef void (*wout_fn)(const uint8_t *, int64_t, int64_t, const int8_t *const *, int64_t, int, const int32_t *,
+                        const float *, float, float *, int64_t);
+/* 2 rows × 4-8 tokens with the vector epilogue (fewer tokens: the scalar one, see wtiles2) */
+static const wout_fn wouts2[WT_TOK] = {NULL, NULL, NULL, wrows2_tokens4_out, wrows2_tokens5_out,
+                                       wrows2_tokens6_out, wrows2_tokens7_out, wrows2_tokens8_out};
+
 TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes, int64_t r0, int64_t r1,
                                         const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                                         float beta, float *out, int64_t ldo) {
@@ -188,6 +327,35 @@ TK_VNNI void tk_ternary_gemm_avx512vnni(const uint8_t *codes, int64_t row_bytes,
         for (; r < r1; r++)
             for (int t = 0; t < 2; t++)
                 out[t * ldo + r] = (float)(row1_token1(codes + r * row_bytes, q + t * kp, nblocks) - qsum[t]) / s[t] * beta;
+        return;
+    }
+    if (kp <= WIDE_KP && n >= 4 && n <= WIDE_TOKENS) {
+        /* the wide tiles, rows outside and token groups inside: a pair of rows is read once (from
+         * memory, prefetched by the first group) and serves every token from L1, the tokens'
+         * activations coming from L1 or L2 (a prompt chunk's included) */
+        const int8_t *qt[WIDE_TOKENS / WT_TOK][WT_TOK];
+        const int64_t ng = (n + WT_TOK - 1) / WT_TOK;
+        for (int64_t g = 0; g < ng; g++)
+            for (int i = 0; i < WT_TOK; i++) qt[g][i] = q + (g * WT_TOK + (g * WT_TOK + i < n ? i : 0)) * kp;
+        for (int64_t r = r0; r < r1;) {
+            const int rows = r + 2 <= r1 ? 2 : 1;
+            for (int64_t g = 0; g < ng; g++) {
+                const int64_t t0 = g * WT_TOK, nt = n - t0 < WT_TOK ? n - t0 : WT_TOK;
+                if (rows == 2 && nt >= 4) {
+                    wouts2[nt - 1](codes, row_bytes, r, qt[g], nblocks, g == 0, qsum + t0, s + t0, beta,
+                                   out + t0 * ldo, ldo);
+                    continue;
+                }
+                int32_t acc[2][WT_TOK];
+                (rows == 2 ? wtiles2 : wtiles1)[nt - 1](codes, row_bytes, r, qt[g], nblocks, acc, g == 0);
+                for (int j = 0; j < rows; j++)
+                    for (int64_t i = 0; i < nt; i++) {
+                        const int64_t t = t0 + i;
+                        out[t * ldo + r + j] = (float)(acc[j][i] - qsum[t]) / s[t] * beta;
+                    }
+            }
+            r += rows;
+        }
         return;
     }
     if (n <= SMALL_BATCH) {
