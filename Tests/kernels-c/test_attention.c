@@ -47,7 +47,8 @@ void test_attention(void) {
     static const struct { int64_t n_kv[3], rows, hd, heads, kv_heads; } shapes[] = {
         {{1}, 1, 64, 1, 1}, {{7, 1, 31}, 3, 128, 20, 5}, {{33, 32}, 2, 100, 3, 1}, {{5}, 1, 12, 2, 2},
         {{40, 39, 64}, 3, 128, 25, 5}, {{9}, 1, 64, 16, 2}, {{70, 3}, 2, 48, 6, 3}, {{1024, 1025}, 2, 128, 8, 2},
-        {{2100, 5, 1500}, 3, 16, 4, 1}, {{50, 17}, 2, 64, 3, 3}, {{40}, 1, 32, 6, 2}, {{96, 47}, 2, 80, 4, 1}};
+        {{2100, 5, 1500}, 3, 16, 4, 1}, {{50, 17}, 2, 64, 3, 3}, {{40}, 1, 32, 6, 2}, {{96, 47}, 2, 80, 4, 1},
+        {{45}, 1, 64, 36, 2}};   /* 18 query heads a KV head: more than the 16 whose alphas share one exp */
     static const int32_t types[][2] = {{TK_KV_F32, TK_KV_F32}, {TK_KV_F16, TK_KV_F16}, {TK_KV_Q8_0, TK_KV_Q8_0},
                                        {TK_KV_Q8_0, TK_KV_F16}, {TK_KV_F16, TK_KV_F32}};
     h_rng rng;

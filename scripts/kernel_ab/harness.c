@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
     for (int r = 0; r < ROUNDS; r++) ratio[r] = t[1][r] / t[0][r];
     qsort(t[0], ROUNDS, sizeof(double), cmp); qsort(t[1], ROUNDS, sizeof(double), cmp); qsort(ratio, ROUNDS, sizeof(double), cmp);
     const int same = memcmp(out[0], out[1], (size_t)nout * 4) == 0;
-    printf("%s n=%lld: A %.2f ms, B %.2f ms (medians of %d alternating rounds; best %.2f, %.2f); B/A %.3f (%.3f-%.3f); "
+    printf("%s n=%lld: A %.4f ms, B %.4f ms (medians of %d alternating rounds; best %.2f, %.2f); B/A %.3f (%.3f-%.3f); "
            "outputs %s\n", k, (long long)n, t[0][ROUNDS / 2] * 1e3, t[1][ROUNDS / 2] * 1e3, ROUNDS, t[0][0] * 1e3, t[1][0] * 1e3,
            ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1], same ? "equal" : "DIFFER");
     return same ? 0 : 1;

@@ -59,8 +59,6 @@ TK_AVX512 TK_ALWAYS_INLINE __m512 tree16x16(const __m512 *r) {
     return _mm512_add_ps(_mm512_shuffle_ps(u[0], u[1], 0x88), _mm512_shuffle_ps(u[0], u[1], 0xDD));
 }
 
-TK_AVX512 static inline float att_exp1(float x) { return _mm512_cvtss_f32(exp16(_mm512_set1_ps(x))); }
-
 /* Elements i..i+15 of a stored F16, F32 or Q8_0 head vector as f32, as the twin's tile loader writes them. */
 TK_AVX512 TK_ALWAYS_INLINE __m512 ld16(int32_t type, const uint8_t *row, int64_t i) {
     if (type == TK_KV_F16) return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + 2 * i)));
@@ -75,8 +73,8 @@ TK_AVX512 TK_ALWAYS_INLINE __m512 ld16(int32_t type, const uint8_t *row, int64_t
     return _mm512_loadu_ps((const float *)row + i);
 }
 
-/* The twin's per-head tile update: max, rescale by alpha, probabilities (lanes t mod 16). */
-TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float *mrun) {
+/* The twin's tile maximum of one head's scores. */
+TK_AVX512 static inline float tile_max(const float *p, int64_t nt) {
     /* the twin's maximum (p[t] > max replaces it) lane by lane, max_ps(p, m) being p > m ? p : m; the
      * lanes' maximum has its value, and its bits unless that is a zero (−0 and +0 tie: first wins there)
      * or p[0] is a NaN, which take the twin's loop */
@@ -90,9 +88,13 @@ TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, 
         tmax = p[0];
         for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
     }
-    const float mnew = tmax > *mrun ? tmax : *mrun;
-    const __m512 alpha = _mm512_set1_ps(att_exp1(*mrun - mnew));
-    *mrun = mnew;
+    return tmax;
+}
+
+/* The twin's per-head tile update: rescale by alpha, probabilities (lanes t mod 16); mnew is the new
+ * running maximum, alpha exp(M_old − mnew). */
+TK_AVX512 static void softmax_tile(float *p, int64_t nt, float *o, int64_t hdp, float *l, float mnew, float alpha1) {
+    const __m512 alpha = _mm512_set1_ps(alpha1);
     __m512 lv = _mm512_mul_ps(_mm512_loadu_ps(l), alpha);
     for (int64_t i = 0; i < hdp; i += 16) _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_loadu_ps(o + i), alpha));
     const __m512 mv = _mm512_set1_ps(mnew);
@@ -184,7 +186,20 @@ TK_AVX512 TK_ALWAYS_INLINE void tile512(
             a->p[m * TK_ATT_TILE + t] = hsum16(acc) * scale;
         }
     }
-    for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hdp, hdp, a->l + m * TK_ATT_LANES, a->m + m);
+    /* the heads' maxima first, then their alphas in one exp16 (its lanes are the twin's exp, one each) */
+    for (int64_t m0 = 0; m0 < n_q; m0 += 16) {
+        const int64_t nh = n_q - m0 < 16 ? n_q - m0 : 16;
+        float mnew[16], d[16] = {0}, alpha[16];
+        for (int64_t h = 0; h < nh; h++) {
+            const float tmax = tile_max(a->p + (m0 + h) * TK_ATT_TILE, nt), mold = a->m[m0 + h];
+            mnew[h] = tmax > mold ? tmax : mold;
+            d[h] = mold - mnew[h];
+            a->m[m0 + h] = mnew[h];
+        }
+        _mm512_storeu_ps(alpha, exp16(_mm512_loadu_ps(d)));
+        for (int64_t h = 0; h < nh; h++)
+            softmax_tile(a->p + (m0 + h) * TK_ATT_TILE, nt, a->o + (m0 + h) * hdp, hdp, a->l + (m0 + h) * TK_ATT_LANES, mnew[h], alpha[h]);
+    }
     /* o[i] = fma(p[t], v[t][i], o[i]) for t in order; four heads share each V load */
     int64_t m = 0;
     for (; m + 4 <= n_q; m += 4) {
