@@ -712,10 +712,15 @@ typedef struct trit_engine_params {
                              * one within it; 0 to 64 (default 4; 0: none, a slot is reused only when its whole
                              * sequence prefixes the new prompt). Memory:
                              * n_slots × checkpoints × one state (157 MiB at 27B). llama-server's --ctx-checkpoints */
+    int32_t min_prompt_tokens;  /* prompt tokens a step takes at least while requests decode, 1 to 4096 (within
+                                 * n_batch; default 16: the streams' inter-token gaps stay within about two
+                                 * decode steps while prompts are read; n_batch: every step filled, as
+                                 * llama-server does: more tokens/s with many requests, longer gaps meanwhile) */
 } trit_engine_params;
 
 /* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0, F16 keys and
- * values, 4 checkpoints (also for a caller whose struct predates type_k / type_v / checkpoints). Inline. */
+ * values, 4 checkpoints, min_prompt_tokens 16 (also for a caller whose struct predates type_k / type_v /
+ * checkpoints / min_prompt_tokens). Inline. */
 static inline trit_engine_params trit_engine_default_params(void) {
     trit_engine_params p = {0};
     p.size = (uint32_t)sizeof p;
@@ -725,6 +730,7 @@ static inline trit_engine_params trit_engine_default_params(void) {
     p.type_k = TRIT_KV_F16;
     p.type_v = TRIT_KV_F16;
     p.checkpoints = 4;
+    p.min_prompt_tokens = 16;
     return p;
 }
 

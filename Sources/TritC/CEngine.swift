@@ -26,6 +26,7 @@ public func trit_engine_create(_ model: OpaquePointer?, _ params: UnsafePointer<
         o.kvType = try KVCacheType.from(id: p.type_k, what: "type_k")
         o.valueType = try KVCacheType.from(id: p.type_v, what: "type_v")
         o.checkpoints = Int(p.checkpoints)
+        o.minPromptTokens = Int(p.min_prompt_tokens)
         out.pointee = try makeHandle(EngineBox(try Engine(model: m, options: o)))
     }
 }

@@ -23,6 +23,7 @@ enum BenchCommand {
         Opt(names: ["--batch-size-of"], value: "SIZE", help: "--paper: the shape of the batching curve (default 700m)"),
         Opt(names: ["--budget-gib"], value: "N", help: "--paper: memory budget of the batching curve (default 4)"),
         Opt(names: ["--concurrency"], value: "LIST", help: "engine: simultaneous requests, e.g. 1,2,4,8,16 (prompts -p, outputs -n, one thread count -t)"),
+        Opt(names: ["--min-prompt-tokens"], value: "N", help: "--concurrency: prompt tokens a step takes at least while requests decode (default 16; 128 fills every step)"),
         Opt(names: ["--long-prompt"], value: "N", help: "--concurrency: admit an N-token prompt mid-run at the largest level and report the streams' latency"),
         Opt(names: ["--embed"], value: nil, help: "embedding throughput: --texts texts of -p tokens embedded in one call, texts/s and tokens/s"),
         Opt(names: ["--texts"], value: "N", help: "--embed: texts per batch (default 32)"),
@@ -93,9 +94,11 @@ enum BenchCommand {
             guard nP >= 1, nG >= 1 else { throw CLIError("--concurrency needs -p and -n of at least 1") }
             let long = try p.int("--long-prompt", 0)
             guard long >= 0 else { throw CLIError("--long-prompt expects a token count >= 0") }
+            let minPrompt = try p.int("--min-prompt-tokens", 16)
+            guard minPrompt >= 1, minPrompt <= 4096 else { throw CLIError("--min-prompt-tokens expects 1 to 4096") }
             let (model, _) = try loadModel(path, quiet: p.flag("--json"))
             try EngineBench.main(model: model, path: path, levels: ns, p: nP, g: nG, threads: threadList[0], longPrompt: long,
-                                 kvTypes: (kType, vType), json: p.flag("--json"))
+                                 minPromptTokens: minPrompt, kvTypes: (kType, vType), json: p.flag("--json"))
             return
         }
         let (model, loadSeconds) = try loadModel(path, quiet: p.flag("--json"))

@@ -123,13 +123,14 @@ enum EngineBench {
     }
 
     static func main(model: Model, path: String, levels: [Int], p: Int, g: Int, threads: Int, longPrompt: Int,
-                     kvTypes: (KVCacheType, KVCacheType), json: Bool) throws {
+                     minPromptTokens: Int = 16, kvTypes: (KVCacheType, KVCacheType), json: Bool) throws {
         let slots = (levels.max() ?? 1) + (longPrompt > 0 ? 1 : 0)   // a free slot for the long prompt
         var o = Engine.Options()
         o.slots = slots
         o.nCtx = p + g + max(longPrompt, 0) + 8
         o.nThreads = threads
         o.nBatch = 128
+        o.minPromptTokens = minPromptTokens
         (o.kvType, o.valueType) = kvTypes
         var rows: [Row] = []
         var rng = Xoshiro256(seed: 7)

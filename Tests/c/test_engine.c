@@ -168,6 +168,13 @@ int main(int argc, char **argv) {
     ep.checkpoints = -1;
     EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
     ep.checkpoints = 4;
+    CHECK(ep.min_prompt_tokens == 16, "default min_prompt_tokens %d", ep.min_prompt_tokens);
+    ep.min_prompt_tokens = 0;
+    EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
+    CHECK(strstr(trit_last_error(), "min_prompt_tokens") != NULL, "min_prompt_tokens named: %s", trit_last_error());
+    ep.min_prompt_tokens = 4097;
+    EXPECT(trit_engine_create(model, &ep, &e), TRIT_ERR_ARG);
+    ep.min_prompt_tokens = 16;
     EXPECT(trit_engine_create(model, &ep, &e), TRIT_OK);
     trit_sampler_params greedy = trit_sampler_default_params();
     greedy.temperature = 0;

@@ -783,8 +783,8 @@ static PyObject *py_n_vocab(PyObject *self, PyObject *args) {
 static PyObject *py_engine_create(PyObject *self, PyObject *args) {
     PyObject *cap;
     trit_engine_params p = trit_engine_default_params();
-    if (!PyArg_ParseTuple(args, "Oiiiiii|iii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit, &p.n_cells,
-                          &p.type_k, &p.type_v, &p.checkpoints))
+    if (!PyArg_ParseTuple(args, "Oiiiiii|iiii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit,
+                          &p.n_cells, &p.type_k, &p.type_v, &p.checkpoints, &p.min_prompt_tokens))
         return NULL;
     box *mb = box_of(cap, 1);
     if (!mb) return NULL;

@@ -165,3 +165,16 @@ def test_requests_with_one_prompt_read_it_once(model):
         assert [r.text() for r in reqs] == [want] * 3
         assert sorted(r.usage["cached_tokens"] for r in reqs) == [0, len(tokens) - 1, len(tokens) - 1]
         assert eng.stats()["prompt_tokens_evaluated"] == len(tokens) + 2
+
+
+def test_min_prompt_tokens_is_checked_and_keeps_the_texts():
+    prompts = ["Every morning", "And the LORD said unto Moses,", "The king", "O Romeo, Romeo"]
+
+    def texts(**kw):
+        with trit.Engine(n_seq=4, n_ctx=96, n_batch=32, n_threads=2, **kw) as e:
+            reqs = [e.submit(p, max_tokens=12, temperature=0, ignore_eos=True) for p in prompts]
+            return [r.text() for r in reqs]
+    assert texts(min_prompt_tokens=32) == texts()   # every step filled with prompt tokens: the same greedy texts
+    for bad in (0, 4097):
+        with pytest.raises(trit.TritError, match="min_prompt_tokens"):
+            trit.Engine(n_seq=2, n_ctx=32, min_prompt_tokens=bad)

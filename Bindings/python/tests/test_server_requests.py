@@ -193,3 +193,9 @@ def test_the_ternary_layout_flag_is_checked():
     with pytest.raises(SystemExit) as e:
         parse(["--ternary-layout", "1.6bit"])
     assert e.value.code == 2
+
+
+def test_the_min_prompt_tokens_flag_reaches_the_settings():
+    from trit.server.__main__ import parse
+    assert parse([])[1].min_prompt_tokens == 16
+    assert parse(["--min-prompt-tokens", "128"])[1].min_prompt_tokens == 128

@@ -143,10 +143,14 @@ class Engine(Closing):
     (0 to 64, default 4; llama-server's --ctx-checkpoints), so a chat's next turn resumes from the
     longest one within the shared prefix; with 0 a slot is reused only when its whole sequence prefixes
     the new prompt.
+    min_prompt_tokens: prompt tokens a step takes at least while requests decode (default 16: short
+    inter-token gaps while prompts are read; n_batch: every step filled, as llama-server does, for more
+    tokens/s with many requests).
     """
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
-                 int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None, checkpoints=4):
+                 int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None, checkpoints=4,
+                 min_prompt_tokens=16):
         from . import Model, bundled_model_path
         tk, tv = kv_type_ids(kv_type, type_k, type_v)
         self._h = None
@@ -160,7 +164,8 @@ class Engine(Closing):
             self._h = _trit.engine_create(self.model._live(), int32("n_seq", n_seq), int32("n_ctx", n_ctx),
                                           int32("n_batch", n_batch), int32("n_threads", n_threads),
                                           int32("queue_limit", queue_limit), int32("n_cells", n_cells), tk, tv,
-                                          int32("checkpoints", checkpoints))
+                                          int32("checkpoints", checkpoints),
+                                          int32("min_prompt_tokens", min_prompt_tokens))
         except BaseException:
             if self.model is not model:   # a model loaded here is freed at once
                 self.model.close()

@@ -30,6 +30,10 @@ public final class Engine: @unchecked Sendable {
         /// a request sharing a prefix resumes from the longest one within it (0 to 64; memory: slots ×
         /// checkpoints × one sequence's state, e.g. 157 MiB at 27B; reserved, committed as written).
         public var checkpoints = 4
+        /// Prompt tokens a step takes at least while streams decode (1 to 4096; within n_batch): 16 keeps
+        /// the streams' inter-token gaps within about two decode steps while prompts are read; n_batch fills
+        /// every step as llama-server does (more tokens/s with many requests, longer gaps while they arrive).
+        public var minPromptTokens = 16
         public init() {}
     }
 
@@ -152,6 +156,9 @@ public final class Engine: @unchecked Sendable {
         guard options.queueLimit >= 1 else { throw TritError.argument("queue_limit must be ≥ 1, got \(options.queueLimit)") }
         guard options.nCtx >= 0, options.cells >= 0, options.nThreads >= 0 else {
             throw TritError.argument("n_ctx, cells and n_threads must be ≥ 0")
+        }
+        guard options.minPromptTokens >= 1, options.minPromptTokens <= 4096 else {
+            throw TritError.argument("min_prompt_tokens must be 1 to 4096, got \(options.minPromptTokens)")
         }
         guard options.checkpoints >= 0, options.checkpoints <= 64 else {   // whether or not the model is hybrid
             throw TritError.argument("checkpoints must be 0 to 64 per slot, got \(options.checkpoints)")
@@ -451,11 +458,12 @@ public final class Engine: @unchecked Sendable {
             rowTokens.append(t); rowSeqs.append(Int32(s)); rowWant.append(true); rowJob.append(j)
         }
         // prompt tokens this step: all of n_batch when nothing is decoding; while streams run, as many
-        // as there are decode rows (at least 16), so a step with a prompt chunk costs about two
-        // decode steps and the streams' inter-token latency stays within a small factor
+        // as there are decode rows (at least minPromptTokens, 16 by default), so a step with a prompt chunk
+        // costs about two decode steps and the streams' inter-token latency stays within a small factor
         let decoding = rowTokens.count
         decodeRows = decoding
-        var budget = decoding == 0 ? options.nBatch : min(max(options.nBatch - decoding, 1), max(16, decoding))
+        var budget = decoding == 0
+            ? options.nBatch : min(max(options.nBatch - decoding, 1), max(options.minPromptTokens, decoding))
         // forced chunks of running requests first, then prompts in arrival order (ids increase with arrival)
         let prefilling = slotJob.enumerated().compactMap { s, j in j.flatMap { $0.pending.isEmpty ? nil : (s, $0) } }
         let order = prefilling.sorted { a, b in

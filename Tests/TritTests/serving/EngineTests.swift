@@ -35,13 +35,14 @@ final class EngineTests: XCTestCase {
         return try InferenceState(model: model, nCtx: 256, maxBatch: 16).generate(prompt: prompt, params: p).text
     }
 
-    func runConcurrently(_ model: Model, slots: Int, nBatch: Int, staggerMicros: UInt32,
+    func runConcurrently(_ model: Model, slots: Int, nBatch: Int, staggerMicros: UInt32, minPromptTokens: Int = 16,
                          stats: ((Engine) -> Void)? = nil) throws -> (Collected, [Int64]) {
         var o = Engine.Options()
         o.kvType = .f32   // the texts alone are evaluated with the exact cache
         o.slots = slots
         o.nCtx = 256
         o.nBatch = nBatch
+        o.minPromptTokens = minPromptTokens
         o.nThreads = 2
         let engine = try Engine(model: model, options: o)
         let got = Collected()
@@ -75,8 +76,11 @@ final class EngineTests: XCTestCase {
         let engineModel = head == .exact ? model : try Model.load(path: path, options: o)
         let reqs = requests(model.tokenizer!)
         let want = try reqs.map { try alone(model, $0.prompt, $0.maxTokens) }
-        for (slots, batch, stagger) in [(16, 64, UInt32(0)), (5, 24, UInt32(3000)), (3, 7, UInt32(500))] {
-            let (got, ids) = try runConcurrently(engineModel, slots: slots, nBatch: batch, staggerMicros: stagger) { e in
+        // the last shape fills every step with prompt tokens (minPromptTokens = n_batch) while rows decode
+        for (slots, batch, stagger, minPrompt) in [(16, 64, UInt32(0), 16), (5, 24, UInt32(3000), 16),
+                                                   (3, 7, UInt32(500), 16), (8, 48, UInt32(1000), 48)] {
+            let (got, ids) = try runConcurrently(engineModel, slots: slots, nBatch: batch, staggerMicros: stagger,
+                                                 minPromptTokens: minPrompt) { e in
                 if head == .certified || head == .certified4 {   // every token came from the certified head
                     let s = e.state.certifiedStats!
                     XCTAssertEqual(s.fullSteps, 0, file: file, line: line)
@@ -110,6 +114,28 @@ final class EngineTests: XCTestCase {
         for head in [Model.HeadMode.certified, .certified4] {
             try checkInvariance(here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path, head: head)
             try checkInvariance(Fixtures.root + "/llama-ternary-tiny/hf", head: head)
+        }
+    }
+
+    /// minPromptTokens = n_batch reads the waiting prompts in fewer, fuller steps while rows decode
+    /// (the texts are checked by checkInvariance's last shape); out of range it is refused.
+    func testMinPromptTokensFillsSteps() throws {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        let model = try Model.load(path: here.appendingPathComponent("Models/trit-bundled-i2_s.gguf").path)
+        var steps: [Int: Int] = [:]
+        for minPrompt in [16, 64] {
+            _ = try runConcurrently(model, slots: 16, nBatch: 64, staggerMicros: 0, minPromptTokens: minPrompt) { e in
+                steps[minPrompt] = Int(e.step)
+            }
+        }
+        XCTAssertLessThan(steps[64]!, steps[16]!, "steps: \(steps)")
+        for bad in [0, 4097] {
+            var o = Engine.Options()
+            o.minPromptTokens = bad
+            XCTAssertThrowsError(try Engine(model: model, options: o)) { e in
+                XCTAssertTrue("\(e)".contains("min_prompt_tokens"), "\(e)")
+            }
         }
     }
 

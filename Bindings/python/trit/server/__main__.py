@@ -20,6 +20,10 @@ def parse(argv=None):
                     help="KV cache type of keys (default f16; f32 is exact)")
     ap.add_argument("--cache-type-v", "-ctv", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of values (default f16)")
+    ap.add_argument("--min-prompt-tokens", type=int, default=16,
+                    help="prompt tokens a step takes at least while requests decode (default 16: short gaps between "
+                         "the streams' tokens while prompts arrive; the batch size, 128: every step filled, as "
+                         "llama-server does, for more tokens/s with many clients)")
     ap.add_argument("--ctx-checkpoints", "-ctxcp", "--swa-checkpoints", type=int, default=4, dest="ctx_checkpoints",
                     help="hybrid models (qwen35): recurrent-state checkpoints each slot keeps at prompt chunk ends, "
                          "so a chat's next turn resumes within the shared prefix (0 to 64, default 4)")
@@ -44,6 +48,7 @@ def parse(argv=None):
                              alias=a.alias,
                              queue_limit=a.queue_limit, max_body=a.max_body, cors=a.cors, type_k=a.cache_type_k,
                              type_v=a.cache_type_v, checkpoints=a.ctx_checkpoints,
+                             min_prompt_tokens=a.min_prompt_tokens,
                              embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
 
 
