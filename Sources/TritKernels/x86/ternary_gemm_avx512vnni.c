@@ -30,6 +30,14 @@
 #define MASK01 _mm512_mask_blend_epi64(0xF0, _mm512_set1_epi8((char)0xC0), _mm512_set1_epi8(0x30))
 #define MASK23 _mm512_mask_blend_epi64(0xF0, _mm512_set1_epi8(0x0C), _mm512_set1_epi8(0x03))
 
+/* The two lines of a 4-row tile's block blk (4 rows × 32 bytes) PF_DIST and PF_NEAR ahead. */
+TK_VNNI static inline void prefetch_block(const char *span, int64_t blk) {
+    _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);
+    _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);
+    _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);
+    _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);
+}
+
 TK_VNNI static inline __m512i load_block(const uint8_t *block) {
     return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)block));
 }
@@ -57,10 +65,7 @@ TK_VNNI static void rows4_token1(const uint8_t *codes, int64_t row_bytes, int64_
     }
     for (int64_t b = 0; b < nblocks; b++) {
         /* 4 rows × 32 bytes are consumed per block: prefetch two lines of the span ahead, twice */
-        _mm_prefetch((const char *)(w0 + b * 128 + PF_DIST), _MM_HINT_T1);
-        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_DIST), _MM_HINT_T1);
-        _mm_prefetch((const char *)(w0 + b * 128 + PF_NEAR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_NEAR), _MM_HINT_T0);
+        prefetch_block((const char *)w0, b);
         const __m512i q01 = _mm512_loadu_si512(q + b * TK_BLOCK);
         const __m512i q23 = _mm512_loadu_si512(q + b * TK_BLOCK + 64);
         BLOCK_ROW(w0, a0, b0) BLOCK_ROW(w1, a1, b1) BLOCK_ROW(w2, a2, b2) BLOCK_ROW(w3, a3, b3)
@@ -79,10 +84,7 @@ TK_VNNI static void rows4_tokens2(const uint8_t *codes, int64_t row_bytes, int64
         for (int t = 0; t < 2; t++) { a[j][t] = _mm512_setzero_si512(); bb[j][t] = a[j][t]; }
     const uint8_t *w0 = codes + r * row_bytes;
     for (int64_t b = 0; b < nblocks; b++) {
-        _mm_prefetch((const char *)(w0 + b * 128 + PF_DIST), _MM_HINT_T1);
-        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_DIST), _MM_HINT_T1);
-        _mm_prefetch((const char *)(w0 + b * 128 + PF_NEAR), _MM_HINT_T0);
-        _mm_prefetch((const char *)(w0 + b * 128 + 64 + PF_NEAR), _MM_HINT_T0);
+        prefetch_block((const char *)w0, b);
         const __m512i x01 = _mm512_loadu_si512(q0 + b * TK_BLOCK), x23 = _mm512_loadu_si512(q0 + b * TK_BLOCK + 64);
         const __m512i y01 = _mm512_loadu_si512(q1 + b * TK_BLOCK), y23 = _mm512_loadu_si512(q1 + b * TK_BLOCK + 64);
         for (int j = 0; j < 4; j++) {
@@ -137,12 +139,7 @@ TK_VNNI static void rows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_b
     for (int j = 0; j < ROWS; j++)                                                                     \
         for (int i = 0; i < TOK; i++) { a[j][i] = _mm512_setzero_si512(); b[j][i] = a[j][i]; }        \
     for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
-        if (stream) {                                                                                  \
-            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
-            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
-        }                                                                                              \
+        if (stream) prefetch_block(span, blk);                                                         \
         __m512i c01[ROWS], c23[ROWS];                                                                  \
         for (int j = 0; j < ROWS; j++) {                                                               \
             const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
@@ -190,12 +187,7 @@ TK_VNNI static void wrows##ROWS##_tokens##TOK(const uint8_t *codes, int64_t row_
     for (int j = 0; j < ROWS; j++)                                                                     \
         for (int i = 0; i < TOK; i++) a[j][i] = _mm512_setzero_si512();                                \
     for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
-        if (stream) {                                                                                  \
-            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
-            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
-        }                                                                                              \
+        if (stream) prefetch_block(span, blk);                                                         \
         __m512i c01[ROWS], c23[ROWS];                                                                  \
         for (int j = 0; j < ROWS; j++) {                                                               \
             const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
@@ -262,12 +254,7 @@ TK_VNNI static void wrows2_tokens##NT##_out(const uint8_t *codes, int64_t row_by
     for (int j = 0; j < 2; j++)                                                                        \
         for (int i = 0; i < 8; i++) a[j][i] = _mm512_setzero_si512();                                  \
     for (int64_t blk = 0; blk < nblocks; blk++) {                                                      \
-        if (stream) {                                                                                  \
-            _mm_prefetch(span + blk * 128 + PF_DIST, _MM_HINT_T1);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_DIST, _MM_HINT_T1);                                \
-            _mm_prefetch(span + blk * 128 + PF_NEAR, _MM_HINT_T0);                                     \
-            _mm_prefetch(span + blk * 128 + 64 + PF_NEAR, _MM_HINT_T0);                                \
-        }                                                                                              \
+        if (stream) prefetch_block(span, blk);                                                         \
         __m512i c01[2], c23[2];                                                                        \
         for (int j = 0; j < 2; j++) {                                                                  \
             const __m512i x = load_block(codes + (r + j) * row_bytes + blk * 32);                      \
