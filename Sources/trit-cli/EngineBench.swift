@@ -33,6 +33,7 @@ enum EngineBench {
         var longITL99: Double?, peakCells = 0, peakRSS = 0
         var decodeRowsPerStep = 0.0, decodeRowsPerSecond = 0.0   // steps of decode rows only
         var fullSteps = 0, fullRowsPerSecond = 0.0               // those of n rows (every request decoding)
+        var headSeconds = 0.0                                    // the run's time in the output head
     }
 
     /// Ternary (or group-scaled) multiply-adds per token: the products the int8 peak bounds.
@@ -87,6 +88,7 @@ enum EngineBench {
         row.n = n
         row.wall = wall
         row.peakCells = peak
+        row.headSeconds = after.headSeconds - before.headSeconds
         let steps = after.decodeSteps - before.decodeSteps, rows = after.decodeRows - before.decodeRows
         let secs = after.decodeSeconds - before.decodeSeconds
         if steps > 0 && secs > 0 { row.decodeRowsPerStep = Double(rows) / Double(steps); row.decodeRowsPerSecond = Double(rows) / secs }
@@ -119,6 +121,14 @@ enum EngineBench {
     /// The engine's compute bound on aggregate generated tokens/s for n requests of p + g tokens.
     static func bound(n: Int, p: Int, g: Int, pp: Double, tg: Double) -> Double {
         let all = Double(n * (p + g)) / pp, alone = Double(p) / pp + Double(g) / tg
+        return Double(n * g) / max(all, alone)
+    }
+
+    /// The same bound with the head's measured time added: a generated token's head row is work the
+    /// prompt rate does not count (pp times one head row per P tokens, so the first token's rows are
+    /// in it already: H·(G − 1)/G of the run's head seconds H are added).
+    static func boundWithHead(n: Int, p: Int, g: Int, pp: Double, tg: Double, head: Double) -> Double {
+        let all = Double(n * (p + g)) / pp + head * Double(g - 1) / Double(g), alone = Double(p) / pp + Double(g) / tg
         return Double(n * g) / max(all, alone)
     }
 
@@ -164,6 +174,9 @@ enum EngineBench {
                     let b = bound(n: r.n, p: p, g: g, pp: pp, tg: tg)
                     s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3)), "
                     s += "\"bound_pp_tokens_per_second\": \(fmt(pp, 3)), \"bound_tg_tokens_per_second\": \(fmt(tg, 3))"
+                    let bh = boundWithHead(n: r.n, p: p, g: g, pp: pp, tg: tg, head: r.headSeconds)
+                    s += ", \"head_seconds\": \(fmt(r.headSeconds, 3)), \"bound_with_head_tokens_per_second\": \(fmt(bh, 3)), "
+                    s += "\"share_of_bound_with_head\": \(fmt(r.tps / bh, 3))"
                 }
                 if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
                 s += "}" + (i + 1 < rows.count ? ",\n" : "\n")
@@ -172,12 +185,16 @@ enum EngineBench {
             return
         }
         print("model: \(path); \(threads) threads; prompts \(p) tokens, \(g) generated per request; greedy")
-        print("| concurrency | tokens/s | × one request | bound | share | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak KV | peak RSS |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print("| concurrency | tokens/s | × one request | bound | share | bound with head | share | TTFT p50 | TTFT p99 "
+              + "| ITL p50 | ITL p99 | peak KV | peak RSS |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
             let b = rates.map { bound(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg) }
+            let bh = rates.map { boundWithHead(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg, head: r.headSeconds) }
             print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(b.map { fmt($0, 1) } ?? "-") | "
-                  + "\(b.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | \(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
+                  + "\(b.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | \(bh.map { fmt($0, 1) } ?? "-") | "
+                  + "\(bh.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | "
+                  + "\(fmt(r.ttft50 * 1000, 0)) ms | \(fmt(r.ttft99 * 1000, 0)) ms | "
                   + "\(fmt(r.itl50 * 1000, 1)) ms | \(fmt(r.itl99 * 1000, 1)) ms | \(fmtBytes(r.peakCells * kv)) | \(fmtBytes(r.peakRSS)) |")
         }
         if let (pp, tg) = rates {
@@ -185,6 +202,14 @@ enum EngineBench {
                   + "weights once, at most at the prompt rate, and no request ends sooner than one alone; pp = P / TTFT = "
                   + "\(fmt(pp, 1)) tokens/s and tg = (G − 1) / (time after the first token) = \(fmt(tg, 1)) tokens/s of the "
                   + "one-request row, this run")
+            let headMACs = Double(model.config.vocabSize * model.config.dim)
+            print("bound with head = N·G / max(N·(P+G) / pp + H·(G − 1)/G, P / pp + G / tg): H the run's seconds in the "
+                  + "output head (a generated token's head row is work pp does not count): "
+                  + rows.map { r in
+                      let headRows = Double(r.n * g)
+                      return "at \(r.n): H \(fmt(r.headSeconds, 2)) s, \(fmt(1000 * r.headSeconds / headRows, 2)) ms a row "
+                          + "(\(fmt(headRows * headMACs / r.headSeconds / 1e9, 1)) G multiply-adds/s as the full head)"
+                  }.joined(separator: "; "))
         }
         if macs > 0 {
             print("\ndecode phase (steps of decode rows only; their whole time, head, attention and sampling included): "

@@ -112,6 +112,8 @@ extension InferenceState {
 
     /// The exact head (the stored matrix, as `head` computes it) of one normed row.
     func exactHead(from h: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        let t0 = headStart()
+        defer { headEnd(t0) }
         let m = model.output
         tk_dense_gemm_par(pool, m.gemm(kernels), m.data, m.dtype, Int64(m.cols), Int64(m.rows),
                           h, Int64(m.cols), 1, dst, Int64(m.rows))
@@ -130,6 +132,8 @@ extension InferenceState {
     /// rows quantized and their compact logits (cs.approx, one compact head read for all): the
     /// 4-bit head's unless it is cooling down after a failed step, else the int8 head's.
     func certifiedApprox(_ h: UnsafeMutablePointer<Float>, rows n: Int, _ cs: CertifiedScratch) {
+        let t0 = headStart()
+        defer { headEnd(t0) }
         if let h4 = model.q4Output, let s4 = cs.q4 {
             if cs.skip4 == 0 {
                 cs.approxIs4 = true
@@ -225,6 +229,8 @@ extension InferenceState {
     /// `Sampler.sample(_:allowed:)` treats them), so the candidates are taken among allowed tokens only.
     func sampleCertified(_ sampler: Sampler, hidden h: UnsafeMutablePointer<Float>, _ cs: CertifiedScratch,
                          approxRow: Int? = nil, allowed: TokenConstraint? = nil) -> Int32? {
+        let t0 = headStart()
+        defer { headEnd(t0) }
         let trunc = sampler.firstTruncation
         let vocab = model.config.vocabSize
         switch trunc {

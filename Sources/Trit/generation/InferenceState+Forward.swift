@@ -203,6 +203,8 @@ extension InferenceState {
     /// (int8 in the int8 head mode; the stored head otherwise, the certified mode included). The
     /// rows are normed into xb, one after another.
     func head(rows: Int, row: (Int) -> Int, into dst: UnsafeMutablePointer<Float>) {
+        let t0 = headStart()
+        defer { headEnd(t0) }
         let c = model.config, dim = c.dim, vocab = c.vocabSize
         let x = self.x.ptr, xb = self.xb.ptr
         for i in 0..<rows { rmsnormRows(x + row(i) * dim, model.outputNorm, dim, 1, into: xb + i * dim) }
@@ -220,6 +222,19 @@ extension InferenceState {
             tk_dense_gemm_par(pool, h.gemm(kernels), h.data, h.dtype, Int64(dim), Int64(vocab),
                               xb, Int64(dim), Int64(rows), dst, Int64(vocab))
         }
+    }
+
+    /// The head's clock (`headSeconds`): read on entry to the outermost head call, added on its exit.
+    @inline(__always)
+    func headStart() -> Double {
+        headDepth += 1
+        return headDepth == 1 ? monotonicSeconds() : 0
+    }
+
+    @inline(__always)
+    func headEnd(_ t0: Double) {
+        headDepth -= 1
+        if headDepth == 0 { headSeconds += monotonicSeconds() - t0 }
     }
 
     @inline(__always)

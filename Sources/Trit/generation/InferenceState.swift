@@ -89,6 +89,11 @@ public final class InferenceState {
     var headPending = false
     let headInput: FloatArray      // [dim]
     let certified: CertifiedScratch?
+    /// Seconds spent in the output head since the state was made (the product of every row asked for;
+    /// with a certified head its compact head, intervals and exact candidate rows): the work a
+    /// generated token adds to its pass through the layers, for `trit bench --concurrency`'s bound.
+    public internal(set) var headSeconds = 0.0
+    var headDepth = 0   // nested head calls are timed once, by the outermost
 
     /// Test hook, called after every activation quantization with (call number, input rows,
     /// int8 rows, scales, sums, rows, width, padded width); it may change the int8 values (and

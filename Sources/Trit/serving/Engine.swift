@@ -98,6 +98,8 @@ public final class Engine: @unchecked Sendable {
         public var decodeSeconds = 0.0
         /// The same by the number of rows (index: rows, 1 to slots): steps and seconds.
         public var decodeByRows: [(steps: Int, seconds: Double)] = []
+        /// Seconds in the output head (every step; `InferenceState.headSeconds`).
+        public var headSeconds = 0.0
     }
 
     final class Job {
@@ -334,6 +336,7 @@ public final class Engine: @unchecked Sendable {
                 stats.decodeByRows[decodeOnly].seconds += dt
             }
             stats.tokensGenerated += generated
+            stats.headSeconds = state.headSeconds
             stats.tokensForced += forced
             stats.promptTokensEvaluated += promptRows
             for j in done { if let s = slotJob.firstIndex(where: { $0 === j }) { free(s) } }

@@ -81,6 +81,12 @@ final class EngineTests: XCTestCase {
                                                    (3, 7, UInt32(500), 16), (8, 48, UInt32(1000), 48)] {
             let (got, ids) = try runConcurrently(engineModel, slots: slots, nBatch: batch, staggerMicros: stagger,
                                                  minPromptTokens: minPrompt) { e in
+                // every sampled token passed the head: its clock ran, within the engine's decode time and the
+                // state's own count (trit bench --concurrency's bound with the head reads it)
+                let st = e.currentStats()
+                XCTAssertGreaterThan(st.headSeconds, 0, file: file, line: line)
+                XCTAssertEqual(st.headSeconds, e.state.headSeconds, file: file, line: line)
+                XCTAssertEqual(e.state.headDepth, 0, file: file, line: line)
                 if head == .certified || head == .certified4 {   // every token came from the certified head
                     let s = e.state.certifiedStats!
                     XCTAssertEqual(s.fullSteps, 0, file: file, line: line)
