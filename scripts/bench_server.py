@@ -6,10 +6,10 @@ aggregate generated tokens/s (from the responses' usage), request latency p50/p9
 to first token of a P-token prompt (a 1-token completion). With --stream the requests stream and the
 time to first token and the inter-token latency (between chunks carrying text) p50/p99 are reported
 per level too (a model whose tokens are control tokens sends no text chunks: use a real vocabulary,
-e.g. the bundled model).
+e.g. the bundled model, or a random model from `trit synth --text-vocab`).
 
     build/venv/bin/python scripts/bench_server.py [--model PATH] [--clients 1,4,8,16] [-p 128] [-g 64]
-                                                  [--threads 2] [--seconds 60] [--stream] [--json]
+                                                  [--threads 2] [--seconds 60 | --requests N] [--stream] [--json]
                                                   [--llama-server BIN | --base-url URL] [--vocab N]
 
 By default it starts `python -m trit.server` on 127.0.0.1 (an ephemeral port) with --parallel = the
@@ -88,14 +88,15 @@ def prompts(rng, vocab, p):
         yield [rng.randrange(vocab) for _ in range(p)]
 
 
-async def load(client, model, clients, g, seconds, draw, stream):
+async def load(client, model, clients, g, seconds, draw, stream, requests=None):
+    """Every client sends requests until `seconds` have passed (at most 50), or exactly `requests` of them."""
     deadline = time.perf_counter() + seconds
     lat, ttft, itl, tokens = [], [], [], 0
 
     async def one():
         nonlocal tokens
         done = 0
-        while time.perf_counter() < deadline and done < 50:
+        while done < (requests or 50) and (requests or time.perf_counter() < deadline):
             args = dict(model=model, prompt=next(draw), max_tokens=g, temperature=0,
                         extra_body={"ignore_eos": True})
             t0 = time.perf_counter()
@@ -130,13 +131,14 @@ def run_levels(base, levels, a, draw):
         async def level():
             async with AsyncOpenAI(base_url=base + "/v1", api_key="none", timeout=600, max_retries=0) as client:
                 model = (await client.models.list()).data[0].id
-                return await load(client, model, n, a.g, a.seconds, draw, a.stream)
+                return await load(client, model, n, a.g, a.seconds, draw, a.stream, a.requests)
         tps, lat, tt, il = asyncio.run(level())
         rows.append(dict(clients=n, tokens_per_second=tps, latency_p50=pct(lat, 0.5), latency_p99=pct(lat, 0.99),
                          requests=len(lat), ttft_p50=pct(tt, 0.5), ttft_p99=pct(tt, 0.99), itl_p50=pct(il, 0.5),
                          itl_p99=pct(il, 0.99)))
+        streamed = f", TTFT p50 {pct(tt, 0.5):.2f} s ({len(tt)} with text)" if a.stream else ""
         print(f"clients {n}: {tps:.1f} t/s, latency p50 {pct(lat, 0.5):.2f} s p99 {pct(lat, 0.99):.2f} s "
-              f"({len(lat)} requests)", file=sys.stderr, flush=True)
+              f"({len(lat)} requests){streamed}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -178,6 +180,9 @@ def main():
     ap.add_argument("-g", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--requests", type=int, metavar="N",
+                    help="every client sends exactly N requests (instead of --seconds): the same prompts, in the same "
+                         "number, for every server")
     ap.add_argument("--stream", action="store_true", help="streamed requests: also TTFT and inter-token latency per level")
     ap.add_argument("--json", action="store_true")
     who = ap.add_mutually_exclusive_group()
@@ -190,6 +195,8 @@ def main():
     ap.add_argument("--seed", type=int, default=3)
     a = ap.parse_args()
     levels = [int(x) for x in a.clients.split(",")]
+    if a.requests is not None and a.requests < 1:
+        ap.error(f"--requests must be at least 1, got {a.requests}")
     vocab = a.vocab or gguf_vocab(a.model)
     draw = prompts(random.Random(a.seed), vocab, a.p)
     base, srv = start(a, levels)
@@ -212,8 +219,9 @@ def main():
     if a.json:
         print(json.dumps(dict(server=server, model=a.model, ttft_alone=ttft, rows=rows), indent=1))
         return
+    bound = f"{a.requests} requests a client" if a.requests else f"{a.seconds:g} s a level"
     print(f"server {server}, model {os.path.basename(a.model)}, {a.threads} threads, prompts {a.p}, {a.g} tokens "
-          f"per request; time to first token alone ({a.p}-token prompt): {ttft * 1000:.0f} ms")
+          f"per request, {bound}; time to first token alone ({a.p}-token prompt): {ttft * 1000:.0f} ms")
     if a.stream:
         print("| clients | tokens/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | requests |")
         print("|---|---|---|---|---|---|---|")

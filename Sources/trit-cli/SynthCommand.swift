@@ -13,6 +13,8 @@ enum SynthCommand {
                 + HeadFileType.names + " (default f16; bitnet.cpp's --quant-embd: q6_k)"),
         Opt(names: ["-o", "--output"], value: "PATH", help: "output GGUF (default: synth-PRESET-TYPE[-HEAD].gguf)"),
         Opt(names: ["--seed"], value: "N", help: "random seed (default 1)"),
+        Opt(names: ["--text-vocab"], value: nil, help: "BitNet shapes: the tokens after the 256 bytes and 3 specials "
+                + "are normal text tokens \" w<id>\" (default: reserved control tokens), so generated tokens carry text"),
         Opt(names: ["--hadamard"], value: "MODE", help: "qwen35 presets: declare Hadamard folding (prism.hadamard.*) with identity or explicit signs"),
         helpOpt]
 
@@ -41,6 +43,10 @@ enum SynthCommand {
             return
         }
         let name = p.string("--preset") ?? "2b4t"
+        if p.flag("--text-vocab"), Synth.preset(name) == nil {
+            throw CLIError("--text-vocab is for the BitNet shapes (" + Synth.presets.map(\.name).joined(separator: ", ")
+                           + "), not \(name)")
+        }
         if let shape = Synth.qwen3Preset(name) {   // qwen3 (Bonsai) shapes in the group-scaled types
             guard p.string("--head-type") == nil else {
                 throw CLIError("--head-type is for the BitNet shapes; the qwen3 preset \(shape.name) writes F16 "
@@ -121,7 +127,8 @@ enum SynthCommand {
         let out = p.string("-o") ?? "synth-\(shape.name)-\(type.rawValue)\(headSuffix).gguf"
         let seed = UInt64(try p.int("--seed", 1))
         let t0 = monotonicSeconds()
-        try Synth.write(shape, type: type, to: out, seed: seed, head: head) { done, total in
+        try Synth.write(shape, type: type, to: out, seed: seed, head: head,
+                        textVocab: p.flag("--text-vocab")) { done, total in
             progressLine("writing \(out): \(done)/\(total) tensors")
         }
         endProgressLine()

@@ -24,13 +24,19 @@ public enum Synth {
 
     /// A byte-level BPE vocabulary of `size` tokens: the 256 byte tokens, then specials
     /// (<|begin_of_text|>, <|end_of_text|>, <|eot_id|>) and reserved control tokens. No merges.
-    static func tokenizerMetadata(size: Int, into w: GGUFWriter) {
+    /// `textVocab`: the tokens after the specials are normal text tokens " w<id>" instead (greedy tokens
+    /// on random weights then carry text, so a server's stream has chunks to time); never produced by
+    /// encoding (no merges), only by generation.
+    static func tokenizerMetadata(size: Int, textVocab: Bool = false, into w: GGUFWriter) {
         var tokens: [String] = []
         var types: [Int64] = []
         for b in 0..<256 { tokens.append(ByteLevel.encode([UInt8(b)])); types.append(1) }
         let specials = ["<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"]
         for (i, s) in specials.enumerated() where tokens.count < size { tokens.append(s); types.append(3); _ = i }
-        while tokens.count < size { tokens.append("<|reserved_\(tokens.count)|>"); types.append(3) }
+        while tokens.count < size {
+            if textVocab { tokens.append(ByteLevel.encode(Array(" w\(tokens.count)".utf8))); types.append(1) }
+            else { tokens.append("<|reserved_\(tokens.count)|>"); types.append(3) }
+        }
         w.set("tokenizer.ggml.model", "gpt2")
         w.set("tokenizer.ggml.pre", "llama-bpe")
         w.set("tokenizer.ggml.tokens", .array(.strings(tokens)))
@@ -46,7 +52,8 @@ public enum Synth {
     /// {−1, 0, +1}; β = 0.02-ish per tensor; embeddings N(0, 0.02)-like, in F16 or `head` (the tied embedding
     /// in one of ggml's block types: bitnet.cpp's `--quant-embd` files are Q6_K; docs/formats.md §10).
     public static func write(_ shape: Shape, type: TernaryFileType, to path: String, seed: UInt64 = 1,
-                             head: HeadFileType = .f16, progress: ((Int, Int) -> Void)? = nil) throws {
+                             head: HeadFileType = .f16, textVocab: Bool = false,
+                             progress: ((Int, Int) -> Void)? = nil) throws {
         guard head.accepts(cols: shape.dim) else {
             throw TritError.unsupported("dim \(shape.dim) is not a whole number of \(head.rawValue) blocks")
         }
@@ -59,7 +66,7 @@ public enum Synth {
                               vocabSize: shape.vocab, contextLength: shape.ctx, ropeTheta: 500000, normEps: 1e-5, tiedEmbeddings: true)
         w.setHParams(cfg, arch: a, name: "trit-synth-\(shape.name)", fileType: type.fileType)
         if type == .f16 || type == .f32 { w.set("trit.dense_linears", .bool(true)) }
-        tokenizerMetadata(size: shape.vocab, into: w)
+        tokenizerMetadata(size: shape.vocab, textVocab: textVocab, into: w)
 
         var seedCounter = seed
         func nextSeed() -> UInt64 { seedCounter &+= 0x9E37_79B9_7F4A_7C15; return seedCounter }
