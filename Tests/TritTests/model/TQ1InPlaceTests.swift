@@ -62,10 +62,10 @@ final class TQ1InPlaceTests: XCTestCase {
                 XCTAssertEqual(t.byteCount, t.rows * t.cols / 256 * 54)
                 linearBytes += t.byteCount
                 packedBytes += a.byteCount
-                // the codes are the tensor's bytes in the file's mapping
-                let inFile = g.tensors.contains { info in
-                    (try? g.data(of: info))?.baseAddress == UnsafeRawPointer(t.codes)
-                }
+                // the codes are a TQ1_0 tensor's bytes in the model's mapping of the file
+                guard let f = t.owner as? MappedFile, let base = f.base else { return XCTFail("not mapped") }
+                let at = UnsafeRawPointer(t.codes) - base
+                let inFile = g.tensors.contains { $0.type == .tq1_0 && $0.offset == at && $0.byteSize == t.byteCount }
                 XCTAssertTrue(inFile, "layer \(l) linear \(i): codes are not the file's bytes")
                 for r in stride(from: 0, to: t.rows, by: 5) {
                     for k in 0..<t.cols where t.value(row: r, col: k) != a.value(row: r, col: k) {
