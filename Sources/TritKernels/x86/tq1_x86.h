@@ -19,12 +19,6 @@ TK_AVX2 TK_ALWAYS_INLINE __m256i tq1_times3(__m256i y) {
     return y;
 }
 
-TK_AVX2 TK_ALWAYS_INLINE __m128i tq1_times3_128(__m128i y) {
-    y = _mm_add_epi8(y, _mm_add_epi8(y, y));
-    __asm__("" : "+x"(y));
-    return y;
-}
-
 /* The codes 0..2 of 32 biased bytes. */
 TK_AVX2 TK_ALWAYS_INLINE __m256i tq1_codes(__m256i y) {
     const __m256i lo = _mm256_set1_epi8(-43), hi = _mm256_set1_epi8(42);
@@ -36,20 +30,21 @@ TK_AVX2 TK_ALWAYS_INLINE __m256i tq1_head(const uint8_t *blk) {
     return _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)blk), _mm256_set1_epi8((char)0x80));
 }
 
-/* The biased vectors 5, 6 and 7 of the block (weights 160..255), from qs[32..48) and qh. */
+/* The biased vectors 5, 6 and 7 of the block (weights 160..255), from qs[32..48) and qh: X = [x | h h h h] (h
+ * the four qh bytes in each dword of the high lane) times 1, 3, 9, 27, 81 by one chain of byte adds, then the
+ * lanes gathered: [x | 3x], [9x | 27x], [81x | h·1, h·3, h·9, h·27 by dword]. */
 TK_AVX2 TK_ALWAYS_INLINE void tq1_tail(const uint8_t *blk, __m256i *v5, __m256i *v6, __m256i *v7) {
-    const __m128i bias = _mm_set1_epi8((char)0x80);
-    const __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(blk + 32)), bias);
-    const __m128i x3 = tq1_times3_128(x), x9 = tq1_times3_128(x3), x27 = tq1_times3_128(x9);
-    const __m128i x81 = tq1_times3_128(x27);
     int32_t qh;
     memcpy(&qh, blk + 48, 4);
-    const __m128i h = _mm_xor_si128(_mm_set1_epi32(qh), bias);
-    const __m128i h3 = tq1_times3_128(h), h9 = tq1_times3_128(h3), h27 = tq1_times3_128(h9);
-    const __m128i hv = _mm_blend_epi32(_mm_blend_epi32(h, h3, 0x2), _mm_blend_epi32(h9, h27, 0x8), 0xC);
-    *v5 = _mm256_inserti128_si256(_mm256_castsi128_si256(x), x3, 1);
-    *v6 = _mm256_inserti128_si256(_mm256_castsi128_si256(x9), x27, 1);
-    *v7 = _mm256_inserti128_si256(_mm256_castsi128_si256(x81), hv, 1);
+    const __m256i x1 = _mm256_xor_si256(
+        _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(blk + 32))),
+                                _mm_set1_epi32(qh), 1),
+        _mm256_set1_epi8((char)0x80));
+    const __m256i x3 = tq1_times3(x1), x9 = tq1_times3(x3), x27 = tq1_times3(x9), x81 = tq1_times3(x27);
+    *v5 = _mm256_permute2x128_si256(x1, x3, 0x20);
+    *v6 = _mm256_permute2x128_si256(x9, x27, 0x20);
+    const __m256i h = _mm256_blend_epi32(_mm256_blend_epi32(x1, x3, 0x20), _mm256_blend_epi32(x9, x27, 0x80), 0xC0);
+    *v7 = _mm256_blend_epi32(x81, h, 0xF0);
 }
 
 #endif
