@@ -104,7 +104,7 @@ public final class Model: @unchecked Sendable {
             ? try HFModelLoader.load(folder: path, progress: progress)
             : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
                                        headBlocksInPlace: options.headBlocksInPlace, progress: progress)
-        // (TQ1_0 tensors read in place are converted by .2bit and .5trit, so those pass too)
+        // (TQ1_0 tensors are loaded in place; .auto and .2bit convert them, so those pass too)
         let layout = options.ternaryLayout
         if layout.resolved != .packed2 || m.layers.contains(where: { $0.linears.contains { $0.linear.isTQ1 } }) {
             let threads = Defaults.onlineCores

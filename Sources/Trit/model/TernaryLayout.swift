@@ -1,18 +1,19 @@
 import TritKernels
 
 /// How ternary linears (I2_S, TQ2_0, TQ1_0 and converted ones) are held in memory (`LoadOptions.ternaryLayout`).
-/// A TQ1_0 tensor whose blocks share one scale is read in place (tk_tq1_gemm_fn, 1.6875 bits a weight) with
-/// `.auto` (prompts too: no converted copy) and for decoding with `.both` (the packed rows kept for prompts).
+/// A TQ1_0 tensor whose blocks share one scale is its own 5-trit form: read in place (tk_tq1_gemm_fn, 1.6875 bits
+/// a weight, no converted copy) with `.trit5` (prompts too) and for decoding with `.both` (the packed rows kept
+/// for prompts); `.auto` and `.2bit` convert it to packed rows, the faster decode on the x86 CPUs measured.
 public enum TernaryLayout: String, CaseIterable, Sendable {
-    /// The CPU's faster form for decoding (measured; see README): packed 2-bit rows on the CPUs measured so far;
-    /// a TQ1_0 file's blocks in place.
+    /// The CPU's faster form for decoding (measured; see README): packed 2-bit rows on the CPUs measured so far.
     case auto
     /// Packed rows, 2 bits a weight (I2_S files in place; TQ1_0 files converted at load).
     case packed2 = "2bit"
     /// 5-trit rows, 1.6 bits a weight (trit_kernels.h): 20% fewer bytes a decoded token, more work to decode.
+    /// A TQ1_0 file's blocks in place.
     case trit5 = "5trit"
     /// 5-trit rows (a TQ1_0 file's blocks in place) for decoding and the packed rows for prompts (both held:
-    /// 3.6 bits a weight; 3.69 for TQ1_0).
+    /// 3.6 bits a weight; 3.69 for a TQ1_0 file).
     case both
 
     /// What `.auto` means on this machine: on x86 (Zen 3 AVX2 and Zen 4 AVX-512 measured) the 5-trit decode costs
@@ -28,15 +29,15 @@ enum Trit5 {
     /// when it is not kept.
     static func convert(_ m: TernaryMatrix, to layout: TernaryLayout, pool: OpaquePointer?) throws -> TernaryMatrix {
         if m.isTQ1 {
-            switch layout {
-            case .auto: return m
+            switch layout.resolved {
+            case .trit5: return m
             case .both:
                 return TernaryMatrix(rows: m.rows, cols: m.cols, rowBytes: m.rowBytes, scale: m.scale, codes: m.codes,
                                      owner: m.owner, isTQ1: true, prefill: try TQ1InPlace.packed(m))
-            case .packed2, .trit5:
+            case .packed2, .auto:
                 let p = try TQ1InPlace.packed(m)
                 if let f = m.owner as? MappedFile { f.dontNeed(UnsafeRawPointer(m.codes), m.decodeByteCount) }
-                return try convert(p, to: layout, pool: pool)
+                return p
             }
         }
         let layout = layout.resolved

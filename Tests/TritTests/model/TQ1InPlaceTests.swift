@@ -26,7 +26,7 @@ final class TQ1InPlaceTests: XCTestCase {
 
     func testInPlaceLogitsEqualTheI2SAndTQ2Files() throws {
         let tokens = try Fixtures.reference("b158-tiny/reference.json").tokens
-        let tq1 = try load("model.tq1_0.gguf", .auto), both = try load("model.tq1_0.gguf", .both)
+        let tq1 = try load("model.tq1_0.gguf", .trit5), both = try load("model.tq1_0.gguf", .both)
         let i2s = try load("model.i2_s.gguf", .packed2), tq2 = try load("model.tq2_0.gguf", .auto)
         XCTAssertEqual(ternaries(tq1).count, 7 * 4)
         for t in ternaries(tq1) { XCTAssertTrue(t.isTQ1 && t.isMapped && t.prefill == nil) }
@@ -36,7 +36,7 @@ final class TQ1InPlaceTests: XCTestCase {
                 let want = try logits(i2s, tokens, kernel: kernel, batch: batch)
                 XCTAssertTrue(want.allSatisfy { $0.isFinite })
                 XCTAssertTrue(try logits(tq2, tokens, kernel: kernel, batch: batch).elementsEqual(want) { $0.bitPattern == $1.bitPattern })
-                for (name, m) in [("auto", tq1), ("both", both)] {
+                for (name, m) in [("5trit", tq1), ("both", both)] {
                     let got = try logits(m, tokens, kernel: kernel, batch: batch)
                     XCTAssertTrue(got.elementsEqual(want) { $0.bitPattern == $1.bitPattern }, "\(name) \(kernel) batch \(batch)")
                 }
@@ -45,13 +45,14 @@ final class TQ1InPlaceTests: XCTestCase {
         XCTAssertEqual(SavedState.fingerprint(tq1), SavedState.fingerprint(i2s))
     }
 
-    /// The model holds the file's own bytes (54 a 256-block, mapped), not a converted copy; `.both` adds the
-    /// packed rows, `.2bit` and `.5trit` hold converted rows only. Every weight reads back as the I2_S file's.
+    /// The model holds the file's own bytes (54 a 256-block, mapped), not a converted copy, with `.5trit`; `.both`
+    /// adds the packed rows; `.auto` and `.2bit` hold converted packed rows only. Every weight reads back as the
+    /// I2_S file's.
     func testInPlaceHoldsTheFileBytesOnly() throws {
         let path = Fixtures.root + "/b158-tiny/model.tq1_0.gguf"
         let g = try GGUFFile(path: path)
-        let tq1 = try load("model.tq1_0.gguf", .auto), i2s = try load("model.i2_s.gguf", .packed2)
-        let packed = try load("model.tq1_0.gguf", .packed2), t5 = try load("model.tq1_0.gguf", .trit5)
+        let tq1 = try load("model.tq1_0.gguf", .trit5), i2s = try load("model.i2_s.gguf", .packed2)
+        let packed = try load("model.tq1_0.gguf", .packed2), auto = try load("model.tq1_0.gguf", .auto)
         let both = try load("model.tq1_0.gguf", .both)
         var linearBytes = 0, packedBytes = 0
         for (l, layer) in tq1.layers.enumerated() {
@@ -78,11 +79,11 @@ final class TQ1InPlaceTests: XCTestCase {
         // bytes held: the other weights are the same in every layout
         XCTAssertEqual(tq1.weightBytes - linearBytes, i2s.weightBytes - packedBytes)
         XCTAssertEqual(packed.weightBytes, i2s.weightBytes)
+        XCTAssertEqual(auto.weightBytes, i2s.weightBytes)
         XCTAssertEqual(both.weightBytes, tq1.weightBytes + packedBytes)
         XCTAssertLessThan(tq1.weightBytes, i2s.weightBytes)
         XCTAssertEqual(tq1.bytesPerDecodedToken - linearBytes, i2s.bytesPerDecodedToken - packedBytes)
-        for t in ternaries(packed) { XCTAssertFalse(t.isTQ1 || t.isTrit5 || t.isMapped) }
-        for t in ternaries(t5) { XCTAssertTrue(t.isTrit5 && !t.isTQ1 && t.prefill == nil) }
+        for t in ternaries(packed) + ternaries(auto) { XCTAssertFalse(t.isTQ1 || t.isTrit5 || t.isMapped) }
     }
 
     // MARK: hostile and unusual tensors
