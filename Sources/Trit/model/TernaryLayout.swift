@@ -24,12 +24,19 @@ public enum TernaryLayout: String, CaseIterable, Sendable {
 enum Trit5 {
     /// A product of at most this many rows (tokens) uses the 5-trit rows when both forms are held.
     static let decodeRows = 4
+    /// Whether `.trit5` / `.both` read a TQ1_0 file's blocks in place: where tk_tq1_gemm has a vector form (x86);
+    /// elsewhere (ARM: the scalar form only) they are converted to 5-trit rows as before.
+    #if arch(x86_64)
+    static let tq1InPlace = true
+    #else
+    static let tq1InPlace = false
+    #endif
 
     /// `m` in the layout `layout` (m itself for the packed layout); the packed form's pages are let go
     /// when it is not kept.
     static func convert(_ m: TernaryMatrix, to layout: TernaryLayout, pool: OpaquePointer?) throws -> TernaryMatrix {
         if m.isTQ1 {
-            switch layout.resolved {
+            switch tq1InPlace ? layout.resolved : .packed2 {
             case .trit5: return m
             case .both:
                 return TernaryMatrix(rows: m.rows, cols: m.cols, rowBytes: m.rowBytes, scale: m.scale, codes: m.codes,
@@ -37,7 +44,7 @@ enum Trit5 {
             case .packed2, .auto:
                 let p = try TQ1InPlace.packed(m)
                 if let f = m.owner as? MappedFile { f.dontNeed(UnsafeRawPointer(m.codes), m.decodeByteCount) }
-                return p
+                return try convert(p, to: layout, pool: pool)
             }
         }
         let layout = layout.resolved
