@@ -387,7 +387,7 @@ class Model(_Tokenizing):
     type_v set keys or values alone.
     ternary_layout: how ternary linears (I2_S, TQ2_0, TQ1_0) are held: "auto" (default: the faster form
     on this CPU), "2bit", "5trit" (1.6 bits a weight: fewer bytes a token, more work to decode them; a
-    TQ1_0 file's blocks in place, no converted copy) or "both" (5-trit rows, or a TQ1_0 file's blocks, for
+    TQ1_0 file's blocks in place on x86, no converted copy) or "both" (5-trit rows, or a TQ1_0 file's blocks, for
     decoding, 2-bit rows for prompts). Logits are the same in every layout.
     """
 
