@@ -145,8 +145,10 @@ typedef enum trit_ternary_layout {
     TRIT_TERNARY_AUTO = 0,    /* the faster form for decoding on this CPU (2-bit on the x86 CPUs measured) */
     TRIT_TERNARY_2BIT = 1,    /* packed 2-bit rows (an I2_S file in place) */
     TRIT_TERNARY_5TRIT = 2,   /* 5 trits a byte (1.6 bits a weight): 20% fewer bytes a decoded token, more
-                                 instructions to decode them; the 2-bit rows are let go after load */
-    TRIT_TERNARY_BOTH = 3     /* 5-trit rows for decoding (up to 4 rows a step), 2-bit rows for prompts */
+                                 instructions to decode them; the 2-bit rows are let go after load. A TQ1_0
+                                 file's blocks are used in place on x86 (no converted copy) */
+    TRIT_TERNARY_BOTH = 3     /* 5-trit rows (a TQ1_0 file's blocks in place) for decoding (up to 4 rows a
+                                 step), 2-bit rows for prompts */
 } trit_ternary_layout;
 
 typedef struct trit_model_params {

@@ -14,6 +14,9 @@ void tk_ternary_gemm_scalar(const uint8_t *codes, int64_t row_bytes, int64_t r0,
 void tk_trit5_gemm_scalar(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
                           const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                           float beta, float *out, int64_t ldo);
+void tk_tq1_gemm_scalar(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
+                        const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                        float beta, float *out, int64_t ldo);
 void tk_dense_gemm_scalar(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                           const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_i8_gemm_scalar(const int8_t *w, const float *wscale, int64_t Kp, int64_t r0, int64_t r1,
@@ -170,6 +173,12 @@ void tk_trit5_gemm_avx2(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1
 void tk_trit5_gemm_avx512vnni(const uint8_t *codes, int64_t Kp, int64_t r0, int64_t r1,
                               const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                               float beta, float *out, int64_t ldo);
+void tk_tq1_gemm_avx2(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
+                      const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                      float beta, float *out, int64_t ldo);
+void tk_tq1_gemm_avx512vnni(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
+                            const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                            float beta, float *out, int64_t ldo);
 void tk_dense_gemm_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                         const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
 void tk_dense_gemm_avx512(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,

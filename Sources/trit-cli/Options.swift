@@ -103,7 +103,7 @@ func readKVTypes(_ p: Parsed) throws -> (KVCacheType, KVCacheType) {
 let headOpts = [
     Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README), certified4 (the same from a 4-bit head: fewer bytes, more candidates)"),
     Opt(names: ["--int8-head"], value: nil, help: "the same as --head int8"),
-    Opt(names: ["--ternary-layout"], value: "L", help: "ternary weights in memory: auto (default: 2bit on the x86 CPUs measured), 2bit, 5trit (1.6 bits a weight: 20% fewer bytes a token, more work to decode), both (5trit for decoding, 2bit for prompts); logits identical"),
+    Opt(names: ["--ternary-layout"], value: "L", help: "ternary weights in memory: auto (default: 2bit on the x86 CPUs measured), 2bit, 5trit (1.6 bits a weight: 20% fewer bytes a token, more work to decode; a TQ1_0 file's blocks in place, no copy), both (5trit for decoding, 2bit for prompts); logits identical"),
     Opt(names: ["--float-activations"], value: nil, help: "group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0): float activations, the reference's arithmetic (slower, 2 bytes a weight); default int8 activations"),
 ]
 nonisolated(unsafe) var floatActivations = false

@@ -187,11 +187,136 @@ static void trit5_extremes(void) {
     free(vals); free(codes); free(q);
 }
 
+/* ---- TQ1_0 blocks in place: every variant = the scalar twin = the packed product of the decoded weights ---- */
+
+/* Trit n of a base-3 byte (ggml's dequantize_row_tq1_0): the code w + 1. */
+static int tq1_trit(uint8_t byte, int n) {
+    static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
+    return ((uint8_t)(byte * pow3[n]) * 3) >> 8;
+}
+
+/* The 256 weights (−1, 0, 1) of one block, element by element from the spec's positions. */
+static void tq1_decode(const uint8_t *b, int8_t *w) {
+    for (int j = 0; j < 256; j++) {
+        int byte, n;
+        if (j < 160) byte = j % 32, n = j / 32;
+        else if (j < 240) byte = 32 + (j - 160) % 16, n = (j - 160) / 16;
+        else byte = 48 + (j - 240) % 4, n = (j - 240) / 4;
+        w[j] = (int8_t)(tq1_trit(b[byte], n) - 1);
+    }
+}
+
+/* One byte of t0..t4 (most significant first), as ggml's quantize_row_tq1_0 writes it. */
+static uint8_t tq1_byte(const int *t, int count) {
+    int v = 0;
+    for (int i = 0; i < count; i++) v = v * 3 + t[i];
+    for (int i = count; i < 5; i++) v *= 3;
+    return (uint8_t)((v * 256 + 242) / 243);
+}
+
+/* blocks: rows × K/256 blocks. The weights are decoded by tq1_decode and packed, so the reference is the
+ * packed rows' scalar product. */
+static void tq1_case(const uint8_t *blocks, int64_t rows, int64_t K, const int8_t *q, const float *s,
+                     const int32_t *qs, int64_t n, float beta, const char *what) {
+    int8_t *vals = h_alloc((size_t)(rows * K));
+    for (int64_t b = 0; b < rows * K / 256; b++) tq1_decode(blocks + b * TK_TQ1_BLOCK_BYTES, vals + b * 256);
+    uint8_t *codes = pack_ternary(vals, rows, K, K);
+    float *ref = h_alloc(sizeof(float) * (size_t)(n * rows)), *got = h_alloc(sizeof(float) * (size_t)(n * rows));
+    h_variants[0]->ternary_gemm(codes, K / 4, 0, rows, q, s, qs, n, beta, ref, rows);
+    for (int v = 0; v < h_n_variants; v++) {
+        for (int64_t i = 0; i < n * rows; i++) got[i] = NAN;
+        h_variants[v]->tq1_gemm(blocks, K, 0, rows, q, s, qs, n, beta, got, rows);
+        h_check_bits(got, ref, n * rows, "tq1 %s = packed scalar %s", h_variants[v]->name, what);
+        if (rows > 3) {
+            for (int64_t i = 0; i < n * rows; i++) got[i] = -7;
+            h_variants[v]->tq1_gemm(blocks, K, 1, rows - 1, q, s, qs, n, beta, got, rows);
+            int ok = 1;
+            for (int64_t t = 0; t < n; t++)
+                for (int64_t r = 0; r < rows; r++) {
+                    const int inside = r >= 1 && r < rows - 1;
+                    ok &= inside ? memcmp(&got[t * rows + r], &ref[t * rows + r], 4) == 0 : got[t * rows + r] == -7;
+                }
+            h_check(ok, "tq1 %s %s rows 1..<%lld", h_variants[v]->name, what, (long long)(rows - 1));
+        }
+    }
+    free(vals); free(codes); free(ref); free(got);
+}
+
+/* Random weights encoded as ggml does (the encoder checked against the decoder), then every byte random
+ * (bytes no encoder writes still decode to codes 0..2; the scale bytes are not read). TQ1_0 rows are whole
+ * 256-blocks (ggml refuses other widths; so does the loader), so K runs over multiples of 256: one block,
+ * odd counts, 2B4T's 2560 and 6912, and past the AVX2 form's 8-block i16 partial sums. */
+static void tq1_random(void) {
+    static const int64_t shapes[][3] = {{7, 256, 1}, {33, 512, 5}, {16, 2560, 2}, {5, 768, 3}, {64, 2560, 9},
+        {3, 1280, 4}, {50, 256, 7}, {20, 2304, 16}, {13, 512, 17}, {9, 6912, 1}, {6, 6912, 5}, {4, 3072, 8},
+        {6, 4096, 12}, {3, 256, 8}, {96, 2560, 1}, {5, 2048, 2}, {4, 8192, 3}};
+    h_rng rng;
+    h_seed(&rng, 34);
+    for (int random_bytes = 0; random_bytes < 2; random_bytes++)
+        for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
+            const int64_t rows = shapes[c][0], K = shapes[c][1], n = shapes[c][2], nb = rows * K / 256;
+            uint8_t *blocks = h_alloc((size_t)(nb * TK_TQ1_BLOCK_BYTES));
+            int ok = 1;
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *p = blocks + b * TK_TQ1_BLOCK_BYTES;
+                if (random_bytes) {
+                    for (int i = 0; i < TK_TQ1_BLOCK_BYTES; i++) p[i] = (uint8_t)h_next(&rng);
+                    continue;
+                }
+                int w[256], t[5];
+                int8_t back[256];
+                for (int j = 0; j < 256; j++) w[j] = (int)(h_next(&rng) % 3);   /* codes */
+                for (int m = 0; m < 32; m++) { for (int i = 0; i < 5; i++) t[i] = w[m + 32 * i]; p[m] = tq1_byte(t, 5); }
+                for (int m = 0; m < 16; m++) { for (int i = 0; i < 5; i++) t[i] = w[160 + m + 16 * i]; p[32 + m] = tq1_byte(t, 5); }
+                for (int m = 0; m < 4; m++) { for (int i = 0; i < 4; i++) t[i] = w[240 + m + 4 * i]; p[48 + m] = tq1_byte(t, 4); }
+                p[52] = 0x00; p[53] = 0x3c;   /* d = 1 */
+                tq1_decode(p, back);
+                for (int j = 0; j < 256; j++) ok &= back[j] == w[j] - 1;
+            }
+            float *x = h_alloc(sizeof(float) * (size_t)(n * K)), *s = h_alloc(sizeof(float) * (size_t)n);
+            for (int64_t i = 0; i < n * K; i++) x[i] = (float)(h_unit(&rng) * 4 - 2);
+            int8_t *q = h_alloc((size_t)(n * K));
+            int32_t *qs = h_alloc(sizeof(int32_t) * (size_t)n);
+            tk_quantize_rows(x, K, K, n, q, K, s, qs);
+            char what[80];
+            snprintf(what, sizeof what, "%lldx%lld n=%lld%s", (long long)rows, (long long)K, (long long)n,
+                     random_bytes ? " random bytes" : "");
+            if (!random_bytes) h_check(ok, "tq1 encoder/decoder round trip %s", what);
+            tq1_case(blocks, rows, K, q, s, qs, n, 0.37f, what);
+            free(blocks); free(x); free(s); free(q); free(qs);
+        }
+}
+
+/* Every weight +1 (byte 255 everywhere: qh 253 would do too) or −1 (byte 0) against activations of −128 / 127 /
+ * alternating: the i16 partial sums at their extremes (8 blocks of −128 reach −32768 exactly). */
+static void tq1_extremes(void) {
+    const int64_t rows = 4, K = 8192, n = 3;
+    uint8_t *blocks = h_alloc((size_t)(rows * tk_tq1_row_bytes(K)));
+    memset(blocks, 255, (size_t)(rows * tk_tq1_row_bytes(K)));
+    memset(blocks + 2 * tk_tq1_row_bytes(K), 0, (size_t)tk_tq1_row_bytes(K));   /* row 2: every weight −1 */
+    int8_t *q = h_alloc((size_t)(n * K));
+    int32_t qs[3] = {0, 0, 0};
+    const float s[3] = {1, 1, 1};
+    for (int64_t k = 0; k < K; k++) {
+        q[k] = -128;
+        q[K + k] = 127;
+        q[2 * K + k] = k % 2 == 0 ? -128 : 127;
+        for (int t = 0; t < 3; t++) qs[t] += q[t * K + k];
+    }
+    float ref[12];
+    h_variants[0]->tq1_gemm(blocks, K, 0, rows, q, s, qs, n, 1, ref, rows);
+    h_check(ref[0] == -128.0f * K && ref[rows] == 127.0f * K && ref[2] == 128.0f * K, "tq1 scalar extremes");
+    tq1_case(blocks, rows, K, q, s, qs, n, 1, "extreme sums");
+    free(blocks); free(q);
+}
+
 void test_ternary(void) {
     ternary_random();
     ternary_extremes();
     trit5_random();
     trit5_extremes();
+    tq1_random();
+    tq1_extremes();
 }
 
 /* ---- dense ---- */

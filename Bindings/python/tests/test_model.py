@@ -65,6 +65,20 @@ def test_ternary_layouts_hold_other_bytes_and_give_the_same_logits():
         trit.Model(I2S, ternary_layout="1.6bit")
 
 
+def test_tq1_file_in_place_gives_the_i2s_logits():
+    # a TQ1_0 file's blocks read in place ("5trit"): fewer bytes held than its converted 2-bit rows ("auto"),
+    # the I2_S file's logits bit for bit
+    ref = json.load(open(os.path.join(FIX, "b158-tiny", "reference.json")))
+    tq1 = os.path.join(FIX, "b158-tiny", "model.tq1_0.gguf")
+    held, logits = {}, {}
+    for name, path, layout in [("i2s", I2S, "2bit"), ("auto", tq1, "auto"), ("5trit", tq1, "5trit"), ("both", tq1, "both")]:
+        with trit.Model(path, n_ctx=64, n_threads=2, ternary_layout=layout) as m:
+            held[name] = m.info["weight_bytes"]
+            logits[name] = m.eval(ref["tokens"]).tolist()
+    assert held["5trit"] < held["auto"] == held["i2s"] < held["both"]
+    assert all(logits[k] == logits["i2s"] for k in logits)
+
+
 def test_generate_is_deterministic_and_streams(model):
     a = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)
     b = model.generate("Every morning", max_tokens=20, seed=9, ignore_eos=True)

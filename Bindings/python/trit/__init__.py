@@ -386,8 +386,9 @@ class Model(_Tokenizing):
     kv_type: the default context's KV cache: "f16" (default), "q8_0" or "f32" (exact); type_k /
     type_v set keys or values alone.
     ternary_layout: how ternary linears (I2_S, TQ2_0, TQ1_0) are held: "auto" (default: the faster form
-    on this CPU), "2bit", "5trit" (1.6 bits a weight: fewer bytes a token, more work to decode them) or
-    "both" (5-trit rows for decoding, 2-bit rows for prompts). Logits are the same in every layout.
+    on this CPU), "2bit", "5trit" (1.6 bits a weight: fewer bytes a token, more work to decode them; a
+    TQ1_0 file's blocks in place on x86, no converted copy) or "both" (5-trit rows, or a TQ1_0 file's blocks, for
+    decoding, 2-bit rows for prompts). Logits are the same in every layout.
     """
 
     def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,

@@ -130,7 +130,9 @@ enum TensorConversion {
         switch t.encoding {
         case .ggml(.i2s): return try fromI2S(t, rows: rows, cols: cols)
         case .ggml(.tq2_0): return try fromTQ(t, rows: rows, cols: cols, blockBytes: 66, decode: decodeTQ2Block)
-        case .ggml(.tq1_0): return try fromTQ(t, rows: rows, cols: cols, blockBytes: 54, decode: decodeTQ1Block)
+        case .ggml(.tq1_0):
+            if let m = try TQ1InPlace.matrix(t, rows: rows, cols: cols) { return m }
+            return try fromTQ(t, rows: rows, cols: cols, blockBytes: 54, decode: decodeTQ1Block)
         default:
             guard t.floatKind != nil else {
                 throw TritError.unsupported("\(t.origin): tensor \(t.name) has type \(t.typeName); a ternary linear must be I2_S, TQ1_0, TQ2_0, F32, F16 or BF16")
@@ -243,7 +245,10 @@ enum TensorConversion {
         guard cols % 256 == 0 else { throw t.fail("\(t.typeName) rows of \(cols) weights are not whole 256-weight blocks") }
         let src = t.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let blocksPerRow = cols / 256
-        let nBlocks = rows * blocksPerRow
+        let nBlocks = try checkedMul(rows, blocksPerRow, t.name)
+        guard t.bytes.count >= (try checkedMul(nBlocks, blockBytes, t.name)) else {
+            throw t.fail("holds \(t.bytes.count) bytes, not the \(nBlocks * blockBytes) of \(rows) rows of \(cols) \(t.typeName) weights")
+        }
         var beta: Float = 0
         for i in 0..<nBlocks {
             let d = tk_f16_to_f32(UnsafeRawPointer(src + i * blockBytes + blockBytes - 2).loadUnaligned(as: UInt16.self))

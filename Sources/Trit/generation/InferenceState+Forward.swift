@@ -275,6 +275,12 @@ extension InferenceState {
                                   Int64(n), m.scale, out, Int64(m.rows))
                 return
             }
+            if m.isTQ1, n <= Trit5.decodeRows || m.prefill == nil {
+                tk_tq1_gemm_par(pool, kernels.pointee.tq1_gemm, m.codes, Int64(m.cols), Int64(m.rows),
+                                xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),
+                                Int64(n), m.scale, out, Int64(m.rows))
+                return
+            }
             let m = m.prefill ?? m
             tk_ternary_gemm_par(pool, kernels.pointee.ternary_gemm, m.codes, Int64(m.rowBytes), Int64(m.rows),
                                 xq.raw.assumingMemoryBound(to: Int8.self), xs.ptr, xsum.raw.assumingMemoryBound(to: Int32.self),

@@ -53,7 +53,7 @@ public enum SavedState {
             switch l.linears[0].linear {
             case .ternary(let t):
                 mix(1)
-                if t.isTrit5 {   // the packed rows' bytes, so a state moves between ternary layouts
+                if t.isTrit5 || t.isTQ1 {   // the packed rows' bytes, so a state moves between ternary layouts
                     let packed = t.packedPrefix(1 << 16)
                     packed.withUnsafeBytes { sample($0.baseAddress!, $0.count) }
                 } else {

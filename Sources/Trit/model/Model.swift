@@ -104,8 +104,9 @@ public final class Model: @unchecked Sendable {
             ? try HFModelLoader.load(folder: path, progress: progress)
             : try GGUFModelLoader.load(path: path, floatActivations: options.floatActivations,
                                        headBlocksInPlace: options.headBlocksInPlace, progress: progress)
-        let layout = options.ternaryLayout.resolved
-        if layout != .packed2 {
+        // (TQ1_0 tensors are loaded in place; .auto and .2bit convert them, so those pass too)
+        let layout = options.ternaryLayout
+        if layout.resolved != .packed2 || m.layers.contains(where: { $0.linears.contains { $0.linear.isTQ1 } }) {
             let threads = Defaults.onlineCores
             let pool = threads > 1 ? tk_pool_shared(Int32(threads)) : nil
             defer { if let pool { tk_pool_free(pool) } }

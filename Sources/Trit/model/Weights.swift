@@ -7,7 +7,8 @@ import Darwin
 
 /// A ternary matrix in the runtime packed layout (trit_kernels.h): `rows` outputs of `cols`
 /// inputs, each row padded to a multiple of 128 weights, one scale per tensor. Or in 5-trit rows
-/// (`isTrit5`, 1.6 bits a weight; TernaryLayout), with the packed form kept for prompts in `prefill`.
+/// (`isTrit5`, 1.6 bits a weight; TernaryLayout), or a TQ1_0 file's blocks read in place (`isTQ1`,
+/// 1.6875 bits a weight), with the packed form kept for prompts in `prefill`.
 public final class TernaryMatrix: @unchecked Sendable {
     public let rows: Int
     public let cols: Int
@@ -17,11 +18,13 @@ public final class TernaryMatrix: @unchecked Sendable {
     let owner: AnyObject           // MappedFile (in place) or AlignedBuffer (converted)
     /// The codes are 5-trit rows (tk_trit5_gemm_fn), not packed rows.
     public let isTrit5: Bool
+    /// The codes are a TQ1_0 tensor's blocks in the file (tk_tq1_gemm_fn; cols a multiple of 256).
+    public let isTQ1: Bool
     /// The packed form of the same weights, for products of more than `Trit5.decodeRows` rows (`.both`).
     public let prefill: TernaryMatrix?
 
     init(rows: Int, cols: Int, rowBytes: Int, scale: Float, codes: UnsafePointer<UInt8>, owner: AnyObject,
-         isTrit5: Bool = false, prefill: TernaryMatrix? = nil) {
+         isTrit5: Bool = false, isTQ1: Bool = false, prefill: TernaryMatrix? = nil) {
         self.rows = rows
         self.cols = cols
         self.rowBytes = rowBytes
@@ -29,6 +32,7 @@ public final class TernaryMatrix: @unchecked Sendable {
         self.codes = codes
         self.owner = owner
         self.isTrit5 = isTrit5
+        self.isTQ1 = isTQ1
         self.prefill = prefill
     }
 
@@ -44,6 +48,13 @@ public final class TernaryMatrix: @unchecked Sendable {
         if isTrit5 {
             let b = col / 160, d = (col % 160) / 32
             let y = UInt8(truncatingIfNeeded: Int(codes[row * rowBytes + b * 32 + col % 32]) * [1, 3, 9, 27, 81][d])
+            return Int8((Int(y) * 3) >> 8) - 1
+        }
+        if isTQ1 {   // trit_kernels.h: qs[0..32) 5 trits, qs[32..48) 5 trits, qh 4 trits
+            let j = col % 256, blk = codes + row * rowBytes + col / 256 * 54
+            let (byte, d) = j < 160 ? (j % 32, j / 32) : j < 240 ? (32 + (j - 160) % 16, (j - 160) / 16)
+                                                                 : (48 + (j - 240) % 4, (j - 240) / 4)
+            let y = UInt8(truncatingIfNeeded: Int(blk[byte]) * [1, 3, 9, 27, 81][d])
             return Int8((Int(y) * 3) >> 8) - 1
         }
         let j = col % TernaryPacking.block
@@ -132,6 +143,9 @@ public enum Linear: Sendable {
     case ternary(TernaryMatrix)
     case dense(DenseMatrix)
     case grouped(GroupMatrix)
+
+    /// A TQ1_0 tensor read in place (TernaryMatrix.isTQ1).
+    var isTQ1: Bool { if case .ternary(let t) = self { return t.isTQ1 } else { return false } }
 
     public var rows: Int {
         switch self { case .ternary(let t): return t.rows; case .dense(let d): return d.rows; case .grouped(let g): return g.rows }

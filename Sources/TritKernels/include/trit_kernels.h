@@ -89,6 +89,22 @@ typedef void (*tk_trit5_gemm_fn)(const uint8_t *codes, int64_t Kp, int64_t r0, i
                                  const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                                  float beta, float *out, int64_t ldo);
 
+/* TQ1_0 blocks read in place (ggml type 34, the file's bytes; docs/formats.md §3.3): a row of K weights (K a
+ * multiple of 256, so Kp = K) is K/256 blocks of 54 bytes, rows back to back (row r at r·tk_tq1_row_bytes(K)):
+ *   - qs[0..32): 5 trits a byte, byte m trit n = weight 32n + m (the 5-trit rows' block, above);
+ *   - qs[32..48): 5 trits a byte, byte 32 + m trit n = weight 160 + 16n + m;
+ *   - qh[48..52): 4 trits a byte, byte 48 + m trit n = weight 240 + 4n + m (its fifth trit is not read);
+ *   - an f16 scale d (bytes 52..53), NOT read: the caller checked that every block has the one scale beta.
+ * Trit n of a byte is the 5-trit rows' (((byte·3^n) mod 256)·3) >> 8, the code w + 1 (every byte decodes to
+ * 0..2). The product is the packed rows' (the same integer sums, the same f32 arithmetic): bit-identical to
+ * tk_ternary_gemm_fn on the same weights. */
+#define TK_TQ1_BLOCK 256
+#define TK_TQ1_BLOCK_BYTES 54
+static inline int64_t tk_tq1_row_bytes(int64_t K) { return K / TK_TQ1_BLOCK * TK_TQ1_BLOCK_BYTES; }
+typedef void (*tk_tq1_gemm_fn)(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
+                               const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                               float beta, float *out, int64_t ldo);
+
 /* out[t*ldo + r] = sum_k W[r][k] * x[t*ldx + k], r in [r0, r1), t < n; W row-major [rows][K]. */
 typedef void (*tk_dense_gemm_fn)(const void *w, tk_dtype dtype, int64_t K, int64_t r0, int64_t r1,
                                  const float *x, int64_t ldx, int64_t n, float *out, int64_t ldo);
@@ -223,6 +239,7 @@ typedef struct tk_kernels {
     tk_trit5_gemm_fn trit5_gemm;     /* 5-trit rows */
     tk_q4_gemm_fn q4_gemm;           /* the 4-bit certified head's product: bit-identical in every variant */
     tk_delta_step_fn delta_step;     /* qwen35's recurrent state update: bit-identical in every variant */
+    tk_tq1_gemm_fn tq1_gemm;         /* TQ1_0 blocks in place */
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),
@@ -325,6 +342,9 @@ void tk_ternary_gemm_par(tk_pool *pool, tk_ternary_gemm_fn fn, const uint8_t *co
 void tk_trit5_gemm_par(tk_pool *pool, tk_trit5_gemm_fn fn, const uint8_t *codes, int64_t Kp,
                        int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                        float beta, float *out, int64_t ldo);
+void tk_tq1_gemm_par(tk_pool *pool, tk_tq1_gemm_fn fn, const uint8_t *blocks, int64_t K,
+                     int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
+                     float beta, float *out, int64_t ldo);
 /* Packed rows (Kp/4 bytes a row) to 5-trit rows (dst: rows × tk_trit5_row_bytes(Kp) bytes), on the pool's
  * threads (pool may be NULL). The packed codes must be 0..2 (tk_find_code3). */
 void tk_trit5_from_packed(tk_pool *pool, const uint8_t *codes, int64_t Kp, int64_t rows, uint8_t *dst);
