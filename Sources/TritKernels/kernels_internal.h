@@ -229,6 +229,8 @@ void tk_head_row_bounds_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t r
 #define TK_PROBE_NEAR 4096
 uint64_t tk_read_avx2(const char *p, size_t n);
 uint64_t tk_read_avx512(const char *p, size_t n);
+float tk_fma_probe_avx2(int64_t iters);
+float tk_fma_probe_avx512(int64_t iters);
 #endif
 
 #if defined(__aarch64__)

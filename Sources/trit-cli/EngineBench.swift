@@ -124,11 +124,12 @@ enum EngineBench {
         return Double(n * g) / max(all, alone)
     }
 
-    /// The same bound with the head's measured time added: a generated token's head row is work the
-    /// prompt rate does not count (pp times one head row per P tokens, so the first token's rows are
-    /// in it already: H·(G − 1)/G of the run's head seconds H are added).
-    static func boundWithHead(n: Int, p: Int, g: Int, pp: Double, tg: Double, head: Double) -> Double {
-        let all = Double(n * (p + g)) / pp + head * Double(g - 1) / Double(g), alone = Double(p) / pp + Double(g) / tg
+    /// The same bound with the f32 head's floor added: a generated token's head row (vocab × dim
+    /// multiply-adds in f32, exact mode) is work the prompt rate does not count (pp has one head row
+    /// per P tokens: the first token's), so N·(G − 1) rows at the cores' measured f32 FMA rate `fma`.
+    static func boundWithHead(n: Int, p: Int, g: Int, pp: Double, tg: Double, headMACs: Double, fma: Double) -> Double {
+        let all = Double(n * (p + g)) / pp + Double(n * (g - 1)) * headMACs / fma
+        let alone = Double(p) / pp + Double(g) / tg
         return Double(n * g) / max(all, alone)
     }
 
@@ -157,6 +158,9 @@ enum EngineBench {
         let base = rows.first?.tps ?? 1
         let rates = oneRequestRates(rows, p: p, g: g)
         let macs = ternaryMACs(model)
+        // the f32 head's floor: exact mode's head is vocab × dim f32 multiply-adds a row
+        let headMACs = Double(model.config.vocabSize * model.config.dim)
+        let fma = model.headMode == .exact && rates != nil ? ArithmeticProbe.f32FMAPerSecond(threads: threads) : 0
         let kv = model.kvCacheBytes(nCtx: 1, type: kvTypes.0) / 2 + model.kvCacheBytes(nCtx: 1, type: kvTypes.1) / 2
         if json {
             var s = "[\n"
@@ -174,9 +178,12 @@ enum EngineBench {
                     let b = bound(n: r.n, p: p, g: g, pp: pp, tg: tg)
                     s += ", \"bound_tokens_per_second\": \(fmt(b, 3)), \"share_of_bound\": \(fmt(r.tps / b, 3)), "
                     s += "\"bound_pp_tokens_per_second\": \(fmt(pp, 3)), \"bound_tg_tokens_per_second\": \(fmt(tg, 3))"
-                    let bh = boundWithHead(n: r.n, p: p, g: g, pp: pp, tg: tg, head: r.headSeconds)
-                    s += ", \"head_seconds\": \(fmt(r.headSeconds, 3)), \"bound_with_head_tokens_per_second\": \(fmt(bh, 3)), "
-                    s += "\"share_of_bound_with_head\": \(fmt(r.tps / bh, 3))"
+                    s += ", \"head_seconds\": \(fmt(r.headSeconds, 3))"
+                    if fma > 0 {
+                        let bh = boundWithHead(n: r.n, p: p, g: g, pp: pp, tg: tg, headMACs: headMACs, fma: fma)
+                        s += ", \"f32_fma_per_second\": \(fmt(fma, 0)), \"bound_with_head_tokens_per_second\": \(fmt(bh, 3)), "
+                        s += "\"share_of_bound_with_head\": \(fmt(r.tps / bh, 3))"
+                    }
                 }
                 if let l = r.longITL99 { s += ", \"itl_p99_during_long_prompt_ms\": \(fmt(l * 1000, 2))" }
                 s += "}" + (i + 1 < rows.count ? ",\n" : "\n")
@@ -190,7 +197,7 @@ enum EngineBench {
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows {
             let b = rates.map { bound(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg) }
-            let bh = rates.map { boundWithHead(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg, head: r.headSeconds) }
+            let bh = fma > 0 ? rates.map { boundWithHead(n: r.n, p: p, g: g, pp: $0.pp, tg: $0.tg, headMACs: headMACs, fma: fma) } : nil
             print("| \(r.n) | \(fmt(r.tps, 1)) | \(fmt(r.tps / base, 2)) | \(b.map { fmt($0, 1) } ?? "-") | "
                   + "\(b.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | \(bh.map { fmt($0, 1) } ?? "-") | "
                   + "\(bh.map { fmt(100 * r.tps / $0, 0) + "%" } ?? "-") | "
@@ -202,9 +209,13 @@ enum EngineBench {
                   + "weights once, at most at the prompt rate, and no request ends sooner than one alone; pp = P / TTFT = "
                   + "\(fmt(pp, 1)) tokens/s and tg = (G − 1) / (time after the first token) = \(fmt(tg, 1)) tokens/s of the "
                   + "one-request row, this run")
-            let headMACs = Double(model.config.vocabSize * model.config.dim)
-            print("bound with head = N·G / max(N·(P+G) / pp + H·(G − 1)/G, P / pp + G / tg): H the run's seconds in the "
-                  + "output head (a generated token's head row is work pp does not count): "
+            if fma > 0 {
+                print("bound with head = N·G / max(N·(P+G) / pp + N·(G − 1)·V·D / F, P / pp + G / tg): a generated token's "
+                      + "head row (V·D = \(fmt(headMACs / 1e6, 1)) M f32 multiply-adds, exact mode) is work pp does not count, "
+                      + "at least V·D / F with F = \(fmt(fma / 1e9, 1)) G f32 multiply-adds/s, the \(threads) threads' FMA rate "
+                      + "measured now (ArithmeticProbe)")
+            }
+            print("time in the output head: "
                   + rows.map { r in
                       let headRows = Double(r.n * g)
                       return "at \(r.n): H \(fmt(r.headSeconds, 2)) s, \(fmt(1000 * r.headSeconds / headRows, 2)) ms a row "

@@ -109,3 +109,27 @@ extension Model {
         return n
     }
 }
+
+/// The cores' f32 multiply-add rate (`tk_fma_probe`): the floor of the f32 output head's time, for
+/// `trit bench --concurrency`'s bound.
+public enum ArithmeticProbe {
+    /// f32 multiply-adds per second on `threads` threads at once, best of `reps` runs of ~0.1 s each.
+    public static func f32FMAPerSecond(threads: Int, reps: Int = 3) -> Double {
+        guard let pool = tk_pool_create(Int32(threads)) else { return 0 }
+        defer { tk_pool_free(pool) }
+        var best = 0.0
+        var sink: Float = 0
+        var iters: Int64 = 1 << 16
+        func run() -> Double {
+            let t0 = monotonicSeconds()
+            let lanes = tk_fma_probe(pool, iters, &sink)
+            let dt = monotonicSeconds() - t0
+            best = max(best, Double(lanes) / dt)
+            return dt
+        }
+        while run() < 0.05 && iters < 1 << 40 { iters *= 4 }   // sized to ~0.1 s a run
+        for _ in 0..<reps { _ = run() }
+        if sink == 0x5EED { print("") }
+        return best
+    }
+}

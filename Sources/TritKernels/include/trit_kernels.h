@@ -412,6 +412,10 @@ void tk_delta_rule_par(tk_pool *pool, tk_delta_job *job);
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
  * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */
 uint64_t tk_read_memory(tk_pool *pool, const void *buf, size_t bytes);
+/* The f32 multiply-add probe: every thread of the pool runs iters steps of 12 FMA chains of the
+ * widest vectors this CPU has; returns the multiply-adds (lanes) done on all threads together, for a
+ * caller that times the call (`trit bench --concurrency`). sink: a value that keeps the chains. */
+int64_t tk_fma_probe(tk_pool *pool, int64_t iters, float *sink);
 
 #ifdef __cplusplus
 }
