@@ -11,10 +11,7 @@
 typedef struct { int64_t iters, lanes; float sums[64]; } fma_job;
 
 static float fma_chains(int64_t iters, int64_t *lanes) {
-#if defined(__x86_64__)
-    if (tk_cpu_has_avx512()) { *lanes = 16; return tk_fma_probe_avx512(iters); }
-    if (tk_cpu_has_avx2()) { *lanes = 8; return tk_fma_probe_avx2(iters); }
-#elif defined(__aarch64__)
+#if defined(__aarch64__)
     float32x4_t acc[12];
     const float32x4_t m = vdupq_n_f32(0.999999f), a = vdupq_n_f32(1e-7f);
     for (int c = 0; c < 12; c++) acc[c] = vdupq_n_f32((float)c);
@@ -24,6 +21,10 @@ static float fma_chains(int64_t iters, int64_t *lanes) {
     for (int c = 0; c < 12; c++) s += vaddvq_f32(acc[c]);
     *lanes = 4;
     return s;
+#else
+#if defined(__x86_64__)
+    if (tk_cpu_has_avx512()) { *lanes = 16; return tk_fma_probe_avx512(iters); }
+    if (tk_cpu_has_avx2()) { *lanes = 8; return tk_fma_probe_avx2(iters); }
 #endif
     float acc[12];
     for (int c = 0; c < 12; c++) acc[c] = (float)c;
@@ -33,6 +34,7 @@ static float fma_chains(int64_t iters, int64_t *lanes) {
     for (int c = 0; c < 12; c++) s += acc[c];
     *lanes = 1;
     return s;
+#endif
 }
 
 static void fma_worker(void *ctx, int ith, int nth) {
