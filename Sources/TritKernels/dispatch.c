@@ -21,6 +21,7 @@ static const tk_kernels k_scalar = {
     .trit5_gemm = tk_trit5_gemm_scalar,
     .q4_gemm = tk_q4_gemm_scalar,
     .delta_step = tk_delta_step_scalar,
+    .attention_q8 = tk_attention_q8_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -41,6 +42,7 @@ static const tk_kernels k_avx2 = {
     .trit5_gemm = tk_trit5_gemm_avx2,
     .q4_gemm = tk_q4_gemm_avx2,
     .delta_step = tk_delta_step_avx2,
+    .attention_q8 = tk_attention_q8_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -61,6 +63,7 @@ static const tk_kernels k_vnni = {
     .trit5_gemm = tk_trit5_gemm_avx512vnni,
     .q4_gemm = tk_q4_gemm_avx2,
     .delta_step = tk_delta_step_avx512,
+    .attention_q8 = tk_attention_q8_avx512vnni,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -95,6 +98,7 @@ static const tk_kernels k_neon = {
     .trit5_gemm = tk_trit5_gemm_neon,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
+    .attention_q8 = tk_attention_q8_scalar,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -114,6 +118,7 @@ static const tk_kernels k_dotprod = {
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
+    .attention_q8 = tk_attention_q8_scalar,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -133,6 +138,7 @@ static const tk_kernels k_i8mm = {
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
+    .attention_q8 = tk_attention_q8_scalar,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */
