@@ -98,7 +98,7 @@ static const tk_kernels k_neon = {
     .trit5_gemm = tk_trit5_gemm_neon,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
-    .attention_q8 = tk_attention_q8_scalar,
+    .attention_q8 = tk_attention_q8_neon,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -118,7 +118,7 @@ static const tk_kernels k_dotprod = {
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
-    .attention_q8 = tk_attention_q8_scalar,
+    .attention_q8 = tk_attention_q8_dotprod,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -138,7 +138,7 @@ static const tk_kernels k_i8mm = {
     .trit5_gemm = tk_trit5_gemm_dotprod,
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
-    .attention_q8 = tk_attention_q8_scalar,
+    .attention_q8 = tk_attention_q8_dotprod,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

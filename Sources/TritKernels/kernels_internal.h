@@ -291,6 +291,16 @@ void tk_rmsnorm_neon(const float *x, const float *g, int64_t n, float eps, float
 void tk_attention_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
                        int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
                        float scale, float *scratch, float *out, float *partial);
+/* The NEON tile tail after its scores (attention_neon.c; the twin's tk_att_tile_rest, bit for bit): vb is the
+ * tile's first V row. */
+void tk_att_tile_rest_neon(const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t v_row_bytes,
+                           int32_t v_type, int64_t nt, int64_t hd, int64_t hdp);
+void tk_attention_q8_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                          int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                          float scale, float *scratch, float *out, float *partial);
+void tk_attention_q8_dotprod(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                             int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                             float scale, float *scratch, float *out, float *partial);
 int64_t tk_head_bounds_neon(const float *l, const float *a, const float *b, float norm, float eps, float rel,
                             int64_t n, float *lo, float *hi);
 float tk_kth_largest_neon(const float *v, int64_t n, int64_t k, float *top);
