@@ -14,7 +14,8 @@ static int cmp(const void *a, const void *b) { double x = *(const double *)a, y 
 
 int main(int argc, char **argv) {
     const int64_t nh = 20, nkvh = 5, hd = 128, n_kv = argc > 1 ? atoll(argv[1]) : 4096, group = nh / nkvh;
-    const int reps = argc > 2 ? atoi(argv[2]) : 41;
+    int reps = argc > 2 ? atoi(argv[2]) : 41;
+    reps = reps < 1 ? 1 : reps > 64 ? 64 : reps;
     const int64_t hb = tk_kv_head_bytes(TK_KV_Q8_0, hd);
     uint8_t *kc = malloc(nkvh * n_kv * hb), *vc = malloc(nkvh * n_kv * hb);
     float *raw = malloc(4 * hd), *q = malloc(4 * nh * hd), *out = malloc(4 * nh * hd);
