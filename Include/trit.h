@@ -293,10 +293,15 @@ typedef struct trit_context_params {
                            cache is committed as positions are used, not up front */
     int32_t type_k;     /* trit_kv_type of the cached keys (default TRIT_KV_F16) */
     int32_t type_v;     /* trit_kv_type of the cached values (default TRIT_KV_F16) */
+    bool attn_int8;     /* int8 attention scores (default false): the query quantized per 32-value block
+                           and the K·Q dots in integers, as llama.cpp with a Q8_0 K cache; needs
+                           type_k TRIT_KV_Q8_0 (else TRIT_ERR_ARG). The values' side is unchanged. Logits
+                           differ slightly from the float scores' (the README's accuracy table) */
 } trit_context_params;
 
-/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback, F16 keys and values.
- * A caller whose struct predates type_k / type_v gets F16. Inline; thread-safe. */
+/* Defaults: n_ctx 0, n_threads 0, n_batch 128, n_seq 1, no abort callback, F16 keys and values,
+ * float attention. A caller whose struct predates type_k / type_v gets F16, one that predates
+ * attn_int8 float attention. Inline; thread-safe. */
 static inline trit_context_params trit_context_default_params(void) {
     trit_context_params p = {0};
     p.size = (uint32_t)sizeof p;
@@ -311,7 +316,7 @@ static inline trit_context_params trit_context_default_params(void) {
  * bytes of a value head) of address space (F32: 4·head_dim each, F16: 2·head_dim, Q8_0:
  * 34·ceil(head_dim/32)), committed as positions are used. The context keeps the model alive.
  * Free with trit_context_free(). Thread-safe. Returns TRIT_OK, TRIT_ERR_ARG (NULL, negative
- * sizes, n_threads > 512, an unknown type_k / type_v) or TRIT_ERR_OOM (a cache larger than this
+ * sizes, n_threads > 512, an unknown type_k / type_v, attn_int8 without a Q8_0 type_k) or TRIT_ERR_OOM (a cache larger than this
  * machine's memory, or threads that cannot be had; the process survives). */
 trit_status trit_context_create(trit_model *model, const trit_context_params *params, trit_context **out);
 
@@ -718,11 +723,13 @@ typedef struct trit_engine_params {
                                  * n_batch; default 16: the streams' inter-token gaps stay within about two
                                  * decode steps while prompts are read; n_batch: every step filled, as
                                  * llama-server does: more tokens/s with many requests, longer gaps meanwhile) */
+    bool attn_int8;         /* int8 attention scores, as trit_context_params.attn_int8 (default false; needs
+                             * type_k TRIT_KV_Q8_0, else trit_engine_create returns TRIT_ERR_ARG) */
 } trit_engine_params;
 
 /* n_slots 4, n_ctx 0, n_batch 128, n_threads 0, queue_limit 256, n_cells 0, F16 keys and
- * values, 4 checkpoints, min_prompt_tokens 16 (also for a caller whose struct predates type_k / type_v /
- * checkpoints / min_prompt_tokens). Inline. */
+ * values, 4 checkpoints, min_prompt_tokens 16, float attention (also for a caller whose struct predates
+ * type_k / type_v / checkpoints / min_prompt_tokens / attn_int8). Inline. */
 static inline trit_engine_params trit_engine_default_params(void) {
     trit_engine_params p = {0};
     p.size = (uint32_t)sizeof p;

@@ -21,7 +21,8 @@ public func trit_context_create(_ model: OpaquePointer?, _ params: UnsafePointer
         guard p.n_cells >= 0 else { throw TritError(.argument, "n_cells must be ≥ 0, got \(p.n_cells)") }
         let kt = try KVCacheType.from(id: p.type_k, what: "type_k"), vt = try KVCacheType.from(id: p.type_v, what: "type_v")
         let state = try InferenceState(model: m, nCtx: nCtx, nThreads: nThreads, maxBatch: Int(p.n_batch),
-                                       nSeq: p.n_seq == 0 ? 1 : Int(p.n_seq), cells: Int(p.n_cells), kvType: kt, valueType: vt)
+                                       nSeq: p.n_seq == 0 ? 1 : Int(p.n_seq), cells: Int(p.n_cells), kvType: kt, valueType: vt,
+                                       attentionInt8: p.attn_int8)
         if let cb = p.abort_callback {
             let user = p.abort_user_data
             state.shouldAbort = { cb(user) }

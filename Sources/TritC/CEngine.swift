@@ -27,6 +27,7 @@ public func trit_engine_create(_ model: OpaquePointer?, _ params: UnsafePointer<
         o.valueType = try KVCacheType.from(id: p.type_v, what: "type_v")
         o.checkpoints = Int(p.checkpoints)
         o.minPromptTokens = Int(p.min_prompt_tokens)
+        o.attentionInt8 = p.attn_int8
         out.pointee = try makeHandle(EngineBox(try Engine(model: m, options: o)))
     }
 }

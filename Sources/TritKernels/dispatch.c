@@ -22,6 +22,7 @@ static const tk_kernels k_scalar = {
     .q4_gemm = tk_q4_gemm_scalar,
     .delta_step = tk_delta_step_scalar,
     .tq1_gemm = tk_tq1_gemm_scalar,
+    .attention_q8 = tk_attention_q8_scalar,
 };
 #if defined(__x86_64__)
 static const tk_kernels k_avx2 = {
@@ -43,6 +44,7 @@ static const tk_kernels k_avx2 = {
     .q4_gemm = tk_q4_gemm_avx2,
     .delta_step = tk_delta_step_avx2,
     .tq1_gemm = tk_tq1_gemm_avx2,
+    .attention_q8 = tk_attention_q8_avx2,
 };
 /* The AVX2 forms where there is no wider one. */
 static const tk_kernels k_vnni = {
@@ -64,6 +66,7 @@ static const tk_kernels k_vnni = {
     .q4_gemm = tk_q4_gemm_avx2,
     .delta_step = tk_delta_step_avx512,
     .tq1_gemm = tk_tq1_gemm_avx512vnni,
+    .attention_q8 = tk_attention_q8_avx512vnni,
 };
 
 /* The features of simd_x86.h's targets: TK_AVX2, TK_AVX512, and TK_VNNI. */
@@ -99,6 +102,7 @@ static const tk_kernels k_neon = {
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
     .tq1_gemm = tk_tq1_gemm_scalar,   /* no NEON form yet */
+    .attention_q8 = tk_attention_q8_neon,
 };
 static const tk_kernels k_dotprod = {
     .name = "dotprod",
@@ -119,6 +123,7 @@ static const tk_kernels k_dotprod = {
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
     .tq1_gemm = tk_tq1_gemm_scalar,   /* no NEON form yet */
+    .attention_q8 = tk_attention_q8_dotprod,
 };
 static const tk_kernels k_i8mm = {
     .name = "i8mm",
@@ -139,6 +144,7 @@ static const tk_kernels k_i8mm = {
     .q4_gemm = tk_q4_gemm_scalar,   /* no NEON form yet */
     .delta_step = tk_delta_step_scalar,
     .tq1_gemm = tk_tq1_gemm_scalar,   /* no NEON form yet */
+    .attention_q8 = tk_attention_q8_dotprod,
 };
 
 /* The CPU's optional features: the kernel's auxiliary vector on Linux, sysctl on Apple platforms. */

@@ -27,6 +27,10 @@ void tk_group_gemm_scalar(const uint8_t *tiles, int64_t group, int one_bit, int6
 void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
                          int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
                          float scale, float *scratch, float *out, float *partial);
+/* The opt-in int8 attention over a Q8_0 key cache (generic/attention_q8.c defines its arithmetic). */
+void tk_attention_q8_scalar(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                            int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                            float scale, float *scratch, float *out, float *partial);
 /* y = x / sqrt(mean(x^2) + eps) * g, n values. x and y may alias. */
 void tk_rmsnorm(const float *x, const float *g, int64_t n, float eps, float *y);
 void tk_delta_step_scalar(float *S, const float *q, const float *k, const float *v, float decay, float beta,
@@ -120,6 +124,30 @@ static inline void tk_att_init(const tk_att_scratch *a, const float *q, int64_t 
         a->m[m] = -INFINITY;
     }
 }
+/* The int8 attention (tk_attention_q8_*, a Q8_0 key cache): its scratch after tk_att_layout's, from float
+ * tk_att_base_floats on: the query's int8 blocks [n_q][nb][32] (nb = ceil(hd/32), a short last block zero
+ * padded as the cache's), their f32 scales d and int sums qs [n_q][nb], the tile's key scales dk [nb][TILE]. */
+typedef struct { int8_t *q; float *d; int32_t *qs; float *dk; } tk_att_q8;
+static inline int64_t tk_att_base_floats(int64_t n_q, int64_t hdp) {
+    return n_q * hdp * 2 + 2 * TK_ATT_TILE * hdp + n_q * (TK_ATT_TILE + TK_ATT_LANES + 1) + 16;
+}
+static inline int64_t tk_att_q8_floats(int64_t n_q, int64_t hd) {
+    const int64_t nb = (hd + 31) / 32;
+    return n_q * nb * 10 + nb * TK_ATT_TILE + 16;
+}
+static inline tk_att_q8 tk_att_q8_layout(float *s, int64_t n_q, int64_t hd) {
+    const int64_t nb = (hd + 31) / 32;
+    float *b = s + tk_att_base_floats(n_q, tk_att_hdp(hd));
+    tk_att_q8 r;
+    r.q = (int8_t *)b; r.d = b + n_q * nb * 8; r.qs = (int32_t *)(r.d + n_q * nb); r.dk = (float *)(r.qs + n_q * nb);
+    return r;
+}
+/* The query heads quantized per 32-value block (generic/attention_q8.c; plain C, so every variant reads the same
+ * bytes): as llama.cpp's quantize_row_q8_0, q = round(x/d), d = max|x|/127, but d kept in f32. */
+void tk_att_q8_query(const float *q, int64_t n_q, int64_t hd, const tk_att_q8 *s);
+/* The twin's tile after its scores (a->p): the online-softmax update and the weighted V sum. */
+void tk_att_tile_rest(const tk_att_scratch *a, int64_t n_q, const uint8_t *v, int64_t v_row_bytes, int32_t v_type,
+                      int64_t j, int64_t nt, int64_t hd, int64_t hdp);
 /* exp's polynomial: x clamped to [-87.33, 0] (NaN to the low end), n = floor(x·log2 e + 1/2),
  * r = x − n·ln2 (two FMAs, Cody-Waite), degree-7 Taylor series by Horner's rule, times 2^n. */
 #define TK_EXP_LO (-87.33f)
@@ -206,6 +234,12 @@ void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint
 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
                          int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
                          float scale, float *scratch, float *out, float *partial);
+void tk_attention_q8_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                          int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                          float scale, float *scratch, float *out, float *partial);
+void tk_attention_q8_avx512vnni(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                                int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1,
+                                int64_t hd, float scale, float *scratch, float *out, float *partial);
 void tk_quantize_rows_avx2(const float *x, int64_t ldx, int64_t K, int64_t n,
                            int8_t *q, int64_t Kp, float *s, int32_t *qsum);
 void tk_quantize_weight_rows_avx2(const void *w, tk_dtype dtype, int64_t K, int64_t rows,
@@ -268,6 +302,16 @@ void tk_rmsnorm_neon(const float *x, const float *g, int64_t n, float eps, float
 void tk_attention_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
                        int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
                        float scale, float *scratch, float *out, float *partial);
+/* The NEON tile tail after its scores (attention_neon.c; the twin's tk_att_tile_rest, bit for bit): vb is the
+ * tile's first V row. */
+void tk_att_tile_rest_neon(const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t v_row_bytes,
+                           int32_t v_type, int64_t nt, int64_t hd, int64_t hdp);
+void tk_attention_q8_neon(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                          int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                          float scale, float *scratch, float *out, float *partial);
+void tk_attention_q8_dotprod(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                             int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                             float scale, float *scratch, float *out, float *partial);
 int64_t tk_head_bounds_neon(const float *l, const float *a, const float *b, float norm, float eps, float rel,
                             int64_t n, float *lo, float *hi);
 float tk_kth_largest_neon(const float *v, int64_t n, int64_t k, float *top);

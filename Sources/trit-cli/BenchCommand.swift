@@ -114,7 +114,7 @@ enum BenchCommand {
         let c = model.config
         for t in threadsToRun {
             let state = try InferenceState(model: model, nCtx: depths.max()! + max(nP, nG) + 8, nThreads: t, maxBatch: batch,
-                                           kvType: kType, valueType: vType)
+                                           kvType: kType, valueType: vType, attentionInt8: attentionInt8)
             // warm-up: touches every weight page once
             try state.evaluate([promptTokens[0]]); state.reset()
             let probe = p.flag("--no-bandwidth") ? nil : SpanProbe(model: model, threads: t)
@@ -205,14 +205,14 @@ enum BenchCommand {
                 s += "  {\"model\": \"\(jsonEscape(path))\", \"file_type\": \"\(jsonEscape(model.fileType))\", \"test\": \"\(r.test)\", \"threads\": \(r.threads), "
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"stdev\": \(fmt(r.stdev, 3)), \"samples\": [\(r.samples.map { fmt($0, 3) }.joined(separator: ", "))], "
                 s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"bytes_per_token\": \(r.test.hasPrefix("tg") ? r.bytesPerToken : 0), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
-                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"read_bandwidth_samples\": [\(r.readSamples.map { fmt($0, 2) }.joined(separator: ", "))], \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\"\(candJSON)}"
+                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"read_bandwidth_samples\": [\(r.readSamples.map { fmt($0, 2) }.joined(separator: ", "))], \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\", \"attn_int8\": \(attentionInt8)\(candJSON)}"
                 s += i + 1 < rows.count ? ",\n" : "\n"
             }
             print(s + "]")
             return
         }
         print("model: \(path) (\(model.config.architecture), \(model.fileType), \(fmtCount(model.parameterCount)) params, weights \(fmtBytes(model.weightBytes)))")
-        print("KV cache: keys \(kType.name), values \(vType.name)")
+        print("KV cache: keys \(kType.name), values \(vType.name)\(attentionInt8 ? ", int8 attention scores" : "")")
         print("load \(fmt(loadSeconds * 1000, 1)) ms, peak RSS \(fmtBytes(rss)), kernels \(kernelName()), \(reps) runs per test (median ± stdev)")
         if headMode != .exact { print("head: \(headMode.rawValue)") }
         if certifiedHead {

@@ -17,7 +17,7 @@ enum EmbedBench {
         var rows: [Row] = []
         for t in threads {
             let state = try InferenceState(model: model, nCtx: tokens + 8, nThreads: t, maxBatch: batch,
-                                           kvType: kvTypes.0, valueType: kvTypes.1)
+                                           kvType: kvTypes.0, valueType: kvTypes.1, attentionInt8: attentionInt8)
             let width = try state.embeddingWidth(options)
             var out = [Float](repeating: 0, count: texts * width)
             let buffers = inputs.map { ids -> UnsafeMutableBufferPointer<Int32> in

@@ -43,7 +43,8 @@ enum EmbedCommand {
         var state = try makeState(model, p)
         if state.nCtx < longest && p.string("-c") == nil {   // the default context is too short: make one that fits
             let (kt, vt) = try readKVTypes(p)
-            state = try InferenceState(model: model, nCtx: longest, nThreads: try p.int("-t", defaultThreads()), kvType: kt, valueType: vt)
+            state = try InferenceState(model: model, nCtx: longest, nThreads: try p.int("-t", defaultThreads()), kvType: kt, valueType: vt,
+                                       attentionInt8: attentionInt8)
         }
         let width = try state.embeddingWidth(options)
         var rows = [Float](repeating: 0, count: inputs.count * width)

@@ -143,6 +143,7 @@ enum EngineBench {
         o.nBatch = 128
         o.minPromptTokens = minPromptTokens
         (o.kvType, o.valueType) = kvTypes
+        o.attentionInt8 = attentionInt8
         var rows: [Row] = []
         var rng = Xoshiro256(seed: 7)
         for n in levels {

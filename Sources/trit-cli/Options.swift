@@ -89,16 +89,23 @@ let helpOpt = Opt(names: ["-h", "--help"], value: nil, help: "show this help")
 let kvOpts = [
     Opt(names: ["-ctk", "--cache-type-k"], value: "TYPE", help: "KV cache type of keys: f16 (default), q8_0 (about half of f16) or f32 (exact)"),
     Opt(names: ["-ctv", "--cache-type-v"], value: "TYPE", help: "KV cache type of values: f16 (default), q8_0 or f32"),
+    Opt(names: ["--attn-int8"], value: nil, help: "int8 attention scores over a q8_0 key cache (-ctk q8_0): the query quantized per 32 values, integer K·Q dots as llama.cpp; logits move slightly"),
 ]
+nonisolated(unsafe) var attentionInt8 = false
 
-/// The KV cache types of -ctk / -ctv (F16 unless told, as llama.cpp).
+/// The KV cache types of -ctk / -ctv (F16 unless told, as llama.cpp); sets attentionInt8 (--attn-int8).
 func readKVTypes(_ p: Parsed) throws -> (KVCacheType, KVCacheType) {
     func one(_ name: String) throws -> KVCacheType {
         guard let s = p.string(name) else { return Defaults.kvType }
         guard let t = KVCacheType(name: s) else { throw CLIError("option \(name) expects f16, q8_0 or f32; got \"\(s)\"") }
         return t
     }
-    return (try one("-ctk"), try one("-ctv"))
+    let types = (try one("-ctk"), try one("-ctv"))
+    attentionInt8 = p.flag("--attn-int8")
+    if attentionInt8 && types.0 != .q8_0 {
+        throw CLIError("--attn-int8 needs a q8_0 key cache (-ctk q8_0); the keys are \(types.0.name)")
+    }
+    return types
 }
 let headOpts = [
     Opt(names: ["--head"], value: "MODE", help: "output head: exact (default), int8 (half the head's bytes per token, logits move by ~1e-2), certified (the exact tokens from the int8 head plus the rows that can win; see README), certified4 (the same from a 4-bit head: fewer bytes, more candidates)"),
@@ -291,7 +298,8 @@ func makeState(_ m: Model, _ p: Parsed) throws -> InferenceState {
     }
     let threads = try p.int("-t", defaultThreads())
     let (kt, vt) = try readKVTypes(p)
-    return try InferenceState(model: m, nCtx: ctx, nThreads: threads, kvType: kt, valueType: vt)
+    return try InferenceState(model: m, nCtx: ctx, nThreads: threads, kvType: kt, valueType: vt,
+                              attentionInt8: attentionInt8)
 }
 
 func fmt(_ x: Double, _ digits: Int) -> String {

@@ -35,7 +35,8 @@ enum PerplexityCommand {
         let tokens = tok.encode(text, addSpecial: false)
         let nChunks = min(tokens.count / nCtx, try p.int("--chunks", Int.max))
         guard nChunks > 0 else { throw CLIError("the text has \(tokens.count) tokens: fewer than one window of \(nCtx)") }
-        let state = try InferenceState(model: model, nCtx: nCtx, nThreads: try p.int("-t", defaultThreads()), kvType: kt, valueType: vt)
+        let state = try InferenceState(model: model, nCtx: nCtx, nThreads: try p.int("-t", defaultThreads()), kvType: kt, valueType: vt,
+                                       attentionInt8: attentionInt8)
         let vocab = model.config.vocabSize
         var logits = [Float](repeating: 0, count: nCtx * vocab)
         var nll = 0.0, nll2 = 0.0, count = 0

@@ -295,7 +295,19 @@ int main(int argc, char **argv) {
     CHECK(strstr(trit_last_error(), "type_k 3") != NULL, "the error names type_k");
     cp.type_k = TRIT_KV_Q8_0; cp.type_v = -1;
     EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
-    cp.type_k = TRIT_KV_F16; cp.type_v = TRIT_KV_F16;
+    cp.type_k = TRIT_KV_F16; cp.type_v = TRIT_KV_F16; cp.attn_int8 = true;   /* int8 scores need Q8_0 keys */
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_ERR_ARG);
+    CHECK(strstr(trit_last_error(), "q8_0 key cache") != NULL, "the error names the key cache: %s", trit_last_error());
+    cp.type_k = TRIT_KV_Q8_0;
+    EXPECT(trit_context_create(model, &cp, &ctx), TRIT_OK);
+    {
+        trit_context_params got = {.size = sizeof got};
+        EXPECT(trit_context_get_params(ctx, &got), TRIT_OK);
+        CHECK(got.attn_int8 && got.type_k == TRIT_KV_Q8_0, "attn_int8 read back");
+    }
+    trit_context_free(ctx);
+    ctx = NULL;
+    cp.type_k = TRIT_KV_F16; cp.attn_int8 = false;
     EXPECT(trit_context_create(model, &cp, &ctx), TRIT_OK);
 
     /* eval */

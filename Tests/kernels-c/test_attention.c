@@ -18,7 +18,7 @@ static cache make_cache(int32_t type, int64_t positions, int64_t heads, int64_t 
     return c;
 }
 
-static float *run(const tk_kernels *k, const float *q, const int64_t *n_kv, int64_t rows, cache kc, cache vc,
+static float *run_fn(tk_attention_fn fn, const float *q, const int64_t *n_kv, int64_t rows, cache kc, cache vc,
                   int32_t kt, int32_t vt, int64_t n_heads, int64_t n_kv_heads, int64_t hd, int threads) {
     const int64_t group = n_heads / n_kv_heads, stride = tk_att_scratch_floats(group, hd);
     int64_t longest = 0;
@@ -32,7 +32,7 @@ static float *run(const tk_kernels *k, const float *q, const int64_t *n_kv, int6
     for (int64_t t = 0; t < rows; t++) { kp[t] = kc.bytes; vp[t] = vc.bytes; }
     tk_pool *pool = threads > 1 ? tk_pool_create(threads) : NULL;
     tk_attention_job job = {
-        .fn = k->attention, .q = q, .out = out, .q_stride = n_heads * hd, .k = kp, .v = vp, .n_kv = n_kv,
+        .fn = fn, .q = q, .out = out, .q_stride = n_heads * hd, .k = kp, .v = vp, .n_kv = n_kv,
         .k_row_bytes = kc.row_bytes, .v_row_bytes = vc.row_bytes, .k_head_stride = tk_kv_head_bytes(kt, hd),
         .v_head_stride = tk_kv_head_bytes(vt, hd), .k_type = kt, .v_type = vt, .n_heads = n_heads, .group = group,
         .hd = hd, .scale = 1.0f / sqrtf((float)hd), .scratch = scratch, .scratch_stride = stride,
@@ -43,6 +43,38 @@ static float *run(const tk_kernels *k, const float *q, const int64_t *n_kv, int6
     return out;
 }
 
+static float *run(const tk_kernels *k, const float *q, const int64_t *n_kv, int64_t rows, cache kc, cache vc,
+                  int32_t kt, int32_t vt, int64_t n_heads, int64_t n_kv_heads, int64_t hd, int threads) {
+    return run_fn(k->attention, q, n_kv, rows, kc, vc, kt, vt, n_heads, n_kv_heads, hd, threads);
+}
+
+/* The int8 form (attention_q8, a Q8_0 K cache) on one case: every variant equals its twin bit for bit, 3 threads
+ * equal one, and the twin is near the float form (the query's rounding: |Δ| < 0.03 for these magnitudes). */
+static void check_q8(const float *q, const int64_t *n_kv, int64_t rows, cache kc, cache vc, int32_t vt, int64_t nh,
+                     int64_t nkvh, int64_t hd, size_t c) {
+    const int64_t nq = rows * nh * hd;
+    float *ref = run_fn(h_variants[0]->attention_q8, q, n_kv, rows, kc, vc, TK_KV_Q8_0, vt, nh, nkvh, hd, 1);
+    float *flt = run_fn(h_variants[0]->attention, q, n_kv, rows, kc, vc, TK_KV_Q8_0, vt, nh, nkvh, hd, 1);
+    float worst = 0;
+    int same = 1;
+    for (int64_t i = 0; i < nq; i++) {
+        const float d = fabsf(ref[i] - flt[i]);
+        worst = d > worst || d != d ? d : worst;
+        same &= ref[i] == flt[i];
+    }
+    h_check(worst < 0.03f, "attention_q8 scalar case %zu V %d: |int8 - float| %g < 0.03", c, vt, worst);
+    h_check(!same || rows == 1, "attention_q8 scalar case %zu V %d: differs from the float form somewhere", c, vt);
+    float *thr = run_fn(h_variants[0]->attention_q8, q, n_kv, rows, kc, vc, TK_KV_Q8_0, vt, nh, nkvh, hd, 3);
+    h_check_bits(thr, ref, nq, "attention_q8 scalar 3 threads case %zu V %d", c, vt);
+    for (int v = 1; v < h_n_variants; v++) {
+        float *got = run_fn(h_variants[v]->attention_q8, q, n_kv, rows, kc, vc, TK_KV_Q8_0, vt, nh, nkvh, hd, 1);
+        h_check_bits(got, ref, nq, "attention_q8 %s case %zu (hd %lld, %lld/%lld heads) V %d", h_variants[v]->name, c,
+                     (long long)hd, (long long)nh, (long long)nkvh, vt);
+        free(got);
+    }
+    free(ref); free(flt); free(thr);
+}
+
 void test_attention(void) {
     static const struct { int64_t n_kv[3], rows, hd, heads, kv_heads; } shapes[] = {
         {{1}, 1, 64, 1, 1}, {{7, 1, 31}, 3, 128, 20, 5}, {{33, 32}, 2, 100, 3, 1}, {{5}, 1, 12, 2, 2},
@@ -50,7 +82,7 @@ void test_attention(void) {
         {{2100, 5, 1500}, 3, 16, 4, 1}, {{50, 17}, 2, 64, 3, 3}, {{40}, 1, 32, 6, 2}, {{96, 47}, 2, 80, 4, 1},
         {{45}, 1, 64, 36, 2}};   /* 18 query heads a KV head: more than the 16 whose alphas share one exp */
     static const int32_t types[][2] = {{TK_KV_F32, TK_KV_F32}, {TK_KV_F16, TK_KV_F16}, {TK_KV_Q8_0, TK_KV_Q8_0},
-                                       {TK_KV_Q8_0, TK_KV_F16}, {TK_KV_F16, TK_KV_F32}};
+                                       {TK_KV_Q8_0, TK_KV_F16}, {TK_KV_F16, TK_KV_F32}, {TK_KV_Q8_0, TK_KV_F32}};
     h_rng rng;
     h_seed(&rng, 15);
     for (size_t c = 0; c < sizeof shapes / sizeof *shapes; c++) {
@@ -78,6 +110,7 @@ void test_attention(void) {
                              h_variants[v]->name, c, (long long)hd, (long long)nh, (long long)nkvh, kt, vt);
                 free(got);
             }
+            if (kt == TK_KV_Q8_0) check_q8(q, shapes[c].n_kv, rows, kc, vc, vt, nh, nkvh, hd, c);
             free(ref); free(kc.bytes); free(vc.bytes);
         }
         free(q);

@@ -292,8 +292,9 @@ static PyObject *py_detokenize(PyObject *self, PyObject *args) {
 
 static PyObject *py_context_create(PyObject *self, PyObject *args) {
     PyObject *cap;
-    int n_ctx, n_threads, n_batch, n_seq = 1, type_k = TRIT_KV_F16, type_v = TRIT_KV_F16;
-    if (!PyArg_ParseTuple(args, "Oiii|iii", &cap, &n_ctx, &n_threads, &n_batch, &n_seq, &type_k, &type_v)) return NULL;
+    int n_ctx, n_threads, n_batch, n_seq = 1, type_k = TRIT_KV_F16, type_v = TRIT_KV_F16, attn_int8 = 0;
+    if (!PyArg_ParseTuple(args, "Oiii|iiip", &cap, &n_ctx, &n_threads, &n_batch, &n_seq, &type_k, &type_v, &attn_int8))
+        return NULL;
     box *mb = box_of(cap, 1);
     if (!mb) return NULL;
     trit_model_info info = {.size = sizeof info};
@@ -303,7 +304,7 @@ static PyObject *py_context_create(PyObject *self, PyObject *args) {
     if (!b) return PyErr_NoMemory();
     trit_context_params p = trit_context_default_params();
     p.n_ctx = n_ctx; p.n_threads = n_threads; p.n_batch = n_batch; p.n_seq = n_seq;
-    p.type_k = type_k; p.type_v = type_v;
+    p.type_k = type_k; p.type_v = type_v; p.attn_int8 = attn_int8 != 0;
     p.abort_callback = abort_requested;
     p.abort_user_data = &b->abort;
     trit_context *c = NULL;
@@ -356,8 +357,9 @@ static PyObject *py_context_params(PyObject *self, PyObject *args) {
     trit_context_params p = {.size = sizeof p};
     trit_status st = trit_context_get_params(c, &p);
     if (st != TRIT_OK) return raise_status(st);
-    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "n_ctx", p.n_ctx, "n_threads", p.n_threads, "n_batch", p.n_batch,
-                         "n_seq", p.n_seq, "n_cells", p.n_cells, "type_k", p.type_k, "type_v", p.type_v);
+    return Py_BuildValue("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O}", "n_ctx", p.n_ctx, "n_threads", p.n_threads, "n_batch",
+                         p.n_batch, "n_seq", p.n_seq, "n_cells", p.n_cells, "type_k", p.type_k, "type_v", p.type_v,
+                         "attn_int8", p.attn_int8 ? Py_True : Py_False);
 }
 
 /* Logits rows come back as a bytearray of n × n_vocab floats; n_vocab is the library's. */
@@ -783,9 +785,11 @@ static PyObject *py_n_vocab(PyObject *self, PyObject *args) {
 static PyObject *py_engine_create(PyObject *self, PyObject *args) {
     PyObject *cap;
     trit_engine_params p = trit_engine_default_params();
-    if (!PyArg_ParseTuple(args, "Oiiiiii|iiii", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit,
-                          &p.n_cells, &p.type_k, &p.type_v, &p.checkpoints, &p.min_prompt_tokens))
+    int attn_int8 = 0;
+    if (!PyArg_ParseTuple(args, "Oiiiiii|iiiip", &cap, &p.n_slots, &p.n_ctx, &p.n_batch, &p.n_threads, &p.queue_limit,
+                          &p.n_cells, &p.type_k, &p.type_v, &p.checkpoints, &p.min_prompt_tokens, &attn_int8))
         return NULL;
+    p.attn_int8 = attn_int8 != 0;
     box *mb = box_of(cap, 1);
     if (!mb) return NULL;
     trit_engine *e = NULL;

@@ -73,3 +73,39 @@ def test_defaults_are_resolved_by_the_library_and_read_back():
         assert p["n_seq"] == 1 and p["n_cells"] == p["n_ctx"] and p["type_k"] == 1 and p["type_v"] == 1
         q = m.create_context(n_ctx=32, n_threads=1).params
         assert (q["n_ctx"], q["n_threads"]) == (32, 1)
+
+
+def test_attn_int8_changes_logits_within_its_bound():
+    ref = json.load(open(os.path.join(FIX, "b158-tiny", "reference.json")))
+    tokens = ref["tokens"] + ref["greedy"]
+    with trit.Model(I2S, n_ctx=64, n_threads=2, kv_type="q8_0") as m:
+        float_scores = m.eval(tokens).tolist()
+        assert m.create_context(n_ctx=16).params["attn_int8"] is False
+    with trit.Model(I2S, n_ctx=64, n_threads=2, kv_type="q8_0", attn_int8=True) as m:
+        assert m.create_context(n_ctx=16, kv_type="q8_0", attn_int8=True).params["attn_int8"] is True
+        got = m.eval(tokens).tolist()
+    # the bound of AttentionInt8Tests (int8-activation fixtures): one activation rounding step
+    worst = max(abs(a - b) for r, rr in zip(got, float_scores) for a, b in zip(r, rr))
+    assert 0 < worst <= 0.073, worst
+
+
+@pytest.mark.parametrize("keys", ["f16", "f32"])
+def test_attn_int8_is_refused_without_q8_0_keys(keys):
+    with pytest.raises(trit.TritError, match="q8_0 key cache"):
+        trit.Model(I2S, n_ctx=16, type_k=keys, type_v="q8_0", attn_int8=True)
+    with trit.Model(I2S, n_ctx=16, kv_type="q8_0") as m:
+        with pytest.raises(trit.TritError, match="q8_0 key cache"):
+            m.create_context(n_ctx=16, kv_type=keys, attn_int8=True)
+        with pytest.raises(trit.TritError, match="q8_0 key cache"):
+            trit.Engine(m, n_seq=2, n_ctx=16, kv_type=keys, attn_int8=True)
+
+
+def test_engine_and_server_take_attn_int8():
+    with trit.Model(I2S, n_ctx=64, kv_type="q8_0", attn_int8=True) as m:
+        alone = m.generate("Every morning", max_tokens=8, temperature=0)
+        with trit.Engine(m, n_seq=2, n_ctx=64, kv_type="q8_0", attn_int8=True) as e:
+            assert e.submit("Every morning", max_tokens=8, temperature=0).text() == alone
+    pytest.importorskip("fastapi")
+    from trit.server.__main__ import parse
+    assert parse([])[1].attn_int8 is False
+    assert parse(["-ctk", "q8_0", "--attn-int8"])[1].attn_int8 is True

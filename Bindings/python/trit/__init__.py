@@ -154,16 +154,20 @@ class Context(Closing):
     """One sequence's state (KV cache) on a model's weights; make more with Model.create_context().
     A context serves one call at a time; contexts of one model may be used from different threads.
     kv_type: how the cache stores keys and values: "f16" (default), "q8_0" or "f32" (exact);
-    type_k / type_v set one of them alone."""
+    type_k / type_v set one of them alone. attn_int8: int8 attention scores over a "q8_0" key cache (the
+    query quantized per 32 values, integer K·Q dots, as llama.cpp; logits move slightly); the library
+    refuses it (TritError) for other key types."""
 
-    def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None):
+    def __init__(self, model, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None,
+                 attn_int8=False):
         tk, tv = _kv_types(kv_type, type_k, type_v)
         self.model = model
         self.kv_type = (type_k or kv_type, type_v or kv_type)
+        self.attn_int8 = bool(attn_int8)
         self._ctx, self._stream = None, None   # (stop event, thread) of a stream still running
         # the library checks the sizes (and says what is wrong)
         self._ctx = _trit.context_create(model._live(), int32("n_ctx", n_ctx), int32("n_threads", n_threads),
-                                         int32("n_batch", n_batch), int32("n_seq", n_seq), tk, tv)
+                                         int32("n_batch", n_batch), int32("n_seq", n_seq), tk, tv, bool(attn_int8))
         self.last_result = None
 
     def close(self):
@@ -208,7 +212,7 @@ class Context(Closing):
     @property
     def params(self):
         """The context's parameters as the library resolved them: n_ctx, n_threads, n_batch, n_seq,
-        n_cells, type_k, type_v, with every 0 = default replaced by the value in use."""
+        n_cells, type_k, type_v, attn_int8, with every 0 = default replaced by the value in use."""
         return _trit.context_params(self._context())
 
     @property
@@ -384,7 +388,7 @@ class Model(_Tokenizing):
     float_activations: group-scaled models (Q1_0, Q2_0, PQ2_0, PTQ1_0) with float activations, the
     reference's arithmetic (slower); default int8 activations.
     kv_type: the default context's KV cache: "f16" (default), "q8_0" or "f32" (exact); type_k /
-    type_v set keys or values alone.
+    type_v set keys or values alone. attn_int8: int8 attention scores (needs a "q8_0" key cache; see Context).
     ternary_layout: how ternary linears (I2_S, TQ2_0, TQ1_0) are held: "auto" (default: the faster form
     on this CPU), "2bit", "5trit" (1.6 bits a weight: fewer bytes a token, more work to decode them; a
     TQ1_0 file's blocks in place on x86, no converted copy) or "both" (5-trit rows, or a TQ1_0 file's blocks, for
@@ -392,7 +396,8 @@ class Model(_Tokenizing):
     """
 
     def __init__(self, path=None, n_ctx=0, n_threads=0, n_batch=128, int8_head=False, n_seq=1, head=None,
-                 float_activations=False, kv_type="f16", type_k=None, type_v=None, ternary_layout="auto"):
+                 float_activations=False, kv_type="f16", type_k=None, type_v=None, ternary_layout="auto",
+                 attn_int8=False):
         # what Python can tell before the load (the sizes are checked by the library, at the context)
         if head is None:
             head = "int8" if int8_head else "exact"
@@ -415,7 +420,7 @@ class Model(_Tokenizing):
         self._file_chat_template = self.chat_template
         self._default = self._embedding_ctx = self._api_engine = None
         try:
-            self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
+            self._default = Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v, attn_int8)
         except BaseException:
             self.close()   # a context the library refused frees the weights at once
             raise
@@ -425,9 +430,10 @@ class Model(_Tokenizing):
         """(keys, values) cache types of the default context, e.g. ("f16", "f16")."""
         return self._default.kv_type
 
-    def create_context(self, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None):
+    def create_context(self, n_ctx=0, n_threads=0, n_batch=128, n_seq=1, kv_type="f16", type_k=None, type_v=None,
+                       attn_int8=False):
         """A new context on this model's weights (nothing is loaded twice)."""
-        return Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v)
+        return Context(self, n_ctx, n_threads, n_batch, n_seq, kv_type, type_k, type_v, attn_int8)
 
     def close(self):
         """Free the default context and the model; safe to call twice. Contexts made with
@@ -498,7 +504,8 @@ class Model(_Tokenizing):
         if self._embedding_ctx is None:
             p = self._ctx().params
             self._embedding_ctx = Context(self, p["n_ctx"], p["n_threads"], p["n_batch"], 1,
-                                          type_k=self.kv_type[0], type_v=self.kv_type[1])
+                                          type_k=self.kv_type[0], type_v=self.kv_type[1],
+                                          attn_int8=self._default.attn_int8)
         return self._embedding_ctx
 
     def _embed_lists(self, lists, normalize, dimensions, pooling):

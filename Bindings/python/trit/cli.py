@@ -21,6 +21,7 @@ def _parser():
     ap.add_argument("-c", "--ctx-size", type=int, default=0)
     ap.add_argument("-ctk", "--cache-type-k", choices=list(KV_TYPES), default="f16")
     ap.add_argument("-ctv", "--cache-type-v", choices=list(KV_TYPES), default="f16")
+    ap.add_argument("--attn-int8", action="store_true", help="int8 attention scores (needs -ctk q8_0)")
     ap.add_argument("-n", "--n-predict", type=int, default=128)
     ap.add_argument("--temp", type=float, default=0.8)
     ap.add_argument("--top-k", type=int, default=40)
@@ -95,7 +96,8 @@ def run(argv):
     prompt = _read(a.file, "-f") if a.file else a.prompt
     head = "int8" if a.int8_head else a.head
     model = trit.Model(a.model, n_ctx=a.ctx_size, n_threads=a.threads, head=head,
-                       float_activations=a.float_activations, type_k=a.cache_type_k, type_v=a.cache_type_v)
+                       float_activations=a.float_activations, type_k=a.cache_type_k, type_v=a.cache_type_v,
+                       attn_int8=a.attn_int8)
     try:
         source = model.tokenize(prompt, add_bos=not a.no_bos, special=a.special) if (a.no_bos or a.special) else prompt
         if not a.no_echo:

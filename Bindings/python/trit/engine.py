@@ -146,11 +146,13 @@ class Engine(Closing):
     min_prompt_tokens: prompt tokens a step takes at least while requests decode (default 16: short
     inter-token gaps while prompts are read; n_batch: every step filled, as llama-server does, for more
     tokens/s with many requests).
+    attn_int8: int8 attention scores over a "q8_0" key cache (the query quantized per 32 values, integer
+    K·Q dots, as llama.cpp); refused (TritError) with another key type.
     """
 
     def __init__(self, model=None, n_seq=4, n_ctx=0, n_batch=128, n_threads=0, queue_limit=256, n_cells=0,
                  int8_head=False, head=None, kv_type="f16", type_k=None, type_v=None, checkpoints=4,
-                 min_prompt_tokens=16):
+                 min_prompt_tokens=16, attn_int8=False):
         from . import Model, bundled_model_path
         tk, tv = kv_type_ids(kv_type, type_k, type_v)
         self._h = None
@@ -165,7 +167,7 @@ class Engine(Closing):
                                           int32("n_batch", n_batch), int32("n_threads", n_threads),
                                           int32("queue_limit", queue_limit), int32("n_cells", n_cells), tk, tv,
                                           int32("checkpoints", checkpoints),
-                                          int32("min_prompt_tokens", min_prompt_tokens))
+                                          int32("min_prompt_tokens", min_prompt_tokens), bool(attn_int8))
         except BaseException:
             if self.model is not model:   # a model loaded here is freed at once
                 self.model.close()

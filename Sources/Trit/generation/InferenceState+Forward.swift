@@ -136,7 +136,7 @@ extension InferenceState {
             rowValues[t] = UnsafePointer(kv.values(sequence: rowSeq[t], layer: cl) + first * kv.valueHeadBytes)
             rowKV[t] = Int64(end - first)
         }
-        var job = tk_attention_job(fn: kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
+        var job = tk_attention_job(fn: attentionInt8 ? kernels.pointee.attention_q8 : kernels.pointee.attention, q: q, out: att, q_stride: Int64(qDim),
                                    k: rowKeys, v: rowValues, n_kv: rowKV, k_row_bytes: Int64(kv.keyHeadBytes),
                                    v_row_bytes: Int64(kv.valueHeadBytes),
                                    k_head_stride: Int64(nCtx * kv.keyHeadBytes), v_head_stride: Int64(nCtx * kv.valueHeadBytes),

@@ -65,6 +65,9 @@ public final class InferenceState {
     /// How keys and values are stored.
     public var keyType: KVCacheType { kv.keyType }
     public var valueType: KVCacheType { kv.valueType }
+    /// Int8 attention scores over the Q8_0 key cache (the query quantized per 32-value block, integer dots;
+    /// TritKernels' attention_q8): opt-in, its logits differ slightly from the float scores' (docs/formats.md §9).
+    public let attentionInt8: Bool
     let rowSeq: UnsafeMutablePointer<Int>  // [maxBatch]: sequence of each row of a batch
     let seqTokenBuffer: AlignedBuffer      // int32 [nSeq][nCtx]: the tokens each sequence holds
     var seqTokens: UnsafeMutablePointer<Int32> { seqTokenBuffer.raw.assumingMemoryBound(to: Int32.self) }
@@ -121,8 +124,12 @@ public final class InferenceState {
 
     public init(model: Model, nCtx: Int, nThreads: Int = 1, maxBatch: Int = 128, kernel: String? = nil, nSeq: Int = 1,
                 cells: Int = 0, kvType: KVCacheType = .f32, valueType vType: KVCacheType? = nil,
-                checkpoints: Int = 1) throws {
+                checkpoints: Int = 1, attentionInt8: Bool = false) throws {
         let c = model.config
+        guard !attentionInt8 || kvType == .q8_0 else {
+            throw TritError.argument("int8 attention needs a q8_0 key cache (type_k q8_0); the keys are \(kvType.name)")
+        }
+        self.attentionInt8 = attentionInt8
         guard nCtx > 0 else { throw TritError.argument("n_ctx must be positive, got \(nCtx)") }
         guard nSeq >= 1, nSeq <= 4096 else { throw TritError.argument("n_seq must be between 1 and 4096, got \(nSeq)") }
         self.nSeq = nSeq

@@ -26,6 +26,7 @@ public final class Engine: @unchecked Sendable {
         public var cells = 0          // positions all slots hold together; 0: slots × nCtx
         public var kvType = Defaults.kvType       // keys
         public var valueType: KVCacheType? = nil  // values; nil: as keys
+        public var attentionInt8 = false          // int8 K·Q scores (kvType must be q8_0; InferenceState)
         /// Hybrid models (qwen35): copies of its recurrent state each slot keeps at prompt chunk ends, so
         /// a request sharing a prefix resumes from the longest one within it (0 to 64; memory: slots ×
         /// checkpoints × one sequence's state, e.g. 157 MiB at 27B; reserved, committed as written).
@@ -172,7 +173,7 @@ public final class Engine: @unchecked Sendable {
         let threads = Defaults.threads(options.nThreads)
         state = try InferenceState(model: model, nCtx: nCtx, nThreads: threads, maxBatch: options.nBatch + options.slots,
                                    nSeq: options.slots, cells: options.cells, kvType: options.kvType, valueType: options.valueType,
-                                   checkpoints: options.checkpoints)
+                                   checkpoints: options.checkpoints, attentionInt8: options.attentionInt8)
         state.deltaChunkMin = 0   // the recurrent form: a request's tokens do not depend on how its prompt is cut
         slotJob = [Job?](repeating: nil, count: options.slots)
         slotUsed = [UInt64](repeating: 0, count: options.slots)

@@ -68,33 +68,42 @@ void tk_attention_neon(const float *q, int64_t n_q, const uint8_t *k, const uint
     for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
         load_tile(k_type, k + j * k_row_bytes, k_row_bytes, nt, hd, hdp, a.kt);
-        for (int64_t m = 0; m < n_q; m++) {
-            float *p = a.p + m * TK_ATT_TILE, *o = a.o + m * hdp, *l = a.l + m * TK_ATT_LANES;
-            for (int64_t t = 0; t < nt; t++) p[t] = dot16(a.q + m * hdp, a.kt + t * hdp, hdp) * scale;
-            float tmax = p[0];
-            for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
-            const float mnew = tmax > a.m[m] ? tmax : a.m[m];
-            const float alpha = tk_att_exp(a.m[m] - mnew);
-            a.m[m] = mnew;
-            for (int i = 0; i < TK_ATT_LANES; i++) l[i] *= alpha;
-            for (int64_t i = 0; i < hdp; i += 4) vst1q_f32(o + i, vmulq_n_f32(vld1q_f32(o + i), alpha));
-            for (int64_t t = 0; t < nt; t++) { p[t] = tk_att_exp(p[t] - mnew); l[t % TK_ATT_LANES] += p[t]; }
-        }
-        load_tile(v_type, v + j * v_row_bytes, v_row_bytes, nt, hd, hdp, a.vt);
-        for (int64_t m = 0; m < n_q; m++) {
-            const float *p = a.p + m * TK_ATT_TILE;
-            float *o = a.o + m * hdp;
-            for (int64_t i = 0; i < hdp; i += 8) {   /* each element's FMAs over the positions in order */
-                float32x4_t o0 = vld1q_f32(o + i), o1 = vld1q_f32(o + i + 4);
-                for (int64_t t = 0; t < nt; t++) {
-                    o0 = vfmaq_n_f32(o0, vld1q_f32(a.vt + t * hdp + i), p[t]);
-                    o1 = vfmaq_n_f32(o1, vld1q_f32(a.vt + t * hdp + i + 4), p[t]);
-                }
-                vst1q_f32(o + i, o0);
-                vst1q_f32(o + i + 4, o1);
-            }
-        }
+        for (int64_t m = 0; m < n_q; m++)
+            for (int64_t t = 0; t < nt; t++) a.p[m * TK_ATT_TILE + t] = dot16(a.q + m * hdp, a.kt + t * hdp, hdp) * scale;
+        tk_att_tile_rest_neon(&a, n_q, v + j * v_row_bytes, v_row_bytes, v_type, nt, hd, hdp);
     }
     tk_att_finish(&a, n_q, hd, hdp, out, partial);
+}
+
+/* The tile after its scores (a->p), as the twin's tk_att_tile_rest: the softmax update per head, then O's FMAs
+ * with the probabilities over V's rows (vb: the tile's first row) in position order. */
+void tk_att_tile_rest_neon(const tk_att_scratch *ap, int64_t n_q, const uint8_t *vb, int64_t v_row_bytes,
+                           int32_t v_type, int64_t nt, int64_t hd, int64_t hdp) {
+    const tk_att_scratch a = *ap;
+    for (int64_t m = 0; m < n_q; m++) {
+        float *p = a.p + m * TK_ATT_TILE, *o = a.o + m * hdp, *l = a.l + m * TK_ATT_LANES;
+        float tmax = p[0];
+        for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+        const float mnew = tmax > a.m[m] ? tmax : a.m[m];
+        const float alpha = tk_att_exp(a.m[m] - mnew);
+        a.m[m] = mnew;
+        for (int i = 0; i < TK_ATT_LANES; i++) l[i] *= alpha;
+        for (int64_t i = 0; i < hdp; i += 4) vst1q_f32(o + i, vmulq_n_f32(vld1q_f32(o + i), alpha));
+        for (int64_t t = 0; t < nt; t++) { p[t] = tk_att_exp(p[t] - mnew); l[t % TK_ATT_LANES] += p[t]; }
+    }
+    load_tile(v_type, vb, v_row_bytes, nt, hd, hdp, a.vt);
+    for (int64_t m = 0; m < n_q; m++) {
+        const float *p = a.p + m * TK_ATT_TILE;
+        float *o = a.o + m * hdp;
+        for (int64_t i = 0; i < hdp; i += 8) {   /* each element's FMAs over the positions in order */
+            float32x4_t o0 = vld1q_f32(o + i), o1 = vld1q_f32(o + i + 4);
+            for (int64_t t = 0; t < nt; t++) {
+                o0 = vfmaq_n_f32(o0, vld1q_f32(a.vt + t * hdp + i), p[t]);
+                o1 = vfmaq_n_f32(o1, vld1q_f32(a.vt + t * hdp + i + 4), p[t]);
+            }
+            vst1q_f32(o + i, o0);
+            vst1q_f32(o + i + 4, o1);
+        }
+    }
 }
 #endif

@@ -96,9 +96,9 @@ float tk_att_exp(float x) {
     return p * sc;
 }
 
+/* room for the int8 form's query and key scales too (tk_att_q8_layout), so either form takes one scratch */
 int64_t tk_att_scratch_floats(int64_t n_q, int64_t hd) {
-    const int64_t hdp = tk_att_hdp(hd);
-    return n_q * hdp * 2 + 2 * TK_ATT_TILE * hdp + n_q * (TK_ATT_TILE + TK_ATT_LANES + 1) + 16;
+    return tk_att_base_floats(n_q, tk_att_hdp(hd)) + tk_att_q8_floats(n_q, hd);
 }
 
 int64_t tk_att_partial_floats(int64_t hd) { return tk_att_hdp(hd) + 2 * TK_ATT_LANES; }
@@ -119,27 +119,36 @@ void tk_attention_scalar(const float *q, int64_t n_q, const uint8_t *k, const ui
     for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
         const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
         for (int64_t t = 0; t < nt; t++) load_head(k_type, k + (j + t) * k_row_bytes, hd, hdp, a.kt + t * hdp);
-        for (int64_t m = 0; m < n_q; m++) {
-            float *p = a.p + m * TK_ATT_TILE, *o = a.o + m * hdp, *l = a.l + m * TK_ATT_LANES;
-            for (int64_t t = 0; t < nt; t++) p[t] = dot16(a.q + m * hdp, a.kt + t * hdp, hdp) * scale;
-            float tmax = p[0];
-            for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
-            const float mnew = tmax > a.m[m] ? tmax : a.m[m];
-            const float alpha = tk_att_exp(a.m[m] - mnew);
-            a.m[m] = mnew;
-            for (int i = 0; i < TK_ATT_LANES; i++) l[i] *= alpha;
-            for (int64_t i = 0; i < hdp; i++) o[i] *= alpha;
-            for (int64_t t = 0; t < nt; t++) { p[t] = tk_att_exp(p[t] - mnew); l[t % TK_ATT_LANES] += p[t]; }
-        }
-        for (int64_t t = 0; t < nt; t++) load_head(v_type, v + (j + t) * v_row_bytes, hd, hdp, a.vt + t * hdp);
-        for (int64_t m = 0; m < n_q; m++) {
-            const float *p = a.p + m * TK_ATT_TILE;
-            float *o = a.o + m * hdp;
-            for (int64_t t = 0; t < nt; t++)
-                for (int64_t i = 0; i < hdp; i++) o[i] = fmaf(p[t], a.vt[t * hdp + i], o[i]);
-        }
+        for (int64_t m = 0; m < n_q; m++)
+            for (int64_t t = 0; t < nt; t++) a.p[m * TK_ATT_TILE + t] = dot16(a.q + m * hdp, a.kt + t * hdp, hdp) * scale;
+        tk_att_tile_rest(&a, n_q, v, v_row_bytes, v_type, j, nt, hd, hdp);
     }
     tk_att_finish(&a, n_q, hd, hdp, out, partial);
+}
+
+/* After the tile's scores (a->p): each head's maximum, the rescale by exp(M_old − M_new), the probabilities
+ * (L lane t mod 16), then O += p·V in position order. */
+void tk_att_tile_rest(const tk_att_scratch *ap, int64_t n_q, const uint8_t *v, int64_t v_row_bytes, int32_t v_type,
+                      int64_t j, int64_t nt, int64_t hd, int64_t hdp) {
+    const tk_att_scratch a = *ap;
+    for (int64_t m = 0; m < n_q; m++) {
+        float *p = a.p + m * TK_ATT_TILE, *o = a.o + m * hdp, *l = a.l + m * TK_ATT_LANES;
+        float tmax = p[0];
+        for (int64_t t = 1; t < nt; t++) tmax = p[t] > tmax ? p[t] : tmax;
+        const float mnew = tmax > a.m[m] ? tmax : a.m[m];
+        const float alpha = tk_att_exp(a.m[m] - mnew);
+        a.m[m] = mnew;
+        for (int i = 0; i < TK_ATT_LANES; i++) l[i] *= alpha;
+        for (int64_t i = 0; i < hdp; i++) o[i] *= alpha;
+        for (int64_t t = 0; t < nt; t++) { p[t] = tk_att_exp(p[t] - mnew); l[t % TK_ATT_LANES] += p[t]; }
+    }
+    for (int64_t t = 0; t < nt; t++) load_head(v_type, v + (j + t) * v_row_bytes, hd, hdp, a.vt + t * hdp);
+    for (int64_t m = 0; m < n_q; m++) {
+        const float *p = a.p + m * TK_ATT_TILE;
+        float *o = a.o + m * hdp;
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t i = 0; i < hdp; i++) o[i] = fmaf(p[t], a.vt[t * hdp + i], o[i]);
+    }
 }
 
 /* One chunk merges as the identity: exp(0) is 1 exactly and 0 + 1·x = x, so a row split into one

@@ -240,6 +240,9 @@ typedef struct tk_kernels {
     tk_q4_gemm_fn q4_gemm;           /* the 4-bit certified head's product: bit-identical in every variant */
     tk_delta_step_fn delta_step;     /* qwen35's recurrent state update: bit-identical in every variant */
     tk_tq1_gemm_fn tq1_gemm;         /* TQ1_0 blocks in place */
+    /* `attention` with int8 scores over a Q8_0 key cache (the query quantized per 32-value block, integer dots;
+     * generic/attention_q8.c): opt-in, bit-identical in every variant, not the float form's numbers */
+    tk_attention_fn attention_q8;
 } tk_kernels;
 
 /* The variant named `name` ("scalar"; "avx2", "avx512vnni" on x86-64; "neon", "dotprod", "i8mm" on ARM64),

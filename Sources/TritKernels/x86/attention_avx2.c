@@ -184,6 +184,10 @@ TK_AVX2 TK_ALWAYS_INLINE void row_prefetch(int32_t type, const uint8_t *kr, int6
     }
 }
 
+TK_AVX2 TK_ALWAYS_INLINE void rest_avx2(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t vrb, int64_t nt, int64_t hdp,
+        int prefetch);
+
 /* One tile of nt positions (rows krb / vrb bytes apart, stored as `type`, head vectors of hdp
  * values, hdp a multiple of 16): scores, the online-softmax update, the weighted V sum. Called on
  * the cache itself (both types equal, hd = hdp) or on f32 tiles made by load_tile. */
@@ -216,6 +220,13 @@ TK_AVX2 TK_ALWAYS_INLINE void tile_avx2(
             a->p[m * TK_ATT_TILE + t] = tk_hsum_ps(_mm256_add_ps(a0, a1)) * scale;
         }
     }
+    rest_avx2(type, a, n_q, vb, vrb, nt, hdp, prefetch);
+}
+
+/* The tile after its scores: the online-softmax update, the weighted V sum (V rows `type`, in place or f32). */
+TK_AVX2 TK_ALWAYS_INLINE void rest_avx2(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t vrb, int64_t nt, int64_t hdp,
+        int prefetch) {
     for (int64_t m = 0; m < n_q; m++) softmax_tile(a->p + m * TK_ATT_TILE, nt, a->o + m * hdp, hdp, a->l + m * TK_ATT_LANES, a->m + m);
     /* o[i] = fma(p[t], v[t][i], o[i]) for t in order; four heads share each V load (8 FMA chains) */
     int64_t m = 0;
@@ -273,6 +284,89 @@ TK_AVX2 void tk_attention_avx2(const float *q, int64_t n_q, const uint8_t *k, co
             load_tile(k_type, kb, k_row_bytes, nt, hd, hdp, a.kt);
             load_tile(v_type, vb, v_row_bytes, nt, hd, hdp, a.vt);
             tile_avx2(TK_KV_F32, &a, n_q, (const uint8_t *)a.kt, (const uint8_t *)a.vt, 4 * hdp, 4 * hdp, nt, hdp, scale, 0);
+        }
+    }
+    tk_att_finish(&a, n_q, hd, hdp, out, partial);
+}
+/* ---- the int8 attention over a Q8_0 key cache (generic/attention_q8.c is its twin) ---- */
+
+/* Lane i: the sum of d[i]'s eight lanes (exact: int32). */
+TK_AVX2 TK_ALWAYS_INLINE __m256i reduce8_i32(const __m256i *d) {
+    const __m256i g0 = _mm256_hadd_epi32(_mm256_hadd_epi32(d[0], d[1]), _mm256_hadd_epi32(d[2], d[3]));
+    const __m256i g1 = _mm256_hadd_epi32(_mm256_hadd_epi32(d[4], d[5]), _mm256_hadd_epi32(d[6], d[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
+}
+
+/* The tile's key scales as f32 (zero past nt), dk[b][t]. */
+TK_AVX2 static void key_scales(const uint8_t *kb, int64_t krb, int64_t nt, int64_t nb, float *dk) {
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t t = 0; t < TK_ATT_TILE; t++) {
+            uint16_t dh = 0;
+            if (t < nt) memcpy(&dh, kb + t * krb + 34 * b, 2);
+            dk[b * TK_ATT_TILE + t] = tk_f16_to_f32(dh);
+        }
+}
+
+/* The scores of one tile, 8 positions a register: per (head, block) the 8 int dots (|k| · sign(q, k) by
+ * maddubs, pairs ≤ 2·127² fit int16), summed across lanes, then the twin's epilogue lane by lane. */
+TK_AVX2 static void scores_q8_avx2(const tk_att_q8 *s, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb,
+                                   int64_t krb, int64_t nt, int64_t nb, float scale) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t m = 0; m < n_q; m++) {
+        for (int64_t t0 = 0; t0 < nt; t0 += 8) {
+            const int64_t n = nt - t0 < 8 ? nt - t0 : 8;
+            __m256 acc = _mm256_setzero_ps();
+            for (int64_t b = 0; b < nb; b++) {
+                const __m256i qv = _mm256_loadu_si256((const __m256i *)(s->q + (m * nb + b) * 32));
+                __m256i d[8];
+                for (int i = 0; i < 8; i++) {
+                    if (i < n) {
+                        const __m256i kv = _mm256_loadu_si256((const __m256i *)(kb + (t0 + i) * krb + 34 * b + 2));
+                        d[i] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(kv), _mm256_sign_epi8(qv, kv)), ones);
+                    } else {
+                        d[i] = _mm256_setzero_si256();
+                    }
+                }
+                const __m256 w = _mm256_mul_ps(_mm256_loadu_ps(s->dk + b * TK_ATT_TILE + t0), _mm256_set1_ps(s->d[m * nb + b]));
+                acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(reduce8_i32(d)), w, acc);
+            }
+            _mm256_storeu_ps(a->p + m * TK_ATT_TILE + t0, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
+        }
+    }
+}
+
+/* The next tile's K and V rows into L1 while this one's scores are made (as the float form's Q8_0 path). */
+TK_AVX2 static inline void prefetch_next_tile(const uint8_t *kb, int64_t krb, const uint8_t *vb, int64_t vrb, int64_t nt) {
+    for (int64_t t = 0; t < nt; t++) {
+        for (int64_t b = 0; b < krb; b += 64) _mm_prefetch((const char *)(kb + (TK_ATT_TILE + t) * krb + b), _MM_HINT_T0);
+        for (int64_t b = 0; b < vrb; b += 64) _mm_prefetch((const char *)(vb + (TK_ATT_TILE + t) * vrb + b), _MM_HINT_T0);
+    }
+}
+
+TK_AVX2 void tk_attention_q8_avx2(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v, int64_t k_row_bytes,
+                                  int64_t v_row_bytes, int32_t k_type, int32_t v_type, int64_t j0, int64_t j1, int64_t hd,
+                                  float scale, float *scratch, float *out, float *partial) {
+    if (k_type != TK_KV_Q8_0) {   /* as the twin */
+        tk_attention_avx2(q, n_q, k, v, k_row_bytes, v_row_bytes, k_type, v_type, j0, j1, hd, scale, scratch, out, partial);
+        return;
+    }
+    const int64_t hdp = tk_att_hdp(hd), nb = (hd + 31) / 32;
+    const tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    const tk_att_q8 s = tk_att_q8_layout(scratch, n_q, hd);
+    tk_att_init(&a, q, n_q, hd, hdp);
+    tk_att_q8_query(q, n_q, hd, &s);
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        const uint8_t *kb = k + j * k_row_bytes, *vb = v + j * v_row_bytes;
+        if (j + TK_ATT_TILE < j1) prefetch_next_tile(kb, k_row_bytes, vb, v_row_bytes, j1 - j - TK_ATT_TILE < nt ? j1 - j - TK_ATT_TILE : nt);
+        key_scales(kb, k_row_bytes, nt, nb, s.dk);
+        scores_q8_avx2(&s, &a, n_q, kb, k_row_bytes, nt, nb, scale);
+        if (hd == hdp && v_type == TK_KV_Q8_0) rest_avx2(TK_KV_Q8_0, &a, n_q, vb, v_row_bytes, nt, hdp, 1);
+        else if (hd == hdp && v_type == TK_KV_F16) rest_avx2(TK_KV_F16, &a, n_q, vb, v_row_bytes, nt, hdp, 1);
+        else if (hd == hdp && v_type == TK_KV_F32) rest_avx2(TK_KV_F32, &a, n_q, vb, v_row_bytes, nt, hdp, 1);
+        else {
+            load_tile(v_type, vb, v_row_bytes, nt, hd, hdp, a.vt);
+            rest_avx2(TK_KV_F32, &a, n_q, (const uint8_t *)a.vt, 4 * hdp, nt, hdp, 0);
         }
     }
     tk_att_finish(&a, n_q, hd, hdp, out, partial);

@@ -149,6 +149,9 @@ TK_AVX512 TK_ALWAYS_INLINE void scores16(
     }
 }
 
+TK_AVX512 TK_ALWAYS_INLINE void rest512(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t vrb, int64_t nt, int64_t hdp);
+
 /* One tile of nt positions: scores, the online-softmax update, the weighted V sum. */
 TK_AVX512 TK_ALWAYS_INLINE void tile512(
         int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb, const uint8_t *vb, int64_t krb, int64_t vrb,
@@ -186,6 +189,12 @@ TK_AVX512 TK_ALWAYS_INLINE void tile512(
             a->p[m * TK_ATT_TILE + t] = hsum16(acc) * scale;
         }
     }
+    rest512(type, a, n_q, vb, vrb, nt, hdp);
+}
+
+/* The tile after its scores: the online-softmax update, the weighted V sum (V rows of `type`, read in place). */
+TK_AVX512 TK_ALWAYS_INLINE void rest512(
+        int32_t type, const tk_att_scratch *a, int64_t n_q, const uint8_t *vb, int64_t vrb, int64_t nt, int64_t hdp) {
     /* the heads' maxima first, then their alphas in one exp16 (its lanes are the twin's exp, one each) */
     for (int64_t m0 = 0; m0 < n_q; m0 += 16) {
         const int64_t nh = n_q - m0 < 16 ? n_q - m0 : 16;
@@ -248,6 +257,101 @@ TK_AVX512 void tk_attention_avx512(const float *q, int64_t n_q, const uint8_t *k
         if (k_type == TK_KV_F16) tile512(TK_KV_F16, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
         else if (k_type == TK_KV_Q8_0) tile512(TK_KV_Q8_0, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
         else tile512(TK_KV_F32, &a, n_q, kb, vb, k_row_bytes, v_row_bytes, nt, hdp, scale);
+    }
+    tk_att_finish(&a, n_q, hd, hdp, out, partial);
+}
+/* ---- the int8 attention over a Q8_0 key cache (generic/attention_q8.c is its twin), with vpdpbusd ---- */
+
+/* Lane L of the transposed registers holds position perm(L) of a 16-position group (scores_q8_512): the unpacks
+ * work within 128-bit chunks, so positions 4-7 and 8-11 trade places (perm is its own inverse). */
+
+/* Block b of positions t0..t0+n-1 (n ≤ 16; absent rows read as zeros) as eight registers, w[j] = dword j
+ * (int8 values 4j..4j+3) of each position, plus 128 (xor 0x80: vpdpbusd's unsigned operand). */
+TK_VNNI TK_ALWAYS_INLINE void transpose_block(const uint8_t *kb, int64_t krb, int64_t n, int64_t b, __m512i *w) {
+    __m512i z[8];
+    for (int i = 0; i < 8; i++) {
+        const __m256i lo = i < n ? _mm256_loadu_si256((const __m256i *)(kb + i * krb + 34 * b + 2)) : _mm256_setzero_si256();
+        const __m256i hi = i + 8 < n ? _mm256_loadu_si256((const __m256i *)(kb + (i + 8) * krb + 34 * b + 2))
+                                     : _mm256_setzero_si256();
+        z[i] = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), _mm512_set1_epi8((char)0x80));
+    }
+    /* per chunk c of z[i] (row i words 0-3, 4-7, row i + 8 words 0-3, 4-7): 4×4 transposes of z[0..3], z[4..7] */
+    __m512i e[4], f[4];
+    for (int g = 0; g < 2; g++) {
+        const __m512i *r = z + 4 * g;
+        const __m512i A = _mm512_unpacklo_epi32(r[0], r[1]), B = _mm512_unpackhi_epi32(r[0], r[1]);
+        const __m512i C = _mm512_unpacklo_epi32(r[2], r[3]), D = _mm512_unpackhi_epi32(r[2], r[3]);
+        __m512i *o = g ? f : e;
+        o[0] = _mm512_unpacklo_epi64(A, C); o[1] = _mm512_unpackhi_epi64(A, C);
+        o[2] = _mm512_unpacklo_epi64(B, D); o[3] = _mm512_unpackhi_epi64(B, D);
+    }
+    /* e[j] chunks: word j rows 0-3, word 4+j rows 0-3, word j rows 8-11, word 4+j rows 8-11 (f: rows + 4) */
+    for (int j = 0; j < 4; j++) {
+        w[j] = _mm512_shuffle_i32x4(e[j], f[j], 0x88);       /* word j: rows 0-3, 8-11, 4-7, 12-15 */
+        w[4 + j] = _mm512_shuffle_i32x4(e[j], f[j], 0xDD);   /* word 4 + j */
+    }
+}
+
+/* The scores of one tile, 16 positions a register (lane L: position perm(L)): per block the keys transposed
+ * once for all heads, then per head eight vpdpbusd with the query's dwords broadcast, minus 128·Σq; the
+ * twin's epilogue lane by lane, the running sums kept in a->p (permuted) until the last block. */
+TK_VNNI static void scores_q8_512(const tk_att_q8 *s, const tk_att_scratch *a, int64_t n_q, const uint8_t *kb,
+                                  int64_t krb, int64_t nt, int64_t nb, float scale) {
+    const __m512i perm = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15);
+    for (int64_t t0 = 0; t0 < nt; t0 += 16) {
+        const int64_t n = nt - t0 < 16 ? nt - t0 : 16;
+        const uint8_t *g = kb + t0 * krb;
+        const __mmask16 live = _mm512_cmplt_epi32_mask(perm, _mm512_set1_epi32((int)n));
+        const __m512i rows = _mm512_mullo_epi32(perm, _mm512_set1_epi32((int)krb));
+        for (int64_t b = 0; b < nb; b++) {
+            __m512i w[8];
+            transpose_block(g, krb, n, b, w);
+            /* the 16 positions' fp16 scales (absent rows: 0) */
+            const __m512i dh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, rows, g + 34 * b, 1);
+            const __m512 dk = _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh));
+            for (int64_t m = 0; m < n_q; m++) {
+                const int32_t *qw = (const int32_t *)(s->q + (m * nb + b) * 32);
+                __m512i acc = _mm512_set1_epi32(-128 * s->qs[m * nb + b]);
+                for (int j = 0; j < 8; j++) acc = _mm512_dpbusd_epi32(acc, w[j], _mm512_set1_epi32(qw[j]));
+                const __m512 wt = _mm512_mul_ps(dk, _mm512_set1_ps(s->d[m * nb + b]));
+                float *p = a->p + m * TK_ATT_TILE + t0;
+                const __m512 prev = b ? _mm512_loadu_ps(p) : _mm512_setzero_ps();
+                _mm512_storeu_ps(p, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), wt, prev));
+            }
+        }
+        for (int64_t m = 0; m < n_q; m++) {   /* × scale, back to position order */
+            float *p = a->p + m * TK_ATT_TILE + t0;
+            const __m512 sc = _mm512_mul_ps(_mm512_loadu_ps(p), _mm512_set1_ps(scale));
+            _mm512_storeu_ps(p, _mm512_shuffle_f32x4(sc, sc, 0xD8));   /* chunks 0, 2, 1, 3 */
+        }
+    }
+}
+
+TK_VNNI void tk_attention_q8_avx512vnni(const float *q, int64_t n_q, const uint8_t *k, const uint8_t *v,
+                                        int64_t k_row_bytes, int64_t v_row_bytes, int32_t k_type, int32_t v_type,
+                                        int64_t j0, int64_t j1, int64_t hd, float scale, float *scratch, float *out,
+                                        float *partial) {
+    const int64_t hdp = tk_att_hdp(hd), nb = (hd + 31) / 32;
+    if (k_type != TK_KV_Q8_0 || hd != hdp) {   /* the float form (as the twin), or V through f32 tiles */
+        tk_attention_q8_avx2(q, n_q, k, v, k_row_bytes, v_row_bytes, k_type, v_type, j0, j1, hd, scale, scratch, out,
+                             partial);
+        return;
+    }
+    const tk_att_scratch a = tk_att_layout(scratch, n_q, hdp);
+    const tk_att_q8 s = tk_att_q8_layout(scratch, n_q, hd);
+    tk_att_init(&a, q, n_q, hd, hdp);
+    tk_att_q8_query(q, n_q, hd, &s);
+    for (int64_t j = j0; j < j1; j += TK_ATT_TILE) {
+        const int64_t nt = j1 - j < TK_ATT_TILE ? j1 - j : TK_ATT_TILE;
+        const uint8_t *kb = k + j * k_row_bytes, *vb = v + j * v_row_bytes;
+        /* the K rows TK_ATT_PREFETCH_POS ahead into L2 (rest512 prefetches V's) */
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t o = 0; o < k_row_bytes; o += 64)
+                _mm_prefetch((const char *)(kb + (t + TK_ATT_PREFETCH_POS) * k_row_bytes + o), _MM_HINT_T1);
+        scores_q8_512(&s, &a, n_q, kb, k_row_bytes, nt, nb, scale);
+        if (v_type == TK_KV_Q8_0) rest512(TK_KV_Q8_0, &a, n_q, vb, v_row_bytes, nt, hdp);
+        else if (v_type == TK_KV_F16) rest512(TK_KV_F16, &a, n_q, vb, v_row_bytes, nt, hdp);
+        else rest512(TK_KV_F32, &a, n_q, vb, v_row_bytes, nt, hdp);
     }
     tk_att_finish(&a, n_q, hd, hdp, out, partial);
 }

@@ -20,6 +20,9 @@ def parse(argv=None):
                     help="KV cache type of keys (default f16; f32 is exact)")
     ap.add_argument("--cache-type-v", "-ctv", choices=list(KV_TYPES), default="f16",
                     help="KV cache type of values (default f16)")
+    ap.add_argument("--attn-int8", action="store_true",
+                    help="int8 attention scores over a q8_0 key cache (-ctk q8_0): the query quantized per 32 values, "
+                         "integer K·Q dots as llama.cpp; logits move slightly")
     ap.add_argument("--min-prompt-tokens", type=int, default=16,
                     help="prompt tokens a step takes at least while requests decode (default 16: short gaps between "
                          "the streams' tokens while prompts arrive; the batch size, 128: every step filled, as "
@@ -47,7 +50,7 @@ def parse(argv=None):
                              threads=a.threads, int8_head=a.int8_head, head=a.head, ternary_layout=a.ternary_layout,
                              alias=a.alias,
                              queue_limit=a.queue_limit, max_body=a.max_body, cors=a.cors, type_k=a.cache_type_k,
-                             type_v=a.cache_type_v, checkpoints=a.ctx_checkpoints,
+                             type_v=a.cache_type_v, attn_int8=a.attn_int8, checkpoints=a.ctx_checkpoints,
                              min_prompt_tokens=a.min_prompt_tokens,
                              embedding_batch=a.embedding_batch, chat_template_file=a.chat_template_file)
 

@@ -91,7 +91,8 @@ def add_embedding_routes(app: FastAPI, settings, loader, alias):
         ctx = made.get("ctx")
         if ctx is None:
             ctx = made["ctx"] = loader.model.create_context(
-                n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k, type_v=settings.type_v)
+                n_ctx=loader.n_ctx_slot, n_threads=settings.threads, type_k=settings.type_k, type_v=settings.type_v,
+                attn_int8=settings.attn_int8)
         return embed(ctx._context(), lists, True, dimensions, None)
 
     def in_flight():

@@ -37,7 +37,7 @@ class Loader:
                 raise
             try:
                 e = trit.Engine(m, n_seq=s.parallel, n_ctx=s.n_ctx, n_threads=s.threads, queue_limit=s.queue_limit,
-                                type_k=s.type_k, type_v=s.type_v, checkpoints=s.checkpoints,
+                                type_k=s.type_k, type_v=s.type_v, attn_int8=s.attn_int8, checkpoints=s.checkpoints,
                                 min_prompt_tokens=s.min_prompt_tokens)
             except BaseException:
                 m.close()

@@ -19,6 +19,7 @@ class ServerSettings:
     replica: str = None      # sent as X-Trit-Replica on every response (default host:pid)
     type_k: str = "f16"      # KV cache of keys / values: f16, q8_0 or f32
     type_v: str = "f16"
+    attn_int8: bool = False  # int8 attention scores (needs type_k q8_0; trit.Engine's attn_int8)
     min_prompt_tokens: int = 16   # prompt tokens a step takes at least while requests decode (Engine's)
     checkpoints: int = 4     # hybrid models: recurrent-state checkpoints a slot keeps (llama.cpp's --ctx-checkpoints)
     embedding_batch: int = 256   # inputs one /v1/embeddings request may hold
