@@ -129,28 +129,13 @@ void tk_trit5_gemm_par(tk_pool *pool, tk_trit5_gemm_fn fn, const uint8_t *codes,
     tk_pool_run(pool, trit5_worker, &j);
 }
 
-typedef struct {
-    tk_tq1_gemm_fn fn;
-    const uint8_t *blocks; int64_t K;
-    const int8_t *q; const float *s; const int32_t *qsum; int64_t n;
-    float beta; float *out; int64_t ldo;
-    tk_row_sched *sched;
-} tq1_job;
-
-static void tq1_worker(void *p, int ith, int nth) {
-    tq1_job *j = p;
-    int64_t r0, r1;
-    (void)nth;
-    while (next_chunk(j->sched, ith, &r0, &r1)) j->fn(j->blocks, j->K, r0, r1, j->q, j->s, j->qsum, j->n, j->beta, j->out, j->ldo);
-}
-
 void tk_tq1_gemm_par(tk_pool *pool, tk_tq1_gemm_fn fn, const uint8_t *blocks, int64_t K,
                      int64_t rows, const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
                      float beta, float *out, int64_t ldo) {
     tk_row_sched sc;
     sched_init(&sc, rows, tk_tq1_row_bytes(K), n, tk_pool_size(pool));
-    tq1_job j = {fn, blocks, K, q, s, qsum, n, beta, out, ldo, &sc};
-    tk_pool_run(pool, tq1_worker, &j);
+    trit5_job j = {fn, blocks, K, q, s, qsum, n, beta, out, ldo, &sc};   /* the same call shape as trit5's */
+    tk_pool_run(pool, trit5_worker, &j);
 }
 
 void tk_dense_gemm_par(tk_pool *pool, tk_dense_gemm_fn fn, const void *w, tk_dtype dtype, int64_t K,
@@ -211,7 +196,6 @@ void tk_q4_gemm_par(tk_pool *pool, tk_q4_gemm_fn fn, const uint8_t *w, const uin
  * follow each other, so it stays in cache between them; chunks a row does not have are skipped. */
 static void attention_worker(void *p, int ith, int nth) {
     tk_attention_job *j = p;
-    const int64_t n_kv_heads = j->n_heads / j->group;
     const int64_t pf = tk_att_partial_floats(j->hd);
     float *scratch = j->scratch + (int64_t)ith * j->scratch_stride;
     (void)nth;

@@ -12,7 +12,6 @@
 #include "tq1_x86.h"
 
 #define ACC16_BLOCKS 8
-#define PF_DIST 12288   /* bytes ahead prefetched into L2 (as the 5-trit rows' kernel) */
 
 TK_AVX2 TK_ALWAYS_INLINE void hsum4_i32(const __m256i *a, int nt, int32_t *sums) {
     const __m256i z = _mm256_setzero_si256();
@@ -56,7 +55,7 @@ TK_AVX2 TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, in
         for (int t = 0; t < NT; t++) p[t] = _mm256_setzero_si256();
         for (int64_t b = b0; b < b1; b++) {
             const uint8_t *blk = row + b * TK_TQ1_BLOCK_BYTES;
-            if (prefetch) _mm_prefetch((const char *)(blk + PF_DIST), _MM_HINT_T1);
+            if (prefetch) _mm_prefetch((const char *)(blk + TQ1_PF_DIST), _MM_HINT_T1);
             block_tokens(blk, q + b * TK_TQ1_BLOCK, kp, NT, p);
         }
         for (int t = 0; t < NT; t++) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(p[t], ones16));
@@ -65,37 +64,5 @@ TK_AVX2 TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, in
     if (NT > 4) hsum4_i32(acc + 4, NT - 4, sums + 4);
 }
 
-TK_AVX2 TK_ALWAYS_INLINE void rows_tokens(const uint8_t *blocks, int64_t kp, int64_t r0, int64_t r1, const int8_t *q,
-                                          const float *s, const int32_t *qsum, int64_t t0, int NT, int prefetch,
-                                          float beta, float *out, int64_t ldo) {
-    const int64_t row_bytes = tk_tq1_row_bytes(kp);
-    const int8_t *qt = q + t0 * kp;
-    int32_t sums[8];
-    for (int64_t r = r0; r < r1; r++) {
-        row_tokens(blocks + r * row_bytes, qt, kp, NT, prefetch, sums);
-        for (int t = 0; t < NT; t++) out[(t0 + t) * ldo + r] = (float)(sums[t] - qsum[t0 + t]) / s[t0 + t] * beta;
-    }
-}
-
-/* Token groups outside, rows inside, as the packed rows' kernel (8 tokens while their activations fit L1). */
-#define GROUP_MAX_KP 3072
-
-TK_AVX2 void tk_tq1_gemm_avx2(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
-                              const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                              float beta, float *out, int64_t ldo) {
-    const int64_t group = K <= GROUP_MAX_KP ? 8 : 4;
-    for (int64_t t0 = 0; t0 < n; t0 += group) {
-        const int pf = t0 == 0;
-        switch (n - t0 < group ? n - t0 : group) {
-        case 1: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 1, pf, beta, out, ldo); break;
-        case 2: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 2, pf, beta, out, ldo); break;
-        case 3: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 3, pf, beta, out, ldo); break;
-        case 4: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 4, pf, beta, out, ldo); break;
-        case 5: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 5, pf, beta, out, ldo); break;
-        case 6: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 6, pf, beta, out, ldo); break;
-        case 7: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 7, pf, beta, out, ldo); break;
-        default: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 8, pf, beta, out, ldo); break;
-        }
-    }
-}
+TQ1_PASSES(TK_AVX2, tk_tq1_gemm_avx2)
 #endif

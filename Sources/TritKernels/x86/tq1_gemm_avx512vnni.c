@@ -9,7 +9,6 @@
 #include "simd_x86.h"
 #include "tq1_x86.h"
 
-#define PF_DIST 12288
 #define NACC(NT) ((NT) <= 2 ? 4 : 1)   /* accumulators a token */
 
 TK_VNNI TK_ALWAYS_INLINE void hsum4_i32_vnni(const __m256i *a, int nt, int32_t *sums) {
@@ -49,7 +48,7 @@ TK_VNNI TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, in
     for (int i = 0; i < NT * NACC(NT); i++) acc[i] = _mm256_setzero_si256();
     for (int64_t b = 0; b < nblocks; b++) {
         const uint8_t *blk = row + b * TK_TQ1_BLOCK_BYTES;
-        if (prefetch) _mm_prefetch((const char *)(blk + PF_DIST), _MM_HINT_T1);
+        if (prefetch) _mm_prefetch((const char *)(blk + TQ1_PF_DIST), _MM_HINT_T1);
         block_tokens(blk, q + b * TK_TQ1_BLOCK, kp, NT, acc);
     }
     if (NACC(NT) > 1) {
@@ -61,36 +60,5 @@ TK_VNNI TK_ALWAYS_INLINE void row_tokens(const uint8_t *row, const int8_t *q, in
     if (NT > 4) hsum4_i32_vnni(acc + 4, NT - 4, sums + 4);
 }
 
-TK_VNNI TK_ALWAYS_INLINE void rows_tokens(const uint8_t *blocks, int64_t kp, int64_t r0, int64_t r1, const int8_t *q,
-                                          const float *s, const int32_t *qsum, int64_t t0, int NT, int prefetch,
-                                          float beta, float *out, int64_t ldo) {
-    const int64_t row_bytes = tk_tq1_row_bytes(kp);
-    const int8_t *qt = q + t0 * kp;
-    int32_t sums[8];
-    for (int64_t r = r0; r < r1; r++) {
-        row_tokens(blocks + r * row_bytes, qt, kp, NT, prefetch, sums);
-        for (int t = 0; t < NT; t++) out[(t0 + t) * ldo + r] = (float)(sums[t] - qsum[t0 + t]) / s[t0 + t] * beta;
-    }
-}
-
-#define GROUP_MAX_KP 3072
-
-TK_VNNI void tk_tq1_gemm_avx512vnni(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1,
-                                    const int8_t *q, const float *s, const int32_t *qsum, int64_t n,
-                                    float beta, float *out, int64_t ldo) {
-    const int64_t group = K <= GROUP_MAX_KP ? 8 : 4;
-    for (int64_t t0 = 0; t0 < n; t0 += group) {
-        const int pf = t0 == 0;
-        switch (n - t0 < group ? n - t0 : group) {
-        case 1: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 1, pf, beta, out, ldo); break;
-        case 2: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 2, pf, beta, out, ldo); break;
-        case 3: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 3, pf, beta, out, ldo); break;
-        case 4: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 4, pf, beta, out, ldo); break;
-        case 5: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 5, pf, beta, out, ldo); break;
-        case 6: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 6, pf, beta, out, ldo); break;
-        case 7: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 7, pf, beta, out, ldo); break;
-        default: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 8, pf, beta, out, ldo); break;
-        }
-    }
-}
+TQ1_PASSES(TK_VNNI, tk_tq1_gemm_avx512vnni)
 #endif

@@ -47,4 +47,42 @@ TK_AVX2 TK_ALWAYS_INLINE void tq1_tail(const uint8_t *blk, __m256i *v5, __m256i 
     *v7 = _mm256_blend_epi32(x81, h, 0xF0);
 }
 
+/* The bytes ahead each row's blocks are prefetched into L2 (as the 5-trit rows' kernel), and the widths whose
+ * activations fit L1 for 8 tokens a pass (else 4). */
+#define TQ1_PF_DIST 12288
+#define TQ1_GROUP_MAX_KP 3072
+
+/* The passes shared by the variants (ATTR: their target attribute; row_tokens(row, q, kp, NT, prefetch, sums),
+ * the NT integer sums of one row, defined by each): token groups outside, rows inside, as the packed rows'
+ * kernel; each sum becomes (sum − qsum) / s · beta, the scalar twin's epilogue. */
+#define TQ1_PASSES(ATTR, NAME)                                                                                    \
+ATTR TK_ALWAYS_INLINE void rows_tokens(const uint8_t *blocks, int64_t kp, int64_t r0, int64_t r1, const int8_t *q, \
+                                       const float *s, const int32_t *qsum, int64_t t0, int NT, int prefetch,     \
+                                       float beta, float *out, int64_t ldo) {                                    \
+    const int64_t row_bytes = tk_tq1_row_bytes(kp);                                                            \
+    const int8_t *qt = q + t0 * kp;                                                                            \
+    int32_t sums[8];                                                                                           \
+    for (int64_t r = r0; r < r1; r++) {                                                                        \
+        row_tokens(blocks + r * row_bytes, qt, kp, NT, prefetch, sums);                                        \
+        for (int t = 0; t < NT; t++) out[(t0 + t) * ldo + r] = (float)(sums[t] - qsum[t0 + t]) / s[t0 + t] * beta; \
+    }                                                                                                          \
+}                                                                                                              \
+ATTR void NAME(const uint8_t *blocks, int64_t K, int64_t r0, int64_t r1, const int8_t *q, const float *s,       \
+               const int32_t *qsum, int64_t n, float beta, float *out, int64_t ldo) {                         \
+    const int64_t group = K <= TQ1_GROUP_MAX_KP ? 8 : 4;                                                       \
+    for (int64_t t0 = 0; t0 < n; t0 += group) {                                                                \
+        const int pf = t0 == 0;                                                                                \
+        switch (n - t0 < group ? n - t0 : group) {                                                             \
+        case 1: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 1, pf, beta, out, ldo); break;                  \
+        case 2: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 2, pf, beta, out, ldo); break;                  \
+        case 3: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 3, pf, beta, out, ldo); break;                  \
+        case 4: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 4, pf, beta, out, ldo); break;                  \
+        case 5: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 5, pf, beta, out, ldo); break;                  \
+        case 6: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 6, pf, beta, out, ldo); break;                  \
+        case 7: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 7, pf, beta, out, ldo); break;                  \
+        default: rows_tokens(blocks, K, r0, r1, q, s, qsum, t0, 8, pf, beta, out, ldo); break;                 \
+        }                                                                                                      \
+    }                                                                                                          \
+}
+
 #endif
