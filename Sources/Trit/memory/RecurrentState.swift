@@ -42,7 +42,7 @@ final class RecurrentState: SequenceMemory {
                                     "recurrent state")
         buffer = try AlignedBuffer(byteCount: try checkedMul(floats, 4, "recurrent state"),
                                    what: "recurrent state (\(nSeq) sequence(s) × \(1 + checkpoints) states × "
-                                       + "\(layers) Gated DeltaNet layers)")
+                                       + "\(layers) Gated DeltaNet layers)", hugePages: true)
     }
 
     private func base(_ s: Int) -> UnsafeMutablePointer<Float> { buffer.floats() + s * sequenceFloats }
