@@ -16,6 +16,7 @@ enum BenchCommand {
         Opt(names: ["-d", "--n-depth"], value: "LIST", help: "depths, comma-separated (default 0): each test runs after DEPTH tokens are already in the cache"),
         ] + kvOpts + [
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
+        Opt(names: ["--paired-roofline"], value: nil, help: "tg: a probe pass after each token; roofline share = median over tokens (bandwidth that moves within a run)"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
         Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
         Opt(names: ["--sizes"], value: "LIST", help: "--paper: sizes (default 700m,1.3b,3b,3.9b)"),
@@ -33,6 +34,8 @@ enum BenchCommand {
         var test: String; var threads: Int; var tps: Double; var stdev: Double; var samples: [Double]
         var bytesPerToken: Int; var gbps: Double; var readGBps: Double
         var readSamples: [Double] = []   // the probe after each run, paired with `samples`
+        var pairedShares: [Double] = []  // --paired-roofline: each token's GB/s over the probe pass right after it
+        var pairedProbe: [Double] = []   // and that pass's GB/s
     }
 
     static func run(_ args: [String]) throws {
@@ -65,6 +68,8 @@ enum BenchCommand {
         let batch = try p.int("-b", 128)
         guard nP >= 0, nG >= 0 else { throw CLIError("-p and -n expect token counts >= 0 (0 skips the test)") }
         guard reps >= 1 else { throw CLIError("-r expects a number of runs >= 1, got \(reps)") }
+        let paired = p.flag("--paired-roofline")
+        if paired && p.flag("--no-bandwidth") { throw CLIError("--paired-roofline needs the bandwidth probe (drop --no-bandwidth)") }
         guard batch >= 1, batch <= 4096 else { throw CLIError("-b expects 1 to 4096 tokens, got \(batch)") }
         let depths = try (p.string("-d") ?? "0").split(separator: ",").map { s -> Int in
             guard let v = Int(s), v >= 0, v <= 1 << 20 else { throw CLIError("bad depth \"\(s)\" (0 to 1048576 tokens)") }
@@ -121,6 +126,7 @@ enum BenchCommand {
             let depthTokens = (0..<depths.max()!).map { _ in Int32(rng.next() % UInt64(vocab)) }
             for depth in depths {
                 var pp: [Double] = [], tg: [Double] = [], bw: [Double] = []
+                var tokenSeconds: [Double] = [], tokenProbe: [Double] = []   // --paired-roofline
                 // the cache is filled to the depth once; each run cuts back to it
                 state.reset()
                 if depth > 0 {
@@ -150,12 +156,27 @@ enum BenchCommand {
                         // work in every mode); the inputs are random, so no run settles into a loop
                         try backToDepth()
                         var tok = promptTokens[0]
-                        let t0 = monotonicSeconds()
-                        for _ in 0..<nG {
-                            _ = try state.evaluateAndSample([tok], greedy)
-                            tok = Int32(rng.next() % UInt64(vocab))
+                        if paired, let probe {
+                            // each token timed alone, then one pass of the probe over its bytes
+                            var total = 0.0
+                            for _ in 0..<nG {
+                                let t0 = monotonicSeconds()
+                                _ = try state.evaluateAndSample([tok], greedy)
+                                let dt = monotonicSeconds() - t0
+                                total += dt
+                                tokenSeconds.append(dt)
+                                tokenProbe.append(probe.measure(reps: 1))
+                                tok = Int32(rng.next() % UInt64(vocab))
+                            }
+                            tg.append(Double(nG) / total)
+                        } else {
+                            let t0 = monotonicSeconds()
+                            for _ in 0..<nG {
+                                _ = try state.evaluateAndSample([tok], greedy)
+                                tok = Int32(rng.next() % UInt64(vocab))
+                            }
+                            tg.append(Double(nG) / (monotonicSeconds() - t0))
                         }
-                        tg.append(Double(nG) / (monotonicSeconds() - t0))
                     }
                     if let probe { bw.append(probe.measure() / 1e9) }   // this run's roofline
                 }
@@ -183,8 +204,11 @@ enum BenchCommand {
                 }
                 if nG > 0 {
                     let m = median(tg)
+                    // paired: the probe streams the weights only, so the share counts the weights' bytes
+                    let shares = zip(tokenSeconds, tokenProbe).map { Double(bpt) / $0.0 / $0.1 }
                     rows.append(Row(test: "tg\(nG)\(at)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt + kvRead,
-                                    gbps: Double(bpt + kvRead) * m / 1e9, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw))
+                                    gbps: Double(bpt + kvRead) * m / 1e9, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw,
+                                    pairedShares: shares, pairedProbe: tokenProbe.map { $0 / 1e9 }))
                 }
             }
         }
@@ -205,7 +229,13 @@ enum BenchCommand {
                 s += "  {\"model\": \"\(jsonEscape(path))\", \"file_type\": \"\(jsonEscape(model.fileType))\", \"test\": \"\(r.test)\", \"threads\": \(r.threads), "
                 s += "\"tokens_per_second\": \(fmt(r.tps, 3)), \"stdev\": \(fmt(r.stdev, 3)), \"samples\": [\(r.samples.map { fmt($0, 3) }.joined(separator: ", "))], "
                 s += "\"peak_rss_bytes\": \(rss), \"load_seconds\": \(fmt(loadSeconds, 4)), \"bytes_per_token\": \(r.test.hasPrefix("tg") ? r.bytesPerToken : 0), \"weight_bytes_per_token\": \(r.test.hasPrefix("tg") ? bpt : 0), "
-                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"read_bandwidth_samples\": [\(r.readSamples.map { fmt($0, 2) }.joined(separator: ", "))], \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\", \"attn_int8\": \(attentionInt8)\(candJSON)}"
+                s += "\"achieved_gb_per_s\": \(fmt(r.gbps, 2)), \"read_bandwidth_gb_per_s\": \(fmt(r.readGBps, 2)), \"read_bandwidth_samples\": [\(r.readSamples.map { fmt($0, 2) }.joined(separator: ", "))], \"kernel\": \"\(kernelName())\", \"type_k\": \"\(kType.name)\", \"type_v\": \"\(vType.name)\", \"attn_int8\": \(attentionInt8)\(candJSON)"
+                if !r.pairedShares.isEmpty {
+                    s += ", \"roofline_share_paired\": \(fmt(median(r.pairedShares), 3)), \"paired_tokens\": \(r.pairedShares.count), "
+                    s += "\"paired_share_samples\": [\(r.pairedShares.map { fmt($0, 3) }.joined(separator: ", "))], "
+                    s += "\"paired_probe_gb_per_s\": [\(r.pairedProbe.map { fmt($0, 2) }.joined(separator: ", "))]"
+                }
+                s += "}"
                 s += i + 1 < rows.count ? ",\n" : "\n"
             }
             print(s + "]")
@@ -230,6 +260,12 @@ enum BenchCommand {
             let tg = r.test.hasPrefix("tg")
             let roof = tg && r.readGBps > 0 ? fmt(100 * r.gbps / r.readGBps, 0) + "%" : "-"
             print("| \(r.test) | \(r.threads) | \(fmt(r.tps, 2)) | \(fmt(r.stdev, 2)) | \(tg ? fmtBytes(r.bytesPerToken) : "-") | \(tg ? fmt(r.gbps, 2) : "-") | \(r.readGBps > 0 ? fmt(r.readGBps, 2) : "-") | \(roof) |")
+        }
+        for r in rows where !r.pairedShares.isEmpty {
+            let q = r.pairedShares.sorted()
+            print("\(r.test), \(r.threads) thread(s): paired roofline (weights' bytes over the probe pass after each token): "
+                  + "median \(fmt(100 * median(q), 1))%, quartiles \(fmt(100 * q[q.count / 4], 1))-\(fmt(100 * q[3 * q.count / 4], 1))% "
+                  + "over \(q.count) tokens")
         }
     }
 
