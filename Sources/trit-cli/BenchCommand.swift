@@ -16,7 +16,7 @@ enum BenchCommand {
         Opt(names: ["-d", "--n-depth"], value: "LIST", help: "depths, comma-separated (default 0): each test runs after DEPTH tokens are already in the cache"),
         ] + kvOpts + [
         Opt(names: ["--no-bandwidth"], value: nil, help: "skip the memory read-bandwidth probe"),
-        Opt(names: ["--paired-roofline"], value: nil, help: "tg: a probe pass after each token; roofline share = median over tokens (bandwidth that moves within a run)"),
+        Opt(names: ["--paired-roofline"], value: nil, help: "tg: a probe pass after each token; roofline share = median over tokens of the token's GB/s (weights + KV) over the pass's (bandwidth that moves within a run)"),
         Opt(names: ["--json"], value: nil, help: "print a JSON list, one object per test and thread count"),
         Opt(names: ["--paper"], value: nil, help: "the BitNet paper's cost tables: synthetic FP16 vs ternary models by size, and matmul energy"),
         Opt(names: ["--sizes"], value: "LIST", help: "--paper: sizes (default 700m,1.3b,3b,3.9b)"),
@@ -204,8 +204,8 @@ enum BenchCommand {
                 }
                 if nG > 0 {
                     let m = median(tg)
-                    // paired: the probe streams the weights only, so the share counts the weights' bytes
-                    let shares = zip(tokenSeconds, tokenProbe).map { Double(bpt) / $0.0 / $0.1 }
+                    // paired: the bytes a token reads (weights + cache, as the run's GB/s) over the probe's rate
+                    let shares = zip(tokenSeconds, tokenProbe).map { Double(bpt + kvRead) / $0.0 / $0.1 }
                     rows.append(Row(test: "tg\(nG)\(at)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt + kvRead,
                                     gbps: Double(bpt + kvRead) * m / 1e9, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw,
                                     pairedShares: shares, pairedProbe: tokenProbe.map { $0 / 1e9 }))
@@ -263,7 +263,7 @@ enum BenchCommand {
         }
         for r in rows where !r.pairedShares.isEmpty {
             let q = r.pairedShares.sorted()
-            print("\(r.test), \(r.threads) thread(s): paired roofline (weights' bytes over the probe pass after each token): "
+            print("\(r.test), \(r.threads) thread(s): paired roofline (each token's GB/s over the probe pass after it): "
                   + "median \(fmt(100 * median(q), 1))%, quartiles \(fmt(100 * q[q.count / 4], 1))-\(fmt(100 * q[3 * q.count / 4], 1))% "
                   + "over \(q.count) tokens")
         }

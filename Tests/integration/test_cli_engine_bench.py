@@ -42,7 +42,7 @@ def test_engine_bench_without_a_one_request_row_has_no_bound(built):
 
 def test_bench_paired_roofline_pairs_every_token_with_a_probe_pass(built):
     """--paired-roofline: one probe pass after each generated token; the share is the median over tokens
-    of the weights' bytes over the token's time, over the pass's GB/s."""
+    of the token's bytes (weights + KV) over its time, over the pass's GB/s."""
     model = os.path.join(ROOT, "Models", "trit-bundled-i2_s.gguf")
     r = run([os.path.join(BIN, "trit"), "bench", "-m", model, "-p", "0", "-n", "5", "-r", "2", "-t", "1",
              "--paired-roofline", "--json"])
@@ -51,8 +51,8 @@ def test_bench_paired_roofline_pairs_every_token_with_a_probe_pass(built):
     assert row["paired_tokens"] == len(shares) == len(probes) == 10
     assert all(s > 0 for s in shares) and all(p > 0 for p in probes)
     assert abs(row["roofline_share_paired"] - sorted(shares)[4:6][0] / 2 - sorted(shares)[4:6][1] / 2) < 2e-3
-    # the tokens' own rate: weights' bytes over (share × probe) is each token's time; 5 of them a run
-    times = [row["weight_bytes_per_token"] / (s * p * 1e9) for s, p in zip(shares, probes)]
+    # the tokens' own rate: bytes over (share × probe) is each token's time; 5 of them a run
+    times = [row["bytes_per_token"] / (s * p * 1e9) for s, p in zip(shares, probes)]
     runs = [5 / sum(times[:5]), 5 / sum(times[5:])]
     for want, got in zip(runs, row["samples"]):
         assert abs(got - want) <= 0.02 * want
