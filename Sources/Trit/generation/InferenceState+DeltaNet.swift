@@ -45,13 +45,18 @@ extension InferenceState {
             }
         }
 
-        // per row in order: the conv (its state per sequence), q and k L2-normed per key head (eps 1e-6
-        // inside the root, as FLA), q also by 1/√d_k; the decay e^g
+        // per row: the conv (its state per sequence; TritKernels), q and k L2-normed per key head (eps
+        // 1e-6 inside the root, as FLA), q also by 1/√d_k; the decay e^g
         let chunked = deltaChunkMin > 0 && n >= deltaChunkMin
         if chunked { dnLogG.ptr.update(from: g, count: n * nV) }
+        // the conv, channels over the pool's threads (each channel's rows in order)
+        for t in 0..<n { dnRowConv[t] = mem.conv(sequence: rowSeq[t], layer: d) }
+        w.conv.withUnsafeBufferPointer { cw in
+            tk_causal_conv_silu_par(pool, qkv, Int64(convDim), Int64(n), UnsafePointer(dnRowConv), cw.baseAddress,
+                                    Int64(s.convKernel), Int64(convDim))
+        }
         for t in 0..<n {
             let x = qkv + t * convDim
-            causalConv(x, weights: w.conv, state: mem.conv(sequence: rowSeq[t], layer: d), shape: s)
             for h in 0..<s.keyHeads {
                 l2Normalize(x + h * s.keyHeadDim, s.keyHeadDim, scale: 1 / Float(s.keyHeadDim).squareRoot())
                 l2Normalize(x + keyDim + h * s.keyHeadDim, s.keyHeadDim, scale: 1)
@@ -72,28 +77,8 @@ extension InferenceState {
 
         // RMSNormGated: each value head normed with w itself, then × SiLU(z); out_proj
         rmsnormRows(o, w.norm, s.valueHeadDim, n * nV, into: o)
-        for i in 0..<(n * valueDim) { let zi = z[i]; o[i] *= zi / (1 + expf(-zi)) }
+        tk_silu_gate_par(pool, o, z, Int64(n * valueDim))
         linear(w.out.linear, folded(w.out.hadamard, o, width: valueDim, n: n), n: n, into: out, quantizedKp: 0)
-    }
-
-    /// Depthwise causal conv1d of one position, then SiLU, in place: channel c's output is
-    /// Σ_j w[c][j]·x_{t−(K−1)+j}, the K − 1 earlier inputs from `state` (zeros at the start), which
-    /// then moves up by one and takes this input.
-    @inline(__always)
-    func causalConv(_ x: UnsafeMutablePointer<Float>, weights: [Float], state: UnsafeMutablePointer<Float>,
-                    shape s: DeltaNetShape) {
-        let K = s.convKernel, convDim = s.convDim
-        weights.withUnsafeBufferPointer { cw in
-            for c in 0..<convDim {
-                let wc = cw.baseAddress! + c * K
-                var acc: Float = 0
-                for j in 0..<(K - 1) { acc += wc[j] * state[j * convDim + c] }
-                acc += wc[K - 1] * x[c]
-                for j in 0..<(K - 2) { state[j * convDim + c] = state[(j + 1) * convDim + c] }
-                state[(K - 2) * convDim + c] = x[c]
-                x[c] = acc / (1 + expf(-acc))
-            }
-        }
     }
 
     /// v ← v·scale / √(Σv² + 1e-6) (transformers' l2norm).

@@ -166,7 +166,7 @@ extension InferenceState {
         case .relu2:
             for i in 0..<(n * ffn) { let g = max(hb[i], 0); hb[i] = g * g * hb2[i] }
         case .silu:
-            for i in 0..<(n * ffn) { let g = hb[i]; hb[i] = g / (1 + expf(-g)) * hb2[i] }
+            tk_silu_mul_par(pool, hb, hb2, Int64(n * ffn))   // g·σ(g)·u, over the pool
         case .geluTanh:
             // 0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³))), PyTorch's gelu(approximate="tanh")
             for i in 0..<(n * ffn) {

@@ -47,6 +47,7 @@ public final class InferenceState {
     // input and output (q, k, v), z, β, g, the delta rule's output, one head's delta
     let dnQKV, dnZ, dnBeta, dnG, dnOut: FloatArray
     let dnRowState: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // [maxBatch]: each row's delta-rule state
+    let dnRowConv: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>   // [maxBatch]: each row's conv state
     let dnKeyHead: [Int32]         // the key head each value head reads
     /// The chunked delta rule (prompts): g before exponentiation [maxBatch][valueHeads], and each
     /// pool thread's workspace (tk_delta_work_floats).
@@ -161,6 +162,7 @@ public final class InferenceState {
         dnBeta = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnRowState = .allocate(capacity: B)
+        dnRowConv = .allocate(capacity: B)
         dnLogG = try FloatArray(count: dnRows * (dn?.valueHeads ?? 0), what: "activations")
         dnWork = try FloatArray(count: dn.map { d in dnRows == 0 ? 0 : max(nThreads, 1)
                                     * Int(tk_delta_work_floats(Int64(d.keyHeadDim), Int64(d.valueHeadDim))) } ?? 0,
@@ -252,6 +254,7 @@ public final class InferenceState {
         rowValues.deallocate()
         rowKV.deallocate()
         dnRowState.deallocate()
+        dnRowConv.deallocate()
     }
 
     public var kernelName: String { String(cString: kernels.pointee.name) }

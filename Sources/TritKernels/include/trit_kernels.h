@@ -412,6 +412,16 @@ int64_t tk_delta_work_floats(int64_t dk, int64_t dv);
 void tk_delta_chunk(const tk_delta_job *j, int64_t h, int64_t t0, int64_t c, float *S, float *work);
 void tk_delta_rule_par(tk_pool *pool, tk_delta_job *job);
 
+/* Element-wise activations over the pool (generic/activations.c), bit for bit the one-thread loops;
+ * pool may be NULL. g[i] ← g[i]·σ(g[i])·u[i] (SiLU-gated FFN); o[i] ← o[i]·(z[i]·σ(z[i])) (the gated
+ * norm's gate); the Gated DeltaNet's depthwise causal conv1d + SiLU of n rows of x (row stride
+ * row_stride, channels in place), row t with its sequence's conv state state[t] ([K − 1][channels],
+ * oldest first, updated), w [channels][K]. */
+void tk_silu_mul_par(tk_pool *pool, float *g, const float *u, int64_t n);
+void tk_silu_gate_par(tk_pool *pool, float *o, const float *z, int64_t n);
+void tk_causal_conv_silu_par(tk_pool *pool, float *x, int64_t row_stride, int64_t n, float *const *state,
+                             const float *w, int64_t K, int64_t channels);
+
 /* Reads `bytes` bytes of buf on all pool threads (each its share) and returns a checksum, so
  * the read cannot be optimised away: the memory read-bandwidth probe of `trit bench`. */
 uint64_t tk_read_memory(tk_pool *pool, const void *buf, size_t bytes);

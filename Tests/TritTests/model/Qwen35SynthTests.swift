@@ -33,6 +33,26 @@ final class Qwen35SynthTests: XCTestCase {
         }
     }
 
+    /// The element-wise work the pool shares (the conv of a 37-row prompt, 256 channels, and the FFN's SiLU
+    /// gates: over 4096 elements each, so split between threads) gives the one-thread logits bit for bit.
+    func testQwen35PromptOnTwoThreadsEqualsOneThreadBitForBit() throws {
+        let shape = try XCTUnwrap(Synth.qwen35Preset("qwen35-tiny"))
+        let tokens: [Int32] = (0..<37).map { Int32(($0 * 29 + 3) % 1000) }
+        let path = NSTemporaryDirectory() + "trit-synth-q35-threads-\(getpid()).gguf"
+        try Synth.writeQwen35(shape, type: Synth.groupTypes[0].1, to: path)
+        defer { unlink(path) }
+        let m = try Model.load(path: path)
+        var logits: [[Float]] = []
+        for threads in [1, 2] {
+            let st = try InferenceState(model: m, nCtx: 64, nThreads: threads, maxBatch: 64, kvType: .f32)
+            try st.evaluate(tokens)
+            try st.evaluate([5])   // and one decode row after it
+            logits.append(Array(st.lastLogits))
+        }
+        XCTAssertGreaterThan(logits[0].map(abs).max() ?? 0, 0)
+        XCTAssertEqual(logits[0], logits[1])
+    }
+
     /// The Hadamard-keyed synth files load with the folding (identity and explicit signs) and run.
     func testSynthQwen35HadamardKeys() throws {
         let shape = try XCTUnwrap(Synth.qwen35Preset("qwen35-tiny"))
