@@ -41,6 +41,11 @@ enum BenchCommand {
     static func run(_ args: [String]) throws {
         let p = try parse(args, opts)
         headMode = try readHeadMode(p)
+        if p.flag("--paired-roofline") {
+            if p.flag("--no-bandwidth") { throw CLIError("--paired-roofline needs the bandwidth probe (drop --no-bandwidth)") }
+            for o in ["--paper", "--embed"] where p.flag(o) { throw CLIError("--paired-roofline times generated tokens: not with \(o)") }
+            if p.string("--concurrency") != nil { throw CLIError("--paired-roofline times generated tokens: not with --concurrency") }
+        }
         if p.flag("-h") {
             print(helpText("trit bench [options]", """
             Measure prompt processing (ppN: N tokens in one evaluation, from an empty context) and
@@ -69,7 +74,6 @@ enum BenchCommand {
         guard nP >= 0, nG >= 0 else { throw CLIError("-p and -n expect token counts >= 0 (0 skips the test)") }
         guard reps >= 1 else { throw CLIError("-r expects a number of runs >= 1, got \(reps)") }
         let paired = p.flag("--paired-roofline")
-        if paired && p.flag("--no-bandwidth") { throw CLIError("--paired-roofline needs the bandwidth probe (drop --no-bandwidth)") }
         guard batch >= 1, batch <= 4096 else { throw CLIError("-b expects 1 to 4096 tokens, got \(batch)") }
         let depths = try (p.string("-d") ?? "0").split(separator: ",").map { s -> Int in
             guard let v = Int(s), v >= 0, v <= 1 << 20 else { throw CLIError("bad depth \"\(s)\" (0 to 1048576 tokens)") }

@@ -59,3 +59,6 @@ def test_bench_paired_roofline_pairs_every_token_with_a_probe_pass(built):
     bad = run([os.path.join(BIN, "trit"), "bench", "-m", model, "-p", "0", "-n", "2", "-r", "1", "-t", "1",
                "--paired-roofline", "--no-bandwidth"], check=False)
     assert bad.returncode != 0 and "--paired-roofline needs the bandwidth probe" in bad.stderr
+    bad = run([os.path.join(BIN, "trit"), "bench", "-m", model, "--concurrency", "1", "-p", "8", "-n", "2", "-t", "1",
+               "--paired-roofline"], check=False)
+    assert bad.returncode != 0 and "not with --concurrency" in bad.stderr
