@@ -11,7 +11,9 @@ of the read-bandwidth probe after it; a token's share is its bytes (weights + th
 time, over that pass's GB/s. The VMs this was measured on move between two bandwidth states that last
 seconds (on the Zen 4 VM of 2026-12-08: ~31-35 and ~45-63 GB/s), so the tokens are split by the probe pass
 that followed them (at --split GB/s) and each state gets its median share; tokens/s are the medians of the
-runs whose probe medians fell in each state."""
+runs whose probe medians fell in each state. The last columns split a token: the share of its time in the
+weights' products and the head (`InferenceState.productSeconds + headSeconds`), and their rate over the probe
+(the token's share over that time share), per state."""
 import argparse
 import json
 import os
@@ -36,14 +38,18 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     specs = [(m.split(":", 1)[0], m.split(":", 1)[1].split(",") if ":" in m else []) for m in a.models]
-    acc = {m: {"lo": [], "hi": [], "tps_lo": [], "tps_hi": [], "test": ""} for m, _ in specs}
+    acc = {m: {"lo": [], "hi": [], "tps_lo": [], "tps_hi": [], "test": "", "f_lo": [], "f_hi": [], "r_lo": [], "r_hi": []}
+           for m, _ in specs}
     for _ in range(a.rounds):
         for m, extra in specs:
             r = run(m, extra, a.threads)
             e = acc[m]
             e["test"] = r["test"]
-            for s, p in zip(r["paired_share_samples"], r["paired_probe_gb_per_s"]):
-                e["hi" if p > a.split else "lo"].append(s)
+            for s, p, f in zip(r["paired_share_samples"], r["paired_probe_gb_per_s"], r["paired_stream_fraction"]):
+                st = "hi" if p > a.split else "lo"
+                e[st].append(s)
+                e["f_" + st].append(f)
+                e["r_" + st].append(s / f)
             # each run's tokens/s with the state of its probes (two runs a call: the first half of the pairs)
             k = len(r["samples"])
             per = len(r["paired_probe_gb_per_s"]) // max(k, 1)
@@ -57,12 +63,15 @@ def main():
         m = statistics.median(v)
         return f"{100 * m:.1f}% ({len(v)})" if pct else f"{m:.2f} ({len(v)})"
 
-    print(f"| file | test | share, low state (tokens) | share, high state (tokens) | t/s low (runs) | t/s high (runs) |")
-    print("|---|---|---|---|---|---|")
+    print("| file | test | share, low state (tokens) | share, high state (tokens) | t/s low (runs) | t/s high (runs) "
+          "| in products, low / high | their rate, low / high |")
+    print("|---|---|---|---|---|---|---|---|")
     for m, extra in specs:
         e = acc[m]
         name = os.path.basename(m) + (" " + " ".join(extra) if extra else "")
-        print(f"| {name} | {e['test']} | {med(e['lo'], True)} | {med(e['hi'], True)} | {med(e['tps_lo'])} | {med(e['tps_hi'])} |")
+        pct = lambda v: f"{100 * statistics.median(v):.1f}%" if v else "-"
+        print(f"| {name} | {e['test']} | {med(e['lo'], True)} | {med(e['hi'], True)} | {med(e['tps_lo'])} | {med(e['tps_hi'])} "
+              f"| {pct(e['f_lo'])} / {pct(e['f_hi'])} | {pct(e['r_lo'])} / {pct(e['r_hi'])} |")
 
 
 if __name__ == "__main__":

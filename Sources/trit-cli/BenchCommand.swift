@@ -36,6 +36,7 @@ enum BenchCommand {
         var readSamples: [Double] = []   // the probe after each run, paired with `samples`
         var pairedShares: [Double] = []  // --paired-roofline: each token's GB/s over the probe pass right after it
         var pairedProbe: [Double] = []   // and that pass's GB/s
+        var pairedStream: [Double] = []  // and the share of the token's time in the products and the head
     }
 
     static func run(_ args: [String]) throws {
@@ -130,7 +131,7 @@ enum BenchCommand {
             let depthTokens = (0..<depths.max()!).map { _ in Int32(rng.next() % UInt64(vocab)) }
             for depth in depths {
                 var pp: [Double] = [], tg: [Double] = [], bw: [Double] = []
-                var tokenSeconds: [Double] = [], tokenProbe: [Double] = []   // --paired-roofline
+                var tokenSeconds: [Double] = [], tokenProbe: [Double] = [], tokenStream: [Double] = []   // --paired-roofline
                 // the cache is filled to the depth once; each run cuts back to it
                 state.reset()
                 if depth > 0 {
@@ -164,11 +165,13 @@ enum BenchCommand {
                             // each token timed alone, then one pass of the probe over its bytes
                             var total = 0.0
                             for _ in 0..<nG {
+                                let s0 = state.productSeconds + state.headSeconds
                                 let t0 = monotonicSeconds()
                                 _ = try state.evaluateAndSample([tok], greedy)
                                 let dt = monotonicSeconds() - t0
                                 total += dt
                                 tokenSeconds.append(dt)
+                                tokenStream.append((state.productSeconds + state.headSeconds - s0) / dt)
                                 tokenProbe.append(probe.measure(reps: 1))
                                 tok = Int32(rng.next() % UInt64(vocab))
                             }
@@ -212,7 +215,7 @@ enum BenchCommand {
                     let shares = zip(tokenSeconds, tokenProbe).map { Double(bpt + kvRead) / $0.0 / $0.1 }
                     rows.append(Row(test: "tg\(nG)\(at)", threads: t, tps: m, stdev: stdev(tg), samples: tg, bytesPerToken: bpt + kvRead,
                                     gbps: Double(bpt + kvRead) * m / 1e9, readGBps: bw.isEmpty ? 0 : median(bw), readSamples: bw,
-                                    pairedShares: shares, pairedProbe: tokenProbe.map { $0 / 1e9 }))
+                                    pairedShares: shares, pairedProbe: tokenProbe.map { $0 / 1e9 }, pairedStream: tokenStream))
                 }
             }
         }
@@ -237,7 +240,8 @@ enum BenchCommand {
                 if !r.pairedShares.isEmpty {
                     s += ", \"roofline_share_paired\": \(fmt(median(r.pairedShares), 3)), \"paired_tokens\": \(r.pairedShares.count), "
                     s += "\"paired_share_samples\": [\(r.pairedShares.map { fmt($0, 3) }.joined(separator: ", "))], "
-                    s += "\"paired_probe_gb_per_s\": [\(r.pairedProbe.map { fmt($0, 2) }.joined(separator: ", "))]"
+                    s += "\"paired_probe_gb_per_s\": [\(r.pairedProbe.map { fmt($0, 2) }.joined(separator: ", "))], "
+                    s += "\"paired_stream_fraction\": [\(r.pairedStream.map { fmt($0, 3) }.joined(separator: ", "))]"
                 }
                 s += "}"
                 s += i + 1 < rows.count ? ",\n" : "\n"
@@ -269,7 +273,8 @@ enum BenchCommand {
             let q = r.pairedShares.sorted()
             print("\(r.test), \(r.threads) thread(s): paired roofline (each token's GB/s over the probe pass after it): "
                   + "median \(fmt(100 * median(q), 1))%, quartiles \(fmt(100 * q[q.count / 4], 1))-\(fmt(100 * q[3 * q.count / 4], 1))% "
-                  + "over \(q.count) tokens")
+                  + "over \(q.count) tokens; the products and the head took \(fmt(100 * median(r.pairedStream), 1))% "
+                  + "of a token's time (median), so they streamed at \(fmt(100 * median(zip(r.pairedShares, r.pairedStream).map { $0.0 / $0.1 }), 1))% of the probe")
         }
     }
 

@@ -50,6 +50,8 @@ def test_bench_paired_roofline_pairs_every_token_with_a_probe_pass(built):
     shares, probes = row["paired_share_samples"], row["paired_probe_gb_per_s"]
     assert row["paired_tokens"] == len(shares) == len(probes) == 10
     assert all(s > 0 for s in shares) and all(p > 0 for p in probes)
+    # the part of each token's time in the products and the head: a fraction of it
+    assert len(row["paired_stream_fraction"]) == 10 and all(0 < f <= 1.0 for f in row["paired_stream_fraction"])
     assert abs(row["roofline_share_paired"] - sorted(shares)[4:6][0] / 2 - sorted(shares)[4:6][1] / 2) < 2e-3
     # the tokens' own rate: bytes over (share × probe) is each token's time; 5 of them a run
     times = [row["bytes_per_token"] / (s * p * 1e9) for s, p in zip(shares, probes)]

@@ -266,6 +266,8 @@ extension InferenceState {
     /// out[n][rows] = lin · input[n][cols]. A ternary or group-scaled linear uses the quantized rows in xq when they
     /// were made for its padded width (`quantizedKp`), else quantizes the input here.
     func linear(_ lin: Linear, _ input: UnsafeMutablePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, quantizedKp: Int) {
+        let t0 = monotonicSeconds()
+        defer { productSeconds += monotonicSeconds() - t0 }
         switch lin {
         case .ternary(let m):
             if quantizedKp != m.paddedCols { _ = quantizeFirstTernary(lin, nil, nil, input, cols: m.cols, n: n) }

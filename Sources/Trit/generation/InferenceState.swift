@@ -97,6 +97,10 @@ public final class InferenceState {
     /// with a certified head its compact head, intervals and exact candidate rows): the work a
     /// generated token adds to its pass through the layers, for `trit bench --concurrency`'s bound.
     public internal(set) var headSeconds = 0.0
+    /// Seconds spent in the layers' products (`linear`: the quantization of their input and the weights'
+    /// stream) since the state was made: with `headSeconds`, the part of a token that reads the weights
+    /// (`trit bench --paired-roofline` reports the rest).
+    public internal(set) var productSeconds = 0.0
     var headDepth = 0   // nested head calls are timed once, by the outermost
 
     /// Test hook, called after every activation quantization with (call number, input rows,
