@@ -161,29 +161,22 @@ enum BenchCommand {
                         // work in every mode); the inputs are random, so no run settles into a loop
                         try backToDepth()
                         var tok = promptTokens[0]
-                        if paired, let probe {
-                            // each token timed alone, then one pass of the probe over its bytes
-                            var total = 0.0
-                            for _ in 0..<nG {
-                                let s0 = state.productSeconds + state.headSeconds
-                                let t0 = monotonicSeconds()
-                                _ = try state.evaluateAndSample([tok], greedy)
-                                let dt = monotonicSeconds() - t0
-                                total += dt
+                        // each token timed alone; --paired-roofline: then one probe pass over its bytes
+                        var total = 0.0
+                        for _ in 0..<nG {
+                            let s0 = state.productSeconds + state.headSeconds
+                            let t0 = monotonicSeconds()
+                            _ = try state.evaluateAndSample([tok], greedy)
+                            let dt = monotonicSeconds() - t0
+                            total += dt
+                            if paired, let probe {
                                 tokenSeconds.append(dt)
                                 tokenStream.append((state.productSeconds + state.headSeconds - s0) / dt)
                                 tokenProbe.append(probe.measure(reps: 1))
-                                tok = Int32(rng.next() % UInt64(vocab))
                             }
-                            tg.append(Double(nG) / total)
-                        } else {
-                            let t0 = monotonicSeconds()
-                            for _ in 0..<nG {
-                                _ = try state.evaluateAndSample([tok], greedy)
-                                tok = Int32(rng.next() % UInt64(vocab))
-                            }
-                            tg.append(Double(nG) / (monotonicSeconds() - t0))
+                            tok = Int32(rng.next() % UInt64(vocab))
                         }
+                        tg.append(Double(nG) / total)
                     }
                     if let probe { bw.append(probe.measure() / 1e9) }   // this run's roofline
                 }

@@ -91,3 +91,16 @@ func variantsUnderTest(_ test: String = #function) -> [String] {
     if !skipped.isEmpty { print("\(test): kernel variants not run on this CPU: \(skipped.joined(separator: ", "))") }
     return KernelSelection.available
 }
+
+/// The largest |a[i] − b[i]| (0 for empty arrays).
+func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) } }
+
+extension InferenceState {
+    /// Evaluates `tokens` from the state's current position and returns every position's logits
+    /// (tokens.count × vocab, row i = the prediction after token i).
+    func allLogits(_ tokens: [Int32]) throws -> [Float] {
+        var out = [Float](repeating: 0, count: tokens.count * model.config.vocabSize)
+        try out.withUnsafeMutableBufferPointer { try evaluate(tokens, allLogits: $0.baseAddress) }
+        return out
+    }
+}

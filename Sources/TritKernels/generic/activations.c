@@ -14,6 +14,7 @@
 #define PIECE 1024
 
 typedef struct {
+    void (*range)(float *, const float *, int64_t, int64_t);
     float *a; const float *b; int64_t n;
     int64_t next;   /* atomic: the next piece */
 } silu_job;
@@ -26,31 +27,23 @@ static void silu_gate_range(float *o, const float *z, int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; i++) { const float zi = z[i]; o[i] = o[i] * (zi / (1.0f + expf(-zi))); }
 }
 
-static void silu_mul_worker(void *p, int ith, int nth) {
+static void silu_worker(void *p, int ith, int nth) {
     silu_job *j = p;
     (void)ith; (void)nth;
     for (int64_t i; (i = __atomic_fetch_add(&j->next, PIECE, __ATOMIC_RELAXED)) < j->n;)
-        silu_mul_range(j->a, j->b, i, i + PIECE < j->n ? i + PIECE : j->n);
+        j->range(j->a, j->b, i, i + PIECE < j->n ? i + PIECE : j->n);
 }
 
-static void silu_gate_worker(void *p, int ith, int nth) {
-    silu_job *j = p;
-    (void)ith; (void)nth;
-    for (int64_t i; (i = __atomic_fetch_add(&j->next, PIECE, __ATOMIC_RELAXED)) < j->n;)
-        silu_gate_range(j->a, j->b, i, i + PIECE < j->n ? i + PIECE : j->n);
+static void silu_par(tk_pool *pool, void (*range)(float *, const float *, int64_t, int64_t), float *a,
+                     const float *b, int64_t n) {
+    if (!pool || n < PAR_MIN) { range(a, b, 0, n); return; }
+    silu_job j = {range, a, b, n, 0};
+    tk_pool_run(pool, silu_worker, &j);
 }
 
-void tk_silu_mul_par(tk_pool *pool, float *g, const float *u, int64_t n) {
-    if (!pool || n < PAR_MIN) { silu_mul_range(g, u, 0, n); return; }
-    silu_job j = {g, u, n, 0};
-    tk_pool_run(pool, silu_mul_worker, &j);
-}
+void tk_silu_mul_par(tk_pool *pool, float *g, const float *u, int64_t n) { silu_par(pool, silu_mul_range, g, u, n); }
 
-void tk_silu_gate_par(tk_pool *pool, float *o, const float *z, int64_t n) {
-    if (!pool || n < PAR_MIN) { silu_gate_range(o, z, 0, n); return; }
-    silu_job j = {o, z, n, 0};
-    tk_pool_run(pool, silu_gate_worker, &j);
-}
+void tk_silu_gate_par(tk_pool *pool, float *o, const float *z, int64_t n) { silu_par(pool, silu_gate_range, o, z, n); }
 
 typedef struct {
     float *x; int64_t row_stride, n;

@@ -5,7 +5,7 @@
 #include "../kernels_internal.h"
 #include "simd_x86.h"
 
-#define FMA12(T, FMA)                                                                                \
+#define FMA12(FMA)                                                                                \
     for (int64_t i = 0; i < iters; i++)                                                              \
         for (int c = 0; c < 12; c++) acc[c] = FMA(acc[c], m, a);
 
@@ -13,7 +13,7 @@ TK_AVX512 float tk_fma_probe_avx512(int64_t iters) {
     __m512 acc[12];
     const __m512 m = _mm512_set1_ps(0.999999f), a = _mm512_set1_ps(1e-7f);
     for (int c = 0; c < 12; c++) acc[c] = _mm512_set1_ps((float)c);
-    FMA12(__m512, _mm512_fmadd_ps)
+    FMA12(_mm512_fmadd_ps)
     __m512 s = acc[0];
     for (int c = 1; c < 12; c++) s = _mm512_add_ps(s, acc[c]);
     return _mm512_reduce_add_ps(s);
@@ -23,7 +23,7 @@ TK_AVX2 float tk_fma_probe_avx2(int64_t iters) {
     __m256 acc[12];
     const __m256 m = _mm256_set1_ps(0.999999f), a = _mm256_set1_ps(1e-7f);
     for (int c = 0; c < 12; c++) acc[c] = _mm256_set1_ps((float)c);
-    FMA12(__m256, _mm256_fmadd_ps)
+    FMA12(_mm256_fmadd_ps)
     __m256 s = acc[0];
     for (int c = 1; c < 12; c++) s = _mm256_add_ps(s, acc[c]);
     float v[8];

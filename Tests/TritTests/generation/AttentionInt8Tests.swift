@@ -15,14 +15,9 @@ final class AttentionInt8Tests: XCTestCase {
 
     func logits(_ model: Model, _ tokens: [Int32], int8: Bool, kernel: String?, values: KVCacheType = .q8_0) throws
         -> [Float] {
-        let s = try InferenceState(model: model, nCtx: tokens.count + 1, nThreads: 2, kernel: kernel, kvType: .q8_0,
-                                   valueType: values, attentionInt8: int8)
-        var out = [Float](repeating: 0, count: tokens.count * model.config.vocabSize)
-        try out.withUnsafeMutableBufferPointer { try s.evaluate(tokens, allLogits: $0.baseAddress) }
-        return out
+        try InferenceState(model: model, nCtx: tokens.count + 1, nThreads: 2, kernel: kernel, kvType: .q8_0,
+                           valueType: values, attentionInt8: int8).allLogits(tokens)
     }
-
-    func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) } }
 
     func testFixturesAgainstTheFloatScores() throws {
         // (each variant equals the scalar twin bit for bit in the kernel harness, Tests/kernels-c; whole forward

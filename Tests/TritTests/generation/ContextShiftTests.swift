@@ -24,8 +24,6 @@ final class ContextShiftTests: XCTestCase {
         return Array(s.lastLogits)
     }
 
-    func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) } }
-
     func testShiftEqualsFreshEvaluationInAOneLayerModel() throws {
         let m = Self.oneLayer
         let keep = 5, discard = 23

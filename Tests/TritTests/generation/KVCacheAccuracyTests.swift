@@ -18,13 +18,8 @@ final class KVCacheAccuracyTests: XCTestCase {
 
     /// Logits of every position of `tokens`, with the cache of `type`.
     func logits(_ model: Model, _ tokens: [Int32], _ type: KVCacheType, kernel: String?) throws -> [Float] {
-        let s = try InferenceState(model: model, nCtx: tokens.count + 1, nThreads: 2, kernel: kernel, kvType: type)
-        var out = [Float](repeating: 0, count: tokens.count * model.config.vocabSize)
-        try out.withUnsafeMutableBufferPointer { try s.evaluate(tokens, allLogits: $0.baseAddress) }
-        return out
+        try InferenceState(model: model, nCtx: tokens.count + 1, nThreads: 2, kernel: kernel, kvType: type).allLogits(tokens)
     }
-
-    func maxDiff(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) } }
 
     func testFixturesAgainstTheF32Cache() throws {
         for kernel in variantsUnderTest() {
